@@ -1,0 +1,11 @@
+# Project-wide warning flags, applied to qcal's own targets through qcal_set_warnings().
+function(qcal_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                           -Wno-sign-conversion
+                                           # GCC 12 false positive on std::string operator+ at -O3
+                                           # (GCC PR 105651); fixed in GCC 13.
+                                           -Wno-restrict)
+  if(QCAL_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()

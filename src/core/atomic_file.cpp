@@ -1,0 +1,85 @@
+// AtomicFile implementation: temp file + rename(2), which is atomic within one filesystem.
+#include "core/atomic_file.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace qcal {
+namespace {
+std::atomic<unsigned> g_temp_counter{0};
+
+Error io_error(const std::string& what, const std::filesystem::path& path) {
+  Error e(ErrorCode::kIo, what + ": " + std::strerror(errno));
+  e.with("file", path.string());
+  return e;
+}
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
+  std::filesystem::path dir = final_path_.parent_path();
+  if (dir.empty()) dir = ".";
+  temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + std::to_string(::getpid()) +
+                      "-" + std::to_string(g_temp_counter.fetch_add(1)));
+  file_ = std::fopen(temp_path_.c_str(), "wb");
+  if (!file_) throw io_error("cannot create output file", final_path_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (file_) std::fclose(file_);
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove(temp_path_, ec);
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  if (size && std::fwrite(data, 1, size, file_) != size) throw io_error("write failed", final_path_);
+  position_ += size;
+}
+
+void AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t size) {
+  if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0 ||
+      std::fwrite(data, 1, size, file_) != size ||
+      std::fseek(file_, static_cast<long>(position_), SEEK_SET) != 0) {
+    throw io_error("write failed", final_path_);
+  }
+}
+
+void AtomicFile::commit() {
+  if (std::fflush(file_) != 0) throw io_error("flush failed", final_path_);
+  int rc = std::fclose(file_);
+  file_ = nullptr;
+  if (rc != 0) throw io_error("close failed", final_path_);
+  std::error_code ec;
+  std::filesystem::rename(temp_path_, final_path_, ec);
+  if (ec) {
+    Error e(ErrorCode::kIo, "cannot rename output into place: " + ec.message());
+    e.with("file", final_path_.string());
+    throw e;
+  }
+  committed_ = true;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+  AtomicFile f(path);
+  f.write(content);
+  f.commit();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw io_error("cannot open file", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw io_error("read failed", path);
+  return ss.str();
+}
+
+}  // namespace qcal

@@ -1,0 +1,34 @@
+// File listing helpers: recursive search by extension (any letter case), sorted, list files.
+#pragma once
+
+#include <filesystem>
+#include <array>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qcal {
+
+inline constexpr std::array<std::string_view, 7> kImageExtensions = {
+    "jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp"};
+inline constexpr std::array<std::string_view, 5> kVideoExtensions = {
+    "mp4", "mov", "avi", "mkv", "webm"};
+
+// Lower-cased extension without the dot ("MOV" -> "mov"); empty when none.
+std::string extension_lower(const std::filesystem::path& path);
+bool has_extension(const std::filesystem::path& path,
+                   std::span<const std::string_view> extensions_lower);
+
+// Regular files under root (recursively) whose extension matches, in byte-wise sorted order of
+// their generic path string, so every machine lists them the same. A file root is returned
+// as-is when it matches. Throws kIo when root does not exist.
+std::vector<std::filesystem::path> list_files(const std::filesystem::path& root,
+                                              std::span<const std::string_view> extensions_lower);
+
+// Reads a list file: one path per line; blank lines and lines starting with '#' are skipped;
+// relative paths are resolved against base_dir.
+std::vector<std::filesystem::path> read_list_file(const std::filesystem::path& list_path,
+                                                  const std::filesystem::path& base_dir);
+
+}  // namespace qcal

@@ -1,0 +1,48 @@
+// Shared CLI plumbing: the flags every verb spells the same way, the registration signature,
+// and default data locations.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace qcal::cli {
+
+// Exit codes: 0 ok, 1 error, 2 usage, 3 a command that ran but some inputs failed or checks
+// did not pass (documented per verb), 70 internal error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitPartial = 3;
+inline constexpr int kExitInternal = 70;
+
+struct CommonOptions {
+  int threads = 0;  // 0: all cores
+  std::uint64_t seed = 42;
+  bool json = false;
+  bool quiet = false;
+};
+
+// Adds the shared flags a verb uses (pass false to leave one out).
+void add_threads_flag(CLI::App* cmd, CommonOptions& o);
+void add_seed_flag(CLI::App* cmd, CommonOptions& o);
+void add_json_flag(CLI::App* cmd, CommonOptions& o);
+void add_quiet_flag(CLI::App* cmd, CommonOptions& o);
+// Resolves threads == 0 to the number of cores.
+int resolve_threads(int threads);
+
+// A verb registers its subcommand and returns the function main calls when it was chosen.
+using Runner = std::function<int()>;
+using Register = Runner (*)(CLI::App& app);
+
+// Folder with the npm-provided models (scripts/setup.sh): $QCAL_DEPS, else the compiled-in one.
+std::filesystem::path deps_dir();
+// Debian opencv-doc sample data folder.
+std::filesystem::path opencv_data_dir();
+
+// True when stderr is a terminal (progress bars only then).
+bool stderr_is_tty();
+
+}  // namespace qcal::cli

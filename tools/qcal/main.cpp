@@ -1,0 +1,60 @@
+// qcal entry point: builds the CLI from the verb table, runs the chosen verb, maps errors to
+// exit codes (1 error, 2 usage, 70 internal) and prints them as "qcal: error: ...".
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <utility>
+#include <vector>
+
+#include "commands/commands.hpp"
+#include "core/error.hpp"
+
+namespace {
+
+// Every verb, in the order `qcal --help` lists them.
+const qcal::cli::Register kVerbs[] = {
+    nullptr,  // keeps the array non-empty before the first verb lands
+};
+
+int report(const qcal::Error& e) {
+  std::cerr << "qcal: error: " << e.describe() << "\n";
+  return e.code() == qcal::ErrorCode::kInternal ? qcal::cli::kExitInternal : qcal::cli::kExitError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"qcal: from camera footage and image folders to an INT8-deployable ONNX model"};
+  app.set_version_flag("--version", "qcal " QCAL_VERSION);
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, qcal::cli::Runner>> runners;
+  for (auto reg : kVerbs) {
+    if (!reg) continue;
+    std::size_t before = app.get_subcommands({}).size();
+    qcal::cli::Runner run = reg(app);
+    auto subs = app.get_subcommands({});
+    if (subs.size() > before) runners.emplace_back(subs.back(), std::move(run));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : qcal::cli::kExitUsage;
+  }
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+    return qcal::cli::kExitUsage;
+  } catch (const qcal::Error& e) {
+    return report(e);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "qcal: error: out of memory\n";
+    return qcal::cli::kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << "qcal: internal error: " << e.what() << "\n";
+    return qcal::cli::kExitInternal;
+  }
+}
