@@ -8,6 +8,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -408,6 +409,10 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
 
 void quiet_opencv_logging() {
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+  // FFmpeg's own decoder messages ("moov atom not found", "Invalid NAL unit size"): qcal reports
+  // the failed video by name instead. OpenCV reads this once, before its first capture; a value
+  // the user set is kept. -8 is AV_LOG_QUIET.
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
 }
 
 }  // namespace qcal::dataset
