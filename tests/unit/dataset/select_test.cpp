@@ -219,5 +219,22 @@ TEST(SelectCalibrationSet, OutDirRulesAndLinks) {
   EXPECT_EQ(entries, r.selected + 2);
 }
 
+TEST(SelectCalibrationSet, OutDirInsideSrcIsNotScoredAgainAndFailuresKeepThePrevious) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 5);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "src" / "calib";
+  o.n = 3;
+  o.threshold = 0;
+  EXPECT_EQ(select_calibration_set(o).images.size(), 5u);
+  EXPECT_EQ(select_calibration_set(o).images.size(), 5u);  // the copies in calib/ are skipped
+  o.threshold = 100;
+  EXPECT_THROW(select_calibration_set(o), Error);
+  // The failed run left the previous selection in place.
+  EXPECT_TRUE(fs::exists(o.out_dir / "calibration_analysis.json"));
+  EXPECT_TRUE(fs::exists(o.out_dir / "img_100.jpg"));
+}
+
 }  // namespace
 }  // namespace qcal::dataset
