@@ -43,16 +43,29 @@ std::vector<int> written(const fs::path& out, const std::string& stem, bool chec
 
 class FramesCli : public ::testing::Test {
  protected:
+  // The clips are made once per build tree (ctest runs each test in its own process) in a
+  // temporary folder renamed into place, so concurrent tests never see half-written clips.
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    write_mjpg_avi(*dir_ / "src90.avi", 90, 30);
-    write_mjpg_avi(*dir_ / "src60.avi", 60, 30);
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "cfr30.mp4", "30"));
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "ntsc.mp4", "30000/1001"));
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "pal.mp4", "25"));
-    // Variable frame rate: 30 frames at 30 fps, then one every 0.1 s from 1.0 s.
-    ASSERT_TRUE(make_h264(*dir_ / "src60.avi", *dir_ / "vfr.mp4", "30",
-                          "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", true));
+    const fs::path cache = fs::path(QCAL_BINARY_DIR) / "test-data" / "dataset_cli_clips_v1";
+    if (!fs::exists(cache / "vfr.mp4")) {
+      const fs::path tmp = *dir_ / "clips";
+      fs::create_directories(tmp);
+      write_mjpg_avi(tmp / "src90.avi", 90, 30);
+      write_mjpg_avi(tmp / "src60.avi", 60, 30);
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "cfr30.mp4", "30"));
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "ntsc.mp4", "30000/1001"));
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "pal.mp4", "25"));
+      // Variable frame rate: 30 frames at 30 fps, then one every 0.1 s from 1.0 s.
+      ASSERT_TRUE(make_h264(tmp / "src60.avi", tmp / "vfr.mp4", "30",
+                            "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", true));
+      fs::create_directories(cache.parent_path());
+      std::error_code ec;
+      fs::rename(tmp, cache, ec);  // another test process may have won the race: fine
+    }
+    for (const char* name : {"src90.avi", "src60.avi", "cfr30.mp4", "ntsc.mp4", "pal.mp4", "vfr.mp4"}) {
+      fs::copy_file(cache / name, *dir_ / name);
+    }
   }
   static void TearDownTestSuite() { delete dir_; }
   static TempDir* dir_;
