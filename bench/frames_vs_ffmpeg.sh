@@ -17,7 +17,8 @@ ffmpeg -v error -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 10 \
 # steadier measure of the work done; both ratios are printed.
 measure() {  # measure OUTFILE CMD...: appends "wall cpu" for one run
   local out=$1; shift
-  /usr/bin/time -f '%e %U %S' -o "$WORK/time" "$@"
+  local TIMEFORMAT='%R %U %S'  # bash's own `time`: no dependency on GNU time
+  { time "$@" 2>"$WORK/stderr"; } 2>"$WORK/time" || { cat "$WORK/stderr" >&2; exit 1; }
   awk '{printf "%s %.3f\n", $1, $2 + $3}' "$WORK/time" >>"$out"
 }
 : >"$WORK/qcal.times"
@@ -37,4 +38,5 @@ qw=$(best "$WORK/qcal.times" 1); qc=$(best "$WORK/qcal.times" 2)
 fw=$(best "$WORK/ffmpeg.times" 1); fc=$(best "$WORK/ffmpeg.times" 2)
 printf 'best of %d: qcal frames --fps 1: %.3f s wall, %.3f s cpu; ffmpeg -vf fps=1: %.3f s wall, %.3f s cpu\n' \
   "$RUNS" "$qw" "$qc" "$fw" "$fc"
-printf 'ratio qcal/ffmpeg: wall %.2f, cpu %.2f (target <= 1.0)\n' "$(echo "$qw / $fw" | bc -l)" "$(echo "$qc / $fc" | bc -l)"
+awk -v qw="$qw" -v fw="$fw" -v qc="$qc" -v fc="$fc" \
+  'BEGIN { printf "ratio qcal/ffmpeg: wall %.2f, cpu %.2f (target <= 1.0)\n", qw / fw, qc / fc }'
