@@ -140,6 +140,34 @@ void read_bytes(const std::filesystem::path& path, std::vector<char>& bytes, std
   if (failed) throw file_error(ErrorCode::kIo, "cannot read image file", path);
 }
 
+// True when a JPEG's entropy-coded data is followed by an end-of-image marker. Searching from
+// the first top-level start-of-scan skips EXIF thumbnails (which end with their own marker);
+// FF D9 cannot occur inside scan data (FF is stuffed as FF 00), and data appended after the
+// image (motion photos) does not matter. libjpeg decodes a truncated file into a grey-padded
+// image with only a warning, so this check is what makes a truncated JPEG an error.
+bool jpeg_has_end_marker(const char* b, std::size_t size) {
+  auto byte = [b](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  std::size_t i = 2;
+  while (i + 4 <= size) {
+    if (byte(i) != 0xFF) return false;
+    const unsigned marker = byte(i + 1);
+    if (marker == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (marker == 0xDA) break;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      i += 2;
+      continue;
+    }
+    i += 2 + ((static_cast<std::size_t>(byte(i + 2)) << 8) | byte(i + 3));
+  }
+  for (std::size_t j = i; j + 1 < size; ++j) {
+    if (byte(j) == 0xFF && byte(j + 1) == 0xD9) return true;
+  }
+  return false;
+}
+
 // Reflect-101 border index (the border OpenCV's filters use by default): -1 -> 1, n -> n - 2.
 int reflect101(int i, int n) {
   if (n == 1) return 0;
@@ -164,6 +192,9 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
     throw file_error(ErrorCode::kLimit,
                      "image is " + std::to_string(header_w) + "x" + std::to_string(header_h) +
                          ", larger than the limit of 2^28 pixels", path);
+  }
+  if (is_jpeg && !jpeg_has_end_marker(sc.bytes.data(), size)) {
+    throw file_error(ErrorCode::kFormat, "JPEG is truncated (no end-of-image marker)", path);
   }
   int scale = 1;
   if (have_size) {

@@ -203,6 +203,8 @@ void make_images(const fs::path& dir, int count) {
     ASSERT_TRUE(cv::imwrite((dir / ("p" + std::to_string(10 + i) + ".jpg")).string(), img));
   }
   write_file_atomic(dir / "broken.jpg", "not a jpeg at all");
+  const std::string jpeg = read_file(dir / "p10.jpg");
+  write_file_atomic(dir / "cut.jpg", std::string_view(jpeg).substr(0, jpeg.size() / 2));
 }
 
 std::string without_output_line(std::string json) {
@@ -220,6 +222,7 @@ TEST(SelectCli, TopStrategyUnreadableFilesAndDeterminism) {
     EXPECT_TRUE(fs::exists(dir / "top" / ("p" + std::to_string(10 + i) + ".jpg"))) << i;
   }
   EXPECT_NE(r.output.find("broken.jpg"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cut.jpg: JPEG is truncated"), std::string::npos) << r.output;
   const auto j = nlohmann::json::parse(read_file(dir / "top" / "calibration_analysis.json"));
   EXPECT_EQ(j["unreadable"][0]["path"], "broken.jpg");
   EXPECT_EQ(j["counts"]["selected"], 4);
