@@ -145,6 +145,10 @@ class Parser {
     // cell so the next record starts in the right place, and mark the record malformed.
     if (rec.error.empty()) {
       rec.error = "text after the closing quote of field " + std::to_string(rec.cells.size() + 1);
+      if (open_line != line_) {
+        rec.error += " (the quoted field runs from line " + std::to_string(open_line) +
+                     " to line " + std::to_string(line_) + ": an unbalanced quote?)";
+      }
     }
     while (pos_ < text_.size()) {
       c = text_[pos_];
