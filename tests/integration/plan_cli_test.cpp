@@ -91,3 +91,45 @@ TEST(PlanCli, ErrorsNameTheFileAndUseExitCodes) {
 
 }  // namespace
 }  // namespace qcal
+
+namespace qcal {
+namespace {
+
+// `qcal frames --from-profile`: the video named by frame_source_name, found by stem.
+TEST(FramesFromProfileCli, ExtractsFromTheNamedVideo) {
+  const auto video = test::opencv_data() / "vtest.avi";
+  ASSERT_TRUE(std::filesystem::exists(video)) << video;
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "videos");
+  std::filesystem::copy_file(video, dir / "videos/YOLOvideo.AVI");
+  write_file_atomic(dir / "runs.csv",
+                    "engine_name,engine_shape,trt_latency_ms,frame_source_name\n"
+                    "yolov8n_fp16_static,\"[1, 3, 640, 640]\",12.5,YOLOvideo\n");
+  const auto out = dir / "out";
+  auto r = test::run_command(test::qcal_bin() + " frames --from-profile " + (dir / "runs.csv").string() +
+                             " --video-dir " + (dir / "videos").string() + " -o " + out.string() +
+                             " --count 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "YOLOvideo -> ")) << r.output;
+  EXPECT_TRUE(has(r.output, "engine input 640x640")) << r.output;
+  std::size_t jpgs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    if (e.path().extension() == ".jpg") {
+      ++jpgs;
+      EXPECT_EQ(e.path().filename().string().rfind("YOLOvideo_frame_", 0), 0u);
+    }
+  }
+  EXPECT_EQ(jpgs, 4u);
+  auto j = nlohmann::json::parse(read_file(out / "profile_sources.json"));
+  EXPECT_EQ(j["sources"][0]["input_height"], 640);
+
+  write_file_atomic(dir / "runs.csv", "frame_source_name\nparking\n");
+  r = test::run_command(test::qcal_bin() + " frames --from-profile " + (dir / "runs.csv").string() +
+                        " --video-dir " + (dir / "videos").string() + " -o " + out.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.output, "'parking' matches no video")) << r.output;
+  EXPECT_TRUE(has(r.output, "YOLOvideo.AVI")) << r.output;
+}
+
+}  // namespace
+}  // namespace qcal
