@@ -23,6 +23,26 @@ struct CsvTable {
   std::vector<CsvRecord> records;  // the data records after the header, blank lines skipped
 };
 
+// Streaming reader: one record at a time, reusing the caller's record buffers, so a large log is
+// never held as strings all at once. `text` must outlive the reader; a BOM is skipped.
+class CsvReader {
+ public:
+  explicit CsvReader(std::string_view text);
+  char delimiter() const { return delim_; }
+  // The next non-blank record (the first one is the header); false at the end of the text.
+  bool next(CsvRecord& rec);
+
+ private:
+  bool parse_cell(CsvRecord& rec, std::size_t field, std::string& cell);
+  bool parse_quoted(CsvRecord& rec, std::size_t field, std::string& cell);
+  bool eat_line_end();
+
+  std::string_view text_;
+  char delim_ = ',';
+  std::size_t pos_ = 0;
+  std::size_t line_ = 1;
+};
+
 // Parses CSV text. The delimiter is sniffed from the header line: ',' unless the header holds no
 // comma outside quotes but holds ';' or a tab (spreadsheet exports in some locales).
 // Never throws on content; an empty text gives an empty header.

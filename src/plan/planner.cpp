@@ -152,11 +152,13 @@ Config summarise(const std::vector<const ProfileRun*>& runs) {
     if (r->engine_size_mb) size.push_back(*r->engine_size_mb);
     if (!r->frame_source.empty()) sources.insert(r->frame_source);
   }
-  c.latency_p50_ms = *percentile(lat, 50);
-  c.latency_p90_ms = *percentile(lat, 90);
-  c.latency_p99_ms = *percentile(lat, 99);
-  c.latency_min_ms = *std::min_element(lat.begin(), lat.end());
-  c.latency_max_ms = *std::max_element(lat.begin(), lat.end());
+  std::sort(lat.begin(), lat.end());
+  c.latency_p50_ms = *percentile_sorted(lat, 50);
+  c.latency_p90_ms = *percentile_sorted(lat, 90);
+  c.latency_p99_ms = *percentile_sorted(lat, 99);
+  c.latency_min_ms = lat.front();
+  c.latency_max_ms = lat.back();
+  // Summed in sorted order: the mean does not depend on the order of rows in the CSV.
   double sum = 0;
   for (double v : lat) sum += v;
   c.latency_mean_ms = sum / static_cast<double>(lat.size());
@@ -417,9 +419,12 @@ Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const 
 
   Plan plan;
   plan.options = options;
-  std::map<Key, std::vector<const ProfileRun*>> groups;
+  std::map<Key, std::vector<const ProfileRun*>, std::less<>> groups;
   for (const ProfileRun& r : profiles.runs) {
-    groups[{r.engine_name, r.precision, r.batch, r.shape}].push_back(&r);
+    // Look up by reference first: building a key copies strings, done once per configuration.
+    auto it = groups.find(std::tie(r.engine_name, r.precision, r.batch, r.shape));
+    if (it == groups.end()) it = groups.emplace(Key{r.engine_name, r.precision, r.batch, r.shape}, std::vector<const ProfileRun*>{}).first;
+    it->second.push_back(&r);
   }
   std::vector<Config> measured;
   for (const auto& [key, runs] : groups) {

@@ -12,7 +12,7 @@ namespace qcal::plan {
 
 // One usable row: an inference measurement of one engine configuration.
 struct ProfileRun {
-  std::string file;  // the CSV it came from
+  std::uint32_t file_index = 0;  // index into ProfileSet::mappings (which names the file)
   std::size_t line = 0;
   std::string engine_name;  // "" when the CSV has no name column
   std::string precision;    // canonical: fp32, tf32, fp16, bf16, fp8, int8, int4, mixed, or as written (lower case)

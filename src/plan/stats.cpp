@@ -8,8 +8,12 @@
 namespace qcal::plan {
 
 std::optional<double> percentile(std::vector<double> values, double p) {
-  if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());
+  return percentile_sorted(values, p);
+}
+
+std::optional<double> percentile_sorted(const std::vector<double>& values, double p) {
+  if (values.empty()) return std::nullopt;
   p = std::clamp(p, 0.0, 100.0);
   double h = static_cast<double>(values.size() - 1) * p / 100.0;
   auto lo = static_cast<std::size_t>(std::floor(h));

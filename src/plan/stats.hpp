@@ -10,6 +10,8 @@ namespace qcal::plan {
 // numpy's default): h = (n - 1) * p / 100, result = x[floor h] + (h - floor h) * (x[floor h + 1] -
 // x[floor h]) on the sorted values. With few runs p99 is close to the maximum. Empty -> nullopt.
 std::optional<double> percentile(std::vector<double> values, double p);
+// The same on values already sorted ascending (no copy).
+std::optional<double> percentile_sorted(const std::vector<double>& sorted, double p);
 inline std::optional<double> median(std::vector<double> values) {
   return percentile(std::move(values), 50.0);
 }
