@@ -26,6 +26,19 @@ std::optional<double> finite_number(const Json& j) {
   return v;
 }
 
+// A metric value: a finite number; absent for null or the non-finite spellings qcal eval writes
+// ("nan", "inf", "-inf": a metric that could not be computed); invalid for anything else.
+enum class ValueKind { kNumber, kAbsent, kInvalid };
+ValueKind classify(const Json& j) {
+  if (j.is_number()) return std::isfinite(j.get<double>()) ? ValueKind::kNumber : ValueKind::kAbsent;
+  if (j.is_null()) return ValueKind::kAbsent;
+  if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s == "nan" || s == "inf" || s == "-inf") return ValueKind::kAbsent;
+  }
+  return ValueKind::kInvalid;
+}
+
 void add_evidence(AccuracyTable& table, AccuracyEvidence ev) {
   auto it = table.worst.find(ev.precision);
   if (it == table.worst.end()) {
@@ -128,15 +141,20 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     if (key == "reference") p = reference;
     if (key == "value") p = quantized;
     if (key == "drop" || key == "higher_is_better" || key == "scale" || p.empty()) continue;
-    auto v = finite_number(val);
-    if (!v) fail(file, "metrics." + metric + "." + key + " must be a finite number");
-    values[p] = *v;
+    ValueKind kind = classify(val);
+    if (kind == ValueKind::kInvalid) fail(file, "metrics." + metric + "." + key + " must be a number");
+    if (kind == ValueKind::kAbsent) {
+      table.notes.push_back(file + ": metrics." + metric + "." + key + " is not a finite number; ignored");
+      continue;
+    }
+    values[p] = val.get<double>();
   }
   auto ref_it = values.find(reference);
   std::optional<double> explicit_drop;
   if (m.contains("drop")) {
-    explicit_drop = finite_number(m["drop"]);
-    if (!explicit_drop) fail(file, "metrics." + metric + ".drop must be a finite number");
+    ValueKind kind = classify(m["drop"]);
+    if (kind == ValueKind::kInvalid) fail(file, "metrics." + metric + ".drop must be a number");
+    if (kind == ValueKind::kNumber) explicit_drop = m["drop"].get<double>();
     if (quantized.empty()) fail(file, "\"drop\" needs \"precision\" to say which precision dropped");
   }
   bool any = false;
@@ -155,8 +173,11 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
       double diff = higher_is_better ? ref_it->second - v : v - ref_it->second;
       ev.drop_pp = diff * to_points;
     } else {
-      fail(file, "metrics." + metric + " has a " + p + " value but no " + reference +
-                     " reference value to compute the drop from");
+      // No reference value and no drop (e.g. the FP32 metric could not be computed): this
+      // precision gets no evidence from the file.
+      table.notes.push_back(file + ": metrics." + metric + " has a " + p + " value but no " +
+                            reference + " value or drop; no evidence for " + p);
+      continue;
     }
     add_evidence(table, std::move(ev));
     any = true;
@@ -173,7 +194,8 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     any = true;
   }
   if (!any) {
-    fail(file, "metrics." + metric + " holds no precision other than the reference " + reference);
+    fail(file, "metrics." + metric + " gives no drop for any precision other than the reference " +
+                   reference + " (see docs/formats.md)");
   }
 }
 

@@ -51,6 +51,19 @@ TEST(Accuracy, ShorthandAndWorstOfSeveralFiles) {
   EXPECT_EQ(t.notes.size(), 1u);
 }
 
+TEST(Accuracy, QcalEvalOutputWithNonFiniteValues) {
+  // qcal eval writes "nan"/"inf" for metrics it could not compute; those give no evidence, the
+  // others still count.
+  test::TempDir dir;
+  write_file_atomic(dir / "e.json", R"({"format": "qcal.eval/1", "precision": "int8",
+      "reference_precision": "fp32", "primary_metric": "f1", "metrics": {
+      "f1": {"int8": 0.97, "fp32": 1.0, "drop": 3.0},
+      "landmark_error_norm": {"int8": "nan", "fp32": 0.0, "higher_is_better": false}}})");
+  AccuracyTable t = load_accuracy({dir / "e.json"});
+  EXPECT_DOUBLE_EQ(t.worst.at("int8").drop_pp, 3.0);
+  EXPECT_THROW(load_accuracy({dir / "e.json"}, "landmark_error_norm"), Error);
+}
+
 TEST(Accuracy, MalformedFilesNameTheFile) {
   test::TempDir dir;
   const std::vector<std::string> bad = {
@@ -60,6 +73,7 @@ TEST(Accuracy, MalformedFilesNameTheFile) {
       R"({"metrics": {"map": {"int8": 0.3}}})",  // no reference value
       R"({"metrics": {"map": {"fp32": 0.3}}})",  // only the reference
       R"({"metrics": {"map": {"fp32": 0.3, "int8": "high"}}})",
+      R"({"precision": "int8", "metrics": {"map": {"fp32": "nan", "int8": 0.3, "drop": "nan"}}})",
       R"({"precision": "int8"})",
       R"({"precision": "int8", "drop": null})",
   };
