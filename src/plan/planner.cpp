@@ -456,6 +456,19 @@ Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const 
     }
   }
   plan.chosen = best;
+  // Say when the objective could not discriminate: the ranking then fell to the tie-breaks.
+  if (options.objective != Objective::kFps) {
+    bool any_known = std::any_of(plan.configs.begin(), plan.configs.end(), [&](const Config& c) {
+      return c.feasible && goodness(c, options.objective).has_value();
+    });
+    if (best && !any_known) {
+      plan.notes.push_back(std::string("objective ") + objective_name(options.objective) +
+                           ": no qualifying configuration has a value for it (" +
+                           (options.objective == Objective::kPower ? "no power measured"
+                                                                   : "no accuracy evidence") +
+                           "), so the choice fell to the tie-breaks (FPS first)");
+    }
+  }
   if (best) {
     Config& chosen = plan.configs[*best];
     chosen.chosen = true;

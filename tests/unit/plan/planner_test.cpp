@@ -121,6 +121,15 @@ TEST(Planner, UnknownPowerOrAccuracyFailsTheConstraint) {
   p = make_plan(set, {}, o);
   EXPECT_FALSE(p.chosen);
   EXPECT_TRUE(contains(p.configs[1].verdict, "no accuracy evidence for int8"));
+  o = {};
+  o.objective = Objective::kPower;
+  p = make_plan(set, {}, o);
+  ASSERT_TRUE(p.chosen);
+  EXPECT_EQ(p.configs[*p.chosen].precision, "int8");  // by the FPS tie-break
+  ASSERT_FALSE(p.notes.empty());
+  EXPECT_TRUE(contains(p.notes.back(), "objective power: no qualifying configuration"));
+  o = {};
+  o.max_drop_pp = 1;
   o.assume_lossless = {"int8"};
   p = make_plan(set, {}, o);
   ASSERT_TRUE(p.chosen);
