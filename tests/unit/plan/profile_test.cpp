@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "plan/planner.hpp"
 #include "test_support.hpp"
 
 namespace qcal::plan {
@@ -175,6 +176,55 @@ TEST(Profile, TrailingDelimiterAndExtraColumnsAreHarmless) {
   ProfileSet set = load_text(dir, "precision,latency_ms,extra1,extra2\nfp16,10,a,b,\nint8,6\n");
   EXPECT_EQ(set.runs.size(), 2u);
   EXPECT_TRUE(set.rejected.empty());
+}
+
+}  // namespace
+}  // namespace qcal::plan
+
+namespace qcal::plan {
+namespace {
+
+// Seeded mutations of a real fixture (dropped, duplicated and inserted quotes, delimiters, line
+// ends): loading never crashes, every row is either a run or a rejection, and errors are
+// qcal::Error. Runs under ASan+UBSan in CI.
+TEST(Profile, MutatedCsvNeverCrashesAndAccountsForEveryRow) {
+  const std::string base = read_file(data("jetson_runs.csv"));
+  test::TempDir dir;
+  std::uint64_t state = 12345;
+  auto next = [&state] {  // xorshift64: deterministic, no std distributions
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const char inserts[] = {'"', ',', '\n', '\r', '[', ']', ' ', 'x', '-', '\0'};
+  for (int round = 0; round < 200; ++round) {
+    std::string text = base;
+    int edits = 1 + static_cast<int>(next() % 12);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      std::size_t pos = next() % text.size();
+      switch (next() % 3) {
+        case 0: text.erase(pos, 1 + next() % 4); break;
+        case 1: text.insert(pos, 1, inserts[next() % sizeof inserts]); break;
+        default: text.insert(pos, text.substr(pos, next() % 40)); break;
+      }
+    }
+    write_file_atomic(dir / "m.csv", text);
+    try {
+      ProfileSet set = load_profiles({dir / "m.csv"});
+      EXPECT_EQ(set.rows_read, set.runs.size() + set.rejected.size()) << round;
+      for (const auto& r : set.rejected) EXPECT_FALSE(r.reason.empty());
+      if (!set.runs.empty()) {
+        PlanOptions o;
+        o.target_fps = 30;
+        o.max_power_w = 8;
+        Plan p = make_plan(set, {}, o);
+        EXPECT_FALSE(p.summary.empty());
+      }
+    } catch (const Error&) {
+      // A damaged header (no latency or precision column) is a clean error.
+    }
+  }
 }
 
 }  // namespace
