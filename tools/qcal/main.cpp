@@ -20,6 +20,7 @@ const qcal::cli::Register kVerbs[] = {
     qcal::cli::register_frames,
     qcal::cli::register_select,
     qcal::cli::register_sample,
+    qcal::cli::register_plan,
 };
 
 int report(const qcal::Error& e) {

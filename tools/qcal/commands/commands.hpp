@@ -9,4 +9,5 @@ Runner register_frames(CLI::App& app);
 Runner register_select(CLI::App& app);
 Runner register_sample(CLI::App& app);
 Runner register_quickstart(CLI::App& app);
+Runner register_plan(CLI::App& app);
 }  // namespace qcal::cli

@@ -6,10 +6,14 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "commands/commands.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
 #include "dataset/video_frames.hpp"
+#include "plan/profile_source.hpp"
 
 namespace qcal::cli {
 
@@ -29,6 +33,8 @@ struct FramesArgs {
   double skip_similar = -1;
   bool keep_blank = false;
   int jobs = 0;
+  std::string from_profile;  // profiling CSV naming the video (frame_source_name)
+  std::string video_dir;     // where its videos are (default: the CSV's folder)
   CommonOptions common;
 };
 
@@ -91,6 +97,14 @@ void print_summary(const dataset::FramesReport& r) {
 int run_frames(const FramesArgs& a) {
   dataset::FramesOptions o;
   for (const auto& in : a.inputs) o.inputs.emplace_back(in);
+  std::optional<plan::ProfileSources> sources;
+  if (!a.from_profile.empty()) {
+    std::filesystem::path csv = a.from_profile;
+    std::filesystem::path dir = a.video_dir.empty() ? csv.parent_path() : std::filesystem::path(a.video_dir);
+    sources = plan::resolve_profile_sources({csv}, dir.empty() ? "." : dir);
+    for (const auto& s : sources->sources) o.inputs.push_back(s.video);
+  }
+  if (o.inputs.empty()) qcal::throw_invalid("give video files or folders, or --from-profile runs.csv");
   o.out_dir = a.out_dir;
   if (a.every > 0) {
     o.sampling.mode = dataset::SamplingMode::kEvery;
@@ -119,7 +133,19 @@ int run_frames(const FramesArgs& a) {
   const auto report = dataset::extract_frames(o, progress);
   if (show_progress) bar->finish();
 
+  if (sources) {
+    write_file_atomic(o.out_dir / "profile_sources.json", plan::format_profile_sources_json(*sources));
+  }
   if (!a.common.quiet) {
+    if (sources) {
+      for (const auto& s : sources->sources) {
+        std::string size = s.input_width ? std::to_string(*s.input_width) + "x" +
+                                               std::to_string(*s.input_height) + " (WxH, from engine_shape)"
+                                         : "size unknown (no single NCHW/NHWC engine_shape)";
+        std::fprintf(stderr, "profile: %s -> %s, engine input %s\n", s.name.c_str(),
+                     s.video.string().c_str(), size.c_str());
+      }
+    }
     print_summary(report);
     std::fprintf(stderr, "%lld frames written to %s; per-frame log: %s\n",
                  static_cast<long long>(report.total_kept()), o.out_dir.string().c_str(),
@@ -143,6 +169,7 @@ int run_frames(const FramesArgs& a) {
                         {"error", v.error}});
     }
     j["videos"] = videos;
+    if (sources) j["profile_sources"] = nlohmann::ordered_json::parse(plan::format_profile_sources_json(*sources));
     std::cout << j.dump(2) << "\n";
   }
   return report.failed_videos() > 0 ? kExitPartial : kExitOk;
@@ -158,8 +185,15 @@ Runner register_frames(CLI::App& app) {
       "timestamp_s, output, skip_reason). Default sampling: --fps 1. Exit status 3 when a video "
       "could not be opened or decoded completely (the others are still processed).");
   cmd->add_option("inputs", a->inputs, "Video files, or folders searched recursively for "
-                                       ".mp4 .mov .avi .mkv .webm (any letter case)")
-      ->required();
+                                       ".mp4 .mov .avi .mkv .webm (any letter case)");
+  auto* from = cmd->add_option("--from-profile", a->from_profile,
+                               "Profiling CSV (qcal plan's input): extract from the video its "
+                               "frame_source_name names; the engine input size comes from "
+                               "engine_shape (written to OUT_DIR/profile_sources.json)");
+  cmd->add_option("--video-dir", a->video_dir,
+                  "Folder searched for the profile's videos, by stem, any extension and letter "
+                  "case (default: the CSV's folder)")
+      ->needs(from);
   cmd->add_option("-o,--output", a->out_dir, "Output folder (created if missing)")->required();
   auto* every = cmd->add_option("--every", a->every, "Keep every Nth frame")->check(CLI::PositiveNumber);
   auto* fps = cmd->add_option("--fps", a->fps, "Keep R frames per second of video time (by timestamp; "

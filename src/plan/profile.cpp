@@ -1,0 +1,540 @@
+// Profiling CSV loading: column roles, unit conversion by suffix, per-row validation.
+#include "plan/profile.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <string_view>
+#include <utility>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "plan/csv.hpp"
+
+namespace qcal::plan {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "Latency (ms)" / "latency[ms]" / "trt latency ms" -> "latency_ms"-style, lower case.
+std::string normalize_name(std::string_view s) {
+  std::string out;
+  for (char c : lower(s)) {
+    if (c == '(' || c == '[' || c == ' ' || c == '-' || c == '.') {
+      if (!out.empty() && out.back() != '_') out.push_back('_');
+    } else if (c == ')' || c == ']') {
+      continue;
+    } else {
+      out.push_back(c);
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+struct Unit {
+  std::string_view suffix;
+  double factor;  // multiply a value by it to get the canonical unit
+  double offset;  // added after the factor (temperatures)
+};
+
+// Canonical units: milliseconds, watts, degrees Celsius, megabytes (10^6 bytes).
+constexpr std::array<Unit, 6> kTimeUnits = {{{"ms", 1.0, 0}, {"msec", 1.0, 0}, {"us", 1e-3, 0},
+                                            {"ns", 1e-6, 0}, {"s", 1e3, 0}, {"sec", 1e3, 0}}};
+constexpr std::array<Unit, 3> kPowerUnits = {{{"mw", 1e-3, 0}, {"w", 1.0, 0}, {"uw", 1e-6, 0}}};
+// Fahrenheit: (F - 32) * 5/9 = F * 5/9 - 160/9. Kelvin: K - 273.15.
+constexpr std::array<Unit, 4> kTempUnits = {
+    {{"c", 1.0, 0}, {"degc", 1.0, 0}, {"f", 5.0 / 9.0, -160.0 / 9.0}, {"k", 1.0, -273.15}}};
+constexpr std::array<Unit, 6> kSizeUnits = {{{"mb", 1.0, 0},
+                                            {"mib", 1.048576, 0},
+                                            {"kb", 1e-3, 0},
+                                            {"gb", 1e3, 0},
+                                            {"b", 1e-6, 0},
+                                            {"bytes", 1e-6, 0}}};
+
+// Splits "trt_latency_ms" into base "trt_latency" and the unit "ms" when the suffix is a unit of
+// the family; nullopt otherwise.
+template <std::size_t N>
+std::optional<std::pair<std::string, Unit>> split_unit(const std::string& norm,
+                                                       const std::array<Unit, N>& units) {
+  std::size_t us = norm.rfind('_');
+  if (us == std::string::npos) return std::nullopt;
+  std::string_view suffix = std::string_view(norm).substr(us + 1);
+  for (const Unit& u : units) {
+    if (suffix == u.suffix) return std::make_pair(norm.substr(0, us), u);
+  }
+  return std::nullopt;
+}
+
+struct Column {
+  int index = -1;
+  Unit unit{"", 1.0, 0};
+  std::string name;  // as written in the header
+};
+
+// Finds a measurement column: an exact override, or the best-ranked column whose base contains
+// `stem` and whose suffix is a unit of the family. Ties at the top rank are ambiguous.
+template <std::size_t N>
+Column find_measure(const std::vector<std::string>& header, const std::string& override_name,
+                    std::string_view stem, const std::array<Unit, N>& units,
+                    std::vector<std::pair<std::string_view, int>> ranks, const char* flag,
+                    const std::string& file, std::vector<std::string>& warnings) {
+  Column col;
+  if (!override_name.empty()) {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (lower(header[i]) != lower(override_name)) continue;
+      col.index = static_cast<int>(i);
+      col.name = header[i];
+      if (auto split = split_unit(normalize_name(header[i]), units)) {
+        col.unit = split->second;
+      } else {
+        col.unit = units[0];
+        warnings.push_back(file + ": column '" + header[i] + "' has no unit suffix; read as " +
+                           std::string(units[0].suffix));
+      }
+      return col;
+    }
+    std::string names;
+    for (const auto& h : header) names += (names.empty() ? "" : ", ") + h;
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string(flag) + " '" + override_name + "' is not a column of the CSV")
+        .with("file", file)
+        .with("columns", names);
+  }
+  int best_rank = -1;
+  std::vector<int> best;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    auto split = split_unit(normalize_name(header[i]), units);
+    if (!split || split->first.find(stem) == std::string::npos) continue;
+    int rank = 0;
+    for (const auto& [base, r] : ranks) {
+      if (split->first == base) rank = r;
+    }
+    if (rank > best_rank) {
+      best_rank = rank;
+      best.clear();
+    }
+    if (rank == best_rank) best.push_back(static_cast<int>(i));
+  }
+  if (best.size() > 1) {
+    std::string names;
+    for (int i : best) names += (names.empty() ? "" : ", ") + header[i];
+    throw Error(ErrorCode::kFormat, "several columns could be the " + std::string(stem) +
+                                        " column; choose one with " + flag)
+        .with("file", file)
+        .with("candidates", names);
+  }
+  if (best.size() == 1) {
+    col.index = best[0];
+    col.name = header[best[0]];
+    col.unit = split_unit(normalize_name(col.name), units)->second;
+  }
+  return col;
+}
+
+int find_named(const std::vector<std::string>& header, std::initializer_list<std::string_view> names) {
+  for (std::string_view want : names) {
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      if (normalize_name(header[i]) == want) return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+template <std::size_t N>
+Column find_sized(const std::vector<std::string>& header, std::string_view stem,
+                  const std::array<Unit, N>& units) {
+  Column col;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    auto split = split_unit(normalize_name(header[i]), units);
+    if (split && split->first == stem) {
+      col.index = static_cast<int>(i);
+      col.name = header[i];
+      col.unit = split->second;
+      return col;
+    }
+  }
+  return col;
+}
+
+// Rejoins cells that an unquoted bracketed list was split into: "[1", "3", "640", "640]".
+std::vector<std::string> rejoin_brackets(const std::vector<std::string>& cells, char delim) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string& c = cells[i];
+    bool opens = !c.empty() && (c.front() == '[' || c.front() == '(');
+    char close = (!c.empty() && c.front() == '[') ? ']' : ')';
+    if (!opens || c.find(close) != std::string::npos) {
+      out.push_back(c);
+      continue;
+    }
+    std::string joined = c;
+    std::size_t j = i + 1;
+    for (; j < cells.size(); ++j) {
+      joined += delim;
+      joined += ' ';
+      joined += cells[j];
+      if (cells[j].find(close) != std::string::npos) break;
+    }
+    if (j == cells.size()) return cells;  // never closed: leave the row as it was
+    out.push_back(joined);
+    i = j;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+}  // namespace
+
+std::optional<double> parse_number(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
+                                   std::chars_format::general);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  if (!std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::string canonical_precision(std::string_view text) {
+  std::string p = lower(text);
+  p.erase(std::remove_if(p.begin(), p.end(), [](char c) { return c == ' ' || c == '\t'; }),
+          p.end());
+  static const std::array<std::pair<std::string_view, std::string_view>, 17> kAliases = {{
+      {"fp32", "fp32"}, {"float32", "fp32"}, {"float", "fp32"}, {"f32", "fp32"},
+      {"tf32", "tf32"}, {"fp16", "fp16"}, {"float16", "fp16"}, {"half", "fp16"},
+      {"f16", "fp16"}, {"bf16", "bf16"}, {"bfloat16", "bf16"}, {"fp8", "fp8"},
+      {"int8", "int8"}, {"i8", "int8"}, {"int4", "int4"}, {"best", "mixed"}, {"mixed", "mixed"},
+  }};
+  for (const auto& [alias, canon] : kAliases) {
+    if (p == alias) return std::string(canon);
+  }
+  if (p.empty() || p.size() > 32) return "";
+  for (char c : p) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '+') return "";
+  }
+  return p;
+}
+
+namespace {
+constexpr std::array<std::string_view, 8> kKnownPrecisions = {"fp32", "tf32", "fp16", "bf16",
+                                                              "fp8",  "int8", "int4", "mixed"};
+}  // namespace
+
+bool is_known_precision(std::string_view canonical) {
+  return std::find(kKnownPrecisions.begin(), kKnownPrecisions.end(), canonical) !=
+         kKnownPrecisions.end();
+}
+
+int precision_rank(std::string_view canonical) {
+  auto it = std::find(kKnownPrecisions.begin(), kKnownPrecisions.end(), canonical);
+  return static_cast<int>(it - kKnownPrecisions.begin());
+}
+
+std::optional<std::vector<std::int64_t>> parse_shape(std::string_view text) {
+  std::string s(text);
+  for (char& c : s) {
+    if (c == '[' || c == ']' || c == '(' || c == ')' || c == ',' || c == 'x' || c == 'X' ||
+        c == '*' || c == ';' || c == '\t') {
+      c = ' ';
+    }
+  }
+  std::vector<std::int64_t> dims;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i >= s.size()) break;
+    std::size_t j = i;
+    while (j < s.size() && s[j] != ' ') ++j;
+    std::int64_t d = 0;
+    auto [ptr, ec] = std::from_chars(s.data() + i, s.data() + j, d);
+    if (ec != std::errc() || ptr != s.data() + j || d <= 0 || d > (1LL << 31)) return std::nullopt;
+    dims.push_back(d);
+    i = j;
+  }
+  if (dims.empty() || dims.size() > 8) return std::nullopt;
+  return dims;
+}
+
+std::string format_shape(const std::vector<std::int64_t>& shape) {
+  std::string s;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(shape[i]);
+  }
+  return s;
+}
+
+namespace {
+
+// Reads a whole file with one allocation of its size (core's read_file streams through an
+// ostringstream, which regrows and copies: a third of the time on a 20 MB log).
+std::string read_whole_file(const std::filesystem::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(ErrorCode::kIo, "cannot open file").with("file", path.string());
+  std::string content;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec) content.resize(static_cast<std::size_t>(size));
+  std::size_t got = content.empty() ? 0 : std::fread(content.data(), 1, content.size(), f);
+  content.resize(got);
+  // Files that report no size (pipes, /proc) or grew meanwhile: read the rest in chunks.
+  char buf[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) content.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) throw Error(ErrorCode::kIo, "read failed").with("file", path.string());
+  return content;
+}
+
+void load_one(const std::filesystem::path& path, const ProfileColumns& overrides, ProfileSet& set) {
+  const std::string file = path.string();
+  // Streamed: one record at a time, so a large log is not held as millions of strings.
+  const std::string content = read_whole_file(path);
+  CsvReader reader(content);
+  CsvRecord header_record;
+  if (!reader.next(header_record)) {
+    throw Error(ErrorCode::kFormat, "the CSV file is empty (no header row)").with("file", file);
+  }
+  if (!header_record.error.empty()) {
+    throw Error(ErrorCode::kFormat, "the CSV header row is malformed: " + header_record.error)
+        .with("file", file);
+  }
+  const std::vector<std::string>& header = header_record.cells;
+  const char delimiter = reader.delimiter();
+
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!header[i].empty() && lower(header[i]) == lower(header[j])) {
+        set.warnings.push_back(file + ": column '" + header[i] +
+                               "' appears twice; the first one is used");
+      }
+    }
+  }
+
+  Column latency = find_measure(header, overrides.latency, "latency", kTimeUnits,
+                                {{"trt_latency", 3}, {"latency", 2}}, "--latency-column", file,
+                                set.warnings);
+  Column power = find_measure(header, overrides.power, "power", kPowerUnits,
+                              {{"power", 3}, {"total_power", 2}, {"board_power", 2}, {"gpu_power", 1}},
+                              "--power-column", file, set.warnings);
+  Column temp = find_measure(header, overrides.temperature, "temp", kTempUnits,
+                             {{"gpu_temp", 3}, {"temp", 2}, {"temperature", 2}}, "--temp-column",
+                             file, set.warnings);
+  Column size = find_sized(header, "engine_size", kSizeUnits);
+  int precision_i = find_named(header, {"engine_precision", "precision"});
+  int batch_i = find_named(header, {"engine_batch", "batch", "batch_size"});
+  int shape_i = find_named(header, {"engine_shape", "input_shape", "shape"});
+  int name_i = find_named(header, {"engine_name", "engine", "model_name", "model"});
+  int source_i = find_named(header, {"frame_source_name", "frame_source", "source_name", "source"});
+
+  if (latency.index < 0) {
+    throw Error(ErrorCode::kFormat,
+                "no latency column: expected a column like trt_latency_ms (the unit is the name's "
+                "suffix: _ms, _us, _ns or _s), or name one with --latency-column")
+        .with("file", file)
+        .with("columns", join(header));
+  }
+  if (precision_i < 0) {
+    throw Error(ErrorCode::kFormat, "no precision column: expected engine_precision or precision")
+        .with("file", file)
+        .with("columns", join(header));
+  }
+
+  ColumnMapping map;
+  map.file = file;
+  auto name_of = [&](int i) { return i >= 0 ? header[i] : std::string(); };
+  map.latency = latency.name;
+  map.power = power.name;
+  map.temperature = temp.name;
+  map.size = size.name;
+  map.precision = name_of(precision_i);
+  map.batch = name_of(batch_i);
+  map.shape = name_of(shape_i);
+  map.name = name_of(name_i);
+  map.source = name_of(source_i);
+  const int used[] = {latency.index, power.index, temp.index, size.index, precision_i,
+                      batch_i,       shape_i,     name_i,     source_i};
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (std::find(std::begin(used), std::end(used), static_cast<int>(i)) == std::end(used)) {
+      map.ignored.push_back(header[i]);
+    }
+  }
+  set.mappings.push_back(map);
+
+  std::size_t rejoined = 0;
+  const auto file_index = static_cast<std::uint32_t>(set.mappings.size() - 1);
+  // One cheap pass over the bytes bounds the row count, so the runs vector never reallocates
+  // (on a 200k-row log the moves and page faults of its growth cost more than the parsing).
+  set.runs.reserve(set.runs.size() +
+                   static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')) + 1);
+  static const std::string kEmpty;
+  CsvRecord rec;
+  std::vector<std::string> repaired;
+  std::string last_shape_text;
+  std::optional<std::vector<std::int64_t>> last_shape;
+  while (reader.next(rec)) {
+    ++set.rows_read;
+    auto reject = [&](std::string reason) {
+      set.rejected.push_back({file, rec.line, std::move(reason)});
+    };
+    if (!rec.error.empty()) {
+      reject("malformed CSV: " + rec.error);
+      continue;
+    }
+    const std::vector<std::string>* cells_in = &rec.cells;
+    if (rec.cells.size() > header.size()) {
+      repaired = rec.cells;
+      std::vector<std::string>& cells = repaired;
+      // Trailing empty cells (a trailing delimiter) are harmless; an unquoted "[1, 3, 640, 640]"
+      // is rejoined; anything else would shift values into the wrong columns.
+      while (cells.size() > header.size() && cells.back().empty()) cells.pop_back();
+      if (cells.size() > header.size()) {
+        std::vector<std::string> joined = rejoin_brackets(cells, delimiter);
+        if (joined.size() == header.size()) {
+          cells = std::move(joined);
+          ++rejoined;
+        }
+      }
+      if (cells.size() > header.size()) {
+        reject("has " + std::to_string(rec.cells.size()) + " cells but the header has " +
+               std::to_string(header.size()) + " (an unquoted delimiter inside a value?)");
+        continue;
+      }
+      cells_in = &repaired;
+    }
+    // Missing trailing cells read as empty.
+    const std::size_t present = cells_in->size();
+    auto cell = [&](int i) -> const std::string& {
+      return static_cast<std::size_t>(i) < present ? (*cells_in)[static_cast<std::size_t>(i)] : kEmpty;
+    };
+    auto missing_note = [&](int i) {
+      return static_cast<std::size_t>(i) >= present
+                 ? " (the row has " + std::to_string(present) + " of " +
+                       std::to_string(header.size()) + " columns)"
+                 : std::string();
+    };
+
+    std::vector<std::string> problems;
+    ProfileRun run;
+    run.file_index = file_index;
+    run.line = rec.line;
+    // Numbers: with ';' as delimiter a decimal comma ("12,5") is accepted.
+    auto number = [&](const std::string& text) {
+      if (delimiter == ';' && text.find('.') == std::string::npos &&
+          std::count(text.begin(), text.end(), ',') == 1) {
+        std::string t = text;
+        std::replace(t.begin(), t.end(), ',', '.');
+        return parse_number(t);
+      }
+      return parse_number(text);
+    };
+
+    const std::string& lat_text = cell(latency.index);
+    if (lat_text.empty()) {
+      problems.push_back(latency.name + " is empty" + missing_note(latency.index));
+    } else if (auto v = number(lat_text); !v) {
+      problems.push_back(latency.name + " '" + lat_text + "' is not a number");
+    } else if (*v <= 0) {
+      problems.push_back(latency.name + " " + lat_text + " is not positive");
+    } else {
+      run.latency_ms = *v * latency.unit.factor;
+    }
+
+    const std::string& prec_text = cell(precision_i);
+    run.precision = canonical_precision(prec_text);
+    if (prec_text.empty()) {
+      problems.push_back(header[precision_i] + " is empty" + missing_note(precision_i));
+    } else if (run.precision.empty()) {
+      problems.push_back(header[precision_i] + " '" + prec_text + "' is not a precision name");
+    }
+
+    if (name_i >= 0) run.engine_name = cell(name_i);
+    if (source_i >= 0) run.frame_source = cell(source_i);
+
+    if (shape_i >= 0 && !cell(shape_i).empty()) {
+      // Logs repeat one shape for thousands of rows: parse a new text only.
+      if (cell(shape_i) != last_shape_text) {
+        last_shape_text = cell(shape_i);
+        last_shape = parse_shape(last_shape_text);
+      }
+      if (last_shape) {
+        run.shape = *last_shape;
+      } else {
+        problems.push_back(header[shape_i] + " '" + cell(shape_i) +
+                           "' is not a list of positive dimensions");
+      }
+    }
+
+    if (batch_i >= 0 && !cell(batch_i).empty()) {
+      auto v = number(cell(batch_i));
+      if (!v || *v < 1 || *v != std::floor(*v) || *v > 1e6) {
+        problems.push_back(header[batch_i] + " '" + cell(batch_i) + "' is not a positive integer");
+      } else {
+        run.batch = static_cast<std::int64_t>(*v);
+      }
+    } else if (!run.shape.empty()) {
+      run.batch = run.shape[0];  // NCHW: the batch is the leading dimension
+    }
+
+    // Optional measurements: an empty cell means "not measured"; text that is there but is not a
+    // number makes the row unusable (the log is corrupt there, the rest may be too).
+    auto optional_measure = [&](const Column& col, std::optional<double>& out, bool non_negative) {
+      if (col.index < 0) return;
+      const std::string& t = cell(col.index);
+      if (t.empty()) return;
+      auto v = number(t);
+      if (!v) {
+        problems.push_back(col.name + " '" + t + "' is not a number");
+      } else if (non_negative && *v < 0) {
+        problems.push_back(col.name + " " + t + " is negative");
+      } else {
+        out = *v * col.unit.factor + col.unit.offset;
+      }
+    };
+    optional_measure(power, run.power_w, true);
+    optional_measure(temp, run.temp_c, false);
+    optional_measure(size, run.engine_size_mb, true);
+
+    if (!problems.empty()) {
+      std::string reason;
+      for (const auto& p : problems) reason += (reason.empty() ? "" : "; ") + p;
+      reject(std::move(reason));
+      continue;
+    }
+    set.runs.push_back(std::move(run));
+  }
+  if (rejoined > 0) {
+    set.warnings.push_back(file + ": " + std::to_string(rejoined) +
+                           " row(s) had an unquoted bracketed list split by the delimiter; it "
+                           "was rejoined");
+  }
+}
+
+}  // namespace
+
+ProfileSet load_profiles(const std::vector<std::filesystem::path>& paths,
+                         const ProfileColumns& columns) {
+  if (paths.empty()) throw_invalid("no profiling CSV given");
+  ProfileSet set;
+  for (const auto& p : paths) load_one(p, columns, set);
+  return set;
+}
+
+}  // namespace qcal::plan
