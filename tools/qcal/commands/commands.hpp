@@ -5,4 +5,7 @@
 
 namespace qcal::cli {
 // (one line per verb, added with its commands/<verb>.cpp)
+Runner register_pack(CLI::App& app);
+Runner register_config(CLI::App& app);
+Runner register_check(CLI::App& app);
 }  // namespace qcal::cli
