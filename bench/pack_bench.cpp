@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
     best_pack = std::min(best_pack, time_pack(images, threads, out));
   }
   std::printf("images: %zu JPEGs, threads: %d, best of %d, output in %s\n", images.size(), threads, reps, out_dir.c_str());
-  std::printf("floor  cv::imread only          : %8.3f s  (%6.2f ms/image)\n", best_floor, 1000 * best_floor / images.size());
-  std::printf("qcal   pack --recipe yolo (.npy): %8.3f s  (%6.2f ms/image)\n", best_pack, 1000 * best_pack / images.size());
+  std::printf("floor  cv::imread only          : %8.3f s  (%6.2f ms/image)\n", best_floor, 1000 * best_floor / static_cast<double>(images.size()));
+  std::printf("qcal   pack --recipe yolo (.npy): %8.3f s  (%6.2f ms/image)\n", best_pack, 1000 * best_pack / static_cast<double>(images.size()));
   std::printf("ratio  pack / imread            : %8.2f  (target <= 1.5)\n", best_pack / best_floor);
   if (!generated.empty()) {
     std::error_code ec;
