@@ -21,7 +21,10 @@
 #include <opencv2/videoio.hpp>
 
 #include "core/files.hpp"
+#include <xxhash.h>
+
 #include "preprocess/pack.hpp"
+#include "preprocess/pipeline.hpp"
 
 namespace fs = std::filesystem;
 
@@ -79,6 +82,30 @@ double time_pack(const std::vector<fs::path>& images, int threads, const fs::pat
   return s;
 }
 
+// Single-thread cost of each stage per image, to see where pack's time above the floor goes.
+void print_stages(const std::vector<fs::path>& images) {
+  const qcal::preprocess::Pipeline pipeline(qcal::preprocess::make_preset("yolo"));
+  double t_decode = 0, t_run = 0, t_crc = 0;
+  std::vector<unsigned char> buf;
+  std::uint32_t crc = 0;
+  for (const auto& p : images) {
+    auto t0 = std::chrono::steady_clock::now();
+    cv::Mat img = cv::imread(p.string(), cv::IMREAD_COLOR);
+    t_decode += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    const auto info = pipeline.output_info(img.rows, img.cols);
+    buf.resize(static_cast<std::size_t>(qcal::shape_numel(info.shape)) * 4);
+    pipeline.run_into(img, buf.data(), buf.size());
+    t_run += seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    crc ^= static_cast<std::uint32_t>(XXH3_64bits(buf.data(), buf.size()));
+    t_crc += seconds_since(t0);
+  }
+  const double n = static_cast<double>(images.size());
+  std::printf("stages (1 thread, ms/image): decode %.2f, letterbox+convert %.2f, xxh3 %.2f (%08x)\n", 1000 * t_decode / n,
+              1000 * t_run / n, 1000 * t_crc / n, crc);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +141,7 @@ int main(int argc, char** argv) {
     best_floor = std::min(best_floor, time_imread(images, threads));
     best_pack = std::min(best_pack, time_pack(images, threads, out));
   }
+  print_stages(images);
   std::printf("images: %zu JPEGs, threads: %d, best of %d, output in %s\n", images.size(), threads, reps, out_dir.c_str());
   std::printf("floor  cv::imread only          : %8.3f s  (%6.2f ms/image)\n", best_floor, 1000 * best_floor / static_cast<double>(images.size()));
   std::printf("qcal   pack --recipe yolo (.npy): %8.3f s  (%6.2f ms/image)\n", best_pack, 1000 * best_pack / static_cast<double>(images.size()));

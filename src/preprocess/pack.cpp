@@ -3,7 +3,7 @@
 #include "preprocess/pack.hpp"
 
 #include <unistd.h>
-#include <zlib.h>
+#include <xxhash.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "core/atomic_file.hpp"
+#include "core/checked.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
 #include "core/npz.hpp"
@@ -27,11 +28,15 @@ namespace fs = std::filesystem;
 namespace qcal::preprocess {
 namespace {
 
-std::string hex32(std::uint32_t v) {
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", v);
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
+
+struct XxhDeleter {
+  void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+};
 
 // Receives samples in order and writes them in the chosen format.
 class SampleSink {
@@ -39,25 +44,29 @@ class SampleSink {
   SampleSink(fs::path out, PackFormat format, std::string input_name, bool force)
       : out_(std::move(out)), format_(format), input_name_(std::move(input_name)), force_(force) {}
 
-  void write(const Tensor& sample, const std::string& source) {
-    if (count_ == 0) open(sample);
-    if (sample.shape() != sample_shape_ || sample.dtype() != dtype_) {
-      Error e(ErrorCode::kInvalidArgument, "sample shape " + shape_to_string(sample.shape()) + " differs from the first sample's " +
+  // One sample: its bytes, shape, dtype and CRC-32 (computed by the worker).
+  void write(const void* data, const Shape& shape, DType dtype, const std::string& source) {
+    if (count_ == 0) open(shape, dtype);
+    if (shape != sample_shape_ || dtype != dtype_) {
+      Error e(ErrorCode::kInvalidArgument, "sample shape " + shape_to_string(shape) + " differs from the first sample's " +
                                                shape_to_string(sample_shape_) +
                                                "; the recipe must give every image the same size (add a fixed resize or centercrop)");
       e.with("image", source);
       throw e;
     }
-    crc_ = static_cast<std::uint32_t>(crc32(crc_, static_cast<const Bytef*>(sample.raw_data()),
-                                            static_cast<uInt>(sample.nbytes())));
+    const auto nbytes = static_cast<std::uint64_t>(shape_numel(shape)) * dtype_size(dtype);
+    XXH3_64bits_update(hash_.get(), data, nbytes);
     if (format_ == PackFormat::kNpy) {
-      npy_->append(sample.raw_data(), 1);
+      npy_->append(data, 1);
     } else if (format_ == PackFormat::kNpz) {
-      npz_->append_rows(sample.raw_data(), 1);
+      npz_->append_rows(data, 1);
     } else {
       char name[32];
       std::snprintf(name, sizeof name, "sample_%06lld.npy", static_cast<long long>(count_));
-      write_npy(temp_dir_ / name, sample);
+      AtomicFile f(temp_dir_ / name);
+      f.write(make_npy_header(dtype, shape));
+      f.write(data, nbytes);
+      f.commit();
       list_ += (fs::absolute(out_) / name).lexically_normal().string() + "\n";
     }
     ++count_;
@@ -97,7 +106,7 @@ class SampleSink {
   std::int64_t count() const { return count_; }
   const Shape& sample_shape() const { return sample_shape_; }
   DType dtype() const { return dtype_; }
-  std::uint32_t crc() const { return crc_; }
+  std::uint64_t fingerprint() const { return XXH3_64bits_digest(hash_.get()); }
   Shape stacked_shape() const {
     Shape s = row_shape_of(sample_shape_);
     s.insert(s.begin(), count_);
@@ -122,9 +131,9 @@ class SampleSink {
   }
 
  private:
-  void open(const Tensor& first) {
-    sample_shape_ = first.shape();
-    dtype_ = first.dtype();
+  void open(const Shape& shape, DType dtype) {
+    sample_shape_ = shape;
+    dtype_ = dtype;
     const Shape row = row_shape_of(sample_shape_);
     if (format_ == PackFormat::kNpy) {
       npy_ = std::make_unique<NpyWriter>(out_, dtype_, row);
@@ -151,7 +160,13 @@ class SampleSink {
   std::int64_t count_ = 0;
   Shape sample_shape_;
   DType dtype_ = DType::kUndefined;
-  std::uint32_t crc_ = 0;
+  // XXH3-64 of all tensor bytes in order (seed 0): the data's fingerprint.
+  std::unique_ptr<XXH3_state_t, XxhDeleter> hash_{[] {
+    XXH3_state_t* st = XXH3_createState();
+    if (!st) throw std::bad_alloc();
+    XXH3_64bits_reset(st);
+    return st;
+  }()};
 };
 
 void check_expected(const Shape& sample, const PackOptions& o, const std::string& image) {
@@ -187,7 +202,7 @@ void write_sidecar(const PackResult& r, const PackOptions& o, const std::vector<
   j["shape"] = r.shape;
   j["dtype"] = std::string(dtype_name(r.dtype));
   j["input_name"] = o.input_name;
-  j["data_crc32"] = r.crc32;
+  j["data_xxh3_64"] = r.fingerprint;
   if (!r.synthetic) j["recipe"] = recipe_to_json(o.recipe);
   nlohmann::json src = nlohmann::json::array();
   for (const auto& s : sources) src.push_back(s.string());
@@ -245,8 +260,12 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   const auto n = static_cast<std::int64_t>(images.size());
   const int threads = std::max(1, o.threads);
   const std::int64_t window = 2 * threads + 2;
+  // Slot i % window holds sample i from the moment a worker fills it until the writer has
+  // written it; its buffer is reused (no per-image allocation or zero fill).
   struct Slot {
-    Tensor tensor;
+    std::vector<unsigned char> data;
+    Shape shape;
+    DType dtype = DType::kUndefined;
     std::exception_ptr error;
     bool ready = false;
   };
@@ -268,23 +287,28 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
         cv.wait(lock, [&] { return abort || i < written + window; });
         if (abort) return;
       }
-      Slot result;
+      // The slot is ours until we mark it ready: the writer is done with sample i - window.
+      Slot& slot = slots[static_cast<std::size_t>(i % window)];
+      slot.error = nullptr;
       try {
         const cv::Mat img = decode_image(images[static_cast<std::size_t>(i)]);
-        result.tensor = pipeline.run(img);
+        const ShapeInfo info = pipeline.output_info(img.rows, img.cols);
+        const auto nbytes = static_cast<std::size_t>(shape_numel(info.shape)) * dtype_size(o.recipe.dtype);
+        check_alloc(nbytes, "one preprocessed sample");
+        slot.data.resize(nbytes);
+        slot.shape = pipeline.run_into(img, slot.data.data(), nbytes);
+        slot.dtype = o.recipe.dtype;
       } catch (Error& e) {
         bool has_image = false;
         for (const auto& [k, v] : e.context()) has_image = has_image || k == "image";
         if (!has_image) e.with("image", images[static_cast<std::size_t>(i)].string());
-        result.error = std::current_exception();
+        slot.error = std::current_exception();
       } catch (...) {
-        result.error = std::current_exception();
+        slot.error = std::current_exception();
       }
       {
         std::lock_guard lock(mu);
-        Slot& s = slots[static_cast<std::size_t>(i % window)];
-        s = std::move(result);
-        s.ready = true;
+        slot.ready = true;
       }
       cv.notify_all();
     }
@@ -305,20 +329,18 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   };
   try {
     for (std::int64_t i = 0; i < n; ++i) {
-      Slot slot;
+      Slot& slot = slots[static_cast<std::size_t>(i % window)];
       {
         std::unique_lock lock(mu);
-        Slot& s = slots[static_cast<std::size_t>(i % window)];
-        cv.wait(lock, [&] { return s.ready; });
-        slot = std::move(s);
-        s = Slot{};
+        cv.wait(lock, [&] { return slot.ready; });
       }
       if (slot.error) std::rethrow_exception(slot.error);
-      const std::string source = images[static_cast<std::size_t>(i)].string();
-      check_expected(slot.tensor.shape(), o, source);
-      sink.write(slot.tensor, source);
+      const std::string& source = images[static_cast<std::size_t>(i)].string();
+      check_expected(slot.shape, o, source);
+      sink.write(slot.data.data(), slot.shape, slot.dtype, source);
       {
         std::lock_guard lock(mu);
+        slot.ready = false;
         written = i + 1;
       }
       cv.notify_all();
@@ -339,7 +361,7 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   r.count = sink.count();
   r.shape = sink.stacked_shape();
   r.dtype = sink.dtype();
-  r.crc32 = hex32(sink.crc());
+  r.fingerprint = hex64(sink.fingerprint());
   write_sidecar(r, o, images, std::nullopt);
   return r;
 }
@@ -361,7 +383,7 @@ PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::ui
     Tensor t(DType::kFloat32, sample_shape);
     float* p = t.data<float>();
     for (std::int64_t k = 0; k < t.numel(); ++k) p[k] = static_cast<float>(rng.next_double());
-    sink.write(t, "synthetic sample " + std::to_string(i));
+    sink.write(t.raw_data(), t.shape(), t.dtype(), "synthetic sample " + std::to_string(i));
     if (o.progress) o.progress(i + 1, count);
   }
   sink.finish();
@@ -372,7 +394,7 @@ PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::ui
   r.count = sink.count();
   r.shape = sink.stacked_shape();
   r.dtype = DType::kFloat32;
-  r.crc32 = hex32(sink.crc());
+  r.fingerprint = hex64(sink.fingerprint());
   r.synthetic = true;
   write_sidecar(r, o, {}, seed);
   return r;

@@ -41,7 +41,7 @@ struct PackResult {
   std::int64_t count = 0;
   Shape shape;  // the stacked shape [N, ...] (per-sample shape for folders, with N prepended)
   DType dtype = DType::kFloat32;
-  std::string crc32;  // hex CRC-32 of all tensor bytes in order: a fingerprint of the data
+  std::string fingerprint;  // hex XXH3-64 (seed 0) of all tensor bytes in order
   bool synthetic = false;
 };
 

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -86,7 +87,15 @@ cv::Scalar pad_scalar(const Step& s, int channels) {
 
 // Ultralytics LetterBox (ultralytics/data/augment.py): scale by min(new/h, new/w), round the
 // unpadded size, split the padding with round(d -/+ 0.1), resize only when the size changes.
-cv::Mat letterbox(const cv::Mat& img, const Step& s) {
+struct Letterbox {
+  cv::Mat resized;  // the unpadded image
+  int top = 0;
+  int bottom = 0;
+  int left = 0;
+  int right = 0;
+};
+
+Letterbox letterbox_geometry(const cv::Mat& img, const Step& s) {
   const int th = s.size > 0 ? s.size : s.height;
   const int tw = s.size > 0 ? s.size : s.width;
   const int h = img.rows;
@@ -101,18 +110,23 @@ cv::Mat letterbox(const cv::Mat& img, const Step& s) {
     dw /= 2;
     dh /= 2;
   }
-  cv::Mat resized;
+  Letterbox lb;
   if (unpad_w != w || unpad_h != h) {
-    cv::resize(img, resized, cv::Size(unpad_w, unpad_h), 0, 0, cv_interpolation(s.interpolation));
+    cv::resize(img, lb.resized, cv::Size(unpad_w, unpad_h), 0, 0, cv_interpolation(s.interpolation));
   } else {
-    resized = img;
+    lb.resized = img;
   }
-  const int top = center ? static_cast<int>(py_round(dh - 0.1)) : 0;
-  const int bottom = static_cast<int>(py_round(dh + 0.1));
-  const int left = center ? static_cast<int>(py_round(dw - 0.1)) : 0;
-  const int right = static_cast<int>(py_round(dw + 0.1));
+  lb.top = center ? static_cast<int>(py_round(dh - 0.1)) : 0;
+  lb.bottom = static_cast<int>(py_round(dh + 0.1));
+  lb.left = center ? static_cast<int>(py_round(dw - 0.1)) : 0;
+  lb.right = static_cast<int>(py_round(dw + 0.1));
+  return lb;
+}
+
+cv::Mat letterbox(const cv::Mat& img, const Step& s) {
+  const Letterbox lb = letterbox_geometry(img, s);
   cv::Mat out;
-  cv::copyMakeBorder(resized, out, top, bottom, left, right, cv::BORDER_CONSTANT,
+  cv::copyMakeBorder(lb.resized, out, lb.top, lb.bottom, lb.left, lb.right, cv::BORDER_CONSTANT,
                      pad_scalar(s, img.channels()));
   return out;
 }
@@ -253,9 +267,11 @@ ShapeInfo Pipeline::output_info(int height, int width) const {
   return infer_shape(recipe_, std::array<int, 2>{height, width});
 }
 
-cv::Mat Pipeline::run_image_steps(const cv::Mat& image) const {
+cv::Mat Pipeline::run_image_steps(const cv::Mat& image) const { return run_steps(image, tail_begin_); }
+
+cv::Mat Pipeline::run_steps(const cv::Mat& image, std::size_t end) const {
   cv::Mat img = image;
-  for (std::size_t i = 0; i < tail_begin_; ++i) {
+  for (std::size_t i = 0; i < end; ++i) {
     const Step& s = recipe_.steps[i];
     try {
       if (s.kind == StepKind::kConvertColor) {
@@ -292,15 +308,49 @@ Tensor Pipeline::run(const cv::Mat& image) const {
 }
 
 Shape Pipeline::run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes) const {
-  const cv::Mat img = run_image_steps(image);
   const ShapeInfo info = output_info(image.rows, image.cols);
   const std::int64_t numel = shape_numel(info.shape);
   if (static_cast<std::size_t>(numel) * dtype_size(recipe_.dtype) != dst_bytes) {
     throw Error(ErrorCode::kInternal, "pipeline output buffer size mismatch");
   }
+  // When the last image step is a letterbox of an 8-bit image, its border is written straight
+  // into the output (the same values copyMakeBorder would give) instead of padding a copy.
+  cv::Mat img;
+  int pad_top = 0;
+  int pad_bottom = 0;
+  int pad_left = 0;
+  int pad_right = 0;
+  cv::Scalar pad_value;
+  const Step* last = tail_begin_ > 0 ? &recipe_.steps[tail_begin_ - 1] : nullptr;
+  bool fused_pad = false;
+  if (last && last->kind == StepKind::kResize && last->mode == ResizeMode::kPad) {
+    cv::Mat before = run_steps(image, tail_begin_ - 1);
+    if (before.depth() == CV_8U) {
+      Letterbox lb;
+      try {
+        lb = letterbox_geometry(before, *last);
+      } catch (const cv::Exception& ex) {
+        throw Error(ErrorCode::kInvalidArgument, std::string("recipe step ") + std::to_string(tail_begin_ - 1) +
+                                                     " (resize) failed in OpenCV: " + ex.what());
+      }
+      img = lb.resized;
+      pad_top = lb.top;
+      pad_bottom = lb.bottom;
+      pad_left = lb.left;
+      pad_right = lb.right;
+      pad_value = pad_scalar(*last, before.channels());
+      fused_pad = true;
+    } else {
+      img = run_image_steps(image);
+    }
+  } else {
+    img = run_image_steps(image);
+  }
   const int channels = img.channels();
-  if (channels != info.channels || img.rows != info.shape[static_cast<std::size_t>(info.height_axis)] ||
-      img.cols != info.shape[static_cast<std::size_t>(info.width_axis)]) {
+  const int rows = img.rows + pad_top + pad_bottom;
+  const int cols = img.cols + pad_left + pad_right;
+  if (channels != info.channels || rows != info.shape[static_cast<std::size_t>(info.height_axis)] ||
+      cols != info.shape[static_cast<std::size_t>(info.width_axis)]) {
     throw Error(ErrorCode::kInternal, "pipeline image does not match the inferred shape " + shape_to_string(info.shape));
   }
 
@@ -329,26 +379,11 @@ Shape Pipeline::run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes)
   const std::int64_t s_h = strides[static_cast<std::size_t>(info.height_axis)];
   const std::int64_t s_w = strides[static_cast<std::size_t>(info.width_axis)];
   const std::int64_t s_c = strides[static_cast<std::size_t>(info.channel_axis)];
-  const int rows = img.rows;
-  const int cols = img.cols;
 
-  if (recipe_.dtype == DType::kUInt8) {
-    auto* out = static_cast<std::uint8_t*>(dst);
-    for (int y = 0; y < rows; ++y) {
-      const auto* in = img.ptr<std::uint8_t>(y);
-      for (int pos = 0; pos < channels; ++pos) {
-        const int src_c = cur[static_cast<std::size_t>(pos)];
-        std::uint8_t* o = out + y * s_h + pos * s_c;
-        for (int x = 0; x < cols; ++x) o[x * s_w] = in[x * channels + src_c];
-      }
-    }
-    return info.shape;
-  }
-
-  auto* out = static_cast<float*>(dst);
   if (img.depth() == CV_8U) {
     // 8-bit input: the float32 chain is a function of (channel, value), so a 256-entry table per
-    // channel gives exactly the per-element result.
+    // channel gives exactly the per-element result (uint8 output: the identity).
+    const bool as_float = recipe_.dtype == DType::kFloat32;
     std::vector<std::array<float, 256>> lut(static_cast<std::size_t>(channels));
     for (int c = 0; c < channels; ++c) {
       for (int v = 0; v < 256; ++v) {
@@ -356,28 +391,95 @@ Shape Pipeline::run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes)
             apply_chain(static_cast<float>(v), chain[static_cast<std::size_t>(c)]);
       }
     }
-    for (int y = 0; y < rows; ++y) {
-      const auto* in = img.ptr<std::uint8_t>(y);
+    auto write_rows = [&](auto* out) {
+      using T = std::remove_pointer_t<decltype(out)>;
+      auto value_of = [&](int src_c, std::uint8_t v) -> T {
+        if constexpr (std::is_same_v<T, float>) {
+          return lut[static_cast<std::size_t>(src_c)][v];
+        } else {
+          return v;
+        }
+      };
+      // Per output position: the table, and the border value it maps to.
+      std::vector<T> border(static_cast<std::size_t>(channels));
       for (int pos = 0; pos < channels; ++pos) {
         const int src_c = cur[static_cast<std::size_t>(pos)];
-        const float* table = lut[static_cast<std::size_t>(src_c)].data();
-        float* o = out + y * s_h + pos * s_c;
-        if (s_w == 1) {
-          for (int x = 0; x < cols; ++x) o[x] = table[in[x * channels + src_c]];
-        } else {
-          for (int x = 0; x < cols; ++x) o[x * s_w] = table[in[x * channels + src_c]];
+        border[static_cast<std::size_t>(pos)] = value_of(src_c, cv::saturate_cast<std::uint8_t>(pad_value[src_c]));
+      }
+      for (int y = 0; y < rows; ++y) {
+        const int iy = y - pad_top;
+        const bool pad_row = iy < 0 || iy >= img.rows;
+        const std::uint8_t* in = pad_row ? nullptr : img.ptr<std::uint8_t>(iy);
+        if (!pad_row && channels == 3 && s_w == 1) {
+          // Planar 3-channel output (NCHW): one pass over the row, three output planes.
+          T* o[3];
+          for (int pos = 0; pos < 3; ++pos) o[pos] = out + y * s_h + pos * s_c;
+          const int c0 = cur[0];
+          const int c1 = cur[1];
+          const int c2 = cur[2];
+          for (int pos = 0; pos < 3; ++pos) {
+            for (int x = 0; x < pad_left; ++x) o[pos][x] = border[static_cast<std::size_t>(pos)];
+            for (int x = img.cols + pad_left; x < cols; ++x) o[pos][x] = border[static_cast<std::size_t>(pos)];
+          }
+          T* b0 = o[0] + pad_left;
+          T* b1 = o[1] + pad_left;
+          T* b2 = o[2] + pad_left;
+          if constexpr (std::is_same_v<T, float>) {
+            const float* t0 = lut[static_cast<std::size_t>(c0)].data();
+            const float* t1 = lut[static_cast<std::size_t>(c1)].data();
+            const float* t2 = lut[static_cast<std::size_t>(c2)].data();
+            for (int x = 0; x < img.cols; ++x) {
+              const std::uint8_t* px = in + 3 * x;
+              b0[x] = t0[px[c0]];
+              b1[x] = t1[px[c1]];
+              b2[x] = t2[px[c2]];
+            }
+          } else {
+            for (int x = 0; x < img.cols; ++x) {
+              const std::uint8_t* px = in + 3 * x;
+              b0[x] = px[c0];
+              b1[x] = px[c1];
+              b2[x] = px[c2];
+            }
+          }
+          continue;
+        }
+        for (int pos = 0; pos < channels; ++pos) {
+          const int src_c = cur[static_cast<std::size_t>(pos)];
+          T* o = out + y * s_h + pos * s_c;
+          const T b = border[static_cast<std::size_t>(pos)];
+          if (pad_row) {
+            for (int x = 0; x < cols; ++x) o[x * s_w] = b;
+            continue;
+          }
+          for (int x = 0; x < pad_left; ++x) o[x * s_w] = b;
+          T* body = o + pad_left * s_w;
+          if (s_w == 1 && channels == 3) {
+            for (int x = 0; x < img.cols; ++x) body[x] = value_of(src_c, in[x * 3 + src_c]);
+          } else {
+            for (int x = 0; x < img.cols; ++x) body[x * s_w] = value_of(src_c, in[x * channels + src_c]);
+          }
+          for (int x = img.cols + pad_left; x < cols; ++x) o[x * s_w] = b;
         }
       }
+    };
+    if (as_float) {
+      write_rows(static_cast<float*>(dst));
+    } else {
+      write_rows(static_cast<std::uint8_t*>(dst));
     }
-  } else {
-    for (int y = 0; y < rows; ++y) {
-      const auto* in = img.ptr<float>(y);
-      for (int pos = 0; pos < channels; ++pos) {
-        const int src_c = cur[static_cast<std::size_t>(pos)];
-        const auto& ch = chain[static_cast<std::size_t>(src_c)];
-        float* o = out + y * s_h + pos * s_c;
-        for (int x = 0; x < cols; ++x) o[x * s_w] = apply_chain(in[x * channels + src_c], ch);
-      }
+    return info.shape;
+  }
+
+  if (fused_pad) throw Error(ErrorCode::kInternal, "fused letterbox on a float image");
+  auto* out = static_cast<float*>(dst);
+  for (int y = 0; y < rows; ++y) {
+    const auto* in = img.ptr<float>(y);
+    for (int pos = 0; pos < channels; ++pos) {
+      const int src_c = cur[static_cast<std::size_t>(pos)];
+      const auto& ch = chain[static_cast<std::size_t>(src_c)];
+      float* o = out + y * s_h + pos * s_c;
+      for (int x = 0; x < cols; ++x) o[x * s_w] = apply_chain(in[x * channels + src_c], ch);
     }
   }
   return info.shape;

@@ -34,10 +34,8 @@ class Pipeline {
   Shape run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes) const;
 
  private:
-  struct TailOp {
-    StepKind kind;
-    std::vector<float> value;  // per output-position channel (or one)
-  };
+  cv::Mat run_steps(const cv::Mat& image, std::size_t end) const;
+
   Recipe recipe_;
   std::size_t tail_begin_ = 0;  // steps[tail_begin_..] are fused into the final pass
 };

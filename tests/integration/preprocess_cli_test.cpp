@@ -98,7 +98,7 @@ TEST(PackCli, YoloNpyMatchesReferenceAndIsThreadIndependent) {
   EXPECT_EQ(side["shape"], json({6, 3, 640, 640}));
   EXPECT_EQ(side["sources"].size(), 6u);
   EXPECT_EQ(side["recipe"]["name"], "yolo");
-  EXPECT_EQ(side["data_crc32"].get<std::string>().size(), 8u);
+  EXPECT_EQ(side["data_xxh3_64"].get<std::string>().size(), 16u);
 }
 
 TEST(PackCli, NpzKeyedByInputNameAndRknnFolder) {

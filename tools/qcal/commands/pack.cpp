@@ -68,7 +68,7 @@ void print_result(const pp::PackResult& r, const PackArgs& a) {
     nlohmann::json j = {{"output", r.output.string()},   {"sidecar", r.sidecar.string()},
                         {"format", pp::pack_format_name(r.format)}, {"count", r.count},
                         {"shape", r.shape},                {"dtype", std::string(dtype_name(r.dtype))},
-                        {"data_crc32", r.crc32},           {"synthetic", r.synthetic}};
+                        {"data_xxh3_64", r.fingerprint},           {"synthetic", r.synthetic}};
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "packed " << r.count << (r.synthetic ? " SYNTHETIC" : "") << " samples " << shape_to_string(r.shape) << " "
