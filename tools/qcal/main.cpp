@@ -21,6 +21,9 @@ const qcal::cli::Register kVerbs[] = {
     qcal::cli::register_select,
     qcal::cli::register_sample,
     qcal::cli::register_plan,
+    qcal::cli::register_pack,
+    qcal::cli::register_config,
+    qcal::cli::register_check,
 };
 
 int report(const qcal::Error& e) {

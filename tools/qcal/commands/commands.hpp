@@ -10,4 +10,7 @@ Runner register_select(CLI::App& app);
 Runner register_sample(CLI::App& app);
 Runner register_quickstart(CLI::App& app);
 Runner register_plan(CLI::App& app);
+Runner register_pack(CLI::App& app);
+Runner register_config(CLI::App& app);
+Runner register_check(CLI::App& app);
 }  // namespace qcal::cli
