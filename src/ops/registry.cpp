@@ -1,10 +1,13 @@
 // The op registry: one table, one line per (domain, op, opset range). No macros, no static
 // self-registration (it silently drops ops when statically linked).
 #include "ops/concat_split.hpp"
+#include "ops/conv.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gather.hpp"
+#include "ops/gemm.hpp"
 #include "ops/identity.hpp"
 #include "ops/kernel.hpp"
+#include "ops/matmul.hpp"
 #include "ops/pad_tile.hpp"
 #include "ops/shape_ops.hpp"
 #include "ops/transpose_slice.hpp"
@@ -25,6 +28,7 @@ constexpr OpRegistration kOps[] = {
     {"", "Concat", 1, 23, make_concat},
     {"", "Constant", 1, 23, make_constant},
     {"", "ConstantOfShape", 9, 23, make_constant_of_shape},
+    {"", "Conv", 1, 23, make_conv},
     {"", "Cos", 7, 23, make_unary},
     {"", "Div", 7, 23, make_binary},
     {"", "Elu", 6, 23, make_unary},
@@ -37,6 +41,7 @@ constexpr OpRegistration kOps[] = {
     {"", "Gather", 1, 23, make_gather},
     {"", "GatherElements", 11, 23, make_gather_elements},
     {"", "Gelu", 20, 23, make_unary},
+    {"", "Gemm", 7, 23, make_gemm},
     {"", "Greater", 7, 23, make_binary},
     {"", "GreaterOrEqual", 12, 23, make_binary},
     {"", "HardSigmoid", 6, 23, make_unary},
@@ -46,6 +51,7 @@ constexpr OpRegistration kOps[] = {
     {"", "Less", 7, 23, make_binary},
     {"", "LessOrEqual", 12, 23, make_binary},
     {"", "Log", 6, 23, make_unary},
+    {"", "MatMul", 1, 23, make_matmul},
     {"", "Max", 6, 23, make_binary},
     {"", "Mean", 6, 23, make_binary},
     {"", "Min", 6, 23, make_binary},
