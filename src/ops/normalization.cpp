@@ -2,6 +2,8 @@
 // then variance of the centred values); each group is computed by one thread.
 #include "ops/normalization.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 
 namespace qcal::ops {

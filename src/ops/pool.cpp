@@ -2,6 +2,8 @@
 // to the input once per output row/column, so the inner loops carry no padding tests.
 #include "ops/pool.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <limits>
 

@@ -3,6 +3,8 @@
 // contiguous loops with one scale and zero point.
 #include "ops/qdq.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <limits>
 

@@ -4,6 +4,8 @@
 // thread in index order, so results do not depend on the thread count.
 #include "ops/reduce.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <limits>
 #include <numeric>

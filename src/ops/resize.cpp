@@ -4,6 +4,8 @@
 // the innermost dim's taps per element.
 #include "ops/resize.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 
 #include "core/checked.hpp"

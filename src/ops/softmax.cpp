@@ -3,6 +3,8 @@
 // per inner column across rows when the axis is not innermost (YOLOv8's DFL softmax).
 #include "ops/softmax.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <bit>
 #include <limits>

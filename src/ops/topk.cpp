@@ -2,6 +2,8 @@
 // fully defined (NaN sorts as the largest value, as numpy does).
 #include "ops/topk.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <algorithm>
 #include <cmath>
 
