@@ -2,6 +2,8 @@
 // bytes to move are split into equal ranges per thread so one large piece still uses all threads.
 #include "ops/concat_split.hpp"
 
+#include "ops/op_util.hpp"
+
 #include "core/checked.hpp"
 
 namespace qcal::ops {

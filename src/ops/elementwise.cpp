@@ -2,6 +2,8 @@
 // contiguous inner loops (same-shape, scalar and row broadcast) that the compiler vectorises.
 #include "ops/elementwise.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <type_traits>
 

@@ -1,6 +1,8 @@
 // Gather and GatherElements (see gather.hpp).
 #include "ops/gather.hpp"
 
+#include "ops/op_util.hpp"
+
 namespace qcal::ops {
 namespace {
 

@@ -5,7 +5,6 @@
 #include <span>
 
 #include "ops/kernel.hpp"
-#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 

@@ -1,6 +1,8 @@
 // Pad and Tile (see pad_tile.hpp).
 #include "ops/pad_tile.hpp"
 
+#include "ops/op_util.hpp"
+
 #include "core/checked.hpp"
 
 namespace qcal::ops {

@@ -4,7 +4,6 @@
 #include <span>
 
 #include "ops/kernel.hpp"
-#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 

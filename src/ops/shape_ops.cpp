@@ -2,6 +2,8 @@
 // preallocated output, or share the input's buffer when the output shape was data-dependent.
 #include "ops/shape_ops.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <cmath>
 #include <limits>
 

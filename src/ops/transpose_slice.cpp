@@ -1,6 +1,8 @@
 // Transpose and Slice through strided_copy (see transpose_slice.hpp).
 #include "ops/transpose_slice.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <numeric>
 
 namespace qcal::ops {

@@ -2,6 +2,8 @@
 // uses a vectorisable polynomial exp compiled for AVX-512/AVX2/baseline (picked at load time).
 #include "ops/unary.hpp"
 
+#include "ops/op_util.hpp"
+
 #include <bit>
 #include <cmath>
 #include <limits>

@@ -6,7 +6,6 @@
 #include <span>
 
 #include "ops/kernel.hpp"
-#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 
