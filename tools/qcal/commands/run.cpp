@@ -1,6 +1,7 @@
 // `qcal run MODEL.onnx`: wiring for engine::Session on .npy inputs or images through a
 // preprocess recipe; outputs to an .npz (or a folder of .npy files).
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -22,6 +23,7 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string recipe;
   std::string output;
+  std::string dump_dir;
   CommonOptions common;
 };
 
@@ -66,6 +68,15 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
       name = model.inputs()[0].name;
     }
     feeds[name] = read_npy(file);
+  }
+  if (!a.dump_dir.empty()) {
+    // Every tensor as computed (observing all disables fusion), one .npy per tensor.
+    std::filesystem::create_directories(a.dump_dir);
+    session.set_observer([&](const std::string& name, const TensorView& v) {
+      Tensor copy(v.dtype, Shape(v.shape.begin(), v.shape.end()));
+      std::memcpy(copy.raw_data(), v.data, copy.nbytes());
+      write_npy(std::filesystem::path(a.dump_dir) / (member_name(name) + ".npy"), copy);
+    });
   }
   const auto outs = session.run(feeds);
   std::vector<Tensor> ordered;
@@ -141,6 +152,8 @@ Runner register_run(CLI::App& app) {
   cmd->add_option("--input,-i", a->inputs, "Input .npy (NAME=FILE.npy), or images/folders")->required();
   cmd->add_option("--recipe", a->recipe, "Preprocess preset (yolo, yunet, ...) or recipe JSON for images");
   cmd->add_option("-o,--output", a->output, "outputs.npz, or a folder for .npy files")->required();
+  cmd->add_option("--dump-tensors", a->dump_dir,
+                  "Also write every intermediate tensor as FOLDER/<name>.npy (.npy inputs; '/' as '_')");
   add_threads_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_run(*a); };
