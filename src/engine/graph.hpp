@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <span>
@@ -27,6 +28,8 @@ struct ExecGraph {
   std::vector<const Tensor*> constants;        // per value: the model's constant, or nullptr
   std::vector<int> input_ids;
   std::vector<int> output_ids;
+  // Constants the engine made (Conv weights with a BatchNormalization folded in), by name.
+  std::map<std::string, Tensor> folded_constants;
 };
 
 // Topologically sorts `nodes` (stable: file order where the dependencies allow). Throws kFormat
@@ -40,6 +43,14 @@ std::vector<ops::NodeDef> sort_topologically(const std::vector<ops::NodeDef>& no
 std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
                                                 const Model& model,
                                                 const std::set<std::string>& keep, bool keep_all);
+
+// Folds Conv -> BatchNormalization (inference mode, all parameters constant, the Conv output
+// used only by the BN and not in `keep`) into the Conv's weights and bias, as ONNX Runtime
+// does: s = scale / sqrt(var + epsilon); W' = W * s[oc]; B' = (B - mean) * s + bias (or
+// bias - mean * s without B). New tensors go to `made`.
+std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& nodes,
+                                              const Model& model, const std::set<std::string>& keep,
+                                              bool keep_all, std::map<std::string, Tensor>& made);
 
 ExecGraph build_exec_graph(const Model& model, bool fuse,
                            const std::set<std::string>& keep, bool keep_all);
@@ -55,6 +66,8 @@ class Plan {
 
   // Names of tensors produced per run, in execution order.
   std::vector<std::string> produced_names() const;
+  // Planned dtype/shape of a value (after inference; constant or not).
+  const ops::TensorInfo& value_info(int id) const { return infos_[static_cast<std::size_t>(id)]; }
   const ExecGraph& graph() const { return graph_; }
 
  private:
