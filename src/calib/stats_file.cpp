@@ -117,11 +117,7 @@ void StatsSet::add_tensor(const std::string& name) {
 
 void StatsSet::observe(const std::string& name, const TensorView& view, std::int64_t sample) {
   auto it = tensors_.find(name);
-  if (it == tensors_.end()) {
-    Error e(ErrorCode::kInternal, "tensor was not registered for calibration");
-    e.with("tensor", name);
-    throw e;
-  }
+  if (it == tensors_.end()) it = tensors_.try_emplace(name, TensorStats(options_)).first;
   it->second.observe(name, view, sample);
 }
 

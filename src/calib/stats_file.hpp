@@ -35,8 +35,9 @@ class StatsSet {
   StatsProvenance& provenance() { return provenance_; }
   const StatsProvenance& provenance() const { return provenance_; }
 
-  // Registers tensors before observation so that observe() of different tensors may run on
-  // different threads (no insertion happens there).
+  // Registers a tensor up front; observe() of a registered tensor inserts nothing, so different
+  // registered tensors may be observed from different threads. observe() of an unregistered
+  // tensor registers it (single-threaded use).
   void add_tensor(const std::string& name);
   bool has_tensor(const std::string& name) const { return tensors_.count(name) != 0; }
   void observe(const std::string& name, const TensorView& view, std::int64_t sample);
