@@ -281,6 +281,33 @@ Range select_range(const TensorStats& stats, const SelectOptions& options) {
   return r;
 }
 
+std::map<std::string, Range> select_ranges(const std::map<std::string, TensorStats>& tensors,
+                                           const SelectOptions& options, int threads) {
+  std::vector<const std::pair<const std::string, TensorStats>*> items;
+  for (const auto& item : tensors) items.push_back(&item);
+  std::vector<Range> ranges(items.size());
+  std::vector<std::string> errors(items.size());
+  const auto n = static_cast<std::ptrdiff_t>(items.size());
+#pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic)
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    try {
+      ranges[static_cast<std::size_t>(k)] = select_range(items[static_cast<std::size_t>(k)]->second, options);
+    } catch (const Error& e) {
+      errors[static_cast<std::size_t>(k)] = e.message();  // exceptions must not leave the region
+    }
+  }
+  std::map<std::string, Range> out;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (!errors[k].empty()) {
+      Error e(ErrorCode::kInvalidArgument, errors[k]);
+      e.with("tensor", items[k]->first);
+      throw e;
+    }
+    out.emplace(items[k]->first, ranges[k]);
+  }
+  return out;
+}
+
 float usable_amax(float amax) {
   if (!std::isfinite(amax) || !(amax > 0.0f)) return 1.0f;  // all-zero tensor: any scale is exact
   return std::max(amax, kMinAmax);

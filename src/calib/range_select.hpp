@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +40,11 @@ struct Range {
 // [0, absmax]) and clamp amax to the observed absmax. Throws kInvalidArgument when a
 // histogram method is asked of statistics collected without histograms.
 Range select_range(const TensorStats& stats, const SelectOptions& options);
+
+// Selects every tensor's range, tensors spread over `threads` (each result depends only on its
+// own statistics, so the output is the same for any thread count). Name order.
+std::map<std::string, Range> select_ranges(const std::map<std::string, TensorStats>& tensors,
+                                           const SelectOptions& options, int threads);
 
 // --- Pure histogram selectors. counts[k] holds |x| in [k * bin_width, (k + 1) * bin_width). ---
 

@@ -5,6 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "core/error.hpp"
 
 namespace qcal::calib {
@@ -49,41 +53,53 @@ std::int64_t first_nonfinite(std::span<const float> values) {
 MinMaxScan scan_min_max(std::span<const float> values) {
   MinMaxScan r;
   if (values.empty()) return r;
-  // Eight independent lanes let the compiler keep the loop in SIMD registers; x * 0 is NaN
-  // exactly when x is NaN or Inf, so one extra accumulator detects non-finite data.
-  constexpr std::size_t kLanes = 8;
-  float lo[kLanes], hi[kLanes], poison[kLanes];
-  for (std::size_t l = 0; l < kLanes; ++l) {
-    lo[l] = hi[l] = values[0];
-    poison[l] = 0.0f;
-  }
-  std::size_t i = 0;
   const float* data = values.data();
-  for (; i + kLanes <= values.size(); i += kLanes) {
-    for (std::size_t l = 0; l < kLanes; ++l) {
-      const float v = data[i + l];
-      lo[l] = v < lo[l] ? v : lo[l];
-      hi[l] = v > hi[l] ? v : hi[l];
-      poison[l] += v * 0.0f;
+  const std::size_t n = values.size();
+  std::size_t i = 0;
+  float lo = data[0], hi = data[0];
+  bool finite = true;
+#if defined(__SSE2__)
+  // minps/maxps, four vectors in flight; x * 0 is NaN exactly when x is NaN or Inf, so one
+  // extra accumulator detects non-finite data. (The compiler does not vectorise the scalar
+  // min/max without -ffinite-math-only, which IEEE NaN handling forbids here.)
+  if (n >= 16) {
+    __m128 vlo[4], vhi[4], poison[4];
+    const __m128 zero = _mm_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      vlo[k] = vhi[k] = _mm_set1_ps(data[0]);
+      poison[k] = zero;
+    }
+    for (; i + 16 <= n; i += 16) {
+      for (int k = 0; k < 4; ++k) {
+        const __m128 v = _mm_loadu_ps(data + i + 4 * k);
+        vlo[k] = _mm_min_ps(vlo[k], v);
+        vhi[k] = _mm_max_ps(vhi[k], v);
+        poison[k] = _mm_add_ps(poison[k], _mm_mul_ps(v, zero));
+      }
+    }
+    float buf_lo[16], buf_hi[16], buf_p[16];
+    for (int k = 0; k < 4; ++k) {
+      _mm_storeu_ps(buf_lo + 4 * k, vlo[k]);
+      _mm_storeu_ps(buf_hi + 4 * k, vhi[k]);
+      _mm_storeu_ps(buf_p + 4 * k, poison[k]);
+    }
+    for (int k = 0; k < 16; ++k) {
+      lo = std::min(lo, buf_lo[k]);
+      hi = std::max(hi, buf_hi[k]);
+      finite = finite && buf_p[k] == 0.0f;
     }
   }
-  for (; i < values.size(); ++i) {
+#endif
+  float poison_tail = 0.0f;
+  for (; i < n; ++i) {
     const float v = data[i];
-    lo[0] = v < lo[0] ? v : lo[0];
-    hi[0] = v > hi[0] ? v : hi[0];
-    poison[0] += v * 0.0f;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    poison_tail += v * 0.0f;
   }
-  r.min = lo[0];
-  r.max = hi[0];
-  bool finite = true;
-  for (std::size_t l = 0; l < kLanes; ++l) {
-    r.min = std::min(r.min, lo[l]);
-    r.max = std::max(r.max, hi[l]);
-    finite = finite && poison[l] == 0.0f;
-  }
-  r.all_finite = finite && std::isfinite(values[0]);
-  r.min = canonical_zero(r.min);
-  r.max = canonical_zero(r.max);
+  r.all_finite = finite && poison_tail == 0.0f && std::isfinite(data[0]);
+  r.min = canonical_zero(lo);
+  r.max = canonical_zero(hi);
   return r;
 }
 

@@ -284,8 +284,8 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   const bool uint8 = options.activations == ActivationType::kUInt8Asymmetric;
   std::map<std::string, calib::QuantParams> params;
   std::vector<TrtCacheEntry> cache_entries;
-  for (const auto& [name, s] : stats.tensors()) {
-    const auto r = calib::select_range(s, options.select);
+  const auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  for (const auto& [name, r] : ranges_by_name) {
     params[name] = uint8 ? calib::asymmetric_uint8(r.min, r.max) : calib::symmetric_int8(r.amax);
     cache_entries.push_back({name, r.amax});
   }
@@ -313,6 +313,7 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   rj.model_path = what;
   rj.stats = &stats;
   rj.select = options.select;
+  rj.ranges = &ranges_by_name;
   rj.uint8_activations = uint8;
   rj.qdq_tensors = qdq_tensors;
   rj.float_nodes = plan.float_nodes;

@@ -50,7 +50,7 @@ std::string format_ranges_json(const RangesJsonInput& in) {
   const std::set<std::string> qdq(in.qdq_tensors.begin(), in.qdq_tensors.end());
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, stats] : in.stats->tensors()) {
-    const auto r = calib::select_range(stats, in.select);
+    const auto r = in.ranges->at(name);
     const auto q = in.uint8_activations ? calib::asymmetric_uint8(r.min, r.max)
                                         : calib::symmetric_int8(r.amax);
     nlohmann::json t;

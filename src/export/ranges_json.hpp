@@ -2,6 +2,7 @@
 // was calibrated on, for humans, diff tools and other exporters.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ struct RangesJsonInput {
   std::string model_path;
   const calib::StatsSet* stats = nullptr;
   calib::SelectOptions select;
+  const std::map<std::string, calib::Range>* ranges = nullptr;  // select_ranges() of stats
   bool uint8_activations = false;
   std::vector<std::string> qdq_tensors;  // activations that got Q/DQ in the model
   std::vector<std::string> float_nodes;  // quantizable nodes kept float, with reasons

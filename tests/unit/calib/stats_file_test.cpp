@@ -117,3 +117,26 @@ TEST(StatsFile, RejectsOtherModelsAndCorruptFiles) {
 
 }  // namespace
 }  // namespace qcal::calib
+
+namespace qcal::calib {
+namespace {
+
+TEST(SelectRanges, SameResultForAnyThreadCount) {
+  const auto batches = make_batches(4, 9);
+  const auto set = collect(batches, 0, 4, 1);
+  for (Method m : {Method::kEntropy, Method::kMse, Method::kEma}) {
+    SelectOptions o;
+    o.method = m;
+    const auto one = select_ranges(set.tensors(), o, 1);
+    const auto four = select_ranges(set.tensors(), o, 4);
+    ASSERT_EQ(one.size(), 2u);
+    for (const auto& [name, r] : one) {
+      EXPECT_EQ(r.amax, four.at(name).amax);
+      EXPECT_EQ(r.min, four.at(name).min);
+      EXPECT_EQ(r.amax, select_range(set.at(name), o).amax);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qcal::calib
