@@ -55,6 +55,8 @@ class Plan {
 
   // Names of tensors produced per run, in execution order.
   std::vector<std::string> produced_names() const;
+  // Planned dtype/shape of a value (after inference; constant or not).
+  const ops::TensorInfo& value_info(int id) const { return infos_[static_cast<std::size_t>(id)]; }
   const ExecGraph& graph() const { return graph_; }
 
  private:

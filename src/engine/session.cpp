@@ -152,4 +152,23 @@ std::vector<std::string> Session::tensor_names(std::span<const Shape> input_shap
   return plan_for(dummies).produced_names();
 }
 
+std::vector<Session::NodeShapes> Session::node_shapes(std::span<const Shape> input_shapes) {
+  std::vector<Tensor> dummies;
+  for (std::size_t i = 0; i < input_shapes.size() && i < model_->inputs().size(); ++i) {
+    DType dt = model_->inputs()[i].dtype;
+    dummies.emplace_back(dt == DType::kUndefined ? DType::kFloat32 : dt, input_shapes[i]);
+  }
+  const Plan& plan = plan_for(dummies);
+  const auto& exec = graph_->exec;
+  std::vector<NodeShapes> out;
+  for (std::size_t k = 0; k < exec.nodes.size(); ++k) {
+    NodeShapes ns;
+    ns.node = &exec.nodes[k];
+    for (int id : exec.node_inputs[k]) ns.inputs.push_back(id < 0 ? Shape{} : plan.value_info(id).shape);
+    for (int id : exec.node_outputs[k]) ns.outputs.push_back(plan.value_info(id).shape);
+    out.push_back(std::move(ns));
+  }
+  return out;
+}
+
 }  // namespace qcal::engine

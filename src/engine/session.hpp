@@ -55,6 +55,16 @@ class Session {
   // the given input shapes (plans if needed). Useful to pick an observer set.
   std::vector<std::string> tensor_names(std::span<const Shape> input_shapes);
 
+  // Inferred shapes of every node's inputs and outputs (execution order) for the given input
+  // shapes; used by `qcal inspect` for FLOPs. Create the session with fuse = false to see the
+  // model's own nodes.
+  struct NodeShapes {
+    const ops::NodeDef* node = nullptr;
+    std::vector<Shape> inputs;   // empty shape for an omitted optional input
+    std::vector<Shape> outputs;
+  };
+  std::vector<NodeShapes> node_shapes(std::span<const Shape> input_shapes);
+
  private:
   void rebuild_graph();
   Plan& plan_for(std::span<const Tensor> inputs);

@@ -64,21 +64,38 @@ std::string describe_mismatch(const Tensor& ours, const Tensor& ref) {
          std::to_string(max_diff);
 }
 
-// Runs recipe_json (a DX-COM step list or recipe object) through qcal and the reference.
-void expect_matches_reference(const json& recipe_json, const std::string& label) {
-  SCOPED_TRACE(label + ": " + recipe_json.dump());
-  test::TempDir tmp;
-  const auto images = test_images(tmp);
-  write_file_atomic(tmp / "recipe.json", recipe_json.dump());
-  const auto refs = test::run_reference(tmp / "recipe.json", tmp.path(), images);
-  Pipeline pipeline(recipe_from_json(recipe_json, label));
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    SCOPED_TRACE(images[i].string());
-    Tensor ours = pipeline.run(decode_image(images[i]));
-    Tensor ref = read_npy(refs[i]);
-    EXPECT_EQ(describe_mismatch(ours, ref), "");
+// Collects (recipe, label) pairs and, when it goes out of scope, runs them all through qcal and
+// through one Python reference process (importing cv2 once per test keeps the suite fast).
+class ReferenceBatch {
+ public:
+  void operator()(const json& recipe_json, const std::string& label) { jobs_.emplace_back(recipe_json, label); }
+  ~ReferenceBatch() {
+    test::TempDir tmp;
+    const auto images = test_images(tmp);
+    json spec = {{"jobs", json::array()}};
+    for (const auto& [recipe, label] : jobs_) spec["jobs"].push_back(recipe);
+    write_file_atomic(tmp / "jobs.json", spec.dump());
+    (void)test::run_reference(tmp / "jobs.json", tmp.path(), images);
+    for (std::size_t j = 0; j < jobs_.size(); ++j) {
+      const auto& [recipe, label] = jobs_[j];
+      SCOPED_TRACE(label + ": " + recipe.dump());
+      Pipeline pipeline(recipe_from_json(recipe, label));
+      for (std::size_t i = 0; i < images.size(); ++i) {
+        SCOPED_TRACE(images[i].string());
+        const auto ref_path = tmp / (std::to_string(j) + "_" + std::to_string(i) + ".npy");
+        if (!std::filesystem::exists(ref_path)) {
+          ADD_FAILURE() << "reference output missing: " << ref_path;
+          continue;
+        }
+        Tensor ours = pipeline.run(decode_image(images[i]));
+        EXPECT_EQ(describe_mismatch(ours, read_npy(ref_path)), "");
+      }
+    }
   }
-}
+
+ private:
+  std::vector<std::pair<json, std::string>> jobs_;
+};
 
 json steps(std::initializer_list<json> list) {
   json a = json::array();
@@ -93,6 +110,7 @@ json with_dtype(json r, const char* dtype) {
 }
 
 TEST(PipelineReference, Presets) {
+  ReferenceBatch expect_matches_reference;
   for (const auto& name : preset_names()) {
     expect_matches_reference(recipe_to_json(make_preset(name)), name);
   }
@@ -101,6 +119,7 @@ TEST(PipelineReference, Presets) {
 }
 
 TEST(PipelineReference, ConvertColorEveryForm) {
+  ReferenceBatch expect_matches_reference;
   for (const char* form : {"BGR2RGB", "RGB2BGR", "BGR2GRAY", "RGB2GRAY", "BGR2YCrCb", "RGB2YCrCb", "BGR2YUV",
                            "RGB2YUV", "BGR2HSV", "RGB2HSV", "BGR2LAB", "RGB2LAB"}) {
     // uint8 output: the cvtColor result itself, byte for byte.
@@ -112,6 +131,7 @@ TEST(PipelineReference, ConvertColorEveryForm) {
 }
 
 TEST(PipelineReference, ResizeDefaultEveryInterpolation) {
+  ReferenceBatch expect_matches_reference;
   for (const char* interp : {"LINEAR", "NEAREST", "CUBIC", "AREA", "LANCZOS4"}) {
     expect_matches_reference(
         with_dtype(steps({{{"resize", {{"width", 300}, {"height", 200}, {"interpolation", interp}}}}}), "uint8"),
@@ -123,6 +143,7 @@ TEST(PipelineReference, ResizeDefaultEveryInterpolation) {
 }
 
 TEST(PipelineReference, ResizeTorchvisionEveryFilter) {
+  ReferenceBatch expect_matches_reference;
   for (const char* interp : {"BILINEAR", "BICUBIC", "LANCZOS", "BOX", "HAMMING"}) {
     expect_matches_reference(
         with_dtype(steps({{{"resize", {{"mode", "torchvision"}, {"size", 224}, {"interpolation", interp}}}}}), "uint8"),
@@ -135,6 +156,7 @@ TEST(PipelineReference, ResizeTorchvisionEveryFilter) {
 }
 
 TEST(PipelineReference, LetterboxVariants) {
+  ReferenceBatch expect_matches_reference;
   expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"size", 640}}}}}), "pad 640 default");
   expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"width", 320}, {"height", 480}, {"pad_value", {0, 0, 0}}}}}}),
                            "pad 320x480 black");
@@ -145,6 +167,7 @@ TEST(PipelineReference, LetterboxVariants) {
 }
 
 TEST(PipelineReference, CenterCrop) {
+  ReferenceBatch expect_matches_reference;
   expect_matches_reference(with_dtype(steps({{{"resize", {{"mode", "torchvision"}, {"size", 256}}}},
                                              {{"centercrop", {{"width", 224}, {"height", 224}}}}}),
                                       "uint8"),
@@ -154,6 +177,7 @@ TEST(PipelineReference, CenterCrop) {
 }
 
 TEST(PipelineReference, Arithmetic) {
+  ReferenceBatch expect_matches_reference;
   expect_matches_reference(
       steps({{{"convertColor", {{"form", "BGR2RGB"}}}},
              {{"resize", {{"mode", "torchvision"}, {"size", 232}, {"interpolation", "BICUBIC"}}}},
@@ -172,6 +196,7 @@ TEST(PipelineReference, Arithmetic) {
 }
 
 TEST(PipelineReference, ArithmeticBeforeImageStepsRunsInFloat) {
+  ReferenceBatch expect_matches_reference;
   // div before resize: cv::resize on a float32 image, then colour on float.
   expect_matches_reference(steps({{{"div", {{"x", 255}}}},
                                   {{"resize", {{"width", 200}, {"height", 150}, {"interpolation", "CUBIC"}}}},
@@ -180,6 +205,7 @@ TEST(PipelineReference, ArithmeticBeforeImageStepsRunsInFloat) {
 }
 
 TEST(PipelineReference, Layouts) {
+  ReferenceBatch expect_matches_reference;
   expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"expandDim", {{"axis", 0}}}}}),
                            "NHWC via expandDim");
   expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"transpose", {{"axis", {2, 0, 1}}}}}}),

@@ -31,7 +31,7 @@ inline std::vector<std::filesystem::path> run_reference(const std::filesystem::p
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::vector<std::filesystem::path> out;
   for (std::size_t i = 0; i < images.size(); ++i) out.push_back(out_dir / (std::to_string(i) + ".npy"));
-  return out;
+  return out;  // for a {"jobs": [...]} file the outputs are out_dir/<job>_<image>.npy
 }
 
 }  // namespace qcal::test

@@ -121,13 +121,18 @@ def run(img, recipe):
 
 
 def main():
-    recipe = json.load(open(sys.argv[1]))
-    if isinstance(recipe, dict) and "default_loader" in recipe:
-        recipe = recipe["default_loader"]
+    # The file holds one recipe, or {"jobs": [recipe, ...]} to run several in one process
+    # (outputs OUT_DIR/<job>_<image>.npy; a single recipe writes OUT_DIR/<image>.npy).
+    spec = json.load(open(sys.argv[1]))
+    jobs = spec["jobs"] if isinstance(spec, dict) and "jobs" in spec else None
     out_dir = sys.argv[2]
-    for i, path in enumerate(sys.argv[3:]):
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        np.save("%s/%d.npy" % (out_dir, i), run(img, recipe))
+    images = [cv2.imread(p, cv2.IMREAD_COLOR) for p in sys.argv[3:]]
+    for j, recipe in enumerate(jobs if jobs is not None else [spec]):
+        if isinstance(recipe, dict) and "default_loader" in recipe:
+            recipe = recipe["default_loader"]
+        for i, img in enumerate(images):
+            name = ("%d_%d" % (j, i)) if jobs is not None else str(i)
+            np.save("%s/%s.npy" % (out_dir, name), run(img, recipe))
 
 
 if __name__ == "__main__":

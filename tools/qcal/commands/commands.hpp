@@ -5,5 +5,7 @@
 
 namespace qcal::cli {
 // (one line per verb, added with its commands/<verb>.cpp)
+Runner register_inspect(CLI::App& app);
+Runner register_run(CLI::App& app);
 Runner register_calibrate(CLI::App& app);
 }  // namespace qcal::cli
