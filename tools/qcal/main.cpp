@@ -26,6 +26,7 @@ const qcal::cli::Register kVerbs[] = {
     qcal::cli::register_pack,
     qcal::cli::register_config,
     qcal::cli::register_check,
+    qcal::cli::register_calibrate,
 };
 
 int report(const qcal::Error& e) {

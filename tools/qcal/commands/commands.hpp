@@ -15,4 +15,5 @@ Runner register_plan(CLI::App& app);
 Runner register_pack(CLI::App& app);
 Runner register_config(CLI::App& app);
 Runner register_check(CLI::App& app);
+Runner register_calibrate(CLI::App& app);
 }  // namespace qcal::cli
