@@ -15,6 +15,7 @@ APT_PACKAGES=(
   opencv-doc libonnx-testdata                    # real videos, photos, ONNX node tests
   python3 python3-numpy python3-opencv           # reference values in tests
   ffmpeg                                         # benchmark peer, test video encoder
+  chromium                                       # renders report.html in tests (headless)
 )
 # Node.js and npm run the ONNX Runtime reference; a machine that already has them (from
 # NodeSource, say) keeps its own, since Debian's nodejs package conflicts with those.
