@@ -1,6 +1,10 @@
 // The op registry: one table, one line per (domain, op, opset range). No macros, no static
 // self-registration (it silently drops ops when statically linked).
+#include "ops/conv.hpp"
+#include "ops/conv_transpose.hpp"
+#include "ops/gemm.hpp"
 #include "ops/identity.hpp"
+#include "ops/matmul.hpp"
 #include "ops/kernel.hpp"
 
 namespace qcal::ops {
@@ -8,7 +12,11 @@ namespace {
 
 // Sorted by op_type for readability; lookups scan it (a few hundred rows at most, at load time).
 constexpr OpRegistration kOps[] = {
+    {"", "Conv", 1, 23, make_conv},
+    {"", "ConvTranspose", 1, 23, make_conv_transpose},
+    {"", "Gemm", 7, 23, make_gemm},
     {"", "Identity", 1, 23, make_identity},
+    {"", "MatMul", 1, 23, make_matmul},
 };
 
 }  // namespace
