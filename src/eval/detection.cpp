@@ -143,7 +143,9 @@ std::vector<Detection> decode_yolo(const TensorView& output, const YoloDecodeOpt
   return non_max_suppression(candidates, options.iou_threshold, options.max_det);
 }
 
-Letterbox ultralytics_letterbox(int image_w, int image_h, int input_w, int input_h) {
+namespace {
+
+Letterbox checked_geometry(int image_w, int image_h, int input_w, int input_h) {
   if (image_w <= 0 || image_h <= 0 || input_w <= 0 || input_h <= 0) {
     throw Error(ErrorCode::kInvalidArgument,
                 "letterbox needs positive sizes, got image " + std::to_string(image_w) + "x" +
@@ -155,14 +157,36 @@ Letterbox ultralytics_letterbox(int image_w, int image_h, int input_w, int input
   lb.image_h = image_h;
   lb.input_w = input_w;
   lb.input_h = input_h;
-  lb.gain = std::min(static_cast<double>(input_h) / image_h, static_cast<double>(input_w) / image_w);
+  return lb;
+}
+
+}  // namespace
+
+Letterbox ultralytics_letterbox(int image_w, int image_h, int input_w, int input_h) {
+  Letterbox lb = checked_geometry(image_w, image_h, input_w, input_h);
+  const double gain =
+      std::min(static_cast<double>(input_h) / image_h, static_cast<double>(input_w) / image_w);
+  lb.gain_x = lb.gain_y = gain;
   // std::nearbyint in the default rounding mode rounds half to even, as Python's round().
-  const double resized_w = std::nearbyint(image_w * lb.gain);
-  const double resized_h = std::nearbyint(image_h * lb.gain);
+  const double resized_w = std::nearbyint(image_w * gain);
+  const double resized_h = std::nearbyint(image_h * gain);
   const double dw = (input_w - resized_w) / 2.0;
   const double dh = (input_h - resized_h) / 2.0;
   lb.pad_left = static_cast<int>(std::nearbyint(dw - 0.1));
   lb.pad_top = static_cast<int>(std::nearbyint(dh - 0.1));
+  return lb;
+}
+
+Letterbox corner_letterbox(int image_w, int image_h, int input_w, int input_h) {
+  Letterbox lb = ultralytics_letterbox(image_w, image_h, input_w, input_h);
+  lb.pad_left = lb.pad_top = 0;
+  return lb;
+}
+
+Letterbox stretch_geometry(int image_w, int image_h, int input_w, int input_h) {
+  Letterbox lb = checked_geometry(image_w, image_h, input_w, input_h);
+  lb.gain_x = static_cast<double>(input_w) / image_w;
+  lb.gain_y = static_cast<double>(input_h) / image_h;
   return lb;
 }
 
@@ -174,12 +198,14 @@ Letterbox identity_letterbox(int input_w, int input_h) {
 }
 
 Box undo_letterbox(const Box& box, const Letterbox& lb) {
-  auto map = [&](float v, int pad, int limit) {
-    const double x = (static_cast<double>(v) - pad) / lb.gain;
+  auto map = [&](float v, int pad, double gain, int limit) {
+    const double x = (static_cast<double>(v) - pad) / gain;
     return static_cast<float>(std::clamp(x, 0.0, static_cast<double>(limit)));
   };
-  return {map(box.x1, lb.pad_left, lb.image_w), map(box.y1, lb.pad_top, lb.image_h),
-          map(box.x2, lb.pad_left, lb.image_w), map(box.y2, lb.pad_top, lb.image_h)};
+  return {map(box.x1, lb.pad_left, lb.gain_x, lb.image_w),
+          map(box.y1, lb.pad_top, lb.gain_y, lb.image_h),
+          map(box.x2, lb.pad_left, lb.gain_x, lb.image_w),
+          map(box.y2, lb.pad_top, lb.gain_y, lb.image_h)};
 }
 
 void undo_letterbox(std::vector<Detection>& detections, const Letterbox& lb) {

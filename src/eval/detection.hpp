@@ -61,14 +61,18 @@ std::int64_t yolo_num_classes(const TensorView& output);
 struct Letterbox {
   int image_w = 0, image_h = 0;  // original image
   int input_w = 0, input_h = 0;  // network input
-  double gain = 1.0;             // input pixels per image pixel
-  int pad_left = 0, pad_top = 0;  // pixels of padding before the image
+  double gain_x = 1.0, gain_y = 1.0;  // input pixels per image pixel (equal for a letterbox)
+  int pad_left = 0, pad_top = 0;      // pixels of padding before the image
 };
 
 // Ultralytics' LetterBox (auto=False, scaleup=True, center=True): r = min(in_h/h, in_w/w);
 // resized size round(w*r) x round(h*r) (Python round: half to even); padding
 // d = (in - resized) / 2 split as round(d - 0.1) before and round(d + 0.1) after.
 Letterbox ultralytics_letterbox(int image_w, int image_h, int input_w, int input_h);
+// Letterbox padded at the right and bottom only (DX-COM pad_location "corner").
+Letterbox corner_letterbox(int image_w, int image_h, int input_w, int input_h);
+// A plain resize to the input size (aspect ratio not kept): separate x and y gains.
+Letterbox stretch_geometry(int image_w, int image_h, int input_w, int input_h);
 // No letterbox: the image is the network input (gain 1, no padding).
 Letterbox identity_letterbox(int input_w, int input_h);
 

@@ -48,8 +48,13 @@ PairSums accumulate(std::span<const float> a, std::span<const float> b) {
 double cosine_from_sums(double dot, double a_sq, double b_sq) {
   if (a_sq == 0.0 && b_sq == 0.0) return 1.0;
   if (a_sq == 0.0 || b_sq == 0.0) return 0.0;
-  // sqrt of each norm separately: a_sq * b_sq can overflow for large activations.
-  const double c = dot / (std::sqrt(a_sq) * std::sqrt(b_sq));
+  // One sqrt of the product when it is representable: then identical vectors give exactly 1
+  // (sqrt(fl(a * a)) == a in IEEE arithmetic and dot == a_sq). Otherwise (overflow or
+  // underflow of the product) the norms separately.
+  const double prod = a_sq * b_sq;
+  const double denom = (std::isfinite(prod) && prod > 0) ? std::sqrt(prod)
+                                                         : std::sqrt(a_sq) * std::sqrt(b_sq);
+  const double c = dot / denom;
   return std::clamp(c, -1.0, 1.0);  // rounding can push |c| a few ulps past 1
 }
 

@@ -16,6 +16,7 @@ namespace {
 // Every verb, in the order `qcal --help` lists them.
 const qcal::cli::Register kVerbs[] = {
     nullptr,  // keeps the array non-empty before the first verb lands
+    qcal::cli::register_eval,
 };
 
 int report(const qcal::Error& e) {

@@ -131,7 +131,8 @@ TEST(Letterbox, UltralyticsGeometry) {
   Letterbox lb = ultralytics_letterbox(810, 1080, 640, 640);
   EXPECT_EQ(lb.pad_left, 80);
   EXPECT_EQ(lb.pad_top, 0);
-  EXPECT_DOUBLE_EQ(lb.gain, 640.0 / 1080.0);
+  EXPECT_DOUBLE_EQ(lb.gain_x, 640.0 / 1080.0);
+  EXPECT_DOUBLE_EQ(lb.gain_y, lb.gain_x);
   lb = ultralytics_letterbox(1280, 720, 640, 640);
   EXPECT_EQ(lb.pad_left, 0);
   EXPECT_EQ(lb.pad_top, 140);
@@ -156,6 +157,15 @@ TEST(Letterbox, UndoMapsBackAndClips) {
   EXPECT_FLOAT_EQ(c.y2, 720);
   const Box same = undo_letterbox(Box{1, 2, 3, 4}, identity_letterbox(64, 64));
   EXPECT_FLOAT_EQ(same.x2, 3);
+  // A plain resize of 1280x720 to 640x640: x halves, y scales by 640/720.
+  const Box st = undo_letterbox(Box{64, 64, 128, 128}, stretch_geometry(1280, 720, 640, 640));
+  EXPECT_FLOAT_EQ(st.x1, 128);
+  EXPECT_FLOAT_EQ(st.y1, 72);
+  EXPECT_FLOAT_EQ(st.y2, 144);
+  // Corner padding: the same gain, no offset.
+  const Letterbox corner = corner_letterbox(1280, 720, 640, 640);
+  EXPECT_EQ(corner.pad_top, 0);
+  EXPECT_FLOAT_EQ(undo_letterbox(Box{0, 10, 0, 20}, corner).y1, 20);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 
 namespace qcal::eval {
 namespace {
@@ -42,6 +43,15 @@ TEST(TensorMetrics, IdenticalInputs) {
   EXPECT_DOUBLE_EQ(c.cosine, 1.0);
   EXPECT_EQ(c.sqnr_db, kInf);
   EXPECT_EQ(c.max_abs_error, 0.0);
+  // Exactly 1 (not 1 - ulp) for any identical vectors, so "FP32 vs itself" reads 1.
+  Rng rng(7);
+  std::vector<float> v(10007);
+  for (float& f : v) f = static_cast<float>(rng.next_normal() * 3.0);
+  TensorComparator comp;
+  comp.add(v, v);
+  comp.add(x, x);
+  EXPECT_EQ(comp.result().cosine, 1.0);
+  EXPECT_EQ(comp.result().min_sample_cosine, 1.0);
 }
 
 TEST(TensorMetrics, ZeroVectors) {

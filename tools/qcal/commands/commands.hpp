@@ -5,4 +5,5 @@
 
 namespace qcal::cli {
 // (one line per verb, added with its commands/<verb>.cpp)
+Runner register_eval(CLI::App& app);
 }  // namespace qcal::cli
