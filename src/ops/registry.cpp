@@ -1,22 +1,97 @@
 // The op registry: one table, one line per (domain, op, opset range). No macros, no static
 // self-registration (it silently drops ops when statically linked).
+#include "ops/concat_split.hpp"
 #include "ops/conv.hpp"
 #include "ops/conv_transpose.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/gather.hpp"
 #include "ops/gemm.hpp"
 #include "ops/identity.hpp"
-#include "ops/matmul.hpp"
 #include "ops/kernel.hpp"
+#include "ops/matmul.hpp"
+#include "ops/pad_tile.hpp"
+#include "ops/shape_ops.hpp"
+#include "ops/transpose_slice.hpp"
+#include "ops/unary.hpp"
 
 namespace qcal::ops {
 namespace {
 
 // Sorted by op_type for readability; lookups scan it (a few hundred rows at most, at load time).
 constexpr OpRegistration kOps[] = {
+    {"", "Abs", 6, 23, make_unary},
+    {"", "Add", 7, 23, make_binary},
+    {"", "And", 7, 23, make_binary},
+    {"", "Cast", 6, 23, make_unary},
+    {"", "Ceil", 6, 23, make_unary},
+    {"", "Celu", 12, 23, make_unary},
+    {"", "Clip", 6, 23, make_unary},
+    {"", "Concat", 1, 23, make_concat},
+    {"", "Constant", 1, 23, make_constant},
+    {"", "ConstantOfShape", 9, 23, make_constant_of_shape},
     {"", "Conv", 1, 23, make_conv},
     {"", "ConvTranspose", 1, 23, make_conv_transpose},
+    {"", "Cos", 7, 23, make_unary},
+    {"", "Div", 7, 23, make_binary},
+    {"", "Elu", 6, 23, make_unary},
+    {"", "Equal", 7, 23, make_binary},
+    {"", "Erf", 9, 23, make_unary},
+    {"", "Exp", 6, 23, make_unary},
+    {"", "Expand", 8, 23, make_expand},
+    {"", "Flatten", 1, 23, make_flatten},
+    {"", "Floor", 6, 23, make_unary},
+    {"", "Gather", 1, 23, make_gather},
+    {"", "GatherElements", 11, 23, make_gather_elements},
+    {"", "Gelu", 20, 23, make_unary},
     {"", "Gemm", 7, 23, make_gemm},
+    {"", "Greater", 7, 23, make_binary},
+    {"", "GreaterOrEqual", 12, 23, make_binary},
+    {"", "HardSigmoid", 6, 23, make_unary},
+    {"", "HardSwish", 14, 23, make_unary},
     {"", "Identity", 1, 23, make_identity},
+    {"", "LeakyRelu", 6, 23, make_unary},
+    {"", "Less", 7, 23, make_binary},
+    {"", "LessOrEqual", 12, 23, make_binary},
+    {"", "Log", 6, 23, make_unary},
     {"", "MatMul", 1, 23, make_matmul},
+    {"", "Max", 6, 23, make_binary},
+    {"", "Mean", 6, 23, make_binary},
+    {"", "Min", 6, 23, make_binary},
+    {"", "Mish", 18, 23, make_unary},
+    {"", "Mod", 10, 23, make_binary},
+    {"", "Mul", 7, 23, make_binary},
+    {"", "Neg", 6, 23, make_unary},
+    {"", "Not", 1, 23, make_unary},
+    {"", "Or", 7, 23, make_binary},
+    {"", "Pad", 2, 23, make_pad},
+    {"", "Pow", 7, 23, make_binary},
+    {"", "PRelu", 7, 23, make_binary},
+    {"", "Range", 11, 23, make_range},
+    {"", "Reciprocal", 6, 23, make_unary},
+    {"", "Relu", 6, 23, make_unary},
+    {"", "Reshape", 5, 23, make_reshape},
+    {"", "Round", 11, 23, make_unary},
+    {"", "Selu", 6, 23, make_unary},
+    {"", "Shape", 1, 23, make_shape},
+    {"", "Sigmoid", 6, 23, make_unary},
+    {"", "Sign", 9, 23, make_unary},
+    {"", "Sin", 7, 23, make_unary},
+    {"", "Size", 1, 23, make_size},
+    {"", "Slice", 1, 23, make_slice},
+    {"", "Softplus", 1, 23, make_unary},
+    {"", "Softsign", 1, 23, make_unary},
+    {"", "Split", 2, 23, make_split},
+    {"", "Sqrt", 6, 23, make_unary},
+    {"", "Squeeze", 1, 23, make_squeeze},
+    {"", "Sub", 7, 23, make_binary},
+    {"", "Sum", 6, 23, make_binary},
+    {"", "Tanh", 6, 23, make_unary},
+    {"", "ThresholdedRelu", 10, 23, make_unary},
+    {"", "Tile", 6, 23, make_tile},
+    {"", "Transpose", 1, 23, make_transpose},
+    {"", "Unsqueeze", 1, 23, make_unsqueeze},
+    {"", "Where", 9, 23, make_where},
+    {"", "Xor", 7, 23, make_binary},
 };
 
 }  // namespace
