@@ -114,25 +114,42 @@ std::vector<Detection> decode_yolo(const TensorView& output, const YoloDecodeOpt
   auto at = [&](std::int64_t channel, std::int64_t anchor) {
     return l.transposed ? base[anchor * l.channels + channel] : base[channel * l.anchors + anchor];
   };
-  std::vector<Detection> candidates;
-  for (std::int64_t a = 0; a < l.anchors; ++a) {
-    // Best class; the first one wins ties, as torch.max does.
-    std::int64_t best = 4;
-    float best_score = at(4, a);
+  // Best class per anchor; the first class wins ties, as torch.max does. In the usual
+  // [4+C, A] layout each class is a contiguous row, so the scan goes row by row (a per-anchor
+  // walk down the columns would stride A floats per read and miss the cache every time).
+  std::vector<float> best_score(static_cast<std::size_t>(l.anchors));
+  std::vector<std::int32_t> best_class(static_cast<std::size_t>(l.anchors), 0);
+  if (!l.transposed) {
+    std::copy(base + 4 * l.anchors, base + 5 * l.anchors, best_score.begin());
     for (std::int64_t c = 5; c < l.channels; ++c) {
-      const float v = at(c, a);
-      if (v > best_score) {
-        best_score = v;
-        best = c;
+      const float* row = base + c * l.anchors;
+      for (std::int64_t a = 0; a < l.anchors; ++a) {
+        if (row[a] > best_score[a]) {
+          best_score[a] = row[a];
+          best_class[a] = static_cast<std::int32_t>(c - 4);
+        }
       }
     }
-    if (!(best_score > options.conf_threshold)) continue;  // also drops NaN scores
+  } else {
+    for (std::int64_t a = 0; a < l.anchors; ++a) {
+      const float* v = base + a * l.channels;
+      std::int64_t best = 4;
+      for (std::int64_t c = 5; c < l.channels; ++c) {
+        if (v[c] > v[best]) best = c;
+      }
+      best_score[a] = v[best];
+      best_class[a] = static_cast<std::int32_t>(best - 4);
+    }
+  }
+  std::vector<Detection> candidates;
+  for (std::int64_t a = 0; a < l.anchors; ++a) {
+    if (!(best_score[a] > options.conf_threshold)) continue;  // also drops NaN scores
     const float cx = at(0, a), cy = at(1, a), w = at(2, a), h = at(3, a);
     Detection d;
     // Ultralytics' xywh2xyxy, in float32 as the model's outputs.
     d.box = {cx - w / 2.0f, cy - h / 2.0f, cx + w / 2.0f, cy + h / 2.0f};
-    d.score = best_score;
-    d.class_id = static_cast<int>(best - 4);
+    d.score = best_score[a];
+    d.class_id = best_class[a];
     candidates.push_back(d);
   }
   if (options.max_nms > 0 && candidates.size() > static_cast<std::size_t>(options.max_nms)) {

@@ -216,6 +216,12 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
   }
   auto source = open_samples(o.data, o.recipe, fp32->model(), o.limit);
   if (source->size() == 0) throw Error(ErrorCode::kInvalidArgument, "the data holds no samples");
+  if (!o.labels.empty() && !source->has_images()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--labels needs image data (a folder with --recipe): boxes are mapped back to "
+                "each image through the recipe's letterbox")
+        .with("file", o.data.string());
+  }
   TaskState task(o);
   std::vector<TensorComparator> comparators(output_pairs.size());
   const std::size_t total = source->size();

@@ -227,6 +227,7 @@ TEST(EvalCli, BadInputGivesClearErrors) {
   r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --task yolo --labels " +
                 q(c.dir / "labels") + " -o " + q(c.dir / "o2"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--labels needs image data"), std::string::npos) << r.output;
   // Data that does not fit the model's input.
   r = qcal_eval(q(yolo_model()) + " " + q(yolo_model()) + " --data " + q(c.dir / "x.npy") +
                 " --runtime ort -o " + q(c.dir / "o3"));
