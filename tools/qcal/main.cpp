@@ -27,6 +27,7 @@ const qcal::cli::Register kVerbs[] = {
     qcal::cli::register_config,
     qcal::cli::register_check,
     qcal::cli::register_calibrate,
+    qcal::cli::register_eval,
 };
 
 int report(const qcal::Error& e) {

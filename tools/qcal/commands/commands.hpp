@@ -16,4 +16,5 @@ Runner register_pack(CLI::App& app);
 Runner register_config(CLI::App& app);
 Runner register_check(CLI::App& app);
 Runner register_calibrate(CLI::App& app);
+Runner register_eval(CLI::App& app);
 }  // namespace qcal::cli
