@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -104,22 +105,96 @@ bool read_image_size(const std::string& b, int& width, int& height) {
   return false;
 }
 
-ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
-  std::string bytes;
-  try {
-    bytes = read_file(path);
-  } catch (const Error&) {
-    throw file_error(ErrorCode::kIo, "cannot read image file", path);
+namespace {
+
+// Per-thread buffers reused from image to image: fresh multi-megabyte buffers cost a page fault
+// per 4 KiB on first touch, which on VMs cost more than the scoring itself. (The decoded image
+// is not reused: cv::imdecode leaves a reused destination untouched when the header is bad, so a
+// corrupt file would be scored as the previous image.)
+struct Scratch {
+  std::vector<char> bytes;
+  cv::Mat reduced;
+  std::vector<std::uint8_t> gray;
+};
+
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+void read_bytes(const std::filesystem::path& path, std::vector<char>& bytes, std::size_t& size) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw file_error(ErrorCode::kIo, "cannot open image file", path);
+  size = 0;
+  std::error_code ec;
+  const auto expected = std::filesystem::file_size(path, ec);
+  if (!ec && expected > bytes.size()) bytes.resize(static_cast<std::size_t>(expected) + 1);
+  if (bytes.empty()) bytes.resize(1 << 16);
+  for (;;) {
+    size += std::fread(bytes.data() + size, 1, bytes.size() - size, f);
+    if (size < bytes.size()) break;
+    bytes.resize(bytes.size() * 2);  // the file grew, or its size was unknown
   }
-  if (bytes.empty()) throw file_error(ErrorCode::kFormat, "image file is empty", path);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) throw file_error(ErrorCode::kIo, "cannot read image file", path);
+}
+
+// True when a JPEG's entropy-coded data is followed by an end-of-image marker. Searching from
+// the first top-level start-of-scan skips EXIF thumbnails (which end with their own marker);
+// FF D9 cannot occur inside scan data (FF is stuffed as FF 00), and data appended after the
+// image (motion photos) does not matter. libjpeg decodes a truncated file into a grey-padded
+// image with only a warning, so this check is what makes a truncated JPEG an error.
+bool jpeg_has_end_marker(const char* b, std::size_t size) {
+  auto byte = [b](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  std::size_t i = 2;
+  while (i + 4 <= size) {
+    if (byte(i) != 0xFF) return false;
+    const unsigned marker = byte(i + 1);
+    if (marker == 0xFF) {
+      ++i;
+      continue;
+    }
+    if (marker == 0xDA) break;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+      i += 2;
+      continue;
+    }
+    i += 2 + ((static_cast<std::size_t>(byte(i + 2)) << 8) | byte(i + 3));
+  }
+  for (std::size_t j = i; j + 1 < size; ++j) {
+    if (byte(j) == 0xFF && byte(j + 1) == 0xD9) return true;
+  }
+  return false;
+}
+
+// Reflect-101 border index (the border OpenCV's filters use by default): -1 -> 1, n -> n - 2.
+int reflect101(int i, int n) {
+  if (n == 1) return 0;
+  if (i < 0) return -i;
+  if (i >= n) return 2 * n - 2 - i;
+  return i;
+}
+
+}  // namespace
+
+ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
+  Scratch& sc = scratch();
+  std::size_t size = 0;
+  read_bytes(path, sc.bytes, size);
+  if (size == 0) throw file_error(ErrorCode::kFormat, "image file is empty", path);
+  const std::string header(sc.bytes.data(), std::min<std::size_t>(size, 64 * 1024));
   int header_w = 0;
   int header_h = 0;
-  const bool have_size = read_image_size(bytes, header_w, header_h);
-  const bool is_jpeg = have_size && static_cast<unsigned char>(bytes[0]) == 0xFF;
+  const bool have_size = read_image_size(header, header_w, header_h);
+  const bool is_jpeg = have_size && static_cast<unsigned char>(header[0]) == 0xFF;
   if (have_size && checked_mul(header_w, header_h) > kMaxPixels) {
     throw file_error(ErrorCode::kLimit,
                      "image is " + std::to_string(header_w) + "x" + std::to_string(header_h) +
                          ", larger than the limit of 2^28 pixels", path);
+  }
+  if (is_jpeg && !jpeg_has_end_marker(sc.bytes.data(), size)) {
+    throw file_error(ErrorCode::kFormat, "JPEG is truncated (no end-of-image marker)", path);
   }
   int scale = 1;
   if (have_size) {
@@ -132,12 +207,12 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
   if (is_jpeg && scale == 8) flags = cv::IMREAD_REDUCED_COLOR_8;
   cv::Mat image;
   try {
-    cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, bytes.data());
+    const cv::Mat raw(1, static_cast<int>(size), CV_8U, sc.bytes.data());
     image = cv::imdecode(raw, flags);
   } catch (const cv::Exception&) {
     image.release();
   }
-  if (image.empty()) {
+  if (image.empty() || image.type() != CV_8UC3) {
     throw file_error(ErrorCode::kFormat, "cannot decode image (corrupt or not an image)", path);
   }
   ImageMeasures m;
@@ -154,42 +229,68 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
     while (scale < 8 && std::max(m.width, m.height) / (scale * 2) >= kAnalysisLongSide) scale *= 2;
   }
   if (!is_jpeg && scale > 1) {
-    cv::Mat reduced;
-    cv::resize(image, reduced, cv::Size(std::max(1, image.cols / scale), std::max(1, image.rows / scale)),
-               0, 0, cv::INTER_AREA);
-    image = reduced;
+    cv::resize(image, sc.reduced,
+               cv::Size(std::max(1, image.cols / scale), std::max(1, image.rows / scale)), 0, 0,
+               cv::INTER_AREA);
+    image = sc.reduced;
   }
   m.analysis_scale = scale;
 
-  cv::Mat gray;
-  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
-  cv::Mat lap;
-  // ksize 1: the 4-neighbour kernel [0 1 0; 1 -4 1; 0 1 0]; CV_16S holds its range exactly.
-  cv::Laplacian(gray, lap, CV_16S, 1, 1.0, 0.0, cv::BORDER_REFLECT_101);
+  const int rows = image.rows;
+  const int cols = image.cols;
+  if (sc.gray.size() < image.total()) sc.gray.resize(image.total());
+  cv::Mat gray(rows, cols, CV_8U, sc.gray.data());
+  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);  // writes in place: gray already has the size
 
-  // Exact integer sums: grey, grey^2, Laplacian, Laplacian^2, rg, rg^2, yb2 (= 2*yb), yb2^2.
+  // One pass, exact integer sums: grey, grey^2, Laplacian, Laplacian^2, rg, rg^2, yb2 (= 2*yb),
+  // yb2^2. The Laplacian is the 4-neighbour kernel [0 1 0; 1 -4 1; 0 1 0] with reflect-101
+  // borders, the same values as cv::Laplacian(ksize = 1).
   std::int64_t s_g = 0, s_gg = 0, s_l = 0, s_ll = 0, s_rg = 0, s_rgrg = 0, s_yb = 0, s_ybyb = 0;
-  for (int y = 0; y < image.rows; ++y) {
+  for (int y = 0; y < rows; ++y) {
     const auto* px = image.ptr<std::uint8_t>(y);
     const auto* g = gray.ptr<std::uint8_t>(y);
-    const auto* l = lap.ptr<std::int16_t>(y);
-    std::int64_t r_g = 0, r_gg = 0, r_l = 0, r_ll = 0, r_rg = 0, r_rgrg = 0, r_yb = 0, r_ybyb = 0;
-    for (int x = 0; x < image.cols; ++x) {
-      const int gv = g[x];
-      const int lv = l[x];
-      const int b = px[3 * x];
-      const int gr = px[3 * x + 1];
-      const int r = px[3 * x + 2];
-      const int rg = r - gr;
-      const int yb2 = r + gr - 2 * b;  // 2 * (0.5 (R + G) - B), kept integral
-      r_g += gv;
-      r_gg += gv * gv;
-      r_l += lv;
-      r_ll += lv * lv;
-      r_rg += rg;
-      r_rgrg += rg * rg;
-      r_yb += yb2;
-      r_ybyb += yb2 * yb2;
+    const auto* up = gray.ptr<std::uint8_t>(reflect101(y - 1, rows));
+    const auto* dn = gray.ptr<std::uint8_t>(reflect101(y + 1, rows));
+    // Border pixels by reflection; the interior in chunks small enough for 32-bit sums
+    // (2048 * 1020^2 < 2^31), two simple loops that the compiler vectorises.
+    auto lap_at = [&](int x, int left, int right) { return up[x] + dn[x] + left + right - 4 * g[x]; };
+    const int l0 = lap_at(0, g[reflect101(-1, cols)], g[reflect101(1, cols)]);
+    std::int64_t r_g = 0, r_gg = 0, r_rg = 0, r_rgrg = 0, r_yb = 0, r_ybyb = 0;
+    std::int64_t r_l = l0, r_ll = static_cast<std::int64_t>(l0) * l0;
+    if (cols > 1) {
+      const int ln = lap_at(cols - 1, g[cols - 2], g[reflect101(cols, cols)]);
+      r_l += ln;
+      r_ll += static_cast<std::int64_t>(ln) * ln;
+    }
+    constexpr int kChunk = 2048;
+    for (int x0 = 0; x0 < cols; x0 += kChunk) {
+      const int x1 = std::min(cols, x0 + kChunk);
+      std::int32_t c_g = 0, c_gg = 0, c_rg = 0, c_rgrg = 0, c_yb = 0, c_ybyb = 0, c_l = 0, c_ll = 0;
+      for (int x = x0; x < x1; ++x) {
+        const int gv = g[x];
+        c_g += gv;
+        c_gg += gv * gv;
+      }
+      const int lx0 = std::max(x0, 1);
+      const int lx1 = std::min(x1, cols - 1);
+      for (int x = lx0; x < lx1; ++x) {
+        const int lv = up[x] + dn[x] + g[x - 1] + g[x + 1] - 4 * g[x];
+        c_l += lv;
+        c_ll += lv * lv;
+      }
+      for (int x = x0; x < x1; ++x) {
+        const int b = px[3 * x];
+        const int gr = px[3 * x + 1];
+        const int r = px[3 * x + 2];
+        const int rg = r - gr;
+        const int yb2 = r + gr - 2 * b;  // 2 * (0.5 (R + G) - B), kept integral
+        c_rg += rg;
+        c_rgrg += rg * rg;
+        c_yb += yb2;
+        c_ybyb += yb2 * yb2;
+      }
+      r_g += c_g; r_gg += c_gg; r_l += c_l; r_ll += c_ll;
+      r_rg += c_rg; r_rgrg += c_rgrg; r_yb += c_yb; r_ybyb += c_ybyb;
     }
     s_g += r_g; s_gg += r_gg; s_l += r_l; s_ll += r_ll;
     s_rg += r_rg; s_rgrg += r_rgrg; s_yb += r_yb; s_ybyb += r_ybyb;

@@ -168,10 +168,21 @@ SelectReport select_calibration_set(const SelectOptions& options, const SelectPr
     e.with("path", options.src_dir.string());
     throw e;
   }
-  prepare_out_dir(options.out_dir);  // refuses a folder with unrelated files before any work
+  // Refuses a folder with unrelated files before any work.
+  const auto previous = prepare_out_dir(options.out_dir);
 
   SelectReport report;
-  const auto files = list_files(options.src_dir, kImageExtensions);
+  // An OUT_DIR inside SRC_DIR holds earlier selections: never score those copies again.
+  const std::string out_in_src = fs::weakly_canonical(options.out_dir)
+                                     .lexically_relative(fs::weakly_canonical(options.src_dir))
+                                     .generic_string();
+  const bool nested = !out_in_src.empty() && out_in_src.rfind("..", 0) != 0;
+  std::vector<fs::path> files;
+  for (auto& f : list_files(options.src_dir, kImageExtensions)) {
+    const std::string rel = f.lexically_relative(options.src_dir).generic_string();
+    if (nested && (out_in_src == "." || rel.rfind(out_in_src + "/", 0) == 0)) continue;
+    files.push_back(std::move(f));
+  }
   report.images.resize(files.size());
   const bool need_descriptor = options.strategy == Strategy::kDiverse;
   std::atomic<std::size_t> done{0};
@@ -244,7 +255,7 @@ SelectReport select_calibration_set(const SelectOptions& options, const SelectPr
     img.reason = reasons[k];
   }
   report.selected = chosen.size();
-  write_selection(options, report);
+  write_selection(options, report, previous);
   return report;
 }
 

@@ -220,7 +220,7 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
 
 }  // namespace
 
-void prepare_out_dir(const fs::path& out_dir) {
+std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
   if (out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec)) {
@@ -233,11 +233,11 @@ void prepare_out_dir(const fs::path& out_dir) {
       e.with("path", out_dir.string());
       throw e;
     }
-    return;
+    return {};
   }
   std::vector<fs::path> entries;
   for (const auto& entry : fs::directory_iterator(out_dir)) entries.push_back(entry.path());
-  if (entries.empty()) return;
+  if (entries.empty()) return {};
   std::set<std::string> ours = {kAnalysisName, kReadmeName};
   const fs::path analysis = out_dir / kAnalysisName;
   if (fs::is_regular_file(analysis)) {
@@ -258,10 +258,12 @@ void prepare_out_dir(const fs::path& out_dir) {
       throw e;
     }
   }
-  for (const auto& p : entries) fs::remove(p);
+  return entries;
 }
 
-void write_selection(const SelectOptions& options, SelectReport& report) {
+void write_selection(const SelectOptions& options, SelectReport& report,
+                     const std::vector<fs::path>& previous) {
+  for (const auto& p : previous) fs::remove(p);
   // Output names: the file name, or the relative path with '/' -> '__' when two selected files
   // share a name (image folders such as LFW reuse names across subfolders).
   std::map<std::string, int> name_count;

@@ -3,17 +3,21 @@
 #pragma once
 
 #include <filesystem>
+#include <vector>
 
 #include "dataset/select.hpp"
 
 namespace qcal::dataset {
 
-// Creates out_dir, or accepts it empty, or removes a previous selection from it (the files its
-// calibration_analysis.json lists, that file and README.md). Any other file there is an error
-// naming it: qcal never mixes a new selection with unrelated files.
-void prepare_out_dir(const std::filesystem::path& out_dir);
+// Creates out_dir, or accepts it empty, or holding a previous selection (the files its
+// calibration_analysis.json lists, that file and README.md), whose files it returns so that
+// write_selection replaces them once the new selection succeeded. Any other file there is an
+// error naming it: qcal never mixes a new selection with unrelated files.
+std::vector<std::filesystem::path> prepare_out_dir(const std::filesystem::path& out_dir);
 
-// Names the selected images' outputs, copies or links them, writes the analysis and README.
-void write_selection(const SelectOptions& options, SelectReport& report);
+// Removes the previous selection's files, names the selected images' outputs, copies or links
+// them, writes the analysis and README.
+void write_selection(const SelectOptions& options, SelectReport& report,
+                     const std::vector<std::filesystem::path>& previous);
 
 }  // namespace qcal::dataset

@@ -43,16 +43,29 @@ std::vector<int> written(const fs::path& out, const std::string& stem, bool chec
 
 class FramesCli : public ::testing::Test {
  protected:
+  // The clips are made once per build tree (ctest runs each test in its own process) in a
+  // temporary folder renamed into place, so concurrent tests never see half-written clips.
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    write_mjpg_avi(*dir_ / "src90.avi", 90, 30);
-    write_mjpg_avi(*dir_ / "src60.avi", 60, 30);
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "cfr30.mp4", "30"));
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "ntsc.mp4", "30000/1001"));
-    ASSERT_TRUE(make_h264(*dir_ / "src90.avi", *dir_ / "pal.mp4", "25"));
-    // Variable frame rate: 30 frames at 30 fps, then one every 0.1 s from 1.0 s.
-    ASSERT_TRUE(make_h264(*dir_ / "src60.avi", *dir_ / "vfr.mp4", "30",
-                          "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", true));
+    const fs::path cache = fs::path(QCAL_BINARY_DIR) / "test-data" / "dataset_cli_clips_v1";
+    if (!fs::exists(cache / "vfr.mp4")) {
+      const fs::path tmp = *dir_ / "clips";
+      fs::create_directories(tmp);
+      write_mjpg_avi(tmp / "src90.avi", 90, 30);
+      write_mjpg_avi(tmp / "src60.avi", 60, 30);
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "cfr30.mp4", "30"));
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "ntsc.mp4", "30000/1001"));
+      ASSERT_TRUE(make_h264(tmp / "src90.avi", tmp / "pal.mp4", "25"));
+      // Variable frame rate: 30 frames at 30 fps, then one every 0.1 s from 1.0 s.
+      ASSERT_TRUE(make_h264(tmp / "src60.avi", tmp / "vfr.mp4", "30",
+                            "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", true));
+      fs::create_directories(cache.parent_path());
+      std::error_code ec;
+      fs::rename(tmp, cache, ec);  // another test process may have won the race: fine
+    }
+    for (const char* name : {"src90.avi", "src60.avi", "cfr30.mp4", "ntsc.mp4", "pal.mp4", "vfr.mp4"}) {
+      fs::copy_file(cache / name, *dir_ / name);
+    }
   }
   static void TearDownTestSuite() { delete dir_; }
   static TempDir* dir_;
@@ -190,6 +203,8 @@ void make_images(const fs::path& dir, int count) {
     ASSERT_TRUE(cv::imwrite((dir / ("p" + std::to_string(10 + i) + ".jpg")).string(), img));
   }
   write_file_atomic(dir / "broken.jpg", "not a jpeg at all");
+  const std::string jpeg = read_file(dir / "p10.jpg");
+  write_file_atomic(dir / "cut.jpg", std::string_view(jpeg).substr(0, jpeg.size() / 2));
 }
 
 std::string without_output_line(std::string json) {
@@ -207,6 +222,7 @@ TEST(SelectCli, TopStrategyUnreadableFilesAndDeterminism) {
     EXPECT_TRUE(fs::exists(dir / "top" / ("p" + std::to_string(10 + i) + ".jpg"))) << i;
   }
   EXPECT_NE(r.output.find("broken.jpg"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cut.jpg: JPEG is truncated"), std::string::npos) << r.output;
   const auto j = nlohmann::json::parse(read_file(dir / "top" / "calibration_analysis.json"));
   EXPECT_EQ(j["unreadable"][0]["path"], "broken.jpg");
   EXPECT_EQ(j["counts"]["selected"], 4);

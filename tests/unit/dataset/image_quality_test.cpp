@@ -129,7 +129,13 @@ TEST(ImageQuality, UnreadableImagesAreErrorsNamingTheFile) {
   write_file_atomic(dir / "empty.png", "");
   std::string jpeg = read_file(write_jpeg(dir, "good.jpg", detailed_scene()));
   write_file_atomic(dir / "header_only.jpg", jpeg.substr(0, 200));
-  for (const char* name : {"text.jpg", "empty.png", "header_only.jpg", "missing.jpg"}) {
+  write_file_atomic(dir / "half.jpg", jpeg.substr(0, jpeg.size() / 2));
+  // Data after the end-of-image marker (motion photos append a video) is fine.
+  write_file_atomic(dir / "trailer.jpg", jpeg + "appended data");
+  EXPECT_NO_THROW(measure_image(dir / "trailer.jpg", nullptr));
+  // A good image first: per-thread buffers must never let a bad file be scored as the last one.
+  measure_image(dir / "good.jpg", nullptr);
+  for (const char* name : {"text.jpg", "empty.png", "header_only.jpg", "half.jpg", "missing.jpg"}) {
     try {
       measure_image(dir / name, nullptr);
       ADD_FAILURE() << name << " did not throw";

@@ -144,6 +144,36 @@ TEST(SelectCalibrationSet, TopPicksTheSharpestAndWritesEverything) {
   }
 }
 
+TEST(SelectCalibrationSet, BrightnessWeightPrefersWellExposedImages) {
+  // Exposure order known: gains 0.1 (dark) .. 1.0 (well exposed) .. then washed out.
+  test::TempDir dir;
+  fs::create_directories(dir / "src");
+  const cv::Mat scene = test::make_texture(9, 640, 480);
+  const std::vector<std::pair<double, double>> exposures = {{0.1, 0}, {0.3, 0}, {1.0, 0}, {0.9, 10}, {0.3, 200}};
+  for (std::size_t i = 0; i < exposures.size(); ++i) {
+    cv::Mat img;
+    scene.convertTo(img, -1, exposures[i].first, exposures[i].second);
+    ASSERT_TRUE(cv::imwrite((dir / "src" / ("e" + std::to_string(i) + ".jpg")).string(), img));
+  }
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "out";
+  o.n = 2;
+  o.threshold = 0;
+  o.strategy = Strategy::kTop;
+  o.weights = parse_weights("0,1,0,0,0");
+  const auto r = select_calibration_set(o);
+  std::set<std::string> chosen;
+  for (const auto& img : r.images) {
+    if (img.selected) chosen.insert(img.relative);
+  }
+  EXPECT_EQ(chosen, (std::set<std::string>{"e2.jpg", "e3.jpg"}));
+  // Darker images score lower.
+  EXPECT_LT(r.images[0].scores.brightness, r.images[1].scores.brightness);
+  EXPECT_LT(r.images[1].scores.brightness, r.images[2].scores.brightness);
+  EXPECT_LT(r.images[4].scores.brightness, r.images[2].scores.brightness);
+}
+
 TEST(SelectCalibrationSet, FewerThanNPassIsAnErrorSayingWhichThresholdWouldDo) {
   test::TempDir dir;
   make_blur_folder(dir / "src", 6);
@@ -217,6 +247,23 @@ TEST(SelectCalibrationSet, OutDirRulesAndLinks) {
     }
   }
   EXPECT_EQ(entries, r.selected + 2);
+}
+
+TEST(SelectCalibrationSet, OutDirInsideSrcIsNotScoredAgainAndFailuresKeepThePrevious) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 5);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "src" / "calib";
+  o.n = 3;
+  o.threshold = 0;
+  EXPECT_EQ(select_calibration_set(o).images.size(), 5u);
+  EXPECT_EQ(select_calibration_set(o).images.size(), 5u);  // the copies in calib/ are skipped
+  o.threshold = 100;
+  EXPECT_THROW(select_calibration_set(o), Error);
+  // The failed run left the previous selection in place.
+  EXPECT_TRUE(fs::exists(o.out_dir / "calibration_analysis.json"));
+  EXPECT_TRUE(fs::exists(o.out_dir / "img_100.jpg"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // progress bar on stderr.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -50,12 +51,16 @@ class ProgressBar {
     decoded_[p.video_index] = p.frames_decoded;
     expected_[p.video_index] = p.finished ? p.frames_decoded : p.frames_expected;
     if (p.finished) ++finished_;
-    std::int64_t done = 0, total = 0;
+    // Each video counts equally: its decoded share of the frames its container announces.
+    std::int64_t done = 0;
+    double fraction = 0.0;
     for (std::size_t i = 0; i < decoded_.size(); ++i) {
       done += decoded_[i];
-      total += std::max(expected_[i], decoded_[i]);
+      if (expected_[i] > 0) {
+        fraction += std::min(1.0, static_cast<double>(decoded_[i]) / static_cast<double>(expected_[i]));
+      }
     }
-    const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
+    fraction /= static_cast<double>(std::max<std::size_t>(1, decoded_.size()));
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(fraction * kWidth);
     std::fprintf(stderr, "\r[%s%s] %3d%%  %zu/%zu videos  %lld frames", std::string(filled, '#').c_str(),
