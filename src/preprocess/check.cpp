@@ -212,8 +212,12 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
     s.dtype = t.dtype();
     s.channels = channel_stats(t, info.channel_axis);
     if (o.expected_shape && !shape_feeds(s.shape, *o.expected_shape)) {
+      std::string hint;
+      const auto tl = guess_layout(s.shape);
+      const auto ml = guess_layout(*o.expected_shape);
+      if (tl && ml && *tl != *ml) hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " + layout_name(*ml) + ")";
       s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " + o.expected_source + " " +
-                           shape_to_string(*o.expected_shape));
+                           shape_to_string(*o.expected_shape) + hint);
     }
     double vmin = 1e300;
     double vmax = -1e300;
