@@ -5,6 +5,10 @@
 
 namespace qcal::cli {
 // (one line per verb, added with its commands/<verb>.cpp)
+Runner register_frames(CLI::App& app);
+Runner register_select(CLI::App& app);
+Runner register_sample(CLI::App& app);
+Runner register_quickstart(CLI::App& app);
 Runner register_pack(CLI::App& app);
 Runner register_config(CLI::App& app);
 Runner register_check(CLI::App& app);
