@@ -81,23 +81,29 @@ cv::Mat tensor_to_image(const Tensor& t, const ShapeInfo& info, const AffineMap&
 }
 
 cv::Mat side_by_side(const cv::Mat& original, const cv::Mat& tensor_img, const std::string& caption) {
-  const int h = std::max(tensor_img.rows, 64);
+  // Small tensors (112x112) are enlarged with nearest-neighbour so their pixels stay visible.
+  constexpr int kMinHeight = 256;
+  cv::Mat right = tensor_img;
+  if (right.rows < kMinHeight) {
+    const double up = static_cast<double>(kMinHeight) / right.rows;
+    cv::resize(tensor_img, right, cv::Size(std::max(1, static_cast<int>(tensor_img.cols * up)), kMinHeight), 0, 0,
+               cv::INTER_NEAREST);
+  }
+  const int h = right.rows;
   cv::Mat left;
   const double scale = static_cast<double>(h) / original.rows;
   cv::resize(original, left, cv::Size(std::max(1, static_cast<int>(original.cols * scale)), h), 0, 0, cv::INTER_AREA);
-  cv::Mat right = tensor_img;
-  if (right.rows != h) {
-    cv::Mat padded(h, right.cols, CV_8UC3, cv::Scalar::all(40));
-    right.copyTo(padded(cv::Rect(0, 0, right.cols, right.rows)));
-    right = padded;
-  }
   constexpr int kGap = 8;
   constexpr int kCaption = 22;
-  cv::Mat canvas(h + kCaption, left.cols + kGap + right.cols, CV_8UC3, cv::Scalar::all(40));
+  constexpr double kFont = 0.45;
+  int baseline = 0;
+  const int caption_w = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, kFont, 1, &baseline).width + 8;
+  const int width = left.cols + kGap + std::max(right.cols, caption_w);
+  cv::Mat canvas(h + kCaption, width, CV_8UC3, cv::Scalar::all(40));
   left.copyTo(canvas(cv::Rect(0, kCaption, left.cols, h)));
   right.copyTo(canvas(cv::Rect(left.cols + kGap, kCaption, right.cols, h)));
-  cv::putText(canvas, "original", cv::Point(4, 16), cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
-  cv::putText(canvas, caption, cv::Point(left.cols + kGap + 4, 16), cv::FONT_HERSHEY_SIMPLEX, 0.45,
+  cv::putText(canvas, "original", cv::Point(4, 16), cv::FONT_HERSHEY_SIMPLEX, kFont, cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
+  cv::putText(canvas, caption, cv::Point(left.cols + kGap + 4, 16), cv::FONT_HERSHEY_SIMPLEX, kFont,
               cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
   return canvas;
 }
@@ -206,8 +212,12 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
     s.dtype = t.dtype();
     s.channels = channel_stats(t, info.channel_axis);
     if (o.expected_shape && !shape_feeds(s.shape, *o.expected_shape)) {
+      std::string hint;
+      const auto tl = guess_layout(s.shape);
+      const auto ml = guess_layout(*o.expected_shape);
+      if (tl && ml && *tl != *ml) hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " + layout_name(*ml) + ")";
       s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " + o.expected_source + " " +
-                           shape_to_string(*o.expected_shape));
+                           shape_to_string(*o.expected_shape) + hint);
     }
     double vmin = 1e300;
     double vmax = -1e300;
