@@ -17,13 +17,15 @@ std::map<std::string, std::filesystem::path> run_ort(const std::filesystem::path
                                                      const std::filesystem::path& input,
                                                      const std::filesystem::path& out_dir) {
   std::filesystem::create_directories(out_dir);
-  const auto r = test::run_command("node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js " +
+  const auto r = test::run_command("{ node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js " +
                                    model.string() + " --input images=" + input.string() +
-                                   " --out " + out_dir.string() + " 2>/dev/null");
+                                   " --out " + out_dir.string() + " 2>/dev/null; }");
+  // The group keeps ORT warnings (stderr) out of the JSON; run_command appends 2>&1 after it.
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, std::filesystem::path> out;
   if (r.exit_code != 0) return out;
-  for (const auto& [k, v] : nlohmann::json::parse(r.output)["outputs"].items()) out[k] = v.get<std::string>();
+  const auto j = nlohmann::json::parse(r.output);  // kept alive: items() refers into it
+  for (const auto& [k, v] : j["outputs"].items()) out[k] = v.get<std::string>();
   return out;
 }
 

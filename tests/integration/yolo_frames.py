@@ -46,10 +46,10 @@ def main():
         img = cv2.imread(p)
         if img is not None and min(img.shape[:2]) >= 240 and img.ndim == 3:
             photos.append((os.path.splitext(os.path.basename(p))[0], img))
-    calib = frames("vtest.avi", lambda i: i % 14 == 0) + frames("Megamind.avi", lambda i: i % 6 == 0)
-    calib += photos[:-4]
+    calib = frames("vtest.avi", lambda i: i % 14 == 0) + frames("Megamind.avi", lambda i: i % 8 == 0)
+    calib += photos[:24]  # about 115 images in all
     held = frames("vtest.avi", lambda i: i % 90 == 45) + frames("Megamind.avi", lambda i: i % 60 == 33)
-    held += photos[-4:]
+    held += photos[-4:]  # disjoint from the 24 calibration photos (more than 28 qualify)
     for name, img in calib:
         cv2.imwrite(os.path.join(calib_dir, name + ".png"), img)
     for name, img in held:

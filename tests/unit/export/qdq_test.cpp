@@ -164,10 +164,10 @@ std::map<std::string, std::filesystem::path> run_ort(const std::filesystem::path
                                                      const std::filesystem::path& input,
                                                      const std::filesystem::path& out_dir) {
   std::filesystem::create_directories(out_dir);
-  const auto r = test::run_command("node " + std::string(QCAL_SOURCE_DIR) +
+  const auto r = test::run_command("{ node " + std::string(QCAL_SOURCE_DIR) +
                                    "/tools/ort/ort_run.js " + model.string() + " --input " +
                                    input_name + "=" + input.string() + " --out " +
-                                   out_dir.string() + " 2>/dev/null");
+                                   out_dir.string() + " 2>/dev/null; }");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, std::filesystem::path> out;
   if (r.exit_code != 0) return out;
