@@ -300,6 +300,7 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
     r.primary_metric = "cosine";
   } else if (o.task == Task::kYolo || o.task == Task::kYunet) {
     r.reference = task.has_labels() ? "labels" : "fp32";
+    if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
     r.map_fp32 = evaluate_map(task.det_fp32);
     r.map_int8 = evaluate_map(task.det_int8);
     r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});

@@ -72,6 +72,7 @@ struct EvalResult {
   std::vector<double> embedding_cosines;  // per sample (embedding task)
   std::optional<VerificationResult> verification_fp32, verification_int8;
   std::vector<ReportThumbnail> thumbnails;
+  std::vector<std::string> class_names;  // from a COCO labels file (index = class id)
   std::vector<std::string> notes;
 };
 

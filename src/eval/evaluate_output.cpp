@@ -21,10 +21,15 @@ nlohmann::json comparison_json(const std::string& name, const TensorComparison& 
           {"min_sample_sqnr_db", json_number(c.min_sample_sqnr_db)}};
 }
 
-nlohmann::json map_json(const MapResult& m) {
+std::string class_name(const std::vector<std::string>& names, int id) {
+  return id >= 0 && static_cast<std::size_t>(id) < names.size() ? names[id] : std::string();
+}
+
+nlohmann::json map_json(const MapResult& m, const std::vector<std::string>& names) {
   nlohmann::json classes = nlohmann::json::array();
   for (const ClassAp& c : m.classes) {
     classes.push_back({{"class", c.class_id},
+                       {"name", class_name(names, c.class_id)},
                        {"ground_truth", c.num_ground_truth},
                        {"detections", c.num_detections},
                        {"ap50", json_number(c.ap50)},
@@ -90,7 +95,10 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
                       {"outputs", outputs},
                       {"notes", r.notes}};
   if (!o.labels.empty()) j["labels"] = o.labels.string();
-  if (r.map_fp32) j["detection"] = {{"fp32", map_json(*r.map_fp32)}, {"int8", map_json(*r.map_int8)}};
+  if (r.map_fp32) {
+    j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
+                      {"int8", map_json(*r.map_int8, r.class_names)}};
+  }
   if (r.faces_int8_vs_fp32) {
     j["faces"] = {{"int8_vs_fp32", faces_json(*r.faces_int8_vs_fp32)}};
     if (r.faces_int8_vs_labels) {
@@ -197,7 +205,9 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
     for (std::size_t i = 0; i < r.map_int8->classes.size(); ++i) {
       const ClassAp& b = r.map_int8->classes[i];
       const ClassAp& a = r.map_fp32->classes[i];
-      t.rows.push_back({std::to_string(b.class_id), std::to_string(b.num_ground_truth),
+      const std::string name = class_name(r.class_names, b.class_id);
+      t.rows.push_back({std::to_string(b.class_id) + (name.empty() ? "" : " " + name),
+                        std::to_string(b.num_ground_truth),
                         format_number(a.ap50_95, 4), format_number(b.ap50_95, 4)});
     }
     d.accuracy.push_back(t);

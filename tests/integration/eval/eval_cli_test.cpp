@@ -111,11 +111,17 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
   ASSERT_EQ(a.exit_code, 0) << a.output;
   const auto b = qcal_eval(common + " --labels " + q(dir / "instances.json") + " -o " + q(dir / "b"));
   ASSERT_EQ(b.exit_code, 0) << b.output;
-  const auto ja = read_json(dir / "a" / "eval.json");
-  const auto jb = read_json(dir / "b" / "eval.json");
+  auto ja = read_json(dir / "a" / "eval.json");
+  auto jb = read_json(dir / "b" / "eval.json");
   EXPECT_EQ(ja["reference"], "labels");
-  // Both formats give the same boxes, so the same numbers.
+  // Both formats give the same boxes, so the same numbers (the COCO file adds class names).
   EXPECT_EQ(ja["metrics"], jb["metrics"]);
+  EXPECT_EQ(ja["detection"]["fp32"]["map50_95"], jb["detection"]["fp32"]["map50_95"]);
+  EXPECT_EQ(jb["detection"]["fp32"]["classes"][0]["name"], "c1");
+  for (auto* j : {&ja, &jb}) {
+    for (auto& c : (*j)["detection"]["fp32"]["classes"]) c.erase("name");
+    for (auto& c : (*j)["detection"]["int8"]["classes"]) c.erase("name");
+  }
   EXPECT_EQ(ja["detection"], jb["detection"]);
   // Two labelled objects, both found by yolov8n with boxes within a few pixels of the hand
   // boxes (IoU about 0.97), so near-perfect even at IoU 0.95.
@@ -161,7 +167,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
   int k = 0;
   for (const char* runtime : {"qcal", "ort"}) {
     const auto r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --runtime " +
-                             runtime + " -o " + q(c.dir / runtime) + " --json");
+                             runtime + " -o " + q(c.dir / runtime) + " --json -");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto j = read_json(c.dir / runtime / "eval.json");
     const auto& out = j["outputs"][0];
@@ -173,7 +179,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
     EXPECT_EQ(j["primary_metric"], "cosine");
     EXPECT_LT(j["metrics"]["cosine"]["int8"].get<double>(), 1.0);
     EXPECT_GT(j["metrics"]["cosine"]["drop"].get<double>(), 0.0);
-    // --json without a file prints the JSON instead of the table.
+    // --json - prints the JSON instead of the table.
     EXPECT_EQ(r.output.find("\"format\": \"qcal.eval/1\""), r.output.find("\"format\""));
     by_runtime[k++] = out;
   }

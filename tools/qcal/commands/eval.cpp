@@ -15,8 +15,7 @@ struct EvalCliOptions {
   std::string fp32, int8, data, recipe, labels, pairs;
   std::string task = "raw";
   std::string runtime = "qcal";
-  std::string json_path;
-  CLI::Option* json_opt = nullptr;
+  std::string json_path;  // "-": print the JSON on stdout instead of the table
   std::string out_dir = "qcal-eval";
   std::size_t limit = 0;
   float conf = 0.001f;
@@ -56,11 +55,8 @@ int run_eval_command(const EvalCliOptions& c) {
   const std::filesystem::path out_dir = c.out_dir;
   write_file_atomic(out_dir / "eval.json", json_text);
   eval::write_report_html(out_dir / "report.html", eval::eval_report_data(r, c.command_line));
-  const bool json_given = c.json_opt && c.json_opt->count() > 0;
-  if (json_given && !c.json_path.empty() && c.json_path != "-") {
-    write_file_atomic(c.json_path, json_text);
-  }
-  if (json_given && (c.json_path.empty() || c.json_path == "-")) {
+  if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
+  if (c.json_path == "-") {
     std::cout << json_text;
   } else {
     std::cout << eval::eval_result_table(r);
@@ -96,10 +92,9 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--runtime", o->runtime, "Where both models run: qcal (engine) or ort (ONNX Runtime)")
       ->capture_default_str()
       ->check(CLI::IsMember({"qcal", "ort"}));
-  o->json_opt = cmd->add_option("--json", o->json_path,
-                                "Write the JSON (the file qcal plan --accuracy reads) to FILE; "
-                                "without FILE, print it on stdout instead of the table")
-                    ->expected(0, 1);
+  cmd->add_option("--json", o->json_path,
+                  "Also write the JSON (the file qcal plan --accuracy reads) to FILE; '-' prints "
+                  "it on stdout instead of the table");
   cmd->add_option("-o,--output", o->out_dir, "Folder for report.html and eval.json")
       ->capture_default_str();
   cmd->add_option("--limit", o->limit, "Evaluate the first N samples only (0: all)");
