@@ -79,7 +79,8 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
     metrics[m.key] = v;
   }
   nlohmann::json outputs = nlohmann::json::array();
-  for (const OutputComparison& oc : r.outputs) outputs.push_back(comparison_json(oc.name, oc.comparison));
+  for (const OutputComparison& oc : r.outputs)
+    outputs.push_back(comparison_json(oc.name, oc.comparison));
   nlohmann::json j = {{"format", "qcal.eval/1"},
                       {"fp32_model", o.fp32_model.string()},
                       {"int8_model", o.int8_model.string()},
@@ -113,10 +114,12 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
     if (r.verification_int8) {
       j["embedding"]["verification"] = {
           {"pairs", r.verification_int8->pairs},
-          {"fp32", {{"accuracy", r.verification_fp32->accuracy},
-                    {"threshold", json_number(r.verification_fp32->threshold)}}},
-          {"int8", {{"accuracy", r.verification_int8->accuracy},
-                    {"threshold", json_number(r.verification_int8->threshold)}}}};
+          {"fp32",
+           {{"accuracy", r.verification_fp32->accuracy},
+            {"threshold", json_number(r.verification_fp32->threshold)}}},
+          {"int8",
+           {{"accuracy", r.verification_int8->accuracy},
+            {"threshold", json_number(r.verification_int8->threshold)}}}};
     }
   }
   return j;
@@ -125,7 +128,8 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
 std::string eval_result_table(const EvalResult& r) {
   std::string out;
   out += "task " + std::string(task_name(r.options.task)) + ", runtime " +
-         runtime_name(r.options.runtime) + ", " + std::to_string(r.samples) + " samples, reference " +
+         runtime_name(r.options.runtime) + ", " + std::to_string(r.samples) +
+         " samples, reference " +
          (r.reference == "labels" ? std::string("labels") : std::string("FP32 outputs")) + "\n\n";
   std::size_t w = 8;
   for (const MetricValue& m : r.metrics) w = std::max(w, m.label.size());
@@ -153,8 +157,8 @@ std::string eval_result_table(const EvalResult& r) {
 ReportData eval_report_data(const EvalResult& r, const std::string& command_line) {
   const EvalOptions& o = r.options;
   ReportData d;
-  d.title = "qcal eval: " + o.int8_model.filename().string() + " vs " +
-            o.fp32_model.filename().string();
+  d.title =
+      "qcal eval: " + o.int8_model.filename().string() + " vs " + o.fp32_model.filename().string();
   d.command = command_line;
   d.parameters = {{"FP32 model", o.fp32_model.string()},
                   {"INT8 model", o.int8_model.string()},
@@ -172,7 +176,8 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
   }
   if (o.task == Task::kYunet) {
     d.parameters.push_back({"YuNet decode", "score >= " + format_number(o.yunet.score_threshold) +
-                                                ", NMS IoU " + format_number(o.yunet.nms_threshold)});
+                                                ", NMS IoU " +
+                                                format_number(o.yunet.nms_threshold)});
   }
   if (!r.metrics.empty()) {
     ReportTable t;
@@ -189,8 +194,8 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
   }
   ReportTable outs;
   outs.title = "Output tensors (INT8 against FP32, over all samples)";
-  outs.header = {"output", "cosine", "SQNR (dB)", "max |error|", "mean |error|",
-                 "worst sample cosine"};
+  outs.header = {"output",      "cosine",       "SQNR (dB)",
+                 "max |error|", "mean |error|", "worst sample cosine"};
   for (const OutputComparison& oc : r.outputs) {
     const TensorComparison& c = oc.comparison;
     outs.rows.push_back({oc.name, format_number(c.cosine, 6), format_number(c.sqnr_db, 4),
@@ -207,8 +212,8 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
       const ClassAp& a = r.map_fp32->classes[i];
       const std::string name = class_name(r.class_names, b.class_id);
       t.rows.push_back({std::to_string(b.class_id) + (name.empty() ? "" : " " + name),
-                        std::to_string(b.num_ground_truth),
-                        format_number(a.ap50_95, 4), format_number(b.ap50_95, 4)});
+                        std::to_string(b.num_ground_truth), format_number(a.ap50_95, 4),
+                        format_number(b.ap50_95, 4)});
     }
     d.accuracy.push_back(t);
   }

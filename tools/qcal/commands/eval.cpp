@@ -75,12 +75,18 @@ Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Measure what quantization cost: FP32 vs INT8 on the same data (tensors and task)");
-  cmd->add_option("fp32", o->fp32, "The FP32 (reference) model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("int8", o->int8, "The quantized model (QDQ ONNX)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--data", o->data,
-                  "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
+  cmd->add_option("fp32", o->fp32, "The FP32 (reference) model")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("int8", o->int8, "The quantized model (QDQ ONNX)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--data", o->data,
+         "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
       ->required();
-  cmd->add_option("--recipe", o->recipe, "Preprocessing for image data: a preset or a recipe .json");
+  cmd->add_option("--recipe", o->recipe,
+                  "Preprocessing for image data: a preset or a recipe .json");
   cmd->add_option("--task", o->task, "What the model does: raw, yolo, yunet, embedding")
       ->capture_default_str()
       ->check(CLI::IsMember({"raw", "yolo", "yunet", "embedding"}));
@@ -89,7 +95,8 @@ Runner register_eval(CLI::App& app) {
                   "(without: scored against the FP32 model's detections)");
   cmd->add_option("--pairs", o->pairs,
                   "Verification pairs for embedding: lines 'A B 1|0' (sample names or indices)");
-  cmd->add_option("--runtime", o->runtime, "Where both models run: qcal (engine) or ort (ONNX Runtime)")
+  cmd->add_option("--runtime", o->runtime,
+                  "Where both models run: qcal (engine) or ort (ONNX Runtime)")
       ->capture_default_str()
       ->check(CLI::IsMember({"qcal", "ort"}));
   cmd->add_option("--json", o->json_path,
@@ -104,7 +111,8 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--reference-conf", o->reference_conf,
                   "YOLO without labels: FP32 detections above this score are the reference")
       ->capture_default_str();
-  cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")->capture_default_str();
+  cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")
+      ->capture_default_str();
   cmd->add_option("--face-nms", o->face_nms, "YuNet: NMS IoU threshold")->capture_default_str();
   add_threads_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
