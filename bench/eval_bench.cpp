@@ -5,13 +5,12 @@
 // candidates, first 300 kept) and with OpenCV's usual top_k = 300 (cuts candidates before NMS:
 // fewer, different boxes); and the predict setting (conf 0.25), where both give the same boxes.
 // Prints the medians and ratios.
-#include <opencv2/core.hpp>
-#include <opencv2/dnn/dnn.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn/dnn.hpp>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -25,7 +24,10 @@ qcal::Tensor make_head(std::uint64_t seed) {
   qcal::Rng rng(seed);
   qcal::Tensor t(qcal::DType::kFloat32, {1, kChannels, kAnchors});
   float* d = t.data<float>();
-  struct Obj { float cx, cy, w, h; int cls; };
+  struct Obj {
+    float cx, cy, w, h;
+    int cls;
+  };
   std::vector<Obj> objs;
   for (int i = 0; i < 20; ++i) {
     objs.push_back({static_cast<float>(rng.next_double() * 600 + 20),
@@ -81,12 +83,12 @@ double median_ms(F&& f, int runs) {
   for (int i = 0; i < runs; ++i) {
     const auto a = std::chrono::steady_clock::now();
     f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    t.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
-
 
 void scenario(const char* title, const qcal::Tensor& head, float conf, int top_k) {
   qcal::eval::YoloDecodeOptions opt;  // IoU 0.7, max_det 300

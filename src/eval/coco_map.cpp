@@ -149,8 +149,8 @@ MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions
       for (const GroundTruthBox& g : img.ground_truth) {
         if (g.class_id == cls) gts.push_back(&g);
       }
-      evals.push_back(evaluate_image_class(std::move(dets), std::move(gts), options.max_dets,
-                                           iou_thr));
+      evals.push_back(
+          evaluate_image_class(std::move(dets), std::move(gts), options.max_dets, iou_thr));
     }
   }
 

@@ -32,7 +32,7 @@ struct MapOptions {
   int max_dets = 100;
 };
 
-inline constexpr int kNumIouThresholds = 10;    // 0.50, 0.55, ..., 0.95
+inline constexpr int kNumIouThresholds = 10;      // 0.50, 0.55, ..., 0.95
 inline constexpr int kNumRecallThresholds = 101;  // 0.00, 0.01, ..., 1.00
 
 // The thresholds exactly as numpy.linspace computes them in pycocotools (i * step + start, the
@@ -42,11 +42,11 @@ std::array<double, kNumRecallThresholds> coco_recall_thresholds();
 
 struct ClassAp {
   int class_id = 0;
-  std::int64_t num_ground_truth = 0;  // non-crowd boxes
-  std::int64_t num_detections = 0;    // after the max_dets cut
+  std::int64_t num_ground_truth = 0;           // non-crowd boxes
+  std::int64_t num_detections = 0;             // after the max_dets cut
   std::array<double, kNumIouThresholds> ap{};  // AP at each IoU threshold
   double ap50 = 0.0;
-  double ap50_95 = 0.0;  // mean over the 10 thresholds
+  double ap50_95 = 0.0;   // mean over the 10 thresholds
   double recall50 = 0.0;  // final recall at IoU 0.5
 };
 

@@ -30,17 +30,15 @@ namespace {
 std::vector<std::size_t> order_by_score(std::span<const Detection> dets) {
   std::vector<std::size_t> order(dets.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return dets[a].score > dets[b].score;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return dets[a].score > dets[b].score; });
   return order;
 }
 
 }  // namespace
 
 std::vector<Detection> non_max_suppression(std::span<const Detection> detections,
-                                           double iou_threshold, int max_det,
-                                           bool class_agnostic) {
+                                           double iou_threshold, int max_det, bool class_agnostic) {
   std::vector<Detection> kept;
   for (std::size_t i : order_by_score(detections)) {
     if (max_det > 0 && kept.size() >= static_cast<std::size_t>(max_det)) break;
@@ -78,12 +76,11 @@ YoloLayout yolo_layout(const TensorView& output) {
     cols = s[1];
   } else {
     throw Error(ErrorCode::kInvalidArgument,
-                "YOLO output must have shape [1, 4+classes, anchors], got " +
-                    shape_to_string(s));
+                "YOLO output must have shape [1, 4+classes, anchors], got " + shape_to_string(s));
   }
   if (output.dtype != DType::kFloat32) {
-    throw Error(ErrorCode::kInvalidArgument, "YOLO output must be float32, got " +
-                                                 std::string(dtype_name(output.dtype)));
+    throw Error(ErrorCode::kInvalidArgument,
+                "YOLO output must be float32, got " + std::string(dtype_name(output.dtype)));
   }
   // Anchors outnumber 4+classes in every real head (8400 vs 84 at 640), so the smaller axis
   // holds the channels.

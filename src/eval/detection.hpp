@@ -59,8 +59,8 @@ std::int64_t yolo_num_classes(const TensorView& output);
 
 // Where an image of image_w x image_h sits inside the network input after a letterbox.
 struct Letterbox {
-  int image_w = 0, image_h = 0;  // original image
-  int input_w = 0, input_h = 0;  // network input
+  int image_w = 0, image_h = 0;       // original image
+  int input_w = 0, input_h = 0;       // network input
   double gain_x = 1.0, gain_y = 1.0;  // input pixels per image pixel (equal for a letterbox)
   int pad_left = 0, pad_top = 0;      // pixels of padding before the image
 };

@@ -22,11 +22,13 @@ std::vector<VerificationPair> parse_pairs(const std::string& text,
     // Not a name: a 0-based index.
     std::size_t idx = 0;
     bool digits = !tok.empty() && std::all_of(tok.begin(), tok.end(),
-                                               [](char ch) { return ch >= '0' && ch <= '9'; });
+                                              [](char ch) { return ch >= '0' && ch <= '9'; });
     if (digits && tok.size() < 18) idx = std::stoull(tok);
     if (!digits || tok.size() >= 18 || idx >= names.size()) {
-      throw Error(ErrorCode::kFormat, "pairs: '" + tok + "' is neither a sample name nor an index "
-                                      "below " + std::to_string(names.size()))
+      throw Error(ErrorCode::kFormat, "pairs: '" + tok +
+                                          "' is neither a sample name nor an index "
+                                          "below " +
+                                          std::to_string(names.size()))
           .with("file", what)
           .with("line", std::to_string(line_no));
     }

@@ -22,10 +22,14 @@ Task parse_task(const std::string& name) {
 
 const char* task_name(Task task) {
   switch (task) {
-    case Task::kRaw: return "raw";
-    case Task::kYolo: return "yolo";
-    case Task::kYunet: return "yunet";
-    case Task::kEmbedding: return "embedding";
+    case Task::kRaw:
+      return "raw";
+    case Task::kYolo:
+      return "yolo";
+    case Task::kYunet:
+      return "yunet";
+    case Task::kEmbedding:
+      return "embedding";
   }
   return "raw";
 }
@@ -43,9 +47,9 @@ std::vector<std::pair<std::string, std::string>> pair_names(
     const std::vector<engine::ValueInfo>& fp32, const std::vector<engine::ValueInfo>& int8,
     const char* what, std::vector<std::string>& notes) {
   if (fp32.size() != int8.size()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string("the models differ in their number of ") + what + " (" +
-                    std::to_string(fp32.size()) + " vs " + std::to_string(int8.size()) + ")");
+    throw Error(ErrorCode::kInvalidArgument, std::string("the models differ in their number of ") +
+                                                 what + " (" + std::to_string(fp32.size()) +
+                                                 " vs " + std::to_string(int8.size()) + ")");
   }
   std::vector<std::pair<std::string, std::string>> pairs;
   bool same = true;
@@ -75,7 +79,9 @@ struct TaskState {
   std::vector<double> cosines;
 
   explicit TaskState(const EvalOptions& options)
-      : o(options), faces_agree(options.face_iou), faces_fp32_gt(options.face_iou),
+      : o(options),
+        faces_agree(options.face_iou),
+        faces_fp32_gt(options.face_iou),
         faces_int8_gt(options.face_iou) {
     if (o.labels.empty()) return;
     if (o.task != Task::kYolo && o.task != Task::kYunet) {
@@ -111,9 +117,9 @@ struct TaskState {
           .with("file", o.labels.string());
     }
     if (im->width != s.geometry->image_w || im->height != s.geometry->image_h) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "image size differs from the COCO file's (" + std::to_string(im->width) + "x" +
-                      std::to_string(im->height) + ")")
+      throw Error(ErrorCode::kInvalidArgument, "image size differs from the COCO file's (" +
+                                                   std::to_string(im->width) + "x" +
+                                                   std::to_string(im->height) + ")")
           .with("image", s.name);
     }
     return im->ground_truth;
@@ -207,10 +213,10 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
   const RunnerOptions ro{.threads = o.threads};
   auto fp32 = make_runner(o.runtime, o.fp32_model, ro);
   auto int8 = make_runner(o.runtime, o.int8_model, ro);
-  const auto input_pairs = pair_names(fp32->model().inputs(), int8->model().inputs(), "inputs",
-                                      r.notes);
-  const auto output_pairs = pair_names(fp32->model().outputs(), int8->model().outputs(),
-                                       "outputs", r.notes);
+  const auto input_pairs =
+      pair_names(fp32->model().inputs(), int8->model().inputs(), "inputs", r.notes);
+  const auto output_pairs =
+      pair_names(fp32->model().outputs(), int8->model().outputs(), "outputs", r.notes);
   if (!o.pairs.empty() && o.task != Task::kEmbedding) {
     throw Error(ErrorCode::kInvalidArgument, "--pairs applies to the embedding task");
   }
@@ -268,10 +274,17 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
       const Tensor& first_a = a.at(output_pairs[0].first);
       const Tensor& first_b = b.at(output_pairs[0].first);
       switch (o.task) {
-        case Task::kRaw: break;
-        case Task::kYolo: task.add_yolo(s, first_a, first_b); break;
-        case Task::kYunet: task.add_yunet(s, a, b); break;
-        case Task::kEmbedding: task.add_embedding(s, first_a, first_b); break;
+        case Task::kRaw:
+          break;
+        case Task::kYolo:
+          task.add_yolo(s, first_a, first_b);
+          break;
+        case Task::kYunet:
+          task.add_yunet(s, a, b);
+          break;
+        case Task::kEmbedding:
+          task.add_embedding(s, first_a, first_b);
+          break;
       }
       if (first + k < o.thumbnails) {
         ReportThumbnail t;
@@ -300,6 +313,7 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
     r.primary_metric = "cosine";
   } else if (o.task == Task::kYolo || o.task == Task::kYunet) {
     r.reference = task.has_labels() ? "labels" : "fp32";
+    if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
     r.map_fp32 = evaluate_map(task.det_fp32);
     r.map_int8 = evaluate_map(task.det_int8);
     r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
@@ -310,11 +324,11 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
       if (task.has_labels()) {
         r.faces_fp32_vs_labels = task.faces_fp32_gt.result();
         r.faces_int8_vs_labels = task.faces_int8_gt.result();
-        r.metrics.push_back({"f1", "F1 @ IoU 0.5", r.faces_fp32_vs_labels->f1,
-                             r.faces_int8_vs_labels->f1, true});
+        r.metrics.push_back(
+            {"f1", "F1 @ IoU 0.5", r.faces_fp32_vs_labels->f1, r.faces_int8_vs_labels->f1, true});
       } else {
-        r.metrics.push_back({"f1", "F1 @ IoU 0.5 (vs FP32 faces)", 1.0,
-                             r.faces_int8_vs_fp32->f1, true});
+        r.metrics.push_back(
+            {"f1", "F1 @ IoU 0.5 (vs FP32 faces)", 1.0, r.faces_int8_vs_fp32->f1, true});
         r.primary_metric = "f1";
       }
       r.metrics.push_back({"landmark_error_norm", "landmark error (/ face size, vs FP32)", 0.0,

@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "eval/coco_map.hpp"
 #include "eval/embedding.hpp"
@@ -26,20 +25,20 @@ const char* task_name(Task task);
 
 struct EvalOptions {
   std::filesystem::path fp32_model, int8_model, data;
-  std::string recipe;                 // for image data: preset name or recipe .json
+  std::string recipe;  // for image data: preset name or recipe .json
   Task task = Task::kRaw;
-  std::filesystem::path labels;       // YOLO txt folder or COCO instances .json (detection)
-  std::filesystem::path pairs;        // verification pairs (embedding)
+  std::filesystem::path labels;  // YOLO txt folder or COCO instances .json (detection)
+  std::filesystem::path pairs;   // verification pairs (embedding)
   RuntimeKind runtime = RuntimeKind::kQcal;
   int threads = 0;
-  std::size_t limit = 0;              // first N samples only (0: all)
-  std::size_t chunk = 16;             // samples per runtime call
-  std::size_t thumbnails = 6;         // samples shown in the report
-  YoloDecodeOptions yolo;             // conf 0.001, IoU 0.7, max_det 300 (Ultralytics val)
+  std::size_t limit = 0;       // first N samples only (0: all)
+  std::size_t chunk = 16;      // samples per runtime call
+  std::size_t thumbnails = 6;  // samples shown in the report
+  YoloDecodeOptions yolo;      // conf 0.001, IoU 0.7, max_det 300 (Ultralytics val)
   // Without labels, FP32 detections above this score are the reference (Ultralytics' predict
   // default): what a deployed model would report.
   float reference_conf = 0.25f;
-  YunetDecodeOptions yunet;           // score 0.9, NMS 0.3, top_k 5000 (OpenCV Zoo demo)
+  YunetDecodeOptions yunet;  // score 0.9, NMS 0.3, top_k 5000 (OpenCV Zoo demo)
   double face_iou = 0.5;
 };
 
@@ -72,6 +71,7 @@ struct EvalResult {
   std::vector<double> embedding_cosines;  // per sample (embedding task)
   std::optional<VerificationResult> verification_fp32, verification_int8;
   std::vector<ReportThumbnail> thumbnails;
+  std::vector<std::string> class_names;  // from a COCO labels file (index = class id)
   std::vector<std::string> notes;
 };
 

@@ -21,10 +21,15 @@ nlohmann::json comparison_json(const std::string& name, const TensorComparison& 
           {"min_sample_sqnr_db", json_number(c.min_sample_sqnr_db)}};
 }
 
-nlohmann::json map_json(const MapResult& m) {
+std::string class_name(const std::vector<std::string>& names, int id) {
+  return id >= 0 && static_cast<std::size_t>(id) < names.size() ? names[id] : std::string();
+}
+
+nlohmann::json map_json(const MapResult& m, const std::vector<std::string>& names) {
   nlohmann::json classes = nlohmann::json::array();
   for (const ClassAp& c : m.classes) {
     classes.push_back({{"class", c.class_id},
+                       {"name", class_name(names, c.class_id)},
                        {"ground_truth", c.num_ground_truth},
                        {"detections", c.num_detections},
                        {"ap50", json_number(c.ap50)},
@@ -74,7 +79,8 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
     metrics[m.key] = v;
   }
   nlohmann::json outputs = nlohmann::json::array();
-  for (const OutputComparison& oc : r.outputs) outputs.push_back(comparison_json(oc.name, oc.comparison));
+  for (const OutputComparison& oc : r.outputs)
+    outputs.push_back(comparison_json(oc.name, oc.comparison));
   nlohmann::json j = {{"format", "qcal.eval/1"},
                       {"fp32_model", o.fp32_model.string()},
                       {"int8_model", o.int8_model.string()},
@@ -90,7 +96,10 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
                       {"outputs", outputs},
                       {"notes", r.notes}};
   if (!o.labels.empty()) j["labels"] = o.labels.string();
-  if (r.map_fp32) j["detection"] = {{"fp32", map_json(*r.map_fp32)}, {"int8", map_json(*r.map_int8)}};
+  if (r.map_fp32) {
+    j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
+                      {"int8", map_json(*r.map_int8, r.class_names)}};
+  }
   if (r.faces_int8_vs_fp32) {
     j["faces"] = {{"int8_vs_fp32", faces_json(*r.faces_int8_vs_fp32)}};
     if (r.faces_int8_vs_labels) {
@@ -105,10 +114,12 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
     if (r.verification_int8) {
       j["embedding"]["verification"] = {
           {"pairs", r.verification_int8->pairs},
-          {"fp32", {{"accuracy", r.verification_fp32->accuracy},
-                    {"threshold", json_number(r.verification_fp32->threshold)}}},
-          {"int8", {{"accuracy", r.verification_int8->accuracy},
-                    {"threshold", json_number(r.verification_int8->threshold)}}}};
+          {"fp32",
+           {{"accuracy", r.verification_fp32->accuracy},
+            {"threshold", json_number(r.verification_fp32->threshold)}}},
+          {"int8",
+           {{"accuracy", r.verification_int8->accuracy},
+            {"threshold", json_number(r.verification_int8->threshold)}}}};
     }
   }
   return j;
@@ -117,7 +128,8 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
 std::string eval_result_table(const EvalResult& r) {
   std::string out;
   out += "task " + std::string(task_name(r.options.task)) + ", runtime " +
-         runtime_name(r.options.runtime) + ", " + std::to_string(r.samples) + " samples, reference " +
+         runtime_name(r.options.runtime) + ", " + std::to_string(r.samples) +
+         " samples, reference " +
          (r.reference == "labels" ? std::string("labels") : std::string("FP32 outputs")) + "\n\n";
   std::size_t w = 8;
   for (const MetricValue& m : r.metrics) w = std::max(w, m.label.size());
@@ -145,8 +157,8 @@ std::string eval_result_table(const EvalResult& r) {
 ReportData eval_report_data(const EvalResult& r, const std::string& command_line) {
   const EvalOptions& o = r.options;
   ReportData d;
-  d.title = "qcal eval: " + o.int8_model.filename().string() + " vs " +
-            o.fp32_model.filename().string();
+  d.title =
+      "qcal eval: " + o.int8_model.filename().string() + " vs " + o.fp32_model.filename().string();
   d.command = command_line;
   d.parameters = {{"FP32 model", o.fp32_model.string()},
                   {"INT8 model", o.int8_model.string()},
@@ -164,7 +176,8 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
   }
   if (o.task == Task::kYunet) {
     d.parameters.push_back({"YuNet decode", "score >= " + format_number(o.yunet.score_threshold) +
-                                                ", NMS IoU " + format_number(o.yunet.nms_threshold)});
+                                                ", NMS IoU " +
+                                                format_number(o.yunet.nms_threshold)});
   }
   if (!r.metrics.empty()) {
     ReportTable t;
@@ -181,8 +194,8 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
   }
   ReportTable outs;
   outs.title = "Output tensors (INT8 against FP32, over all samples)";
-  outs.header = {"output", "cosine", "SQNR (dB)", "max |error|", "mean |error|",
-                 "worst sample cosine"};
+  outs.header = {"output",      "cosine",       "SQNR (dB)",
+                 "max |error|", "mean |error|", "worst sample cosine"};
   for (const OutputComparison& oc : r.outputs) {
     const TensorComparison& c = oc.comparison;
     outs.rows.push_back({oc.name, format_number(c.cosine, 6), format_number(c.sqnr_db, 4),
@@ -197,8 +210,10 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
     for (std::size_t i = 0; i < r.map_int8->classes.size(); ++i) {
       const ClassAp& b = r.map_int8->classes[i];
       const ClassAp& a = r.map_fp32->classes[i];
-      t.rows.push_back({std::to_string(b.class_id), std::to_string(b.num_ground_truth),
-                        format_number(a.ap50_95, 4), format_number(b.ap50_95, 4)});
+      const std::string name = class_name(r.class_names, b.class_id);
+      t.rows.push_back({std::to_string(b.class_id) + (name.empty() ? "" : " " + name),
+                        std::to_string(b.num_ground_truth), format_number(a.ap50_95, 4),
+                        format_number(b.ap50_95, 4)});
     }
     d.accuracy.push_back(t);
   }

@@ -1,10 +1,9 @@
 // YOLO txt and COCO JSON ground-truth readers.
 #include "eval/labels.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -48,9 +47,10 @@ std::vector<GroundTruthBox> parse_yolo_labels(const std::string& text, int image
     const bool is_box = v.size() == 5;
     const bool is_segment = v.size() >= 7 && v.size() % 2 == 1;
     if (!is_box && !is_segment) {
-      throw Error(ErrorCode::kFormat, "YOLO label: expected 'class cx cy w h' (5 values) or a "
-                                      "segment 'class x1 y1 x2 y2 x3 y3 ...', got " +
-                                          std::to_string(v.size()) + " values")
+      throw Error(ErrorCode::kFormat,
+                  "YOLO label: expected 'class cx cy w h' (5 values) or a "
+                  "segment 'class x1 y1 x2 y2 x3 y3 ...', got " +
+                      std::to_string(v.size()) + " values")
           .with("file", what)
           .with("line", std::to_string(line_no));
     }

@@ -2,11 +2,10 @@
 // sensitivity and saturation; images as base64 PNG data URIs. No scripts, no external links.
 #include "eval/report.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -71,7 +70,8 @@ void section_empty(std::string& out, const std::string& why) {
 
 cv::Mat as_mat(const ReportImage& image) {
   if (image.width <= 0 || image.height <= 0 || (image.channels != 1 && image.channels != 3) ||
-      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels) {
+      image.pixels.size() !=
+          static_cast<std::size_t>(image.width) * image.height * image.channels) {
     throw Error(ErrorCode::kInvalidArgument,
                 "report image must be 1 or 3 channels of width * height * channels bytes");
   }
@@ -138,13 +138,14 @@ ReportImage image_from_chw(const TensorView& input) {
   if (input.dtype != DType::kFloat32 || !(s.size() == 3 || batched)) {
     throw Error(ErrorCode::kInvalidArgument,
                 "a network input shown as an image must be float32 [1, C, H, W] or [C, H, W], "
-                "got " + shape_to_string(s));
+                "got " +
+                    shape_to_string(s));
   }
   const std::int64_t c = s[s.size() - 3], h = s[s.size() - 2], w = s[s.size() - 1];
   if ((c != 1 && c != 3) || h <= 0 || w <= 0 || h > 16384 || w > 16384) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "a network input shown as an image needs 1 or 3 channels, got " +
-                    shape_to_string(s));
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "a network input shown as an image needs 1 or 3 channels, got " + shape_to_string(s));
   }
   const float* data = static_cast<const float*>(input.data);
   const std::int64_t plane = h * w;
@@ -222,17 +223,17 @@ std::string render_report_html(const ReportData& d) {
     section_empty(o, "Sensitivity was not measured in this run.");
   } else {
     ReportTable t;
-    t.header = {"rank", "tensor", "output SQNR (dB)", "output cosine", "own SQNR (dB)",
-                "own cosine"};
+    t.header = {"rank",          "tensor",        "output SQNR (dB)",
+                "output cosine", "own SQNR (dB)", "own cosine"};
     for (const RankedTensor& r : d.sensitivity) {
-      t.rows.push_back({std::to_string(r.rank), r.result.tensor,
-                        format_number(r.result.output_sqnr_db, 4),
-                        format_number(r.result.output_cosine, 6),
-                        format_number(r.result.along_sqnr_db, 4),
-                        format_number(r.result.along_cosine, 6)});
+      t.rows.push_back(
+          {std::to_string(r.rank), r.result.tensor, format_number(r.result.output_sqnr_db, 4),
+           format_number(r.result.output_cosine, 6), format_number(r.result.along_sqnr_db, 4),
+           format_number(r.result.along_cosine, 6)});
     }
-    t.note = "Output columns: the model's outputs with only this tensor quantized, against FP32. "
-             "Own columns: the tensor itself in the fully quantized model. Most sensitive first.";
+    t.note =
+        "Output columns: the model's outputs with only this tensor quantized, against FP32. "
+        "Own columns: the tensor itself in the fully quantized model. Most sensitive first.";
     render_table(o, t, "sensitivity");
   }
   o += "</section>\n<section id=\"saturation\"><h2>Calibration set size</h2>";

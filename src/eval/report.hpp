@@ -29,8 +29,8 @@ struct ReportThumbnail {
 // A per-tensor histogram of activation values with the chosen range marked.
 struct ReportHistogram {
   std::string tensor;
-  double lo = 0.0, hi = 0.0;   // value range covered by the bins
-  std::vector<double> counts;  // equal-width bins over [lo, hi]
+  double lo = 0.0, hi = 0.0;                            // value range covered by the bins
+  std::vector<double> counts;                           // equal-width bins over [lo, hi]
   std::vector<std::pair<std::string, double>> markers;  // (label, value), e.g. ("amax", 3.2)
 };
 

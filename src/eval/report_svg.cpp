@@ -58,12 +58,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char ch : text) {
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += ch;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -98,9 +109,9 @@ std::string render_histogram_svg(const ReportHistogram& h, int width, int height
     const double v = peak > 0 ? std::log10(1.0 + std::max(bars[i], 0.0)) / peak : 0.0;
     if (v <= 0) continue;
     const double bh = v * plot_h;
-    s += "<rect class=\"bar\" x=\"" + fmt_coord(left + static_cast<double>(i) * bar_w) +
-         "\" y=\"" + fmt_coord(top + plot_h - bh) + "\" width=\"" +
-         fmt_coord(std::max(bar_w, 0.5)) + "\" height=\"" + fmt_coord(bh) + "\"/>";
+    s += "<rect class=\"bar\" x=\"" + fmt_coord(left + static_cast<double>(i) * bar_w) + "\" y=\"" +
+         fmt_coord(top + plot_h - bh) + "\" width=\"" + fmt_coord(std::max(bar_w, 0.5)) +
+         "\" height=\"" + fmt_coord(bh) + "\"/>";
   }
   const double span = h.hi - h.lo;
   auto x_of = [&](double v) {
@@ -111,8 +122,8 @@ std::string render_histogram_svg(const ReportHistogram& h, int width, int height
   const double axis_y = top + plot_h;
   s += "<line class=\"axis\" x1=\"" + fmt_coord(left) + "\" y1=\"" + fmt_coord(axis_y) +
        "\" x2=\"" + fmt_coord(left + plot_w) + "\" y2=\"" + fmt_coord(axis_y) + "\"/>";
-  s += "<text class=\"tick\" x=\"" + fmt_coord(left) + "\" y=\"" + fmt_coord(axis_y + 12) +
-       "\">" + format_number(h.lo, 4) + "</text>";
+  s += "<text class=\"tick\" x=\"" + fmt_coord(left) + "\" y=\"" + fmt_coord(axis_y + 12) + "\">" +
+       format_number(h.lo, 4) + "</text>";
   s += "<text class=\"tick\" text-anchor=\"end\" x=\"" + fmt_coord(left + plot_w) + "\" y=\"" +
        fmt_coord(axis_y + 12) + "\">" + format_number(h.hi, 4) + "</text>";
   if (h.lo < 0 && h.hi > 0) {
@@ -124,10 +135,11 @@ std::string render_histogram_svg(const ReportHistogram& h, int width, int height
     const auto& [label, value] = h.markers[m];
     const double x = x_of(value);
     const bool outside = value < h.lo || value > h.hi;
-    s += "<line class=\"marker\" x1=\"" + fmt_coord(x) + "\" y1=\"" + fmt_coord(top) +
-         "\" x2=\"" + fmt_coord(x) + "\" y2=\"" + fmt_coord(axis_y) + "\"><title>" +
-         html_escape(label) + " = " + format_number(value) + "</title></line>";
-    const char* anchor = x > left + plot_w * 0.8 ? "end" : (x < left + plot_w * 0.2 ? "start" : "middle");
+    s += "<line class=\"marker\" x1=\"" + fmt_coord(x) + "\" y1=\"" + fmt_coord(top) + "\" x2=\"" +
+         fmt_coord(x) + "\" y2=\"" + fmt_coord(axis_y) + "\"><title>" + html_escape(label) + " = " +
+         format_number(value) + "</title></line>";
+    const char* anchor =
+        x > left + plot_w * 0.8 ? "end" : (x < left + plot_w * 0.2 ? "start" : "middle");
     s += "<text class=\"marker-label\" text-anchor=\"" + std::string(anchor) + "\" x=\"" +
          fmt_coord(x) + "\" y=\"" + fmt_coord(m % 2 == 0 ? axis_y + 24 : top + 10) + "\">" +
          html_escape(label) + " " + format_number(value, 4) + (outside ? " (off range)" : "") +

@@ -1,10 +1,9 @@
 // Sample sources for `qcal eval`: .npy rows, .npz members, images through a recipe.
 #include "eval/samples.hpp"
 
-#include <opencv2/core.hpp>
-
 #include <algorithm>
 #include <cstring>
+#include <opencv2/core.hpp>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -32,10 +31,10 @@ Shape fit_row_shape(const engine::ValueInfo& input, const Shape& row, const std:
   Shape with_batch = row;
   with_batch.insert(with_batch.begin(), 1);
   if (dims_match(input.shape, with_batch)) return with_batch;
-  throw Error(ErrorCode::kInvalidArgument,
-              "data rows of shape " + shape_to_string(row) + " do not fit model input '" +
-                  input.name + "' of shape " + shape_to_string(input.shape) +
-                  " (the first axis of the data counts samples)")
+  throw Error(ErrorCode::kInvalidArgument, "data rows of shape " + shape_to_string(row) +
+                                               " do not fit model input '" + input.name +
+                                               "' of shape " + shape_to_string(input.shape) +
+                                               " (the first axis of the data counts samples)")
       .with("file", file)
       .with("tensor", input.name);
 }
@@ -63,7 +62,8 @@ class NpySource final : public SampleSource {
     }
     input_ = model.inputs()[0];
     const Shape& s = reader_.header().shape;
-    if (s.empty()) throw Error(ErrorCode::kInvalidArgument, "data .npy is a scalar").with("file", path.string());
+    if (s.empty())
+      throw Error(ErrorCode::kInvalidArgument, "data .npy is a scalar").with("file", path.string());
     check_dtype(input_, reader_.header().dtype, path.string());
     shape_ = fit_row_shape(input_, Shape(s.begin() + 1, s.end()), path.string());
     rows_ = static_cast<std::size_t>(reader_.rows());
@@ -199,9 +199,9 @@ class ImageSource final : public SampleSource {
       const cv::Mat img = preprocess::decode_image(files_[i]);
       Tensor t = pipeline_.run(img);
       if (!dims_match(input_.shape, t.shape())) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "the recipe makes " + shape_to_string(t.shape()) + " but model input '" +
-                        input_.name + "' is " + shape_to_string(input_.shape));
+        throw Error(ErrorCode::kInvalidArgument, "the recipe makes " + shape_to_string(t.shape()) +
+                                                     " but model input '" + input_.name + "' is " +
+                                                     shape_to_string(input_.shape));
       }
       s.inputs[input_.name] = t;
       s.geometry = recipe_geometry(pipeline_.recipe(), img.cols, img.rows);

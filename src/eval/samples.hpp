@@ -16,8 +16,8 @@
 namespace qcal::eval {
 
 struct EvalSample {
-  std::string name;   // image file name, or "<file>[i]" for tensor data
-  TensorMap inputs;   // by model input name, each with the model's shape (batch 1)
+  std::string name;  // image file name, or "<file>[i]" for tensor data
+  TensorMap inputs;  // by model input name, each with the model's shape (batch 1)
   // Where the image sits in the network input (from the recipe's resize step); absent for
   // tensor data and for recipes whose geometry qcal cannot invert (torchvision resize, crops).
   std::optional<Letterbox> geometry;
@@ -43,7 +43,7 @@ class SampleSource {
 // `limit` > 0 keeps the first `limit` samples. Shapes are checked against the model's inputs
 // up front; errors name the file and the input.
 std::unique_ptr<SampleSource> open_samples(const std::filesystem::path& data,
-                                           const std::string& recipe,
-                                           const engine::Model& model, std::size_t limit = 0);
+                                           const std::string& recipe, const engine::Model& model,
+                                           std::size_t limit = 0);
 
 }  // namespace qcal::eval

@@ -19,9 +19,9 @@ struct PairSums {
 
 PairSums accumulate(std::span<const float> a, std::span<const float> b) {
   if (a.size() != b.size()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "cannot compare tensors of " + std::to_string(a.size()) + " and " +
-                    std::to_string(b.size()) + " elements");
+    throw Error(ErrorCode::kInvalidArgument, "cannot compare tensors of " +
+                                                 std::to_string(a.size()) + " and " +
+                                                 std::to_string(b.size()) + " elements");
   }
   PairSums s;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -52,8 +52,8 @@ double cosine_from_sums(double dot, double a_sq, double b_sq) {
   // (sqrt(fl(a * a)) == a in IEEE arithmetic and dot == a_sq). Otherwise (overflow or
   // underflow of the product) the norms separately.
   const double prod = a_sq * b_sq;
-  const double denom = (std::isfinite(prod) && prod > 0) ? std::sqrt(prod)
-                                                         : std::sqrt(a_sq) * std::sqrt(b_sq);
+  const double denom =
+      (std::isfinite(prod) && prod > 0) ? std::sqrt(prod) : std::sqrt(a_sq) * std::sqrt(b_sq);
   const double c = dot / denom;
   return std::clamp(c, -1.0, 1.0);  // rounding can push |c| a few ulps past 1
 }

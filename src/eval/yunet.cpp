@@ -113,8 +113,10 @@ void undo_letterbox(std::vector<Face>& faces, const Letterbox& lb) {
     // Landmarks are mapped but not clipped: a point just outside the image is still a valid
     // estimate, and clipping would bias the landmark error.
     for (int k = 0; k < 5; ++k) {
-      f.landmarks[2 * k] = static_cast<float>((f.landmarks[2 * k] - static_cast<double>(lb.pad_left)) / lb.gain_x);
-      f.landmarks[2 * k + 1] = static_cast<float>((f.landmarks[2 * k + 1] - static_cast<double>(lb.pad_top)) / lb.gain_y);
+      f.landmarks[2 * k] =
+          static_cast<float>((f.landmarks[2 * k] - static_cast<double>(lb.pad_left)) / lb.gain_x);
+      f.landmarks[2 * k + 1] = static_cast<float>(
+          (f.landmarks[2 * k + 1] - static_cast<double>(lb.pad_top)) / lb.gain_y);
     }
   }
 }

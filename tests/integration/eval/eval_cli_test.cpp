@@ -4,11 +4,10 @@
 // determinism, and errors on bad input.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
 #include "test_support.hpp"
@@ -52,9 +51,15 @@ std::string messi_coco_json() {
   nlohmann::json j = {
       {"images", {{{"id", 5}, {"file_name", "messi5.jpg"}, {"width", 548}, {"height", 342}}}},
       {"annotations",
-       {{{"id", 1}, {"image_id", 5}, {"category_id", 1}, {"iscrowd", 0},
+       {{{"id", 1},
+         {"image_id", 5},
+         {"category_id", 1},
+         {"iscrowd", 0},
          {"bbox", box(0.479015, 0.578947, 0.709854, 0.807018)}},
-        {{"id", 2}, {"image_id", 5}, {"category_id", 37}, {"iscrowd", 0},
+        {{"id", 2},
+         {"image_id", 5},
+         {"category_id", 37},
+         {"iscrowd", 0},
          {"bbox", box(0.662409, 0.913743, 0.091241, 0.137427)}}}},
       {"categories", cats}};
   return j.dump();
@@ -109,13 +114,20 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
                              " --recipe yolo --task yolo --runtime ort";
   const auto a = qcal_eval(common + " --labels " + q(dir / "labels") + " -o " + q(dir / "a"));
   ASSERT_EQ(a.exit_code, 0) << a.output;
-  const auto b = qcal_eval(common + " --labels " + q(dir / "instances.json") + " -o " + q(dir / "b"));
+  const auto b =
+      qcal_eval(common + " --labels " + q(dir / "instances.json") + " -o " + q(dir / "b"));
   ASSERT_EQ(b.exit_code, 0) << b.output;
-  const auto ja = read_json(dir / "a" / "eval.json");
-  const auto jb = read_json(dir / "b" / "eval.json");
+  auto ja = read_json(dir / "a" / "eval.json");
+  auto jb = read_json(dir / "b" / "eval.json");
   EXPECT_EQ(ja["reference"], "labels");
-  // Both formats give the same boxes, so the same numbers.
+  // Both formats give the same boxes, so the same numbers (the COCO file adds class names).
   EXPECT_EQ(ja["metrics"], jb["metrics"]);
+  EXPECT_EQ(ja["detection"]["fp32"]["map50_95"], jb["detection"]["fp32"]["map50_95"]);
+  EXPECT_EQ(jb["detection"]["fp32"]["classes"][0]["name"], "c1");
+  for (auto* j : {&ja, &jb}) {
+    for (auto& c : (*j)["detection"]["fp32"]["classes"]) c.erase("name");
+    for (auto& c : (*j)["detection"]["int8"]["classes"]) c.erase("name");
+  }
   EXPECT_EQ(ja["detection"], jb["detection"]);
   // Two labelled objects, both found by yolov8n with boxes within a few pixels of the hand
   // boxes (IoU about 0.97), so near-perfect even at IoU 0.95.
@@ -142,10 +154,10 @@ struct RawCase {
   nlohmann::json expected;
   explicit RawCase(int n, const std::string& pairs = "") {
     if (!pairs.empty()) write_file_atomic(dir / "pairs.txt", pairs);
-    const auto r = test::run_command(test::system_python() + " " +
-                                     q(fs::path(QCAL_SOURCE_DIR) / "tests" / "integration" /
-                                       "eval" / "eval_reference.py") +
-                                     " " + q(dir.path()) + " " + std::to_string(n));
+    const auto r = test::run_command(
+        test::system_python() + " " +
+        q(fs::path(QCAL_SOURCE_DIR) / "tests" / "integration" / "eval" / "eval_reference.py") +
+        " " + q(dir.path()) + " " + std::to_string(n));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     expected = read_json(dir / "reference.json");
   }
@@ -161,7 +173,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
   int k = 0;
   for (const char* runtime : {"qcal", "ort"}) {
     const auto r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --runtime " +
-                             runtime + " -o " + q(c.dir / runtime) + " --json");
+                             runtime + " -o " + q(c.dir / runtime) + " --json -");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto j = read_json(c.dir / runtime / "eval.json");
     const auto& out = j["outputs"][0];
@@ -169,11 +181,12 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
     EXPECT_EQ(out["samples"], 5);
     EXPECT_NEAR(out["cosine"].get<double>(), c.expected["cosine"].get<double>(), 1e-12) << runtime;
     EXPECT_NEAR(out["sqnr_db"].get<double>(), c.expected["sqnr_db"].get<double>(), 1e-9) << runtime;
-    EXPECT_NEAR(out["max_abs_error"].get<double>(), c.expected["max_abs_error"].get<double>(), 1e-7);
+    EXPECT_NEAR(out["max_abs_error"].get<double>(), c.expected["max_abs_error"].get<double>(),
+                1e-7);
     EXPECT_EQ(j["primary_metric"], "cosine");
     EXPECT_LT(j["metrics"]["cosine"]["int8"].get<double>(), 1.0);
     EXPECT_GT(j["metrics"]["cosine"]["drop"].get<double>(), 0.0);
-    // --json without a file prints the JSON instead of the table.
+    // --json - prints the JSON instead of the table.
     EXPECT_EQ(r.output.find("\"format\": \"qcal.eval/1\""), r.output.find("\"format\""));
     by_runtime[k++] = out;
   }
@@ -184,9 +197,9 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
 
 TEST(EvalCli, EmbeddingCosinesAndVerificationMatchNumpy) {
   RawCase c(6, "0 1 1\n2 3 0\n4 5 1\n0 5 0\n1 2 0\n3 4 1\n");
-  const auto r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") +
-                           " --task embedding --pairs " + q(c.dir / "pairs.txt") + " -o " +
-                           q(c.dir / "out"));
+  const auto r =
+      qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --task embedding --pairs " +
+                q(c.dir / "pairs.txt") + " -o " + q(c.dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = read_json(c.dir / "out" / "eval.json");
   const auto& per = j["embedding"]["cosine_per_sample"];

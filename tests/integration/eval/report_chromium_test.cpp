@@ -3,10 +3,9 @@
 // screenshot is produced. Chromium runs offline: no network flags, a throwaway profile.
 #include <gtest/gtest.h>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include <cmath>
 #include <filesystem>
+#include <opencv2/imgcodecs.hpp>
 #include <regex>
 
 #include "core/atomic_file.hpp"
@@ -22,7 +21,8 @@ std::string chromium(const test::TempDir& dir, const std::string& args) {
   return std::string(kChromium) +
          " --headless --no-sandbox --disable-gpu --disable-background-networking"
          " --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage"
-         " --user-data-dir=" + (dir / "profile").string() + " " + args;
+         " --user-data-dir=" +
+         (dir / "profile").string() + " " + args;
 }
 
 ReportImage load(const std::string& name) {
@@ -41,7 +41,8 @@ ReportData full_report() {
   d.title = "qcal eval: yolov8n";
   d.command = "qcal eval yolov8n.onnx yolov8n_int8.onnx --data images --task yolo";
   d.parameters = {{"task", "yolo"}, {"runtime", "qcal"}, {"images", "2"}};
-  d.accuracy.push_back({"Detection accuracy", {"metric", "FP32", "INT8", "drop"},
+  d.accuracy.push_back({"Detection accuracy",
+                        {"metric", "FP32", "INT8", "drop"},
                         {{"mAP50", "0.62", "0.61", "0.01"}, {"mAP50-95", "0.45", "0.44", "0.01"}},
                         "mAP: COCO 101-point interpolation"});
   for (const char* name : {"baboon.jpg", "fruits.jpg"}) {
@@ -110,7 +111,8 @@ TEST(ReportChromium, ChartsAndTablesRender) {
   const auto shot = dir / "shot.png";
   const test::CommandResult s = test::run_command(
       chromium(dir, "--hide-scrollbars --window-size=1200,2400 --screenshot=" + shot.string() +
-                        " file://" + html_path.string()) + " 2>/dev/null");
+                        " file://" + html_path.string()) +
+      " 2>/dev/null");
   ASSERT_EQ(s.exit_code, 0) << s.output;
   const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
   ASSERT_FALSE(img.empty());

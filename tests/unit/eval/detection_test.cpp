@@ -34,8 +34,8 @@ TEST(Nms, IouExactlyAtThresholdIsKept) {
 }
 
 TEST(Nms, ClassesKeptSeparate) {
-  const std::vector<Detection> d = {{{0, 0, 2, 2}, 0.9f, 0}, {{0, 0, 2, 2}, 0.8f, 1},
-                                    {{0, 0, 2, 2}, 0.7f, 0}};
+  const std::vector<Detection> d = {
+      {{0, 0, 2, 2}, 0.9f, 0}, {{0, 0, 2, 2}, 0.8f, 1}, {{0, 0, 2, 2}, 0.7f, 0}};
   const auto kept = non_max_suppression(d, 0.5, 0);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_EQ(kept[0].class_id, 0);
@@ -44,8 +44,8 @@ TEST(Nms, ClassesKeptSeparate) {
 }
 
 TEST(Nms, ZeroAreaBoxesNeverSuppress) {
-  const std::vector<Detection> d = {{{1, 1, 1, 1}, 0.9f, 0}, {{1, 1, 1, 1}, 0.8f, 0},
-                                    {{0, 0, 2, 2}, 0.7f, 0}};
+  const std::vector<Detection> d = {
+      {{1, 1, 1, 1}, 0.9f, 0}, {{1, 1, 1, 1}, 0.8f, 0}, {{0, 0, 2, 2}, 0.7f, 0}};
   EXPECT_EQ(non_max_suppression(d, 0.1, 0).size(), 3u);
 }
 
@@ -62,8 +62,8 @@ TEST(Nms, TiesInScoreKeepInputOrder) {
 }
 
 TEST(Nms, MaxDetAndOrder) {
-  const std::vector<Detection> d = {{{0, 0, 1, 1}, 0.2f, 0}, {{5, 5, 6, 6}, 0.9f, 0},
-                                    {{9, 9, 10, 10}, 0.5f, 0}};
+  const std::vector<Detection> d = {
+      {{0, 0, 1, 1}, 0.2f, 0}, {{5, 5, 6, 6}, 0.9f, 0}, {{9, 9, 10, 10}, 0.5f, 0}};
   const auto kept = non_max_suppression(d, 0.5, 2);
   ASSERT_EQ(kept.size(), 2u);
   EXPECT_FLOAT_EQ(kept[0].score, 0.9f);
@@ -75,12 +75,12 @@ TEST(Nms, MaxDetAndOrder) {
 // (Anchors must outnumber the 6 channels, as in every real head.)
 Tensor yolo_head() {
   const std::vector<float> v = {
-      10, 0, 10.2f, 0, 0, 0, 0,                 // cx
-      10, 0, 10, 0, 0, 0, 0,                    // cy
-      4, 1, 4, 0, 0, 0, 0,                      // w
-      2, 1, 2, 0, 0, 0, 0,                      // h
-      0.1f, 0.0005f, 0.2f, 0, 0, 0, 0,          // class 0
-      0.8f, 0.001f, 0.7f, 0, 0, 0, 0,           // class 1 (0.001 is not > 0.001: dropped)
+      10,   0,       10.2f, 0, 0, 0, 0,  // cx
+      10,   0,       10,    0, 0, 0, 0,  // cy
+      4,    1,       4,     0, 0, 0, 0,  // w
+      2,    1,       2,     0, 0, 0, 0,  // h
+      0.1f, 0.0005f, 0.2f,  0, 0, 0, 0,  // class 0
+      0.8f, 0.001f,  0.7f,  0, 0, 0, 0,  // class 1 (0.001 is not > 0.001: dropped)
   };
   return Tensor::from_values<float>({1, 6, 7}, v);
 }

@@ -3,11 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/error.hpp"
 
@@ -84,7 +83,8 @@ TEST(Report, HistogramSvgMarksThresholds) {
   h.lo = -4;
   h.hi = 4;
   h.counts.assign(2048, 0.0);
-  for (std::size_t i = 900; i < 1150; ++i) h.counts[i] = 1000.0 / (1.0 + std::fabs(1024.0 - static_cast<double>(i)));
+  for (std::size_t i = 900; i < 1150; ++i)
+    h.counts[i] = 1000.0 / (1.0 + std::fabs(1024.0 - static_cast<double>(i)));
   h.markers = {{"-amax", -2.5}, {"amax", 2.5}, {"far", 10}};
   const std::string svg = render_histogram_svg(h);
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
@@ -127,7 +127,8 @@ TEST(Report, DocumentSectionsAndDeterminism) {
   ReportData d;
   d.title = "eval <yolov8n>";
   d.parameters = {{"task", "yolo"}, {"runtime", "qcal"}};
-  d.accuracy.push_back({"detections", {"metric", "FP32", "INT8"}, {{"mAP50-95", "0.5", "0.49"}}, ""});
+  d.accuracy.push_back(
+      {"detections", {"metric", "FP32", "INT8"}, {{"mAP50-95", "0.5", "0.49"}}, ""});
   d.thumbnails.push_back({"a.jpg", gradient(64, 48), gradient(32, 32)});
   d.sensitivity = rank_sensitivity({{"t1", 20, 0.99, 20, 0.99}});
   const std::string html = render_report_html(d);

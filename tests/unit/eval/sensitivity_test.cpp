@@ -14,12 +14,9 @@ constexpr double kNan = std::numeric_limits<double>::quiet_NaN();
 
 TEST(Sensitivity, RanksMostSensitiveFirst) {
   std::vector<TensorSensitivity> in = {
-      {"conv1", 40.0, 0.9999, 35.0, 0.999},
-      {"unchanged", kInf, 1.0, kInf, 1.0},
-      {"head", 12.0, 0.97, 20.0, 0.99},
-      {"broken", kNan, kNan, kNan, kNan},
-      {"b_tie", 25.0, 0.995, 30.0, 0.999},
-      {"a_tie", 25.0, 0.995, 30.0, 0.999},
+      {"conv1", 40.0, 0.9999, 35.0, 0.999},  {"unchanged", kInf, 1.0, kInf, 1.0},
+      {"head", 12.0, 0.97, 20.0, 0.99},      {"broken", kNan, kNan, kNan, kNan},
+      {"b_tie", 25.0, 0.995, 30.0, 0.999},   {"a_tie", 25.0, 0.995, 30.0, 0.999},
       {"cos_tie", 25.0, 0.990, 30.0, 0.999},
   };
   const auto r = rank_sensitivity(in);

@@ -15,8 +15,7 @@ struct EvalCliOptions {
   std::string fp32, int8, data, recipe, labels, pairs;
   std::string task = "raw";
   std::string runtime = "qcal";
-  std::string json_path;
-  CLI::Option* json_opt = nullptr;
+  std::string json_path;  // "-": print the JSON on stdout instead of the table
   std::string out_dir = "qcal-eval";
   std::size_t limit = 0;
   float conf = 0.001f;
@@ -56,11 +55,8 @@ int run_eval_command(const EvalCliOptions& c) {
   const std::filesystem::path out_dir = c.out_dir;
   write_file_atomic(out_dir / "eval.json", json_text);
   eval::write_report_html(out_dir / "report.html", eval::eval_report_data(r, c.command_line));
-  const bool json_given = c.json_opt && c.json_opt->count() > 0;
-  if (json_given && !c.json_path.empty() && c.json_path != "-") {
-    write_file_atomic(c.json_path, json_text);
-  }
-  if (json_given && (c.json_path.empty() || c.json_path == "-")) {
+  if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
+  if (c.json_path == "-") {
     std::cout << json_text;
   } else {
     std::cout << eval::eval_result_table(r);
@@ -79,12 +75,18 @@ Runner register_eval(CLI::App& app) {
   auto o = std::make_shared<EvalCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Measure what quantization cost: FP32 vs INT8 on the same data (tensors and task)");
-  cmd->add_option("fp32", o->fp32, "The FP32 (reference) model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("int8", o->int8, "The quantized model (QDQ ONNX)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--data", o->data,
-                  "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
+  cmd->add_option("fp32", o->fp32, "The FP32 (reference) model")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("int8", o->int8, "The quantized model (QDQ ONNX)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--data", o->data,
+         "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
       ->required();
-  cmd->add_option("--recipe", o->recipe, "Preprocessing for image data: a preset or a recipe .json");
+  cmd->add_option("--recipe", o->recipe,
+                  "Preprocessing for image data: a preset or a recipe .json");
   cmd->add_option("--task", o->task, "What the model does: raw, yolo, yunet, embedding")
       ->capture_default_str()
       ->check(CLI::IsMember({"raw", "yolo", "yunet", "embedding"}));
@@ -93,13 +95,13 @@ Runner register_eval(CLI::App& app) {
                   "(without: scored against the FP32 model's detections)");
   cmd->add_option("--pairs", o->pairs,
                   "Verification pairs for embedding: lines 'A B 1|0' (sample names or indices)");
-  cmd->add_option("--runtime", o->runtime, "Where both models run: qcal (engine) or ort (ONNX Runtime)")
+  cmd->add_option("--runtime", o->runtime,
+                  "Where both models run: qcal (engine) or ort (ONNX Runtime)")
       ->capture_default_str()
       ->check(CLI::IsMember({"qcal", "ort"}));
-  o->json_opt = cmd->add_option("--json", o->json_path,
-                                "Write the JSON (the file qcal plan --accuracy reads) to FILE; "
-                                "without FILE, print it on stdout instead of the table")
-                    ->expected(0, 1);
+  cmd->add_option("--json", o->json_path,
+                  "Also write the JSON (the file qcal plan --accuracy reads) to FILE; '-' prints "
+                  "it on stdout instead of the table");
   cmd->add_option("-o,--output", o->out_dir, "Folder for report.html and eval.json")
       ->capture_default_str();
   cmd->add_option("--limit", o->limit, "Evaluate the first N samples only (0: all)");
@@ -109,7 +111,8 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--reference-conf", o->reference_conf,
                   "YOLO without labels: FP32 detections above this score are the reference")
       ->capture_default_str();
-  cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")->capture_default_str();
+  cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")
+      ->capture_default_str();
   cmd->add_option("--face-nms", o->face_nms, "YuNet: NMS IoU threshold")->capture_default_str();
   add_threads_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
