@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,6 +127,27 @@ int rss_child(const fs::path& model_path) {
   return 0;
 }
 
+// --profile MODEL [THREADS]: time per op type over 5 runs (where the time goes).
+int profile_child(const fs::path& model_path, int threads) {
+  auto model = std::make_shared<const engine::Model>(engine::Model::load(model_path));
+  engine::Session s(model, {.num_threads = threads, .profile = true});
+  const Tensor x = make_input(engine::resolve_input_shapes(*model, "640")[0]);
+  for (int i = 0; i < 5; ++i) s.run(std::vector<Tensor>{x});
+  std::map<std::string, std::pair<double, int>> by_op;
+  double total = 0;
+  for (const auto& t : s.profile()) {
+    by_op[t.op_type].first += t.total_ms / t.runs;
+    by_op[t.op_type].second += 1;
+    total += t.total_ms / t.runs;
+  }
+  std::printf("%-20s %6s %9s %6s\n", "op", "nodes", "ms/run", "share");
+  for (const auto& [op, v] : by_op) {
+    std::printf("%-20s %6d %9.2f %5.1f%%\n", op.c_str(), v.second, v.first, 100 * v.first / total);
+  }
+  std::printf("%-20s %6s %9.2f\n", "total", "", total);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +156,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--rss" && i + 1 < argc) return rss_child(argv[i + 1]);
+    if (a == "--profile" && i + 1 < argc) return profile_child(argv[i + 1], i + 2 < argc ? std::atoi(argv[i + 2]) : 1);
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "--models" && i + 1 < argc) models = argv[++i];
   }

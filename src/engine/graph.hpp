@@ -62,7 +62,8 @@ class Plan {
 
   // Runs with inputs already validated; fills outputs (graph output order).
   void run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int num_threads,
-           const Observer& observer, const std::vector<char>& observed);
+           const Observer& observer, const std::vector<char>& observed, bool profile);
+  std::vector<NodeTiming> profile() const;
 
   // Names of tensors produced per run, in execution order.
   std::vector<std::string> produced_names() const;
@@ -94,6 +95,8 @@ class Plan {
   std::vector<char> fresh_;             // per value: allocate fresh each run (graph outputs)
   std::vector<char> dynamic_;           // per value: shape known only at run time
   Tensor arena_;
+  std::vector<double> step_ms_;  // profiling: per step, accumulated
+  int profiled_runs_ = 0;
   const std::byte* arena_begin_ = nullptr;
   const std::byte* arena_end_ = nullptr;
 };

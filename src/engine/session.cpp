@@ -36,8 +36,13 @@ Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
+std::vector<NodeTiming> Session::profile() const {
+  return last_plan_ ? last_plan_->profile() : std::vector<NodeTiming>{};
+}
+
 void Session::rebuild_graph() {
   plans_.clear();
+  last_plan_ = nullptr;
   std::set<std::string> keep;
   bool keep_all = false;
   if (observer_) {
@@ -121,7 +126,8 @@ std::vector<Tensor> Session::run(std::span<const Tensor> inputs) {
   }
   omp_set_num_threads(options_.num_threads);
   std::vector<Tensor> outputs;
-  plan.run(inputs, outputs, options_.num_threads, observer_, observed);
+  plan.run(inputs, outputs, options_.num_threads, observer_, observed, options_.profile);
+  last_plan_ = &plan;
   return outputs;
 }
 

@@ -23,7 +23,16 @@ using Observer = std::function<void(const std::string& name, const TensorView& v
 
 struct SessionOptions {
   int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
-  bool fuse = true;     // Conv+activation fusion into oneDNN post-ops (see docs/engine.md)
+  bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
+  bool profile = false; // time every node; read with Session::profile()
+};
+
+// Time spent in one node over all profiled runs.
+struct NodeTiming {
+  std::string node;
+  std::string op_type;
+  double total_ms = 0;
+  int runs = 0;
 };
 
 class Plan;
@@ -65,9 +74,14 @@ class Session {
   };
   std::vector<NodeShapes> node_shapes(std::span<const Shape> input_shapes);
 
+  // Per-node times accumulated over the runs so far (SessionOptions::profile), in execution
+  // order of the last plan run.
+  std::vector<NodeTiming> profile() const;
+
  private:
   void rebuild_graph();
   Plan& plan_for(std::span<const Tensor> inputs);
+  Plan* last_plan_ = nullptr;
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
