@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -135,32 +136,43 @@ int main() {
     cases.push_back(c);
   }
 
-  std::printf("%-36s %7s %9s %9s %11s %11s\n", "kernel", "threads", "ms", "memcpy_ms", "vs_memcpy", "vs_ref");
-  for (auto& c : cases) {
-    auto kernel = ops::find_op("", c.node.op_type, c.node.opset)->factory(c.node);
+  // Set every case up first; then time all single-thread runs before any two-thread run, so
+  // OpenMP workers spinning after a parallel region do not steal the core from a 1-thread run.
+  struct Prepared {
+    std::unique_ptr<ops::Kernel> kernel;
+    std::vector<Tensor> outputs;
+    std::vector<const Tensor*> in_ptrs;
+    std::vector<Tensor*> out_ptrs;
+    double memcpy_ms = 0, ref_ms = 0;
+  };
+  std::vector<Prepared> prepared(cases.size());
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    Case& c = cases[k];
+    Prepared& p = prepared[k];
+    p.kernel = ops::find_op("", c.node.op_type, c.node.opset)->factory(c.node);
     std::vector<ops::TensorInfo> infos;
     for (const auto& t : c.inputs) infos.push_back(t.empty() ? ops::TensorInfo{} : ops::TensorInfo{t.dtype(), t.shape(), &t});
     infos[0].value = nullptr;
-    const auto out_infos = kernel->infer(infos);
-    std::vector<Tensor> outputs;
     std::size_t out_bytes = 0;
-    for (const auto& info : out_infos) {
-      outputs.emplace_back(info.dtype, info.shape);
-      out_bytes += outputs.back().nbytes();
+    for (const auto& info : p.kernel->infer(infos)) {
+      p.outputs.emplace_back(info.dtype, info.shape);
+      out_bytes += p.outputs.back().nbytes();
     }
-    std::vector<const Tensor*> in_ptrs;
-    for (const auto& t : c.inputs) in_ptrs.push_back(t.empty() ? nullptr : &t);
-    std::vector<Tensor*> out_ptrs;
-    for (auto& t : outputs) out_ptrs.push_back(&t);
+    for (const auto& t : c.inputs) p.in_ptrs.push_back(t.empty() ? nullptr : &t);
+    for (auto& t : p.outputs) p.out_ptrs.push_back(&t);
     std::vector<char> src(out_bytes), dst(out_bytes);
-    const double memcpy_ms = time_ms([&] { std::memcpy(dst.data(), src.data(), out_bytes); });
-    const double ref_ms = c.reference ? time_ms([&] { c.reference(outputs); }, 5) : 0.0;
-    for (int threads : {1, 2}) {
+    p.memcpy_ms = time_ms([&] { std::memcpy(dst.data(), src.data(), out_bytes); });
+    p.ref_ms = c.reference ? time_ms([&] { c.reference(p.outputs); }, 5) : 0.0;
+  }
+  std::printf("%-36s %7s %9s %9s %11s %11s\n", "kernel", "threads", "ms", "memcpy_ms", "vs_memcpy", "vs_ref");
+  for (int threads : {1, 2}) {
+    for (std::size_t k = 0; k < cases.size(); ++k) {
+      Prepared& p = prepared[k];
       ops::RunContext ctx;
       ctx.num_threads = threads;
-      const double ms = time_ms([&] { kernel->run(in_ptrs, out_ptrs, ctx); });
-      std::printf("%-36s %7d %9.3f %9.3f %10.2fx", c.name.c_str(), threads, ms, memcpy_ms, ms / memcpy_ms);
-      if (c.reference) std::printf(" %10.2fx\n", ref_ms / ms);
+      const double ms = time_ms([&] { p.kernel->run(p.in_ptrs, p.out_ptrs, ctx); });
+      std::printf("%-36s %7d %9.3f %9.3f %10.2fx", cases[k].name.c_str(), threads, ms, p.memcpy_ms, ms / p.memcpy_ms);
+      if (cases[k].reference) std::printf(" %10.2fx\n", p.ref_ms / ms);
       else std::printf(" %11s\n", "-");
     }
   }
