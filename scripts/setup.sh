@@ -14,6 +14,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   opencv-doc libonnx-testdata                    # real videos, photos, ONNX node tests
   python3 python3-numpy python3-opencv           # reference values in tests
+  python3-pil                                    # PIL reference for torchvision-mode resize (preprocess tests)
   ffmpeg                                         # benchmark peer, test video encoder
 )
 # Node.js and npm run the ONNX Runtime reference; a machine that already has them (from

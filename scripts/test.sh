@@ -17,3 +17,23 @@ cmake --build build-asan -j "$JOBS"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
    ctest --output-on-failure -j "$JOBS" --timeout 1800 -L 'unit|conformance')
+
+# Loader fuzzing for a bounded time (60 s), only where clang's libFuzzer runtime is installed
+# (libclang-rt-14-dev). Seeds: the ONNX backend test models.
+if command -v clang++ >/dev/null &&
+   echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
+     clang++ -x c++ -fsanitize=fuzzer - -o /tmp/qcal_fuzz_probe.$$ 2>/dev/null; then
+  rm -f /tmp/qcal_fuzz_probe.$$
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address" \
+    -DQCAL_BUILD_FUZZ=ON -DQCAL_BUILD_TESTS=OFF -DQCAL_BUILD_BENCH=OFF
+  cmake --build build-fuzz -j "$JOBS" --target model_loader_fuzz
+  corpus=$(mktemp -d)
+  for t in test_conv_with_strides_padding test_gemm_all_attributes test_matmul_4d test_convtranspose; do
+    cp "/usr/share/libonnx-testdata/data/node/$t/model.onnx" "$corpus/$t.onnx"
+  done
+  ./build-fuzz/fuzz/model_loader_fuzz -max_total_time=60 -rss_limit_mb=4096 -timeout=20 "$corpus"
+  rm -rf "$corpus"
+else
+  echo "test.sh: clang libFuzzer not available; skipping the loader fuzz run" >&2
+fi

@@ -2,6 +2,7 @@
 #include "engine/graph.hpp"
 
 #include <map>
+#include <cmath>
 #include <queue>
 
 #include "core/error.hpp"
@@ -172,18 +173,98 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
   return kept;
 }
 
+std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& nodes,
+                                              const Model& model, const std::set<std::string>& keep,
+                                              bool keep_all, std::map<std::string, Tensor>& made) {
+  if (keep_all) return nodes;
+  std::unordered_map<std::string, int> uses;
+  for (const auto& n : nodes) {
+    for (const auto& in : n.inputs) ++uses[in];
+  }
+  for (const auto& o : model.outputs()) ++uses[o.name];  // graph outputs count as a use
+  const auto constant = [&](const std::string& name) -> const Tensor* {
+    auto it = model.constants().find(name);
+    if (it == model.constants().end() || it->second.dtype() != DType::kFloat32) return nullptr;
+    return &it->second;
+  };
+  std::unordered_map<std::string, int> producer;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].outputs.size() == 1) producer[nodes[i].outputs[0]] = static_cast<int>(i);
+  }
+  std::vector<ops::NodeDef> out = nodes;
+  std::vector<char> removed(nodes.size(), 0);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& bn = nodes[i];
+    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.inputs.size() != 5 ||
+        bn.outputs.size() != 1 || bn.attr_int("training_mode", 0) != 0) {
+      continue;
+    }
+    auto pit = producer.find(bn.inputs[0]);
+    if (pit == producer.end()) continue;
+    const auto ci = static_cast<std::size_t>(pit->second);
+    const auto& conv = out[ci];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || removed[ci] || conv.inputs.size() < 2 ||
+        uses[conv.outputs[0]] != 1 || keep.count(conv.outputs[0])) {
+      continue;
+    }
+    const Tensor* w = constant(conv.inputs[1]);
+    const Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? constant(conv.inputs[2]) : nullptr;
+    const Tensor* gamma = constant(bn.inputs[1]);
+    const Tensor* beta = constant(bn.inputs[2]);
+    const Tensor* mean = constant(bn.inputs[3]);
+    const Tensor* var = constant(bn.inputs[4]);
+    if (!w || !gamma || !beta || !mean || !var || w->shape().size() < 3) continue;
+    if (conv.inputs.size() > 2 && !conv.inputs[2].empty() && !b) continue;
+    const std::int64_t oc = w->shape()[0];
+    const auto right = [oc](const Tensor* t) { return t->numel() == oc; };
+    if (!right(gamma) || !right(beta) || !right(mean) || !right(var) || (b && !right(b))) continue;
+    const float epsilon = bn.attr_float("epsilon", 1e-5f);
+    Tensor new_w = w->clone();
+    Tensor new_b(DType::kFloat32, {oc});
+    const std::int64_t per_oc = w->numel() / oc;
+    float* pw = new_w.data<float>();
+    float* pb = new_b.data<float>();
+    for (std::int64_t c = 0; c < oc; ++c) {
+      const float s = gamma->data<float>()[c] / std::sqrt(var->data<float>()[c] + epsilon);
+      for (std::int64_t j = 0; j < per_oc; ++j) pw[c * per_oc + j] *= s;
+      pb[c] = b ? (b->data<float>()[c] - mean->data<float>()[c]) * s + beta->data<float>()[c]
+                : beta->data<float>()[c] - mean->data<float>()[c] * s;
+    }
+    const std::string base = "qcal_bnfold/" + bn.name;
+    made[base + "/W"] = new_w;
+    made[base + "/B"] = new_b;
+    auto& fused = out[ci];
+    fused.inputs.resize(3);
+    fused.inputs[1] = base + "/W";
+    fused.inputs[2] = base + "/B";
+    fused.outputs[0] = bn.outputs[0];
+    removed[i] = 1;
+  }
+  std::vector<ops::NodeDef> kept;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!removed[i]) kept.push_back(std::move(out[i]));
+  }
+  return kept;
+}
+
 ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::string>& keep,
                            bool keep_all) {
   ExecGraph g;
   std::vector<ops::NodeDef> nodes = sort_topologically(model.nodes(), model);
-  if (fuse) nodes = fuse_conv_activations(nodes, model, keep, keep_all);
+  if (fuse) {
+    nodes = fold_conv_batchnorm(nodes, model, keep, keep_all, g.folded_constants);
+    nodes = fuse_conv_activations(nodes, model, keep, keep_all);
+  }
   std::unordered_map<std::string, int> ids;
   const auto id_of = [&](const std::string& name) {
     auto [it, inserted] = ids.emplace(name, static_cast<int>(g.value_names.size()));
     if (inserted) {
       g.value_names.push_back(name);
       auto c = model.constants().find(name);
-      g.constants.push_back(c == model.constants().end() ? nullptr : &c->second);
+      auto f = g.folded_constants.find(name);
+      g.constants.push_back(c != model.constants().end() ? &c->second
+                            : f != g.folded_constants.end() ? &f->second
+                                                            : nullptr);
     }
     return it->second;
   };

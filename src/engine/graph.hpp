@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <span>
@@ -27,6 +28,8 @@ struct ExecGraph {
   std::vector<const Tensor*> constants;        // per value: the model's constant, or nullptr
   std::vector<int> input_ids;
   std::vector<int> output_ids;
+  // Constants the engine made (Conv weights with a BatchNormalization folded in), by name.
+  std::map<std::string, Tensor> folded_constants;
 };
 
 // Topologically sorts `nodes` (stable: file order where the dependencies allow). Throws kFormat
@@ -41,6 +44,14 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
                                                 const Model& model,
                                                 const std::set<std::string>& keep, bool keep_all);
 
+// Folds Conv -> BatchNormalization (inference mode, all parameters constant, the Conv output
+// used only by the BN and not in `keep`) into the Conv's weights and bias, as ONNX Runtime
+// does: s = scale / sqrt(var + epsilon); W' = W * s[oc]; B' = (B - mean) * s + bias (or
+// bias - mean * s without B). New tensors go to `made`.
+std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& nodes,
+                                              const Model& model, const std::set<std::string>& keep,
+                                              bool keep_all, std::map<std::string, Tensor>& made);
+
 ExecGraph build_exec_graph(const Model& model, bool fuse,
                            const std::set<std::string>& keep, bool keep_all);
 
@@ -51,10 +62,13 @@ class Plan {
 
   // Runs with inputs already validated; fills outputs (graph output order).
   void run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int num_threads,
-           const Observer& observer, const std::vector<char>& observed);
+           const Observer& observer, const std::vector<char>& observed, bool profile);
+  std::vector<NodeTiming> profile() const;
 
   // Names of tensors produced per run, in execution order.
   std::vector<std::string> produced_names() const;
+  // Planned dtype/shape of a value (after inference; constant or not).
+  const ops::TensorInfo& value_info(int id) const { return infos_[static_cast<std::size_t>(id)]; }
   const ExecGraph& graph() const { return graph_; }
 
  private:
@@ -81,6 +95,8 @@ class Plan {
   std::vector<char> fresh_;             // per value: allocate fresh each run (graph outputs)
   std::vector<char> dynamic_;           // per value: shape known only at run time
   Tensor arena_;
+  std::vector<double> step_ms_;  // profiling: per step, accumulated
+  int profiled_runs_ = 0;
   const std::byte* arena_begin_ = nullptr;
   const std::byte* arena_end_ = nullptr;
 };

@@ -3,6 +3,7 @@
 #include "engine/graph.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "core/checked.hpp"
@@ -260,7 +261,11 @@ void Plan::plan_memory() {
 }
 
 void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int num_threads,
-               const Observer& observer, const std::vector<char>& observed) {
+               const Observer& observer, const std::vector<char>& observed, bool profile) {
+  if (profile) {
+    step_ms_.resize(steps_.size(), 0.0);
+    ++profiled_runs_;
+  }
   const ops::RunContext ctx{num_threads};
   const bool observing = static_cast<bool>(observer);
   const auto observe = [&](int id) {
@@ -275,9 +280,11 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
     observe(graph_.input_ids[i]);
   }
   for (int id : folded_ids_) observe(id);
-  for (auto& step : steps_) {
+  for (std::size_t si = 0; si < steps_.size(); ++si) {
+    auto& step = steps_[si];
     const auto k = static_cast<std::size_t>(step.node);
     const auto& outs = graph_.node_outputs[k];
+    const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (step.kind == StepKind::kView) {
       const auto& info = infos_[static_cast<std::size_t>(outs[0])];
       *step.outputs[0] = step.inputs[0]->reshaped(info.shape);
@@ -314,6 +321,9 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
         }
       }
     }
+    if (profile) {
+      step_ms_[si] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
     for (int id : outs) observe(id);
   }
   outputs.clear();
@@ -330,6 +340,15 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
   for (int id : graph_.output_ids) {
     if (!is_const_[static_cast<std::size_t>(id)]) values_[static_cast<std::size_t>(id)] = Tensor();
   }
+}
+
+std::vector<NodeTiming> Plan::profile() const {
+  std::vector<NodeTiming> out;
+  for (std::size_t si = 0; si < step_ms_.size() && si < steps_.size(); ++si) {
+    const auto& node = graph_.nodes[static_cast<std::size_t>(steps_[si].node)];
+    out.push_back({node.name, node.op_type, step_ms_[si], profiled_runs_});
+  }
+  return out;
 }
 
 std::vector<std::string> Plan::produced_names() const {

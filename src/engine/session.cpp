@@ -36,8 +36,13 @@ Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
 
+std::vector<NodeTiming> Session::profile() const {
+  return last_plan_ ? last_plan_->profile() : std::vector<NodeTiming>{};
+}
+
 void Session::rebuild_graph() {
   plans_.clear();
+  last_plan_ = nullptr;
   std::set<std::string> keep;
   bool keep_all = false;
   if (observer_) {
@@ -121,7 +126,8 @@ std::vector<Tensor> Session::run(std::span<const Tensor> inputs) {
   }
   omp_set_num_threads(options_.num_threads);
   std::vector<Tensor> outputs;
-  plan.run(inputs, outputs, options_.num_threads, observer_, observed);
+  plan.run(inputs, outputs, options_.num_threads, observer_, observed, options_.profile);
+  last_plan_ = &plan;
   return outputs;
 }
 
@@ -150,6 +156,25 @@ std::vector<std::string> Session::tensor_names(std::span<const Shape> input_shap
     dummies.emplace_back(dt == DType::kUndefined ? DType::kFloat32 : dt, input_shapes[i]);
   }
   return plan_for(dummies).produced_names();
+}
+
+std::vector<Session::NodeShapes> Session::node_shapes(std::span<const Shape> input_shapes) {
+  std::vector<Tensor> dummies;
+  for (std::size_t i = 0; i < input_shapes.size() && i < model_->inputs().size(); ++i) {
+    DType dt = model_->inputs()[i].dtype;
+    dummies.emplace_back(dt == DType::kUndefined ? DType::kFloat32 : dt, input_shapes[i]);
+  }
+  const Plan& plan = plan_for(dummies);
+  const auto& exec = graph_->exec;
+  std::vector<NodeShapes> out;
+  for (std::size_t k = 0; k < exec.nodes.size(); ++k) {
+    NodeShapes ns;
+    ns.node = &exec.nodes[k];
+    for (int id : exec.node_inputs[k]) ns.inputs.push_back(id < 0 ? Shape{} : plan.value_info(id).shape);
+    for (int id : exec.node_outputs[k]) ns.outputs.push_back(plan.value_info(id).shape);
+    out.push_back(std::move(ns));
+  }
+  return out;
 }
 
 }  // namespace qcal::engine

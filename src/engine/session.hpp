@@ -23,7 +23,16 @@ using Observer = std::function<void(const std::string& name, const TensorView& v
 
 struct SessionOptions {
   int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
-  bool fuse = true;     // Conv+activation fusion into oneDNN post-ops (see docs/engine.md)
+  bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
+  bool profile = false; // time every node; read with Session::profile()
+};
+
+// Time spent in one node over all profiled runs.
+struct NodeTiming {
+  std::string node;
+  std::string op_type;
+  double total_ms = 0;
+  int runs = 0;
 };
 
 class Plan;
@@ -55,9 +64,24 @@ class Session {
   // the given input shapes (plans if needed). Useful to pick an observer set.
   std::vector<std::string> tensor_names(std::span<const Shape> input_shapes);
 
+  // Inferred shapes of every node's inputs and outputs (execution order) for the given input
+  // shapes; used by `qcal inspect` for FLOPs. Create the session with fuse = false to see the
+  // model's own nodes.
+  struct NodeShapes {
+    const ops::NodeDef* node = nullptr;
+    std::vector<Shape> inputs;   // empty shape for an omitted optional input
+    std::vector<Shape> outputs;
+  };
+  std::vector<NodeShapes> node_shapes(std::span<const Shape> input_shapes);
+
+  // Per-node times accumulated over the runs so far (SessionOptions::profile), in execution
+  // order of the last plan run.
+  std::vector<NodeTiming> profile() const;
+
  private:
   void rebuild_graph();
   Plan& plan_for(std::span<const Tensor> inputs);
+  Plan* last_plan_ = nullptr;
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;

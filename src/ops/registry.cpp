@@ -2,6 +2,7 @@
 // self-registration (it silently drops ops when statically linked).
 #include "ops/concat_split.hpp"
 #include "ops/conv.hpp"
+#include "ops/conv_transpose.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gather.hpp"
 #include "ops/gemm.hpp"
@@ -40,6 +41,7 @@ constexpr OpRegistration kOps[] = {
     {"", "Constant", 1, 23, make_constant},
     {"", "ConstantOfShape", 9, 23, make_constant_of_shape},
     {"", "Conv", 1, 23, make_conv},
+    {"", "ConvTranspose", 1, 23, make_conv_transpose},
     {"", "Cos", 7, 23, make_unary},
     {"", "DequantizeLinear", 10, 23, make_dequantize_linear},
     {"", "Div", 7, 23, make_binary},

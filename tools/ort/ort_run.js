@@ -100,6 +100,7 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,  // errors only: warnings would go to stdout and break the JSON
   });
   const feeds = {};
   for (const name of session.inputNames) {

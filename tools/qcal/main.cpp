@@ -16,6 +16,12 @@ namespace {
 // Every verb, in the order `qcal --help` lists them.
 const qcal::cli::Register kVerbs[] = {
     nullptr,  // keeps the array non-empty before the first verb lands
+    qcal::cli::register_inspect,
+    qcal::cli::register_run,
+    qcal::cli::register_quickstart,
+    qcal::cli::register_frames,
+    qcal::cli::register_select,
+    qcal::cli::register_sample,
 };
 
 int report(const qcal::Error& e) {

@@ -5,4 +5,10 @@
 
 namespace qcal::cli {
 // (one line per verb, added with its commands/<verb>.cpp)
+Runner register_inspect(CLI::App& app);
+Runner register_run(CLI::App& app);
+Runner register_frames(CLI::App& app);
+Runner register_select(CLI::App& app);
+Runner register_sample(CLI::App& app);
+Runner register_quickstart(CLI::App& app);
 }  // namespace qcal::cli

@@ -1,0 +1,251 @@
+// Image quality measurements and sub-scores. Statistics are summed in exact integer arithmetic,
+// so scores are bit-identical whatever the thread count or machine.
+#include "dataset/image_quality.hpp"
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/checked.hpp"
+#include "core/error.hpp"
+
+namespace qcal::dataset {
+
+namespace {
+
+// Sub-score constants (README.md documents the same numbers).
+constexpr double kSharpnessHalf = 200.0;   // Laplacian variance scoring 50
+constexpr double kBrightLow = 70.0;        // full brightness score for mean grey in [70, 185]
+constexpr double kBrightHigh = 185.0;
+constexpr double kContrastFull = 64.0;     // grey std scoring 100
+constexpr double kColorfulFull = 40.0;     // colourfulness scoring 100 (H&S: "quite colourful")
+// Largest image qcal decodes: 2^28 pixels (16384 x 16384).
+constexpr std::int64_t kMaxPixels = std::int64_t{1} << 28;
+
+std::uint32_t be16(const std::string& b, std::size_t i) {
+  return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[i])) << 8) |
+         static_cast<unsigned char>(b[i + 1]);
+}
+
+Error file_error(ErrorCode code, const std::string& message, const std::filesystem::path& path) {
+  Error e(code, message);
+  e.with("image", path.string());
+  return e;
+}
+
+}  // namespace
+
+QualityWeights parse_weights(const std::string& text) {
+  std::vector<double> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      double v = std::stod(item, &used);
+      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw_invalid("--weights: '" + item + "' is not a number (expected five numbers such as 35,20,20,15,10)");
+    }
+  }
+  if (values.size() != 5) {
+    throw_invalid("--weights needs five comma-separated numbers (sharpness, brightness, contrast, "
+                  "resolution, colourfulness), got " + std::to_string(values.size()));
+  }
+  double sum = 0.0;
+  for (double v : values) {
+    if (!std::isfinite(v) || v < 0) throw_invalid("--weights must be non-negative numbers");
+    sum += v;
+  }
+  if (sum <= 0) throw_invalid("--weights must not all be zero");
+  return {values[0], values[1], values[2], values[3], values[4]};
+}
+
+bool read_image_size(const std::string& b, int& width, int& height) {
+  if (b.size() >= 24 && static_cast<unsigned char>(b[0]) == 0x89 && b.compare(1, 3, "PNG") == 0 &&
+      b.compare(12, 4, "IHDR") == 0) {
+    width = static_cast<int>((be16(b, 16) << 16) | be16(b, 18));
+    height = static_cast<int>((be16(b, 20) << 16) | be16(b, 22));
+    return width > 0 && height > 0;
+  }
+  if (b.size() < 4 || static_cast<unsigned char>(b[0]) != 0xFF ||
+      static_cast<unsigned char>(b[1]) != 0xD8) {
+    return false;
+  }
+  // Walk the JPEG markers to the first start-of-frame (SOF0..SOF15 except DHT/JPG/DAC).
+  std::size_t i = 2;
+  while (i + 4 <= b.size()) {
+    if (static_cast<unsigned char>(b[i]) != 0xFF) return false;
+    const unsigned marker = static_cast<unsigned char>(b[i + 1]);
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      i += 2;
+      continue;
+    }
+    const std::size_t length = be16(b, i + 2);
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+      if (i + 9 > b.size()) return false;
+      height = static_cast<int>(be16(b, i + 5));
+      width = static_cast<int>(be16(b, i + 7));
+      return width > 0 && height > 0;
+    }
+    if (marker == 0xDA || length < 2) return false;  // scan data before any frame header
+    i += 2 + length;
+  }
+  return false;
+}
+
+ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const Error&) {
+    throw file_error(ErrorCode::kIo, "cannot read image file", path);
+  }
+  if (bytes.empty()) throw file_error(ErrorCode::kFormat, "image file is empty", path);
+  int header_w = 0;
+  int header_h = 0;
+  const bool have_size = read_image_size(bytes, header_w, header_h);
+  const bool is_jpeg = have_size && static_cast<unsigned char>(bytes[0]) == 0xFF;
+  if (have_size && checked_mul(header_w, header_h) > kMaxPixels) {
+    throw file_error(ErrorCode::kLimit,
+                     "image is " + std::to_string(header_w) + "x" + std::to_string(header_h) +
+                         ", larger than the limit of 2^28 pixels", path);
+  }
+  int scale = 1;
+  if (have_size) {
+    while (scale < 8 && std::max(header_w, header_h) / (scale * 2) >= kAnalysisLongSide) scale *= 2;
+  }
+  // JPEG decodes at 1/scale directly in the DCT domain (libjpeg scaled IDCT): the cheap path.
+  int flags = cv::IMREAD_COLOR;
+  if (is_jpeg && scale == 2) flags = cv::IMREAD_REDUCED_COLOR_2;
+  if (is_jpeg && scale == 4) flags = cv::IMREAD_REDUCED_COLOR_4;
+  if (is_jpeg && scale == 8) flags = cv::IMREAD_REDUCED_COLOR_8;
+  cv::Mat image;
+  try {
+    cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, bytes.data());
+    image = cv::imdecode(raw, flags);
+  } catch (const cv::Exception&) {
+    image.release();
+  }
+  if (image.empty()) {
+    throw file_error(ErrorCode::kFormat, "cannot decode image (corrupt or not an image)", path);
+  }
+  ImageMeasures m;
+  if (have_size) {
+    m.width = header_w;
+    m.height = header_h;
+    // EXIF orientation may have rotated the decoded image by 90 degrees.
+    if ((image.cols > image.rows) != (header_w > header_h) && image.cols != image.rows) {
+      std::swap(m.width, m.height);
+    }
+  } else {
+    m.width = image.cols;
+    m.height = image.rows;
+    while (scale < 8 && std::max(m.width, m.height) / (scale * 2) >= kAnalysisLongSide) scale *= 2;
+  }
+  if (!is_jpeg && scale > 1) {
+    cv::Mat reduced;
+    cv::resize(image, reduced, cv::Size(std::max(1, image.cols / scale), std::max(1, image.rows / scale)),
+               0, 0, cv::INTER_AREA);
+    image = reduced;
+  }
+  m.analysis_scale = scale;
+
+  cv::Mat gray;
+  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);
+  cv::Mat lap;
+  // ksize 1: the 4-neighbour kernel [0 1 0; 1 -4 1; 0 1 0]; CV_16S holds its range exactly.
+  cv::Laplacian(gray, lap, CV_16S, 1, 1.0, 0.0, cv::BORDER_REFLECT_101);
+
+  // Exact integer sums: grey, grey^2, Laplacian, Laplacian^2, rg, rg^2, yb2 (= 2*yb), yb2^2.
+  std::int64_t s_g = 0, s_gg = 0, s_l = 0, s_ll = 0, s_rg = 0, s_rgrg = 0, s_yb = 0, s_ybyb = 0;
+  for (int y = 0; y < image.rows; ++y) {
+    const auto* px = image.ptr<std::uint8_t>(y);
+    const auto* g = gray.ptr<std::uint8_t>(y);
+    const auto* l = lap.ptr<std::int16_t>(y);
+    std::int64_t r_g = 0, r_gg = 0, r_l = 0, r_ll = 0, r_rg = 0, r_rgrg = 0, r_yb = 0, r_ybyb = 0;
+    for (int x = 0; x < image.cols; ++x) {
+      const int gv = g[x];
+      const int lv = l[x];
+      const int b = px[3 * x];
+      const int gr = px[3 * x + 1];
+      const int r = px[3 * x + 2];
+      const int rg = r - gr;
+      const int yb2 = r + gr - 2 * b;  // 2 * (0.5 (R + G) - B), kept integral
+      r_g += gv;
+      r_gg += gv * gv;
+      r_l += lv;
+      r_ll += lv * lv;
+      r_rg += rg;
+      r_rgrg += rg * rg;
+      r_yb += yb2;
+      r_ybyb += yb2 * yb2;
+    }
+    s_g += r_g; s_gg += r_gg; s_l += r_l; s_ll += r_ll;
+    s_rg += r_rg; s_rgrg += r_rgrg; s_yb += r_yb; s_ybyb += r_ybyb;
+  }
+  const double n = static_cast<double>(image.total());
+  auto variance = [n](std::int64_t sum, std::int64_t sum_sq) {
+    const double mean = static_cast<double>(sum) / n;
+    return std::max(0.0, static_cast<double>(sum_sq) / n - mean * mean);
+  };
+  m.mean_luma = static_cast<double>(s_g) / n;
+  m.std_luma = std::sqrt(variance(s_g, s_gg));
+  m.laplacian_var = variance(s_l, s_ll);
+  const double mean_rg = static_cast<double>(s_rg) / n;
+  const double mean_yb = static_cast<double>(s_yb) / n / 2.0;
+  const double var_rg = variance(s_rg, s_rgrg);
+  const double var_yb = variance(s_yb, s_ybyb) / 4.0;
+  m.colorfulness = std::sqrt(var_rg + var_yb) + 0.3 * std::sqrt(mean_rg * mean_rg + mean_yb * mean_yb);
+
+  if (descriptor) {
+    cv::Mat thumb;
+    cv::resize(image, thumb, cv::Size(kDescriptorSide, kDescriptorSide), 0, 0, cv::INTER_AREA);
+    descriptor->assign(thumb.total() * 3, 0.0f);
+    for (int y = 0; y < thumb.rows; ++y) {
+      const auto* px = thumb.ptr<std::uint8_t>(y);
+      for (int x = 0; x < thumb.cols * 3; ++x) {
+        (*descriptor)[static_cast<std::size_t>(y * thumb.cols * 3 + x)] =
+            static_cast<float>(px[x]) / 255.0f;
+      }
+    }
+  }
+  return m;
+}
+
+SubScores score_measures(const ImageMeasures& m, int input_width, int input_height) {
+  SubScores s;
+  s.sharpness = 100.0 * m.laplacian_var / (m.laplacian_var + kSharpnessHalf);
+  if (m.mean_luma < kBrightLow) {
+    s.brightness = 100.0 * m.mean_luma / kBrightLow;
+  } else if (m.mean_luma > kBrightHigh) {
+    s.brightness = 100.0 * (255.0 - m.mean_luma) / (255.0 - kBrightHigh);
+  } else {
+    s.brightness = 100.0;
+  }
+  s.contrast = 100.0 * std::min(1.0, m.std_luma / kContrastFull);
+  const double coverage = std::max(static_cast<double>(m.width) / input_width,
+                                   static_cast<double>(m.height) / input_height);
+  s.resolution = 100.0 * std::min(1.0, coverage);
+  s.colorfulness = 100.0 * std::min(1.0, m.colorfulness / kColorfulFull);
+  return s;
+}
+
+double total_score(const SubScores& s, const QualityWeights& w) {
+  const double sum = w.sharpness + w.brightness + w.contrast + w.resolution + w.colorfulness;
+  return (w.sharpness * s.sharpness + w.brightness * s.brightness + w.contrast * s.contrast +
+          w.resolution * s.resolution + w.colorfulness * s.colorfulness) /
+         sum;
+}
+
+}  // namespace qcal::dataset

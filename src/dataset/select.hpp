@@ -1,0 +1,87 @@
+// `qcal select`: score every image of a folder, keep those at or above a threshold, and choose
+// n of them by a strategy (hybrid, top, uniform, diverse); write the copies (or links),
+// calibration_analysis.json and README.md into OUT_DIR.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataset/image_quality.hpp"
+
+namespace qcal::dataset {
+
+enum class Strategy { kHybrid, kTop, kUniform, kDiverse };
+
+const char* strategy_name(Strategy s);
+// "hybrid" | "top" | "uniform" | "diverse"; throws kInvalidArgument.
+Strategy parse_strategy(const std::string& name);
+
+struct SelectOptions {
+  std::filesystem::path src_dir;
+  std::filesystem::path out_dir;
+  std::size_t n = 100;
+  double threshold = 40.0;
+  std::uint64_t seed = 42;
+  Strategy strategy = Strategy::kHybrid;
+  QualityWeights weights;
+  int input_width = 640;  // the model input the resolution sub-score is judged against
+  int input_height = 640;
+  bool link = false;         // symbolic links instead of copies
+  bool allow_fewer = false;  // select all that pass when fewer than n do
+  int threads = 1;
+  // For OUT_DIR/README.md: the command line that reproduces the set, and where it was run.
+  std::string command_line;
+  std::string working_dir;
+};
+
+struct ScoredImage {
+  std::filesystem::path path;
+  std::string relative;  // path relative to src_dir, generic form
+  bool readable = false;
+  std::string error;     // why it could not be scored
+  ImageMeasures measures;
+  SubScores scores;
+  double total = 0.0;
+  std::vector<float> descriptor;
+  bool passed = false;    // total >= threshold
+  bool selected = false;
+  std::string reason;     // why it was selected
+  std::string output;     // file name in out_dir
+};
+
+struct SelectReport {
+  std::vector<ScoredImage> images;  // sorted by path
+  std::size_t readable = 0;
+  std::size_t passed = 0;
+  std::size_t selected = 0;
+  bool fewer_than_requested = false;
+  std::string shortfall_message;  // set when fewer than n passed (and allow_fewer)
+  std::filesystem::path analysis_path;
+  std::filesystem::path readme_path;
+};
+
+// Progress: images scored so far (called from worker threads).
+using SelectProgressFn = std::function<void(std::size_t done, std::size_t total)>;
+
+// The whole verb. Throws kInvalidArgument when fewer than n images pass the threshold (unless
+// allow_fewer), saying how many passed and which threshold would give n; unreadable images are
+// listed in the report and skipped.
+SelectReport select_calibration_set(const SelectOptions& options,
+                                    const SelectProgressFn& progress = {});
+
+// The strategies on candidates: scores[i] and descriptors[i] of candidate i (ties broken by the
+// lower index, so pass candidates in a stable order). Returns chosen candidate positions,
+// sorted, and one reason per chosen position in `reasons` (same order).
+std::vector<std::size_t> choose(const std::vector<double>& scores,
+                                const std::vector<const std::vector<float>*>& descriptors,
+                                std::size_t n, Strategy strategy, std::uint64_t seed,
+                                std::vector<std::string>* reasons);
+
+// The highest threshold (rounded down to 0.1) that lets at least n of these totals pass;
+// negative when fewer than n totals exist.
+double threshold_for(std::vector<double> totals, std::size_t n);
+
+}  // namespace qcal::dataset

@@ -1,0 +1,223 @@
+// Selection: strategies on known scores, the shortfall message, and the whole verb on generated
+// images whose sharpness order is known (outputs, analysis JSON, README, determinism).
+#include "dataset/select.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <set>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "test_support.hpp"
+#include "unit/dataset/video_fixtures.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qcal::dataset {
+namespace {
+
+std::vector<double> ramp(std::size_t n) {
+  std::vector<double> s;
+  for (std::size_t i = 0; i < n; ++i) s.push_back(static_cast<double>((i * 37) % n));  // a permutation
+  return s;
+}
+
+TEST(Choose, TopTakesTheBest) {
+  const auto scores = ramp(20);
+  const auto picked = choose(scores, {}, 3, Strategy::kTop, 1, nullptr);
+  std::set<double> got;
+  for (auto p : picked) got.insert(scores[p]);
+  EXPECT_EQ(got, (std::set<double>{17, 18, 19}));
+}
+
+TEST(Choose, HybridIsHalfBestHalfStratified) {
+  const auto scores = ramp(100);
+  std::vector<std::string> reasons;
+  const auto picked = choose(scores, {}, 10, Strategy::kHybrid, 42, &reasons);
+  ASSERT_EQ(picked.size(), 10u);
+  std::vector<double> got;
+  for (auto p : picked) got.push_back(scores[p]);
+  std::sort(got.begin(), got.end(), std::greater<>());
+  // The best five are 99..95; the rest come one from each fifth of the remaining 95 (scores
+  // 94..76, 75..57, 56..38, 37..19, 18..0).
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)], 99 - i);
+  for (int j = 0; j < 5; ++j) {
+    const double hi = 94 - 19 * j;
+    EXPECT_LE(got[static_cast<std::size_t>(5 + j)], hi);
+    EXPECT_GE(got[static_cast<std::size_t>(5 + j)], hi - 18);
+  }
+  EXPECT_EQ(picked, choose(scores, {}, 10, Strategy::kHybrid, 42, nullptr));  // seeded
+  EXPECT_NE(picked, choose(scores, {}, 10, Strategy::kHybrid, 43, nullptr));
+  EXPECT_EQ(reasons.size(), 10u);
+}
+
+TEST(Choose, UniformIsSeededAndDistinct) {
+  const auto scores = ramp(50);
+  const auto a = choose(scores, {}, 20, Strategy::kUniform, 7, nullptr);
+  EXPECT_EQ(a, choose(scores, {}, 20, Strategy::kUniform, 7, nullptr));
+  EXPECT_EQ(std::set<std::size_t>(a.begin(), a.end()).size(), 20u);
+}
+
+TEST(Choose, DiverseAvoidsNearDuplicates) {
+  // Three clusters of near-identical descriptors; three picks must take one from each.
+  std::vector<std::vector<float>> desc;
+  std::vector<double> scores;
+  for (int cluster = 0; cluster < 3; ++cluster) {
+    for (int k = 0; k < 5; ++k) {
+      desc.push_back(std::vector<float>(6, static_cast<float>(cluster) + 0.01f * static_cast<float>(k)));
+      scores.push_back(cluster == 0 ? 90 - k : 50 - k);  // cluster 0 holds all the best scores
+    }
+  }
+  std::vector<const std::vector<float>*> ptrs;
+  for (const auto& d : desc) ptrs.push_back(&d);
+  const auto picked = choose(scores, ptrs, 3, Strategy::kDiverse, 1, nullptr);
+  std::set<std::size_t> clusters;
+  for (auto p : picked) clusters.insert(p / 5);
+  EXPECT_EQ(clusters.size(), 3u);
+  EXPECT_EQ(picked[0], 0u);  // the best image starts the walk
+}
+
+TEST(ThresholdFor, GivesN) {
+  EXPECT_DOUBLE_EQ(threshold_for({50.06, 80, 30.99, 70}, 3), 50.0);
+  EXPECT_LT(threshold_for({1, 2}, 3), 0);
+}
+
+// A folder of images whose sharpness order is known: blur sigma i/2 for image i.
+void make_blur_folder(const fs::path& dir, int count) {
+  fs::create_directories(dir / "sub");
+  cv::Mat scene = test::make_texture(3, 800, 600);
+  for (int i = 0; i < 30; ++i) {
+    cv::line(scene, cv::Point(i * 27, 0), cv::Point(799 - i * 11, 599), cv::Scalar(250, 30, 30 + 7 * i), 2);
+  }
+  for (int i = 0; i < count; ++i) {
+    cv::Mat img = scene.clone();
+    if (i > 0) cv::GaussianBlur(scene, img, cv::Size(0, 0), 0.5 * i);
+    const fs::path p = dir / (i % 2 ? "sub" : "") / ("img_" + std::to_string(100 + i) + ".jpg");
+    ASSERT_TRUE(cv::imwrite(p.string(), img, {cv::IMWRITE_JPEG_QUALITY, 92}));
+  }
+}
+
+TEST(SelectCalibrationSet, TopPicksTheSharpestAndWritesEverything) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 10);
+  write_file_atomic(dir / "src" / "broken.jpg", "not a jpeg");
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "out";
+  o.n = 3;
+  o.threshold = 0;
+  o.strategy = Strategy::kTop;
+  o.command_line = "qcal select src -o out -n 3";
+  o.working_dir = dir.path().string();
+  const auto r = select_calibration_set(o);
+  EXPECT_EQ(r.images.size(), 11u);
+  EXPECT_EQ(r.readable, 10u);
+  EXPECT_EQ(r.selected, 3u);
+  for (const char* name : {"img_100.jpg", "img_101.jpg", "img_102.jpg"}) {
+    EXPECT_TRUE(fs::is_regular_file(dir / "out" / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(dir / "out" / "img_103.jpg"));
+  // Copies are byte-identical to their sources.
+  EXPECT_EQ(read_file(dir / "out" / "img_101.jpg"), read_file(dir / "src" / "sub" / "img_101.jpg"));
+  const auto j = nlohmann::json::parse(read_file(dir / "out" / "calibration_analysis.json"));
+  EXPECT_EQ(j["counts"]["unreadable"], 1);
+  EXPECT_EQ(j["unreadable"][0]["path"], "broken.jpg");
+  EXPECT_EQ(j["images"].size(), 10u);
+  EXPECT_EQ(j["selected"].size(), 3u);
+  EXPECT_EQ(j["parameters"]["strategy"], "top");
+  const std::string readme = read_file(dir / "out" / "README.md");
+  EXPECT_NE(readme.find("qcal select src -o out -n 3"), std::string::npos);
+  // Sharpness falls with blur along the folder.
+  double previous = 101;
+  for (int i = 0; i < 10; ++i) {
+    const std::string rel = std::string(i % 2 ? "sub/" : "") + "img_" + std::to_string(100 + i) + ".jpg";
+    for (const auto& img : j["images"]) {
+      if (img["path"] == rel) {
+        EXPECT_LT(img["scores"]["sharpness"].get<double>(), previous) << rel;
+        previous = img["scores"]["sharpness"].get<double>();
+      }
+    }
+  }
+}
+
+TEST(SelectCalibrationSet, FewerThanNPassIsAnErrorSayingWhichThresholdWouldDo) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 6);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "out";
+  o.n = 4;
+  o.threshold = 99.9;
+  try {
+    select_calibration_set(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.message().find("only 0 of 6 readable images score at least 99.9"), std::string::npos)
+        << e.message();
+    EXPECT_NE(e.message().find("--threshold "), std::string::npos);
+    EXPECT_NE(e.message().find(" would give 4"), std::string::npos);
+  }
+  o.allow_fewer = true;
+  o.threshold = 0;
+  o.n = 10;
+  const auto r = select_calibration_set(o);
+  EXPECT_TRUE(r.fewer_than_requested);
+  EXPECT_EQ(r.selected, 6u);
+}
+
+TEST(SelectCalibrationSet, SameBytesWhateverTheThreadCount) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 12);
+  std::string analysis[2];
+  for (int t = 0; t < 2; ++t) {
+    SelectOptions o;
+    o.src_dir = dir / "src";
+    o.out_dir = dir / ("out" + std::to_string(t));
+    o.n = 5;
+    o.threshold = 0;
+    o.strategy = Strategy::kDiverse;
+    o.threads = t == 0 ? 1 : 4;
+    o.working_dir = "w";
+    select_calibration_set(o);
+    analysis[t] = read_file(o.out_dir / "calibration_analysis.json");
+    // output paths differ by design; drop the line that names the folder
+    analysis[t].erase(analysis[t].find("\"output\": \""), analysis[t].find('\n', analysis[t].find("\"output\": \"")) -
+                                                             analysis[t].find("\"output\": \""));
+  }
+  EXPECT_EQ(analysis[0], analysis[1]);
+}
+
+TEST(SelectCalibrationSet, OutDirRulesAndLinks) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 4);
+  fs::create_directories(dir / "busy");
+  write_file_atomic(dir / "busy" / "mine.txt", "x");
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "busy";
+  o.n = 2;
+  o.threshold = 0;
+  EXPECT_THROW(select_calibration_set(o), Error);
+  EXPECT_TRUE(fs::exists(dir / "busy" / "mine.txt"));
+  // A previous selection is replaced, so the reproducing command can be rerun.
+  o.out_dir = dir / "out";
+  o.link = true;
+  select_calibration_set(o);
+  o.strategy = Strategy::kTop;
+  const auto r = select_calibration_set(o);
+  std::size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(o.out_dir)) {
+    ++entries;
+    if (e.path().extension() == ".jpg") {
+      EXPECT_TRUE(fs::is_symlink(e.symlink_status()));
+    }
+  }
+  EXPECT_EQ(entries, r.selected + 2);
+}
+
+}  // namespace
+}  // namespace qcal::dataset
