@@ -93,6 +93,12 @@ TEST(Unary, CastSaturatesAndMapsNaNToZero) {
   expect_error([&] { ops::make_unary(cast); }, {"data type 10", "test_Cast"});
 }
 
+TEST(Unary, CastLikeTakesTheTargetsDtype) {
+  const Tensor y = run1(make_node("CastLike", 2, 1, 15), {tensor<float>({2}, {1.5f, -2.5f}), Tensor::scalar<std::int32_t>(0)});
+  EXPECT_EQ(y.dtype(), DType::kInt32);
+  EXPECT_EQ(values_of<std::int32_t>(y), (std::vector<std::int32_t>{1, -2}));
+}
+
 TEST(Unary, IntegerAbsNegAndDtypeErrors) {
   const Tensor x = tensor<std::int64_t>({2}, {-3, 4});
   EXPECT_EQ(values_of<std::int64_t>(run1(make_node("Abs", 1), {x})), (std::vector<std::int64_t>{3, 4}));
