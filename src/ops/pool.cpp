@@ -44,7 +44,17 @@ void pool_plane(const PoolAttrs& attrs, const PoolGeometry& g, const T* in, T* o
       for (std::int64_t ow = 0; ow < g.out[2]; ++ow) {
         const Window ww = window_of(g, 2, ow);
         const std::int64_t o = (od * g.out[1] + oh) * g.out[2] + ow;
-        if (attrs.is_max) {
+        if (attrs.is_max && !indices) {
+          // Branch-free max (the compare is unpredictable); NaN inputs are skipped like ORT's.
+          T best = std::numeric_limits<T>::lowest();
+          for (std::int64_t d = wd.lo; d < wd.hi; d += g.dilation[0]) {
+            for (std::int64_t h = wh.lo; h < wh.hi; h += g.dilation[1]) {
+              const T* row = in + d * in_hw + h * g.in[2];
+              for (std::int64_t w = ww.lo; w < ww.hi; w += g.dilation[2]) best = row[w] > best ? row[w] : best;
+            }
+          }
+          out[o] = best;
+        } else if (attrs.is_max) {
           T best = std::numeric_limits<T>::lowest();
           std::int64_t best_index = -1;
           for (std::int64_t d = wd.lo; d < wd.hi; d += g.dilation[0]) {

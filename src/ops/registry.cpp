@@ -34,6 +34,7 @@ constexpr OpRegistration kOps[] = {
     {"", "AveragePool", 7, 23, make_pool},
     {"", "BatchNormalization", 7, 23, make_batch_normalization},
     {"", "Cast", 6, 23, make_unary},
+    {"", "CastLike", 15, 23, make_unary},
     {"", "Ceil", 6, 23, make_unary},
     {"", "Celu", 12, 23, make_unary},
     {"", "Clip", 6, 23, make_unary},

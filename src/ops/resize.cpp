@@ -7,6 +7,7 @@
 #include "ops/op_util.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include "core/checked.hpp"
 
@@ -166,6 +167,52 @@ class ResizeKernel : public NodeKernel {
     float* py = y.data<float>();
     const float extrapolation = attrs_.extrapolation_value;
     const auto& inner_table = tables_[static_cast<std::size_t>(rank - 1)];
+    // Nearest along the inner dim: a plain index table, so rows are a gather without weights.
+    bool inner_nearest = true;
+    inner_index_.resize(static_cast<std::size_t>(width));
+    for (std::int64_t o = 0; o < width; ++o) {
+      const TapSet& set = inner_table[static_cast<std::size_t>(o)];
+      inner_nearest = inner_nearest && set.count == 1 && set.taps[0].weight == 1.0f;
+      inner_index_[static_cast<std::size_t>(o)] = set.count ? set.taps[0].index : 0;
+    }
+    const std::int64_t* inner_index = inner_index_.data();
+    // Fast path (YOLO-style upsampling): every dim before the last two is untouched and the last
+    // two are nearest, so a row is (plane, y) with one division and a gather or a row copy.
+    bool planar_nearest = inner_nearest && rank >= 2;
+    for (int d = 0; d < rank - 2 && planar_nearest; ++d) {
+      planar_nearest = in_shape[static_cast<std::size_t>(d)] == out_shape[static_cast<std::size_t>(d)];
+      for (std::int64_t o = 0; o < out_shape[static_cast<std::size_t>(d)] && planar_nearest; ++o) {
+        const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
+        planar_nearest = set.count == 1 && set.taps[0].index == o && set.taps[0].weight == 1.0f;
+      }
+    }
+    if (planar_nearest) {
+      const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
+      for (const TapSet& set : y_table) {
+        planar_nearest = planar_nearest && set.count == 1 && set.taps[0].weight == 1.0f;
+      }
+    }
+    if (planar_nearest) {
+      const std::int64_t out_h = out_shape[static_cast<std::size_t>(rank - 2)];
+      const std::int64_t in_w = in_shape[static_cast<std::size_t>(rank - 1)];
+      const std::int64_t in_plane = in_w * in_shape[static_cast<std::size_t>(rank - 2)];
+      const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
+      parallel_for(rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
+                   [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t row = begin; row < end; ++row) {
+          const std::int64_t plane = row / out_h, out_y = row % out_h;
+          const std::int64_t src_y = y_table[static_cast<std::size_t>(out_y)].taps[0].index;
+          float* dst = py + row * width;
+          if (out_y > 0 && row > begin && y_table[static_cast<std::size_t>(out_y - 1)].taps[0].index == src_y) {
+            std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
+            continue;
+          }
+          const float* src = px + plane * in_plane + src_y * in_w;
+          for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
+        }
+      });
+      return;
+    }
     parallel_for(rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
                  [&](std::int64_t begin, std::int64_t end) {
       // Combined taps of the outer dims for one row: at most 4^(rank-1) entries, bounded by
@@ -173,6 +220,7 @@ class ResizeKernel : public NodeKernel {
       constexpr int kMaxCombos = 256;
       std::array<std::int64_t, kMaxCombos> offsets{};
       std::array<float, kMaxCombos> weights{};
+      std::int64_t previous_offset = -1;
       for (std::int64_t row = begin; row < end; ++row) {
         int combos = 1;
         offsets[0] = 0;
@@ -202,8 +250,21 @@ class ResizeKernel : public NodeKernel {
         float* dst = py + row * width;
         if (outside) {
           std::fill(dst, dst + width, extrapolation);
+          previous_offset = -1;
           continue;
         }
+        if (combos == 1 && weights[0] == 1.0f && inner_nearest) {
+          // Consecutive output rows reading the same source row (upsampling) copy the previous one.
+          if (row > begin && offsets[0] == previous_offset) {
+            std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
+          } else {
+            const float* src = px + offsets[0];
+            for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
+          }
+          previous_offset = offsets[0];
+          continue;
+        }
+        previous_offset = -1;
         if (combos == 1 && weights[0] == 1.0f) {
           const float* src = px + offsets[0];
           for (std::int64_t o = 0; o < width; ++o) {
@@ -241,6 +302,7 @@ class ResizeKernel : public NodeKernel {
 
   ResizeAttrs attrs_;
   std::vector<std::vector<TapSet>> tables_;
+  std::vector<std::int64_t> inner_index_;
 };
 
 }  // namespace

@@ -244,6 +244,7 @@ class UnaryKernel : public NodeKernel {
   UnaryKernel(const NodeDef& node, UnaryAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
+    if (attrs_.cast_like && inputs.size() == 2) attrs_.to = inputs[1].dtype;
     return infer_unary(node_, attrs_, inputs);
   }
 
@@ -340,6 +341,7 @@ UnaryAttrs parse_unary_attrs(const NodeDef& node) {
       {"Gelu", UnaryOp::kGelu},         {"Sign", UnaryOp::kSign},
       {"Sin", UnaryOp::kSin},           {"Cos", UnaryOp::kCos},
       {"Not", UnaryOp::kNot},           {"Cast", UnaryOp::kCast},
+      {"CastLike", UnaryOp::kCast},
   };
   UnaryAttrs attrs;
   bool found = false;
@@ -375,7 +377,10 @@ UnaryAttrs parse_unary_attrs(const NodeDef& node) {
                          "approximate must be 'none' or 'tanh', got '" + attrs.approximate + "'");
       }
       break;
-    case UnaryOp::kCast: attrs.to = dtype_from_onnx(node, node.require_int("to")); break;
+    case UnaryOp::kCast:
+      attrs.cast_like = node.op_type == "CastLike";
+      if (!attrs.cast_like) attrs.to = dtype_from_onnx(node, node.require_int("to"));
+      break;
     default: break;
   }
   if (attrs.op == UnaryOp::kCelu && attrs.alpha == 0.0f) {
@@ -401,6 +406,8 @@ std::vector<TensorInfo> infer_unary(const NodeDef& node, const UnaryAttrs& attrs
                              shape_to_string(inputs[i].shape));
       }
     }
+  } else if (attrs.cast_like) {
+    require_inputs(node, inputs, 2, 2);
   } else {
     require_inputs(node, inputs, 1, 1);
   }
@@ -412,6 +419,13 @@ std::vector<TensorInfo> infer_unary(const NodeDef& node, const UnaryAttrs& attrs
                    DType::kUInt8, DType::kInt16, DType::kUInt16, DType::kUInt32, DType::kUInt64,
                    DType::kBool},
                   "input");
+    if (attrs.cast_like) {
+      require_dtype(node, attrs.to,
+                    {DType::kFloat32, DType::kFloat64, DType::kInt64, DType::kInt32, DType::kInt8,
+                     DType::kUInt8, DType::kInt16, DType::kUInt16, DType::kUInt32, DType::kUInt64,
+                     DType::kBool},
+                    "target_type");
+    }
     out_dtype = attrs.to;
   } else if (attrs.op == UnaryOp::kNot) {
     require_dtype(node, dt, {DType::kBool}, "input");

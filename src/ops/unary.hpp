@@ -1,6 +1,6 @@
 // Unary elementwise ops and activations: Abs Neg Reciprocal Sqrt Exp Log Floor Ceil Round Erf
 // Sigmoid Tanh Relu LeakyRelu Clip HardSigmoid HardSwish Elu Selu Celu Softplus Softsign Mish
-// ThresholdedRelu Gelu Sign Sin Cos Not Cast. (PRelu broadcasts: see elementwise.hpp.)
+// ThresholdedRelu Gelu Sign Sin Cos Not Cast CastLike. (PRelu broadcasts: see elementwise.hpp.)
 #pragma once
 
 #include <span>
@@ -24,7 +24,8 @@ struct UnaryAttrs {
   float max = 0.0f;
   bool clip_inputs = false;       // Clip opset >= 11: min/max are optional inputs 1 and 2
   std::string approximate = "none";  // Gelu: "none" (erf) or "tanh"
-  DType to = DType::kUndefined;      // Cast
+  DType to = DType::kUndefined;      // Cast; CastLike takes input 1's dtype at plan time
+  bool cast_like = false;
 };
 
 UnaryAttrs parse_unary_attrs(const NodeDef& node);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ inline ops::NodeDef make_node(const std::string& op, std::size_t num_inputs, std
 }
 
 struct OpRun {
-  std::vector<ops::TensorInfo> infos;  // what infer() said
+  std::unique_ptr<ops::Kernel> kernel;  // kept alive: infos[i].value may point into it
+  std::vector<ops::TensorInfo> infos;   // what infer() said
   std::vector<Tensor> outputs;
 };
 
@@ -38,7 +40,9 @@ inline OpRun run_op(const ops::NodeDef& node, const std::vector<Tensor>& inputs,
                     const std::vector<bool>& constant = {}) {
   const ops::OpRegistration* reg = ops::find_op(node.domain, node.op_type, node.opset);
   if (!reg) throw Error(ErrorCode::kUnsupported, "no kernel for " + node.op_type);
-  auto kernel = reg->factory(node);
+  OpRun result;
+  result.kernel = reg->factory(node);
+  ops::Kernel* kernel = result.kernel.get();
   std::vector<ops::TensorInfo> infos;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     ops::TensorInfo info;
@@ -49,7 +53,6 @@ inline OpRun run_op(const ops::NodeDef& node, const std::vector<Tensor>& inputs,
     }
     infos.push_back(info);
   }
-  OpRun result;
   result.infos = kernel->infer(infos);
   for (const auto& info : result.infos) {
     bool known = true;
