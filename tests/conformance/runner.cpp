@@ -38,9 +38,13 @@ double value_at(const Tensor& t, std::int64_t i) {
     case DType::kFloat32: return as_double<float>(t, i);
     case DType::kFloat64: return as_double<double>(t, i);
     case DType::kInt8: return as_double<std::int8_t>(t, i);
-    case DType::kUInt8: case DType::kBool: return as_double<std::uint8_t>(t, i);
+    case DType::kUInt8: return as_double<std::uint8_t>(t, i);
+    // bool is one byte per element (0/1); compared as its byte value.
+    case DType::kBool: return static_cast<const std::uint8_t*>(t.raw_data())[i];
     case DType::kInt16: return as_double<std::int16_t>(t, i);
-    case DType::kUInt16: case DType::kFloat16: return as_double<std::uint16_t>(t, i);
+    case DType::kUInt16: return as_double<std::uint16_t>(t, i);
+    // float16 is compared by its bit pattern (no float16 kernels run in conformance).
+    case DType::kFloat16: return static_cast<const std::uint16_t*>(t.raw_data())[i];
     case DType::kInt32: return as_double<std::int32_t>(t, i);
     case DType::kUInt32: return as_double<std::uint32_t>(t, i);
     case DType::kInt64: return as_double<std::int64_t>(t, i);
