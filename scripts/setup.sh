@@ -14,7 +14,10 @@ APT_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   opencv-doc libonnx-testdata                    # real videos, photos, ONNX node tests
   python3 python3-numpy python3-opencv           # reference values in tests
+  python3-pil                                    # PIL reference for torchvision-mode resize (preprocess tests)
+  libxxhash-dev                                  # XXH3 data fingerprints (qcal pack sidecar)
   ffmpeg                                         # benchmark peer, test video encoder
+  chromium                                       # renders report.html in tests (headless)
 )
 # Node.js and npm run the ONNX Runtime reference; a machine that already has them (from
 # NodeSource, say) keeps its own, since Debian's nodejs package conflicts with those.

@@ -82,6 +82,16 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::alias(DType dtype, Shape shape, const Tensor& owner, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = checked_numel(t.shape_, "tensor");
+  // Aliasing shared_ptr: keeps the owner's buffer alive, points at `data`.
+  t.buffer_ = std::shared_ptr<std::byte>(owner.buffer_, static_cast<std::byte*>(data));
+  return t;
+}
+
 void Tensor::check_dtype(DType expected) const {
   if (expected != dtype_) {
     throw Error(ErrorCode::kInternal, "tensor of dtype " + std::string(dtype_name(dtype_)) +

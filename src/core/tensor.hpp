@@ -112,6 +112,10 @@ class Tensor {
     return {data<T>(), static_cast<std::size_t>(numel_)};
   }
 
+  // A tensor over memory owned by `owner` (`data` points inside it, at least numel * dtype_size
+  // bytes, suitably aligned): the engine places many tensors in one reused arena this way.
+  static Tensor alias(DType dtype, Shape shape, const Tensor& owner, void* data);
+
   TensorView view() const { return {dtype_, shape_, raw_data()}; }
   Tensor clone() const;
   // Same buffer, new shape with the same element count (throws otherwise).

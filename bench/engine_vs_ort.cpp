@@ -1,0 +1,230 @@
+// qcal engine vs ONNX Runtime 1.30 (tools/ort/ort_run.js), side by side in one run: time per
+// image at 1 and 2 threads on yolov8n 640 and PP-OCRv4 det 640, achieved GFLOP/s against the
+// measured oneDNN conv peak, peak RSS on yolov8n, and the cost of a min/max observer.
+//
+// Usage: engine_vs_ort [--runs N] [--models yolov8n,det]   (run from anywhere; finds .deps via
+// QCAL_DEPS or the build's default)
+#include <omp.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/npy.hpp"
+#include "core/rng.hpp"
+#include "engine/inspect.hpp"
+#include "engine/model.hpp"
+#include "engine/session.hpp"
+#include "ops/conv.hpp"
+#include "ops/conv_f32_onednn.hpp"
+
+namespace fs = std::filesystem;
+using namespace qcal;
+
+namespace {
+
+fs::path deps_dir() {
+  const char* env = std::getenv("QCAL_DEPS");
+  return env && *env ? fs::path(env) : fs::path(QCAL_DEPS_DIR);
+}
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// Best-case fp32 throughput here: a oneDNN 3x3 convolution, 64 -> 64 channels, 160x160.
+double measure_peak_gflops(int threads) {
+  omp_set_num_threads(threads);
+  ops::ConvAttrs attrs;
+  attrs.pads = {1, 1, 1, 1};
+  ops::NodeDef node;
+  node.name = "peak";
+  const Shape xs{1, 64, 160, 160}, ws{64, 64, 3, 3};
+  const auto g = ops::infer_conv(attrs, xs, ws, nullptr, node);
+  Tensor x(DType::kFloat32, xs), w(DType::kFloat32, ws), y(DType::kFloat32, g.out_shape());
+  ops::ConvF32OneDnn conv;
+  std::vector<double> times;
+  for (int i = 0; i < 12; ++i) {
+    const double t0 = now_ms();
+    conv.run(g, {}, x.data<float>(), w, nullptr, y.data<float>(), true);
+    if (i >= 2) times.push_back(now_ms() - t0);
+  }
+  const double flops = 2.0 * 64 * 64 * 9 * 160 * 160;
+  return flops / median(times) / 1e6;
+}
+
+Tensor make_input(const Shape& shape) {
+  Tensor t(DType::kFloat32, shape);
+  Rng rng(1);
+  float* p = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(rng.next_double());
+  return t;
+}
+
+double time_qcal(engine::Session& s, const Tensor& x, int runs) {
+  std::vector<Tensor> in{x};
+  for (int i = 0; i < 2; ++i) s.run(in);
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    const double t0 = now_ms();
+    s.run(in);
+    times.push_back(now_ms() - t0);
+  }
+  return median(times);
+}
+
+nlohmann::json run_ort(const fs::path& model, const std::string& input_name, const fs::path& npy,
+                       int threads, int runs) {
+  const std::string cmd = "node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js '" +
+                          model.string() + "' --input '" + input_name + "=" + npy.string() +
+                          "' --threads " + std::to_string(threads) + " --runs " +
+                          std::to_string(runs) + " --warmup 2";
+  const std::string out = run_capture(cmd);
+  try {
+    return nlohmann::json::parse(out);
+  } catch (const std::exception&) {
+    std::fprintf(stderr, "ort_run failed: %s\n", out.c_str());
+    return {};
+  }
+}
+
+// Child mode: run the model a few times at 2 threads, print peak RSS in kB.
+int rss_child(const fs::path& model_path) {
+  auto model = std::make_shared<const engine::Model>(engine::Model::load(model_path));
+  engine::Session s(model, {.num_threads = 2});
+  const Tensor x = make_input(engine::resolve_input_shapes(*model, "640")[0]);
+  for (int i = 0; i < 3; ++i) s.run(std::vector<Tensor>{x});
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("%ld\n", ru.ru_maxrss);
+  return 0;
+}
+
+// --profile MODEL [THREADS]: time per op type over 5 runs (where the time goes).
+int profile_child(const fs::path& model_path, int threads) {
+  auto model = std::make_shared<const engine::Model>(engine::Model::load(model_path));
+  engine::Session s(model, {.num_threads = threads, .profile = true});
+  const Tensor x = make_input(engine::resolve_input_shapes(*model, "640")[0]);
+  for (int i = 0; i < 5; ++i) s.run(std::vector<Tensor>{x});
+  std::map<std::string, std::pair<double, int>> by_op;
+  double total = 0;
+  for (const auto& t : s.profile()) {
+    by_op[t.op_type].first += t.total_ms / t.runs;
+    by_op[t.op_type].second += 1;
+    total += t.total_ms / t.runs;
+  }
+  std::printf("%-20s %6s %9s %6s\n", "op", "nodes", "ms/run", "share");
+  for (const auto& [op, v] : by_op) {
+    std::printf("%-20s %6d %9.2f %5.1f%%\n", op.c_str(), v.second, v.first, 100 * v.first / total);
+  }
+  std::printf("%-20s %6s %9.2f\n", "total", "", total);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 10;
+  std::string models = "yolov8n,det";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--rss" && i + 1 < argc) return rss_child(argv[i + 1]);
+    if (a == "--profile" && i + 1 < argc) return profile_child(argv[i + 1], i + 2 < argc ? std::atoi(argv[i + 2]) : 1);
+    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    else if (a == "--models" && i + 1 < argc) models = argv[++i];
+  }
+  struct M {
+    const char* key;
+    const char* file;
+    const char* input;
+  };
+  const M all[] = {{"yolov8n", "yolov8n.onnx", "images"}, {"det", "ch_PP-OCRv4_det_infer.onnx", "x"}};
+  const fs::path tmp = fs::temp_directory_path() / ("qcal_bench_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  const double peak1 = measure_peak_gflops(1);
+  const double peak2 = measure_peak_gflops(2);
+  std::printf("measured peak (oneDNN conv3x3 64->64 160x160 fp32): %.0f GFLOP/s at 1 thread, %.0f at 2\n\n",
+              peak1, peak2);
+  std::printf("%-9s %3s | %9s %9s %6s | %8s %6s\n", "model", "thr", "qcal ms", "ort ms", "ratio",
+              "GFLOP/s", "%peak");
+  for (const auto& m : all) {
+    if (models.find(m.key) == std::string::npos) continue;
+    const fs::path path = deps_dir() / "models" / m.file;
+    auto model = std::make_shared<const engine::Model>(engine::Model::load(path));
+    const auto shapes = engine::resolve_input_shapes(*model, "640");
+    const double flops = static_cast<double>(engine::summarize_model(*model, shapes).flops);
+    const Tensor x = make_input(shapes[0]);
+    const fs::path npy = tmp / (std::string(m.key) + ".npy");
+    write_npy(npy, x);
+    for (int threads : {1, 2}) {
+      engine::Session s(model, {.num_threads = threads});
+      const double ours = time_qcal(s, x, runs);
+      const auto ort = run_ort(path, m.input, npy, threads, runs);
+      const double theirs = ort.contains("median_ms") ? ort["median_ms"].get<double>() : std::nan("");
+      const double gflops = flops / ours / 1e6;
+      std::printf("%-9s %3d | %9.1f %9.1f %5.2fx | %8.1f %5.0f%%\n", m.key, threads, ours, theirs,
+                  ours / theirs, gflops, 100.0 * gflops / (threads == 1 ? peak1 : peak2));
+      std::fflush(stdout);
+    }
+    if (std::string(m.key) == "yolov8n") {
+      // Observer cost at 2 threads: min/max over every tensor (fusion off, since every tensor
+      // is watched) against the same unfused graph without an observer, and against fused.
+      engine::Session fused(model, {.num_threads = 2});
+      engine::Session plain(model, {.num_threads = 2, .fuse = false});
+      engine::Session observed(model, {.num_threads = 2});
+      double sink = 0;
+      observed.set_observer([&](const std::string&, const TensorView& v) {
+        if (v.dtype != DType::kFloat32) return;
+        float lo = std::numeric_limits<float>::max(), hi = std::numeric_limits<float>::lowest();
+        for (float f : v.values<float>()) {
+          lo = std::min(lo, f);
+          hi = std::max(hi, f);
+        }
+        sink += static_cast<double>(hi - lo);
+      });
+      const double t_fused = time_qcal(fused, x, runs);
+      const double t_plain = time_qcal(plain, x, runs);
+      const double t_obs = time_qcal(observed, x, runs);
+      std::printf("\nobserver (min/max on all tensors), yolov8n 2 threads: %.1f ms vs %.1f ms unfused "
+                  "(%+.1f%%), vs %.1f ms fused (%+.1f%%)%s\n",
+                  t_obs, t_plain, 100.0 * (t_obs / t_plain - 1), t_fused, 100.0 * (t_obs / t_fused - 1),
+                  sink == 0 ? " [no data]" : "");
+      const std::string self = fs::read_symlink("/proc/self/exe").string();
+      const std::string ours_rss = run_capture("'" + self + "' --rss '" + path.string() + "'");
+      const auto ort = run_ort(path, m.input, npy, 2, 3);
+      const double ours_kb = std::atof(ours_rss.c_str());
+      const double ort_kb = ort.contains("peak_rss_kb") ? ort["peak_rss_kb"].get<double>() : std::nan("");
+      std::printf("peak RSS yolov8n: qcal %.0f MB, ort (node process) %.0f MB, ratio %.2fx\n\n",
+                  ours_kb / 1024, ort_kb / 1024, ours_kb / ort_kb);
+    }
+  }
+  fs::remove_all(tmp);
+  return 0;
+}

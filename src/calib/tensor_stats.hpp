@@ -1,0 +1,75 @@
+// Per-tensor activation statistics gathered in one streaming pass: running min/max, the
+// per-batch min/max sequence (for EMA), non-finite counts and a histogram of |x|.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "calib/abs_histogram.hpp"
+#include "core/tensor.hpp"
+
+namespace qcal::calib {
+
+struct CollectOptions {
+  bool histogram = true;  // off for minmax/ema runs that do not save stats (saves one pass)
+  int num_bins = kDefaultNumBins;
+  bool ignore_nonfinite = false;  // false: NaN/Inf stop the run with kNumeric
+  int threads = 1;                // for large tensors; results do not depend on it
+};
+
+// Everything the range selectors need for one tensor. All state merges exactly:
+// counts add, min/max combine, batch sequences concatenate, histograms merge (see
+// AbsHistogram), so shard-then-merge equals one run over all the data.
+//
+// EMA keeps the per-batch min/max sequence (8 bytes per batch) instead of a running average:
+// the average is then computed at selection time, with any momentum, and merging shards in
+// order reproduces one sequential run bit for bit.
+class TensorStats {
+ public:
+  explicit TensorStats(const CollectOptions& options = {});
+
+  // Observes one batch of this tensor. `sample` is the index of the batch's first sample, for
+  // error messages. Throws kNumeric naming tensor and sample on NaN/Inf unless ignored (then
+  // the non-finite values are skipped and counted), kUnsupported for non-float32 data.
+  void observe(const std::string& tensor_name, const TensorView& view, std::int64_t sample);
+  void merge(const TensorStats& other);
+
+  std::uint64_t count() const { return count_; }        // finite values seen
+  std::uint64_t nonfinite() const { return nonfinite_; }  // skipped NaN/Inf
+  bool empty() const { return count_ == 0; }
+  float min() const { return min_; }  // +0 when empty
+  float max() const { return max_; }
+  float absmax() const { return std::max(-min_, max_); }
+  std::span<const float> batch_mins() const { return batch_mins_; }
+  std::span<const float> batch_maxs() const { return batch_maxs_; }
+  const std::optional<AbsHistogram>& histogram() const { return histogram_; }
+
+  // For the stats file reader.
+  static TensorStats from_state(std::uint64_t count, std::uint64_t nonfinite, float min, float max,
+                                std::vector<float> batch_mins, std::vector<float> batch_maxs,
+                                std::optional<AbsHistogram> histogram);
+
+ private:
+  CollectOptions options_;
+  std::uint64_t count_ = 0;
+  std::uint64_t nonfinite_ = 0;
+  float min_ = 0.0f;
+  float max_ = 0.0f;
+  std::vector<float> batch_mins_;
+  std::vector<float> batch_maxs_;
+  std::optional<AbsHistogram> histogram_;
+};
+
+// One pass over float data: min, max and whether any value is NaN/Inf. Exposed for tests and
+// benchmarks. Zero results are canonicalised to +0 so the answer does not depend on order.
+struct MinMaxScan {
+  float min = 0.0f;
+  float max = 0.0f;
+  bool all_finite = true;
+};
+MinMaxScan scan_min_max(std::span<const float> values);
+
+}  // namespace qcal::calib

@@ -1,0 +1,95 @@
+// Session: runs a loaded Model on input tensors. Plans once per input-shape set (topological
+// order, shape inference, constant folding, fusion, buffer reuse), then executes; an observer
+// callback sees every produced tensor (or a chosen set) as it is computed, without copies.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "engine/model.hpp"
+
+namespace qcal::engine {
+
+// Called with a tensor's ONNX name and a view of its data. The view is valid only during the
+// call (the buffer is reused afterwards): copy what must outlive it.
+using Observer = std::function<void(const std::string& name, const TensorView& view)>;
+
+struct SessionOptions {
+  int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
+  bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
+  bool profile = false; // time every node; read with Session::profile()
+};
+
+// Time spent in one node over all profiled runs.
+struct NodeTiming {
+  std::string node;
+  std::string op_type;
+  double total_ms = 0;
+  int runs = 0;
+};
+
+class Plan;
+
+class Session {
+ public:
+  // Creates the kernels for every node; throws listing all unsupported nodes.
+  explicit Session(std::shared_ptr<const Model> model, SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  const Model& model() const { return *model_; }
+
+  // Observes every tensor computed in a run: graph inputs first, then each node's outputs in
+  // execution order (constant-folded node outputs too, once per run). `names` chooses a set
+  // (unknown names are an error at the next run); std::nullopt observes all. Tensors whose
+  // producing node is fused away are not produced: fusion is skipped for every tensor the
+  // observer watches, so observing all disables fusion. Pass nullptr to remove the observer.
+  void set_observer(Observer observer, std::optional<std::vector<std::string>> names = std::nullopt);
+
+  // Runs with inputs in model().inputs() order; returns outputs in model().outputs() order.
+  // The returned tensors are the caller's (not reused by later runs).
+  std::vector<Tensor> run(std::span<const Tensor> inputs);
+  // By name: every model input must be given.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  // Names of the tensors a run produces (node outputs after fusion), in execution order, for
+  // the given input shapes (plans if needed). Useful to pick an observer set.
+  std::vector<std::string> tensor_names(std::span<const Shape> input_shapes);
+
+  // Inferred shapes of every node's inputs and outputs (execution order) for the given input
+  // shapes; used by `qcal inspect` for FLOPs. Create the session with fuse = false to see the
+  // model's own nodes.
+  struct NodeShapes {
+    const ops::NodeDef* node = nullptr;
+    std::vector<Shape> inputs;   // empty shape for an omitted optional input
+    std::vector<Shape> outputs;
+  };
+  std::vector<NodeShapes> node_shapes(std::span<const Shape> input_shapes);
+
+  // Per-node times accumulated over the runs so far (SessionOptions::profile), in execution
+  // order of the last plan run.
+  std::vector<NodeTiming> profile() const;
+
+ private:
+  void rebuild_graph();
+  Plan& plan_for(std::span<const Tensor> inputs);
+  Plan* last_plan_ = nullptr;
+
+  std::shared_ptr<const Model> model_;
+  SessionOptions options_;
+  Observer observer_;
+  std::optional<std::vector<std::string>> observed_names_;
+  struct Graph;
+  std::unique_ptr<Graph> graph_;
+  std::map<std::vector<Shape>, std::unique_ptr<Plan>> plans_;
+};
+
+}  // namespace qcal::engine

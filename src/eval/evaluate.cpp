@@ -1,0 +1,368 @@
+// run_eval: both models over the same samples, per-output comparisons and task metrics.
+#include "eval/evaluate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "core/error.hpp"
+#include "eval/labels.hpp"
+#include "eval/samples.hpp"
+
+namespace qcal::eval {
+
+Task parse_task(const std::string& name) {
+  if (name == "raw") return Task::kRaw;
+  if (name == "yolo") return Task::kYolo;
+  if (name == "yunet") return Task::kYunet;
+  if (name == "embedding") return Task::kEmbedding;
+  throw Error(ErrorCode::kInvalidArgument,
+              "unknown task '" + name + "' (raw, yolo, yunet or embedding)");
+}
+
+const char* task_name(Task task) {
+  switch (task) {
+    case Task::kRaw:
+      return "raw";
+    case Task::kYolo:
+      return "yolo";
+    case Task::kYunet:
+      return "yunet";
+    case Task::kEmbedding:
+      return "embedding";
+  }
+  return "raw";
+}
+
+std::optional<double> MetricValue::drop_pp() const {
+  if (!fp32 || !std::isfinite(*fp32) || !std::isfinite(int8)) return std::nullopt;
+  const double d = (*fp32 - int8) * 100.0;
+  return higher_is_better ? d : -d;
+}
+
+namespace {
+
+// Which FP32 name each INT8 name corresponds to: the same names, else the same positions.
+std::vector<std::pair<std::string, std::string>> pair_names(
+    const std::vector<engine::ValueInfo>& fp32, const std::vector<engine::ValueInfo>& int8,
+    const char* what, std::vector<std::string>& notes) {
+  if (fp32.size() != int8.size()) {
+    throw Error(ErrorCode::kInvalidArgument, std::string("the models differ in their number of ") +
+                                                 what + " (" + std::to_string(fp32.size()) +
+                                                 " vs " + std::to_string(int8.size()) + ")");
+  }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  bool same = true;
+  for (const auto& f : fp32) {
+    same = same && std::any_of(int8.begin(), int8.end(),
+                               [&](const engine::ValueInfo& v) { return v.name == f.name; });
+  }
+  for (std::size_t i = 0; i < fp32.size(); ++i) {
+    pairs.emplace_back(fp32[i].name, same ? fp32[i].name : int8[i].name);
+  }
+  if (!same) {
+    notes.push_back(std::string("The models' ") + what +
+                    " have different names; they were paired by position.");
+  }
+  return pairs;
+}
+
+// The per-task state fed one sample at a time.
+struct TaskState {
+  const EvalOptions& o;
+  std::optional<CocoDataset> coco;
+  bool yolo_labels = false;
+  std::vector<ImageDetections> det_fp32, det_int8;  // scored detections + reference per image
+  FaceMatcher faces_agree{0.5}, faces_fp32_gt{0.5}, faces_int8_gt{0.5};
+  std::vector<std::vector<float>> emb_fp32, emb_int8;
+  std::vector<std::string> names;
+  std::vector<double> cosines;
+
+  explicit TaskState(const EvalOptions& options)
+      : o(options),
+        faces_agree(options.face_iou),
+        faces_fp32_gt(options.face_iou),
+        faces_int8_gt(options.face_iou) {
+    if (o.labels.empty()) return;
+    if (o.task != Task::kYolo && o.task != Task::kYunet) {
+      throw Error(ErrorCode::kInvalidArgument, "--labels applies to the yolo and yunet tasks");
+    }
+    if (std::filesystem::is_directory(o.labels)) {
+      yolo_labels = true;
+    } else if (std::filesystem::is_regular_file(o.labels)) {
+      coco = read_coco_instances(o.labels);
+    } else {
+      throw Error(ErrorCode::kIo, "labels not found (a YOLO labels folder or a COCO .json)")
+          .with("file", o.labels.string());
+    }
+  }
+
+  bool has_labels() const { return yolo_labels || coco.has_value(); }
+
+  std::vector<GroundTruthBox> labels_for(const EvalSample& s) const {
+    if (!s.geometry) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "labels need the image's place in the network input: give images with a "
+                  "recipe whose resize qcal can invert (letterbox or plain resize)")
+          .with("image", s.name);
+    }
+    if (yolo_labels) {
+      return read_yolo_labels(o.labels, std::filesystem::path(s.name).stem().string(),
+                              s.geometry->image_w, s.geometry->image_h);
+    }
+    const CocoImage* im = coco->find(s.name);
+    if (!im) {
+      throw Error(ErrorCode::kInvalidArgument, "image is not in the COCO file")
+          .with("image", s.name)
+          .with("file", o.labels.string());
+    }
+    if (im->width != s.geometry->image_w || im->height != s.geometry->image_h) {
+      throw Error(ErrorCode::kInvalidArgument, "image size differs from the COCO file's (" +
+                                                   std::to_string(im->width) + "x" +
+                                                   std::to_string(im->height) + ")")
+          .with("image", s.name);
+    }
+    return im->ground_truth;
+  }
+
+  static std::vector<GroundTruthBox> as_reference(const std::vector<Detection>& dets,
+                                                  float min_score) {
+    std::vector<GroundTruthBox> g;
+    for (const Detection& d : dets) {
+      if (d.score > min_score) g.push_back({d.box, d.class_id, false});
+    }
+    return g;
+  }
+
+  void add_yolo(const EvalSample& s, const Tensor& out_fp32, const Tensor& out_int8) {
+    auto a = decode_yolo(out_fp32.view(), o.yolo);
+    auto b = decode_yolo(out_int8.view(), o.yolo);
+    if (s.geometry) {
+      undo_letterbox(a, *s.geometry);
+      undo_letterbox(b, *s.geometry);
+    }
+    std::vector<GroundTruthBox> ref =
+        has_labels() ? labels_for(s) : as_reference(a, o.reference_conf);
+    det_fp32.push_back({std::move(a), ref});
+    det_int8.push_back({std::move(b), std::move(ref)});
+  }
+
+  void add_yunet(const EvalSample& s, const std::map<std::string, Tensor>& out_fp32,
+                 const std::map<std::string, Tensor>& out_int8) {
+    const Tensor& input = s.inputs.begin()->second;
+    const auto& shape = input.shape();
+    if (shape.size() != 4) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "YuNet input must be [1, 3, H, W], got " + shape_to_string(shape));
+    }
+    const int h = static_cast<int>(shape[2]), w = static_cast<int>(shape[3]);
+    auto views = [](const std::map<std::string, Tensor>& m) {
+      std::map<std::string, TensorView> v;
+      for (const auto& [k, t] : m) v[k] = t.view();
+      return v;
+    };
+    auto a = decode_yunet(views(out_fp32), w, h, o.yunet);
+    auto b = decode_yunet(views(out_int8), w, h, o.yunet);
+    if (s.geometry) {
+      undo_letterbox(a, *s.geometry);
+      undo_letterbox(b, *s.geometry);
+    }
+    faces_agree.add(a, b, true);
+    std::vector<GroundTruthBox> ref;
+    if (has_labels()) {
+      for (GroundTruthBox g : labels_for(s)) {
+        g.class_id = 0;  // faces: one class whatever the label file says
+        ref.push_back(g);
+      }
+      std::vector<Face> gt_faces;
+      for (const GroundTruthBox& g : ref) {
+        if (g.crowd) continue;
+        Face f;
+        f.box = g.box;
+        gt_faces.push_back(f);
+      }
+      faces_fp32_gt.add(gt_faces, a, false);
+      faces_int8_gt.add(gt_faces, b, false);
+    } else {
+      for (const Face& f : a) ref.push_back({f.box, 0, false});
+    }
+    det_fp32.push_back({faces_to_detections(a), ref});
+    det_int8.push_back({faces_to_detections(b), std::move(ref)});
+  }
+
+  void add_embedding(const EvalSample& s, const Tensor& out_fp32, const Tensor& out_int8) {
+    if (out_fp32.dtype() != DType::kFloat32 || out_int8.dtype() != DType::kFloat32) {
+      throw Error(ErrorCode::kInvalidArgument, "embedding outputs must be float32");
+    }
+    auto va = out_fp32.values<float>();
+    auto vb = out_int8.values<float>();
+    cosines.push_back(cosine_similarity(va, vb));
+    if (!o.pairs.empty()) {
+      emb_fp32.emplace_back(va.begin(), va.end());
+      emb_int8.emplace_back(vb.begin(), vb.end());
+    }
+    names.push_back(s.name);
+  }
+};
+
+}  // namespace
+
+EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
+  EvalResult r;
+  r.options = o;
+  const RunnerOptions ro{.threads = o.threads};
+  auto fp32 = make_runner(o.runtime, o.fp32_model, ro);
+  auto int8 = make_runner(o.runtime, o.int8_model, ro);
+  const auto input_pairs =
+      pair_names(fp32->model().inputs(), int8->model().inputs(), "inputs", r.notes);
+  const auto output_pairs =
+      pair_names(fp32->model().outputs(), int8->model().outputs(), "outputs", r.notes);
+  if (!o.pairs.empty() && o.task != Task::kEmbedding) {
+    throw Error(ErrorCode::kInvalidArgument, "--pairs applies to the embedding task");
+  }
+  auto source = open_samples(o.data, o.recipe, fp32->model(), o.limit);
+  if (source->size() == 0) throw Error(ErrorCode::kInvalidArgument, "the data holds no samples");
+  if (!o.labels.empty() && !source->has_images()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--labels needs image data (a folder with --recipe): boxes are mapped back to "
+                "each image through the recipe's letterbox")
+        .with("file", o.data.string());
+  }
+  TaskState task(o);
+  std::vector<TensorComparator> comparators(output_pairs.size());
+  const std::size_t total = source->size();
+  const std::size_t chunk = std::max<std::size_t>(1, o.chunk);
+  for (std::size_t first = 0; first < total; first += chunk) {
+    const std::size_t count = std::min(chunk, total - first);
+    std::vector<EvalSample> samples;
+    std::vector<TensorMap> in_fp32, in_int8;
+    for (std::size_t i = first; i < first + count; ++i) {
+      samples.push_back(source->get(i, i < o.thumbnails));
+      in_fp32.push_back(samples.back().inputs);
+      TensorMap m;
+      for (const auto& [f, q] : input_pairs) m[q] = samples.back().inputs.at(f);
+      in_int8.push_back(std::move(m));
+    }
+    const std::vector<TensorMap> out_a = fp32->run(in_fp32);
+    const std::vector<TensorMap> out_b = int8->run(in_int8);
+    for (std::size_t k = 0; k < count; ++k) {
+      EvalSample& s = samples[k];
+      std::map<std::string, Tensor> a, b;  // by FP32 output name
+      for (std::size_t j = 0; j < output_pairs.size(); ++j) {
+        const auto& [fname, qname] = output_pairs[j];
+        a[fname] = out_a[k].at(fname);
+        b[fname] = out_b[k].at(qname);
+        const Tensor& ta = a[fname];
+        const Tensor& tb = b[fname];
+        if (ta.shape() != tb.shape() || ta.dtype() != DType::kFloat32 ||
+            tb.dtype() != DType::kFloat32) {
+          throw Error(ErrorCode::kInvalidArgument,
+                      "outputs differ: FP32 " + std::string(dtype_name(ta.dtype())) + " " +
+                          shape_to_string(ta.shape()) + ", INT8 " +
+                          std::string(dtype_name(tb.dtype())) + " " + shape_to_string(tb.shape()) +
+                          " (only float32 outputs are compared)")
+              .with("tensor", fname)
+              .with("image", s.name);
+        }
+        try {
+          comparators[j].add(ta.values<float>(), tb.values<float>());
+        } catch (Error& e) {
+          e.with("tensor", fname).with("image", s.name);
+          throw;
+        }
+      }
+      const Tensor& first_a = a.at(output_pairs[0].first);
+      const Tensor& first_b = b.at(output_pairs[0].first);
+      switch (o.task) {
+        case Task::kRaw:
+          break;
+        case Task::kYolo:
+          task.add_yolo(s, first_a, first_b);
+          break;
+        case Task::kYunet:
+          task.add_yunet(s, a, b);
+          break;
+        case Task::kEmbedding:
+          task.add_embedding(s, first_a, first_b);
+          break;
+      }
+      if (first + k < o.thumbnails) {
+        ReportThumbnail t;
+        t.caption = s.name;
+        if (!s.source.pixels.empty()) t.before = make_thumbnail(s.source, 160);
+        const Tensor& in = s.inputs.begin()->second;
+        const auto& sh = in.shape();
+        const bool image_like = in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 &&
+                                (sh[1] == 1 || sh[1] == 3);
+        if (image_like) t.after = make_thumbnail(image_from_chw(in.view()), 160);
+        if (!t.before.pixels.empty() || !t.after.pixels.empty()) r.thumbnails.push_back(t);
+      }
+    }
+    if (progress) progress(first + count, total);
+  }
+  r.samples = total;
+  for (std::size_t j = 0; j < output_pairs.size(); ++j) {
+    r.outputs.push_back({output_pairs[j].first, comparators[j].result()});
+  }
+  // Task metrics.
+  double worst_cos = 1.0;
+  for (const auto& oc : r.outputs) worst_cos = std::min(worst_cos, oc.comparison.cosine);
+  if (o.task == Task::kRaw) {
+    r.reference = "fp32";
+    r.metrics.push_back({"cosine", "cosine (worst output)", 1.0, worst_cos, true});
+    r.primary_metric = "cosine";
+  } else if (o.task == Task::kYolo || o.task == Task::kYunet) {
+    r.reference = task.has_labels() ? "labels" : "fp32";
+    if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
+    r.map_fp32 = evaluate_map(task.det_fp32);
+    r.map_int8 = evaluate_map(task.det_int8);
+    r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
+    r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
+    r.primary_metric = "map50_95";
+    if (o.task == Task::kYunet) {
+      r.faces_int8_vs_fp32 = task.faces_agree.result();
+      if (task.has_labels()) {
+        r.faces_fp32_vs_labels = task.faces_fp32_gt.result();
+        r.faces_int8_vs_labels = task.faces_int8_gt.result();
+        r.metrics.push_back(
+            {"f1", "F1 @ IoU 0.5", r.faces_fp32_vs_labels->f1, r.faces_int8_vs_labels->f1, true});
+      } else {
+        r.metrics.push_back(
+            {"f1", "F1 @ IoU 0.5 (vs FP32 faces)", 1.0, r.faces_int8_vs_fp32->f1, true});
+        r.primary_metric = "f1";
+      }
+      r.metrics.push_back({"landmark_error_norm", "landmark error (/ face size, vs FP32)", 0.0,
+                           r.faces_int8_vs_fp32->landmark_error_norm, false});
+    }
+    if (std::isnan(r.map_int8->map50_95)) {
+      r.notes.push_back(r.reference == "labels"
+                            ? "No ground-truth objects in the labels: mAP is undefined."
+                            : "The FP32 model found nothing above the reference score: mAP "
+                              "against its detections is undefined.");
+    }
+  } else if (o.task == Task::kEmbedding) {
+    r.reference = "fp32";
+    r.embedding_cosines = task.cosines;
+    double sum = 0, mn = 1.0;
+    for (double c : task.cosines) {
+      sum += c;
+      mn = std::min(mn, c);
+    }
+    const double mean = sum / static_cast<double>(task.cosines.size());
+    r.metrics.push_back({"cosine", "mean cosine (FP32, INT8)", 1.0, mean, true});
+    r.metrics.push_back({"min_cosine", "min cosine (FP32, INT8)", 1.0, mn, true});
+    r.primary_metric = "cosine";
+    if (!o.pairs.empty()) {
+      const auto pairs = read_pairs(o.pairs, task.names);
+      std::vector<std::uint8_t> same;
+      for (const auto& p : pairs) same.push_back(p.same ? 1 : 0);
+      r.verification_fp32 = verification_accuracy(pair_scores(task.emb_fp32, pairs), same);
+      r.verification_int8 = verification_accuracy(pair_scores(task.emb_int8, pairs), same);
+      r.metrics.push_back({"verification_accuracy", "verification accuracy (best threshold)",
+                           r.verification_fp32->accuracy, r.verification_int8->accuracy, true});
+    }
+  }
+  return r;
+}
+
+}  // namespace qcal::eval

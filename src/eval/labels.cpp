@@ -1,0 +1,191 @@
+// YOLO txt and COCO JSON ground-truth readers.
+#include "eval/labels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+
+namespace qcal::eval {
+
+namespace {
+
+bool parse_double(std::string_view token, double& out) {
+  // strtod (C locale in qcal) reads what Python's float() writes, exponents included.
+  std::string s(token);
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && !s.empty() && std::isfinite(out);
+}
+
+}  // namespace
+
+std::vector<GroundTruthBox> parse_yolo_labels(const std::string& text, int image_w, int image_h,
+                                              const std::string& what) {
+  std::vector<GroundTruthBox> out;
+  std::istringstream lines(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(lines, line)) {
+    ++line_no;
+    std::istringstream fields(line);
+    std::vector<double> v;
+    std::string tok;
+    while (fields >> tok) {
+      double x = 0;
+      if (!parse_double(tok, x)) {
+        throw Error(ErrorCode::kFormat, "YOLO label: '" + tok + "' is not a number")
+            .with("file", what)
+            .with("line", std::to_string(line_no));
+      }
+      v.push_back(x);
+    }
+    if (v.empty()) continue;
+    const bool is_box = v.size() == 5;
+    const bool is_segment = v.size() >= 7 && v.size() % 2 == 1;
+    if (!is_box && !is_segment) {
+      throw Error(ErrorCode::kFormat,
+                  "YOLO label: expected 'class cx cy w h' (5 values) or a "
+                  "segment 'class x1 y1 x2 y2 x3 y3 ...', got " +
+                      std::to_string(v.size()) + " values")
+          .with("file", what)
+          .with("line", std::to_string(line_no));
+    }
+    if (v[0] < 0 || v[0] != std::floor(v[0]) || v[0] > 1e6) {
+      throw Error(ErrorCode::kFormat, "YOLO label: class must be a non-negative integer")
+          .with("file", what)
+          .with("line", std::to_string(line_no));
+    }
+    double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    if (is_box) {
+      if (v[3] < 0 || v[4] < 0) {
+        throw Error(ErrorCode::kFormat, "YOLO label: negative width or height")
+            .with("file", what)
+            .with("line", std::to_string(line_no));
+      }
+      x1 = v[1] - v[3] / 2;
+      y1 = v[2] - v[4] / 2;
+      x2 = v[1] + v[3] / 2;
+      y2 = v[2] + v[4] / 2;
+    } else {
+      x1 = x2 = v[1];
+      y1 = y2 = v[2];
+      for (std::size_t i = 1; i + 1 < v.size(); i += 2) {
+        x1 = std::min(x1, v[i]);
+        x2 = std::max(x2, v[i]);
+        y1 = std::min(y1, v[i + 1]);
+        y2 = std::max(y2, v[i + 1]);
+      }
+    }
+    GroundTruthBox g;
+    g.class_id = static_cast<int>(v[0]);
+    g.box = {static_cast<float>(x1 * image_w), static_cast<float>(y1 * image_h),
+             static_cast<float>(x2 * image_w), static_cast<float>(y2 * image_h)};
+    out.push_back(g);
+  }
+  return out;
+}
+
+std::vector<GroundTruthBox> read_yolo_labels(const std::filesystem::path& labels_dir,
+                                             const std::string& image_stem, int image_w,
+                                             int image_h) {
+  const std::filesystem::path p = labels_dir / (image_stem + ".txt");
+  std::error_code ec;
+  if (!std::filesystem::exists(p, ec)) return {};
+  return parse_yolo_labels(read_file(p), image_w, image_h, p.string());
+}
+
+const CocoImage* CocoDataset::find(const std::string& file_name) const {
+  const std::string key = std::filesystem::path(file_name).filename().string();
+  auto it = by_name.find(key);
+  return it == by_name.end() ? nullptr : &images[it->second];
+}
+
+CocoDataset parse_coco_instances(const std::string& json_text, const std::string& what) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kFormat, std::string("COCO JSON does not parse: ") + e.what())
+        .with("file", what);
+  }
+  auto fail = [&](const std::string& msg) -> Error {
+    return Error(ErrorCode::kFormat, "COCO JSON: " + msg).with("file", what);
+  };
+  if (!j.is_object() || !j.contains("images") || !j["images"].is_array() ||
+      !j.contains("annotations") || !j["annotations"].is_array() || !j.contains("categories") ||
+      !j["categories"].is_array()) {
+    throw fail("expected an object with arrays \"images\", \"annotations\" and \"categories\"");
+  }
+  CocoDataset ds;
+  try {
+    std::vector<std::pair<std::int64_t, std::string>> cats;
+    for (const auto& c : j["categories"]) {
+      cats.emplace_back(c.at("id").get<std::int64_t>(), c.value("name", std::string()));
+    }
+    std::sort(cats.begin(), cats.end());
+    for (std::size_t i = 0; i < cats.size(); ++i) {
+      if (i > 0 && cats[i].first == cats[i - 1].first) {
+        throw fail("category id " + std::to_string(cats[i].first) + " appears twice");
+      }
+      ds.category_ids.push_back(cats[i].first);
+      ds.category_names.push_back(cats[i].second);
+    }
+    std::map<std::int64_t, std::size_t> image_index;
+    for (const auto& im : j["images"]) {
+      CocoImage ci;
+      ci.id = im.at("id").get<std::int64_t>();
+      ci.file_name = im.at("file_name").get<std::string>();
+      ci.width = im.at("width").get<int>();
+      ci.height = im.at("height").get<int>();
+      if (ci.width <= 0 || ci.height <= 0) {
+        throw fail("image " + ci.file_name + " has a non-positive width or height");
+      }
+      if (!image_index.emplace(ci.id, ds.images.size()).second) {
+        throw fail("image id " + std::to_string(ci.id) + " appears twice");
+      }
+      const std::string key = std::filesystem::path(ci.file_name).filename().string();
+      if (!ds.by_name.emplace(key, ds.images.size()).second) {
+        throw fail("file name " + key + " appears twice");
+      }
+      ds.images.push_back(std::move(ci));
+    }
+    for (const auto& a : j["annotations"]) {
+      const std::int64_t image_id = a.at("image_id").get<std::int64_t>();
+      const std::int64_t cat = a.at("category_id").get<std::int64_t>();
+      auto it = image_index.find(image_id);
+      if (it == image_index.end()) {
+        throw fail("annotation refers to unknown image id " + std::to_string(image_id));
+      }
+      auto cit = std::lower_bound(ds.category_ids.begin(), ds.category_ids.end(), cat);
+      if (cit == ds.category_ids.end() || *cit != cat) {
+        throw fail("annotation refers to unknown category id " + std::to_string(cat));
+      }
+      const auto& bb = a.at("bbox");
+      if (!bb.is_array() || bb.size() != 4) throw fail("bbox must be [x, y, width, height]");
+      const double x = bb[0].get<double>(), y = bb[1].get<double>();
+      const double w = bb[2].get<double>(), h = bb[3].get<double>();
+      if (!std::isfinite(x) || !std::isfinite(y) || !(w >= 0) || !(h >= 0)) {
+        throw fail("bbox of image id " + std::to_string(image_id) + " is not finite/non-negative");
+      }
+      GroundTruthBox g;
+      g.class_id = static_cast<int>(cit - ds.category_ids.begin());
+      g.box = {static_cast<float>(x), static_cast<float>(y), static_cast<float>(x + w),
+               static_cast<float>(y + h)};
+      g.crowd = a.value("iscrowd", 0) != 0;
+      ds.images[it->second].ground_truth.push_back(g);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(std::string("unexpected content: ") + e.what());
+  }
+  return ds;
+}
+
+CocoDataset read_coco_instances(const std::filesystem::path& path) {
+  return parse_coco_instances(read_file(path), path.string());
+}
+
+}  // namespace qcal::eval

@@ -1,0 +1,344 @@
+// The calibrate pipeline: sample sources, streaming collection through the engine's observer,
+// range selection and all-or-nothing output writing.
+#include "export/calibrate.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "core/npz.hpp"
+#include "engine/model.hpp"
+#include "engine/session.hpp"
+#include "export/qdq_placement.hpp"
+#include "export/ranges_json.hpp"
+
+namespace qcal::exporter {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+class NpySource final : public SampleSource {
+ public:
+  explicit NpySource(const std::filesystem::path& path) : path_(path), reader_(path) {
+    if (reader_.header().shape.empty()) {
+      Error e(ErrorCode::kInvalidArgument, "calibration data must have a sample dimension, got a scalar");
+      e.with("file", path.string());
+      throw e;
+    }
+  }
+  std::int64_t size() const override { return reader_.rows(); }
+  Shape row_shape() const override {
+    return Shape(reader_.header().shape.begin() + 1, reader_.header().shape.end());
+  }
+  DType dtype() const override { return reader_.header().dtype; }
+  Tensor read(std::int64_t first, std::int64_t count) override {
+    return reader_.read_rows(first, count);
+  }
+  std::string sample_name(std::int64_t index) const override {
+    return "row " + std::to_string(index) + " of " + path_.filename().string();
+  }
+  std::string description() const override { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+  NpyReader reader_;
+};
+
+// .npz members are read whole by core/npz; the chosen array is then served by rows.
+class TensorSource final : public SampleSource {
+ public:
+  TensorSource(Tensor t, std::string what) : tensor_(std::move(t)), what_(std::move(what)) {}
+  std::int64_t size() const override { return tensor_.shape().empty() ? 0 : tensor_.shape()[0]; }
+  Shape row_shape() const override { return Shape(tensor_.shape().begin() + 1, tensor_.shape().end()); }
+  DType dtype() const override { return tensor_.dtype(); }
+  Tensor read(std::int64_t first, std::int64_t count) override {
+    Shape shape = tensor_.shape();
+    shape[0] = count;
+    Tensor out(tensor_.dtype(), shape);
+    const std::size_t row_bytes = tensor_.nbytes() / static_cast<std::size_t>(size());
+    std::memcpy(out.raw_data(),
+                static_cast<const std::byte*>(tensor_.raw_data()) + row_bytes * static_cast<std::size_t>(first),
+                row_bytes * static_cast<std::size_t>(count));
+    return out;
+  }
+  std::string sample_name(std::int64_t index) const override {
+    return "row " + std::to_string(index) + " of " + what_;
+  }
+  std::string description() const override { return what_; }
+
+ private:
+  Tensor tensor_;
+  std::string what_;
+};
+
+std::string shape_text(const Shape& s) { return shape_to_string(s); }
+
+}  // namespace
+
+std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& path,
+                                                const std::string& input_name) {
+  const std::string ext = path.extension().string();
+  if (ext == ".npy") return std::make_unique<NpySource>(path);
+  if (ext == ".npz") {
+    auto arrays = read_npz(path);
+    if (arrays.empty()) {
+      Error e(ErrorCode::kInvalidArgument, "the .npz holds no arrays");
+      e.with("file", path.string());
+      throw e;
+    }
+    for (auto& [name, t] : arrays) {
+      if (name == input_name || arrays.size() == 1) {
+        if (t.shape().empty()) {
+          Error e(ErrorCode::kInvalidArgument, "calibration array must have a sample dimension");
+          e.with("file", path.string()).with("array", name);
+          throw e;
+        }
+        return std::make_unique<TensorSource>(std::move(t), path.string() + ":" + name);
+      }
+    }
+    Error e(ErrorCode::kInvalidArgument,
+            "the .npz has several arrays and none is named after the model input '" + input_name + "'");
+    e.with("file", path.string());
+    throw e;
+  }
+  Error e(ErrorCode::kInvalidArgument, "calibration data must be .npy or .npz (or images with --recipe)");
+  e.with("file", path.string());
+  throw e;
+}
+
+calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
+                                   const std::vector<std::string>& required_tensors,
+                                   SampleSource& source, const CalibrateOptions& options,
+                                   const ProgressFn& progress, double* inference_seconds,
+                                   double* observe_seconds) {
+  auto model = std::make_shared<const engine::Model>(engine::Model::load(model_path));
+  if (model->inputs().size() != 1) {
+    Error e(ErrorCode::kUnsupported, "calibration supports models with one input, this one has " +
+                                         std::to_string(model->inputs().size()));
+    e.with("file", model_path.string());
+    throw e;
+  }
+  const auto& input = model->inputs()[0];
+  const Shape row = source.row_shape();
+  // The model's input is [batch, row...]; every fixed dimension must match the data.
+  bool shape_ok = input.shape.size() == row.size() + 1;
+  for (std::size_t d = 0; shape_ok && d < row.size(); ++d) {
+    shape_ok = input.shape[d + 1] < 0 || input.shape[d + 1] == row[d];
+  }
+  if (!shape_ok) {
+    Error e(ErrorCode::kInvalidArgument, "the data's sample shape " + shape_text(row) +
+                                             " does not match the model input " +
+                                             shape_text(input.shape) + " (batch first)");
+    e.with("file", model_path.string()).with("tensor", input.name).with("data", source.description());
+    throw e;
+  }
+  if (source.dtype() != input.dtype) {
+    Error e(ErrorCode::kInvalidArgument,
+            std::string("the data is ") + std::string(dtype_name(source.dtype())) +
+                " but the model input wants " + std::string(dtype_name(input.dtype)));
+    e.with("tensor", input.name).with("data", source.description());
+    throw e;
+  }
+  std::int64_t total = source.size();
+  if (options.num_samples > 0) total = std::min(total, options.num_samples);
+  if (total <= 0) {
+    Error e(ErrorCode::kInvalidArgument, "no calibration samples");
+    e.with("data", source.description());
+    throw e;
+  }
+  const std::int64_t batch = input.shape.empty() || input.shape[0] <= 0 ? 1 : input.shape[0];
+  const std::int64_t batches = total / batch;
+  if (batches == 0) {
+    Error e(ErrorCode::kInvalidArgument, "the model's batch size " + std::to_string(batch) +
+                                             " exceeds the " + std::to_string(total) + " samples");
+    e.with("data", source.description());
+    throw e;
+  }
+
+  calib::CollectOptions collect;
+  collect.histogram = true;  // always: stats files re-select with any method; ratio in bench/
+  collect.num_bins = options.num_bins;
+  collect.ignore_nonfinite = options.ignore_nonfinite;
+  collect.threads = options.threads;
+  if (!calib::method_needs_histogram(options.select.method) && options.save_stats.empty()) {
+    collect.histogram = false;  // minmax/ema without --save-stats: one pass fewer
+  }
+  calib::StatsSet stats(collect);
+
+  engine::SessionOptions session_options;
+  session_options.num_threads = options.threads;
+  engine::Session session(model, session_options);
+  Shape input_shape = row;
+  input_shape.insert(input_shape.begin(), batch);
+  // Observe what the fused graph materialises (what TensorRT keeps after its own Conv+activation
+  // fusion) plus every tensor the QDQ plan needs; only float tensors are collected.
+  std::vector<Shape> shapes{input_shape};
+  std::vector<std::string> names = session.tensor_names(shapes);
+  std::set<std::string> wanted(names.begin(), names.end());
+  for (const auto& t : required_tensors) {
+    if (!wanted.count(t)) names.push_back(t);
+    wanted.insert(t);
+  }
+  std::int64_t sample_index = 0;
+  double observe_time = 0;
+  session.set_observer(
+      [&](const std::string& name, const TensorView& view) {
+        if (view.dtype != DType::kFloat32) return;
+        const auto start = Clock::now();
+        try {
+          stats.observe(name, view, sample_index);
+        } catch (Error& e) {
+          e.with("image", source.sample_name(sample_index));
+          throw;
+        }
+        observe_time += seconds_since(start);
+      },
+      names);
+
+  std::uint64_t data_hash = calib::fnv1a64("");
+  double run_time = 0;
+  for (std::int64_t b = 0; b < batches; ++b) {
+    sample_index = b * batch;
+    Tensor x = source.read(sample_index, batch);
+    data_hash = calib::fnv1a64(
+        std::string_view(static_cast<const char*>(x.raw_data()), x.nbytes()), data_hash);
+    const double observed_before = observe_time;
+    const auto start = Clock::now();
+    session.run(std::vector<Tensor>{x});
+    run_time += seconds_since(start) - (observe_time - observed_before);
+    if (progress) progress((b + 1) * batch, batches * batch);
+  }
+  if (inference_seconds) *inference_seconds = run_time;
+  if (observe_seconds) *observe_seconds = observe_time;
+
+  auto& prov = stats.provenance();
+  prov.samples = static_cast<std::uint64_t>(batches * batch);
+  prov.data_fingerprints = {calib::hex64(data_hash)};
+  prov.data_description = source.description() +
+                          (options.recipe_description.empty() ? "" : " (recipe " + options.recipe_description + ")");
+  prov.synthetic = source.synthetic();
+  return stats;
+}
+
+CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
+                          const ProgressFn& progress) {
+  const auto start = Clock::now();
+  calib::validate(options.select);
+  validate_trt_version(options.trt_version);
+  CalibrateReport report;
+  const std::string model_bytes = read_file(options.model_path);
+  const std::string what = options.model_path.string();
+  const std::string fingerprint = calib::hex64(calib::fnv1a64(model_bytes));
+
+  PlacementOptions placement;
+  placement.per_channel = options.per_channel;
+  placement.exclude = options.exclude;
+  PlacementPlan plan = plan_qdq(read_graph_view(model_bytes, what), placement);
+  report.warnings = plan.warnings;
+  std::vector<std::string> required;
+  for (const auto& [t, uses] : plan.activations) required.push_back(t);
+
+  calib::StatsSet stats;
+  if (!options.from_stats.empty()) {
+    bool first = true;
+    for (const auto& path : options.from_stats) {
+      auto shard = calib::StatsSet::load(path);
+      if (shard.provenance().model_fingerprint != fingerprint) {
+        Error e(ErrorCode::kInvalidArgument,
+                "statistics were collected on a different model (fingerprint " +
+                    shard.provenance().model_fingerprint + ", this model is " + fingerprint + ")");
+        e.with("file", path.string()).with("model", what);
+        throw e;
+      }
+      if (first) {
+        stats = std::move(shard);
+        first = false;
+      } else {
+        try {
+          stats.merge(shard);
+        } catch (Error& e) {
+          e.with("file", path.string());
+          throw;
+        }
+      }
+    }
+  } else {
+    if (!source) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
+    stats = collect_statistics(options.model_path, required, *source, options, progress,
+                               &report.inference_seconds, &report.observe_seconds);
+    stats.provenance().model_fingerprint = fingerprint;
+  }
+  report.samples = static_cast<std::int64_t>(stats.provenance().samples);
+  report.tensors = stats.tensors().size();
+
+  // Ranges and quantization parameters. Planned tensors without statistics (not float, or not
+  // produced) lose their Q/DQ with a warning.
+  const bool uint8 = options.activations == ActivationType::kUInt8Asymmetric;
+  std::map<std::string, calib::QuantParams> params;
+  std::vector<TrtCacheEntry> cache_entries;
+  const auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  for (const auto& [name, r] : ranges_by_name) {
+    params[name] = uint8 ? calib::asymmetric_uint8(r.min, r.max) : calib::symmetric_int8(r.amax);
+    cache_entries.push_back({name, r.amax});
+  }
+  std::vector<std::string> qdq_tensors;
+  for (auto it = plan.activations.begin(); it != plan.activations.end();) {
+    if (!params.count(it->first)) {
+      report.warnings.push_back("no statistics for '" + it->first + "'; it stays float");
+      it = plan.activations.erase(it);
+    } else {
+      qdq_tensors.push_back(it->first);
+      ++it;
+    }
+  }
+  auto qdq = write_qdq_model(model_bytes, what, plan, params, options.activations);
+  report.warnings.insert(report.warnings.end(), qdq.warnings.begin(), qdq.warnings.end());
+  report.activation_pairs = qdq.activation_pairs;
+  report.weights = qdq.weights;
+  report.float_nodes = plan.float_nodes;
+
+  const auto algorithm = options.select.method == calib::Method::kMinMax
+                             ? TrtAlgorithm::kMinMaxCalibration
+                             : TrtAlgorithm::kEntropyCalibration2;
+  const std::string cache = format_trt_cache(cache_entries, algorithm, options.trt_version);
+  RangesJsonInput rj;
+  rj.model_path = what;
+  rj.stats = &stats;
+  rj.select = options.select;
+  rj.ranges = &ranges_by_name;
+  rj.uint8_activations = uint8;
+  rj.qdq_tensors = qdq_tensors;
+  rj.float_nodes = plan.float_nodes;
+  const std::string ranges = format_ranges_json(rj);
+
+  // Everything is in memory: write each under a temporary name, then rename them all.
+  std::filesystem::create_directories(options.out_dir);
+  report.qdq_model = options.out_dir / (options.model_path.stem().string() + ".qdq.onnx");
+  report.cache = options.out_dir / "calibration.cache";
+  report.ranges = options.out_dir / "ranges.json";
+  std::vector<std::unique_ptr<AtomicFile>> files;
+  auto stage = [&](const std::filesystem::path& path, const std::string& bytes) {
+    files.push_back(std::make_unique<AtomicFile>(path));
+    files.back()->write(bytes);
+  };
+  stage(report.qdq_model, qdq.model_bytes);
+  stage(report.cache, cache);
+  stage(report.ranges, ranges);
+  if (!options.save_stats.empty()) {
+    report.stats = options.save_stats;
+    stage(report.stats, stats.serialize());
+  }
+  for (auto& f : files) f->commit();
+  report.total_seconds = seconds_since(start);
+  return report;
+}
+
+}  // namespace qcal::exporter

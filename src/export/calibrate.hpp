@@ -1,0 +1,89 @@
+// The `qcal calibrate` pipeline: stream samples through the engine with an observer that feeds
+// the collectors (or merge saved statistics), select ranges, and write the QDQ ONNX model,
+// the TensorRT calibration cache, ranges.json and optionally the statistics file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calib/range_select.hpp"
+#include "calib/stats_file.hpp"
+#include "core/tensor.hpp"
+#include "export/qdq_writer.hpp"
+#include "export/trt_cache.hpp"
+
+namespace qcal::exporter {
+
+// Where calibration samples come from. Samples are rows: read(first, count) returns a tensor
+// [count, row_shape...]. Implementations stream (only the requested rows are in memory).
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual std::int64_t size() const = 0;
+  virtual Shape row_shape() const = 0;
+  virtual DType dtype() const = 0;
+  virtual Tensor read(std::int64_t first, std::int64_t count) = 0;
+  // Names sample i in error messages (a file name, or "row i of data.npy").
+  virtual std::string sample_name(std::int64_t index) const = 0;
+  virtual std::string description() const = 0;
+  virtual bool synthetic() const { return false; }
+};
+
+// .npy (streamed by rows) or .npz (the member named input_name, or the only member).
+std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& path,
+                                                const std::string& input_name);
+
+struct CalibrateOptions {
+  std::filesystem::path model_path;
+  std::filesystem::path out_dir;
+  calib::SelectOptions select;
+  bool per_channel = true;
+  std::vector<std::string> exclude;
+  std::int64_t num_samples = 0;  // 0: all
+  int threads = 1;
+  bool ignore_nonfinite = false;
+  ActivationType activations = ActivationType::kInt8Symmetric;
+  int trt_version = kDefaultTrtVersion;
+  int num_bins = calib::kDefaultNumBins;
+  std::filesystem::path save_stats;               // empty: none
+  std::vector<std::filesystem::path> from_stats;  // non-empty: merge these, run no model
+  std::string recipe_description;                 // what preprocessing produced the samples
+};
+
+struct CalibrateReport {
+  std::filesystem::path qdq_model;
+  std::filesystem::path cache;
+  std::filesystem::path ranges;
+  std::filesystem::path stats;  // empty when not saved
+  std::int64_t samples = 0;
+  std::size_t tensors = 0;           // tensors with statistics
+  std::size_t activation_pairs = 0;  // Q/DQ pairs on activations
+  std::size_t weights = 0;           // int8 weight initializers
+  std::vector<std::string> float_nodes;
+  std::vector<std::string> warnings;
+  double inference_seconds = 0;  // time inside Session::run excluding observation
+  double observe_seconds = 0;    // time in the collectors
+  double total_seconds = 0;
+};
+
+using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
+
+// Runs the pipeline. `source` may be null only with options.from_stats. All outputs are built
+// in memory first and then written under temporary names and renamed, so an error leaves no
+// output files behind.
+CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
+                          const ProgressFn& progress = {});
+
+// Collection alone (used by calibrate() and benchmarks): runs every sample through a Session
+// observing the tensors in `observe` plus the graph's post-fusion float tensors.
+calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
+                                   const std::vector<std::string>& required_tensors,
+                                   SampleSource& source, const CalibrateOptions& options,
+                                   const ProgressFn& progress, double* inference_seconds,
+                                   double* observe_seconds);
+
+}  // namespace qcal::exporter

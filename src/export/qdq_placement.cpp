@@ -1,0 +1,206 @@
+// QDQ placement rules (see docs/quantization.md).
+#include "export/qdq_placement.hpp"
+
+#include <algorithm>
+#include <regex>
+
+#include "core/error.hpp"
+
+namespace qcal::exporter {
+namespace {
+
+// Ops that only move or reshape data: a probability stays a probability through them.
+bool is_plumbing(const std::string& op) {
+  return op == "Reshape" || op == "Transpose" || op == "Squeeze" || op == "Unsqueeze" ||
+         op == "Flatten" || op == "Identity" || op == "Slice" || op == "Split" || op == "Gather";
+}
+
+bool is_probability(const std::string& op) { return op == "Softmax" || op == "Sigmoid"; }
+
+}  // namespace
+
+bool is_compute_op(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
+}
+
+bool is_fusible_op(const std::string& op) {
+  return op == "Add" || op == "Concat" || op == "MaxPool" || op == "AveragePool" ||
+         op == "GlobalAveragePool" || op == "Resize";
+}
+
+PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) {
+  PlacementPlan plan;
+  const auto& nodes = graph.nodes;
+  std::map<std::string, std::size_t> producer;
+  std::map<std::string, std::vector<std::size_t>> consumers;
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    for (const auto& o : nodes[n].outputs) {
+      if (!o.empty()) producer[o] = n;
+    }
+    for (const auto& i : nodes[n].inputs) {
+      if (!i.empty()) consumers[i].push_back(n);
+    }
+  }
+  auto is_default_domain = [](const GraphNode& node) {
+    return node.domain.empty() || node.domain == "ai.onnx";
+  };
+  auto is_activation = [&](const std::string& t) {
+    return !t.empty() && !graph.initializers.count(t) &&
+           (producer.count(t) || std::find(graph.inputs.begin(), graph.inputs.end(), t) !=
+                                     graph.inputs.end());
+  };
+
+  // --exclude: node names or full-match regexes.
+  std::vector<bool> excluded(nodes.size(), false);
+  for (const auto& pattern : options.exclude) {
+    std::regex re;
+    bool is_regex = true;
+    try {
+      re = std::regex(pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      is_regex = false;
+    }
+    bool matched = false;
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      if (nodes[n].name == pattern || (is_regex && std::regex_match(nodes[n].name, re))) {
+        excluded[n] = true;
+        matched = true;
+      }
+    }
+    if (!matched) plan.warnings.push_back("--exclude '" + pattern + "' matches no node");
+  }
+
+  // Walks back through plumbing from tensor t; true when it comes from Softmax/Sigmoid.
+  auto from_probability = [&](std::string t) {
+    for (int depth = 0; depth < 64; ++depth) {
+      auto it = producer.find(t);
+      if (it == producer.end()) return false;
+      const auto& p = nodes[it->second];
+      if (is_probability(p.op_type)) return true;
+      if (!is_plumbing(p.op_type) || p.inputs.empty()) return false;
+      t = p.inputs[0];
+    }
+    return false;
+  };
+
+  // Rule 1: compute ops are quantized unless excluded or fed by probabilities.
+  std::vector<bool> quantized(nodes.size(), false);
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    const auto& node = nodes[n];
+    if (!is_default_domain(node) || !is_compute_op(node.op_type)) continue;
+    const std::string label = node.name + " (" + node.op_type + ")";
+    if (excluded[n]) {
+      plan.float_nodes.push_back(label + ": excluded by --exclude");
+      continue;
+    }
+    if (options.keep_probability_inputs_float && !node.inputs.empty() &&
+        from_probability(node.inputs[0])) {
+      plan.float_nodes.push_back(label + ": input is a Softmax/Sigmoid probability");
+      continue;
+    }
+    quantized[n] = true;
+  }
+
+  // Rule 2: fusible ops are quantized when a quantized compute op lies downstream (they feed
+  // int8 kernels); otherwise they belong to the float tail (box decoding, final Concat).
+  std::vector<bool> feeds_int8(nodes.size(), false);
+  for (std::size_t k = nodes.size(); k-- > 0;) {
+    bool any = false;
+    for (const auto& o : nodes[k].outputs) {
+      auto it = consumers.find(o);
+      if (it == consumers.end()) continue;
+      for (std::size_t c : it->second) any = any || quantized[c] || feeds_int8[c];
+    }
+    feeds_int8[k] = any;
+  }
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    const auto& node = nodes[n];
+    if (!is_default_domain(node) || !is_fusible_op(node.op_type) || quantized[n]) continue;
+    const std::string label = node.name + " (" + node.op_type + ")";
+    if (excluded[n]) {
+      plan.float_nodes.push_back(label + ": excluded by --exclude");
+      continue;
+    }
+    if (!feeds_int8[n]) {
+      plan.float_nodes.push_back(label + ": no int8 compute op downstream (output tail)");
+      continue;
+    }
+    if (node.op_type == "Add" &&
+        !(node.inputs.size() == 2 && is_activation(node.inputs[0]) && is_activation(node.inputs[1]))) {
+      continue;  // Add with a constant is a bias/offset, not a residual join: left to float
+    }
+    quantized[n] = true;
+  }
+
+  // Assign inputs.
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    if (!quantized[n]) continue;
+    const auto& node = nodes[n];
+    const std::string& op = node.op_type;
+    auto quantize_activation = [&](std::size_t input) {
+      if (input < node.inputs.size() && is_activation(node.inputs[input])) {
+        plan.activations[node.inputs[input]].push_back({n, input});
+      }
+    };
+    auto quantize_weight = [&](std::size_t input, int axis) {
+      const std::string& w = node.inputs[input];
+      auto& wp = plan.weights[w];
+      if (!options.per_channel) axis = -1;
+      if (!wp.uses.empty() && wp.axis != axis) axis = -1;  // shared with another layout
+      wp.axis = axis;
+      wp.uses.push_back({n, input});
+    };
+    auto rank_of = [&](const std::string& t) -> int {
+      auto it = graph.initializer_shapes.find(t);
+      return it == graph.initializer_shapes.end() ? -1 : static_cast<int>(it->second.size());
+    };
+    if (op == "Conv" || op == "ConvTranspose") {
+      quantize_activation(0);
+      if (node.inputs.size() > 1) {
+        if (graph.initializers.count(node.inputs[1])) {
+          int axis = 0;
+          if (op == "ConvTranspose") {
+            // Weight [C_in, C_out / group, k...]: per output channel is axis 1 when group == 1.
+            auto g = node.int_attributes.find("group");
+            axis = (g == node.int_attributes.end() || g->second == 1) ? 1 : -1;
+          }
+          quantize_weight(1, axis);
+        } else {
+          quantize_activation(1);
+        }
+      }
+      // Bias stays float (TensorRT folds it; ModelOpt's QuantizeBias=False).
+    } else if (op == "Gemm") {
+      quantize_activation(0);
+      if (node.inputs.size() > 1) {
+        if (graph.initializers.count(node.inputs[1])) {
+          auto t = node.int_attributes.find("transB");
+          const bool trans_b = t != node.int_attributes.end() && t->second != 0;
+          quantize_weight(1, trans_b ? 0 : 1);  // per output column N
+        } else {
+          quantize_activation(1);
+        }
+      }
+    } else if (op == "MatMul") {
+      for (std::size_t i = 0; i < 2 && i < node.inputs.size(); ++i) {
+        if (graph.initializers.count(node.inputs[i])) {
+          const int rank = rank_of(node.inputs[i]);
+          // B [.., K, N]: per output column is the last axis; a constant A is per tensor.
+          quantize_weight(i, i == 1 && rank >= 2 ? rank - 1 : -1);
+        } else {
+          quantize_activation(i);
+        }
+      }
+    } else if (op == "Add") {
+      quantize_activation(0);
+      quantize_activation(1);
+    } else if (op == "Concat") {
+      for (std::size_t i = 0; i < node.inputs.size(); ++i) quantize_activation(i);
+    } else {
+      quantize_activation(0);  // pooling, Resize: the data input only
+    }
+  }
+  return plan;
+}
+
+}  // namespace qcal::exporter

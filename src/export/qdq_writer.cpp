@@ -1,0 +1,372 @@
+// QDQ ONNX writer: graph view extraction, weight quantization, Q/DQ insertion, checker.
+#include "export/qdq_writer.hpp"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "core/error.hpp"
+
+namespace qcal::exporter {
+namespace {
+
+onnx::ModelProto parse_model(const std::string& bytes, const std::string& what) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    Error e(ErrorCode::kFormat, "not a valid ONNX model (protobuf parse failed)");
+    e.with("file", what);
+    throw e;
+  }
+  return model;
+}
+
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
+  }
+  return 0;
+}
+
+// Float data of an initializer (raw_data or float_data); throws when not float32.
+std::vector<float> float_values(const onnx::TensorProto& t, const std::string& what) {
+  if (t.data_type() != onnx::TensorProto::FLOAT) {
+    Error e(ErrorCode::kUnsupported, "weight is not float32; cannot quantize it");
+    e.with("file", what).with("tensor", t.name());
+    throw e;
+  }
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    Error e(ErrorCode::kUnsupported, "weights in external data files are not quantized yet");
+    e.with("file", what).with("tensor", t.name());
+    throw e;
+  }
+  std::int64_t numel = 1;
+  for (auto d : t.dims()) numel *= d;
+  std::vector<float> v;
+  if (!t.raw_data().empty()) {
+    if (t.raw_data().size() != static_cast<std::size_t>(numel) * 4) {
+      Error e(ErrorCode::kFormat, "initializer raw_data size does not match its dims");
+      e.with("file", what).with("tensor", t.name());
+      throw e;
+    }
+    v.resize(static_cast<std::size_t>(numel));
+    std::memcpy(v.data(), t.raw_data().data(), v.size() * 4);  // little-endian host
+  } else {
+    v.assign(t.float_data().begin(), t.float_data().end());
+    if (v.size() != static_cast<std::size_t>(numel)) {
+      Error e(ErrorCode::kFormat, "initializer float_data size does not match its dims");
+      e.with("file", what).with("tensor", t.name());
+      throw e;
+    }
+  }
+  return v;
+}
+
+class NameMaker {
+ public:
+  explicit NameMaker(const onnx::GraphProto& g) {
+    for (const auto& n : g.node()) {
+      used_.insert(n.name());
+      for (const auto& o : n.output()) used_.insert(o);
+      for (const auto& i : n.input()) used_.insert(i);
+    }
+    for (const auto& t : g.initializer()) used_.insert(t.name());
+    for (const auto& i : g.input()) used_.insert(i.name());
+  }
+  std::string make(const std::string& base) {
+    std::string name = base;
+    for (int k = 1; used_.count(name); ++k) name = base + "_" + std::to_string(k);
+    used_.insert(name);
+    return name;
+  }
+
+ private:
+  std::set<std::string> used_;
+};
+
+void add_scalar_initializer(onnx::GraphProto& g, const std::string& name, float value) {
+  auto* t = g.add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_float_data(value);
+}
+
+void add_zero_point(onnx::GraphProto& g, const std::string& name, ActivationType type,
+                    std::int32_t zp) {
+  auto* t = g.add_initializer();
+  t->set_name(name);
+  if (type == ActivationType::kUInt8Asymmetric) {
+    t->set_data_type(onnx::TensorProto::UINT8);
+    const auto b = static_cast<std::uint8_t>(zp);
+    t->set_raw_data(std::string(1, static_cast<char>(b)));
+  } else {
+    t->set_data_type(onnx::TensorProto::INT8);
+    const auto b = static_cast<std::int8_t>(zp);
+    t->set_raw_data(std::string(1, static_cast<char>(b)));
+  }
+}
+
+onnx::NodeProto make_node(const std::string& op, const std::string& name,
+                          std::vector<std::string> inputs, const std::string& output) {
+  onnx::NodeProto n;
+  n.set_op_type(op);
+  n.set_name(name);
+  for (auto& i : inputs) n.add_input(i);
+  n.add_output(output);
+  return n;
+}
+
+}  // namespace
+
+GraphView read_graph_view(const std::string& model_bytes, const std::string& what) {
+  const auto model = parse_model(model_bytes, what);
+  GraphView view;
+  const auto& g = model.graph();
+  for (const auto& t : g.initializer()) {
+    view.initializers.insert(t.name());
+    view.initializer_shapes[t.name()] = {t.dims().begin(), t.dims().end()};
+  }
+  for (const auto& i : g.input()) {
+    if (!view.initializers.count(i.name())) view.inputs.push_back(i.name());
+  }
+  for (const auto& o : g.output()) view.outputs.push_back(o.name());
+  for (const auto& n : g.node()) {
+    GraphNode node;
+    node.name = n.name();
+    node.op_type = n.op_type();
+    node.domain = n.domain();
+    node.inputs = {n.input().begin(), n.input().end()};
+    node.outputs = {n.output().begin(), n.output().end()};
+    for (const auto& a : n.attribute()) {
+      if (a.type() == onnx::AttributeProto::INT) node.int_attributes[a.name()] = a.i();
+    }
+    if (node.op_type == "Constant") {
+      // Constant outputs are constants, not activations.
+      for (const auto& o : node.outputs) view.initializers.insert(o);
+    }
+    view.nodes.push_back(std::move(node));
+  }
+  return view;
+}
+
+QuantizedWeight quantize_weight_symmetric(const std::vector<float>& values,
+                                          const std::vector<std::int64_t>& shape, int axis) {
+  QuantizedWeight q;
+  std::size_t channels = 1, inner = values.size(), outer = 1;
+  if (axis >= 0) {
+    if (static_cast<std::size_t>(axis) >= shape.size()) throw_invalid("weight axis out of range");
+    channels = static_cast<std::size_t>(shape[static_cast<std::size_t>(axis)]);
+    inner = 1;
+    for (std::size_t d = static_cast<std::size_t>(axis) + 1; d < shape.size(); ++d) {
+      inner *= static_cast<std::size_t>(shape[d]);
+    }
+    outer = channels == 0 ? 0 : values.size() / (channels * inner);
+  }
+  std::vector<float> absmax(channels, 0.0f);
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      for (std::size_t i = 0; i < inner; ++i) {
+        const float v = std::fabs(values[(o * channels + c) * inner + i]);
+        absmax[c] = std::max(absmax[c], v);
+      }
+    }
+  }
+  q.scales.resize(channels);
+  for (std::size_t c = 0; c < channels; ++c) q.scales[c] = calib::symmetric_int8(absmax[c]).scale;
+  q.values.resize(values.size());
+  for (std::size_t o = 0; o < outer; ++o) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      for (std::size_t i = 0; i < inner; ++i) {
+        const std::size_t k = (o * channels + c) * inner + i;
+        // QuantizeLinear: round half to even (nearbyint in the default mode), then saturate;
+        // symmetric weights use [-127, 127] so that -128 never appears (TensorRT's range).
+        const float r = std::nearbyint(values[k] / q.scales[c]);
+        q.values[k] = static_cast<std::int8_t>(std::clamp(r, -127.0f, 127.0f));
+      }
+    }
+  }
+  return q;
+}
+
+QdqResult write_qdq_model(const std::string& model_bytes, const std::string& what,
+                          const PlacementPlan& plan,
+                          const std::map<std::string, calib::QuantParams>& activation_params,
+                          ActivationType activation_type) {
+  auto model = parse_model(model_bytes, what);
+  QdqResult result;
+  // A model the checker already rejects cannot be held to a clean result; say so instead.
+  bool input_checks = true;
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& ex) {
+    input_checks = false;
+    result.warnings.push_back(std::string("the input model fails the ONNX checker (") + ex.what() +
+                              "); the QDQ model is not checked either");
+  }
+  const int opset = default_opset(model);
+  if (opset < 10) {
+    Error e(ErrorCode::kUnsupported,
+            "QuantizeLinear/DequantizeLinear need opset >= 10; the model has opset " +
+                std::to_string(opset));
+    e.with("file", what);
+    throw e;
+  }
+  const bool per_axis_ok = opset >= 13;
+  auto& g = *model.mutable_graph();
+  NameMaker names(g);
+
+  // Quantize weights into new int8 initializers, each followed by one DequantizeLinear.
+  std::vector<onnx::NodeProto> head_nodes;  // weight DQs and graph-input QDQs, placed first
+  std::map<std::string, std::string> weight_dq;  // float initializer -> dequantized tensor
+  bool warned_axis = false;
+  for (const auto& [name, wp] : plan.weights) {
+    const onnx::TensorProto* src = nullptr;
+    for (const auto& t : g.initializer()) {
+      if (t.name() == name) src = &t;
+    }
+    if (!src) continue;  // a Constant node's output: left as is
+    const std::vector<std::int64_t> shape(src->dims().begin(), src->dims().end());
+    int axis = wp.axis;
+    if (axis >= 0 && !per_axis_ok) {
+      axis = -1;
+      if (!warned_axis) {
+        result.warnings.push_back("opset " + std::to_string(opset) +
+                                  " < 13: weights are quantized per tensor (per-channel "
+                                  "DequantizeLinear needs opset 13)");
+        warned_axis = true;
+      }
+    }
+    const auto q = quantize_weight_symmetric(float_values(*src, what), shape, axis);
+    const std::string qname = names.make(name + "_quantized");
+    const std::string sname = names.make(name + "_scale");
+    const std::string zname = names.make(name + "_zero_point");
+    const std::string dqname = names.make(name + "_DequantizeLinear_Output");
+    auto* qt = g.add_initializer();
+    qt->set_name(qname);
+    qt->set_data_type(onnx::TensorProto::INT8);
+    for (auto d : shape) qt->add_dims(d);
+    qt->set_raw_data(std::string(reinterpret_cast<const char*>(q.values.data()), q.values.size()));
+    auto* st = g.add_initializer();
+    st->set_name(sname);
+    st->set_data_type(onnx::TensorProto::FLOAT);
+    auto* zt = g.add_initializer();
+    zt->set_name(zname);
+    zt->set_data_type(onnx::TensorProto::INT8);
+    if (axis >= 0) {
+      st->add_dims(static_cast<std::int64_t>(q.scales.size()));
+      zt->add_dims(static_cast<std::int64_t>(q.scales.size()));
+    }
+    for (float s : q.scales) st->add_float_data(s);
+    zt->set_raw_data(std::string(q.scales.size(), '\0'));
+    auto dq = make_node("DequantizeLinear", names.make(name + "_DequantizeLinear"),
+                        {qname, sname, zname}, dqname);
+    if (axis >= 0) {
+      auto* a = dq.add_attribute();
+      a->set_name("axis");
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(axis);
+    }
+    head_nodes.push_back(std::move(dq));
+    weight_dq[name] = dqname;
+    ++result.weights;
+  }
+
+  // Activation Q/DQ pairs: one shared pair per tensor, placed right after its producer.
+  std::map<std::string, std::vector<onnx::NodeProto>> after_tensor;
+  std::map<std::string, std::string> activation_dq;
+  for (const auto& [tensor, uses] : plan.activations) {
+    auto it = activation_params.find(tensor);
+    if (it == activation_params.end()) {
+      Error e(ErrorCode::kInternal, "no calibrated range for a tensor the QDQ plan quantizes");
+      e.with("tensor", tensor);
+      throw e;
+    }
+    const auto& qp = it->second;
+    const std::string sname = names.make(tensor + "_scale");
+    const std::string zname = names.make(tensor + "_zero_point");
+    const std::string qout = names.make(tensor + "_QuantizeLinear_Output");
+    const std::string dqout = names.make(tensor + "_DequantizeLinear_Output");
+    add_scalar_initializer(g, sname, qp.scale);
+    add_zero_point(g, zname, activation_type, qp.zero_point);
+    after_tensor[tensor].push_back(
+        make_node("QuantizeLinear", names.make(tensor + "_QuantizeLinear"), {tensor, sname, zname}, qout));
+    after_tensor[tensor].push_back(make_node(
+        "DequantizeLinear", names.make(tensor + "_DequantizeLinear"), {qout, sname, zname}, dqout));
+    activation_dq[tensor] = dqout;
+    ++result.activation_pairs;
+  }
+
+  // Rewire the planned uses.
+  auto& nodes = *g.mutable_node();
+  for (const auto& [tensor, uses] : plan.activations) {
+    for (const auto& u : uses) nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), activation_dq[tensor]);
+  }
+  for (const auto& [name, wp] : plan.weights) {
+    auto it = weight_dq.find(name);
+    if (it == weight_dq.end()) continue;
+    for (const auto& u : wp.uses) nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), it->second);
+  }
+
+  // Rebuild the node list in topological order.
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> ordered;
+  for (auto& n : head_nodes) *ordered.Add() = std::move(n);
+  for (const auto& in : g.input()) {
+    auto it = after_tensor.find(in.name());
+    if (it == after_tensor.end()) continue;
+    for (auto& n : it->second) *ordered.Add() = std::move(n);
+    after_tensor.erase(it);
+  }
+  for (auto& node : nodes) {
+    std::vector<std::string> outs(node.output().begin(), node.output().end());
+    *ordered.Add() = std::move(node);
+    for (const auto& o : outs) {
+      auto it = after_tensor.find(o);
+      if (it == after_tensor.end()) continue;
+      for (auto& n : it->second) *ordered.Add() = std::move(n);
+      after_tensor.erase(it);
+    }
+  }
+  if (!after_tensor.empty()) {
+    Error e(ErrorCode::kInternal, "QDQ plan names a tensor that no node produces");
+    e.with("tensor", after_tensor.begin()->first);
+    throw e;
+  }
+  g.mutable_node()->Swap(&ordered);
+
+  // Drop float weights nobody reads any more (a weight also used by a float node stays).
+  std::set<std::string> still_used;
+  for (const auto& n : g.node()) {
+    for (const auto& i : n.input()) still_used.insert(i);
+  }
+  for (const auto& o : g.output()) still_used.insert(o.name());
+  auto* inits = g.mutable_initializer();
+  for (int k = inits->size() - 1; k >= 0; --k) {
+    const auto& name = inits->Get(k).name();
+    if (weight_dq.count(name) && !still_used.count(name)) inits->DeleteSubrange(k, 1);
+  }
+  auto* inputs = g.mutable_input();
+  for (int k = inputs->size() - 1; k >= 0; --k) {
+    const auto& name = inputs->Get(k).name();
+    if (weight_dq.count(name) && !still_used.count(name)) inputs->DeleteSubrange(k, 1);
+  }
+  // Stale value_info for rewired tensors stays valid (types unchanged); new tensors need none.
+  result.model_bytes = model.SerializeAsString();
+  if (input_checks) check_onnx_model(result.model_bytes, what);
+  return result;
+}
+
+void check_onnx_model(const std::string& model_bytes, const std::string& what) {
+  auto model = parse_model(model_bytes, what);
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& ex) {
+    Error e(ErrorCode::kFormat, std::string("the ONNX checker rejects the model: ") + ex.what());
+    e.with("file", what);
+    throw e;
+  }
+}
+
+}  // namespace qcal::exporter

@@ -1,0 +1,27 @@
+// ranges.json: per-tensor calibrated ranges and quantization parameters, plus what the model
+// was calibrated on, for humans, diff tools and other exporters.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "calib/range_select.hpp"
+#include "calib/stats_file.hpp"
+
+namespace qcal::exporter {
+
+struct RangesJsonInput {
+  std::string model_path;
+  const calib::StatsSet* stats = nullptr;
+  calib::SelectOptions select;
+  const std::map<std::string, calib::Range>* ranges = nullptr;  // select_ranges() of stats
+  bool uint8_activations = false;
+  std::vector<std::string> qdq_tensors;  // activations that got Q/DQ in the model
+  std::vector<std::string> float_nodes;  // quantizable nodes kept float, with reasons
+};
+
+// Pretty-printed JSON, keys sorted, one entry per observed tensor. Deterministic bytes.
+std::string format_ranges_json(const RangesJsonInput& input);
+
+}  // namespace qcal::exporter

@@ -1,0 +1,77 @@
+// oneDNN helpers: one CPU engine for the process, activation post-ops, dims and tags.
+#include "ops/onednn_util.hpp"
+
+#include "core/error.hpp"
+
+namespace qcal::ops {
+
+dnnl::engine& onednn_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+void append_activation(dnnl::post_ops& ops, const FusedActivation& activation) {
+  using K = FusedActivation::Kind;
+  using dnnl::algorithm;
+  switch (activation.kind) {
+    case K::kNone: return;
+    case K::kRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return;
+    // clip_v2 is [alpha, beta] inclusive on both ends, as ONNX Clip.
+    case K::kClip:
+      ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, activation.alpha, activation.beta);
+      return;
+    case K::kLeakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, activation.alpha, 0.f); return;
+    // oneDNN hardswish is x * min(max(x + 3, 0), 6) / 6, the ONNX definition.
+    case K::kHardSwish: ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); return;
+    case K::kSwish: ops.append_eltwise(1.f, algorithm::eltwise_swish, activation.alpha, 0.f); return;
+  }
+}
+
+dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+
+dnnl::memory::format_tag plain_tag(std::size_t rank) {
+  using T = dnnl::memory::format_tag;
+  switch (rank) {
+    case 1: return T::a;
+    case 2: return T::ab;
+    case 3: return T::abc;
+    case 4: return T::abcd;
+    case 5: return T::abcde;
+    case 6: return T::abcdef;
+    default: throw Error(ErrorCode::kUnsupported, "oneDNN tensors of rank " + std::to_string(rank));
+  }
+}
+
+}  // namespace qcal::ops
+
+// Scratch buffers (ops/onednn_scratch.hpp).
+#include <cstdlib>
+#include <memory>
+
+#include "ops/onednn_scratch.hpp"
+
+namespace qcal::ops {
+namespace {
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+struct Scratch {
+  std::unique_ptr<void, FreeDeleter> data;
+  std::size_t bytes = 0;
+};
+}  // namespace
+
+void* onednn_scratch(int slot, std::size_t bytes) {
+  thread_local Scratch slots[4];
+  Scratch& s = slots[slot];
+  if (s.bytes < bytes) {
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw Error(ErrorCode::kLimit, "out of memory for a " + std::to_string(rounded) + "-byte scratch buffer");
+    s.data.reset(p);
+    s.bytes = rounded;
+  }
+  return s.data.get();
+}
+
+}  // namespace qcal::ops

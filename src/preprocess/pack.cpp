@@ -1,0 +1,403 @@
+// pack implementation: a bounded window of worker results, written strictly in input order, so
+// the bytes do not depend on --threads.
+#include "preprocess/pack.hpp"
+
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <opencv2/core.hpp>
+
+#include "core/atomic_file.hpp"
+#include "core/checked.hpp"
+#include "core/error.hpp"
+#include "core/npy.hpp"
+#include "core/npz.hpp"
+#include "core/rng.hpp"
+#include "preprocess/pipeline.hpp"
+#include "preprocess/recipe_json.hpp"
+
+namespace fs = std::filesystem;
+
+namespace qcal::preprocess {
+namespace {
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+struct XxhDeleter {
+  void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+};
+
+// Receives samples in order and writes them in the chosen format.
+class SampleSink {
+ public:
+  SampleSink(fs::path out, PackFormat format, std::string input_name, bool force)
+      : out_(std::move(out)), format_(format), input_name_(std::move(input_name)), force_(force) {}
+
+  // One sample: its bytes, shape, dtype and CRC-32 (computed by the worker).
+  void write(const void* data, const Shape& shape, DType dtype, const std::string& source) {
+    if (count_ == 0) open(shape, dtype);
+    if (shape != sample_shape_ || dtype != dtype_) {
+      Error e(ErrorCode::kInvalidArgument, "sample shape " + shape_to_string(shape) + " differs from the first sample's " +
+                                               shape_to_string(sample_shape_) +
+                                               "; the recipe must give every image the same size (add a fixed resize or centercrop)");
+      e.with("image", source);
+      throw e;
+    }
+    const auto nbytes = static_cast<std::uint64_t>(shape_numel(shape)) * dtype_size(dtype);
+    XXH3_64bits_update(hash_.get(), data, nbytes);
+    if (format_ == PackFormat::kNpy) {
+      npy_->append(data, 1);
+    } else if (format_ == PackFormat::kNpz) {
+      npz_->append_rows(data, 1);
+    } else {
+      char name[32];
+      std::snprintf(name, sizeof name, "sample_%06lld.npy", static_cast<long long>(count_));
+      AtomicFile f(temp_dir_ / name);
+      f.write(make_npy_header(dtype, shape));
+      f.write(data, nbytes);
+      f.commit();
+      list_ += (fs::absolute(out_) / name).lexically_normal().string() + "\n";
+    }
+    ++count_;
+  }
+
+  // Finishes the output under its final name.
+  void finish() {
+    if (count_ == 0) throw Error(ErrorCode::kInvalidArgument, "nothing to pack");
+    if (format_ == PackFormat::kNpy) {
+      npy_->finish();
+    } else if (format_ == PackFormat::kNpz) {
+      npz_->end_array();
+      npz_->finish();
+    } else {
+      write_file_atomic(temp_dir_ / "dataset.txt", list_);
+      std::error_code ec;
+      fs::path old;
+      if (fs::exists(out_, ec)) {
+        old = out_.string() + ".old-" + std::to_string(::getpid());
+        fs::rename(out_, old, ec);
+        if (ec) throw Error(ErrorCode::kIo, "cannot move the existing output folder aside: " + ec.message()).with("path", out_.string());
+      }
+      fs::rename(temp_dir_, out_, ec);
+      if (ec) throw Error(ErrorCode::kIo, "cannot rename the output folder into place: " + ec.message()).with("path", out_.string());
+      if (!old.empty()) fs::remove_all(old, ec);
+      temp_dir_.clear();
+    }
+  }
+
+  ~SampleSink() {
+    if (!temp_dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(temp_dir_, ec);
+    }
+  }
+
+  std::int64_t count() const { return count_; }
+  const Shape& sample_shape() const { return sample_shape_; }
+  DType dtype() const { return dtype_; }
+  std::uint64_t fingerprint() const { return XXH3_64bits_digest(hash_.get()); }
+  Shape stacked_shape() const {
+    Shape s = row_shape_of(sample_shape_);
+    s.insert(s.begin(), count_);
+    return s;
+  }
+
+  // Checked before any work starts, so a run does not fail at the end.
+  static void check_output(const fs::path& out, PackFormat format, bool force) {
+    std::error_code ec;
+    const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+    if (!fs::is_directory(parent, ec)) {
+      throw Error(ErrorCode::kIo, "the output's folder does not exist").with("path", parent.string());
+    }
+    if (format == PackFormat::kDirectory && fs::exists(out, ec) && !force &&
+        !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
+      throw Error(ErrorCode::kInvalidArgument, "output folder exists and is not empty (pass --force to replace it)")
+          .with("path", out.string());
+    }
+    if (format != PackFormat::kDirectory && fs::is_directory(out, ec)) {
+      throw Error(ErrorCode::kInvalidArgument, "output is an existing folder").with("path", out.string());
+    }
+  }
+
+ private:
+  void open(const Shape& shape, DType dtype) {
+    sample_shape_ = shape;
+    dtype_ = dtype;
+    const Shape row = row_shape_of(sample_shape_);
+    if (format_ == PackFormat::kNpy) {
+      npy_ = std::make_unique<NpyWriter>(out_, dtype_, row);
+    } else if (format_ == PackFormat::kNpz) {
+      npz_ = std::make_unique<NpzWriter>(out_);
+      npz_->begin_array(input_name_, dtype_, row);
+    } else {
+      temp_dir_ = out_.string() + ".tmp-" + std::to_string(::getpid());
+      std::error_code ec;
+      fs::remove_all(temp_dir_, ec);
+      fs::create_directories(temp_dir_, ec);
+      if (ec) throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message()).with("path", temp_dir_.string());
+    }
+  }
+
+  fs::path out_;
+  PackFormat format_;
+  std::string input_name_;
+  bool force_;
+  std::unique_ptr<NpyWriter> npy_;
+  std::unique_ptr<NpzWriter> npz_;
+  fs::path temp_dir_;
+  std::string list_;
+  std::int64_t count_ = 0;
+  Shape sample_shape_;
+  DType dtype_ = DType::kUndefined;
+  // XXH3-64 of all tensor bytes in order (seed 0): the data's fingerprint.
+  std::unique_ptr<XXH3_state_t, XxhDeleter> hash_{[] {
+    XXH3_state_t* st = XXH3_createState();
+    if (!st) throw std::bad_alloc();
+    XXH3_64bits_reset(st);
+    return st;
+  }()};
+};
+
+void check_expected(const Shape& sample, const PackOptions& o, const std::string& image) {
+  if (!o.expect_sample_shape) return;
+  const Shape row = row_shape_of(sample);
+  const Shape& want = *o.expect_sample_shape;
+  bool ok = row.size() == want.size();
+  for (std::size_t i = 0; ok && i < row.size(); ++i) ok = want[i] < 0 || want[i] == row[i];
+  if (!ok) {
+    Shape want_full = want;
+    want_full.insert(want_full.begin(), 1);
+    Shape got_full = row;
+    got_full.insert(got_full.begin(), 1);
+    Error e(ErrorCode::kInvalidArgument, "the recipe gives samples of " + shape_to_string(got_full) + " but " +
+                                             o.expect_source + " needs " + shape_to_string(want_full) + " (-1: any size)");
+    e.with("image", image);
+    throw e;
+  }
+}
+
+void write_sidecar(const PackResult& r, const PackOptions& o, const std::vector<fs::path>& sources,
+                   std::optional<std::uint64_t> seed) {
+  nlohmann::json j = nlohmann::json::object();
+  j["qcal_pack"] = 1;
+  j["synthetic"] = r.synthetic;
+  if (r.synthetic) {
+    j["warning"] = "SYNTHETIC random data, not real images: calibration ranges from it do not reflect deployment inputs";
+    j["seed"] = *seed;
+  }
+  j["format"] = pack_format_name(r.format);
+  j["output"] = r.output.filename().string();
+  j["count"] = r.count;
+  j["shape"] = r.shape;
+  j["dtype"] = std::string(dtype_name(r.dtype));
+  j["input_name"] = o.input_name;
+  j["data_xxh3_64"] = r.fingerprint;
+  if (!r.synthetic) j["recipe"] = recipe_to_json(o.recipe);
+  nlohmann::json src = nlohmann::json::array();
+  for (const auto& s : sources) src.push_back(s.string());
+  j["sources"] = src;
+  write_file_atomic(r.sidecar, j.dump(2) + "\n");
+}
+
+fs::path sidecar_path(const fs::path& out, PackFormat format) {
+  if (format == PackFormat::kDirectory) return out / "pack.json";
+  return out.string() + ".json";
+}
+
+}  // namespace
+
+Shape row_shape_of(const Shape& sample_shape) {
+  if (!sample_shape.empty() && sample_shape[0] == 1 && sample_shape.size() > 1) {
+    return Shape(sample_shape.begin() + 1, sample_shape.end());
+  }
+  return sample_shape;
+}
+
+PackFormat pack_format_for(const fs::path& out) {
+  const std::string ext = out.extension().string();
+  std::error_code ec;
+  if (ext == ".npy") return PackFormat::kNpy;
+  if (ext == ".npz") return PackFormat::kNpz;
+  if (ext.empty() || fs::is_directory(out, ec) || out.string().back() == '/') return PackFormat::kDirectory;
+  throw Error(ErrorCode::kInvalidArgument, "output '" + out.string() +
+                                               "' must end in .npy (one [N, ...] array), .npz (keyed by input name), or name a folder (per-sample .npy + dataset.txt)");
+}
+
+const char* pack_format_name(PackFormat format) {
+  switch (format) {
+    case PackFormat::kNpy: return "npy";
+    case PackFormat::kNpz: return "npz";
+    case PackFormat::kDirectory: return "directory";
+  }
+  return "?";
+}
+
+PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_arg, const PackOptions& o) {
+  if (images.empty()) throw Error(ErrorCode::kInvalidArgument, "no images to pack");
+  const PackFormat format = pack_format_for(out_arg);
+  fs::path out = out_arg;
+  if (format == PackFormat::kDirectory && out.filename().empty()) out = out.parent_path();
+  SampleSink::check_output(out, format, o.force);
+  const Pipeline pipeline(o.recipe);
+  // A recipe whose fixed output cannot feed the model is refused before any decoding.
+  {
+    ShapeInfo info = infer_shape(o.recipe);
+    bool fixed = std::all_of(info.shape.begin(), info.shape.end(), [](std::int64_t d) { return d >= 0; });
+    if (fixed) check_expected(info.shape, o, "(recipe)");
+  }
+
+  const auto n = static_cast<std::int64_t>(images.size());
+  const int threads = std::max(1, o.threads);
+  const std::int64_t window = 2 * threads + 2;
+  // Slot i % window holds sample i from the moment a worker fills it until the writer has
+  // written it; its buffer is reused (no per-image allocation or zero fill).
+  struct Slot {
+    std::vector<unsigned char> data;
+    Shape shape;
+    DType dtype = DType::kUndefined;
+    std::exception_ptr error;
+    bool ready = false;
+  };
+  std::vector<Slot> slots(static_cast<std::size_t>(window));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<std::int64_t> next{0};
+  std::int64_t written = 0;  // guarded by mu
+  bool abort = false;        // guarded by mu
+
+  auto worker = [&] {
+    // OpenCV's own thread pool stays out: parallelism is across images.
+    cv::setNumThreads(1);
+    while (true) {
+      const std::int64_t i = next.fetch_add(1);
+      if (i >= n) return;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return abort || i < written + window; });
+        if (abort) return;
+      }
+      // The slot is ours until we mark it ready: the writer is done with sample i - window.
+      Slot& slot = slots[static_cast<std::size_t>(i % window)];
+      slot.error = nullptr;
+      try {
+        const cv::Mat img = decode_image(images[static_cast<std::size_t>(i)]);
+        const ShapeInfo info = pipeline.output_info(img.rows, img.cols);
+        const auto nbytes = static_cast<std::size_t>(shape_numel(info.shape)) * dtype_size(o.recipe.dtype);
+        check_alloc(nbytes, "one preprocessed sample");
+        slot.data.resize(nbytes);
+        slot.shape = pipeline.run_into(img, slot.data.data(), nbytes);
+        slot.dtype = o.recipe.dtype;
+      } catch (Error& e) {
+        bool has_image = false;
+        for (const auto& [k, v] : e.context()) has_image = has_image || k == "image";
+        if (!has_image) e.with("image", images[static_cast<std::size_t>(i)].string());
+        slot.error = std::current_exception();
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mu);
+        slot.ready = true;
+      }
+      cv.notify_all();
+    }
+  };
+
+  SampleSink sink(out, format, o.input_name, o.force);
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
+  auto stop = [&] {
+    {
+      std::lock_guard lock(mu);
+      abort = true;
+    }
+    cv.notify_all();
+    for (auto& t : pool) t.join();
+    pool.clear();
+  };
+  try {
+    for (std::int64_t i = 0; i < n; ++i) {
+      Slot& slot = slots[static_cast<std::size_t>(i % window)];
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return slot.ready; });
+      }
+      if (slot.error) std::rethrow_exception(slot.error);
+      const std::string& source = images[static_cast<std::size_t>(i)].string();
+      check_expected(slot.shape, o, source);
+      sink.write(slot.data.data(), slot.shape, slot.dtype, source);
+      {
+        std::lock_guard lock(mu);
+        slot.ready = false;
+        written = i + 1;
+      }
+      cv.notify_all();
+      if (o.progress) o.progress(i + 1, n);
+    }
+    for (auto& t : pool) t.join();
+    pool.clear();
+    sink.finish();
+  } catch (...) {
+    stop();
+    throw;
+  }
+
+  PackResult r;
+  r.output = out;
+  r.sidecar = sidecar_path(out, format);
+  r.format = format;
+  r.count = sink.count();
+  r.shape = sink.stacked_shape();
+  r.dtype = sink.dtype();
+  r.fingerprint = hex64(sink.fingerprint());
+  write_sidecar(r, o, images, std::nullopt);
+  return r;
+}
+
+PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::uint64_t seed, const fs::path& out_arg,
+                          const PackOptions& o) {
+  if (count <= 0) throw Error(ErrorCode::kInvalidArgument, "--synthetic needs a positive count");
+  for (std::int64_t d : sample_shape) {
+    if (d <= 0) throw Error(ErrorCode::kInvalidArgument, "--shape needs positive dimensions, got " + shape_to_string(sample_shape));
+  }
+  const PackFormat format = pack_format_for(out_arg);
+  fs::path out = out_arg;
+  if (format == PackFormat::kDirectory && out.filename().empty()) out = out.parent_path();
+  SampleSink::check_output(out, format, o.force);
+  check_expected(sample_shape, o, "(synthetic --shape)");
+  SampleSink sink(out, format, o.input_name, o.force);
+  Rng rng(seed);
+  for (std::int64_t i = 0; i < count; ++i) {
+    Tensor t(DType::kFloat32, sample_shape);
+    float* p = t.data<float>();
+    for (std::int64_t k = 0; k < t.numel(); ++k) p[k] = static_cast<float>(rng.next_double());
+    sink.write(t.raw_data(), t.shape(), t.dtype(), "synthetic sample " + std::to_string(i));
+    if (o.progress) o.progress(i + 1, count);
+  }
+  sink.finish();
+  PackResult r;
+  r.output = out;
+  r.sidecar = sidecar_path(out, format);
+  r.format = format;
+  r.count = sink.count();
+  r.shape = sink.stacked_shape();
+  r.dtype = DType::kFloat32;
+  r.fingerprint = hex64(sink.fingerprint());
+  r.synthetic = true;
+  write_sidecar(r, o, {}, seed);
+  return r;
+}
+
+}  // namespace qcal::preprocess

@@ -1,0 +1,172 @@
+// `qcal calibrate` end to end on a model the engine runs: outputs, determinism across
+// --threads, shard merging through --save-stats/--from-stats, and bad input.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "core/atomic_file.hpp"
+#include "core/npy.hpp"
+#include "core/rng.hpp"
+#include "test_support.hpp"
+
+namespace qcal {
+namespace {
+
+void add_value(onnx::ValueInfoProto* v, const std::string& name) {
+  v->set_name(name);
+  auto* t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int d : {1, 4, 8, 8}) t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+// X -> Identity -> A -> Identity -> Y (the engine's Identity kernel runs it).
+std::string identity_model(const std::string& producer) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.set_producer_name(producer);
+  auto* op = m.add_opset_import();
+  op->set_domain("");
+  op->set_version(17);
+  auto& g = *m.mutable_graph();
+  g.set_name("ident");
+  add_value(g.add_input(), "X");
+  add_value(g.add_output(), "Y");
+  for (auto [in, out, name] : {std::tuple{"X", "A", "id1"}, std::tuple{"A", "Y", "id2"}}) {
+    auto* n = g.add_node();
+    n->set_op_type("Identity");
+    n->set_name(name);
+    n->add_input(in);
+    n->add_output(out);
+  }
+  return m.SerializeAsString();
+}
+
+Tensor samples(std::int64_t n, std::uint64_t seed, std::int64_t channels = 4) {
+  Tensor t(DType::kFloat32, {n, channels, 8, 8});
+  Rng rng(seed);
+  float* p = t.data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(rng.next_normal() * static_cast<double>(1 + i % 7));
+  return t;
+}
+
+Tensor rows(const Tensor& t, std::int64_t first, std::int64_t count) {
+  Shape s = t.shape();
+  s[0] = count;
+  Tensor out(t.dtype(), s);
+  const std::size_t row = t.nbytes() / static_cast<std::size_t>(t.shape()[0]);
+  std::memcpy(out.raw_data(), static_cast<const std::byte*>(t.raw_data()) + row * first, row * count);
+  return out;
+}
+
+class CalibrateCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = dir_ / "ident.onnx";
+    write_file_atomic(model_, identity_model("qcal-test"));
+    const Tensor all = samples(24, 1);
+    write_npy(dir_ / "all.npy", all);
+    write_npy(dir_ / "a.npy", rows(all, 0, 10));
+    write_npy(dir_ / "b.npy", rows(all, 10, 14));
+  }
+  test::CommandResult qcal(const std::string& args) {
+    return test::run_command(test::qcal_bin() + " calibrate " + model_.string() + " " + args);
+  }
+  std::string out(const std::string& name) { return (dir_ / name).string(); }
+
+  test::TempDir dir_;
+  std::filesystem::path model_;
+};
+
+TEST_F(CalibrateCli, WritesAllArtifacts) {
+  const auto r = qcal("--data " + out("all.npy") + " -o " + out("o") + " --save-stats " +
+                      out("o/stats.qcs") + " --trt-version 8601 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string cache = read_file(dir_ / "o" / "calibration.cache");
+  EXPECT_EQ(cache.substr(0, cache.find('\n')), "TRT-8601-EntropyCalibration2");
+  EXPECT_NE(cache.find("\nX: "), std::string::npos);
+  EXPECT_NE(cache.find("\nA: "), std::string::npos);
+  const auto ranges = nlohmann::json::parse(read_file(dir_ / "o" / "ranges.json"));
+  EXPECT_EQ(ranges["calibration_data"]["samples"], 24);
+  EXPECT_EQ(ranges["method"], "entropy");
+  EXPECT_FALSE(ranges["calibration_data"]["synthetic"].get<bool>());
+  EXPECT_GT(ranges["tensors"]["X"]["amax"].get<double>(), 0.0);
+  EXPECT_EQ(ranges["tensors"]["X"]["zero_point"], 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "o" / "ident.qdq.onnx"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "o" / "stats.qcs"));
+  // minmax writes a MinMaxCalibration cache.
+  const auto m = qcal("--data " + out("all.npy") + " -o " + out("m") + " --method minmax");
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  EXPECT_EQ(read_file(dir_ / "m" / "calibration.cache").substr(0, 29), "TRT-100300-MinMaxCalibration\n");
+}
+
+TEST_F(CalibrateCli, ThreadCountDoesNotChangeBytes) {
+  for (const char* method : {"entropy", "ema", "mse"}) {
+    const std::string m = std::string(" --method ") + method;
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t1") + " -j 1 --save-stats " + out("t1/s.qcs") + m).exit_code, 0);
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t2") + " -j 2 --save-stats " + out("t2/s.qcs") + m).exit_code, 0);
+    for (const char* f : {"calibration.cache", "ranges.json", "ident.qdq.onnx", "s.qcs"}) {
+      EXPECT_EQ(read_file(dir_ / "t1" / f), read_file(dir_ / "t2" / f)) << f << " " << method;
+    }
+  }
+}
+
+TEST_F(CalibrateCli, MergedShardsEqualOneRun) {
+  ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("whole")).exit_code, 0);
+  ASSERT_EQ(qcal("--data " + out("a.npy") + " -o " + out("sa") + " --save-stats " + out("a.qcs")).exit_code, 0);
+  ASSERT_EQ(qcal("--data " + out("b.npy") + " -o " + out("sb") + " --save-stats " + out("b.qcs")).exit_code, 0);
+  for (const char* method : {"entropy", "minmax", "ema", "percentile", "mse"}) {
+    const std::string m = std::string(" --method ") + method;
+    // --save-stats makes minmax/ema runs keep histograms too, so ranges.json compares whole.
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("w") + m + " --save-stats " + out("w.qcs")).exit_code, 0);
+    const auto r = qcal("--from-stats " + out("a.qcs") + " " + out("b.qcs") + " -o " + out("merged") + m);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(read_file(dir_ / "w" / "calibration.cache"),
+              read_file(dir_ / "merged" / "calibration.cache")) << method;
+    const auto w = nlohmann::json::parse(read_file(dir_ / "w" / "ranges.json"));
+    const auto s = nlohmann::json::parse(read_file(dir_ / "merged" / "ranges.json"));
+    EXPECT_EQ(w["tensors"], s["tensors"]) << method;
+    EXPECT_EQ(s["calibration_data"]["samples"], 24);
+    EXPECT_EQ(s["calibration_data"]["fingerprints"].size(), 2u);
+  }
+}
+
+TEST_F(CalibrateCli, BadInputFailsCleanlyWithoutOutputs) {
+  auto expect_error = [&](const std::string& args, const std::string& text) {
+    const auto dir = dir_ / "bad";
+    std::filesystem::remove_all(dir);
+    const auto r = qcal(args + " -o " + dir.string());
+    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(text), std::string::npos) << args << "\n" << r.output;
+    if (std::filesystem::exists(dir)) {
+      EXPECT_TRUE(std::filesystem::is_empty(dir)) << args;
+    }
+  };
+  write_npy(dir_ / "wrong.npy", samples(3, 2, 3));
+  expect_error("--data " + out("wrong.npy"), "does not match the model input");
+  write_npy(dir_ / "empty.npy", Tensor(DType::kFloat32, {0, 4, 8, 8}));
+  expect_error("--data " + out("empty.npy"), "no calibration samples");
+  write_file_atomic(dir_ / "corrupt.npy", "\x93NUMPY garbage");
+  expect_error("--data " + out("corrupt.npy"), "corrupt.npy");
+  Tensor nan = samples(4, 3);
+  nan.data<float>()[2 * 256 + 5] = std::numeric_limits<float>::quiet_NaN();
+  write_npy(dir_ / "nan.npy", nan);
+  expect_error("--data " + out("nan.npy"), "sample: 2");
+  EXPECT_EQ(qcal("--data " + out("nan.npy") + " --ignore-nonfinite -o " + out("nanok")).exit_code, 0);
+  // Statistics from another model are refused.
+  write_file_atomic(dir_ / "other.onnx", identity_model("another-producer"));
+  ASSERT_EQ(test::run_command(test::qcal_bin() + " calibrate " + out("other.onnx") + " --data " +
+                              out("a.npy") + " -o " + out("oo") + " --save-stats " + out("other.qcs"))
+                .exit_code, 0);
+  expect_error("--from-stats " + out("other.qcs"), "different model");
+  // A pattern matching nothing is a warning, not an error.
+  const auto w = qcal("--data " + out("a.npy") + " -o " + out("ex") + " --exclude nothing_matches");
+  EXPECT_EQ(w.exit_code, 0);
+  EXPECT_NE(w.output.find("warning: --exclude 'nothing_matches' matches no node"), std::string::npos) << w.output;
+}
+
+}  // namespace
+}  // namespace qcal

@@ -1,0 +1,129 @@
+// Renders a full report.html in headless Chromium (Debian's chromium, installed by
+// scripts/setup.sh) and checks that the charts and tables are in the rendered DOM and that a
+// screenshot is produced. Chromium runs offline: no network flags, a throwaway profile.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <regex>
+
+#include "core/atomic_file.hpp"
+#include "eval/report.hpp"
+#include "test_support.hpp"
+
+namespace qcal::eval {
+namespace {
+
+constexpr const char* kChromium = "/usr/bin/chromium";
+
+std::string chromium(const test::TempDir& dir, const std::string& args) {
+  return std::string(kChromium) +
+         " --headless --no-sandbox --disable-gpu --disable-background-networking"
+         " --disable-component-update --disable-sync --no-first-run --disable-dev-shm-usage"
+         " --user-data-dir=" +
+         (dir / "profile").string() + " " + args;
+}
+
+ReportImage load(const std::string& name) {
+  const cv::Mat m = cv::imread((test::opencv_data() / name).string(), cv::IMREAD_COLOR);
+  EXPECT_FALSE(m.empty()) << name;
+  ReportImage im;
+  im.width = m.cols;
+  im.height = m.rows;
+  im.channels = 3;
+  im.pixels.assign(m.data, m.data + m.total() * 3);
+  return im;
+}
+
+ReportData full_report() {
+  ReportData d;
+  d.title = "qcal eval: yolov8n";
+  d.command = "qcal eval yolov8n.onnx yolov8n_int8.onnx --data images --task yolo";
+  d.parameters = {{"task", "yolo"}, {"runtime", "qcal"}, {"images", "2"}};
+  d.accuracy.push_back({"Detection accuracy",
+                        {"metric", "FP32", "INT8", "drop"},
+                        {{"mAP50", "0.62", "0.61", "0.01"}, {"mAP50-95", "0.45", "0.44", "0.01"}},
+                        "mAP: COCO 101-point interpolation"});
+  for (const char* name : {"baboon.jpg", "fruits.jpg"}) {
+    ReportImage im = load(name);
+    ReportImage small = make_thumbnail(im, 160);
+    d.thumbnails.push_back({name, small, make_thumbnail(im, 96)});
+  }
+  for (int t = 0; t < 3; ++t) {
+    ReportHistogram h;
+    h.tensor = "/model.0/conv/Conv_output_" + std::to_string(t);
+    h.lo = -6;
+    h.hi = 6;
+    for (int i = 0; i < 512; ++i) {
+      const double x = -6 + 12.0 * (i + 0.5) / 512;
+      h.counts.push_back(1e5 * std::exp(-x * x / (1.0 + t)));
+    }
+    h.markers = {{"-amax", -2.0 - t}, {"amax", 2.0 + t}};
+    d.histograms.push_back(h);
+  }
+  d.sensitivity = rank_sensitivity({{"/model.22/cv3/Conv_output_0", 18.5, 0.991, 21, 0.995},
+                                    {"/model.0/conv/Conv_output_0", 41.2, 0.9999, 38, 0.9998}});
+  ReportLineChart c;
+  c.title = "Accuracy and ranges vs calibration images";
+  c.x_label = "calibration images";
+  c.y_label = "mAP50-95";
+  c.log_x = true;
+  c.series = {{"INT8", {{10, 0.40}, {25, 0.43}, {50, 0.44}, {100, 0.445}, {200, 0.446}}},
+              {"FP32", {{10, 0.45}, {200, 0.45}}}};
+  d.saturation.push_back(c);
+  return d;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+TEST(ReportChromium, ChartsAndTablesRender) {
+  ASSERT_TRUE(std::filesystem::exists(kChromium)) << "install chromium (scripts/setup.sh)";
+  test::TempDir dir;
+  const auto html_path = dir / "report.html";
+  write_report_html(html_path, full_report());
+  if (const char* keep = std::getenv("QCAL_KEEP_REPORT")) {
+    std::filesystem::copy_file(html_path, keep, std::filesystem::copy_options::overwrite_existing);
+  }
+  const test::CommandResult dom =
+      test::run_command(chromium(dir, "--dump-dom file://" + html_path.string()) + " 2>/dev/null");
+  ASSERT_EQ(dom.exit_code, 0) << dom.output;
+  const std::string& out = dom.output;
+  // The DOM as Chromium built it: 3 histograms + 1 line chart, each with its drawn parts.
+  EXPECT_EQ(count(out, "<svg"), 4u);
+  EXPECT_EQ(count(out, "class=\"histogram\""), 3u);
+  EXPECT_EQ(count(out, "class=\"line-chart\""), 1u);
+  EXPECT_EQ(count(out, "class=\"marker\""), 6u);
+  EXPECT_GE(count(out, "<polyline"), 2u);
+  EXPECT_GE(count(out, "class=\"bar\""), 100u);
+  EXPECT_EQ(count(out, "<table class=\"sensitivity\">"), 1u);
+  EXPECT_EQ(count(out, "<table class=\"accuracy\">"), 1u);
+  EXPECT_EQ(count(out, "<table class=\"parameters\">"), 1u);
+  EXPECT_NE(out.find("/model.22/cv3/Conv_output_0"), std::string::npos);
+  EXPECT_EQ(count(out, "src=\"data:image/png;base64,"), 4u);
+  // Chromium's parser puts tables' rows under <tbody>; a well-formed file keeps all 6 sections.
+  EXPECT_EQ(count(out, "<section id="), 6u);
+
+  const auto shot = dir / "shot.png";
+  const test::CommandResult s = test::run_command(
+      chromium(dir, "--hide-scrollbars --window-size=1200,2400 --screenshot=" + shot.string() +
+                        " file://" + html_path.string()) +
+      " 2>/dev/null");
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  EXPECT_EQ(img.cols, 1200);
+  // Something was drawn: the page is not a blank white sheet.
+  cv::Scalar mean = cv::mean(img);
+  EXPECT_LT(mean[0], 254.0);
+  if (const char* keep = std::getenv("QCAL_KEEP_SCREENSHOT")) {
+    std::filesystem::copy_file(shot, keep, std::filesystem::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+}  // namespace qcal::eval

@@ -1,0 +1,130 @@
+// `qcal eval`: FP32 vs INT8 accuracy evidence (wiring only; src/eval does the work).
+#include <filesystem>
+#include <iostream>
+
+#include "commands/commands.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "eval/evaluate.hpp"
+
+namespace qcal::cli {
+namespace {
+
+struct EvalCliOptions {
+  CommonOptions common;
+  std::string fp32, int8, data, recipe, labels, pairs;
+  std::string task = "raw";
+  std::string runtime = "qcal";
+  std::string json_path;  // "-": print the JSON on stdout instead of the table
+  std::string out_dir = "qcal-eval";
+  std::size_t limit = 0;
+  float conf = 0.001f;
+  double iou = 0.7;
+  float reference_conf = 0.25f;
+  float face_score = 0.9f;
+  double face_nms = 0.3;
+  std::string command_line;
+};
+
+int run_eval_command(const EvalCliOptions& c) {
+  eval::EvalOptions o;
+  o.fp32_model = c.fp32;
+  o.int8_model = c.int8;
+  o.data = c.data;
+  o.recipe = c.recipe;
+  o.task = eval::parse_task(c.task);
+  o.labels = c.labels;
+  o.pairs = c.pairs;
+  o.runtime = eval::parse_runtime(c.runtime);
+  o.threads = c.common.threads;
+  o.limit = c.limit;
+  o.yolo.conf_threshold = c.conf;
+  o.yolo.iou_threshold = c.iou;
+  o.reference_conf = c.reference_conf;
+  o.yunet.score_threshold = c.face_score;
+  o.yunet.nms_threshold = c.face_nms;
+  const bool show_progress = !c.common.quiet && stderr_is_tty();
+  const eval::EvalResult r = eval::run_eval(o, [&](std::size_t done, std::size_t total) {
+    if (show_progress) std::cerr << "\reval: " << done << "/" << total << std::flush;
+  });
+  if (show_progress) std::cerr << "\n";
+
+  const nlohmann::json j = eval::eval_result_to_json(r);
+  const std::string json_text = j.dump(2) + "\n";
+  std::filesystem::create_directories(c.out_dir);
+  const std::filesystem::path out_dir = c.out_dir;
+  write_file_atomic(out_dir / "eval.json", json_text);
+  eval::write_report_html(out_dir / "report.html", eval::eval_report_data(r, c.command_line));
+  if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
+  if (c.json_path == "-") {
+    std::cout << json_text;
+  } else {
+    std::cout << eval::eval_result_table(r);
+  }
+  std::cout.flush();
+  if (!c.common.quiet) {
+    std::cerr << "eval: wrote " << (out_dir / "report.html").string() << " and "
+              << (out_dir / "eval.json").string() << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner register_eval(CLI::App& app) {
+  auto o = std::make_shared<EvalCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "Measure what quantization cost: FP32 vs INT8 on the same data (tensors and task)");
+  cmd->add_option("fp32", o->fp32, "The FP32 (reference) model")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("int8", o->int8, "The quantized model (QDQ ONNX)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--data", o->data,
+         "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
+      ->required();
+  cmd->add_option("--recipe", o->recipe,
+                  "Preprocessing for image data: a preset or a recipe .json");
+  cmd->add_option("--task", o->task, "What the model does: raw, yolo, yunet, embedding")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"raw", "yolo", "yunet", "embedding"}));
+  cmd->add_option("--labels", o->labels,
+                  "Ground truth for yolo/yunet: a YOLO labels folder or a COCO instances .json "
+                  "(without: scored against the FP32 model's detections)");
+  cmd->add_option("--pairs", o->pairs,
+                  "Verification pairs for embedding: lines 'A B 1|0' (sample names or indices)");
+  cmd->add_option("--runtime", o->runtime,
+                  "Where both models run: qcal (engine) or ort (ONNX Runtime)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"qcal", "ort"}));
+  cmd->add_option("--json", o->json_path,
+                  "Also write the JSON (the file qcal plan --accuracy reads) to FILE; '-' prints "
+                  "it on stdout instead of the table");
+  cmd->add_option("-o,--output", o->out_dir, "Folder for report.html and eval.json")
+      ->capture_default_str();
+  cmd->add_option("--limit", o->limit, "Evaluate the first N samples only (0: all)");
+  cmd->add_option("--conf", o->conf, "YOLO: score threshold of scored detections (Ultralytics val)")
+      ->capture_default_str();
+  cmd->add_option("--iou", o->iou, "YOLO: NMS IoU threshold")->capture_default_str();
+  cmd->add_option("--reference-conf", o->reference_conf,
+                  "YOLO without labels: FP32 detections above this score are the reference")
+      ->capture_default_str();
+  cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")
+      ->capture_default_str();
+  cmd->add_option("--face-nms", o->face_nms, "YuNet: NMS IoU threshold")->capture_default_str();
+  add_threads_flag(cmd, o->common);
+  add_quiet_flag(cmd, o->common);
+  return [o]() {
+    o->command_line = "qcal eval";
+    for (const std::string& a : {o->fp32, o->int8}) o->command_line += " " + a;
+    o->command_line += " --data " + o->data + " --task " + o->task + " --runtime " + o->runtime;
+    if (!o->recipe.empty()) o->command_line += " --recipe " + o->recipe;
+    if (!o->labels.empty()) o->command_line += " --labels " + o->labels;
+    if (!o->pairs.empty()) o->command_line += " --pairs " + o->pairs;
+    return run_eval_command(*o);
+  };
+}
+
+}  // namespace qcal::cli
