@@ -3,8 +3,8 @@ function(qcal_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
                                            -Wno-sign-conversion
                                            # GCC 12 false positive on std::string operator+ at -O3
-                                           # (GCC PR 105651); fixed in GCC 13.
-                                           -Wno-restrict)
+                                           # (GCC PR 105651); fixed in GCC 13. GCC-only flag.
+                                           $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
   if(QCAL_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
