@@ -21,6 +21,12 @@ namespace qcal::engine {
 // call (the buffer is reused afterwards): copy what must outlive it.
 using Observer = std::function<void(const std::string& name, const TensorView& view)>;
 
+// Writable access to an observed tensor's values. An observer may rewrite them in place (same
+// dtype and element count) and nodes that run later read the rewritten values; sensitivity
+// analysis fake-quantizes activations this way. Not for graph inputs (they are the caller's
+// buffers: pass a copy) nor constants (folded values persist across runs).
+inline void* observed_data_for_rewrite(const TensorView& view) { return const_cast<void*>(view.data); }
+
 struct SessionOptions {
   int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
   bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
