@@ -208,11 +208,18 @@ struct TaskState {
 }  // namespace
 
 EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
-  EvalResult r;
-  r.options = o;
   const RunnerOptions ro{.threads = o.threads};
   auto fp32 = make_runner(o.runtime, o.fp32_model, ro);
   auto int8 = make_runner(o.runtime, o.int8_model, ro);
+  return run_eval(o, *fp32, *int8, progress);
+}
+
+EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner& int8_runner,
+                    const Progress& progress) {
+  EvalResult r;
+  r.options = o;
+  ModelRunner* fp32 = &fp32_runner;
+  ModelRunner* int8 = &int8_runner;
   const auto input_pairs =
       pair_names(fp32->model().inputs(), int8->model().inputs(), "inputs", r.notes);
   const auto output_pairs =

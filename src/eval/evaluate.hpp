@@ -80,6 +80,10 @@ using Progress = std::function<void(std::size_t done, std::size_t total)>;
 // Runs both models over the data and computes every metric of the task. Throws qcal::Error for
 // bad input (naming the file, image or tensor).
 EvalResult run_eval(const EvalOptions& options, const Progress& progress = {});
+// The same with the models already loaded (options' model paths and runtime are then only
+// recorded): calibrate evaluates many candidate INT8 models against one cached FP32 runner.
+EvalResult run_eval(const EvalOptions& options, ModelRunner& fp32, ModelRunner& int8,
+                    const Progress& progress = {});
 
 // The JSON `qcal plan --accuracy` reads (docs/formats.md): format "qcal.eval/1", models,
 // precision/reference_precision, primary_metric, metrics {key: {fp32, int8, drop}}, plus

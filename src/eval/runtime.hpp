@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -40,6 +41,25 @@ std::unique_ptr<ModelRunner> make_qcal_runner(const std::filesystem::path& model
 // script is found at $QCAL_ORT_BATCH or in the source tree; node at $QCAL_NODE or on PATH.
 std::unique_ptr<ModelRunner> make_ort_runner(const std::filesystem::path& model_path,
                                              const RunnerOptions& options);
+// qcal's engine on a model held in memory (e.g. a candidate QDQ model); external data is
+// resolved against base_dir.
+std::unique_ptr<ModelRunner> make_qcal_runner_from_bytes(std::string_view bytes,
+                                                         const std::filesystem::path& base_dir,
+                                                         const RunnerOptions& options);
+// Remembers another runner's outputs by the inputs' contents (FNV-1a of names, shapes and
+// bytes), so a reference model runs once however often the same samples are evaluated.
+class CachingRunner final : public ModelRunner {
+ public:
+  explicit CachingRunner(std::unique_ptr<ModelRunner> inner) : inner_(std::move(inner)) {}
+  const engine::Model& model() const override { return inner_->model(); }
+  std::vector<TensorMap> run(const std::vector<TensorMap>& samples) override;
+  std::size_t misses() const { return misses_; }
+
+ private:
+  std::unique_ptr<ModelRunner> inner_;
+  std::map<std::string, TensorMap> cache_;
+  std::size_t misses_ = 0;
+};
 std::unique_ptr<ModelRunner> make_runner(RuntimeKind kind, const std::filesystem::path& model_path,
                                          const RunnerOptions& options);
 

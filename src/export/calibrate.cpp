@@ -13,6 +13,7 @@
 #include "core/npz.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
+#include "export/calibrate_accuracy.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/ranges_json.hpp"
 
@@ -214,6 +215,7 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
     const auto start = Clock::now();
     session.run(std::vector<Tensor>{x});
     run_time += seconds_since(start) - (observe_time - observed_before);
+    if (options.on_batch) options.on_batch((b + 1) * batch, stats);
     if (progress) progress((b + 1) * batch, batches * batch);
   }
   if (inference_seconds) *inference_seconds = run_time;
@@ -228,11 +230,13 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   return stats;
 }
 
-CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
+CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* source,
                           const ProgressFn& progress) {
   const auto start = Clock::now();
+  CalibrateOptions options = options_in;
   calib::validate(options.select);
   validate_trt_version(options.trt_version);
+  validate(options.accuracy);
   CalibrateReport report;
   const std::string model_bytes = read_file(options.model_path);
   const std::string what = options.model_path.string();
@@ -241,10 +245,31 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   PlacementOptions placement;
   placement.per_channel = options.per_channel;
   placement.exclude = options.exclude;
-  PlacementPlan plan = plan_qdq(read_graph_view(model_bytes, what), placement);
-  report.warnings = plan.warnings;
+  const QdqBuilder builder(model_bytes, what, placement, options.activations);
   std::vector<std::string> required;
-  for (const auto& [t, uses] : plan.activations) required.push_back(t);
+  {
+    const PlacementPlan plan = plan_qdq(builder.graph(), placement);
+    for (const auto& [t, uses] : plan.activations) required.push_back(t);
+  }
+
+  // --saturation: snapshots of the statistics at growing prefixes, taken while streaming.
+  std::vector<std::pair<std::int64_t, calib::StatsSet>> prefixes;
+  if (options.accuracy.saturation) {
+    if (!options.from_stats.empty()) {
+      throw_invalid("--saturation needs the calibration data (--data), not --from-stats");
+    }
+    std::int64_t total = source ? source->size() : 0;
+    if (options.num_samples > 0) total = std::min(total, options.num_samples);
+    auto steps = saturation_steps(std::max<std::int64_t>(total, 1));
+    steps.pop_back();  // the full set is the final statistics
+    std::size_t next = 0;
+    options.on_batch = [&prefixes, steps, next](std::int64_t done, const calib::StatsSet& s) mutable {
+      while (next < steps.size() && done >= steps[next]) {
+        if (prefixes.empty() || prefixes.back().first != done) prefixes.emplace_back(done, s);
+        ++next;
+      }
+    };
+  }
 
   calib::StatsSet stats;
   if (!options.from_stats.empty()) {
@@ -282,28 +307,29 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   // Ranges and quantization parameters. Planned tensors without statistics (not float, or not
   // produced) lose their Q/DQ with a warning.
   const bool uint8 = options.activations == ActivationType::kUInt8Asymmetric;
-  std::map<std::string, calib::QuantParams> params;
   std::vector<TrtCacheEntry> cache_entries;
   const auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
-  for (const auto& [name, r] : ranges_by_name) {
-    params[name] = uint8 ? calib::asymmetric_uint8(r.min, r.max) : calib::symmetric_int8(r.amax);
-    cache_entries.push_back({name, r.amax});
-  }
-  std::vector<std::string> qdq_tensors;
-  for (auto it = plan.activations.begin(); it != plan.activations.end();) {
-    if (!params.count(it->first)) {
-      report.warnings.push_back("no statistics for '" + it->first + "'; it stays float");
-      it = plan.activations.erase(it);
-    } else {
-      qdq_tensors.push_back(it->first);
-      ++it;
-    }
-  }
-  auto qdq = write_qdq_model(model_bytes, what, plan, params, options.activations);
-  report.warnings.insert(report.warnings.end(), qdq.warnings.begin(), qdq.warnings.end());
-  report.activation_pairs = qdq.activation_pairs;
-  report.weights = qdq.weights;
-  report.float_nodes = plan.float_nodes;
+  for (const auto& [name, r] : ranges_by_name) cache_entries.push_back({name, r.amax});
+  const auto params = params_from_ranges(ranges_by_name, options.activations);
+  const QdqBuild default_build = builder.build({}, params);
+  report.warnings = default_build.warnings;
+
+  // Sensitivity, mixed precision, saturation, report.html.
+  if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);
+  AccuracyInputs acc_in;
+  acc_in.options = &options;
+  acc_in.builder = &builder;
+  acc_in.stats = &stats;
+  acc_in.ranges = &ranges_by_name;
+  acc_in.default_build = &default_build;
+  acc_in.prefixes = &prefixes;
+  acc_in.report = &report;
+  AccuracyOutputs acc = run_accuracy(acc_in);
+  const QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
+
+  report.activation_pairs = final_build.qdq.activation_pairs;
+  report.weights = final_build.qdq.weights;
+  report.float_nodes = final_build.plan.float_nodes;
 
   const auto algorithm = options.select.method == calib::Method::kMinMax
                              ? TrtAlgorithm::kMinMaxCalibration
@@ -315,8 +341,8 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   rj.select = options.select;
   rj.ranges = &ranges_by_name;
   rj.uint8_activations = uint8;
-  rj.qdq_tensors = qdq_tensors;
-  rj.float_nodes = plan.float_nodes;
+  rj.qdq_tensors = final_build.qdq_tensors;
+  rj.float_nodes = final_build.plan.float_nodes;
   const std::string ranges = format_ranges_json(rj);
 
   // Everything is in memory: write each under a temporary name, then rename them all.
@@ -329,13 +355,14 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
     files.push_back(std::make_unique<AtomicFile>(path));
     files.back()->write(bytes);
   };
-  stage(report.qdq_model, qdq.model_bytes);
+  stage(report.qdq_model, final_build.qdq.model_bytes);
   stage(report.cache, cache);
   stage(report.ranges, ranges);
   if (!options.save_stats.empty()) {
     report.stats = options.save_stats;
     stage(report.stats, stats.serialize());
   }
+  for (const auto& [path, bytes] : acc.files) stage(path, bytes);
   for (auto& f : files) f->commit();
   report.total_seconds = seconds_since(start);
   return report;

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,28 @@ class SampleSource {
 std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& path,
                                                 const std::string& input_name);
 
+// Accuracy work during calibrate (docs/quantization.md, "Accuracy during calibration"): all of
+// it evaluates on `eval_data` (at most eval_samples samples) in qcal's engine.
+struct AccuracyOptions {
+  std::filesystem::path eval_data;  // .npy/.npz or images (with eval_recipe); empty: none
+  std::string eval_recipe;
+  std::filesystem::path labels;        // for map50-95: YOLO labels folder or COCO .json
+  std::size_t eval_samples = 8;        // bounds every evaluation (sensitivity runs per tensor)
+  std::string metric = "cosine";       // cosine | map50-95
+  bool sensitivity = false;            // rank the quantized tensors (sensitivity.json)
+  std::optional<double> max_drop;      // automatic mixed precision within this budget (pp)
+  bool saturation = false;             // ranges and accuracy as the calibration set grows
+  bool report = true;                  // report.html
+  std::string command_line;            // shown in the report
+  std::size_t thumbnails = 4;
+  bool eval_data_is_calibration_data = false;  // derived from --data (noted in the outputs)
+};
+
+// Validates metric and budget (kInvalidArgument naming the option).
+void validate(const AccuracyOptions& options);
+// True when any of the accuracy features needs evaluation data.
+bool needs_eval_data(const AccuracyOptions& options);
+
 struct CalibrateOptions {
   std::filesystem::path model_path;
   std::filesystem::path out_dir;
@@ -52,6 +76,10 @@ struct CalibrateOptions {
   std::filesystem::path save_stats;               // empty: none
   std::vector<std::filesystem::path> from_stats;  // non-empty: merge these, run no model
   std::string recipe_description;                 // what preprocessing produced the samples
+  AccuracyOptions accuracy;
+  // Called after every batch with the samples seen so far and the statistics of that prefix
+  // (calibrate --saturation snapshots prefixes this way, without re-running the model).
+  std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
 };
 
 struct CalibrateReport {
@@ -68,6 +96,11 @@ struct CalibrateReport {
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;
+  // Accuracy work (empty when not asked for).
+  std::filesystem::path report_html, sensitivity_json, mixed_precision_json, exclude_list,
+      saturation_json;
+  std::vector<std::string> accuracy_lines;  // human summary (metric before/after, float tensors)
+  nlohmann::json accuracy_json;             // the same for --json
 };
 
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;

@@ -6,8 +6,10 @@
 #include <iostream>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 #include "commands/commands.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "engine/model.hpp"
@@ -106,7 +108,46 @@ struct CalibrateCli {
   std::string save_stats;
   std::vector<std::string> from_stats;
   bool ignore_nonfinite = false;
+  // Accuracy work.
+  bool sensitivity = false;
+  double max_drop = 0.0;
+  bool max_drop_given = false;
+  std::string metric = "cosine";
+  std::string eval_data;
+  std::string labels;
+  std::size_t eval_samples = 8;
+  bool saturation = false;
+  bool no_report = false;
+  std::string command_line;
 };
+
+// --exclude values: a node name, a regex, or @FILE with one per line ('#' starts a comment).
+std::vector<std::string> expand_excludes(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    if (v.size() < 2 || v[0] != '@') {
+      out.push_back(v);
+      continue;
+    }
+    const std::filesystem::path file = v.substr(1);
+    if (!std::filesystem::is_regular_file(file)) {
+      Error e(ErrorCode::kIo, "--exclude @FILE: no such file (one node name or regex per line)");
+      e.with("file", file.string());
+      throw e;
+    }
+    std::istringstream in(read_file(file));
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      std::size_t b = 0;
+      while (b < line.size() && (line[b] == ' ' || line[b] == '\t')) ++b;
+      line.erase(0, b);
+      if (line.empty() || line[0] == '#') continue;
+      out.push_back(line);
+    }
+  }
+  return out;
+}
 
 std::unique_ptr<exporter::SampleSource> open_source(const CalibrateCli& o,
                                                     const std::string& input_name,
@@ -158,7 +199,7 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.select.percentile = o.percentile;
   options.select.ema_momentum = o.ema_momentum;
   options.per_channel = !o.per_tensor;
-  options.exclude = o.exclude;
+  options.exclude = expand_excludes(o.exclude);
   options.num_samples = o.num_samples;
   options.threads = resolve_threads(o.common.threads);
   options.ignore_nonfinite = o.ignore_nonfinite;
@@ -173,6 +214,37 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.num_bins = o.num_bins;
   options.save_stats = o.save_stats;
   for (const auto& s : o.from_stats) options.from_stats.emplace_back(s);
+
+  auto& acc = options.accuracy;
+  acc.sensitivity = o.sensitivity;
+  if (o.max_drop_given) acc.max_drop = o.max_drop;
+  acc.metric = o.metric;
+  acc.labels = o.labels;
+  acc.eval_samples = o.eval_samples;
+  acc.saturation = o.saturation;
+  acc.report = !o.no_report;
+  acc.command_line = o.command_line;
+  exporter::validate(acc);
+  // Evaluation data: --eval-data, else the calibration data itself when it is tensors or an
+  // image folder/list with --recipe (the report's thumbnails come from it too).
+  if (!o.eval_data.empty()) {
+    acc.eval_data = o.eval_data;
+    const std::string ext = extension_lower(o.eval_data);
+    if (ext != "npy" && ext != "npz") acc.eval_recipe = o.recipe;
+  } else if (!o.data.empty()) {
+    const std::string ext = extension_lower(o.data);
+    if (ext == "npy" || ext == "npz" || (!o.recipe.empty() && std::filesystem::is_directory(o.data))) {
+      acc.eval_data = o.data;
+      acc.eval_recipe = o.recipe;
+      acc.eval_data_is_calibration_data = true;
+    }
+  }
+  if (exporter::needs_eval_data(acc) && acc.eval_data.empty()) {
+    throw_invalid(std::string(o.max_drop_given ? "--max-drop" : o.saturation ? "--saturation" : "--sensitivity") +
+                  " evaluates the quantized model and needs evaluation data: give --eval-data "
+                  "(.npy/.npz, or images with --recipe); it cannot be derived from " +
+                  (o.data.empty() ? std::string("--from-stats") : "the DX-COM config " + o.data));
+  }
 
   std::unique_ptr<exporter::SampleSource> source;
   if (options.from_stats.empty()) {
@@ -206,6 +278,14 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
     j["float_nodes"] = report.float_nodes;
     j["warnings"] = report.warnings;
     j["method"] = std::string(calib::method_name(options.select.method));
+    j["report"] = report.report_html.string();
+    if (!report.sensitivity_json.empty()) j["sensitivity"] = report.sensitivity_json.string();
+    if (!report.mixed_precision_json.empty()) {
+      j["mixed_precision_json"] = report.mixed_precision_json.string();
+      j["exclude_list"] = report.exclude_list.string();
+    }
+    if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
+    if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "calibrated " << report.tensors << " tensors on " << report.samples
@@ -216,6 +296,11 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
               << "  " << report.cache.string() << "\n"
               << "  " << report.ranges.string() << "\n";
     if (!report.stats.empty()) std::cout << "  " << report.stats.string() << "\n";
+    for (const auto& p : {report.sensitivity_json, report.mixed_precision_json, report.exclude_list,
+                          report.saturation_json, report.report_html}) {
+      if (!p.empty()) std::cout << "  " << p.string() << "\n";
+    }
+    for (const auto& line : report.accuracy_lines) std::cout << line << "\n";
   }
   return kExitOk;
 }
@@ -254,10 +339,45 @@ Runner register_calibrate(CLI::App& app) {
                   "Merge saved statistics (shards, in order) instead of running the model")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--ignore-nonfinite", o->ignore_nonfinite, "Skip NaN/Inf activations instead of stopping");
+  cmd->add_flag("--sensitivity", o->sensitivity,
+                "Rank the quantized tensors by how much quantizing each alone changes the outputs "
+                "(sensitivity.json, report)");
+  auto* max_drop = cmd->add_option("--max-drop", o->max_drop,
+                                   "Automatic mixed precision: keep the most sensitive tensors "
+                                   "float until the --metric drop is at most this (pp)");
+  cmd->add_option("--metric", o->metric, "Accuracy metric: cosine (worst output) | map50-95 (YOLO)")
+      ->capture_default_str();
+  cmd->add_option("--eval-data", o->eval_data,
+                  "Evaluation samples (.npy/.npz, or images with --recipe); default: the "
+                  "calibration data");
+  cmd->add_option("--labels", o->labels,
+                  "With --metric map50-95: YOLO labels folder or COCO .json (default: against "
+                  "the FP32 model's detections)");
+  cmd->add_option("--eval-samples", o->eval_samples,
+                  "Evaluate on at most N samples (sensitivity runs the model N x tensors times)")
+      ->capture_default_str();
+  cmd->add_flag("--saturation", o->saturation,
+                "Ranges and accuracy as the calibration set grows (10, 25, 50, 100, ...)");
+  cmd->add_flag("--no-report", o->no_report, "Do not write report.html");
   add_threads_flag(cmd, o->common);
   add_json_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
-  return [o, method] { return run_calibrate(*o, method->count() > 0); };
+  return [o, method, max_drop] {
+    o->max_drop_given = max_drop->count() > 0;
+    o->command_line = "qcal calibrate " + o->model;
+    if (!o->data.empty()) o->command_line += " --data " + o->data;
+    if (!o->recipe.empty()) o->command_line += " --recipe " + o->recipe;
+    o->command_line += " --method " + o->method;
+    if (o->sensitivity) o->command_line += " --sensitivity";
+    if (o->max_drop_given) {
+      std::ostringstream d;
+      d << o->max_drop;
+      o->command_line += " --max-drop " + d.str() + " --metric " + o->metric;
+    }
+    if (o->saturation) o->command_line += " --saturation";
+    if (!o->eval_data.empty()) o->command_line += " --eval-data " + o->eval_data;
+    return run_calibrate(*o, method->count() > 0);
+  };
 }
 
 }  // namespace qcal::cli

@@ -1,11 +1,15 @@
 // `qcal eval`: FP32 vs INT8 accuracy evidence (wiring only; src/eval does the work).
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "engine/model.hpp"
 #include "eval/evaluate.hpp"
+#include "eval/samples.hpp"
+#include "eval/sensitivity_run.hpp"
 
 namespace qcal::cli {
 namespace {
@@ -23,8 +27,61 @@ struct EvalCliOptions {
   float reference_conf = 0.25f;
   float face_score = 0.9f;
   double face_nms = 0.3;
+  bool sensitivity = false;
+  std::size_t sensitivity_samples = 8;
   std::string command_line;
 };
+
+// --sensitivity: rank the INT8 model's quantized activations (scales read from its
+// QuantizeLinear nodes) by fake-quantizing each alone in the FP32 model, in qcal's engine.
+nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::RankedTensor>& ranked,
+                               std::string& summary) {
+  const auto int8 = engine::Model::load(c.int8, engine::LoadOptions{.check_ops = false});
+  const auto quant = eval::activation_quant_from_qdq(int8);
+  if (quant.empty()) {
+    Error e(ErrorCode::kInvalidArgument,
+            "--sensitivity needs a QDQ model: the INT8 model has no QuantizeLinear on an activation "
+            "with a scalar scale");
+    e.with("file", c.int8);
+    throw e;
+  }
+  const auto fp32 = engine::Model::load(c.fp32, engine::LoadOptions{.check_ops = false});
+  auto source = eval::open_samples(c.data, c.recipe, fp32, c.sensitivity_samples);
+  std::vector<std::vector<Tensor>> samples;
+  for (std::size_t i = 0; i < source->size(); ++i) {
+    auto s = source->get(i, false);
+    std::vector<Tensor> ins;
+    for (const auto& in : fp32.inputs()) ins.push_back(s.inputs.at(in.name));
+    samples.push_back(std::move(ins));
+  }
+  const bool show_progress = !c.common.quiet && stderr_is_tty();
+  const auto run = eval::measure_sensitivity(
+      c.fp32, quant, samples, {.threads = c.common.threads}, [&](std::size_t done, std::size_t total) {
+        if (show_progress) std::cerr << "\rsensitivity: " << done << "/" << total << std::flush;
+      });
+  if (show_progress) std::cerr << "\n";
+  ranked = eval::rank_sensitivity(run.tensors);
+  nlohmann::json j = eval::sensitivity_to_json(ranked);
+  j["format"] = "qcal.sensitivity/1";
+  j["samples"] = run.samples;
+  j["engine_runs"] = run.runs;
+  j["seconds"] = run.seconds;
+  j["all_activations_output_sqnr_db"] = eval::json_number(run.all_output_sqnr_db);
+  j["all_activations_output_cosine"] = eval::json_number(run.all_output_cosine);
+  j["skipped"] = run.skipped;
+  j["note"] = "activations fake-quantized in qcal's engine with the INT8 model's scales; weights float";
+  summary = "sensitivity (" + std::to_string(ranked.size()) + " tensors, " +
+            std::to_string(run.samples) + " samples, " + eval::format_number(run.seconds, 3) +
+            " s), most sensitive first:\n";
+  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
+    const auto& r = ranked[i].result;
+    summary += "  " + std::to_string(ranked[i].rank) + ". " + r.tensor + "  output SQNR " +
+               eval::format_number(r.output_sqnr_db, 4) + " dB, cosine " +
+               eval::format_number(r.output_cosine, 6) + "; own SQNR " +
+               eval::format_number(r.along_sqnr_db, 4) + " dB\n";
+  }
+  return j;
+}
 
 int run_eval_command(const EvalCliOptions& c) {
   eval::EvalOptions o;
@@ -49,17 +106,25 @@ int run_eval_command(const EvalCliOptions& c) {
   });
   if (show_progress) std::cerr << "\n";
 
-  const nlohmann::json j = eval::eval_result_to_json(r);
+  nlohmann::json j = eval::eval_result_to_json(r);
+  eval::ReportData report = eval::eval_report_data(r, c.command_line);
+  std::string sensitivity_text;
+  std::optional<nlohmann::json> sensitivity;
+  if (c.sensitivity) {
+    sensitivity = run_sensitivity(c, report.sensitivity, sensitivity_text);
+    j["sensitivity"] = *sensitivity;
+  }
   const std::string json_text = j.dump(2) + "\n";
   std::filesystem::create_directories(c.out_dir);
   const std::filesystem::path out_dir = c.out_dir;
   write_file_atomic(out_dir / "eval.json", json_text);
-  eval::write_report_html(out_dir / "report.html", eval::eval_report_data(r, c.command_line));
+  if (sensitivity) write_file_atomic(out_dir / "sensitivity.json", sensitivity->dump(2) + "\n");
+  eval::write_report_html(out_dir / "report.html", report);
   if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
   if (c.json_path == "-") {
     std::cout << json_text;
   } else {
-    std::cout << eval::eval_result_table(r);
+    std::cout << eval::eval_result_table(r) << sensitivity_text;
   }
   std::cout.flush();
   if (!c.common.quiet) {
@@ -114,6 +179,13 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--face-score", o->face_score, "YuNet: face score threshold")
       ->capture_default_str();
   cmd->add_option("--face-nms", o->face_nms, "YuNet: NMS IoU threshold")->capture_default_str();
+  cmd->add_flag("--sensitivity", o->sensitivity,
+                "Also rank the quantized tensors: outputs with only that tensor quantized, and its "
+                "own error in the quantized model (sensitivity.json, report)");
+  cmd->add_option("--sensitivity-samples", o->sensitivity_samples,
+                  "Samples for --sensitivity (it runs the model tensors x samples times)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   add_threads_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
   return [o]() {

@@ -1,0 +1,188 @@
+// Layer sensitivity in qcal's engine: one session observing the quantized activations, which
+// the observer fake-quantizes in place (engine::observed_data_for_rewrite) for one tensor, for
+// all of them, or for none (the FP32 reference, whose copies feed the along-model error).
+#include "eval/sensitivity_run.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "core/error.hpp"
+#include "engine/session.hpp"
+#include "eval/tensor_metrics.hpp"
+
+namespace qcal::eval {
+
+void fake_quantize(std::span<float> values, const ActivationQuant& q) {
+  const float lo = static_cast<float>(q.qmin), hi = static_cast<float>(q.qmax);
+  const float zp = static_cast<float>(q.zero_point);
+  for (float& x : values) {
+    // x / scale as QuantizeLinear divides (not a multiply by the reciprocal); nearbyint rounds
+    // half to even in the default rounding mode, as ONNX requires.
+    float v = std::nearbyint(x / q.scale) + zp;
+    v = std::min(hi, std::max(lo, v));
+    x = (v - zp) * q.scale;
+  }
+}
+
+std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::Model& model) {
+  std::map<std::string, ActivationQuant> out;
+  const auto& constants = model.constants();
+  for (const auto& node : model.nodes()) {
+    if (node.op_type != "QuantizeLinear" || node.inputs.size() < 2) continue;
+    const std::string& x = node.inputs[0];
+    if (constants.count(x)) continue;  // a weight quantized in the graph
+    auto s = constants.find(node.inputs[1]);
+    if (s == constants.end() || s->second.numel() != 1 || s->second.dtype() != DType::kFloat32) {
+      continue;  // per-axis or computed scales are not activation Q/DQ qcal writes
+    }
+    ActivationQuant q;
+    q.scale = s->second.values<float>()[0];
+    if (node.inputs.size() > 2 && !node.inputs[2].empty()) {
+      auto z = constants.find(node.inputs[2]);
+      if (z == constants.end() || z->second.numel() != 1) continue;
+      if (z->second.dtype() == DType::kUInt8) {
+        q.zero_point = z->second.values<std::uint8_t>()[0];
+        q.qmin = 0;
+        q.qmax = 255;
+      } else if (z->second.dtype() == DType::kInt8) {
+        q.zero_point = z->second.values<std::int8_t>()[0];
+      } else {
+        continue;
+      }
+    }
+    if (!(q.scale > 0.0f) || !std::isfinite(q.scale)) continue;
+    out[x] = q;
+  }
+  return out;
+}
+
+namespace {
+
+enum class Mode { kReference, kOne, kAll };
+
+}  // namespace
+
+SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
+                                   const std::map<std::string, ActivationQuant>& quant,
+                                   const std::vector<std::vector<Tensor>>& samples,
+                                   const SensitivityRunOptions& options,
+                                   const SensitivityProgress& progress) {
+  const auto start = std::chrono::steady_clock::now();
+  SensitivityRun run;
+  if (samples.empty()) throw Error(ErrorCode::kInvalidArgument, "sensitivity needs at least one sample");
+  auto model = std::make_shared<const engine::Model>(engine::Model::load(fp32_model));
+  std::set<std::string> produced;
+  for (const auto& in : model->inputs()) produced.insert(in.name);
+  for (const auto& node : model->nodes()) produced.insert(node.outputs.begin(), node.outputs.end());
+  std::vector<std::string> names;
+  std::map<std::string, std::size_t> index;
+  for (const auto& [name, q] : quant) {
+    if (!produced.count(name) || model->constants().count(name)) {
+      run.skipped.push_back(name);
+      continue;
+    }
+    index[name] = names.size();
+    names.push_back(name);
+  }
+  engine::Session session(model, {.num_threads = options.threads});
+
+  Mode mode = Mode::kReference;
+  std::size_t target = 0;
+  std::vector<std::vector<float>> reference(names.size());  // FP32 copies, current sample
+  std::vector<char> seen(names.size(), 0);
+  std::vector<TensorComparator> along(names.size());
+  std::vector<const ActivationQuant*> q_of(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) q_of[i] = &quant.at(names[i]);
+  session.set_observer(
+      [&](const std::string& name, const TensorView& view) {
+        if (view.dtype != DType::kFloat32) return;
+        const std::size_t i = index.at(name);
+        std::span<float> values(static_cast<float*>(engine::observed_data_for_rewrite(view)),
+                                static_cast<std::size_t>(view.numel()));
+        switch (mode) {
+          case Mode::kReference:
+            seen[i] = 1;
+            reference[i].assign(values.begin(), values.end());
+            break;
+          case Mode::kOne:
+            if (i == target) fake_quantize(values, *q_of[i]);
+            break;
+          case Mode::kAll:
+            fake_quantize(values, *q_of[i]);
+            if (reference[i].size() == values.size()) {
+              try {
+                along[i].add(reference[i], values);
+              } catch (Error& e) {
+                e.with("tensor", name);
+                throw;
+              }
+            }
+            break;
+        }
+      },
+      names);
+
+  // Inputs are copied for every run: the observer may rewrite a graph input in place.
+  auto run_once = [&](const std::vector<Tensor>& inputs) {
+    std::vector<Tensor> copy;
+    for (const Tensor& t : inputs) copy.push_back(t.clone());
+    ++run.runs;
+    return session.run(copy);
+  };
+  auto add_outputs = [](TensorComparator& c, const std::vector<Tensor>& ref,
+                        const std::vector<Tensor>& test) {
+    for (std::size_t o = 0; o < ref.size(); ++o) {
+      if (ref[o].dtype() != DType::kFloat32) continue;
+      c.add(ref[o].values<float>(), test[o].values<float>());
+    }
+  };
+
+  std::vector<TensorComparator> outputs(names.size());
+  TensorComparator all_outputs;
+  const std::size_t total = samples.size() * (names.size() + 2);
+  std::size_t done = 0;
+  for (std::size_t s = 0; s < samples.size(); ++s) {
+    mode = Mode::kReference;
+    const std::vector<Tensor> ref = run_once(samples[s]);
+    mode = Mode::kAll;
+    add_outputs(all_outputs, ref, run_once(samples[s]));
+    done += 2;
+    if (progress) progress(done, total);
+    for (auto& r : reference) std::vector<float>().swap(r);  // only the along pass needs them
+    mode = Mode::kOne;
+    for (target = 0; target < names.size(); ++target) {
+      try {
+        add_outputs(outputs[target], ref, run_once(samples[s]));
+      } catch (Error& e) {
+        e.with("tensor", names[target]);
+        throw;
+      }
+      if (progress) progress(++done, total);
+    }
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!seen[i]) {
+      run.skipped.push_back(names[i]);
+      continue;
+    }
+    const TensorComparison o = outputs[i].result();
+    const TensorComparison a = along[i].result();
+    TensorSensitivity t;
+    t.tensor = names[i];
+    t.output_sqnr_db = o.sqnr_db;
+    t.output_cosine = o.cosine;
+    t.along_sqnr_db = a.elements > 0 ? a.sqnr_db : std::numeric_limits<double>::quiet_NaN();
+    t.along_cosine = a.elements > 0 ? a.cosine : std::numeric_limits<double>::quiet_NaN();
+    run.tensors.push_back(std::move(t));
+  }
+  const TensorComparison all = all_outputs.result();
+  run.all_output_sqnr_db = all.sqnr_db;
+  run.all_output_cosine = all.cosine;
+  run.samples = samples.size();
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return run;
+}
+
+}  // namespace qcal::eval

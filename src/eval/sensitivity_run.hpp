@@ -1,0 +1,61 @@
+// Measuring layer sensitivity in qcal's engine: the FP32 model is run once per sample for the
+// reference, then once per (quantized tensor, sample) with only that activation
+// fake-quantized in place through the engine's observer, and once per sample with every
+// activation fake-quantized (the per-tensor error along the quantized model).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "engine/model.hpp"
+#include "eval/sensitivity.hpp"
+
+namespace qcal::eval {
+
+// An activation's quantization: q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax),
+// then x' = (q - zero_point) * scale (ONNX QuantizeLinear + DequantizeLinear).
+struct ActivationQuant {
+  float scale = 1.0f;
+  std::int32_t zero_point = 0;
+  std::int32_t qmin = -128, qmax = 127;
+};
+
+// Fake-quantizes in place (exposed for tests).
+void fake_quantize(std::span<float> values, const ActivationQuant& q);
+
+// The activations' quantization read from a QDQ model: each QuantizeLinear whose input is an
+// activation (not an initializer) with a scalar scale and zero point (int8 or uint8).
+std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::Model& qdq_model);
+
+struct SensitivityRunOptions {
+  int threads = 0;
+};
+
+struct SensitivityRun {
+  std::vector<TensorSensitivity> tensors;  // in the name order of the quant map
+  // The final outputs with every listed activation fake-quantized (weights stay float).
+  double all_output_sqnr_db = 0.0;
+  double all_output_cosine = 1.0;
+  std::size_t samples = 0;
+  std::size_t runs = 0;  // engine runs in all
+  double seconds = 0.0;
+  std::vector<std::string> skipped;  // listed tensors the FP32 model does not have (or not float)
+};
+
+using SensitivityProgress = std::function<void(std::size_t done, std::size_t total)>;
+
+// `samples`: per sample, the model's inputs in model().inputs() order (batch 1 each). Cost:
+// (tensors + 2) engine runs per sample; no activation of more than one sample is held (the
+// FP32 copies of the listed tensors of the current sample, for the along-model error).
+SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
+                                   const std::map<std::string, ActivationQuant>& quant,
+                                   const std::vector<std::vector<Tensor>>& samples,
+                                   const SensitivityRunOptions& options,
+                                   const SensitivityProgress& progress = {});
+
+}  // namespace qcal::eval

@@ -1,0 +1,72 @@
+// Accuracy work inside `qcal calibrate`: layer sensitivity, automatic mixed precision within an
+// accuracy budget, the calibration-set saturation curve, and report.html. Used by calibrate();
+// everything it produces is returned as files to stage, so the pipeline stays all-or-nothing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "calib/range_select.hpp"
+#include "calib/stats_file.hpp"
+#include "export/calibrate.hpp"
+#include "export/qdq_placement.hpp"
+#include "export/qdq_writer.hpp"
+
+namespace qcal::exporter {
+
+// One QDQ model built from the placement rules plus extra exclusions and a parameter set.
+struct QdqBuild {
+  PlacementPlan plan;
+  QdqResult qdq;
+  std::vector<std::string> qdq_tensors;  // activations that got Q/DQ (with parameters)
+  std::vector<std::string> warnings;
+};
+
+class QdqBuilder {
+ public:
+  QdqBuilder(const std::string& model_bytes, std::string what, PlacementOptions placement,
+             ActivationType activations);
+  // Planned activations without parameters lose their Q/DQ with a warning.
+  QdqBuild build(const std::vector<std::string>& extra_exclude,
+                 const std::map<std::string, calib::QuantParams>& params) const;
+  const GraphView& graph() const { return graph_; }
+
+ private:
+  const std::string& model_bytes_;
+  std::string what_;
+  PlacementOptions placement_;
+  ActivationType activations_;
+  GraphView graph_;
+};
+
+// Quantization parameters of every range (int8 symmetric or uint8 asymmetric).
+std::map<std::string, calib::QuantParams> params_from_ranges(
+    const std::map<std::string, calib::Range>& ranges, ActivationType activations);
+
+struct AccuracyInputs {
+  const CalibrateOptions* options = nullptr;
+  const QdqBuilder* builder = nullptr;
+  const calib::StatsSet* stats = nullptr;
+  const std::map<std::string, calib::Range>* ranges = nullptr;
+  const QdqBuild* default_build = nullptr;
+  // Statistics of calibration-set prefixes (samples, stats), for --saturation.
+  const std::vector<std::pair<std::int64_t, calib::StatsSet>>* prefixes = nullptr;
+  CalibrateReport* report = nullptr;  // parameters for the report; accuracy lines are added
+};
+
+struct AccuracyOutputs {
+  std::vector<std::pair<std::filesystem::path, std::string>> files;  // to stage (full paths)
+  std::optional<QdqBuild> final_build;  // the mixed-precision model, replacing the default
+};
+
+AccuracyOutputs run_accuracy(const AccuracyInputs& inputs);
+
+// The calibration-set sizes --saturation measures: 10, 25, 50, 100, 200, 500, 1000, ... below
+// `total`, then `total` itself.
+std::vector<std::int64_t> saturation_steps(std::int64_t total);
+
+}  // namespace qcal::exporter
