@@ -225,15 +225,22 @@ std::string render_report_html(const ReportData& d) {
     ReportTable t;
     t.header = {"rank",          "tensor",        "output SQNR (dB)",
                 "output cosine", "own SQNR (dB)", "own cosine"};
+    const bool task = std::any_of(d.sensitivity.begin(), d.sensitivity.end(), [](const RankedTensor& r) {
+      return !std::isnan(r.result.task_drop_pp);
+    });
+    if (task) t.header.push_back("task drop (pp)");
     for (const RankedTensor& r : d.sensitivity) {
       t.rows.push_back(
           {std::to_string(r.rank), r.result.tensor, format_number(r.result.output_sqnr_db, 4),
            format_number(r.result.output_cosine, 6), format_number(r.result.along_sqnr_db, 4),
            format_number(r.result.along_cosine, 6)});
+      if (task) t.rows.back().push_back(format_number(r.result.task_drop_pp, 4));
     }
     t.note =
         "Output columns: the model's outputs with only this tensor quantized, against FP32. "
-        "Own columns: the tensor itself in the fully quantized model. Most sensitive first.";
+        "Own columns: the tensor itself in the fully quantized model. Task drop (when "
+        "measured): the task metric's loss with only this tensor quantized; it leads the "
+        "ranking. Most sensitive first.";
     render_table(o, t, "sensitivity");
   }
   o += "</section>\n<section id=\"saturation\"><h2>Calibration set size</h2>";

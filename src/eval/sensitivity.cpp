@@ -24,6 +24,12 @@ bool equal_nan(double a, double b) { return (std::isnan(a) && std::isnan(b)) || 
 std::vector<RankedTensor> rank_sensitivity(std::vector<TensorSensitivity> results) {
   std::sort(results.begin(), results.end(),
             [](const TensorSensitivity& a, const TensorSensitivity& b) {
+              // The task metric is what users budget for: it leads when measured. Output SQNR
+              // over all outputs is dominated by the largest values (a detector's box
+              // coordinates in pixels) and misses damage to small ones (class scores).
+              const double ta = std::isnan(a.task_drop_pp) ? 0.0 : a.task_drop_pp;
+              const double tb = std::isnan(b.task_drop_pp) ? 0.0 : b.task_drop_pp;
+              if (ta != tb) return ta > tb;
               if (!equal_nan(a.output_sqnr_db, b.output_sqnr_db)) {
                 return less_nan_first(a.output_sqnr_db, b.output_sqnr_db);
               }
@@ -62,15 +68,23 @@ double json_to_double(const nlohmann::json& j) {
 
 nlohmann::json sensitivity_to_json(const std::vector<RankedTensor>& ranked) {
   nlohmann::json tensors = nlohmann::json::array();
+  bool task = false;
   for (const RankedTensor& r : ranked) {
-    tensors.push_back({{"rank", r.rank},
-                       {"tensor", r.result.tensor},
-                       {"output_sqnr_db", json_number(r.result.output_sqnr_db)},
-                       {"output_cosine", json_number(r.result.output_cosine)},
-                       {"along_sqnr_db", json_number(r.result.along_sqnr_db)},
-                       {"along_cosine", json_number(r.result.along_cosine)}});
+    nlohmann::json t = {{"rank", r.rank},
+                        {"tensor", r.result.tensor},
+                        {"output_sqnr_db", json_number(r.result.output_sqnr_db)},
+                        {"output_cosine", json_number(r.result.output_cosine)},
+                        {"along_sqnr_db", json_number(r.result.along_sqnr_db)},
+                        {"along_cosine", json_number(r.result.along_cosine)}};
+    if (!std::isnan(r.result.task_drop_pp)) {
+      t["task_drop_pp"] = json_number(r.result.task_drop_pp);
+      task = true;
+    }
+    tensors.push_back(std::move(t));
   }
-  return {{"metric", "output_sqnr_db"}, {"order", "most sensitive first"}, {"tensors", tensors}};
+  return {{"metric", task ? "task_drop_pp" : "output_sqnr_db"},
+          {"order", "most sensitive first"},
+          {"tensors", tensors}};
 }
 
 std::vector<RankedTensor> sensitivity_from_json(const nlohmann::json& j) {
@@ -84,6 +98,7 @@ std::vector<RankedTensor> sensitivity_from_json(const nlohmann::json& j) {
       r.result.output_cosine = json_to_double(t.at("output_cosine"));
       r.result.along_sqnr_db = json_to_double(t.at("along_sqnr_db"));
       r.result.along_cosine = json_to_double(t.at("along_cosine"));
+      if (t.contains("task_drop_pp")) r.result.task_drop_pp = json_to_double(t.at("task_drop_pp"));
       out.push_back(std::move(r));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ struct TensorSensitivity {
   // This tensor's own error along the fully quantized model (NaN when not measured).
   double along_sqnr_db = 0.0;
   double along_cosine = 1.0;
+  // The task metric's drop in percentage points with only this tensor quantized (e.g. mAP50-95
+  // against the FP32 detections); NaN when not measured.
+  double task_drop_pp = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct RankedTensor {
@@ -26,12 +30,14 @@ struct RankedTensor {
   TensorSensitivity result;
 };
 
-// Most sensitive first: ascending output SQNR (NaN counts as most sensitive: a tensor whose
+// Most sensitive first: descending task drop where measured (a tensor whose drop is NaN counts
+// as 0 against measured ones), then ascending output SQNR (NaN counts as most sensitive: a tensor whose
 // quantization breaks the arithmetic), then ascending output cosine, then ascending along-model
 // SQNR, then tensor name, so the order is total and reproducible.
 std::vector<RankedTensor> rank_sensitivity(std::vector<TensorSensitivity> results);
 
-// {"metric": "output_sqnr_db", "tensors": [{"rank", "tensor", "output_sqnr_db", ...}]};
+// {"metric": "output_sqnr_db" (or "task_drop_pp" when measured), "tensors": [{"rank", "tensor",
+// "output_sqnr_db", ..., "task_drop_pp" when measured}]};
 // non-finite numbers are written as the strings "inf", "-inf", "nan" (JSON has no infinities).
 nlohmann::json sensitivity_to_json(const std::vector<RankedTensor>& ranked);
 // Reads what sensitivity_to_json wrote (the lead's calibrate wiring and --exclude reuse it).

@@ -147,14 +147,20 @@ SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
     mode = Mode::kReference;
     const std::vector<Tensor> ref = run_once(samples[s]);
     mode = Mode::kAll;
-    add_outputs(all_outputs, ref, run_once(samples[s]));
+    {
+      const std::vector<Tensor> test = run_once(samples[s]);
+      add_outputs(all_outputs, ref, test);
+      if (options.on_outputs) options.on_outputs(std::string(), s, ref, test);
+    }
     done += 2;
     if (progress) progress(done, total);
     for (auto& r : reference) std::vector<float>().swap(r);  // only the along pass needs them
     mode = Mode::kOne;
     for (target = 0; target < names.size(); ++target) {
       try {
-        add_outputs(outputs[target], ref, run_once(samples[s]));
+        const std::vector<Tensor> test = run_once(samples[s]);
+        add_outputs(outputs[target], ref, test);
+        if (options.on_outputs) options.on_outputs(names[target], s, ref, test);
       } catch (Error& e) {
         e.with("tensor", names[target]);
         throw;

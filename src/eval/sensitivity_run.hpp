@@ -32,12 +32,20 @@ void fake_quantize(std::span<float> values, const ActivationQuant& q);
 // activation (not an initializer) with a scalar scale and zero point (int8 or uint8).
 std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::Model& qdq_model);
 
+// Sees the outputs of every perturbed run: `tensor` is the quantized tensor's name, empty for
+// the run with every activation quantized. Used to score a task metric per tensor (calibrate
+// --metric map50-95).
+using OutputsHook = std::function<void(const std::string& tensor, std::size_t sample,
+                                       const std::vector<Tensor>& reference,
+                                       const std::vector<Tensor>& test)>;
+
 struct SensitivityRunOptions {
   int threads = 0;
+  OutputsHook on_outputs;
 };
 
 struct SensitivityRun {
-  std::vector<TensorSensitivity> tensors;  // in the name order of the quant map
+  std::vector<TensorSensitivity> tensors;  // in the name order of the quant map (minus skipped)
   // The final outputs with every listed activation fake-quantized (weights stay float).
   double all_output_sqnr_db = 0.0;
   double all_output_cosine = 1.0;

@@ -10,10 +10,13 @@
 
 #include "core/error.hpp"
 #include "engine/model.hpp"
+#include "eval/coco_map.hpp"
+#include "eval/detection.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/report.hpp"
 #include "eval/samples.hpp"
 #include "eval/sensitivity_run.hpp"
+#include "eval/tensor_metrics.hpp"
 
 namespace qcal::exporter {
 
@@ -229,6 +232,58 @@ std::optional<eval::ReportHistogram> report_histogram(const std::string& name,
   return h;
 }
 
+// The task metric per quantized tensor, from the sensitivity runs' outputs: mAP50-95 of the
+// YOLO detections against the FP32 run's (score > 0.25, as `qcal eval` without labels), or the
+// worst output's cosine. Labels are not used here: the ranking measures agreement with FP32.
+class TaskScorer {
+ public:
+  explicit TaskScorer(std::string metric) : metric_(std::move(metric)) {}
+
+  void add(const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
+           const std::vector<Tensor>& test) {
+    if (metric_ == "map50-95") {
+      if (ref.empty() || ref[0].dtype() != DType::kFloat32) return;
+      if (sample >= reference_.size()) reference_.resize(sample + 1);
+      auto& gt = reference_[sample];
+      if (!gt) {
+        gt.emplace();
+        for (const auto& d : eval::decode_yolo(ref[0].view(), yolo_)) {
+          if (d.score > 0.25f) gt->push_back({d.box, d.class_id, false});
+        }
+      }
+      dets_[tensor].push_back({eval::decode_yolo(test[0].view(), yolo_), *gt});
+    } else {
+      auto& comps = cosines_[tensor];
+      comps.resize(ref.size());
+      for (std::size_t o = 0; o < ref.size(); ++o) {
+        if (ref[o].dtype() == DType::kFloat32) comps[o].add(ref[o].values<float>(), test[o].values<float>());
+      }
+    }
+  }
+
+  // Percentage points lost against FP32 (which scores 1 against itself); NaN when undefined.
+  double drop(const std::string& tensor) const {
+    if (metric_ == "map50-95") {
+      auto it = dets_.find(tensor);
+      if (it == dets_.end()) return std::nan("");
+      const double m = eval::evaluate_map(it->second).map50_95;
+      return std::isnan(m) ? m : (1.0 - m) * 100.0;
+    }
+    auto it = cosines_.find(tensor);
+    if (it == cosines_.end()) return std::nan("");
+    double worst = 1.0;
+    for (const auto& c : it->second) worst = std::min(worst, c.result().cosine);
+    return (1.0 - worst) * 100.0;
+  }
+
+ private:
+  std::string metric_;
+  eval::YoloDecodeOptions yolo_;
+  std::vector<std::optional<std::vector<eval::GroundTruthBox>>> reference_;
+  std::map<std::string, std::vector<eval::ImageDetections>> dets_;
+  std::map<std::string, std::vector<eval::TensorComparator>> cosines_;
+};
+
 std::string file_lines(const std::vector<std::string>& header, const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& h : header) s += "# " + h + "\n";
@@ -322,8 +377,13 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       quant[t] = q;
     }
     const auto samples = load_inputs(o, model);
-    const eval::SensitivityRun run =
-        eval::measure_sensitivity(o.model_path, quant, samples, {.threads = o.threads});
+    TaskScorer scorer(a.metric);
+    eval::SensitivityRunOptions so;
+    so.threads = o.threads;
+    so.on_outputs = [&](const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
+                        const std::vector<Tensor>& test) { scorer.add(tensor, sample, ref, test); };
+    eval::SensitivityRun run = eval::measure_sensitivity(o.model_path, quant, samples, so);
+    for (auto& t : run.tensors) t.task_drop_pp = scorer.drop(t.tensor);
     ranked = eval::rank_sensitivity(run.tensors);
     json j = eval::sensitivity_to_json(ranked);
     j["format"] = "qcal.sensitivity/1";
@@ -333,6 +393,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     j["seconds"] = run.seconds;
     j["all_activations_output_sqnr_db"] = eval::json_number(run.all_output_sqnr_db);
     j["all_activations_output_cosine"] = eval::json_number(run.all_output_cosine);
+    j["all_activations_task_drop_pp"] = eval::json_number(scorer.drop(""));
+    j["task_metric"] = a.metric;
     j["skipped"] = run.skipped;
     j["note"] =
         "activations fake-quantized in qcal's engine with the calibrated scales; weights float";

@@ -74,15 +74,26 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   // Sensitivity: every activation with Q/DQ ranked, finite numbers, a total order.
   const auto sens = read_json(out / "sensitivity.json");
   EXPECT_EQ(sens["samples"], 2);
-  ASSERT_GE(sens["tensors"].size(), 100u);
+  ASSERT_GE(sens["tensors"].size(), 80u);  // yolov8n: 90 activations get Q/DQ
+  // Ranked by the task metric's drop (mAP50-95 vs FP32 with only that tensor quantized), then
+  // by output SQNR.
+  EXPECT_EQ(sens["metric"], "task_drop_pp");
+  EXPECT_EQ(sens["task_metric"], "map50-95");
   std::set<std::string> names;
-  double previous = -1e9;
+  double previous_sqnr = -1e9, previous_drop = 1e9, min_sqnr = 1e9;
   for (const auto& t : sens["tensors"]) {
     names.insert(t["tensor"].get<std::string>());
     ASSERT_TRUE(t["output_sqnr_db"].is_number()) << t.dump();
+    ASSERT_TRUE(t["task_drop_pp"].is_number()) << t.dump();
     const double s = t["output_sqnr_db"].get<double>();
-    EXPECT_GE(s, previous) << "ranked most sensitive (lowest output SQNR) first";
-    previous = s;
+    const double d = t["task_drop_pp"].get<double>();
+    EXPECT_LE(d, previous_drop) << "largest task drop first";
+    if (d == previous_drop) {
+      EXPECT_GE(s, previous_sqnr) << "then lowest output SQNR";
+    }
+    previous_drop = d;
+    previous_sqnr = s;
+    min_sqnr = std::min(min_sqnr, s);
     EXPECT_LE(t["output_cosine"].get<double>(), 1.0);
     EXPECT_GT(t["output_cosine"].get<double>(), 0.5);
     ASSERT_TRUE(t["along_sqnr_db"].is_number()) << t.dump();
@@ -90,8 +101,7 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   EXPECT_EQ(names.size(), sens["tensors"].size());
   EXPECT_TRUE(names.count("images")) << "the image input is quantized and ranked";
   // Quantizing everything hurts more than any single tensor.
-  EXPECT_LT(sens["all_activations_output_sqnr_db"].get<double>(),
-            sens["tensors"][0]["output_sqnr_db"].get<double>() + 1e-9);
+  EXPECT_LT(sens["all_activations_output_sqnr_db"].get<double>(), min_sqnr);
 
   // Mixed precision: the drop is within budget after, and the list reproduces the model.
   const auto mp = read_json(out / "mixed_precision.json");
@@ -100,7 +110,9 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   const double before = mp["before"]["drop"].get<double>();
   const double after = mp["after"]["drop"].get<double>();
   EXPECT_LE(after, before);
-  if (mp["within_budget"].get<bool>()) EXPECT_LE(after, 0.5);
+  if (mp["within_budget"].get<bool>()) {
+    EXPECT_LE(after, 0.5);
+  }
   const auto excluded = mp["excluded_nodes"];
   if (before > 0.5) {
     EXPECT_GT(mp["activations_without_qdq"].get<int>(), 0);
@@ -146,7 +158,13 @@ TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {
                                    q(dir / "calib") + " --recipe yolo -j 2 -o " + q(dir / "out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string html = read_file(dir / "out" / "report.html");
-  EXPECT_GE(count(html, "class=\"histogram\""), 100u);
+  std::size_t qdq = 0;
+  const auto ranges = read_json(dir / "out" / "ranges.json");  // alive: items() refers into it
+  for (const auto& [name, t] : ranges["tensors"].items()) {
+    qdq += t["qdq"].get<bool>() ? 1 : 0;
+  }
+  EXPECT_GE(qdq, 80u);
+  EXPECT_EQ(count(html, "class=\"histogram\""), qdq);
   EXPECT_NE(html.find("id=\"parameters\""), std::string::npos);
   EXPECT_EQ(count(html, "src=\"data:image/png;base64,"), 8u);  // 4 calibration frames x 2
   EXPECT_FALSE(fs::exists(dir / "out" / "sensitivity.json"));
@@ -160,7 +178,7 @@ TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {
   const auto j = read_json(dir / "ev" / "eval.json");
   const auto s = read_json(dir / "ev" / "sensitivity.json");
   EXPECT_EQ(j["sensitivity"], s);
-  EXPECT_GE(s["tensors"].size(), 100u);
+  EXPECT_EQ(s["tensors"].size(), qdq);
   EXPECT_EQ(s["tensors"][0]["rank"], 1);
   EXPECT_NE(read_file(dir / "ev" / "report.html").find("<table class=\"sensitivity\">"),
             std::string::npos);
@@ -183,7 +201,7 @@ TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
                "--saturation needs the calibration data");
   expect_error("--data " + q(dir / "x.npy") + " --exclude @" + (dir / "missing.txt").string(),
                "--exclude @FILE");
-  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir) + " --sensitivity", "--labels applies to --metric map50-95");
+  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir.path()) + " --sensitivity", "--labels applies to --metric map50-95");
   EXPECT_FALSE(fs::exists(dir / "out" / "report.html"));
 }
 

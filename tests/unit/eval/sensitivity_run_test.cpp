@@ -75,7 +75,9 @@ TEST(MeasureSensitivity, MatchesHandComputedOutputsAndLeavesInputsAlone) {
   for (const auto& r : raw) {
     samples.push_back({Tensor::from_values<float>({1, 6}, std::span<const float>(r))});
   }
-  const auto run = measure_sensitivity(path, quant, samples, {.threads = 1});
+  SensitivityRunOptions one_thread;
+  one_thread.threads = 1;
+  const auto run = measure_sensitivity(path, quant, samples, one_thread);
   ASSERT_EQ(run.tensors.size(), 3u);
   EXPECT_EQ(run.samples, 2u);
   EXPECT_EQ(run.runs, 2u * (3 + 2));

@@ -55,8 +55,10 @@ nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::Ranked
     samples.push_back(std::move(ins));
   }
   const bool show_progress = !c.common.quiet && stderr_is_tty();
+  eval::SensitivityRunOptions so;
+  so.threads = c.common.threads;
   const auto run = eval::measure_sensitivity(
-      c.fp32, quant, samples, {.threads = c.common.threads}, [&](std::size_t done, std::size_t total) {
+      c.fp32, quant, samples, so, [&](std::size_t done, std::size_t total) {
         if (show_progress) std::cerr << "\rsensitivity: " << done << "/" << total << std::flush;
       });
   if (show_progress) std::cerr << "\n";
