@@ -49,5 +49,26 @@ TEST(Sensitivity, JsonRoundTrip) {
   EXPECT_THROW((void)sensitivity_from_json(nlohmann::json::object()), std::exception);
 }
 
+TEST(Sensitivity, TaskDropLeadsWhenMeasuredAndRoundTrips) {
+  std::vector<TensorSensitivity> v = {{"a", 20.0, 0.99, 10, 0.9, 0.0},
+                                      {"b", 40.0, 0.999, 30, 0.99, 3.5},
+                                      {"c", 10.0, 0.9, 5, 0.8, 0.0},
+                                      {"d", 50.0, 0.9999, 40, 0.999, 3.5}};
+  const auto ranked = rank_sensitivity(v);
+  std::vector<std::string> order;
+  for (const auto& r : ranked) order.push_back(r.result.tensor);
+  // 3.5 pp first (b before d by SQNR), then the 0 pp ones by SQNR.
+  EXPECT_EQ(order, (std::vector<std::string>{"b", "d", "c", "a"}));
+  const auto j = sensitivity_to_json(ranked);
+  EXPECT_EQ(j["metric"], "task_drop_pp");
+  EXPECT_EQ(j["tensors"][0]["task_drop_pp"], 3.5);
+  EXPECT_EQ(sensitivity_from_json(j)[0].result.task_drop_pp, 3.5);
+  // Without task drops the JSON has no such field and the metric is the output SQNR.
+  const auto plain = sensitivity_to_json(rank_sensitivity({{"x", 1.0, 0.5, 1.0, 0.5}}));
+  EXPECT_EQ(plain["metric"], "output_sqnr_db");
+  EXPECT_FALSE(plain["tensors"][0].contains("task_drop_pp"));
+  EXPECT_TRUE(std::isnan(sensitivity_from_json(plain)[0].result.task_drop_pp));
+}
+
 }  // namespace
 }  // namespace qcal::eval
