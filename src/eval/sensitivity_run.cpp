@@ -3,6 +3,7 @@
 // all of them, or for none (the FP32 reference, whose copies feed the along-model error).
 #include "eval/sensitivity_run.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -56,6 +57,43 @@ std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::M
     out[x] = q;
   }
   return out;
+}
+
+void TaskDropScorer::add(const std::string& tensor, std::size_t sample,
+                         const std::vector<Tensor>& ref, const std::vector<Tensor>& test) {
+  if (kind_ == Kind::kYoloMap) {
+    if (ref.empty() || ref[0].dtype() != DType::kFloat32) return;
+    if (sample >= reference_.size()) reference_.resize(sample + 1);
+    auto& gt = reference_[sample];
+    const YoloDecodeOptions yolo;  // Ultralytics val: conf 0.001, IoU 0.7, 300 per image
+    if (!gt) {
+      gt.emplace();
+      for (const auto& d : decode_yolo(ref[0].view(), yolo)) {
+        if (d.score > 0.25f) gt->push_back({d.box, d.class_id, false});
+      }
+    }
+    dets_[tensor].push_back({decode_yolo(test[0].view(), yolo), *gt});
+    return;
+  }
+  auto& comps = cosines_[tensor];
+  comps.resize(ref.size());
+  for (std::size_t o = 0; o < ref.size(); ++o) {
+    if (ref[o].dtype() == DType::kFloat32) comps[o].add(ref[o].values<float>(), test[o].values<float>());
+  }
+}
+
+double TaskDropScorer::drop(const std::string& tensor) const {
+  if (kind_ == Kind::kYoloMap) {
+    auto it = dets_.find(tensor);
+    if (it == dets_.end()) return std::nan("");
+    const double m = evaluate_map(it->second).map50_95;
+    return std::isnan(m) ? m : (1.0 - m) * 100.0;
+  }
+  auto it = cosines_.find(tensor);
+  if (it == cosines_.end()) return std::nan("");
+  double worst = 1.0;
+  for (const auto& c : it->second) worst = std::min(worst, c.result().cosine);
+  return (1.0 - worst) * 100.0;
 }
 
 namespace {

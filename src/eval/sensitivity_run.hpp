@@ -8,12 +8,16 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/tensor.hpp"
 #include "engine/model.hpp"
+#include "eval/coco_map.hpp"
+#include "eval/detection.hpp"
 #include "eval/sensitivity.hpp"
+#include "eval/tensor_metrics.hpp"
 
 namespace qcal::eval {
 
@@ -38,6 +42,29 @@ std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::M
 using OutputsHook = std::function<void(const std::string& tensor, std::size_t sample,
                                        const std::vector<Tensor>& reference,
                                        const std::vector<Tensor>& test)>;
+
+// The task metric per quantized tensor from the sensitivity runs' outputs (feed it through
+// SensitivityRunOptions::on_outputs): kYoloMap decodes the first output as a YOLO head and scores
+// mAP50-95 against the FP32 run's detections above 0.25 (`qcal eval --task yolo` without
+// labels); kWorstCosine is the lowest per-output set cosine. Drop = (1 - value) * 100, FP32
+// scoring 1 against itself. The empty name is the all-quantized run.
+class TaskDropScorer {
+ public:
+  enum class Kind { kYoloMap, kWorstCosine };
+  explicit TaskDropScorer(Kind kind) : kind_(kind) {}
+  void add(const std::string& tensor, std::size_t sample, const std::vector<Tensor>& reference,
+           const std::vector<Tensor>& test);
+  // Percentage points; NaN when nothing was added for the tensor or the metric is undefined
+  // (no FP32 detection above 0.25 in any sample).
+  double drop(const std::string& tensor) const;
+  const char* metric_name() const { return kind_ == Kind::kYoloMap ? "map50-95" : "cosine"; }
+
+ private:
+  Kind kind_;
+  std::vector<std::optional<std::vector<GroundTruthBox>>> reference_;
+  std::map<std::string, std::vector<ImageDetections>> dets_;
+  std::map<std::string, std::vector<TensorComparator>> cosines_;
+};
 
 struct SensitivityRunOptions {
   int threads = 0;

@@ -10,13 +10,10 @@
 
 #include "core/error.hpp"
 #include "engine/model.hpp"
-#include "eval/coco_map.hpp"
-#include "eval/detection.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/report.hpp"
 #include "eval/samples.hpp"
 #include "eval/sensitivity_run.hpp"
-#include "eval/tensor_metrics.hpp"
 
 namespace qcal::exporter {
 
@@ -232,58 +229,6 @@ std::optional<eval::ReportHistogram> report_histogram(const std::string& name,
   return h;
 }
 
-// The task metric per quantized tensor, from the sensitivity runs' outputs: mAP50-95 of the
-// YOLO detections against the FP32 run's (score > 0.25, as `qcal eval` without labels), or the
-// worst output's cosine. Labels are not used here: the ranking measures agreement with FP32.
-class TaskScorer {
- public:
-  explicit TaskScorer(std::string metric) : metric_(std::move(metric)) {}
-
-  void add(const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
-           const std::vector<Tensor>& test) {
-    if (metric_ == "map50-95") {
-      if (ref.empty() || ref[0].dtype() != DType::kFloat32) return;
-      if (sample >= reference_.size()) reference_.resize(sample + 1);
-      auto& gt = reference_[sample];
-      if (!gt) {
-        gt.emplace();
-        for (const auto& d : eval::decode_yolo(ref[0].view(), yolo_)) {
-          if (d.score > 0.25f) gt->push_back({d.box, d.class_id, false});
-        }
-      }
-      dets_[tensor].push_back({eval::decode_yolo(test[0].view(), yolo_), *gt});
-    } else {
-      auto& comps = cosines_[tensor];
-      comps.resize(ref.size());
-      for (std::size_t o = 0; o < ref.size(); ++o) {
-        if (ref[o].dtype() == DType::kFloat32) comps[o].add(ref[o].values<float>(), test[o].values<float>());
-      }
-    }
-  }
-
-  // Percentage points lost against FP32 (which scores 1 against itself); NaN when undefined.
-  double drop(const std::string& tensor) const {
-    if (metric_ == "map50-95") {
-      auto it = dets_.find(tensor);
-      if (it == dets_.end()) return std::nan("");
-      const double m = eval::evaluate_map(it->second).map50_95;
-      return std::isnan(m) ? m : (1.0 - m) * 100.0;
-    }
-    auto it = cosines_.find(tensor);
-    if (it == cosines_.end()) return std::nan("");
-    double worst = 1.0;
-    for (const auto& c : it->second) worst = std::min(worst, c.result().cosine);
-    return (1.0 - worst) * 100.0;
-  }
-
- private:
-  std::string metric_;
-  eval::YoloDecodeOptions yolo_;
-  std::vector<std::optional<std::vector<eval::GroundTruthBox>>> reference_;
-  std::map<std::string, std::vector<eval::ImageDetections>> dets_;
-  std::map<std::string, std::vector<eval::TensorComparator>> cosines_;
-};
-
 std::string file_lines(const std::vector<std::string>& header, const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& h : header) s += "# " + h + "\n";
@@ -377,7 +322,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       quant[t] = q;
     }
     const auto samples = load_inputs(o, model);
-    TaskScorer scorer(a.metric);
+    eval::TaskDropScorer scorer(a.metric == "map50-95" ? eval::TaskDropScorer::Kind::kYoloMap : eval::TaskDropScorer::Kind::kWorstCosine);
     eval::SensitivityRunOptions so;
     so.threads = o.threads;
     so.on_outputs = [&](const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
@@ -390,7 +335,6 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     j["model"] = o.model_path.string();
     j["samples"] = run.samples;
     j["engine_runs"] = run.runs;
-    j["seconds"] = run.seconds;
     j["all_activations_output_sqnr_db"] = eval::json_number(run.all_output_sqnr_db);
     j["all_activations_output_cosine"] = eval::json_number(run.all_output_cosine);
     j["all_activations_task_drop_pp"] = eval::json_number(scorer.drop(""));
@@ -407,7 +351,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
         "sensitivity: " + std::to_string(ranked.size()) + " tensors on " +
         std::to_string(run.samples) + " samples in " + fmt(run.seconds, 3) + " s; most sensitive: " +
         (ranked.empty() ? std::string("-")
-                        : ranked[0].result.tensor + " (output SQNR " +
+                        : ranked[0].result.tensor + " (" + a.metric + " drop " +
+                              fmt(ranked[0].result.task_drop_pp, 3) + " pp alone, output SQNR " +
                               fmt(ranked[0].result.output_sqnr_db, 3) + " dB)"));
     report.accuracy_json["sensitivity_seconds"] = run.seconds;
   }

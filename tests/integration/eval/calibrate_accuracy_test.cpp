@@ -180,6 +180,9 @@ TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {
   EXPECT_EQ(j["sensitivity"], s);
   EXPECT_EQ(s["tensors"].size(), qdq);
   EXPECT_EQ(s["tensors"][0]["rank"], 1);
+  EXPECT_EQ(s["metric"], "task_drop_pp");  // --task yolo: mAP50-95 vs FP32 per tensor
+  EXPECT_EQ(s["task_metric"], "map50-95");
+  EXPECT_TRUE(s["tensors"][0]["task_drop_pp"].is_number());
   EXPECT_NE(read_file(dir / "ev" / "report.html").find("<table class=\"sensitivity\">"),
             std::string::npos);
 }

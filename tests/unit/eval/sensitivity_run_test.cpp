@@ -163,5 +163,42 @@ TEST(ActivationQuantFromQdq, ReadsScalarActivationQuantizeLinear) {
   EXPECT_EQ(q.at("a").qmax, 255);
 }
 
+// A one-class YOLO head [1, 5, 6] (more anchors than rows, so not read as transposed): anchor 0
+// holds a box at (cx0, 50) 20x20 with score s0, anchor 1 a far box with score s1, the other
+// anchors score 0. Rows: cx, cy, w, h, class 0.
+Tensor yolo_head(float cx0, float s0, float s1) {
+  std::vector<float> v(5 * 6, 0.0f);
+  const float col0[5] = {cx0, 50, 20, 20, s0}, col1[5] = {200, 200, 20, 20, s1};
+  for (int r = 0; r < 5; ++r) {
+    v[static_cast<std::size_t>(r * 6)] = col0[r];
+    v[static_cast<std::size_t>(r * 6 + 1)] = col1[r];
+  }
+  return Tensor::from_values<float>({1, 5, 6}, std::span<const float>(v));
+}
+
+TEST(TaskDropScorer, YoloMapAgainstFp32DetectionsAndWorstCosine) {
+  TaskDropScorer map(TaskDropScorer::Kind::kYoloMap);
+  const std::vector<Tensor> ref = {yolo_head(50, 0.9f, 0.8f)};
+  map.add("same", 0, ref, {yolo_head(50, 0.9f, 0.8f)});
+  map.add("moved", 0, ref, {yolo_head(58, 0.9f, 0.8f)});  // IoU 12*20/(2*400-240) = 0.43
+  map.add("", 0, ref, {yolo_head(50, 0.85f, 0.8f)});
+  EXPECT_EQ(map.drop("same"), 0.0);
+  // The moved box (score 0.9, IoU 0.43) is a false positive ranked first, then the far box is a
+  // true positive: precision 0.5 up to recall 0.5, so 51 of the 101 recall points read 0.5 at
+  // every IoU threshold: AP = 25.5 / 101.
+  EXPECT_NEAR(map.drop("moved"), (1.0 - 25.5 / 101.0) * 100.0, 1e-9);
+  EXPECT_EQ(map.drop(""), 0.0);  // scores changed, ranks and boxes did not
+  EXPECT_TRUE(std::isnan(map.drop("never added")));
+
+  TaskDropScorer cos(TaskDropScorer::Kind::kWorstCosine);
+  const std::vector<float> a = {1, 0, 0}, b = {1, 1, 0};
+  const std::vector<Tensor> r2 = {Tensor::from_values<float>({3}, std::span<const float>(a)),
+                                  Tensor::from_values<float>({3}, std::span<const float>(a))};
+  const std::vector<Tensor> t2 = {Tensor::from_values<float>({3}, std::span<const float>(a)),
+                                  Tensor::from_values<float>({3}, std::span<const float>(b))};
+  cos.add("t", 0, r2, t2);
+  EXPECT_NEAR(cos.drop("t"), (1.0 - 1.0 / std::sqrt(2.0)) * 100.0, 1e-9);
+}
+
 }  // namespace
 }  // namespace qcal::eval
