@@ -208,6 +208,9 @@ Runner register_eval(CLI::App& app) {
     if (!o->recipe.empty()) o->command_line += " --recipe " + o->recipe;
     if (!o->labels.empty()) o->command_line += " --labels " + o->labels;
     if (!o->pairs.empty()) o->command_line += " --pairs " + o->pairs;
+    if (o->sensitivity) {
+      o->command_line += " --sensitivity --sensitivity-samples " + std::to_string(o->sensitivity_samples);
+    }
     return run_eval_command(*o);
   };
 }
