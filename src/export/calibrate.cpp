@@ -14,6 +14,7 @@
 #include "engine/model.hpp"
 #include "engine/session.hpp"
 #include "export/qdq_placement.hpp"
+#include "export/range_rules.hpp"
 #include "export/ranges_json.hpp"
 
 namespace qcal::exporter {
@@ -241,7 +242,8 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   PlacementOptions placement;
   placement.per_channel = options.per_channel;
   placement.exclude = options.exclude;
-  PlacementPlan plan = plan_qdq(read_graph_view(model_bytes, what), placement);
+  const GraphView graph = read_graph_view(model_bytes, what);
+  PlacementPlan plan = plan_qdq(graph, placement);
   report.warnings = plan.warnings;
   std::vector<std::string> required;
   for (const auto& [t, uses] : plan.activations) required.push_back(t);
@@ -284,7 +286,12 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   const bool uint8 = options.activations == ActivationType::kUInt8Asymmetric;
   std::map<std::string, calib::QuantParams> params;
   std::vector<TrtCacheEntry> cache_entries;
-  const auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  RangeRuleOptions rules;
+  rules.share_concat_scale = options.share_concat_scale;
+  rules.keep_probability_range = options.keep_probability_range;
+  const auto rule_changes = apply_range_rules(graph, plan, stats.tensors(), ranges_by_name, rules);
+  report.range_rule_changes = rule_changes.size();
   for (const auto& [name, r] : ranges_by_name) {
     params[name] = uint8 ? calib::asymmetric_uint8(r.min, r.max) : calib::symmetric_int8(r.amax);
     cache_entries.push_back({name, r.amax});
@@ -317,6 +324,7 @@ CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
   rj.uint8_activations = uint8;
   rj.qdq_tensors = qdq_tensors;
   rj.float_nodes = plan.float_nodes;
+  rj.rule_changes = &rule_changes;
   const std::string ranges = format_ranges_json(rj);
 
   // Everything is in memory: write each under a temporary name, then rename them all.

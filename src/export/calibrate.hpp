@@ -52,6 +52,8 @@ struct CalibrateOptions {
   std::filesystem::path save_stats;               // empty: none
   std::vector<std::filesystem::path> from_stats;  // non-empty: merge these, run no model
   std::string recipe_description;                 // what preprocessing produced the samples
+  bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
+  bool keep_probability_range = true;
 };
 
 struct CalibrateReport {
@@ -65,6 +67,7 @@ struct CalibrateReport {
   std::size_t weights = 0;           // int8 weight initializers
   std::vector<std::string> float_nodes;
   std::vector<std::string> warnings;
+  std::size_t range_rule_changes = 0;  // ranges adjusted by the graph rules (in ranges.json)
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;
