@@ -53,31 +53,26 @@ class NpySource final : public SampleSource {
   NpyReader reader_;
 };
 
-// .npz members are read whole by core/npz; the chosen array is then served by rows.
-class TensorSource final : public SampleSource {
+// One array of an .npz, streamed by rows (core/npz's NpzArrayReader): memory does not grow with
+// the number of samples.
+class NpzSource final : public SampleSource {
  public:
-  TensorSource(Tensor t, std::string what) : tensor_(std::move(t)), what_(std::move(what)) {}
-  std::int64_t size() const override { return tensor_.shape().empty() ? 0 : tensor_.shape()[0]; }
-  Shape row_shape() const override { return Shape(tensor_.shape().begin() + 1, tensor_.shape().end()); }
-  DType dtype() const override { return tensor_.dtype(); }
-  Tensor read(std::int64_t first, std::int64_t count) override {
-    Shape shape = tensor_.shape();
-    shape[0] = count;
-    Tensor out(tensor_.dtype(), shape);
-    const std::size_t row_bytes = tensor_.nbytes() / static_cast<std::size_t>(size());
-    std::memcpy(out.raw_data(),
-                static_cast<const std::byte*>(tensor_.raw_data()) + row_bytes * static_cast<std::size_t>(first),
-                row_bytes * static_cast<std::size_t>(count));
-    return out;
+  NpzSource(const std::filesystem::path& path, const std::string& array)
+      : what_(path.string() + ":" + array), reader_(path, array) {}
+  std::int64_t size() const override { return reader_.rows(); }
+  Shape row_shape() const override {
+    return Shape(reader_.header().shape.begin() + 1, reader_.header().shape.end());
   }
+  DType dtype() const override { return reader_.header().dtype; }
+  Tensor read(std::int64_t first, std::int64_t count) override { return reader_.read_rows(first, count); }
   std::string sample_name(std::int64_t index) const override {
     return "row " + std::to_string(index) + " of " + what_;
   }
   std::string description() const override { return what_; }
 
  private:
-  Tensor tensor_;
   std::string what_;
+  NpzArrayReader reader_;
 };
 
 std::string shape_text(const Shape& s) { return shape_to_string(s); }
@@ -89,21 +84,14 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
   const std::string ext = path.extension().string();
   if (ext == ".npy") return std::make_unique<NpySource>(path);
   if (ext == ".npz") {
-    auto arrays = read_npz(path);
-    if (arrays.empty()) {
+    const auto names = npz_array_names(path);
+    if (names.empty()) {
       Error e(ErrorCode::kInvalidArgument, "the .npz holds no arrays");
       e.with("file", path.string());
       throw e;
     }
-    for (auto& [name, t] : arrays) {
-      if (name == input_name || arrays.size() == 1) {
-        if (t.shape().empty()) {
-          Error e(ErrorCode::kInvalidArgument, "calibration array must have a sample dimension");
-          e.with("file", path.string()).with("array", name);
-          throw e;
-        }
-        return std::make_unique<TensorSource>(std::move(t), path.string() + ":" + name);
-      }
+    for (const auto& name : names) {
+      if (name == input_name || names.size() == 1) return std::make_unique<NpzSource>(path, name);
     }
     Error e(ErrorCode::kInvalidArgument,
             "the .npz has several arrays and none is named after the model input '" + input_name + "'");
