@@ -97,6 +97,10 @@ void validate(const SelectOptions& options) {
   if (!(options.ema_momentum > 0.0 && options.ema_momentum <= 1.0)) {
     throw_invalid("--ema-momentum must be in (0, 1], got " + std::to_string(options.ema_momentum));
   }
+  if (!(options.entropy_floor >= 0.0 && options.entropy_floor <= 100.0)) {
+    throw_invalid("--entropy-floor must be in [0, 100] (0: off), got " +
+                  std::to_string(options.entropy_floor));
+  }
   if (options.num_quantized_bins < 2 || options.start_bin < options.num_quantized_bins) {
     throw_invalid("entropy needs num_quantized_bins >= 2 and start_bin >= num_quantized_bins");
   }
@@ -271,6 +275,9 @@ Range select_range(const TensorStats& stats, const SelectOptions& options) {
       amax = select_amax_percentile(counts, width, options.percentile);
     } else if (options.method == Method::kEntropy) {
       amax = select_amax_entropy(counts, width, options.num_quantized_bins, options.start_bin);
+      if (options.entropy_floor > 0.0) {
+        amax = std::max(amax, select_amax_percentile(counts, width, options.entropy_floor));
+      }
     } else {
       amax = select_amax_mse(counts, width);
     }

@@ -255,16 +255,28 @@ void read_at(std::FILE* f, std::uint64_t offset, void* dst, std::size_t size, co
   }
 }
 
-}  // namespace
+struct NpzMember {
+  std::string name;
+  std::uint16_t method = 0;  // 0 stored, 8 deflate
+  std::uint32_t crc = 0;
+  std::uint64_t csize = 0;
+  std::uint64_t usize = 0;
+  std::uint64_t data_offset = 0;
+};
 
-std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path& path) {
-  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
+std::FILE* open_npz(const std::filesystem::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
     Error e(ErrorCode::kIo, "cannot open .npz file");
     e.with("file", path.string());
     throw e;
   }
-  std::FILE* f = file.get();
+  return f;
+}
+
+// Opens `path` and reads its central directory: every member's name, method, CRC, sizes and
+// data offset (after its local header), validated against the file size.
+std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path& path) {
   std::error_code ec;
   const std::uint64_t file_size = std::filesystem::file_size(path, ec);
   if (ec || file_size < 22) throw npz_error(path, "too short for a ZIP archive");
@@ -303,7 +315,7 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
   std::vector<unsigned char> cd(cd_size);
   read_at(f, cd_offset, cd.data(), cd.size(), path);
 
-  std::vector<std::pair<std::string, Tensor>> out;
+  std::vector<NpzMember> out;
   std::size_t pos = 0;
   for (std::uint64_t i = 0; i < entries; ++i) {
     if (pos + 46 > cd.size() || get32(&cd[pos]) != kCentralSig) throw npz_error(path, "corrupt central directory");
@@ -350,15 +362,39 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
     };
     if (flags & 1) throw member_error("encrypted members are not supported");
     if (method != 0 && method != 8) throw member_error("compression method " + std::to_string(method) + " not supported (stored or deflate)");
-    check_alloc(usize, "npz member " + member);
     unsigned char lh[30];
     read_at(f, local, lh, 30, path);
     if (get32(lh) != kLocalSig) throw member_error("bad local header");
     const std::uint64_t data_offset = local + 30 + get16(lh + 26) + get16(lh + 28);
     if (data_offset > file_size || csize > file_size - data_offset) throw member_error("member data runs past the end of the file");
+    if (method == 0 && csize != usize) throw member_error("stored member with different sizes");
+    out.push_back({name, method, crc, csize, usize, data_offset});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path& path) {
+  std::unique_ptr<std::FILE, FileCloser> file(open_npz(path));
+  std::FILE* f = file.get();
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const NpzMember& m : read_directory(f, path)) {
+    const std::string& member = m.name;
+    const std::string& name = m.name;
+    const std::uint16_t method = m.method;
+    const std::uint64_t csize = m.csize;
+    const std::uint64_t usize = m.usize;
+    const std::uint64_t data_offset = m.data_offset;
+    const std::uint32_t crc = m.crc;
+    auto member_error = [&](const std::string& msg) {
+      Error e = npz_error(path, msg);
+      e.with("member", member);
+      return e;
+    };
+    check_alloc(usize, "npz member " + member);
     std::string bytes(usize, '\0');
     if (method == 0) {
-      if (csize != usize) throw member_error("stored member with different sizes");
       read_at(f, data_offset, bytes.data(), bytes.size(), path);
     } else {
       check_alloc(csize, "npz member " + member);
@@ -413,6 +449,187 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
       throw;
     }
   }
+  return out;
+}
+
+}  // namespace qcal
+
+namespace qcal {
+
+std::vector<std::string> npz_array_names(const std::filesystem::path& path) {
+  std::unique_ptr<std::FILE, FileCloser> file(open_npz(path));
+  std::vector<std::string> names;
+  for (const NpzMember& m : read_directory(file.get(), path)) {
+    std::string key = m.name;
+    if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+    names.push_back(std::move(key));
+  }
+  return names;
+}
+
+struct NpzArrayReader::State {
+  std::filesystem::path path;
+  std::unique_ptr<std::FILE, FileCloser> file;
+  NpzMember member;
+  NpyHeader header;
+  std::int64_t row_bytes = 0;
+  // Position in the member's uncompressed bytes.
+  std::uint64_t pos = 0;
+  // Deflate state (method 8).
+  z_stream zs{};
+  bool zs_open = false;
+  std::uint64_t in_pos = 0;  // compressed bytes fed
+  std::vector<unsigned char> in_buf;
+
+  Error member_error(const std::string& message) const {
+    Error e = npz_error(path, message);
+    e.with("member", member.name);
+    return e;
+  }
+
+  void rewind() {
+    pos = 0;
+    if (member.method != 8) return;
+    if (zs_open) inflateEnd(&zs);
+    zs = z_stream{};
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed");
+    zs_open = true;
+    in_pos = 0;
+    in_buf.resize(1 << 20);
+  }
+
+  // Reads the next n uncompressed bytes of the member into dst (nullptr: skip them).
+  void read(unsigned char* dst, std::uint64_t n) {
+    if (n > member.usize - pos) throw member_error("read past the end of the member");
+    if (member.method == 0) {
+      if (dst) read_at(file.get(), member.data_offset + pos, dst, static_cast<std::size_t>(n), path);
+      pos += n;
+      return;
+    }
+    std::vector<unsigned char> scratch(dst ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 20)));
+    std::uint64_t done = 0;
+    while (done < n) {
+      const auto want = static_cast<uInt>(std::min<std::uint64_t>(n - done, dst ? (1u << 30) : scratch.size()));
+      zs.next_out = dst ? dst + done : scratch.data();
+      zs.avail_out = want;
+      while (zs.avail_out > 0) {
+        if (zs.avail_in == 0) {
+          const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(member.csize - in_pos, in_buf.size()));
+          if (chunk == 0) throw member_error("deflate data ends before the size the directory gives");
+          read_at(file.get(), member.data_offset + in_pos, in_buf.data(), chunk, path);
+          in_pos += chunk;
+          zs.next_in = in_buf.data();
+          zs.avail_in = static_cast<uInt>(chunk);
+        }
+        const int rc = inflate(&zs, Z_NO_FLUSH);
+        if (rc == Z_STREAM_END && zs.avail_out > 0) throw member_error("deflate data ends before the size the directory gives");
+        if (rc != Z_OK && rc != Z_STREAM_END) throw member_error("deflate data is corrupt");
+      }
+      done += want;
+    }
+    pos += n;
+  }
+};
+
+NpzArrayReader::NpzArrayReader(const std::filesystem::path& path, const std::string& array)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.path = path;
+  s.file.reset(open_npz(path));
+  bool found = false;
+  for (NpzMember& m : read_directory(s.file.get(), path)) {
+    if (m.name == array + ".npy" || m.name == array) {
+      s.member = std::move(m);
+      found = true;
+      break;
+    }
+  }
+  if (!found) {
+    Error e(ErrorCode::kInvalidArgument, "the .npz has no array '" + array + "'");
+    e.with("file", path.string());
+    throw e;
+  }
+  // One streaming pass: CRC and size, in 1 MiB pieces.
+  s.rewind();
+  std::vector<unsigned char> buf(1 << 20);
+  std::uint32_t crc = 0;
+  while (s.pos < s.member.usize) {
+    const auto n = std::min<std::uint64_t>(buf.size(), s.member.usize - s.pos);
+    s.read(buf.data(), n);
+    crc = crc_update(crc, buf.data(), n);
+  }
+  if (s.member.method == 8) {
+    // The stream must end exactly here.
+    unsigned char probe = 0;
+    s.zs.next_out = &probe;
+    s.zs.avail_out = 1;
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      if (s.zs.avail_in == 0 && s.in_pos < s.member.csize) {
+        const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(s.member.csize - s.in_pos, s.in_buf.size()));
+        read_at(s.file.get(), s.member.data_offset + s.in_pos, s.in_buf.data(), chunk, path);
+        s.in_pos += chunk;
+        s.zs.next_in = s.in_buf.data();
+        s.zs.avail_in = static_cast<uInt>(chunk);
+      }
+      rc = inflate(&s.zs, Z_NO_FLUSH);
+      if (s.zs.avail_out == 0) throw s.member_error("deflate data is longer than the directory says");
+      if (rc == Z_BUF_ERROR && s.zs.avail_in == 0 && s.in_pos >= s.member.csize) break;
+    }
+    if (rc != Z_STREAM_END) throw s.member_error("deflate data is corrupt or its size differs from the directory");
+  }
+  if (crc != s.member.crc) throw s.member_error("CRC mismatch (corrupt member)");
+
+  // The .npy header at the member's start.
+  s.rewind();
+  unsigned char prefix[12] = {};
+  const std::uint64_t plen = std::min<std::uint64_t>(12, s.member.usize);
+  s.read(prefix, plen);
+  if (plen < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0) throw s.member_error("member is not an .npy (missing \\x93NUMPY magic)");
+  const std::uint64_t header_len =
+      prefix[6] == 1 ? 10ULL + get16(prefix + 8) : 12ULL + get32(prefix + 8);
+  if (header_len > (1u << 20) || header_len > s.member.usize) throw s.member_error(".npy header is too long or truncated");
+  std::string head(header_len, '\0');
+  s.rewind();
+  s.read(reinterpret_cast<unsigned char*>(head.data()), header_len);
+  try {
+    s.header = parse_npy_header(head);
+  } catch (Error& e) {
+    e.with("file", path.string()).with("member", s.member.name);
+    throw;
+  }
+  if (s.header.shape.empty()) throw s.member_error("the array has no sample dimension (a 0-d array)");
+  const Shape row_shape(s.header.shape.begin() + 1, s.header.shape.end());
+  s.row_bytes = checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(s.header.dtype)));
+  const std::int64_t need =
+      checked_add(static_cast<std::int64_t>(s.header.data_offset), checked_mul(s.header.shape[0], s.row_bytes));
+  if (static_cast<std::uint64_t>(need) != s.member.usize) {
+    throw s.member_error("data size differs from the header's shape " + shape_to_string(s.header.shape) + " " +
+                         std::string(dtype_name(s.header.dtype)) + ": needs " + std::to_string(need) +
+                         " bytes, member has " + std::to_string(s.member.usize));
+  }
+}
+
+NpzArrayReader::~NpzArrayReader() {
+  if (state_ && state_->zs_open) inflateEnd(&state_->zs);
+}
+
+const NpyHeader& NpzArrayReader::header() const { return state_->header; }
+
+std::int64_t NpzArrayReader::rows() const { return state_->header.shape[0]; }
+
+Tensor NpzArrayReader::read_rows(std::int64_t first, std::int64_t count) {
+  State& s = *state_;
+  if (first < 0 || count < 0 || first > rows() - count) {
+    throw Error(ErrorCode::kInvalidArgument, "rows out of range").with("file", s.path.string()).with("member", s.member.name);
+  }
+  Shape shape = s.header.shape;
+  shape[0] = count;
+  Tensor out(s.header.dtype, shape);
+  const std::uint64_t start = s.header.data_offset + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(s.row_bytes);
+  if (start < s.pos) s.rewind();  // deflate streams only go forward
+  if (start > s.pos) s.read(nullptr, start - s.pos);
+  s.read(static_cast<unsigned char*>(out.raw_data()), out.nbytes());
   return out;
 }
 

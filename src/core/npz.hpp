@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/atomic_file.hpp"
+#include "core/npy.hpp"
 #include "core/tensor.hpp"
 
 namespace qcal {
@@ -54,5 +56,31 @@ class NpzWriter {
 // Reads every array of an .npz, in archive order, keyed by member name without ".npy".
 // Throws kIo / kFormat naming the file and member.
 std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path& path);
+
+// Names of the arrays in an .npz (member names without ".npy"), in archive order.
+std::vector<std::string> npz_array_names(const std::filesystem::path& path);
+
+// Rows of one array of an .npz, streamed: memory is the rows asked for plus fixed buffers,
+// whatever the array's size (calibration sets of thousands of images). Stored members
+// (np.savez, qcal pack) are read in place; deflated members (np.savez_compressed) inflate
+// forward and restart from the member's start when an earlier row is asked for. Opening
+// verifies the member's size and CRC in one streaming pass, so a corrupt archive fails before
+// any row is used. Throws kIo / kFormat naming the file and member.
+class NpzArrayReader {
+ public:
+  NpzArrayReader(const std::filesystem::path& path, const std::string& array);
+  ~NpzArrayReader();
+  NpzArrayReader(const NpzArrayReader&) = delete;
+  NpzArrayReader& operator=(const NpzArrayReader&) = delete;
+
+  const NpyHeader& header() const;  // data_offset is relative to the member's start
+  std::int64_t rows() const;
+  // Rows [first, first + count) as a tensor of shape [count, rest...].
+  Tensor read_rows(std::int64_t first, std::int64_t count);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace qcal

@@ -15,6 +15,7 @@
 #include "engine/session.hpp"
 #include "export/calibrate_accuracy.hpp"
 #include "export/qdq_placement.hpp"
+#include "export/range_rules.hpp"
 #include "export/ranges_json.hpp"
 
 namespace qcal::exporter {
@@ -53,31 +54,26 @@ class NpySource final : public SampleSource {
   NpyReader reader_;
 };
 
-// .npz members are read whole by core/npz; the chosen array is then served by rows.
-class TensorSource final : public SampleSource {
+// One array of an .npz, streamed by rows (core/npz's NpzArrayReader): memory does not grow with
+// the number of samples.
+class NpzSource final : public SampleSource {
  public:
-  TensorSource(Tensor t, std::string what) : tensor_(std::move(t)), what_(std::move(what)) {}
-  std::int64_t size() const override { return tensor_.shape().empty() ? 0 : tensor_.shape()[0]; }
-  Shape row_shape() const override { return Shape(tensor_.shape().begin() + 1, tensor_.shape().end()); }
-  DType dtype() const override { return tensor_.dtype(); }
-  Tensor read(std::int64_t first, std::int64_t count) override {
-    Shape shape = tensor_.shape();
-    shape[0] = count;
-    Tensor out(tensor_.dtype(), shape);
-    const std::size_t row_bytes = tensor_.nbytes() / static_cast<std::size_t>(size());
-    std::memcpy(out.raw_data(),
-                static_cast<const std::byte*>(tensor_.raw_data()) + row_bytes * static_cast<std::size_t>(first),
-                row_bytes * static_cast<std::size_t>(count));
-    return out;
+  NpzSource(const std::filesystem::path& path, const std::string& array)
+      : what_(path.string() + ":" + array), reader_(path, array) {}
+  std::int64_t size() const override { return reader_.rows(); }
+  Shape row_shape() const override {
+    return Shape(reader_.header().shape.begin() + 1, reader_.header().shape.end());
   }
+  DType dtype() const override { return reader_.header().dtype; }
+  Tensor read(std::int64_t first, std::int64_t count) override { return reader_.read_rows(first, count); }
   std::string sample_name(std::int64_t index) const override {
     return "row " + std::to_string(index) + " of " + what_;
   }
   std::string description() const override { return what_; }
 
  private:
-  Tensor tensor_;
   std::string what_;
+  NpzArrayReader reader_;
 };
 
 std::string shape_text(const Shape& s) { return shape_to_string(s); }
@@ -89,21 +85,14 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
   const std::string ext = path.extension().string();
   if (ext == ".npy") return std::make_unique<NpySource>(path);
   if (ext == ".npz") {
-    auto arrays = read_npz(path);
-    if (arrays.empty()) {
+    const auto names = npz_array_names(path);
+    if (names.empty()) {
       Error e(ErrorCode::kInvalidArgument, "the .npz holds no arrays");
       e.with("file", path.string());
       throw e;
     }
-    for (auto& [name, t] : arrays) {
-      if (name == input_name || arrays.size() == 1) {
-        if (t.shape().empty()) {
-          Error e(ErrorCode::kInvalidArgument, "calibration array must have a sample dimension");
-          e.with("file", path.string()).with("array", name);
-          throw e;
-        }
-        return std::make_unique<TensorSource>(std::move(t), path.string() + ":" + name);
-      }
+    for (const auto& name : names) {
+      if (name == input_name || names.size() == 1) return std::make_unique<NpzSource>(path, name);
     }
     Error e(ErrorCode::kInvalidArgument,
             "the .npz has several arrays and none is named after the model input '" + input_name + "'");
@@ -245,7 +234,10 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   PlacementOptions placement;
   placement.per_channel = options.per_channel;
   placement.exclude = options.exclude;
-  const QdqBuilder builder(model_bytes, what, placement, options.activations);
+  RangeRuleOptions rules;
+  rules.share_concat_scale = options.share_concat_scale;
+  rules.keep_probability_range = options.keep_probability_range;
+  const QdqBuilder builder(model_bytes, what, placement, options.activations, rules);
   std::vector<std::string> required;
   {
     const PlacementPlan plan = plan_qdq(builder.graph(), placement);
@@ -308,10 +300,9 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   // produced) lose their Q/DQ with a warning.
   const bool uint8 = options.activations == ActivationType::kUInt8Asymmetric;
   std::vector<TrtCacheEntry> cache_entries;
-  const auto ranges_by_name = calib::select_ranges(stats.tensors(), options.select, options.threads);
-  for (const auto& [name, r] : ranges_by_name) cache_entries.push_back({name, r.amax});
-  const auto params = params_from_ranges(ranges_by_name, options.activations);
-  const QdqBuild default_build = builder.build({}, params);
+  // The method's ranges; the builder applies the range rules for each candidate plan.
+  const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  const QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
   report.warnings = default_build.warnings;
 
   // Sensitivity, mixed precision, saturation, report.html.
@@ -320,12 +311,15 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   acc_in.options = &options;
   acc_in.builder = &builder;
   acc_in.stats = &stats;
-  acc_in.ranges = &ranges_by_name;
+  acc_in.raw_ranges = &raw_ranges;
   acc_in.default_build = &default_build;
   acc_in.prefixes = &prefixes;
   acc_in.report = &report;
   AccuracyOutputs acc = run_accuracy(acc_in);
   const QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
+  const auto& ranges_by_name = final_build.ranges;
+  for (const auto& [name, r] : ranges_by_name) cache_entries.push_back({name, r.amax});
+  report.range_rule_changes = final_build.rule_changes.size();
 
   report.activation_pairs = final_build.qdq.activation_pairs;
   report.weights = final_build.qdq.weights;
@@ -343,6 +337,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   rj.uint8_activations = uint8;
   rj.qdq_tensors = final_build.qdq_tensors;
   rj.float_nodes = final_build.plan.float_nodes;
+  rj.rule_changes = &final_build.rule_changes;
   const std::string ranges = format_ranges_json(rj);
 
   // Everything is in memory: write each under a temporary name, then rename them all.

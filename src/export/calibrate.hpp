@@ -80,6 +80,8 @@ struct CalibrateOptions {
   // Called after every batch with the samples seen so far and the statistics of that prefix
   // (calibrate --saturation snapshots prefixes this way, without re-running the model).
   std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
+  bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
+  bool keep_probability_range = true;
 };
 
 struct CalibrateReport {
@@ -93,6 +95,7 @@ struct CalibrateReport {
   std::size_t weights = 0;           // int8 weight initializers
   std::vector<std::string> float_nodes;
   std::vector<std::string> warnings;
+  std::size_t range_rule_changes = 0;  // ranges adjusted by the graph rules (in ranges.json)
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;

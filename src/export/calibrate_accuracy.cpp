@@ -40,20 +40,25 @@ bool needs_eval_data(const AccuracyOptions& o) {
 }
 
 QdqBuilder::QdqBuilder(const std::string& model_bytes, std::string what, PlacementOptions placement,
-                       ActivationType activations)
+                       ActivationType activations, RangeRuleOptions rules)
     : model_bytes_(model_bytes),
       what_(std::move(what)),
       placement_(std::move(placement)),
       activations_(activations),
+      rules_(rules),
       graph_(read_graph_view(model_bytes, what_)) {}
 
 QdqBuild QdqBuilder::build(const std::vector<std::string>& extra_exclude,
-                           const std::map<std::string, calib::QuantParams>& params) const {
+                           const std::map<std::string, calib::TensorStats>& stats,
+                           const std::map<std::string, calib::Range>& ranges) const {
   PlacementOptions placement = placement_;
   placement.exclude.insert(placement.exclude.end(), extra_exclude.begin(), extra_exclude.end());
   QdqBuild b;
   b.plan = plan_qdq(graph_, placement);
   b.warnings = b.plan.warnings;
+  b.ranges = ranges;
+  b.rule_changes = apply_range_rules(graph_, b.plan, stats, b.ranges, rules_);
+  const auto params = params_from_ranges(b.ranges, activations_);
   for (auto it = b.plan.activations.begin(); it != b.plan.activations.end();) {
     if (!params.count(it->first)) {
       b.warnings.push_back("no statistics for '" + it->first + "'; it stays float");
@@ -308,7 +313,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   // --- Sensitivity (also the ranking mixed precision follows).
   std::vector<eval::RankedTensor> ranked;
   if (a.sensitivity || a.max_drop) {
-    const auto params = params_from_ranges(*in.ranges, o.activations);
+    const auto params = params_from_ranges(in.default_build->ranges, o.activations);
     std::map<std::string, eval::ActivationQuant> quant;
     for (const auto& t : in.default_build->qdq_tensors) {
       const auto& p = params.at(t);
@@ -371,7 +376,6 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   if (a.max_drop) {
     const double budget = *a.max_drop;
     const auto& graph = in.builder->graph();
-    const auto params = params_from_ranges(*in.ranges, o.activations);
     std::vector<std::string> order;
     for (const auto& r : ranked) order.push_back(r.result.tensor);
     auto nodes_for = [&](std::size_t k) {
@@ -392,7 +396,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     auto try_k = [&](std::size_t k) -> const Score& {
       auto it = tried.find(k);
       if (it != tried.end()) return it->second.first;
-      QdqBuild b = in.builder->build(nodes_for(k), params);
+      QdqBuild b = in.builder->build(nodes_for(k), in.stats->tensors(), *in.raw_ranges);
       const Score s = evaluator->evaluate(b.qdq.model_bytes);
       const std::size_t floated = in.default_build->qdq_tensors.size() - b.qdq_tensors.size();
       steps.push_back({{"tensors_kept_float_by_rank", k},
@@ -507,11 +511,11 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     table.header = {"samples", "mean amax change (%)", "max amax change (%)", a.metric, "drop (pp)"};
     for (const auto& [n, st] : *in.prefixes) {
       const bool full = n == report.samples;
-      const auto ranges = full ? *in.ranges : calib::select_ranges(st.tensors(), o.select, o.threads);
+      const auto ranges = full ? *in.raw_ranges : calib::select_ranges(st.tensors(), o.select, o.threads);
       double sum = 0, mx = 0;
       std::size_t count = 0;
       for (const auto& t : tensors) {
-        const double ref = in.ranges->at(t).amax;
+        const double ref = in.raw_ranges->at(t).amax;
         auto it = ranges.find(t);
         if (it == ranges.end() || !(ref > 0)) continue;
         const double rel = std::abs(static_cast<double>(it->second.amax) - ref) / ref;
@@ -522,7 +526,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       const double mean = count ? sum / static_cast<double>(count) : 0.0;
       const Score s = full ? *before
                            : evaluator->evaluate(
-                                 in.builder->build({}, params_from_ranges(ranges, o.activations)).qdq.model_bytes);
+                                 in.builder->build({}, st.tensors(), ranges).qdq.model_bytes);
       steps.push_back({{"samples", n},
                        {"mean_rel_amax_change", mean},
                        {"max_rel_amax_change", mx},
@@ -556,8 +560,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
 
   // --- Histograms (most sensitive first when ranked, else by name).
   for (const auto& t : hist_order) {
-    auto r = in.ranges->find(t);
-    if (r == in.ranges->end() || !in.stats->has_tensor(t)) continue;
+    auto r = in.default_build->ranges.find(t);
+    if (r == in.default_build->ranges.end() || !in.stats->has_tensor(t)) continue;
     if (auto h = report_histogram(t, in.stats->at(t), r->second, uint8)) rd.histograms.push_back(std::move(*h));
   }
   if (rd.histograms.empty()) {

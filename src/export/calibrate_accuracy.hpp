@@ -15,24 +15,30 @@
 #include "export/calibrate.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/qdq_writer.hpp"
+#include "export/range_rules.hpp"
 
 namespace qcal::exporter {
 
-// One QDQ model built from the placement rules plus extra exclusions and a parameter set.
+// One QDQ model built from the placement rules plus extra exclusions, with the range rules
+// applied for that plan (Concat sharing depends on which inputs are quantized).
 struct QdqBuild {
   PlacementPlan plan;
   QdqResult qdq;
   std::vector<std::string> qdq_tensors;  // activations that got Q/DQ (with parameters)
   std::vector<std::string> warnings;
+  std::map<std::string, calib::Range> ranges;  // after the range rules
+  std::vector<RangeRuleChange> rule_changes;
 };
 
 class QdqBuilder {
  public:
   QdqBuilder(const std::string& model_bytes, std::string what, PlacementOptions placement,
-             ActivationType activations);
-  // Planned activations without parameters lose their Q/DQ with a warning.
+             ActivationType activations, RangeRuleOptions rules);
+  // `ranges`: the method's selection on `stats`. Planned activations without a range lose their
+  // Q/DQ with a warning.
   QdqBuild build(const std::vector<std::string>& extra_exclude,
-                 const std::map<std::string, calib::QuantParams>& params) const;
+                 const std::map<std::string, calib::TensorStats>& stats,
+                 const std::map<std::string, calib::Range>& ranges) const;
   const GraphView& graph() const { return graph_; }
 
  private:
@@ -40,6 +46,7 @@ class QdqBuilder {
   std::string what_;
   PlacementOptions placement_;
   ActivationType activations_;
+  RangeRuleOptions rules_;
   GraphView graph_;
 };
 
@@ -51,7 +58,7 @@ struct AccuracyInputs {
   const CalibrateOptions* options = nullptr;
   const QdqBuilder* builder = nullptr;
   const calib::StatsSet* stats = nullptr;
-  const std::map<std::string, calib::Range>* ranges = nullptr;
+  const std::map<std::string, calib::Range>* raw_ranges = nullptr;  // the method's, before rules
   const QdqBuild* default_build = nullptr;
   // Statistics of calibration-set prefixes (samples, stats), for --saturation.
   const std::vector<std::pair<std::int64_t, calib::StatsSet>>* prefixes = nullptr;

@@ -7,17 +7,13 @@
 #include "core/error.hpp"
 
 namespace qcal::exporter {
-namespace {
-
 // Ops that only move or reshape data: a probability stays a probability through them.
-bool is_plumbing(const std::string& op) {
+bool is_plumbing_op(const std::string& op) {
   return op == "Reshape" || op == "Transpose" || op == "Squeeze" || op == "Unsqueeze" ||
          op == "Flatten" || op == "Identity" || op == "Slice" || op == "Split" || op == "Gather";
 }
 
-bool is_probability(const std::string& op) { return op == "Softmax" || op == "Sigmoid"; }
-
-}  // namespace
+bool is_probability_op(const std::string& op) { return op == "Softmax" || op == "Sigmoid"; }
 
 bool is_compute_op(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
@@ -76,8 +72,8 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
       auto it = producer.find(t);
       if (it == producer.end()) return false;
       const auto& p = nodes[it->second];
-      if (is_probability(p.op_type)) return true;
-      if (!is_plumbing(p.op_type) || p.inputs.empty()) return false;
+      if (is_probability_op(p.op_type)) return true;
+      if (!is_plumbing_op(p.op_type) || p.inputs.empty()) return false;
       t = p.inputs[0];
     }
     return false;

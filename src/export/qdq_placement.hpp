@@ -58,5 +58,7 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options);
 // Op classes used by the rules.
 bool is_compute_op(const std::string& op_type);  // Conv, ConvTranspose, MatMul, Gemm
 bool is_fusible_op(const std::string& op_type);  // Add, Concat, pooling, Resize
+bool is_plumbing_op(const std::string& op_type);  // Reshape, Transpose, Slice, Gather, ...
+bool is_probability_op(const std::string& op_type);  // Softmax, Sigmoid
 
 }  // namespace qcal::exporter

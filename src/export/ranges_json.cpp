@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace qcal::exporter {
@@ -39,6 +40,7 @@ std::string format_ranges_json(const RangesJsonInput& in) {
   root["model"] = {{"path", in.model_path}, {"fingerprint", prov.model_fingerprint}};
   root["method"] = std::string(calib::method_name(in.select.method));
   root["options"] = {{"percentile", in.select.percentile},
+                     {"entropy_floor", in.select.entropy_floor},
                      {"ema_momentum", in.select.ema_momentum},
                      {"num_bins", in.stats->options().num_bins},
                      {"num_quantized_bins", in.select.num_quantized_bins}};
@@ -48,6 +50,10 @@ std::string format_ranges_json(const RangesJsonInput& in) {
                               {"fingerprints", prov.data_fingerprints},
                               {"synthetic", prov.synthetic}};
   const std::set<std::string> qdq(in.qdq_tensors.begin(), in.qdq_tensors.end());
+  std::map<std::string, const RangeRuleChange*> changed;
+  if (in.rule_changes) {
+    for (const auto& c : *in.rule_changes) changed[c.tensor] = &c;
+  }
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, stats] : in.stats->tensors()) {
     const auto r = in.ranges->at(name);
@@ -68,6 +74,11 @@ std::string format_ranges_json(const RangesJsonInput& in) {
     t["qdq"] = qdq.count(name) != 0;
     t["all_zero"] = stats.absmax() == 0.0f;
     t["histogram"] = histogram_summary(stats);
+    if (auto c = changed.find(name); c != changed.end()) {
+      // The method's own choice, and the graph rule that replaced it (docs/quantization.md).
+      t["rule"] = c->second->rule;
+      t["method_amax"] = c->second->amax_before;
+    }
     tensors[name] = std::move(t);
   }
   root["tensors"] = std::move(tensors);

@@ -8,6 +8,7 @@
 
 #include "calib/range_select.hpp"
 #include "calib/stats_file.hpp"
+#include "export/range_rules.hpp"
 
 namespace qcal::exporter {
 
@@ -19,6 +20,7 @@ struct RangesJsonInput {
   bool uint8_activations = false;
   std::vector<std::string> qdq_tensors;  // activations that got Q/DQ in the model
   std::vector<std::string> float_nodes;  // quantizable nodes kept float, with reasons
+  const std::vector<RangeRuleChange>* rule_changes = nullptr;  // apply_range_rules(), if any
 };
 
 // Pretty-printed JSON, keys sorted, one entry per observed tensor. Deterministic bytes.

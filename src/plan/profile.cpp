@@ -282,31 +282,10 @@ std::string format_shape(const std::vector<std::int64_t>& shape) {
 
 namespace {
 
-// Reads a whole file with one allocation of its size (core's read_file streams through an
-// ostringstream, which regrows and copies: a third of the time on a 20 MB log).
-std::string read_whole_file(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw Error(ErrorCode::kIo, "cannot open file").with("file", path.string());
-  std::string content;
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec) content.resize(static_cast<std::size_t>(size));
-  std::size_t got = content.empty() ? 0 : std::fread(content.data(), 1, content.size(), f);
-  content.resize(got);
-  // Files that report no size (pipes, /proc) or grew meanwhile: read the rest in chunks.
-  char buf[65536];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) content.append(buf, n);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) throw Error(ErrorCode::kIo, "read failed").with("file", path.string());
-  return content;
-}
-
 void load_one(const std::filesystem::path& path, const ProfileColumns& overrides, ProfileSet& set) {
   const std::string file = path.string();
   // Streamed: one record at a time, so a large log is not held as millions of strings.
-  const std::string content = read_whole_file(path);
+  const std::string content = read_file(path);
   CsvReader reader(content);
   CsvRecord header_record;
   if (!reader.next(header_record)) {

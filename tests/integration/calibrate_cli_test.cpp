@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
+#include "core/npz.hpp"
 #include "core/rng.hpp"
 #include "test_support.hpp"
 
@@ -101,6 +102,27 @@ TEST_F(CalibrateCli, WritesAllArtifacts) {
   const auto m = qcal("--data " + out("all.npy") + " -o " + out("m") + " --method minmax");
   ASSERT_EQ(m.exit_code, 0) << m.output;
   EXPECT_EQ(read_file(dir_ / "m" / "calibration.cache").substr(0, 29), "TRT-100300-MinMaxCalibration\n");
+}
+
+// .npz data (streamed by rows; stored by qcal, deflated by numpy) calibrates exactly like the
+// same samples in an .npy.
+TEST_F(CalibrateCli, NpzDataGivesTheSameRangesAsNpy) {
+  {
+    NpzWriter w(dir_ / "stored.npz");
+    w.add("other", samples(2, 9));
+    w.add("X", read_npy(dir_ / "all.npy"));
+    w.finish();
+  }
+  const auto py = test::run_command(test::system_python() + " -c \"import numpy as np; np.savez_compressed('" +
+                                    out("packed.npz") + "', X=np.load('" + out("all.npy") + "'))\"");
+  ASSERT_EQ(py.exit_code, 0) << py.output;
+  ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("n0")).exit_code, 0);
+  for (const char* f : {"stored.npz", "packed.npz"}) {
+    const std::string o = std::string("o_") + f;
+    const auto r = qcal("--data " + out(f) + " -o " + out(o));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(read_file(dir_ / "n0" / "calibration.cache"), read_file(dir_ / o / "calibration.cache")) << f;
+  }
 }
 
 TEST_F(CalibrateCli, ThreadCountDoesNotChangeBytes) {

@@ -180,6 +180,48 @@ TEST(Methods, ParseAndValidate) {
   o = {};
   o.ema_momentum = 1.5;
   EXPECT_THROW(validate(o), Error);
+  o = {};
+  o.entropy_floor = 101;
+  EXPECT_THROW(validate(o), Error);
+  o.entropy_floor = -1;
+  EXPECT_THROW(validate(o), Error);
+}
+
+// SiLU of a mixture: 95% of pre-activations N(-1.5, 1) (the negative lobe piles |x| up below
+// 0.28) and 5% exponential with mean 2 (the rare large activations). TensorRT's KL clips over
+// 1% of the values here; the floor keeps at least 99.99% of |x| unclipped, and 0 restores the
+// reference threshold exactly.
+TEST(Entropy, FloorBoundsTheClippedFractionOnSiluActivations) {
+  Rng rng(7);
+  std::vector<float> values(400000);
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const double x = k < 380000 ? -1.5 + rng.next_normal() : -2.0 * std::log(1.0 - rng.next_double());
+    values[k] = static_cast<float>(x / (1.0 + std::exp(-x)));
+  }
+  CollectOptions c;
+  c.histogram = true;
+  TensorStats stats(c);
+  const std::int64_t shape[1] = {static_cast<std::int64_t>(values.size())};
+  stats.observe("silu", TensorView{DType::kFloat32, shape, values.data()}, 0);
+  auto clipped_fraction = [&](float amax) {
+    std::size_t n = 0;
+    for (float v : values) n += std::fabs(v) > amax;
+    return static_cast<double>(n) / static_cast<double>(values.size());
+  };
+  SelectOptions pure;
+  pure.entropy_floor = 0;
+  const Range r_pure = select_range(stats, pure);
+  const auto& h = *stats.histogram();
+  auto counts = h.counts();
+  std::size_t used = counts.size();
+  while (used > 1 && counts[used - 1] == 0) --used;
+  EXPECT_EQ(r_pure.amax, static_cast<float>(select_amax_entropy(counts.first(used), h.bin_width())));
+  EXPECT_GT(clipped_fraction(r_pure.amax), 0.005);  // KL alone clips about 1% here
+
+  const Range r_floor = select_range(stats, SelectOptions{});  // default floor 99.99
+  EXPECT_GE(r_floor.amax, r_pure.amax);
+  EXPECT_LE(clipped_fraction(r_floor.amax), 0.0001 + 1e-9);
+  EXPECT_LE(r_floor.amax, stats.absmax());
 }
 
 }  // namespace

@@ -85,6 +85,54 @@ TEST(Npz, ReadsNumpyStoredAndCompressed) {
   }
 }
 
+// The streaming reader gives the same rows as the whole-archive reader, in any order, for
+// stored and deflated members, and rejects a corrupt member on opening.
+TEST(Npz, ArrayReaderStreamsRowsOfStoredAndCompressedMembers) {
+  test::TempDir tmp;
+  const std::string script =
+      "import numpy as np, sys\n"
+      "rng = np.random.default_rng(3)\n"
+      "a = rng.standard_normal((40, 3, 50, 70)).astype(np.float32)\n"
+      "b = np.arange(5, dtype=np.uint8)\n"
+      "np.savez(sys.argv[1] + '/plain.npz', images=a, b=b)\n"
+      "np.savez_compressed(sys.argv[1] + '/packed.npz', images=a, b=b)\n";
+  write_file_atomic(tmp / "make.py", script);
+  auto r = test::run_command(test::system_python() + " " + (tmp / "make.py").string() + " " + tmp.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* name : {"plain.npz", "packed.npz"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(npz_array_names(tmp / name), (std::vector<std::string>{"images", "b"}));
+    const Tensor whole = read_npz(tmp / name)[0].second;
+    NpzArrayReader reader(tmp / name, "images");
+    ASSERT_EQ(reader.rows(), 40);
+    const std::size_t row_bytes = whole.nbytes() / 40;
+    // Forward, then backwards (a deflated member restarts), then a skip ahead.
+    for (std::int64_t first : {0, 3, 10, 2, 37, 0, 20}) {
+      const std::int64_t count = first == 37 ? 3 : 2;
+      const Tensor rows = reader.read_rows(first, count);
+      EXPECT_EQ(rows.shape(), (Shape{count, 3, 50, 70}));
+      EXPECT_EQ(std::memcmp(rows.raw_data(),
+                            static_cast<const char*>(whole.raw_data()) + row_bytes * static_cast<std::size_t>(first),
+                            row_bytes * static_cast<std::size_t>(count)),
+                0)
+          << "rows " << first;
+    }
+    EXPECT_THROW(reader.read_rows(39, 2), Error);
+    EXPECT_THROW(NpzArrayReader(tmp / name, "nope"), Error);
+  }
+  // A flipped byte in the middle of the stored member's data fails on opening, naming it.
+  std::string bytes = read_file(tmp / "plain.npz");
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+  write_file_atomic(tmp / "flipped.npz", bytes);
+  try {
+    NpzArrayReader reader(tmp / "flipped.npz", "images");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(e.describe().find("CRC mismatch"), std::string::npos) << e.describe();
+    EXPECT_NE(e.describe().find("images.npy"), std::string::npos) << e.describe();
+  }
+}
+
 std::string error_of(const std::filesystem::path& p) {
   try {
     read_npz(p);

@@ -96,6 +96,7 @@ struct CalibrateCli {
   std::string out_dir;
   std::string method = "entropy";
   double percentile = 99.99;
+  double entropy_floor = 99.99;
   double ema_momentum = 0.01;
   bool per_tensor = false;
   bool per_channel = false;
@@ -119,6 +120,7 @@ struct CalibrateCli {
   bool saturation = false;
   bool no_report = false;
   std::string command_line;
+  bool separate_concat_scales = false;
 };
 
 // --exclude values: a node name, a regex, or @FILE with one per line ('#' starts a comment).
@@ -197,8 +199,10 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.out_dir = o.out_dir;
   options.select.method = calib::parse_method(o.method);
   options.select.percentile = o.percentile;
+  options.select.entropy_floor = o.entropy_floor;
   options.select.ema_momentum = o.ema_momentum;
   options.per_channel = !o.per_tensor;
+  options.share_concat_scale = !o.separate_concat_scales;
   options.exclude = expand_excludes(o.exclude);
   options.num_samples = o.num_samples;
   options.threads = resolve_threads(o.common.threads);
@@ -276,6 +280,7 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
     j["qdq_pairs"] = report.activation_pairs;
     j["int8_weights"] = report.weights;
     j["float_nodes"] = report.float_nodes;
+    j["range_rule_changes"] = report.range_rule_changes;
     j["warnings"] = report.warnings;
     j["method"] = std::string(calib::method_name(options.select.method));
     j["report"] = report.report_html.string();
@@ -294,7 +299,8 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
               << " Q/DQ pairs, " << report.weights << " int8 weights, "
               << report.float_nodes.size() << " quantizable nodes kept float)\n"
               << "  " << report.cache.string() << "\n"
-              << "  " << report.ranges.string() << "\n";
+              << "  " << report.ranges.string() << "  (" << report.range_rule_changes
+              << " ranges set by graph rules: shared Concat scales, full-range probabilities)\n";
     if (!report.stats.empty()) std::cout << "  " << report.stats.string() << "\n";
     for (const auto& p : {report.sensitivity_json, report.mixed_precision_json, report.exclude_list,
                           report.saturation_json, report.report_html}) {
@@ -318,12 +324,17 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_option("-o,--out", o->out_dir, "Output folder")->required();
   auto* method = cmd->add_option("--method,-m", o->method, "entropy | minmax | ema | percentile | mse")
                      ->capture_default_str();
+  cmd->add_option("--entropy-floor", o->entropy_floor,
+                  "Entropy never clips more than (100 - P) percent of |x| (0: TensorRT's thresholds exactly)")
+      ->capture_default_str();
   cmd->add_option("--percentile", o->percentile, "Percent of |x| kept by --method percentile")
       ->capture_default_str();
   cmd->add_option("--ema-momentum", o->ema_momentum, "Averaging constant for --method ema")
       ->capture_default_str();
   auto* pc = cmd->add_flag("--per-channel", o->per_channel, "Per-output-channel weights (default)");
   cmd->add_flag("--per-tensor", o->per_tensor, "One scale per weight tensor")->excludes(pc);
+  cmd->add_flag("--separate-concat-scales", o->separate_concat_scales,
+                "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
   cmd->add_option("--exclude", o->exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
