@@ -37,9 +37,12 @@ struct ExecGraph {
 std::vector<ops::NodeDef> sort_topologically(const std::vector<ops::NodeDef>& nodes,
                                              const Model& model);
 
-// Rewrites Conv + activation chains into Conv nodes carrying a fused activation (attributes
-// "qcal_activation", "qcal_activation_alpha", "qcal_activation_beta"), skipping chains whose
-// intermediate tensors are graph outputs or in `keep`. `keep_all` disables fusion.
+// Rewrites Conv + elementwise chains into Conv nodes carrying the chain as post-ops
+// (attributes "qcal_postops", "qcal_postops_alpha", "qcal_postops_beta"; see
+// ops/fused_activation.hpp): Relu, Clip (constant bounds), LeakyRelu, HardSwish, Sigmoid,
+// SiLU (x * Sigmoid(x)), Paddle's HardSwish (x * Clip(x + 3, 0, 6) / 6), and Mul/Add/Sub by a
+// scalar constant, in any sequence. A chain stops at a tensor that is a graph output, in
+// `keep`, or used by more than the chain. `keep_all` disables fusion.
 std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
                                                 const Model& model,
                                                 const std::set<std::string>& keep, bool keep_all);

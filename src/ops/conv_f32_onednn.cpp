@@ -21,6 +21,8 @@ struct ConvF32OneDnn::Prepared {
   memory weights;             // in pd's layout (owned) when reordered, else unused
   const void* weights_from = nullptr;  // the constant weights already reordered
   bool has_bias = false;
+  std::vector<BinaryPostOp> binary;       // scalar operands of Mul/Add post-ops
+  std::vector<memory> binary_mem;         // one-element views of binary[i].value
 };
 
 ConvF32OneDnn::ConvF32OneDnn() = default;
@@ -66,7 +68,7 @@ void ConvF32OneDnn::run(const ConvGeometry& g, const FusedActivation& activation
     memory::dims pl(g.pad_begin.begin(), g.pad_begin.end());
     memory::dims pr(g.pad_end.begin(), g.pad_end.end());
     dnnl::post_ops post;
-    append_activation(post, activation);
+    p->binary = append_activation(post, activation, y_shape.size());
     dnnl::primitive_attr attr;
     attr.set_post_ops(post);
     p->has_bias = b != nullptr;
@@ -88,6 +90,10 @@ void ConvF32OneDnn::run(const ConvGeometry& g, const FusedActivation& activation
       p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->pd.dst_desc(), eng, p->user_dst));
     }
     if (p->reorder_weights) p->weights = memory(p->pd.weights_desc(), eng);
+    for (auto& op : p->binary) {
+      const memory::desc scalar(memory::dims(x_shape.size(), 1), f32, plain_tag(x_shape.size()));
+      p->binary_mem.emplace_back(scalar, eng, &op.value);
+    }
     it = cache_.emplace(key, std::move(p)).first;
   }
   Prepared& p = *it->second;
@@ -117,6 +123,9 @@ void ConvF32OneDnn::run(const ConvGeometry& g, const FusedActivation& activation
     args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.out_channels}, memory::data_type::f32,
                                                     memory::format_tag::a),
                                        eng, const_cast<float*>(b)));
+  }
+  for (std::size_t i = 0; i < p.binary.size(); ++i) {
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.binary[i].index) | DNNL_ARG_SRC_1, p.binary_mem[i]);
   }
   p.conv.execute(stream, args);
   if (p.reorder_dst) p.dst_reorder.execute(stream, dst, user_y);

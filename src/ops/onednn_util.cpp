@@ -10,21 +10,38 @@ dnnl::engine& onednn_engine() {
   return engine;
 }
 
-void append_activation(dnnl::post_ops& ops, const FusedActivation& activation) {
-  using K = FusedActivation::Kind;
+std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActivation& activation,
+                                            std::size_t rank) {
+  using K = FusedOp::Kind;
   using dnnl::algorithm;
-  switch (activation.kind) {
-    case K::kNone: return;
-    case K::kRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return;
-    // clip_v2 is [alpha, beta] inclusive on both ends, as ONNX Clip.
-    case K::kClip:
-      ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, activation.alpha, activation.beta);
-      return;
-    case K::kLeakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, activation.alpha, 0.f); return;
-    // oneDNN hardswish is x * min(max(x + 3, 0), 6) / 6, the ONNX definition.
-    case K::kHardSwish: ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); return;
-    case K::kSwish: ops.append_eltwise(1.f, algorithm::eltwise_swish, activation.alpha, 0.f); return;
+  std::vector<BinaryPostOp> binary;
+  for (const FusedOp& op : activation.ops) {
+    switch (op.kind) {
+      case K::kNone: break;
+      case K::kRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+      // clip_v2 is [alpha, beta] inclusive on both ends, as ONNX Clip.
+      case K::kClip: ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, op.alpha, op.beta); break;
+      case K::kLeakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, op.alpha, 0.f); break;
+      // oneDNN hardswish is x * min(max(x + 3, 0), 6) / 6, the ONNX definition.
+      case K::kHardSwish: ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); break;
+      case K::kSwish: ops.append_eltwise(1.f, algorithm::eltwise_swish, op.alpha, 0.f); break;
+      case K::kSigmoid: ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+      // Mul/Add by a scalar: binary post-ops with a broadcast one-element operand, each rounding
+      // once as the unfused ONNX op does. (Not eltwise_linear: oneDNN 2.6's JIT post-op chain
+      // gives wrong results when one eltwise algorithm appears twice with different
+      // parameters, which Paddle's Mul, Add, HardSwish, Mul, Add chains would hit.)
+      case K::kMul:
+      case K::kAdd: {
+        const int index = ops.len();
+        const dnnl::memory::desc scalar(dnnl::memory::dims(rank, 1), dnnl::memory::data_type::f32,
+                                        plain_tag(rank));
+        ops.append_binary(op.kind == K::kMul ? algorithm::binary_mul : algorithm::binary_add, scalar);
+        binary.push_back({index, op.alpha});
+        break;
+      }
+    }
   }
+  return binary;
 }
 
 dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }

@@ -3,14 +3,26 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <vector>
+
 #include "core/tensor.hpp"
 #include "ops/fused_activation.hpp"
 
 namespace qcal::ops {
 
 dnnl::engine& onednn_engine();
-// Appends the activation as an eltwise post-op (no-op for kNone).
-void append_activation(dnnl::post_ops& ops, const FusedActivation& activation);
+// A binary post-op's position in the chain and its scalar operand (bound at execution as
+// DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, a one-element f32 tensor
+// of the destination's rank).
+struct BinaryPostOp {
+  int index = 0;
+  float value = 0.f;
+};
+// Appends the fused chain as post-ops, in order (nothing for an empty chain); returns the
+// binary ones. Each eltwise algorithm may appear once in a chain (engine/graph.cpp ensures it).
+// `rank`: the destination's rank.
+std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActivation& activation,
+                                            std::size_t rank);
 // dims as oneDNN wants them.
 dnnl::memory::dims to_dims(const Shape& shape);
 // The plain (row-major) tag for a rank: a, ab, abc, abcd, abcde.
