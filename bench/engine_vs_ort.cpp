@@ -2,7 +2,7 @@
 // image at 1 and 2 threads on yolov8n 640 and PP-OCRv4 det 640, achieved GFLOP/s against the
 // measured oneDNN conv peak, peak RSS on yolov8n, and the cost of a min/max observer.
 //
-// Usage: engine_vs_ort [--runs N] [--models yolov8n,det]   (run from anywhere; finds .deps via
+// Usage: engine_vs_ort [--runs N] [--models yolov8n,det] [--threads 1,2]   (run from anywhere; finds .deps via
 // QCAL_DEPS or the build's default)
 //        engine_vs_ort --profile MODEL.onnx [THREADS]   (per-op-type and slowest-node times)
 #include <omp.h>
@@ -17,6 +17,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -163,12 +164,19 @@ int profile_child(const fs::path& model_path, int threads) {
 int main(int argc, char** argv) {
   int runs = 10;
   std::string models = "yolov8n,det";
+  std::vector<int> thread_counts{1, 2};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--rss" && i + 1 < argc) return rss_child(argv[i + 1]);
     if (a == "--profile" && i + 1 < argc) return profile_child(argv[i + 1], i + 2 < argc ? std::atoi(argv[i + 2]) : 1);
     if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "--models" && i + 1 < argc) models = argv[++i];
+    else if (a == "--threads" && i + 1 < argc) {
+      thread_counts.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) thread_counts.push_back(std::max(1, std::atoi(item.c_str())));
+      if (thread_counts.empty()) thread_counts = {1, 2};
+    }
   }
   struct M {
     const char* key;
@@ -193,7 +201,7 @@ int main(int argc, char** argv) {
     const Tensor x = make_input(shapes[0]);
     const fs::path npy = tmp / (std::string(m.key) + ".npy");
     write_npy(npy, x);
-    for (int threads : {1, 2}) {
+    for (int threads : thread_counts) {
       engine::Session s(model, {.num_threads = threads});
       const double ours = time_qcal(s, x, runs);
       const auto ort = run_ort(path, m.input, npy, threads, runs);
@@ -204,18 +212,19 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (std::string(m.key) == "yolov8n") {
-      // Observer cost at 2 threads with what `qcal calibrate --method minmax` runs per tensor:
+      // Observer cost at the last --threads count with what `qcal calibrate --method minmax` runs per tensor:
       // calib::StatsSet::observe (vectorised, multi-threaded min/max + NaN/Inf check, no
       // histogram). Two settings: every ONNX tensor (observing all disables fusion, so it is
       // compared with the unfused graph without observer), and the tensors the fused graph
       // produces (what calibrate observes; fusion stays on), compared with the fused graph.
-      engine::Session fused(model, {.num_threads = 2});
-      engine::Session plain(model, {.num_threads = 2, .fuse = false});
-      engine::Session observed_all(model, {.num_threads = 2});
-      engine::Session observed_fused(model, {.num_threads = 2});
+      const int ot = thread_counts.back();
+      engine::Session fused(model, {.num_threads = ot});
+      engine::Session plain(model, {.num_threads = ot, .fuse = false});
+      engine::Session observed_all(model, {.num_threads = ot});
+      engine::Session observed_fused(model, {.num_threads = ot});
       calib::CollectOptions collect;
       collect.histogram = false;
-      collect.threads = 2;
+      collect.threads = ot;
       calib::StatsSet stats_all(collect), stats_fused(collect);
       std::size_t n_all = 0, n_fused = 0;
       observed_all.set_observer([&](const std::string& name, const TensorView& v) {
@@ -235,7 +244,7 @@ int main(int argc, char** argv) {
       n_fused = stats_fused.tensors().size();
       const double over_all = 100.0 * (t_all / t_plain - 1);
       const double over_fused = 100.0 * (t_obs_fused / t_fused - 1);
-      std::printf("\nobserver, min/max (calib::StatsSet, no histogram), yolov8n 2 threads (target: <= +5%%):\n");
+      std::printf("\nobserver, min/max (calib::StatsSet, no histogram), yolov8n %d thread(s) (target: <= +5%%):\n", ot);
       std::printf("  all %zu ONNX tensors (fusion off): %.1f ms vs %.1f ms unfused: %+.1f%% %s"
                   " (vs %.1f ms fused: %+.1f%%)\n",
                   n_all, t_all, t_plain, over_all, over_all <= 5.0 ? "[meets]" : "[MISSES]", t_fused,
@@ -244,7 +253,7 @@ int main(int argc, char** argv) {
                   n_fused, t_obs_fused, t_fused, over_fused, over_fused <= 5.0 ? "[meets]" : "[MISSES]");
       const std::string self = fs::read_symlink("/proc/self/exe").string();
       const std::string ours_rss = run_capture("'" + self + "' --rss '" + path.string() + "'");
-      const auto ort = run_ort(path, m.input, npy, 2, 3);
+      const auto ort = run_ort(path, m.input, npy, 2, 3);  // RSS: both at 2 threads
       const double ours_kb = std::atof(ours_rss.c_str());
       const double ort_kb = ort.contains("peak_rss_kb") ? ort["peak_rss_kb"].get<double>() : std::nan("");
       std::printf("peak RSS yolov8n: qcal %.0f MB, ort (node process) %.0f MB, ratio %.2fx\n\n",
