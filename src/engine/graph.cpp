@@ -1,11 +1,13 @@
 // Building the executable graph: topological sort, Conv+activation fusion, kernel creation.
 #include "engine/graph.hpp"
 
-#include <map>
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <queue>
 
 #include "core/error.hpp"
+#include "ops/conv_chain.hpp"
 
 namespace qcal::engine {
 
@@ -350,6 +352,87 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
   return kept;
 }
 
+std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
+                                      const std::map<std::string, Tensor>& made,
+                                      const std::set<std::string>& keep, bool keep_all) {
+  if (keep_all) return nodes;
+  const auto constant = [&](const std::string& name) -> const Tensor* {
+    auto it = model.constants().find(name);
+    if (it != model.constants().end()) return &it->second;
+    auto f = made.find(name);
+    return f == made.end() ? nullptr : &f->second;
+  };
+  // A 2-D float Conv with constant weights (and bias).
+  const auto eligible = [&](const ops::NodeDef& n) {
+    if (n.op_type != "Conv" || !n.domain.empty() || n.outputs.size() != 1 || n.inputs.size() < 2 ||
+        n.inputs.size() > 3 || n.inputs[0].empty()) {
+      return false;
+    }
+    const Tensor* w = constant(n.inputs[1]);
+    if (!w || w->dtype() != DType::kFloat32 || w->shape().size() != 4) return false;
+    if (n.inputs.size() == 3 && !n.inputs[2].empty()) {
+      const Tensor* b = constant(n.inputs[2]);
+      if (!b || b->dtype() != DType::kFloat32) return false;
+    }
+    return true;
+  };
+  std::unordered_map<std::string, std::vector<int>> consumers;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (const auto& in : nodes[i].inputs) {
+      if (!in.empty()) consumers[in].push_back(static_cast<int>(i));
+    }
+  }
+  std::set<std::string> graph_outputs;
+  for (const auto& o : model.outputs()) graph_outputs.insert(o.name);
+  std::vector<char> removed(nodes.size(), 0);
+  std::vector<ops::NodeDef> out = nodes;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (removed[i] || !eligible(nodes[i])) continue;
+    std::vector<int> chain{static_cast<int>(i)};
+    for (;;) {
+      const std::string& t = nodes[static_cast<std::size_t>(chain.back())].outputs[0];
+      if (graph_outputs.count(t) || keep.count(t)) break;
+      auto it = consumers.find(t);
+      if (it == consumers.end() || it->second.size() != 1) break;
+      const auto& next = nodes[static_cast<std::size_t>(it->second[0])];
+      if (!eligible(next) || next.inputs[0] != t ||
+          std::count(next.inputs.begin(), next.inputs.end(), t) != 1) {
+        break;
+      }
+      chain.push_back(it->second[0]);
+    }
+    if (chain.size() < 2) continue;
+    ops::NodeDef c;
+    const auto& first = nodes[i];
+    const auto& last = nodes[static_cast<std::size_t>(chain.back())];
+    c.name = first.name + " (+" + std::to_string(chain.size() - 1) + " chained convs)";
+    c.op_type = "ConvChain";
+    c.domain = "qcal";
+    c.opset = first.opset;
+    c.inputs.push_back(first.inputs[0]);
+    c.outputs.push_back(last.outputs[0]);
+    c.attributes["qcal_stages"] = static_cast<std::int64_t>(chain.size());
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const auto& n = nodes[static_cast<std::size_t>(chain[k])];
+      c.inputs.push_back(n.inputs[1]);
+      c.inputs.push_back(n.inputs.size() > 2 ? n.inputs[2] : std::string());
+      const std::string prefix = "s" + std::to_string(k) + ".";
+      c.attributes[prefix + "name"] = n.name;
+      for (const auto& [key, value] : n.attributes) c.attributes[prefix + key] = value;
+      removed[static_cast<std::size_t>(chain[k])] = 1;
+    }
+    // The chain runs where its first Conv ran: its input exists there, and its output's users
+    // all come after the last Conv.
+    out[i] = std::move(c);
+    removed[i] = 0;
+  }
+  std::vector<ops::NodeDef> kept;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!removed[i]) kept.push_back(std::move(out[i]));
+  }
+  return kept;
+}
+
 ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::string>& keep,
                            bool keep_all) {
   ExecGraph g;
@@ -357,6 +440,7 @@ ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::st
   if (fuse) {
     nodes = fold_conv_batchnorm(nodes, model, keep, keep_all, g.folded_constants);
     nodes = fuse_conv_activations(nodes, model, keep, keep_all);
+    nodes = chain_convs(nodes, model, g.folded_constants, keep, keep_all);
   }
   std::unordered_map<std::string, int> ids;
   const auto id_of = [&](const std::string& name) {
@@ -386,10 +470,13 @@ ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::st
         outs.push_back(id_of(o));
       }
     }
-    const ops::OpRegistration* reg = ops::find_op(node.domain, node.op_type, node.opset);
     std::unique_ptr<ops::Kernel> kernel;
     try {
-      kernel = reg->factory(node);
+      if (node.domain == "qcal" && node.op_type == "ConvChain") {
+        kernel = ops::make_conv_chain(node);  // engine-made, not in the ONNX op registry
+      } else {
+        kernel = ops::find_op(node.domain, node.op_type, node.opset)->factory(node);
+      }
     } catch (Error& e) {
       e.with("node", node.name).with("op", node.op_type);
       throw;

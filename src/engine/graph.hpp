@@ -55,6 +55,14 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
                                               const Model& model, const std::set<std::string>& keep,
                                               bool keep_all, std::map<std::string, Tensor>& made);
 
+// Merges runs of Conv nodes where each output feeds only the next Conv (as its input X, not a
+// graph output, not in `keep`) into one "qcal" ConvChain node (ops/conv_chain.hpp), so the
+// intermediates stay in oneDNN's blocked layout. Weights must be constants (of the model or
+// `made` by BN folding).
+std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
+                                      const std::map<std::string, Tensor>& made,
+                                      const std::set<std::string>& keep, bool keep_all);
+
 ExecGraph build_exec_graph(const Model& model, bool fuse,
                            const std::set<std::string>& keep, bool keep_all);
 
