@@ -96,6 +96,23 @@ std::string other_input(const ops::NodeDef& n, const std::string& x) {
   return "";
 }
 
+// Node indices reading each tensor.
+std::unordered_map<std::string, std::vector<int>> consumer_map(const std::vector<ops::NodeDef>& nodes) {
+  std::unordered_map<std::string, std::vector<int>> consumers;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    for (const auto& in : nodes[i].inputs) {
+      if (!in.empty()) consumers[in].push_back(static_cast<int>(i));
+    }
+  }
+  return consumers;
+}
+
+std::set<std::string> output_names(const Model& model) {
+  std::set<std::string> names;
+  for (const auto& o : model.outputs()) names.insert(o.name);
+  return names;
+}
+
 struct FusedStep {
   std::string op;  // FusedOp name (ops/fused_activation.hpp)
   float alpha = 0.f;
@@ -110,14 +127,8 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
                                                 const Model& model,
                                                 const std::set<std::string>& keep, bool keep_all) {
   if (keep_all) return nodes;
-  std::unordered_map<std::string, std::vector<int>> consumers;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    for (const auto& in : nodes[i].inputs) {
-      if (!in.empty()) consumers[in].push_back(static_cast<int>(i));
-    }
-  }
-  std::set<std::string> graph_outputs;
-  for (const auto& o : model.outputs()) graph_outputs.insert(o.name);
+  const auto consumers = consumer_map(nodes);
+  const std::set<std::string> graph_outputs = output_names(model);
   const auto internal = [&](const std::string& name) {
     return !graph_outputs.count(name) && !keep.count(name);
   };
@@ -376,14 +387,8 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
     }
     return true;
   };
-  std::unordered_map<std::string, std::vector<int>> consumers;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    for (const auto& in : nodes[i].inputs) {
-      if (!in.empty()) consumers[in].push_back(static_cast<int>(i));
-    }
-  }
-  std::set<std::string> graph_outputs;
-  for (const auto& o : model.outputs()) graph_outputs.insert(o.name);
+  const auto consumers = consumer_map(nodes);
+  const std::set<std::string> graph_outputs = output_names(model);
   std::vector<char> removed(nodes.size(), 0);
   std::vector<ops::NodeDef> out = nodes;
   for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -145,32 +145,16 @@ class ConvChainKernel : public Kernel {
       st.g = infer_conv(attrs_[k], s, w.shape(), b ? &bs : nullptr, subs_[k]);
       const ConvGeometry& g = st.g;
       const Shape y_shape = g.out_shape();
-      Shape w_shape = g.group == 1 ? Shape{g.out_channels, g.in_channels}
-                                   : Shape{g.group, g.out_channels / g.group, g.in_channels / g.group};
-      w_shape.insert(w_shape.end(), g.kernel.begin(), g.kernel.end());
+      const Shape w_shape = conv_weight_shape(g);
       st.user_weights = memory::desc(to_dims(w_shape), f32, plain_tag(w_shape.size()));
       const memory::desc any_src(to_dims(s), f32, memory::format_tag::any);
-      const memory::desc any_w(to_dims(w_shape), f32, memory::format_tag::any);
-      const memory::desc any_dst(to_dims(y_shape), f32, memory::format_tag::any);
-      const memory::desc bias_md({g.out_channels}, f32, memory::format_tag::a);
-      memory::dims strides(g.strides.begin(), g.strides.end());
-      memory::dims dil;
-      for (auto d : g.dilations) dil.push_back(d - 1);
-      memory::dims pl(g.pad_begin.begin(), g.pad_begin.end());
-      memory::dims pr(g.pad_end.begin(), g.pad_end.end());
       dnnl::post_ops post;
       st.binary = append_activation(post, attrs_[k].activation, y_shape.size());
       dnnl::primitive_attr attr;
       attr.set_post_ops(post);
       st.has_bias = b != nullptr;
       const auto make = [&](const memory::desc& src_md) {
-        auto desc = b ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                        dnnl::algorithm::convolution_direct, src_md,
-                                                        any_w, bias_md, any_dst, strides, dil, pl, pr)
-                      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                        dnnl::algorithm::convolution_direct, src_md,
-                                                        any_w, any_dst, strides, dil, pl, pr);
-        return dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+        return conv_primitive_desc(g, src_md, st.has_bias, attr);
       };
       // Stage 0 lets oneDNN pick (its input comes as NCHW and is reordered once); later stages
       // first try to read the previous stage's layout as is.

@@ -47,38 +47,18 @@ void ConvF32OneDnn::run(const ConvGeometry& g, const FusedActivation& activation
       return s;
     }();
     const Shape y_shape = g.out_shape();
-    Shape w_shape;
-    if (g.group == 1) {
-      w_shape = {g.out_channels, g.in_channels};
-    } else {
-      w_shape = {g.group, g.out_channels / g.group, g.in_channels / g.group};
-    }
-    w_shape.insert(w_shape.end(), g.kernel.begin(), g.kernel.end());
+    const Shape w_shape = conv_weight_shape(g);
     const auto f32 = memory::data_type::f32;
     p->user_src = memory::desc(to_dims(x_shape), f32, plain_tag(x_shape.size()));
     p->user_dst = memory::desc(to_dims(y_shape), f32, plain_tag(y_shape.size()));
     p->user_weights = memory::desc(to_dims(w_shape), f32, plain_tag(w_shape.size()));
-    const memory::desc any_src(to_dims(x_shape), f32, memory::format_tag::any);
-    const memory::desc any_dst(to_dims(y_shape), f32, memory::format_tag::any);
-    const memory::desc any_w(to_dims(w_shape), f32, memory::format_tag::any);
-    const memory::desc bias_md({g.out_channels}, f32, memory::format_tag::a);
-    memory::dims strides(g.strides.begin(), g.strides.end());
-    memory::dims dil;
-    for (auto d : g.dilations) dil.push_back(d - 1);  // oneDNN counts dilation from 0
-    memory::dims pl(g.pad_begin.begin(), g.pad_begin.end());
-    memory::dims pr(g.pad_end.begin(), g.pad_end.end());
     dnnl::post_ops post;
     p->binary = append_activation(post, activation, y_shape.size());
     dnnl::primitive_attr attr;
     attr.set_post_ops(post);
     p->has_bias = b != nullptr;
-    auto desc = b ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                    dnnl::algorithm::convolution_direct, any_src,
-                                                    any_w, bias_md, any_dst, strides, dil, pl, pr)
-                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                    dnnl::algorithm::convolution_direct, any_src,
-                                                    any_w, any_dst, strides, dil, pl, pr);
-    p->pd = dnnl::convolution_forward::primitive_desc(desc, attr, eng);
+    p->pd = conv_primitive_desc(g, memory::desc(to_dims(x_shape), f32, memory::format_tag::any),
+                                p->has_bias, attr);
     p->conv = dnnl::convolution_forward(p->pd);
     p->reorder_src = p->pd.src_desc() != p->user_src;
     p->reorder_dst = p->pd.dst_desc() != p->user_dst;

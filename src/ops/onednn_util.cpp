@@ -44,6 +44,33 @@ std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActi
   return binary;
 }
 
+Shape conv_weight_shape(const ConvGeometry& g) {
+  Shape w = g.group == 1 ? Shape{g.out_channels, g.in_channels}
+                         : Shape{g.group, g.out_channels / g.group, g.in_channels / g.group};
+  w.insert(w.end(), g.kernel.begin(), g.kernel.end());
+  return w;
+}
+
+dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry& g,
+                                                              const dnnl::memory::desc& src, bool bias,
+                                                              const dnnl::primitive_attr& attr) {
+  using dnnl::memory;
+  const auto f32 = memory::data_type::f32;
+  const memory::desc any_w(to_dims(conv_weight_shape(g)), f32, memory::format_tag::any);
+  const memory::desc any_dst(to_dims(g.out_shape()), f32, memory::format_tag::any);
+  const memory::desc bias_md({g.out_channels}, f32, memory::format_tag::a);
+  const memory::dims strides(g.strides.begin(), g.strides.end());
+  memory::dims dil;
+  for (auto d : g.dilations) dil.push_back(d - 1);  // oneDNN counts dilation from 0
+  const memory::dims pl(g.pad_begin.begin(), g.pad_begin.end());
+  const memory::dims pr(g.pad_end.begin(), g.pad_end.end());
+  const auto kind = dnnl::prop_kind::forward_inference;
+  const auto alg = dnnl::algorithm::convolution_direct;
+  auto desc = bias ? dnnl::convolution_forward::desc(kind, alg, src, any_w, bias_md, any_dst, strides, dil, pl, pr)
+                   : dnnl::convolution_forward::desc(kind, alg, src, any_w, any_dst, strides, dil, pl, pr);
+  return dnnl::convolution_forward::primitive_desc(desc, attr, onednn_engine());
+}
+
 dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
 
 dnnl::memory::format_tag plain_tag(std::size_t rank) {

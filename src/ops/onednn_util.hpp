@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "ops/conv.hpp"
 #include "ops/fused_activation.hpp"
 
 namespace qcal::ops {
@@ -23,6 +24,14 @@ struct BinaryPostOp {
 // `rank`: the destination's rank.
 std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActivation& activation,
                                             std::size_t rank);
+// oneDNN's weight dims for a Conv: [O, I, k...], or [G, O/G, I/G, k...] with groups.
+Shape conv_weight_shape(const ConvGeometry& g);
+// A forward-inference convolution for the geometry: `src` as given (format_tag::any lets oneDNN
+// choose), weights and destination format_tag::any, f32 bias [O] when `bias`, post-ops in
+// `attr`. Throws dnnl::error when oneDNN has no implementation.
+dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry& g,
+                                                              const dnnl::memory::desc& src, bool bias,
+                                                              const dnnl::primitive_attr& attr);
 // dims as oneDNN wants them.
 dnnl::memory::dims to_dims(const Shape& shape);
 // The plain (row-major) tag for a rank: a, ab, abc, abcd, abcde.
