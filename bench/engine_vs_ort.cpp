@@ -103,6 +103,26 @@ double time_qcal(engine::Session& s, const Tensor& x, int runs) {
   return median(times);
 }
 
+// Medians of several sessions timed in turn, run by run, so that load changes on a shared
+// machine hit all of them alike (for overhead ratios between sessions).
+std::vector<double> time_interleaved(const std::vector<engine::Session*>& sessions, const Tensor& x, int runs) {
+  std::vector<Tensor> in{x};
+  for (auto* s : sessions) {
+    for (int i = 0; i < 2; ++i) s->run(in);
+  }
+  std::vector<std::vector<double>> times(sessions.size());
+  for (int i = 0; i < runs; ++i) {
+    for (std::size_t k = 0; k < sessions.size(); ++k) {
+      const double t0 = now_ms();
+      sessions[k]->run(in);
+      times[k].push_back(now_ms() - t0);
+    }
+  }
+  std::vector<double> medians;
+  for (auto& t : times) medians.push_back(median(t));
+  return medians;
+}
+
 nlohmann::json run_ort(const fs::path& model, const std::string& input_name, const fs::path& npy,
                        int threads, int runs) {
   const std::string cmd = "node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js '" +
@@ -236,10 +256,8 @@ int main(int argc, char** argv) {
         if (v.dtype != DType::kFloat32) return;
         stats_fused.observe(name, v, 0);
       }, fused_names);
-      const double t_fused = time_qcal(fused, x, runs);
-      const double t_plain = time_qcal(plain, x, runs);
-      const double t_all = time_qcal(observed_all, x, runs);
-      const double t_obs_fused = time_qcal(observed_fused, x, runs);
+      const auto t = time_interleaved({&fused, &plain, &observed_all, &observed_fused}, x, 2 * runs);
+      const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3];
       n_all = stats_all.tensors().size();
       n_fused = stats_fused.tensors().size();
       const double over_all = 100.0 * (t_all / t_plain - 1);
