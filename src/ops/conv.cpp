@@ -101,19 +101,13 @@ ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, 
 
 void conv_f32_ref(const ConvGeometry& g, const float* x, const float* w, const float* b, float* y,
                   const FusedActivation& activation) {
-  // Spatial dims padded to 3 with size-1 leading dims, so one loop nest covers 1D/2D/3D.
-  const std::size_t nsp = g.in_size.size();
-  std::int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, out[3] = {1, 1, 1}, st[3] = {1, 1, 1},
-               dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
-  for (std::size_t i = 0; i < nsp; ++i) {
-    const std::size_t j = 3 - nsp + i;
-    in[j] = g.in_size[i];
-    k[j] = g.kernel[i];
-    out[j] = g.out_size[i];
-    st[j] = g.strides[i];
-    dl[j] = g.dilations[i];
-    pb[j] = g.pad_begin[i];
-  }
+  const Spatial3 sp(g);
+  const auto& in = sp.in;
+  const auto& k = sp.k;
+  const auto& out = sp.out;
+  const auto& st = sp.st;
+  const auto& dl = sp.dl;
+  const auto& pb = sp.pb;
   const std::int64_t in_ch_per_group = g.in_channels / g.group;
   const std::int64_t out_ch_per_group = g.out_channels / g.group;
   const std::int64_t in_plane = in[0] * in[1] * in[2];

@@ -41,6 +41,27 @@ struct ConvGeometry {
   Shape out_shape() const;
 };
 
+// Spatial dims of a Conv/ConvTranspose geometry padded to 3 with size-1 leading dims (pads 0),
+// so one loop nest in the reference kernels covers 1D/2D/3D.
+struct Spatial3 {
+  std::int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, out[3] = {1, 1, 1}, st[3] = {1, 1, 1},
+               dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
+
+  template <class Geometry>
+  explicit Spatial3(const Geometry& g) {
+    const std::size_t nsp = g.in_size.size();
+    for (std::size_t i = 0; i < nsp; ++i) {
+      const std::size_t j = 3 - nsp + i;
+      in[j] = g.in_size[i];
+      k[j] = g.kernel[i];
+      out[j] = g.out_size[i];
+      st[j] = g.strides[i];
+      dl[j] = g.dilations[i];
+      pb[j] = g.pad_begin[i];
+    }
+  }
+};
+
 // Validates X [N, C, D...], W [M, C/group, k...], optional B [M]; throws qcal::Error.
 ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, const Shape* b,
                         const NodeDef& node);

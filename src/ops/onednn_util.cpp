@@ -2,6 +2,7 @@
 #include "ops/onednn_util.hpp"
 
 #include "core/error.hpp"
+#include "ops/onednn_scratch.hpp"
 
 namespace qcal::ops {
 
@@ -69,6 +70,53 @@ dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry
   auto desc = bias ? dnnl::convolution_forward::desc(kind, alg, src, any_w, bias_md, any_dst, strides, dil, pl, pr)
                    : dnnl::convolution_forward::desc(kind, alg, src, any_w, any_dst, strides, dil, pl, pr);
   return dnnl::convolution_forward::primitive_desc(desc, attr, onednn_engine());
+}
+
+void OneDnnLayouts::init(const dnnl::memory::desc& src, const dnnl::memory::desc& weights_desc,
+                         const dnnl::memory::desc& dst) {
+  auto& eng = onednn_engine();
+  prim_src = src;
+  prim_dst = dst;
+  reorder_src = src != user_src;
+  reorder_dst = dst != user_dst;
+  reorder_weights = weights_desc != user_weights;
+  if (reorder_src) src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user_src, eng, src));
+  if (reorder_dst) dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, user_dst));
+  if (reorder_weights) weights = dnnl::memory(weights_desc, eng);
+}
+
+std::unordered_map<int, dnnl::memory> OneDnnLayouts::bind(dnnl::stream& stream, const void* x,
+                                                          const Tensor& w, void* y,
+                                                          bool weights_constant) {
+  using dnnl::memory;
+  auto& eng = onednn_engine();
+  // Weights: reorder into the owned buffer once (constant) or every run.
+  memory user_w(user_weights, eng, const_cast<void*>(w.raw_data()));
+  memory w_mem = user_w;
+  if (reorder_weights) {
+    if (!weights_constant || weights_from != w.raw_data()) {
+      dnnl::reorder(user_w, weights).execute(stream, user_w, weights);
+      weights_from = weights_constant ? w.raw_data() : nullptr;
+    }
+    w_mem = weights;
+  }
+  memory src(user_src, eng, const_cast<void*>(x));
+  if (reorder_src) {
+    memory moved(prim_src, eng, onednn_scratch(0, prim_src.get_size()));
+    src_reorder.execute(stream, src, moved);
+    src = moved;
+  }
+  memory dst(user_dst, eng, y);
+  if (reorder_dst) {
+    dst = memory(prim_dst, eng, onednn_scratch(1, prim_dst.get_size()));
+  }
+  return {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst}};
+}
+
+void OneDnnLayouts::finish(dnnl::stream& stream, std::unordered_map<int, dnnl::memory>& args, void* y) {
+  if (!reorder_dst) return;
+  dnnl::memory user_y(user_dst, onednn_engine(), y);
+  dst_reorder.execute(stream, args.at(DNNL_ARG_DST), user_y);
 }
 
 dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
