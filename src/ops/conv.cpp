@@ -6,20 +6,23 @@
 
 namespace qcal::ops {
 
+void ConvWindowAttrs::read(const NodeDef& node) {
+  auto_pad = node.attr_string("auto_pad", "NOTSET");
+  dilations = node.attr_ints("dilations");
+  group = node.attr_int("group", 1);
+  kernel_shape = node.attr_ints("kernel_shape");
+  pads = node.attr_ints("pads");
+  strides = node.attr_ints("strides");
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID") {
+    throw node.error(ErrorCode::kFormat, "auto_pad '" + auto_pad + "' is not a valid value");
+  }
+  if (group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
+}
+
 ConvAttrs ConvAttrs::from_node(const NodeDef& node) {
   ConvAttrs a;
-  a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  a.dilations = node.attr_ints("dilations");
-  a.group = node.attr_int("group", 1);
-  a.kernel_shape = node.attr_ints("kernel_shape");
-  a.pads = node.attr_ints("pads");
-  a.strides = node.attr_ints("strides");
+  a.read(node);
   a.activation = FusedActivation::from_node(node);
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
-      a.auto_pad != "VALID") {
-    throw node.error(ErrorCode::kFormat, "auto_pad '" + a.auto_pad + "' is not a valid value");
-  }
-  if (a.group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
   return a;
 }
 

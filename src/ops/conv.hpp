@@ -12,19 +12,27 @@
 
 namespace qcal::ops {
 
-struct ConvAttrs {
+// The sliding-window attributes Conv and ConvTranspose share.
+struct ConvWindowAttrs {
   std::string auto_pad = "NOTSET";
   std::vector<std::int64_t> dilations;
   std::int64_t group = 1;
   std::vector<std::int64_t> kernel_shape;
   std::vector<std::int64_t> pads;
   std::vector<std::int64_t> strides;
+
+  // Reads them from the node; throws kFormat for a bad auto_pad or group.
+  void read(const NodeDef& node);
+};
+
+struct ConvAttrs : ConvWindowAttrs {
   FusedActivation activation;  // engine fusion, not an ONNX attribute
 
   static ConvAttrs from_node(const NodeDef& node);
 };
 
-// Everything a kernel needs, resolved from the attributes and the input shapes.
+// Everything a kernel needs, resolved from the attributes and the input shapes (ConvTranspose's
+// geometry has the same fields).
 struct ConvGeometry {
   std::int64_t batch = 0;
   std::int64_t in_channels = 0;

@@ -11,26 +11,10 @@ namespace qcal::ops {
 
 ConvTransposeAttrs ConvTransposeAttrs::from_node(const NodeDef& node) {
   ConvTransposeAttrs a;
-  a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  a.dilations = node.attr_ints("dilations");
-  a.group = node.attr_int("group", 1);
-  a.kernel_shape = node.attr_ints("kernel_shape");
+  a.read(node);
   a.output_padding = node.attr_ints("output_padding");
   a.output_shape = node.attr_ints("output_shape");
-  a.pads = node.attr_ints("pads");
-  a.strides = node.attr_ints("strides");
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
-      a.auto_pad != "VALID") {
-    throw node.error(ErrorCode::kFormat, "auto_pad '" + a.auto_pad + "' is not a valid value");
-  }
-  if (a.group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
   return a;
-}
-
-Shape ConvTransposeGeometry::out_shape() const {
-  Shape s{batch, out_channels};
-  s.insert(s.end(), out_size.begin(), out_size.end());
-  return s;
 }
 
 ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, const Shape& x,
