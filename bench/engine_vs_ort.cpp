@@ -208,8 +208,14 @@ int main(int argc, char** argv) {
   fs::create_directories(tmp);
   const double peak1 = measure_peak_gflops(1);
   const double peak2 = measure_peak_gflops(2);
-  std::printf("measured peak (oneDNN conv3x3 64->64 160x160 fp32): %.0f GFLOP/s at 1 thread, %.0f at 2\n\n",
+  std::printf("measured peak (oneDNN conv3x3 64->64 160x160 fp32): %.0f GFLOP/s at 1 thread, %.0f at 2\n",
               peak1, peak2);
+  // Readings at 2 threads are only comparable on an idle machine: under load, libgomp's default
+  // spin-waiting at every parallel region's barrier loses whole time slices (PP-OCRv4 det at 2
+  // threads on a loaded 2-core box: 476 ms spinning vs 154 ms with OMP_WAIT_POLICY=passive).
+  const char* wait = std::getenv("OMP_WAIT_POLICY");
+  std::printf("load average: %s; OMP_WAIT_POLICY=%s\n\n", run_capture("cut -d' ' -f1-3 /proc/loadavg | tr -d '\\n'").c_str(),
+              wait ? wait : "(unset: libgomp spins)");
   std::printf("%-9s %3s | %9s %9s %6s | %8s %6s\n", "model", "thr", "qcal ms", "ort ms", "ratio",
               "GFLOP/s", "%peak");
   for (const auto& m : all) {
