@@ -1,11 +1,13 @@
 // Building the executable graph: topological sort, Conv+activation fusion, kernel creation.
 #include "engine/graph.hpp"
 
-#include <map>
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <queue>
 
 #include "core/error.hpp"
+#include "ops/conv_chain.hpp"
 
 namespace qcal::engine {
 
@@ -72,18 +74,61 @@ bool constant_scalar(const Model& model, const ops::NodeDef& node, std::size_t i
 
 }  // namespace
 
-std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
-                                                const Model& model,
-                                                const std::set<std::string>& keep, bool keep_all) {
-  if (keep_all) return nodes;
+namespace {
+
+// A float32 constant holding one value whose rank does not exceed `max_rank` (so broadcasting
+// it against the Conv output leaves the shape unchanged).
+bool scalar_constant(const Model& model, const std::string& name, std::size_t max_rank, float& out) {
+  auto it = model.constants().find(name);
+  if (it == model.constants().end() || it->second.dtype() != DType::kFloat32 ||
+      it->second.numel() != 1 || it->second.shape().size() > max_rank) {
+    return false;
+  }
+  out = it->second.data<float>()[0];
+  return true;
+}
+
+// The other input of a two-input node one of whose inputs is `x`; "" when not so.
+std::string other_input(const ops::NodeDef& n, const std::string& x) {
+  if (n.inputs.size() != 2) return "";
+  if (n.inputs[0] == x && n.inputs[1] != x) return n.inputs[1];
+  if (n.inputs[1] == x && n.inputs[0] != x) return n.inputs[0];
+  return "";
+}
+
+// Node indices reading each tensor.
+std::unordered_map<std::string, std::vector<int>> consumer_map(const std::vector<ops::NodeDef>& nodes) {
   std::unordered_map<std::string, std::vector<int>> consumers;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     for (const auto& in : nodes[i].inputs) {
       if (!in.empty()) consumers[in].push_back(static_cast<int>(i));
     }
   }
-  std::set<std::string> graph_outputs;
-  for (const auto& o : model.outputs()) graph_outputs.insert(o.name);
+  return consumers;
+}
+
+std::set<std::string> output_names(const Model& model) {
+  std::set<std::string> names;
+  for (const auto& o : model.outputs()) names.insert(o.name);
+  return names;
+}
+
+struct FusedStep {
+  std::string op;  // FusedOp name (ops/fused_activation.hpp)
+  float alpha = 0.f;
+  float beta = 0.f;
+  std::vector<int> absorbed;  // node indices
+  std::string output;
+};
+
+}  // namespace
+
+std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
+                                                const Model& model,
+                                                const std::set<std::string>& keep, bool keep_all) {
+  if (keep_all) return nodes;
+  const auto consumers = consumer_map(nodes);
+  const std::set<std::string> graph_outputs = output_names(model);
   const auto internal = [&](const std::string& name) {
     return !graph_outputs.count(name) && !keep.count(name);
   };
@@ -92,31 +137,39 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     auto it = consumers.find(name);
     return it == consumers.end() ? kNone : it->second;
   };
+  const auto node_at = [&](int i) -> const ops::NodeDef& { return nodes[static_cast<std::size_t>(i)]; };
+  const auto plain = [](const ops::NodeDef& n, const char* op) {
+    return n.op_type == op && n.domain.empty() && n.outputs.size() == 1;
+  };
+  // The single consumer of an internal tensor, or -1.
+  const auto only_use = [&](const std::string& name) {
+    const auto& uses = consumers_of(name);
+    return internal(name) && uses.size() == 1 ? uses[0] : -1;
+  };
 
-  std::vector<char> removed(nodes.size(), 0);
-  std::vector<ops::NodeDef> out = nodes;
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const auto& conv = nodes[i];
-    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1) continue;
-    const std::string& c = conv.outputs[0];
-    if (!internal(c)) continue;
+  // The next fusable elementwise step on tensor `c` (internal, produced by the chain so far).
+  // `rank`: the Conv output's rank.
+  const auto next_step = [&](const std::string& c, std::size_t rank, FusedStep& step) -> bool {
     const auto& uses = consumers_of(c);
-    std::string activation;
-    float alpha = 0.f;
-    float beta = 0.f;
-    std::vector<int> absorbed;
-    std::string final_output;
     if (uses.size() == 1) {
-      const auto& act = nodes[static_cast<std::size_t>(uses[0])];
-      if (!act.domain.empty() || act.outputs.size() != 1) continue;
+      const auto& act = node_at(uses[0]);
+      if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() || act.inputs[0].empty()) {
+        return false;
+      }
+      step = {};
+      step.absorbed = {uses[0]};
+      step.output = act.outputs[0];
+      float k = 0.f;
       if (act.op_type == "Relu") {
-        activation = "relu";
+        step.op = "relu";
       } else if (act.op_type == "HardSwish") {
-        activation = "hardswish";
+        step.op = "hardswish";
+      } else if (act.op_type == "Sigmoid") {
+        step.op = "sigmoid";
       } else if (act.op_type == "LeakyRelu") {
-        activation = "leakyrelu";
-        alpha = act.attr_float("alpha", 0.01f);
-      } else if (act.op_type == "Clip") {
+        step.op = "leakyrelu";
+        step.alpha = act.attr_float("alpha", 0.01f);
+      } else if (act.op_type == "Clip" && act.inputs[0] == c) {
         float lo = 0.f;
         float hi = 0.f;
         if (act.opset < 11) {
@@ -124,46 +177,109 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
           hi = act.attr_float("max", 3.402823466e38f);
         } else if (!constant_scalar(model, act, 1, -3.402823466e38f, lo) ||
                    !constant_scalar(model, act, 2, 3.402823466e38f, hi)) {
-          continue;
+          return false;
         }
-        activation = "clip";
-        alpha = lo;
-        beta = hi;
+        step.op = "clip";
+        step.alpha = lo;
+        step.beta = hi;
+      } else if ((act.op_type == "Mul" || act.op_type == "Add") &&
+                 scalar_constant(model, other_input(act, c), rank, k)) {
+        // x * k and x + k commute, so either operand order is the same op.
+        step.op = act.op_type == "Mul" ? "mul" : "add";
+        step.alpha = k;
+      } else if (act.op_type == "Sub" && act.inputs.size() == 2 && act.inputs[0] == c &&
+                 scalar_constant(model, act.inputs[1], rank, k)) {
+        step.op = "add";  // x - k == x + (-k) exactly in IEEE arithmetic
+        step.alpha = -k;
       } else {
-        continue;
+        return false;
       }
-      absorbed = {uses[0]};
-      final_output = act.outputs[0];
-    } else if (uses.size() == 2) {
-      // SiLU as exported by PyTorch: s = Sigmoid(c); m = Mul(c, s) (either operand order).
-      int sig = -1;
-      int mul = -1;
-      for (int u : uses) {
-        const auto& n = nodes[static_cast<std::size_t>(u)];
-        if (n.op_type == "Sigmoid" && n.domain.empty()) sig = u;
-        if (n.op_type == "Mul" && n.domain.empty()) mul = u;
-      }
-      if (sig < 0 || mul < 0) continue;
-      const auto& sn = nodes[static_cast<std::size_t>(sig)];
-      const auto& mn = nodes[static_cast<std::size_t>(mul)];
-      if (sn.outputs.size() != 1 || mn.outputs.size() != 1 || mn.inputs.size() != 2) continue;
-      const std::string& s = sn.outputs[0];
-      const bool operands = (mn.inputs[0] == c && mn.inputs[1] == s) ||
-                            (mn.inputs[0] == s && mn.inputs[1] == c);
-      if (!operands || !internal(s) || consumers_of(s).size() != 1) continue;
-      activation = "swish";
-      alpha = 1.f;
-      absorbed = {sig, mul};
-      final_output = mn.outputs[0];
-    } else {
+      return true;
+    }
+    if (uses.size() != 2) return false;
+    // SiLU as exported by PyTorch: s = Sigmoid(c); m = Mul(c, s) (either operand order).
+    // HardSwish as exported by Paddle: a = Add(c, 3); h = Clip(a, 0, 6); m = Mul(c, h);
+    // y = Div(m, 6). Both: c feeds one node directly and the chain's Mul.
+    int mul = -1;
+    int other = -1;
+    for (int u : uses) {
+      if (plain(node_at(u), "Mul") && other_input(node_at(u), c) != "" && mul < 0) mul = u;
+      else other = u;
+    }
+    if (mul < 0 || other < 0) return false;
+    const auto& mn = node_at(mul);
+    const auto& on = node_at(other);
+    const std::string via = other_input(mn, c);
+    if (plain(on, "Sigmoid") && on.outputs[0] == via && only_use(via) == mul) {
+      step = {"swish", 1.f, 0.f, {other, mul}, mn.outputs[0]};
+      return true;
+    }
+    float three = 0.f;
+    float lo = 0.f;
+    float hi = 0.f;
+    float six = 0.f;
+    if (!plain(on, "Add") || !scalar_constant(model, other_input(on, c), rank, three) || three != 3.f) {
+      return false;
+    }
+    const int clip = only_use(on.outputs[0]);
+    if (clip < 0 || !plain(node_at(clip), "Clip") || node_at(clip).outputs[0] != via ||
+        node_at(clip).inputs[0] != on.outputs[0] || only_use(via) != mul) {
+      return false;
+    }
+    const auto& cn = node_at(clip);
+    if (cn.opset < 11) {
+      lo = cn.attr_float("min", -3.402823466e38f);
+      hi = cn.attr_float("max", 3.402823466e38f);
+    } else if (!constant_scalar(model, cn, 1, -3.402823466e38f, lo) ||
+               !constant_scalar(model, cn, 2, 3.402823466e38f, hi)) {
+      return false;
+    }
+    const int div = only_use(mn.outputs[0]);
+    if (lo != 0.f || hi != 6.f || div < 0 || !plain(node_at(div), "Div") ||
+        node_at(div).inputs.size() != 2 || node_at(div).inputs[0] != mn.outputs[0] ||
+        !scalar_constant(model, node_at(div).inputs[1], rank, six) || six != 6.f) {
+      return false;
+    }
+    step = {"hardswish", 0.f, 0.f, {other, clip, mul, div}, node_at(div).outputs[0]};
+    return true;
+  };
+
+  std::vector<char> removed(nodes.size(), 0);
+  std::vector<ops::NodeDef> out = nodes;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& conv = nodes[i];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 ||
+        conv.inputs.size() < 2) {
       continue;
     }
+    // The Conv output's rank is the weight's (when the weight is a constant).
+    auto w = model.constants().find(conv.inputs[1]);
+    const std::size_t rank = w == model.constants().end() ? 0 : w->second.shape().size();
+    std::vector<std::string> names;
+    std::vector<float> alphas;
+    std::vector<float> betas;
+    std::string c = conv.outputs[0];
+    FusedStep step;
+    // oneDNN 2.6 mis-computes a post-op chain holding one eltwise algorithm twice with
+    // different parameters: each algorithm (relu and leakyrelu are one) at most once per chain.
+    std::set<std::string> eltwise_used;
+    while (internal(c) && next_step(c, rank, step)) {
+      if (step.op != "mul" && step.op != "add") {
+        const std::string alg = step.op == "leakyrelu" ? "relu" : step.op;
+        if (!eltwise_used.insert(alg).second) break;
+      }
+      names.push_back(step.op);
+      alphas.push_back(step.alpha);
+      betas.push_back(step.beta);
+      for (int a : step.absorbed) removed[static_cast<std::size_t>(a)] = 1;
+      c = step.output;
+    }
+    if (names.empty()) continue;
     auto& fused = out[i];
-    fused.attributes["qcal_activation"] = activation;
-    fused.attributes["qcal_activation_alpha"] = alpha;
-    fused.attributes["qcal_activation_beta"] = beta;
-    fused.outputs[0] = final_output;
-    for (int a : absorbed) removed[static_cast<std::size_t>(a)] = 1;
+    fused.attributes["qcal_postops"] = names;
+    fused.attributes["qcal_postops_alpha"] = alphas;
+    fused.attributes["qcal_postops_beta"] = betas;
+    fused.outputs[0] = c;
   }
   std::vector<ops::NodeDef> kept;
   kept.reserve(out.size());
@@ -247,6 +363,81 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
   return kept;
 }
 
+std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
+                                      const std::map<std::string, Tensor>& made,
+                                      const std::set<std::string>& keep, bool keep_all) {
+  if (keep_all) return nodes;
+  const auto constant = [&](const std::string& name) -> const Tensor* {
+    auto it = model.constants().find(name);
+    if (it != model.constants().end()) return &it->second;
+    auto f = made.find(name);
+    return f == made.end() ? nullptr : &f->second;
+  };
+  // A 2-D float Conv with constant weights (and bias).
+  const auto eligible = [&](const ops::NodeDef& n) {
+    if (n.op_type != "Conv" || !n.domain.empty() || n.outputs.size() != 1 || n.inputs.size() < 2 ||
+        n.inputs.size() > 3 || n.inputs[0].empty()) {
+      return false;
+    }
+    const Tensor* w = constant(n.inputs[1]);
+    if (!w || w->dtype() != DType::kFloat32 || w->shape().size() != 4) return false;
+    if (n.inputs.size() == 3 && !n.inputs[2].empty()) {
+      const Tensor* b = constant(n.inputs[2]);
+      if (!b || b->dtype() != DType::kFloat32) return false;
+    }
+    return true;
+  };
+  const auto consumers = consumer_map(nodes);
+  const std::set<std::string> graph_outputs = output_names(model);
+  std::vector<char> removed(nodes.size(), 0);
+  std::vector<ops::NodeDef> out = nodes;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (removed[i] || !eligible(nodes[i])) continue;
+    std::vector<int> chain{static_cast<int>(i)};
+    for (;;) {
+      const std::string& t = nodes[static_cast<std::size_t>(chain.back())].outputs[0];
+      if (graph_outputs.count(t) || keep.count(t)) break;
+      auto it = consumers.find(t);
+      if (it == consumers.end() || it->second.size() != 1) break;
+      const auto& next = nodes[static_cast<std::size_t>(it->second[0])];
+      if (!eligible(next) || next.inputs[0] != t ||
+          std::count(next.inputs.begin(), next.inputs.end(), t) != 1) {
+        break;
+      }
+      chain.push_back(it->second[0]);
+    }
+    if (chain.size() < 2) continue;
+    ops::NodeDef c;
+    const auto& first = nodes[i];
+    const auto& last = nodes[static_cast<std::size_t>(chain.back())];
+    c.name = first.name + " (+" + std::to_string(chain.size() - 1) + " chained convs)";
+    c.op_type = "ConvChain";
+    c.domain = "qcal";
+    c.opset = first.opset;
+    c.inputs.push_back(first.inputs[0]);
+    c.outputs.push_back(last.outputs[0]);
+    c.attributes["qcal_stages"] = static_cast<std::int64_t>(chain.size());
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const auto& n = nodes[static_cast<std::size_t>(chain[k])];
+      c.inputs.push_back(n.inputs[1]);
+      c.inputs.push_back(n.inputs.size() > 2 ? n.inputs[2] : std::string());
+      const std::string prefix = "s" + std::to_string(k) + ".";
+      c.attributes[prefix + "name"] = n.name;
+      for (const auto& [key, value] : n.attributes) c.attributes[prefix + key] = value;
+      removed[static_cast<std::size_t>(chain[k])] = 1;
+    }
+    // The chain runs where its first Conv ran: its input exists there, and its output's users
+    // all come after the last Conv.
+    out[i] = std::move(c);
+    removed[i] = 0;
+  }
+  std::vector<ops::NodeDef> kept;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!removed[i]) kept.push_back(std::move(out[i]));
+  }
+  return kept;
+}
+
 ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::string>& keep,
                            bool keep_all) {
   ExecGraph g;
@@ -254,6 +445,7 @@ ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::st
   if (fuse) {
     nodes = fold_conv_batchnorm(nodes, model, keep, keep_all, g.folded_constants);
     nodes = fuse_conv_activations(nodes, model, keep, keep_all);
+    nodes = chain_convs(nodes, model, g.folded_constants, keep, keep_all);
   }
   std::unordered_map<std::string, int> ids;
   const auto id_of = [&](const std::string& name) {
@@ -283,10 +475,13 @@ ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::st
         outs.push_back(id_of(o));
       }
     }
-    const ops::OpRegistration* reg = ops::find_op(node.domain, node.op_type, node.opset);
     std::unique_ptr<ops::Kernel> kernel;
     try {
-      kernel = reg->factory(node);
+      if (node.domain == "qcal" && node.op_type == "ConvChain") {
+        kernel = ops::make_conv_chain(node);  // engine-made, not in the ONNX op registry
+      } else {
+        kernel = ops::find_op(node.domain, node.op_type, node.opset)->factory(node);
+      }
     } catch (Error& e) {
       e.with("node", node.name).with("op", node.op_type);
       throw;

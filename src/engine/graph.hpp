@@ -37,9 +37,12 @@ struct ExecGraph {
 std::vector<ops::NodeDef> sort_topologically(const std::vector<ops::NodeDef>& nodes,
                                              const Model& model);
 
-// Rewrites Conv + activation chains into Conv nodes carrying a fused activation (attributes
-// "qcal_activation", "qcal_activation_alpha", "qcal_activation_beta"), skipping chains whose
-// intermediate tensors are graph outputs or in `keep`. `keep_all` disables fusion.
+// Rewrites Conv + elementwise chains into Conv nodes carrying the chain as post-ops
+// (attributes "qcal_postops", "qcal_postops_alpha", "qcal_postops_beta"; see
+// ops/fused_activation.hpp): Relu, Clip (constant bounds), LeakyRelu, HardSwish, Sigmoid,
+// SiLU (x * Sigmoid(x)), Paddle's HardSwish (x * Clip(x + 3, 0, 6) / 6), and Mul/Add/Sub by a
+// scalar constant, in any sequence. A chain stops at a tensor that is a graph output, in
+// `keep`, or used by more than the chain. `keep_all` disables fusion.
 std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
                                                 const Model& model,
                                                 const std::set<std::string>& keep, bool keep_all);
@@ -51,6 +54,14 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
 std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& nodes,
                                               const Model& model, const std::set<std::string>& keep,
                                               bool keep_all, std::map<std::string, Tensor>& made);
+
+// Merges runs of Conv nodes where each output feeds only the next Conv (as its input X, not a
+// graph output, not in `keep`) into one "qcal" ConvChain node (ops/conv_chain.hpp), so the
+// intermediates stay in oneDNN's blocked layout. Weights must be constants (of the model or
+// `made` by BN folding).
+std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
+                                      const std::map<std::string, Tensor>& made,
+                                      const std::set<std::string>& keep, bool keep_all);
 
 ExecGraph build_exec_graph(const Model& model, bool fuse,
                            const std::set<std::string>& keep, bool keep_all);

@@ -36,6 +36,13 @@ ValueInfo value_info_from_proto(const onnx::ValueInfoProto& proto, const char* r
   }
   const auto& tt = proto.type().tensor_type();
   info.dtype = detail::dtype_from_onnx(tt.elem_type());
+  if (info.dtype == DType::kUndefined && tt.elem_type() != onnx::TensorProto::UNDEFINED) {
+    // An unsupported declared type (bfloat16, string, ...) must not turn into "any dtype".
+    throw Error(ErrorCode::kUnsupported, std::string("graph ") + role + " has element type " +
+                                             detail::onnx_dtype_name(tt.elem_type()) +
+                                             ", which qcal does not support")
+        .with("tensor", info.name);
+  }
   if (tt.has_shape()) {
     for (const auto& dim : tt.shape().dim()) {
       if (dim.has_dim_value()) {

@@ -51,6 +51,12 @@ void Session::rebuild_graph() {
   }
   graph_ = std::make_unique<Graph>();
   graph_->exec = build_exec_graph(*model_, options_.fuse, keep, keep_all);
+  // Which values the observer sees, by value id: computed once here, not per run.
+  const auto& names = graph_->exec.value_names;
+  observed_.assign(names.size(), 0);
+  if (observer_) {
+    for (std::size_t v = 0; v < names.size(); ++v) observed_[v] = keep_all || keep.count(names[v]) ? 1 : 0;
+  }
 }
 
 void Session::set_observer(Observer observer, std::optional<std::vector<std::string>> names) {
@@ -114,19 +120,9 @@ Plan& Session::plan_for(std::span<const Tensor> inputs) {
 
 std::vector<Tensor> Session::run(std::span<const Tensor> inputs) {
   Plan& plan = plan_for(inputs);
-  const auto& exec = graph_->exec;
-  std::vector<char> observed(exec.value_names.size(), 0);
-  if (observer_) {
-    if (observed_names_) {
-      const std::set<std::string> want(observed_names_->begin(), observed_names_->end());
-      for (std::size_t v = 0; v < observed.size(); ++v) observed[v] = want.count(exec.value_names[v]) ? 1 : 0;
-    } else {
-      std::fill(observed.begin(), observed.end(), 1);
-    }
-  }
   omp_set_num_threads(options_.num_threads);
   std::vector<Tensor> outputs;
-  plan.run(inputs, outputs, options_.num_threads, observer_, observed, options_.profile);
+  plan.run(inputs, outputs, options_.num_threads, observer_, observed_, options_.profile);
   last_plan_ = &plan;
   return outputs;
 }

@@ -93,6 +93,7 @@ class Session {
   SessionOptions options_;
   Observer observer_;
   std::optional<std::vector<std::string>> observed_names_;
+  std::vector<char> observed_;  // per value id of graph_: watched by the observer
   struct Graph;
   std::unique_ptr<Graph> graph_;
   std::map<std::vector<Shape>, std::unique_ptr<Plan>> plans_;

@@ -115,12 +115,36 @@ DType dtype_from_onnx(int onnx_type) {
   }
 }
 
+std::string onnx_dtype_name(int onnx_type) {
+  switch (onnx_type) {
+    case onnx::TensorProto::UNDEFINED: return "undefined";
+    case onnx::TensorProto::STRING: return "string";
+    case onnx::TensorProto::COMPLEX64: return "complex64";
+    case onnx::TensorProto::COMPLEX128: return "complex128";
+    case onnx::TensorProto::BFLOAT16: return "bfloat16";
+    // Newer than the onnx.proto Debian ships: the numbers are fixed by the ONNX spec.
+    case 17: return "float8e4m3fn";
+    case 18: return "float8e4m3fnuz";
+    case 19: return "float8e5m2";
+    case 20: return "float8e5m2fnuz";
+    case 21: return "uint4";
+    case 22: return "int4";
+    default: {
+      const DType d = dtype_from_onnx(onnx_type);
+      return d == DType::kUndefined ? "type " + std::to_string(onnx_type) : std::string(dtype_name(d));
+    }
+  }
+}
+
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::path& base_dir) {
   const DType dtype = dtype_from_onnx(proto.data_type());
   if (dtype == DType::kUndefined) {
+    // bfloat16 in particular is never read as its uint16 bits: that would be silently wrong.
     throw tensor_error(ErrorCode::kUnsupported,
-                       "tensor data type " + std::to_string(proto.data_type()) +
-                           " is not supported (qcal handles numeric and bool tensors)", proto);
+                       "tensor data type " + onnx_dtype_name(proto.data_type()) + " (" +
+                           std::to_string(proto.data_type()) +
+                           ") is not supported (qcal handles float32/64, float16, integer and bool tensors)",
+                       proto);
   }
   if (proto.has_segment()) {
     throw tensor_error(ErrorCode::kUnsupported, "segmented tensors are not supported", proto);

@@ -13,6 +13,8 @@ namespace qcal::engine::detail {
 // The qcal dtype of an ONNX TensorProto.DataType; kUndefined when qcal has none (string,
 // bfloat16, complex).
 DType dtype_from_onnx(int onnx_type);
+// The ONNX name of a TensorProto.DataType ("bfloat16", "string", "float32"...), for errors.
+std::string onnx_dtype_name(int onnx_type);
 
 // Converts a TensorProto. `base_dir` is the model's folder for external data (empty: external
 // data is an error). Throws kFormat/kLimit/kUnsupported with the tensor's name attached.

@@ -6,20 +6,23 @@
 
 namespace qcal::ops {
 
+void ConvWindowAttrs::read(const NodeDef& node) {
+  auto_pad = node.attr_string("auto_pad", "NOTSET");
+  dilations = node.attr_ints("dilations");
+  group = node.attr_int("group", 1);
+  kernel_shape = node.attr_ints("kernel_shape");
+  pads = node.attr_ints("pads");
+  strides = node.attr_ints("strides");
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID") {
+    throw node.error(ErrorCode::kFormat, "auto_pad '" + auto_pad + "' is not a valid value");
+  }
+  if (group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
+}
+
 ConvAttrs ConvAttrs::from_node(const NodeDef& node) {
   ConvAttrs a;
-  a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  a.dilations = node.attr_ints("dilations");
-  a.group = node.attr_int("group", 1);
-  a.kernel_shape = node.attr_ints("kernel_shape");
-  a.pads = node.attr_ints("pads");
-  a.strides = node.attr_ints("strides");
+  a.read(node);
   a.activation = FusedActivation::from_node(node);
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
-      a.auto_pad != "VALID") {
-    throw node.error(ErrorCode::kFormat, "auto_pad '" + a.auto_pad + "' is not a valid value");
-  }
-  if (a.group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
   return a;
 }
 
@@ -101,19 +104,13 @@ ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, 
 
 void conv_f32_ref(const ConvGeometry& g, const float* x, const float* w, const float* b, float* y,
                   const FusedActivation& activation) {
-  // Spatial dims padded to 3 with size-1 leading dims, so one loop nest covers 1D/2D/3D.
-  const std::size_t nsp = g.in_size.size();
-  std::int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, out[3] = {1, 1, 1}, st[3] = {1, 1, 1},
-               dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
-  for (std::size_t i = 0; i < nsp; ++i) {
-    const std::size_t j = 3 - nsp + i;
-    in[j] = g.in_size[i];
-    k[j] = g.kernel[i];
-    out[j] = g.out_size[i];
-    st[j] = g.strides[i];
-    dl[j] = g.dilations[i];
-    pb[j] = g.pad_begin[i];
-  }
+  const Spatial3 sp(g);
+  const auto& in = sp.in;
+  const auto& k = sp.k;
+  const auto& out = sp.out;
+  const auto& st = sp.st;
+  const auto& dl = sp.dl;
+  const auto& pb = sp.pb;
   const std::int64_t in_ch_per_group = g.in_channels / g.group;
   const std::int64_t out_ch_per_group = g.out_channels / g.group;
   const std::int64_t in_plane = in[0] * in[1] * in[2];

@@ -12,19 +12,27 @@
 
 namespace qcal::ops {
 
-struct ConvAttrs {
+// The sliding-window attributes Conv and ConvTranspose share.
+struct ConvWindowAttrs {
   std::string auto_pad = "NOTSET";
   std::vector<std::int64_t> dilations;
   std::int64_t group = 1;
   std::vector<std::int64_t> kernel_shape;
   std::vector<std::int64_t> pads;
   std::vector<std::int64_t> strides;
+
+  // Reads them from the node; throws kFormat for a bad auto_pad or group.
+  void read(const NodeDef& node);
+};
+
+struct ConvAttrs : ConvWindowAttrs {
   FusedActivation activation;  // engine fusion, not an ONNX attribute
 
   static ConvAttrs from_node(const NodeDef& node);
 };
 
-// Everything a kernel needs, resolved from the attributes and the input shapes.
+// Everything a kernel needs, resolved from the attributes and the input shapes (ConvTranspose's
+// geometry has the same fields).
 struct ConvGeometry {
   std::int64_t batch = 0;
   std::int64_t in_channels = 0;
@@ -39,6 +47,27 @@ struct ConvGeometry {
   std::vector<std::int64_t> pad_end;
 
   Shape out_shape() const;
+};
+
+// Spatial dims of a Conv/ConvTranspose geometry padded to 3 with size-1 leading dims (pads 0),
+// so one loop nest in the reference kernels covers 1D/2D/3D.
+struct Spatial3 {
+  std::int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, out[3] = {1, 1, 1}, st[3] = {1, 1, 1},
+               dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
+
+  template <class Geometry>
+  explicit Spatial3(const Geometry& g) {
+    const std::size_t nsp = g.in_size.size();
+    for (std::size_t i = 0; i < nsp; ++i) {
+      const std::size_t j = 3 - nsp + i;
+      in[j] = g.in_size[i];
+      k[j] = g.kernel[i];
+      out[j] = g.out_size[i];
+      st[j] = g.strides[i];
+      dl[j] = g.dilations[i];
+      pb[j] = g.pad_begin[i];
+    }
+  }
 };
 
 // Validates X [N, C, D...], W [M, C/group, k...], optional B [M]; throws qcal::Error.

@@ -4,31 +4,17 @@
 #include <algorithm>
 
 #include "core/checked.hpp"
+#include "ops/conv_f32_onednn.hpp"
+#include "ops/onednn_scratch.hpp"
 
 namespace qcal::ops {
 
 ConvTransposeAttrs ConvTransposeAttrs::from_node(const NodeDef& node) {
   ConvTransposeAttrs a;
-  a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  a.dilations = node.attr_ints("dilations");
-  a.group = node.attr_int("group", 1);
-  a.kernel_shape = node.attr_ints("kernel_shape");
+  a.read(node);
   a.output_padding = node.attr_ints("output_padding");
   a.output_shape = node.attr_ints("output_shape");
-  a.pads = node.attr_ints("pads");
-  a.strides = node.attr_ints("strides");
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
-      a.auto_pad != "VALID") {
-    throw node.error(ErrorCode::kFormat, "auto_pad '" + a.auto_pad + "' is not a valid value");
-  }
-  if (a.group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
   return a;
-}
-
-Shape ConvTransposeGeometry::out_shape() const {
-  Shape s{batch, out_channels};
-  s.insert(s.end(), out_size.begin(), out_size.end());
-  return s;
 }
 
 ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, const Shape& x,
@@ -108,18 +94,13 @@ ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, cons
 
 void conv_transpose_f32_ref(const ConvTransposeGeometry& g, const float* x, const float* w,
                             const float* b, float* y) {
-  const std::size_t nsp = g.in_size.size();
-  std::int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, out[3] = {1, 1, 1}, st[3] = {1, 1, 1},
-               dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0};
-  for (std::size_t i = 0; i < nsp; ++i) {
-    const std::size_t j = 3 - nsp + i;
-    in[j] = g.in_size[i];
-    k[j] = g.kernel[i];
-    out[j] = g.out_size[i];
-    st[j] = g.strides[i];
-    dl[j] = g.dilations[i];
-    pb[j] = g.pad_begin[i];
-  }
+  const Spatial3 sp(g);
+  const auto& in = sp.in;
+  const auto& k = sp.k;
+  const auto& out = sp.out;
+  const auto& st = sp.st;
+  const auto& dl = sp.dl;
+  const auto& pb = sp.pb;
   const std::int64_t icg = g.in_channels / g.group;
   const std::int64_t ocg = g.out_channels / g.group;
   const std::int64_t in_plane = in[0] * in[1] * in[2];
@@ -171,6 +152,85 @@ void conv_transpose_f32_ref(const ConvTransposeGeometry& g, const float* x, cons
 
 namespace {
 
+// Non-overlapping 2D ConvTranspose (kernel == stride, no pads, dilation 1, one group, output
+// exactly in * stride): every output pixel gets exactly one input pixel's contribution, so it is
+// one 1x1 convolution, T[N, oc*kh*kw, H, W] = W^T X (oneDNN, deterministic for any thread
+// count), then a scatter of T's channels into the strided output, plus bias. oneDNN's own
+// deconvolution is very slow when the output has few channels (PP-OCR det's last layer:
+// 24 -> 1 channel, 320 -> 640), where this path is memory-bound.
+bool gemm_path_applies(const ConvTransposeGeometry& g) {
+  if (g.group != 1 || g.in_size.size() != 2) return false;
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (g.kernel[i] != g.strides[i] || g.dilations[i] != 1 || g.pad_begin[i] != 0 ||
+        g.pad_end[i] != 0 || g.out_size[i] != g.in_size[i] * g.strides[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+struct ConvTransposeAsConv {
+  ConvF32OneDnn conv;
+  Tensor weights;  // [oc*kh*kw, ic, 1, 1]: W [ic, oc*kh*kw] transposed
+  const void* weights_from = nullptr;
+
+  void run(const ConvTransposeGeometry& g, const float* x, const Tensor& w, const float* b, float* y,
+           bool weights_constant, int num_threads) {
+    const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
+    const std::int64_t ih = g.in_size[0], iw = g.in_size[1];
+    const std::int64_t oh = g.out_size[0], ow = g.out_size[1];
+    const std::int64_t m = g.out_channels * kh * kw;
+    const std::int64_t hw = ih * iw;
+    if (!weights_constant || weights_from != w.raw_data() || weights.numel() != m * g.in_channels) {
+      weights = Tensor(DType::kFloat32, {m, g.in_channels, 1, 1});
+      const float* src = w.data<float>();
+      float* dst = weights.data<float>();
+      for (std::int64_t i = 0; i < g.in_channels; ++i) {
+        for (std::int64_t j = 0; j < m; ++j) dst[j * g.in_channels + i] = src[i * m + j];
+      }
+      weights_from = weights_constant ? w.raw_data() : nullptr;
+    }
+    ConvGeometry c;
+    c.batch = g.batch;
+    c.in_channels = g.in_channels;
+    c.out_channels = m;
+    c.in_size = g.in_size;
+    c.kernel = {1, 1};
+    c.out_size = g.in_size;
+    c.strides = {1, 1};
+    c.dilations = {1, 1};
+    c.pad_begin = {0, 0};
+    c.pad_end = {0, 0};
+    const std::int64_t tbytes =
+        checked_mul(checked_mul(checked_mul(g.batch, m, "ConvTranspose scratch"), hw, "ConvTranspose scratch"),
+                    std::int64_t{4}, "ConvTranspose scratch");
+    // Slot 2: ConvF32OneDnn uses slots 0 and 1 for its own reorders.
+    float* t = static_cast<float*>(onednn_scratch(2, static_cast<std::size_t>(tbytes)));
+    conv.run(c, FusedActivation{}, x, weights, nullptr, t, true);
+    // Scatter: y[n, oc, r*kh + a, col*kw + bb] = t[n, (oc*kh + a)*kw + bb, r, col] + bias[oc].
+    const std::int64_t rows = g.batch * g.out_channels * oh;
+#pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (std::int64_t row = 0; row < rows; ++row) {
+      const std::int64_t plane = row / oh;  // n * oc_total + oc
+      const std::int64_t n = plane / g.out_channels;
+      const std::int64_t oc = plane % g.out_channels;
+      const std::int64_t orow = row % oh;
+      const std::int64_t r = orow / kh;
+      const std::int64_t a = orow % kh;
+      float* out = y + row * ow;
+      const float bias = b ? b[oc] : 0.f;
+      for (std::int64_t bb = 0; bb < kw; ++bb) {
+        const float* src = t + (n * m + (oc * kh + a) * kw + bb) * hw + r * iw;
+        if (b) {
+          for (std::int64_t col = 0; col < iw; ++col) out[col * kw + bb] = src[col] + bias;
+        } else {
+          for (std::int64_t col = 0; col < iw; ++col) out[col * kw + bb] = src[col];
+        }
+      }
+    }
+  }
+};
+
 class ConvTransposeKernel : public Kernel {
  public:
   explicit ConvTransposeKernel(const NodeDef& node)
@@ -193,12 +253,15 @@ class ConvTransposeKernel : public Kernel {
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
-           const RunContext&) override {
+           const RunContext& ctx) override {
     const Tensor* b = inputs.size() > 2 ? inputs[2] : nullptr;
     Shape bs = b ? b->shape() : Shape{};
     geometry_ = infer_conv_transpose(attrs_, inputs[0]->shape(), inputs[1]->shape(), b ? &bs : nullptr, node_);
     const float* bias = b ? b->data<float>() : nullptr;
-    if (fast_.supports(geometry_)) {
+    if (gemm_path_applies(geometry_) && geometry_.out_channels < 16) {
+      as_conv_.run(geometry_, inputs[0]->data<float>(), *inputs[1], bias, outputs[0]->data<float>(),
+                   weights_constant_, std::max(1, ctx.num_threads));
+    } else if (fast_.supports(geometry_)) {
       fast_.run(geometry_, inputs[0]->data<float>(), *inputs[1], bias, outputs[0]->data<float>(),
                 weights_constant_);
     } else {
@@ -213,6 +276,7 @@ class ConvTransposeKernel : public Kernel {
   ConvTransposeGeometry geometry_;
   bool weights_constant_ = false;
   ConvTransposeF32OneDnn fast_;
+  ConvTransposeAsConv as_conv_;
 };
 
 }  // namespace

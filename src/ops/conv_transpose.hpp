@@ -8,27 +8,19 @@
 #include <string>
 #include <vector>
 
+#include "ops/conv.hpp"
 #include "ops/kernel.hpp"
 
 namespace qcal::ops {
 
-struct ConvTransposeAttrs {
-  std::string auto_pad = "NOTSET";
-  std::vector<std::int64_t> dilations;
-  std::int64_t group = 1;
-  std::vector<std::int64_t> kernel_shape;
+struct ConvTransposeAttrs : ConvWindowAttrs {
   std::vector<std::int64_t> output_padding;
   std::vector<std::int64_t> output_shape;
-  std::vector<std::int64_t> pads;
-  std::vector<std::int64_t> strides;
   static ConvTransposeAttrs from_node(const NodeDef& node);
 };
 
-struct ConvTransposeGeometry {
-  std::int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  std::vector<std::int64_t> in_size, kernel, out_size, strides, dilations, pad_begin, pad_end;
-  Shape out_shape() const;
-};
+// Same fields as Conv's: in_channels is X's C, out_channels is Y's.
+struct ConvTransposeGeometry : ConvGeometry {};
 
 // X [N, C, D...], W [C, M/group, k...], optional B [M].
 ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, const Shape& x,

@@ -12,11 +12,7 @@ using dnnl::memory;
 struct ConvTransposeF32OneDnn::Prepared {
   dnnl::deconvolution_forward::primitive_desc pd;
   dnnl::deconvolution_forward deconv;
-  memory::desc user_src, user_dst, user_weights;
-  bool reorder_src = false, reorder_dst = false, reorder_weights = false;
-  dnnl::reorder src_reorder, dst_reorder;
-  memory weights;
-  const void* weights_from = nullptr;
+  OneDnnLayouts io;
 };
 
 ConvTransposeF32OneDnn::ConvTransposeF32OneDnn() = default;
@@ -57,9 +53,9 @@ void ConvTransposeF32OneDnn::run(const ConvTransposeGeometry& g, const float* x,
     }
     ws.insert(ws.end(), g.kernel.begin(), g.kernel.end());
     const auto f32 = memory::data_type::f32;
-    p->user_src = memory::desc(to_dims(xs), f32, plain_tag(xs.size()));
-    p->user_dst = memory::desc(to_dims(ys), f32, plain_tag(ys.size()));
-    p->user_weights = memory::desc(to_dims(ws), f32, wtag);
+    p->io.user_src = memory::desc(to_dims(xs), f32, plain_tag(xs.size()));
+    p->io.user_dst = memory::desc(to_dims(ys), f32, plain_tag(ys.size()));
+    p->io.user_weights = memory::desc(to_dims(ws), f32, wtag);
     memory::dims strides(g.strides.begin(), g.strides.end());
     memory::dims dil, pl, pr;
     for (std::size_t i = 0; i < nsp; ++i) {
@@ -78,40 +74,18 @@ void ConvTransposeF32OneDnn::run(const ConvTransposeGeometry& g, const float* x,
                                                       any_w, any_dst, strides, dil, pl, pr);
     p->pd = dnnl::deconvolution_forward::primitive_desc(desc, eng);
     p->deconv = dnnl::deconvolution_forward(p->pd);
-    p->reorder_src = p->pd.src_desc() != p->user_src;
-    p->reorder_dst = p->pd.dst_desc() != p->user_dst;
-    p->reorder_weights = p->pd.weights_desc() != p->user_weights;
-    if (p->reorder_src) p->src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->user_src, eng, p->pd.src_desc()));
-    if (p->reorder_dst) p->dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p->pd.dst_desc(), eng, p->user_dst));
-    if (p->reorder_weights) p->weights = memory(p->pd.weights_desc(), eng);
+    p->io.init(p->pd.src_desc(), p->pd.weights_desc(), p->pd.dst_desc());
     it = cache_.emplace(key, std::move(p)).first;
   }
   Prepared& p = *it->second;
   dnnl::stream stream(eng);
-  memory user_w(p.user_weights, eng, const_cast<void*>(w.raw_data()));
-  memory w_mem = user_w;
-  if (p.reorder_weights) {
-    if (!weights_constant || p.weights_from != w.raw_data()) {
-      dnnl::reorder(user_w, p.weights).execute(stream, user_w, p.weights);
-      p.weights_from = weights_constant ? w.raw_data() : nullptr;
-    }
-    w_mem = p.weights;
-  }
-  memory user_x(p.user_src, eng, const_cast<float*>(x));
-  memory user_y(p.user_dst, eng, y);
-  memory src = user_x, dst = user_y;
-  if (p.reorder_src) {
-    src = memory(p.pd.src_desc(), eng, onednn_scratch(0, p.pd.src_desc().get_size()));
-    p.src_reorder.execute(stream, user_x, src);
-  }
-  if (p.reorder_dst) dst = memory(p.pd.dst_desc(), eng, onednn_scratch(1, p.pd.dst_desc().get_size()));
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst}};
+  auto args = p.io.bind(stream, x, w, y, weights_constant);
   if (b) {
     args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.out_channels}, memory::data_type::f32, T::a), eng,
                                        const_cast<float*>(b)));
   }
   p.deconv.execute(stream, args);
-  if (p.reorder_dst) p.dst_reorder.execute(stream, dst, user_y);
+  p.io.finish(stream, args, y);
   stream.wait();
 }
 

@@ -3,6 +3,7 @@
 // per inner column across rows when the axis is not innermost (YOLOv8's DFL softmax).
 #include "ops/softmax.hpp"
 
+#include "ops/exp_poly.hpp"
 #include "ops/op_util.hpp"
 
 #include <cmath>
@@ -13,26 +14,6 @@
 
 namespace qcal::ops {
 namespace {
-
-// Same polynomial as exp_poly_f32, inlined here so the loops below vectorise.
-static inline float exp_fast(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  const float magic = 12582912.0f;
-  const float shifted = x * 1.44269504088896341f + magic;
-  const float n = shifted - magic;
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  const std::int32_t bits = (std::bit_cast<std::int32_t>(shifted) - 0x4B400000 + 127) << 23;
-  return y * std::bit_cast<float>(bits);
-}
 
 // Columns [i0, i1) of one [reduce, inner] slab; col_max/col_sum hold one value per column.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_columns_f32(
@@ -50,7 +31,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_column
     const float* x = in + r * inner;
     float* y = out + r * inner;
     for (std::int64_t i = i0; i < i1; ++i) {
-      const float e = exp_fast(x[i] - col_max[i]);
+      const float e = exp_poly_inline(x[i] - col_max[i]);
       if (!log) y[i] = e;
       col_sum[i] += e;
     }
@@ -73,12 +54,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row_f3
   for (std::int64_t r = 0; r < reduce; ++r) m = x[r] > m ? x[r] : m;
   float sum = 0.0f;
   if (log) {
-    for (std::int64_t r = 0; r < reduce; ++r) sum += exp_fast(x[r] - m);
+    for (std::int64_t r = 0; r < reduce; ++r) sum += exp_poly_inline(x[r] - m);
     const float shift = m + std::log(sum);
     for (std::int64_t r = 0; r < reduce; ++r) y[r] = x[r] - shift;
     return;
   }
-  for (std::int64_t r = 0; r < reduce; ++r) y[r] = exp_fast(x[r] - m);
+  for (std::int64_t r = 0; r < reduce; ++r) y[r] = exp_poly_inline(x[r] - m);
   for (std::int64_t r = 0; r < reduce; ++r) sum += y[r];
   const float inv = 1.0f / sum;
   for (std::int64_t r = 0; r < reduce; ++r) y[r] = y[r] * inv;

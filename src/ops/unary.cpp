@@ -2,6 +2,7 @@
 // uses a vectorisable polynomial exp compiled for AVX-512/AVX2/baseline (picked at load time).
 #include "ops/unary.hpp"
 
+#include "ops/exp_poly.hpp"
 #include "ops/op_util.hpp"
 
 #include <bit>
@@ -10,29 +11,6 @@
 #include <type_traits>
 
 namespace qcal::ops {
-
-// Shared by the exp-based kernels. Written without branches or float->int conversions so GCC
-// vectorises it: n = round(x / ln 2) comes from the magic-number trick (adding 1.5 * 2^23 puts
-// n in the low mantissa bits), the reduction uses ln 2 split in two (Cephes C1 + C2) and the
-// polynomial is Cephes expf's. No FMA contraction (ISO mode), so every clone gives the same bits.
-static inline float exp_poly_inline(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  const float magic = 12582912.0f;  // 1.5 * 2^23
-  const float shifted = x * 1.44269504088896341f + magic;
-  const float n = shifted - magic;
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float y = p * r * r + r + 1.0f;
-  const std::int32_t bits = (std::bit_cast<std::int32_t>(shifted) - 0x4B400000 + 127) << 23;
-  return y * std::bit_cast<float>(bits);
-}
 
 float exp_poly_f32(float x) { return exp_poly_inline(x); }
 

@@ -125,6 +125,38 @@ TEST(Model, AbsurdDeclaredSizesAreLimitErrors) {
   EXPECT_NE(error_of(b3.bytes()).find("short"), std::string::npos);
 }
 
+// bfloat16 is not read as its uint16 bits: an initializer, a graph input and a graph output of
+// that type are each an error naming the tensor and the type.
+TEST(Model, Bfloat16TensorsAreNamedErrors) {
+  test::OnnxBuilder b;
+  b.input("x", {2});
+  b.output("y", {2});
+  auto* t = b.initializer("w_bf16", {2}, {});
+  t->set_data_type(onnx::TensorProto::BFLOAT16);
+  t->set_raw_data(std::string("\x80\x3f\x00\x40", 4));
+  b.node("Add", {"x", "w_bf16"}, {"y"});
+  std::string msg = error_of(b.bytes());
+  EXPECT_NE(msg.find("w_bf16"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bfloat16"), std::string::npos) << msg;
+  for (const char* role : {"input", "output"}) {
+    test::OnnxBuilder g;
+    const bool in = std::string(role) == "input";
+    g.input("x", {2}, in ? onnx::TensorProto::BFLOAT16 : onnx::TensorProto::FLOAT);
+    g.output("y", {2}, in ? onnx::TensorProto::FLOAT : onnx::TensorProto::BFLOAT16);
+    g.node("Identity", {"x"}, {"y"});
+    try {
+      Model::load_from_bytes(g.bytes(), {});
+      FAIL() << "expected an error for a bfloat16 " << role;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kUnsupported);
+      const std::string d = e.describe();
+      EXPECT_NE(d.find(in ? "x" : "y"), std::string::npos) << d;
+      EXPECT_NE(d.find("bfloat16"), std::string::npos) << d;
+      EXPECT_NE(d.find(role), std::string::npos) << d;
+    }
+  }
+}
+
 TEST(Model, ExternalDataStaysInsideTheModelFolder) {
   test::TempDir dir;
   std::filesystem::create_directories(dir.path() / "model");

@@ -140,5 +140,69 @@ TEST(Session, OutputsDoNotDependOnThreadCount) {
   EXPECT_EQ(std::memcmp(a.raw_data(), c.raw_data(), a.nbytes()), 0);
 }
 
+// PP-OCR style: Conv -> Mul(k) -> Add(k) -> Paddle HardSwish (x * Clip(x + 3, 0, 6) / 6) ->
+// Conv (1x1) -> depthwise Conv. Fused, the elementwise chain becomes post-ops and the three
+// Convs one ConvChain (blocked layout kept between them); the result must match the unfused
+// run, be the same bytes at 1 and 2 threads, and watching an intermediate must keep it.
+TEST(Session, PostOpChainsAndConvChainsMatchUnfused) {
+  test::OnnxBuilder b;
+  b.input("x", {1, 3, 10, 10});
+  b.output("y", {1, 8, 10, 10});
+  Rng rng(11);
+  const auto fill = [&](std::int64_t n) {
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (auto& f : v) f = static_cast<float>(rng.next_double() - 0.5);
+    return v;
+  };
+  b.initializer("w1", {8, 3, 3, 3}, fill(216));
+  b.initializer("b1", {8}, fill(8));
+  b.initializer("w2", {8, 8, 1, 1}, fill(64));
+  b.initializer("w3", {8, 1, 3, 3}, fill(72));
+  b.initializer("k_mul", {1}, {1.5f});
+  b.initializer("k_add", {1}, {0.25f});
+  b.initializer("three", {1}, {3.f});
+  b.initializer("zero", {}, {0.f});
+  b.initializer("six", {}, {6.f});
+  b.initializer("six_div", {1}, {6.f});
+  auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
+  test::OnnxBuilder::attr_ints(c1, "pads", {1, 1, 1, 1});
+  b.node("Mul", {"k_mul", "c1"}, {"m"}, "mul");
+  b.node("Add", {"m", "k_add"}, {"a"}, "add");
+  b.node("Add", {"a", "three"}, {"a3"}, "add3");
+  b.node("Clip", {"a3", "zero", "six"}, {"cl"}, "clip");
+  b.node("Mul", {"a", "cl"}, {"hm"}, "hmul");
+  b.node("Div", {"hm", "six_div"}, {"h"}, "hdiv");
+  b.node("Conv", {"h", "w2"}, {"c2"}, "conv2");
+  auto* c3 = b.node("Conv", {"c2", "w3"}, {"y"}, "conv3");
+  test::OnnxBuilder::attr_ints(c3, "pads", {1, 1, 1, 1});
+  test::OnnxBuilder::attr_int(c3, "group", 8);
+  auto model = std::make_shared<const Model>(Model::load_from_bytes(b.bytes(), {}));
+  const std::vector<Tensor> in{Tensor::from_values<float>({1, 3, 10, 10}, fill(300))};
+  const std::vector<Shape> shapes{{1, 3, 10, 10}};
+
+  Session fused(model, {.num_threads = 1, .profile = true});
+  EXPECT_EQ(fused.tensor_names(shapes), (std::vector<std::string>{"x", "y"}));
+  const Tensor y1 = fused.run(in)[0];
+  ASSERT_EQ(fused.profile().size(), 1u);
+  EXPECT_EQ(fused.profile()[0].op_type, "ConvChain");
+  Session fused2(model, {.num_threads = 2});
+  const Tensor y2 = fused2.run(in)[0];
+  EXPECT_EQ(std::memcmp(y1.raw_data(), y2.raw_data(), y1.nbytes()), 0);
+
+  Session unfused(model, {.fuse = false});
+  const Tensor yu = unfused.run(in)[0];
+  for (std::int64_t i = 0; i < y1.numel(); ++i) {
+    ASSERT_NEAR(y1.data<float>()[i], yu.data<float>()[i], 1e-5f) << i;
+  }
+  // Watching the HardSwish output stops the post-op chain there and splits the ConvChain.
+  Session partial(model);
+  partial.set_observer([](const std::string&, const TensorView&) {}, std::vector<std::string>{"h"});
+  EXPECT_EQ(partial.tensor_names(shapes), (std::vector<std::string>{"x", "h", "y"}));
+  const Tensor yp = partial.run(in)[0];
+  for (std::int64_t i = 0; i < y1.numel(); ++i) {
+    ASSERT_NEAR(yp.data<float>()[i], yu.data<float>()[i], 1e-5f) << i;
+  }
+}
+
 }  // namespace
 }  // namespace qcal::engine

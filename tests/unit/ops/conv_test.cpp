@@ -20,9 +20,9 @@ NodeDef conv_node() {
 TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
   Rng rng(2024);
   const char* pads_modes[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
-  const FusedActivation::Kind acts[] = {FusedActivation::Kind::kNone, FusedActivation::Kind::kRelu,
-                                        FusedActivation::Kind::kClip, FusedActivation::Kind::kLeakyRelu,
-                                        FusedActivation::Kind::kHardSwish, FusedActivation::Kind::kSwish};
+  using K = FusedOp::Kind;
+  const K acts[] = {K::kRelu, K::kClip, K::kLeakyRelu, K::kHardSwish,
+                    K::kSwish, K::kSigmoid, K::kMul, K::kAdd};
   int tested = 0;
   for (int trial = 0; trial < 60; ++trial) {
     const std::size_t nsp = trial % 10 == 0 ? 1 : (trial % 10 == 1 ? 3 : 2);
@@ -48,10 +48,25 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
     if (attrs.auto_pad == "NOTSET") {
       for (std::size_t i = 0; i < 2 * nsp; ++i) attrs.pads.push_back(static_cast<std::int64_t>(rng.next_below(3)));
     }
-    attrs.activation.kind = acts[rng.next_below(6)];
-    attrs.activation.alpha = attrs.activation.kind == FusedActivation::Kind::kClip ? -0.3f
-                             : attrs.activation.kind == FusedActivation::Kind::kSwish ? 1.f : 0.1f;
-    attrs.activation.beta = 0.4f;
+    // A chain of 0 to 3 fused ops (PP-OCR's Conv -> Mul -> Add -> HardSwish -> Mul -> Add
+    // chains run as such post-op sequences).
+    const auto chain = rng.next_below(4);
+    for (std::uint64_t c = 0; c < chain; ++c) {
+      FusedOp op;
+      op.kind = acts[rng.next_below(8)];
+      // The engine puts each eltwise algorithm at most once in a chain (relu = leakyrelu).
+      const auto alg = [](K kind) { return kind == K::kLeakyRelu ? K::kRelu : kind; };
+      bool repeated = false;
+      for (const auto& prev : attrs.activation.ops) {
+        repeated = repeated || (op.kind != K::kMul && op.kind != K::kAdd && alg(prev.kind) == alg(op.kind));
+      }
+      if (repeated) continue;
+      op.alpha = op.kind == K::kClip ? -0.3f : op.kind == K::kSwish ? 1.f : op.kind == K::kMul ? 1.7f : 0.1f;
+      op.beta = 0.4f;
+      attrs.activation.ops.push_back(op);
+    }
+    std::string chain_text;
+    for (const auto& op : attrs.activation.ops) chain_text += std::to_string(static_cast<int>(op.kind)) + " ";
     const bool bias = rng.next_below(2) == 1;
     Shape b{out_c};
     ConvGeometry g;
@@ -76,7 +91,8 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
     kernel.run(g, attrs.activation, xv.data(), wt, bias ? bv.data() : nullptr, fast.data(), trial % 2 == 0);
     test::expect_close(fast, ref, shape_numel(w) / out_c,
                        "trial " + std::to_string(trial) + " x " + shape_to_string(x) + " w " +
-                           shape_to_string(w) + " " + attrs.auto_pad + " " + kernel.implementation());
+                           shape_to_string(w) + " " + attrs.auto_pad + " " + kernel.implementation() +
+                           " post-ops " + chain_text);
   }
   EXPECT_GE(tested, 45);  // few draws may be skipped (kernel larger than the padded input)
 }

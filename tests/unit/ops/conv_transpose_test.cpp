@@ -2,6 +2,8 @@
 // strides, dilations, pads, output_padding, 1-D/2-D).
 #include "ops/conv_transpose.hpp"
 
+#include <array>
+
 #include "compute_test_util.hpp"
 #include "core/error.hpp"
 
@@ -57,6 +59,46 @@ TEST(ConvTransposeF32OneDnn, MatchesReferenceOnSeededSweep) {
                            shape_to_string(w));
   }
   EXPECT_GE(tested, 30);
+}
+
+// Non-overlapping ConvTranspose with few output channels (kernel == stride, PP-OCR det's last
+// layer) runs as a BLAS GEMM plus scatter: against the reference, and the same bytes at 1 and 3
+// threads.
+TEST(ConvTransposeKernel, GemmPathMatchesReferenceAtAnyThreadCount) {
+  Rng rng(7);
+  for (const auto& [cin, cout, k, h, wd] : std::vector<std::array<std::int64_t, 5>>{
+           {24, 1, 2, 20, 18}, {5, 3, 3, 7, 9}, {16, 15, 2, 4, 4}, {3, 1, 1, 5, 6}}) {
+    NodeDef node;
+    node.name = "deconv";
+    node.op_type = "ConvTranspose";
+    node.opset = 17;
+    node.attributes["strides"] = std::vector<std::int64_t>{k, k};
+    const Shape xs{2, cin, h, wd}, ws{cin, cout, k, k}, bs{cout};
+    const auto xv = test::random_floats(rng, shape_numel(xs));
+    const auto wv = test::random_floats(rng, shape_numel(ws));
+    const auto bv = test::random_floats(rng, cout);
+    const Tensor x = Tensor::from_values<float>(xs, xv), w = Tensor::from_values<float>(ws, wv),
+                 b = Tensor::from_values<float>(bs, bv);
+    ConvTransposeAttrs attrs;
+    attrs.strides = {k, k};
+    const auto g = infer_conv_transpose(attrs, xs, ws, &bs, node);
+    auto ref = test::poisoned(shape_numel(g.out_shape()));
+    conv_transpose_f32_ref(g, xv.data(), wv.data(), bv.data(), ref.data());
+    std::vector<std::vector<float>> outs;
+    for (int threads : {1, 3}) {
+      auto kernel = make_conv_transpose(node);
+      const std::vector<TensorInfo> infos{{DType::kFloat32, xs, nullptr}, {DType::kFloat32, ws, &w},
+                                          {DType::kFloat32, bs, &b}};
+      const auto out_info = kernel->infer(infos);
+      Tensor y(DType::kFloat32, out_info[0].shape);
+      const Tensor* ins[] = {&x, &w, &b};
+      Tensor* outs_ptr[] = {&y};
+      kernel->run(ins, outs_ptr, RunContext{threads});
+      outs.emplace_back(y.data<float>(), y.data<float>() + y.numel());
+    }
+    test::expect_close(outs[0], ref, cin, "cin " + std::to_string(cin) + " cout " + std::to_string(cout));
+    EXPECT_EQ(outs[0], outs[1]);
+  }
 }
 
 }  // namespace
