@@ -112,8 +112,19 @@ Timing time_pack(const std::vector<fs::path>& images, int threads, const fs::pat
 // Single-thread cost of each stage per image, as pack runs them (decode; the image steps; the
 // conversion into 64 KiB pieces; their XXH3; writing them to a file in out_dir), to see where
 // pack's time above the floor goes.
+// Timed in thread CPU time, which a loaded machine disturbs less than wall time.
+struct ThreadCpuClock {
+  using time_point = double;
+  static double now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+};
+double cpu_since(double t0) { return ThreadCpuClock::now() - t0; }
+
 void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) {
-  using clock = std::chrono::steady_clock;
+  using clock = ThreadCpuClock;
   const qcal::preprocess::Pipeline pipeline(qcal::preprocess::make_preset("yolo"));
   double t_decode = 0, t_prepare = 0, t_convert = 0, t_hash = 0, t_write = 0;
   qcal::preprocess::PreparedImage p;
@@ -124,10 +135,10 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   for (const auto& path : images) {
     auto t0 = clock::now();
     cv::Mat img = cv::imread(path.string(), cv::IMREAD_COLOR);
-    t_decode += seconds_since(t0);
+    t_decode += cpu_since(t0);
     t0 = clock::now();
     pipeline.prepare(img, p);
-    t_prepare += seconds_since(t0);
+    t_prepare += cpu_since(t0);
     const auto height = static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
     const auto row_bytes = static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) * 4;
     const int rows = static_cast<int>(64 * 1024 / row_bytes);
@@ -138,13 +149,13 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
         const std::size_t n = static_cast<std::size_t>(y1 - y) * row_bytes;
         t0 = clock::now();
         pipeline.write_plane_rows(p, c, y, y1, chunk.data());
-        t_convert += seconds_since(t0);
+        t_convert += cpu_since(t0);
         t0 = clock::now();
         h ^= XXH3_64bits(chunk.data(), n);
-        t_hash += seconds_since(t0);
+        t_hash += cpu_since(t0);
         t0 = clock::now();
         if (f && std::fwrite(chunk.data(), 1, n, f) != n) std::fprintf(stderr, "bench_pack: write failed\n");
-        t_write += seconds_since(t0);
+        t_write += cpu_since(t0);
       }
     }
   }
@@ -152,7 +163,7 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   std::error_code ec;
   fs::remove(scratch, ec);
   const double n = static_cast<double>(images.size());
-  std::printf("stages (1 thread, ms/image): decode %.2f, image steps %.2f, convert %.2f, xxh3 %.2f, write %.2f (%016llx)\n",
+  std::printf("stages (1 thread, cpu ms/image): decode %.2f, image steps %.2f, convert %.2f, xxh3 %.2f, write %.2f (%016llx)\n",
               1000 * t_decode / n, 1000 * t_prepare / n, 1000 * t_convert / n, 1000 * t_hash / n, 1000 * t_write / n,
               static_cast<unsigned long long>(h));
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -216,6 +217,83 @@ inline float apply_chain(float v, const std::vector<std::pair<StepKind, std::pai
   return v;
 }
 
+
+// n values of channel src_c of an 8-bit row with ch channels per pixel, as float32, then the
+// chain applied one operation at a time over the row: per element the same float32 operations
+// in the same order as the table apply_chain builds, so the same bits (checked against the table
+// when the pipeline is built), but vectorised: about 3x faster than the table lookup.
+void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n,
+                        const std::vector<std::pair<StepKind, std::pair<float, float>>>& chain, float* o) {
+  int x = 0;
+#if CV_SIMD128
+  auto store16 = [](float* d, const cv::v_uint8x16& v) {
+    cv::v_uint16x8 lo;
+    cv::v_uint16x8 hi;
+    cv::v_expand(v, lo, hi);
+    cv::v_uint32x4 q0;
+    cv::v_uint32x4 q1;
+    cv::v_uint32x4 q2;
+    cv::v_uint32x4 q3;
+    cv::v_expand(lo, q0, q1);
+    cv::v_expand(hi, q2, q3);
+    cv::v_store(d, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q0)));
+    cv::v_store(d + 4, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q1)));
+    cv::v_store(d + 8, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q2)));
+    cv::v_store(d + 12, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q3)));
+  };
+  if (ch == 3) {
+    for (; x + 16 <= n; x += 16) {
+      cv::v_uint8x16 c0;
+      cv::v_uint8x16 c1;
+      cv::v_uint8x16 c2;
+      cv::v_load_deinterleave(in + 3 * x, c0, c1, c2);
+      store16(o + x, src_c == 0 ? c0 : src_c == 1 ? c1 : c2);
+    }
+  } else if (ch == 1) {
+    for (; x + 16 <= n; x += 16) store16(o + x, cv::v_load(in + x));
+  }
+#endif
+  for (; x < n; ++x) o[x] = static_cast<float>(in[x * ch + src_c]);
+  for (const auto& [kind, p] : chain) {
+    const float a = p.first;
+    const float b = p.second;
+    switch (kind) {
+      case StepKind::kMul: for (int i = 0; i < n; ++i) o[i] = o[i] * a; break;
+      case StepKind::kAdd: for (int i = 0; i < n; ++i) o[i] = o[i] + a; break;
+      case StepKind::kSubtract: for (int i = 0; i < n; ++i) o[i] = o[i] - a; break;
+      case StepKind::kDiv: for (int i = 0; i < n; ++i) o[i] = o[i] / a; break;
+      case StepKind::kNormalize: for (int i = 0; i < n; ++i) o[i] = (o[i] - a) / b; break;
+      default: break;
+    }
+  }
+}
+
+// Channel src_c of an 8-bit row with ch channels per pixel, as bytes.
+void extract_row_u8(const std::uint8_t* in, int ch, int src_c, int n, std::uint8_t* o) {
+  int x = 0;
+#if CV_SIMD128
+  if (ch == 3) {
+    for (; x + 16 <= n; x += 16) {
+      cv::v_uint8x16 c0;
+      cv::v_uint8x16 c1;
+      cv::v_uint8x16 c2;
+      cv::v_load_deinterleave(in + 3 * x, c0, c1, c2);
+      cv::v_store(o + x, src_c == 0 ? c0 : src_c == 1 ? c1 : c2);
+    }
+  }
+#endif
+  for (; x < n; ++x) o[x] = in[x * ch + src_c];
+}
+
+// One output row of one plane: border, converted image row, border. body(b) fills the image part.
+template <typename T, typename F>
+void plane_row(T* o, int pad_left, int body, int cols, T border, F&& fill_body) {
+  std::fill(o, o + pad_left, border);
+  fill_body(o + pad_left);
+  std::fill(o + pad_left + body, o + cols, border);
+}
+
+
 }  // namespace
 
 cv::Mat decode_image(const std::filesystem::path& path) {
@@ -291,6 +369,20 @@ Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {
   for (std::size_t c = 0; c < nc; ++c) {
     for (int v = 0; v < 256; ++v) {
       lut_[c][static_cast<std::size_t>(v)] = apply_chain(static_cast<float>(v), chain_[c]);
+    }
+  }
+  // The vectorised row conversion must reproduce the table bit for bit (it would not if the
+  // compiler fused operations, e.g. into FMA): checked on every value of every channel.
+  vector_ok_ = true;
+  {
+    std::vector<std::uint8_t> ramp(256 * nc);
+    for (std::size_t v = 0; v < 256; ++v) {
+      for (std::size_t c = 0; c < nc; ++c) ramp[v * nc + c] = static_cast<std::uint8_t>(v);
+    }
+    std::vector<float> got(256);
+    for (std::size_t c = 0; c < nc && vector_ok_; ++c) {
+      convert_row_u8_f32(ramp.data(), channels_, static_cast<int>(c), 256, chain_[c], got.data());
+      vector_ok_ = std::memcmp(got.data(), lut_[c].data(), 256 * sizeof(float)) == 0;
     }
   }
   // The fused letterbox's border, per output position, as the image value it pads with.
@@ -398,18 +490,6 @@ void Pipeline::prepare(const cv::Mat& image, PreparedImage& p) const {
   }
 }
 
-namespace {
-
-// One output row of one plane: border, converted image row, border. value(x) gives body element x.
-template <typename T, typename F>
-void plane_row(T* o, int pad_left, int body, int cols, T border, F&& value) {
-  std::fill(o, o + pad_left, border);
-  T* b = o + pad_left;
-  for (int x = 0; x < body; ++x) b[x] = value(x);
-  std::fill(o + pad_left + body, o + cols, border);
-}
-
-}  // namespace
 
 void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y1, void* dst) const {
   if (!planar_) throw Error(ErrorCode::kInternal, "write_plane_rows on a non-planar output");
@@ -426,7 +506,7 @@ void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y
     const bool pad_row = iy < 0 || iy >= img.rows;
     const std::size_t at = static_cast<std::size_t>(y - y0) * static_cast<std::size_t>(cols);
     if (img.depth() == CV_8U) {
-      const std::uint8_t* in = pad_row ? nullptr : img.ptr<std::uint8_t>(iy) + src_c;
+      const std::uint8_t* in = pad_row ? nullptr : img.ptr<std::uint8_t>(iy);
       if (recipe_.dtype == DType::kFloat32) {
         float* o = static_cast<float*>(dst) + at;
         const float border = border_f32_[static_cast<std::size_t>(plane)];
@@ -434,8 +514,15 @@ void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y
           std::fill(o, o + cols, border);
           continue;
         }
-        const float* t = lut_[static_cast<std::size_t>(src_c)].data();
-        plane_row(o, p.pad_left, img.cols, cols, border, [&](int x) { return t[in[x * ch]]; });
+        const auto sc = static_cast<std::size_t>(src_c);
+        plane_row(o, p.pad_left, img.cols, cols, border, [&](float* b) {
+          if (vector_ok_) {
+            convert_row_u8_f32(in, ch, src_c, img.cols, chain_[sc], b);
+          } else {
+            const float* t = lut_[sc].data();
+            for (int x = 0; x < img.cols; ++x) b[x] = t[in[x * ch + src_c]];
+          }
+        });
       } else {
         std::uint8_t* o = static_cast<std::uint8_t*>(dst) + at;
         const std::uint8_t border = border_u8_[static_cast<std::size_t>(plane)];
@@ -443,7 +530,8 @@ void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y
           std::fill(o, o + cols, border);
           continue;
         }
-        plane_row(o, p.pad_left, img.cols, cols, border, [&](int x) { return in[x * ch]; });
+        plane_row(o, p.pad_left, img.cols, cols, border,
+                  [&](std::uint8_t* b) { extract_row_u8(in, ch, src_c, img.cols, b); });
       }
     } else {
       // A float image is never padded here (the letterbox is fused only for 8-bit images).

@@ -73,6 +73,7 @@ class Pipeline {
   std::vector<int> source_channel_;
   std::vector<std::vector<std::pair<StepKind, std::pair<float, float>>>> chain_;
   std::vector<std::array<float, 256>> lut_;
+  bool vector_ok_ = false;  // the vectorised conversion matches lut_ exactly
   std::vector<float> border_f32_;
   std::vector<std::uint8_t> border_u8_;
 };
