@@ -125,6 +125,7 @@ double cpu_since(double t0) { return ThreadCpuClock::now() - t0; }
 
 void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) {
   using clock = ThreadCpuClock;
+  cv::setNumThreads(1);  // as pack runs the image steps: one thread per image
   const qcal::preprocess::Pipeline pipeline(qcal::preprocess::make_preset("yolo"));
   double t_decode = 0, t_prepare = 0, t_convert = 0, t_hash = 0, t_write = 0;
   qcal::preprocess::PreparedImage p;

@@ -357,9 +357,6 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   bool abort = false;        // guarded by mu
 
   auto worker = [&] {
-    // OpenCV's own thread pool stays out (a global setting: cv::resize would otherwise fan out
-    // over every core and oversubscribe against these workers): parallelism is across images.
-    cv::setNumThreads(1);
     while (true) {
       const std::int64_t i = next.fetch_add(1);
       if (i >= n) return;
@@ -391,6 +388,16 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
     }
   };
 
+  // OpenCV's own thread pool stays out while the workers run (cv::resize would otherwise fan
+  // out over every core and oversubscribe against them): parallelism is across images. The
+  // setting is process-wide, so the caller's is restored afterwards.
+  struct OpenCvThreads {
+    int saved = cv::getNumThreads();
+    OpenCvThreads() { cv::setNumThreads(1); }
+    ~OpenCvThreads() { cv::setNumThreads(saved); }
+    OpenCvThreads(const OpenCvThreads&) = delete;
+    OpenCvThreads& operator=(const OpenCvThreads&) = delete;
+  } opencv_threads;
   SampleSink sink(out, format, o.input_name, o.force);
   // About 64 KiB per piece: it stays in L2 between conversion, hashing and the copy into the file.
   constexpr std::size_t kChunkBytes = 64 * 1024;
