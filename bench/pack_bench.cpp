@@ -154,7 +154,11 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
           const int y1 = std::min(height, y + rows);
           const std::size_t n = static_cast<std::size_t>(y1 - y) * row_bytes;
           pipeline.write_plane_rows(p, c, y, y1, chunk.data());
-          if (stage >= 1) h += XXH3_64bits(chunk.data(), n);
+          if (stage >= 1) {
+            h += XXH3_64bits(chunk.data(), n);
+            // As pack does: the dispatched AVX code leaves the upper vector halves dirty.
+            if (__builtin_cpu_supports("avx")) __asm__ __volatile__("vzeroupper" ::: "memory");
+          }
           if (stage >= 2 && f && std::fwrite(chunk.data(), 1, n, f) != n) std::fprintf(stderr, "bench_pack: write failed\n");
         }
       }
