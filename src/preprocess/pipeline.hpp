@@ -3,7 +3,9 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -16,6 +18,19 @@ namespace qcal::preprocess {
 // Reads an image as OpenCV's cv2.imread(path) does (IMREAD_COLOR: 3-channel BGR, EXIF
 // orientation applied). Throws kIo naming the file when it is missing or does not decode.
 cv::Mat decode_image(const std::filesystem::path& path);
+
+// An image after the recipe's image steps: the expensive per-image part of a run (decode aside),
+// which write_plane_rows / write_all then turn into output values. Reused across images, its
+// resize buffer is not reallocated when the size stays the same.
+struct PreparedImage {
+  cv::Mat image;    // HWC, 8-bit or float32; without the letterbox border when that is fused
+  cv::Mat resized;  // the letterbox's resize buffer (image may share it)
+  ShapeInfo info;   // the output sample's shape
+  int pad_top = 0;
+  int pad_bottom = 0;
+  int pad_left = 0;
+  int pad_right = 0;
+};
 
 class Pipeline {
  public:
@@ -33,11 +48,34 @@ class Pipeline {
   // checked output_info). Returns the shape written.
   Shape run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes) const;
 
+  // The same run in two parts, so a caller can produce the output in cache-sized pieces (pack
+  // hashes and writes each piece while it is still in cache): prepare() runs the image steps,
+  // then write_plane_rows (planar outputs) or write_all gives the bytes run_into would.
+  void prepare(const cv::Mat& image, PreparedImage& out) const;
+  // True when the output is planar: channel, height, width in that order (unit axes anywhere).
+  bool planar() const { return planar_; }
+  // Rows [y0, y1) of output channel `plane` of a planar output: (y1 - y0) * width elements of
+  // the recipe's dtype, contiguous in dst.
+  void write_plane_rows(const PreparedImage& p, int plane, int y0, int y1, void* dst) const;
+  // The whole sample, any layout; dst holds exactly its bytes.
+  void write_all(const PreparedImage& p, void* dst) const;
+
  private:
   cv::Mat run_steps(const cv::Mat& image, std::size_t end) const;
 
   Recipe recipe_;
   std::size_t tail_begin_ = 0;  // steps[tail_begin_..] are fused into the final pass
+  bool planar_ = false;
+  // The fused tail, folded once: output channel position -> image channel (channel swaps), per
+  // image channel the arithmetic chain in recipe order, its 256-entry table for 8-bit images,
+  // and per output position the letterbox border value (8-bit and float32 outputs).
+  int channels_ = 0;
+  std::vector<int> source_channel_;
+  std::vector<std::vector<std::pair<StepKind, std::pair<float, float>>>> chain_;
+  std::vector<std::array<float, 256>> lut_;
+  bool vector_ok_ = false;  // the vectorised conversion matches lut_ exactly
+  std::vector<float> border_f32_;
+  std::vector<std::uint8_t> border_u8_;
 };
 
 }  // namespace qcal::preprocess

@@ -221,6 +221,44 @@ TEST(PipelineReference, Layouts) {
                            "gray NCHW");
 }
 
+// pack produces planar outputs in row pieces (prepare + write_plane_rows, one PreparedImage
+// reused across images of different sizes): the pieces must be the whole run's bytes.
+TEST(Pipeline, PlanePiecesEqualTheWholeRun) {
+  test::TempDir tmp;
+  const auto images = test_images(tmp);
+  for (const auto& name : preset_names()) {
+    SCOPED_TRACE(name);
+    const Pipeline pipeline(make_preset(name));
+    ASSERT_TRUE(pipeline.planar());
+    PreparedImage p;
+    for (const auto& path : images) {
+      SCOPED_TRACE(path.string());
+      const cv::Mat img = decode_image(path);
+      const Tensor whole = pipeline.run(img);
+      pipeline.prepare(img, p);
+      ASSERT_EQ(p.info.shape, whole.shape());
+      const auto height = static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
+      const auto row_bytes = static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) *
+                             dtype_size(whole.dtype());
+      std::vector<unsigned char> pieces(whole.nbytes());
+      std::size_t at = 0;
+      for (int c = 0; c < p.info.channels; ++c) {
+        for (int y = 0; y < height; y += 7) {  // 7 rows: pieces that straddle the padding
+          const int y1 = std::min(height, y + 7);
+          pipeline.write_plane_rows(p, c, y, y1, pieces.data() + at);
+          at += static_cast<std::size_t>(y1 - y) * row_bytes;
+        }
+      }
+      ASSERT_EQ(at, whole.nbytes());
+      EXPECT_EQ(std::memcmp(pieces.data(), whole.raw_data(), whole.nbytes()), 0);
+    }
+  }
+  // A non-planar layout is produced whole.
+  json nhwc = steps({{{"resize", {{"width", 64}, {"height", 48}}}}});
+  nhwc["layout"] = "NHWC";
+  EXPECT_FALSE(Pipeline(recipe_from_json(nhwc, "nhwc")).planar());
+}
+
 TEST(Pipeline, UndecodableImageIsAClearError) {
   test::TempDir tmp;
   write_file_atomic(tmp / "broken.jpg", "this is not a jpeg");
