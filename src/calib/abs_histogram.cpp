@@ -78,60 +78,117 @@ void AbsHistogram::add_values(std::span<const float> values) {
     counts_[0] += values.size();
     return;
   }
+  AbsBinner binner(*this);
+  // The range already covers the values (callers cover() first): absmax 0 grows nothing.
+  binner.add(values, 0.0f);
+}
+
+namespace {
+
+// Per-thread sub-histogram scratch for AbsBinner, kept zeroed between uses so a binner costs no
+// allocation; a second binner alive on the same thread gets its own buffer.
+struct BinnerScratch {
+  std::vector<std::uint32_t> counts;
+  bool busy = false;
+};
+thread_local BinnerScratch tls_scratch;
+
+// Below this many values a block is counted straight into the 64-bit bins: flushing the
+// sub-histograms (up to 4 x num_bins reads) would cost more than the dependency chains it saves.
+constexpr std::size_t kDirectMax = 2048;
+// Flush before any 32-bit sub-counter could overflow.
+constexpr std::size_t kMaxPending = std::size_t{1} << 31;
+
+}  // namespace
+
+AbsBinner::AbsBinner(AbsHistogram& hist) : hist_(hist), sub_(nullptr) {}
+
+void AbsBinner::flush() {
+  if (pending_ == 0) return;
+  std::uint64_t* counts = hist_.counts_.data();
+  for (std::size_t b = 0; b < flush_bins_; ++b) {
+    std::uint32_t* s = sub_ + 4 * b;
+    counts[b] += std::uint64_t{s[0]} + s[1] + s[2] + s[3];
+    s[0] = s[1] = s[2] = s[3] = 0;
+  }
+  pending_ = 0;
+  flush_bins_ = 0;
+}
+
+void AbsBinner::add(std::span<const float> values, float absmax) {
+  if (values.empty()) return;
+  AbsHistogram& h = hist_;
+  if (absmax > 0.0f && (!h.has_range_ || range_exponent_for(absmax) > h.range_exponent_)) {
+    flush();  // growing merges the 64-bit bins, so pending counts must be in them first
+    h.cover(absmax);
+  }
+  if (!h.has_range_) {
+    h.counts_[0] += values.size();  // only zeros so far
+    return;
+  }
   // bin = floor(|x| * 2^(log2_bins - range_exponent)). The factor is a power of two, so the
   // product is exact and the truncating conversion is floor for non-negative values.
-  const float factor = std::ldexp(1.0f, log2_bins_ - range_exponent_);
-  const std::uint32_t last = static_cast<std::uint32_t>(counts_.size() - 1);
-  // Four sub-histograms break the store-to-load dependency when neighbouring values fall into
-  // the same bin (typical for activations), roughly doubling throughput.
-  constexpr std::size_t kBlock = 4096;
-  std::vector<std::uint32_t> sub(counts_.size() * 4, 0);
+  const float factor = std::ldexp(1.0f, h.log2_bins_ - h.range_exponent_);
+  const std::uint32_t last = static_cast<std::uint32_t>(h.counts_.size() - 1);
   const float* data = values.data();
-  std::size_t size = values.size();
-  std::size_t i = 0;
-  while (i < size) {
-    const std::size_t end = std::min(size, i + kBlock * 64);  // < 2^32 per sub-bin
-    std::size_t j = i;
-#if defined(__SSE2__)
-    // Index computation four at a time: |x| by clearing the sign bit, exact power-of-two
-    // scaling, truncating conversion. |x| < range() guarantees indices below num_bins.
-    const __m128 sign_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
-    const __m128 vfactor = _mm_set1_ps(factor);
-    alignas(16) std::int32_t idx[8];
-    for (; j + 8 <= end; j += 8) {
-      const __m128 a = _mm_and_ps(_mm_loadu_ps(data + j), sign_mask);
-      const __m128 b = _mm_and_ps(_mm_loadu_ps(data + j + 4), sign_mask);
-      _mm_store_si128(reinterpret_cast<__m128i*>(idx), _mm_cvttps_epi32(_mm_mul_ps(a, vfactor)));
-      _mm_store_si128(reinterpret_cast<__m128i*>(idx + 4), _mm_cvttps_epi32(_mm_mul_ps(b, vfactor)));
-      ++sub[static_cast<std::uint32_t>(idx[0]) * 4];
-      ++sub[static_cast<std::uint32_t>(idx[1]) * 4 + 1];
-      ++sub[static_cast<std::uint32_t>(idx[2]) * 4 + 2];
-      ++sub[static_cast<std::uint32_t>(idx[3]) * 4 + 3];
-      ++sub[static_cast<std::uint32_t>(idx[4]) * 4];
-      ++sub[static_cast<std::uint32_t>(idx[5]) * 4 + 1];
-      ++sub[static_cast<std::uint32_t>(idx[6]) * 4 + 2];
-      ++sub[static_cast<std::uint32_t>(idx[7]) * 4 + 3];
+  const std::size_t size = values.size();
+  if (size <= kDirectMax) {
+    std::uint64_t* counts = h.counts_.data();
+    for (std::size_t j = 0; j < size; ++j) {
+      ++counts[std::min(static_cast<std::uint32_t>(std::fabs(data[j]) * factor), last)];
     }
-#endif
-    for (; j + 4 <= end; j += 4) {
-      const auto b0 = std::min(static_cast<std::uint32_t>(std::fabs(data[j]) * factor), last);
-      const auto b1 = std::min(static_cast<std::uint32_t>(std::fabs(data[j + 1]) * factor), last);
-      const auto b2 = std::min(static_cast<std::uint32_t>(std::fabs(data[j + 2]) * factor), last);
-      const auto b3 = std::min(static_cast<std::uint32_t>(std::fabs(data[j + 3]) * factor), last);
-      ++sub[b0 * 4];
-      ++sub[b1 * 4 + 1];
-      ++sub[b2 * 4 + 2];
-      ++sub[b3 * 4 + 3];
-    }
-    for (; j < end; ++j) {
-      ++sub[std::min(static_cast<std::uint32_t>(std::fabs(data[j]) * factor), last) * 4];
-    }
-    for (std::size_t b = 0; b < counts_.size(); ++b) {
-      counts_[b] += std::uint64_t{sub[b * 4]} + sub[b * 4 + 1] + sub[b * 4 + 2] + sub[b * 4 + 3];
-      sub[b * 4] = sub[b * 4 + 1] = sub[b * 4 + 2] = sub[b * 4 + 3] = 0;
-    }
-    i = end;
+    return;
   }
+  if (sub_ == nullptr) {
+    BinnerScratch* scratch = &tls_scratch;
+    if (scratch->busy) {
+      owned_.assign(h.counts_.size() * 4, 0);
+      sub_ = owned_.data();
+    } else {
+      scratch->busy = true;
+      owns_tls_ = true;
+      if (scratch->counts.size() < h.counts_.size() * 4) scratch->counts.assign(h.counts_.size() * 4, 0);
+      sub_ = scratch->counts.data();
+    }
+  }
+  if (pending_ + size > kMaxPending) flush();
+  pending_ += size;
+  // Bins touched: up to the bin of absmax (the whole range when the caller gave none).
+  const std::size_t top = absmax > 0.0f
+                              ? std::min<std::size_t>(static_cast<std::uint32_t>(absmax * factor), last) + 1
+                              : h.counts_.size();
+  flush_bins_ = std::max(flush_bins_, top);
+  std::uint32_t* sub = sub_;
+  std::size_t j = 0;
+#if defined(__SSE2__)
+  // Index computation four at a time: |x| by clearing the sign bit, exact power-of-two
+  // scaling, truncating conversion. |x| < range() guarantees indices below num_bins.
+  const __m128 sign_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  const __m128 vfactor = _mm_set1_ps(factor);
+  alignas(16) std::int32_t idx[8];
+  for (; j + 8 <= size; j += 8) {
+    const __m128 a = _mm_and_ps(_mm_loadu_ps(data + j), sign_mask);
+    const __m128 b = _mm_and_ps(_mm_loadu_ps(data + j + 4), sign_mask);
+    _mm_store_si128(reinterpret_cast<__m128i*>(idx), _mm_cvttps_epi32(_mm_mul_ps(a, vfactor)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(idx + 4), _mm_cvttps_epi32(_mm_mul_ps(b, vfactor)));
+    ++sub[static_cast<std::uint32_t>(idx[0]) * 4];
+    ++sub[static_cast<std::uint32_t>(idx[1]) * 4 + 1];
+    ++sub[static_cast<std::uint32_t>(idx[2]) * 4 + 2];
+    ++sub[static_cast<std::uint32_t>(idx[3]) * 4 + 3];
+    ++sub[static_cast<std::uint32_t>(idx[4]) * 4];
+    ++sub[static_cast<std::uint32_t>(idx[5]) * 4 + 1];
+    ++sub[static_cast<std::uint32_t>(idx[6]) * 4 + 2];
+    ++sub[static_cast<std::uint32_t>(idx[7]) * 4 + 3];
+  }
+#endif
+  for (; j < size; ++j) {
+    ++sub[std::min(static_cast<std::uint32_t>(std::fabs(data[j]) * factor), last) * 4];
+  }
+}
+
+AbsBinner::~AbsBinner() {
+  flush();
+  if (owns_tls_) tls_scratch.busy = false;
 }
 
 void AbsHistogram::merge(const AbsHistogram& other) {
@@ -143,10 +200,14 @@ void AbsHistogram::merge(const AbsHistogram& other) {
     counts_[0] += other.counts_[0];
     return;
   }
-  AbsHistogram rhs = other;
   const int exponent = std::max(has_range_ ? range_exponent_ : other.range_exponent_,
                                 other.range_exponent_);
   grow_to(exponent);
+  if (other.range_exponent_ == exponent) {
+    for (std::size_t b = 0; b < counts_.size(); ++b) counts_[b] += other.counts_[b];
+    return;
+  }
+  AbsHistogram rhs = other;
   rhs.grow_to(exponent);
   for (std::size_t b = 0; b < counts_.size(); ++b) counts_[b] += rhs.counts_[b];
 }

@@ -50,12 +50,40 @@ class AbsHistogram {
                                  std::vector<std::uint64_t> counts);
 
  private:
+  friend class AbsBinner;
   void grow_to(int exponent);
 
   std::vector<std::uint64_t> counts_;
   int log2_bins_ = 0;
   bool has_range_ = false;
   int range_exponent_ = kMinRangeExponent;
+};
+
+// Adds values to an AbsHistogram block by block, growing its range as larger magnitudes arrive,
+// so that a tensor can be scanned and binned in one pass while each block is in cache. Growing
+// between blocks gives exactly the counts of binning everything at the final range (see
+// AbsHistogram). Between flushes it counts into four interleaved 32-bit sub-histograms: four
+// counters per bin break the store-to-load chain when neighbouring values share a bin (typical
+// of activations), and interleaving keeps the four in one cache line. One binner per thread.
+class AbsBinner {
+ public:
+  explicit AbsBinner(AbsHistogram& hist);
+  ~AbsBinner();
+  AbsBinner(const AbsBinner&) = delete;
+  AbsBinner& operator=(const AbsBinner&) = delete;
+
+  // Adds |x| for every x of values; all finite, max |x| == absmax (or below).
+  void add(std::span<const float> values, float absmax);
+  // Moves the pending sub-counts into the histogram (also done by the destructor).
+  void flush();
+
+ private:
+  AbsHistogram& hist_;
+  std::uint32_t* sub_;          // 4 * num_bins counters (thread-local scratch, all zero when idle)
+  std::size_t pending_ = 0;     // values counted in sub_ since the last flush
+  std::size_t flush_bins_ = 0;  // bins [0, flush_bins_) may hold pending counts
+  bool owns_tls_ = false;       // sub_ is this thread's scratch (released by the destructor)
+  std::vector<std::uint32_t> owned_;  // sub_ when the thread's scratch is in use
 };
 
 // Exponent e of the smallest power of two strictly greater than absmax, at least

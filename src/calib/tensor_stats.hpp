@@ -17,7 +17,7 @@ struct CollectOptions {
   bool histogram = true;  // off for minmax/ema runs that do not save stats (saves one pass)
   int num_bins = kDefaultNumBins;
   bool ignore_nonfinite = false;  // false: NaN/Inf stop the run with kNumeric
-  int threads = 1;                // for large tensors; results do not depend on it
+  int threads = 1;  // for large tensors (0: OpenMP's current count); results do not depend on it
 };
 
 // Everything the range selectors need for one tensor. All state merges exactly:

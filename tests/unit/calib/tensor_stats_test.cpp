@@ -212,5 +212,38 @@ TEST(TensorStats, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// Blocks are binned as they are scanned, the histogram growing when a later block holds a larger
+// magnitude; the counts must equal binning every value directly at the final range, for any
+// thread count, with the growth spread over many blocks, and with an earlier batch's range.
+TEST(TensorStats, HistogramGrowingWithinABatchEqualsDirectBinning) {
+  Rng rng(9);
+  std::vector<float> v(200000);
+  // Magnitudes rise through the tensor (many range doublings inside one observe), with signs and
+  // exact zeros mixed in.
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const double mag = std::ldexp(rng.next_double(), static_cast<int>(i / 9000)) * 1e-3;
+    v[i] = i % 17 == 0 ? 0.0f : static_cast<float>(i % 2 ? mag : -mag);
+  }
+  const Batch small = batch({0.25f, -0.5f, 0.0f});
+  const Shape shape{static_cast<std::int64_t>(v.size())};
+  for (int threads : {1, 2, 3, 5}) {
+    CollectOptions o;
+    o.threads = threads;
+    TensorStats s(o);
+    s.observe("t", small.view(), 0);
+    s.observe("t", TensorView{DType::kFloat32, shape, v.data()}, 1);
+    const AbsHistogram& h = *s.histogram();
+    float absmax = 0;
+    for (float x : v) absmax = std::max(absmax, std::fabs(x));
+    ASSERT_EQ(h.range_exponent(), range_exponent_for(absmax));
+    std::vector<std::uint64_t> direct(static_cast<std::size_t>(h.num_bins()), 0);
+    const double width = h.bin_width();
+    for (float x : small.values) ++direct[static_cast<std::size_t>(std::fabs(static_cast<double>(x)) / width)];
+    for (float x : v) ++direct[static_cast<std::size_t>(std::fabs(static_cast<double>(x)) / width)];
+    const auto c = h.counts();
+    EXPECT_EQ(std::vector<std::uint64_t>(c.begin(), c.end()), direct) << threads << " threads";
+  }
+}
+
 }  // namespace
 }  // namespace qcal::calib
