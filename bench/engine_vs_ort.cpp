@@ -4,6 +4,7 @@
 //
 // Usage: engine_vs_ort [--runs N] [--models yolov8n,det] [--threads 1,2]   (run from anywhere; finds .deps via
 // QCAL_DEPS or the build's default)
+//        engine_vs_ort --observer-only [--runs N] [--threads T]   (only the observer cost)
 //        engine_vs_ort --profile MODEL.onnx [THREADS]   (per-op-type and slowest-node times)
 #include <omp.h>
 #include <sys/resource.h>
@@ -44,6 +45,14 @@ fs::path deps_dir() {
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Process CPU time (all threads), ms.
+double cpu_ms_now() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return 1e3 * static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-3 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 double median(std::vector<double> v) {
@@ -105,18 +114,25 @@ double time_qcal(engine::Session& s, const Tensor& x, int runs) {
 
 // Medians of several sessions timed in turn, run by run, so that load changes on a shared
 // machine hit all of them alike (for overhead ratios between sessions).
-std::vector<double> time_interleaved(const std::vector<engine::Session*>& sessions, const Tensor& x, int runs) {
+std::vector<double> time_interleaved(const std::vector<engine::Session*>& sessions, const Tensor& x, int runs,
+                                     std::vector<double>* cpu_ms = nullptr) {
   std::vector<Tensor> in{x};
   for (auto* s : sessions) {
     for (int i = 0; i < 2; ++i) s->run(in);
   }
-  std::vector<std::vector<double>> times(sessions.size());
+  std::vector<std::vector<double>> times(sessions.size()), cpu(sessions.size());
   for (int i = 0; i < runs; ++i) {
     for (std::size_t k = 0; k < sessions.size(); ++k) {
+      const double c0 = cpu_ms_now();
       const double t0 = now_ms();
       sessions[k]->run(in);
       times[k].push_back(now_ms() - t0);
+      cpu[k].push_back(cpu_ms_now() - c0);
     }
+  }
+  if (cpu_ms) {
+    cpu_ms->clear();
+    for (auto& c : cpu) cpu_ms->push_back(median(c));
   }
   std::vector<double> medians;
   for (auto& t : times) medians.push_back(median(t));
@@ -179,17 +195,69 @@ int profile_child(const fs::path& model_path, int threads) {
   return 0;
 }
 
+// Observer cost with what `qcal calibrate --method minmax` runs per tensor: calib::StatsSet::observe
+// (vectorised, multi-threaded min/max + NaN/Inf check, no histogram). Two settings: every ONNX
+// tensor (observing all disables fusion, so it is compared with the unfused graph without
+// observer), and the tensors the fused graph produces (what calibrate observes; fusion stays
+// on), compared with the fused graph. A no-op observer on the same tensors splits the engine's
+// own cost of observing (callbacks, plan) from the statistics'. Sessions are timed in turn, run
+// by run; CPU time (all threads) is printed next to wall time.
+void observer_cost(const std::shared_ptr<const engine::Model>& model, const std::vector<Shape>& shapes,
+                   const Tensor& x, int ot, int runs) {
+  engine::Session fused(model, {.num_threads = ot});
+  engine::Session plain(model, {.num_threads = ot, .fuse = false});
+  engine::Session observed_all(model, {.num_threads = ot});
+  engine::Session observed_fused(model, {.num_threads = ot});
+  engine::Session noop_fused(model, {.num_threads = ot});
+  calib::CollectOptions collect;
+  collect.histogram = false;
+  collect.threads = ot;
+  calib::StatsSet stats_all(collect), stats_fused(collect);
+  observed_all.set_observer([&](const std::string& name, const TensorView& v) {
+    if (v.dtype != DType::kFloat32) return;
+    stats_all.observe(name, v, 0);
+  });
+  const auto fused_names = fused.tensor_names(shapes);
+  observed_fused.set_observer([&](const std::string& name, const TensorView& v) {
+    if (v.dtype != DType::kFloat32) return;
+    stats_fused.observe(name, v, 0);
+  }, fused_names);
+  double sink = 0;
+  noop_fused.set_observer([&](const std::string&, const TensorView& v) { sink += static_cast<double>(v.dtype == DType::kFloat32); },
+                          fused_names);
+  std::vector<double> cpu;
+  const auto t = time_interleaved({&fused, &plain, &observed_all, &observed_fused, &noop_fused}, x, 2 * runs, &cpu);
+  const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3], t_noop = t[4];
+  const std::size_t n_all = stats_all.tensors().size();
+  const std::size_t n_fused = stats_fused.tensors().size();
+  const double over_all = 100.0 * (t_all / t_plain - 1);
+  const double over_fused = 100.0 * (t_obs_fused / t_fused - 1);
+  std::printf("\nobserver, min/max (calib::StatsSet, no histogram), yolov8n %d thread(s) (target: <= +5%%); "
+              "load average %s:\n", ot, run_capture("cut -d' ' -f1-3 /proc/loadavg | tr -d '\\n'").c_str());
+  std::printf("  all %zu ONNX tensors (fusion off): %.1f ms vs %.1f ms unfused: %+.1f%% %s"
+              " (vs %.1f ms fused: %+.1f%%)\n",
+              n_all, t_all, t_plain, over_all, over_all <= 5.0 ? "[meets]" : "[MISSES]", t_fused,
+              100.0 * (t_all / t_fused - 1));
+  std::printf("  the fused graph's %zu tensors (what calibrate observes): %.1f ms vs %.1f ms fused: %+.1f%% %s\n",
+              n_fused, t_obs_fused, t_fused, over_fused, over_fused <= 5.0 ? "[meets]" : "[MISSES]");
+  std::printf("  same tensors, no-op observer: %.1f ms (%+.1f%%: the engine's share); cpu ms/run: fused %.1f, "
+              "observed %.1f, no-op %.1f  [%g]\n",
+              t_noop, 100.0 * (t_noop / t_fused - 1), cpu[0], cpu[3], cpu[4], sink * 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 10;
+  bool observer_only = false;  // --observer-only: just the observer cost on yolov8n (no ORT, no RSS)
   std::string models = "yolov8n,det";
   std::vector<int> thread_counts{1, 2};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--rss" && i + 1 < argc) return rss_child(argv[i + 1]);
     if (a == "--profile" && i + 1 < argc) return profile_child(argv[i + 1], i + 2 < argc ? std::atoi(argv[i + 2]) : 1);
-    if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
+    if (a == "--observer-only") observer_only = true;
+    else if (a == "--runs" && i + 1 < argc) runs = std::atoi(argv[++i]);
     else if (a == "--models" && i + 1 < argc) models = argv[++i];
     else if (a == "--threads" && i + 1 < argc) {
       thread_counts.clear();
@@ -204,6 +272,12 @@ int main(int argc, char** argv) {
     const char* input;
   };
   const M all[] = {{"yolov8n", "yolov8n.onnx", "images"}, {"det", "ch_PP-OCRv4_det_infer.onnx", "x"}};
+  if (observer_only) {
+    auto model = std::make_shared<const engine::Model>(engine::Model::load(deps_dir() / "models" / "yolov8n.onnx"));
+    const auto shapes = engine::resolve_input_shapes(*model, "640");
+    observer_cost(model, shapes, make_input(shapes[0]), thread_counts.back(), runs);
+    return 0;
+  }
   const fs::path tmp = fs::temp_directory_path() / ("qcal_bench_" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   const double peak1 = measure_peak_gflops(1);
@@ -238,43 +312,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (std::string(m.key) == "yolov8n") {
-      // Observer cost at the last --threads count with what `qcal calibrate --method minmax` runs per tensor:
-      // calib::StatsSet::observe (vectorised, multi-threaded min/max + NaN/Inf check, no
-      // histogram). Two settings: every ONNX tensor (observing all disables fusion, so it is
-      // compared with the unfused graph without observer), and the tensors the fused graph
-      // produces (what calibrate observes; fusion stays on), compared with the fused graph.
-      const int ot = thread_counts.back();
-      engine::Session fused(model, {.num_threads = ot});
-      engine::Session plain(model, {.num_threads = ot, .fuse = false});
-      engine::Session observed_all(model, {.num_threads = ot});
-      engine::Session observed_fused(model, {.num_threads = ot});
-      calib::CollectOptions collect;
-      collect.histogram = false;
-      collect.threads = ot;
-      calib::StatsSet stats_all(collect), stats_fused(collect);
-      std::size_t n_all = 0, n_fused = 0;
-      observed_all.set_observer([&](const std::string& name, const TensorView& v) {
-        if (v.dtype != DType::kFloat32) return;
-        stats_all.observe(name, v, 0);
-      });
-      const auto fused_names = fused.tensor_names(shapes);
-      observed_fused.set_observer([&](const std::string& name, const TensorView& v) {
-        if (v.dtype != DType::kFloat32) return;
-        stats_fused.observe(name, v, 0);
-      }, fused_names);
-      const auto t = time_interleaved({&fused, &plain, &observed_all, &observed_fused}, x, 2 * runs);
-      const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3];
-      n_all = stats_all.tensors().size();
-      n_fused = stats_fused.tensors().size();
-      const double over_all = 100.0 * (t_all / t_plain - 1);
-      const double over_fused = 100.0 * (t_obs_fused / t_fused - 1);
-      std::printf("\nobserver, min/max (calib::StatsSet, no histogram), yolov8n %d thread(s) (target: <= +5%%):\n", ot);
-      std::printf("  all %zu ONNX tensors (fusion off): %.1f ms vs %.1f ms unfused: %+.1f%% %s"
-                  " (vs %.1f ms fused: %+.1f%%)\n",
-                  n_all, t_all, t_plain, over_all, over_all <= 5.0 ? "[meets]" : "[MISSES]", t_fused,
-                  100.0 * (t_all / t_fused - 1));
-      std::printf("  the fused graph's %zu tensors (what calibrate observes): %.1f ms vs %.1f ms fused: %+.1f%% %s\n",
-                  n_fused, t_obs_fused, t_fused, over_fused, over_fused <= 5.0 ? "[meets]" : "[MISSES]");
+      observer_cost(model, shapes, x, thread_counts.back(), runs);
       const std::string self = fs::read_symlink("/proc/self/exe").string();
       const std::string ours_rss = run_capture("'" + self + "' --rss '" + path.string() + "'");
       const auto ort = run_ort(path, m.input, npy, 2, 3);  // RSS: both at 2 threads
