@@ -132,6 +132,8 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   const qcal::preprocess::Pipeline pipeline(qcal::preprocess::make_preset("yolo"));
   double t_decode = 0, t_prepare = 0, t_convert = 0, t_hash = 0, t_write = 0;
   qcal::preprocess::PreparedImage p;
+  std::vector<unsigned char> file_bytes;
+  cv::Mat img;
   // As pack does: pieces are produced straight into a 1 MiB staging buffer, which is written
   // whole when the next piece does not fit.
   std::vector<unsigned char> staging(std::size_t{1} << 20);
@@ -141,7 +143,7 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   std::FILE* f = std::fopen(scratch.c_str(), "wb");
   for (const auto& path : images) {
     auto t0 = clock::now();
-    cv::Mat img = cv::imread(path.string(), cv::IMREAD_COLOR);
+    qcal::preprocess::decode_image_into(path, file_bytes, img);  // as pack decodes
     t_decode += cpu_since(t0);
     t0 = clock::now();
     pipeline.prepare(img, p);
