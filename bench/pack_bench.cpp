@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -129,13 +132,18 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   const qcal::preprocess::Pipeline pipeline(qcal::preprocess::make_preset("yolo"));
   double t_decode = 0, t_prepare = 0, t_convert = 0, t_hash = 0, t_write = 0;
   qcal::preprocess::PreparedImage p;
-  std::vector<unsigned char> chunk;
+  std::vector<unsigned char> file_bytes;
+  cv::Mat img;
+  // As pack does: pieces are produced straight into a 1 MiB staging buffer, which is written
+  // whole when the next piece does not fit.
+  std::vector<unsigned char> staging(std::size_t{1} << 20);
+  std::size_t used = 0;
   std::uint64_t h = 0;
   const fs::path scratch = out_dir / ("qcal_bench_stages_" + std::to_string(::getpid()));
   std::FILE* f = std::fopen(scratch.c_str(), "wb");
   for (const auto& path : images) {
     auto t0 = clock::now();
-    cv::Mat img = cv::imread(path.string(), cv::IMREAD_COLOR);
+    qcal::preprocess::decode_image_into(path, file_bytes, img);  // as pack decodes
     t_decode += cpu_since(t0);
     t0 = clock::now();
     pipeline.prepare(img, p);
@@ -143,7 +151,6 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
     const auto height = static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
     const auto row_bytes = static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) * 4;
     const int rows = static_cast<int>(64 * 1024 / row_bytes);
-    chunk.resize(static_cast<std::size_t>(rows) * row_bytes);
     // Three passes over the pieces (convert; convert + hash; convert + hash + write), each timed
     // whole: a clock read per 64 KiB piece would cost more than the hash.
     double pass[3];
@@ -153,15 +160,22 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
         for (int y = 0; y < height; y += rows) {
           const int y1 = std::min(height, y + rows);
           const std::size_t n = static_cast<std::size_t>(y1 - y) * row_bytes;
-          pipeline.write_plane_rows(p, c, y, y1, chunk.data());
+          if (used + n > staging.size()) {
+            if (stage >= 2 && f && std::fwrite(staging.data(), 1, used, f) != used) std::fprintf(stderr, "bench_pack: write failed\n");
+            used = 0;
+          }
+          unsigned char* piece = staging.data() + used;
+          pipeline.write_plane_rows(p, c, y, y1, piece);
           if (stage >= 1) {
-            h += XXH3_64bits(chunk.data(), n);
+            h += XXH3_64bits(piece, n);
             // As pack does: the dispatched AVX code leaves the upper vector halves dirty.
             if (__builtin_cpu_supports("avx")) __asm__ __volatile__("vzeroupper" ::: "memory");
           }
-          if (stage >= 2 && f && std::fwrite(chunk.data(), 1, n, f) != n) std::fprintf(stderr, "bench_pack: write failed\n");
+          used += n;
         }
       }
+      if (stage >= 2 && f && std::fwrite(staging.data(), 1, used, f) != used) std::fprintf(stderr, "bench_pack: write failed\n");
+      used = 0;
       pass[stage] = cpu_since(t0);
     }
     t_convert += pass[0];
@@ -179,17 +193,64 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run(int argc, char** argv) {
   fs::path dir;
   int threads = 2;
   int reps = 3;
   fs::path out_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  const char* usage =
+      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]\n"
+      "  IMAGE_DIR  JPEGs to pack (default: 200 frames of opencv-doc's vtest.avi, JPEG q95)\n"
+      "  --threads  worker threads for both runs (default 2)\n"
+      "  --reps     interleaved repetitions, best kept (default 3)\n"
+      "  --out      folder for the .npy (default /dev/shm)\n";
+  // A positive integer option value, or nullopt (the caller prints the usage).
+  auto positive = [](const char* s) -> std::optional<int> {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > 4096) return std::nullopt;
+    return static_cast<int>(v);
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) threads = std::stoi(argv[++i]);
-    else if (a == "--reps" && i + 1 < argc) reps = std::stoi(argv[++i]);
-    else if (a == "--out" && i + 1 < argc) out_dir = argv[++i];
-    else dir = a;
+    if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    const bool has_value = i + 1 < argc;
+    if (a == "--threads" || a == "--reps") {
+      const std::optional<int> v = has_value ? positive(argv[i + 1]) : std::nullopt;
+      if (!v) {
+        std::fprintf(stderr, "bench_pack: %s needs a positive integer\n%s", a.c_str(), usage);
+        return 2;
+      }
+      (a == "--threads" ? threads : reps) = *v;
+      ++i;
+    } else if (a == "--out") {
+      if (!has_value) {
+        std::fprintf(stderr, "bench_pack: --out needs a folder\n%s", usage);
+        return 2;
+      }
+      out_dir = argv[++i];
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "bench_pack: unknown option '%s'\n%s", a.c_str(), usage);
+      return 2;
+    } else if (!dir.empty()) {
+      std::fprintf(stderr, "bench_pack: more than one IMAGE_DIR ('%s', '%s')\n%s", dir.c_str(), a.c_str(), usage);
+      return 2;
+    } else {
+      dir = a;
+    }
+  }
+  std::error_code dir_ec;
+  if (!dir.empty() && !fs::is_directory(dir, dir_ec)) {
+    std::fprintf(stderr, "bench_pack: IMAGE_DIR '%s' is not a folder\n%s", dir.c_str(), usage);
+    return 2;
+  }
+  if (!fs::is_directory(out_dir, dir_ec)) {
+    std::fprintf(stderr, "bench_pack: --out '%s' is not a folder\n", out_dir.c_str());
+    return 2;
   }
   std::vector<fs::path> images;
   fs::path generated;
@@ -230,4 +291,14 @@ int main(int argc, char** argv) {
     fs::remove_all(generated, ec);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  // A bad image folder or an unwritable --out ends with a message, not an uncaught exception.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_pack: %s\n", e.what());
+    return 1;
+  }
 }

@@ -357,6 +357,7 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   // hashing and writing each piece while it is in cache, strictly in input order. A slot's
   // buffers are reused, so there is no per-image allocation of the ~5 MB float sample.
   struct Slot {
+    cv::Mat decoded;  // the slot's image may share its pixels until the writer is done
     PreparedImage prepared;
     std::exception_ptr error;
     bool ready = false;
@@ -369,6 +370,7 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   bool abort = false;        // guarded by mu
 
   auto worker = [&] {
+    std::vector<unsigned char> file_bytes;  // the JPEG being decoded, reused
     while (true) {
       const std::int64_t i = next.fetch_add(1);
       if (i >= n) return;
@@ -381,7 +383,8 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
       Slot& slot = slots[static_cast<std::size_t>(i % window)];
       slot.error = nullptr;
       try {
-        pipeline.prepare(decode_image(images[static_cast<std::size_t>(i)]), slot.prepared);
+        decode_image_into(images[static_cast<std::size_t>(i)], file_bytes, slot.decoded);
+        pipeline.prepare(slot.decoded, slot.prepared);
         const auto nbytes = static_cast<std::size_t>(shape_numel(slot.prepared.info.shape)) * dtype_size(o.recipe.dtype);
         check_alloc(nbytes, "one preprocessed sample");
       } catch (Error& e) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 
@@ -317,6 +318,36 @@ cv::Mat decode_image(const std::filesystem::path& path) {
     throw e;
   }
   return img;
+}
+
+void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes, cv::Mat& image) {
+  bool read_ok = false;
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    // Size from the end offset; a file that grows or shrinks meanwhile is read as it is now.
+    if (std::fseek(f, 0, SEEK_END) == 0) {
+      const long size = std::ftell(f);
+      if (size > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
+        bytes.resize(static_cast<std::size_t>(size));
+        read_ok = std::fread(bytes.data(), 1, bytes.size(), f) == bytes.size();
+      }
+    }
+    std::fclose(f);
+  }
+  if (read_ok) {
+    // Released first: imdecode leaves dst untouched when no decoder takes the bytes or the header
+    // does not parse, which would pass the previous image off as this one. (Not reusing the
+    // pixels costs nothing measurable: malloc hands the same freed block back.)
+    image.release();
+    try {
+      cv::imdecode(bytes, cv::IMREAD_COLOR, &image);
+    } catch (const cv::Exception&) {
+      image.release();
+    }
+    if (!image.empty()) return;
+  }
+  // Missing, empty, unreadable or not decodable from memory: imread gives the pixels or the
+  // error naming the file.
+  image = decode_image(path);
 }
 
 Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {

@@ -18,6 +18,13 @@ namespace qcal::preprocess {
 // Reads an image as OpenCV's cv2.imread(path) does (IMREAD_COLOR: 3-channel BGR, EXIF
 // orientation applied). Throws kIo naming the file when it is missing or does not decode.
 cv::Mat decode_image(const std::filesystem::path& path);
+// The same pixels (cv::imdecode runs the decoder imread runs and applies the EXIF orientation as
+// imread does), for a loop over many images: the file is read whole into `bytes` (reused across
+// calls) with one open and one read, where imread opens the file twice (signature, then decode)
+// and libjpeg reads it 4 KiB at a time. Measured ~10% less CPU than imread on 768x576 JPEGs.
+// Falls back to decode_image for what imdecode cannot read from memory, so errors name the file
+// as decode_image's do.
+void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes, cv::Mat& image);
 
 // An image after the recipe's image steps: the expensive per-image part of a run (decode aside),
 // which write_plane_rows / write_all then turn into output values. Reused across images, its

@@ -272,5 +272,59 @@ TEST(Pipeline, UndecodableImageIsAClearError) {
   EXPECT_THROW(decode_image(tmp / "missing.jpg"), Error);
 }
 
+// A JPEG with an EXIF APP1 segment saying Orientation = 6 (rotate 90 degrees clockwise to view).
+void write_exif_rotated_jpeg(const std::filesystem::path& path, const cv::Mat& img) {
+  std::vector<unsigned char> jpg;
+  cv::imencode(".jpg", img, jpg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  const unsigned char app1[] = {
+      0xFF, 0xE1, 0x00, 34,                     // APP1, length 34 (itself + payload)
+      'E', 'x', 'i', 'f', 0, 0,                 // Exif header
+      'I', 'I', 0x2A, 0x00, 8, 0, 0, 0,         // TIFF little-endian, IFD at offset 8
+      1, 0,                                     // one entry
+      0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, // Orientation (0x0112), SHORT, 1, value 6
+      0, 0, 0, 0};                              // no next IFD
+  jpg.insert(jpg.begin() + 2, std::begin(app1), std::end(app1));
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(jpg.data()), jpg.size()));
+}
+
+// pack's decode (one read, cv::imdecode) gives imread's pixels: JPEG, PNG, an EXIF-rotated
+// JPEG, images of changing size through the same buffers; a bad file after a good one is an
+// error, never the previous image.
+TEST(Pipeline, DecodeIntoReusedBuffersEqualsImread) {
+  test::TempDir tmp;
+  std::vector<std::filesystem::path> images = test_images(tmp);
+  cv::Mat messi = cv::imread((test::opencv_data() / "messi5.jpg").string());
+  ASSERT_FALSE(messi.empty());
+  write_exif_rotated_jpeg(tmp / "exif6.jpg", messi);
+  images.push_back(tmp / "exif6.jpg");
+  {
+    const cv::Mat rotated = decode_image(tmp / "exif6.jpg");
+    ASSERT_EQ(rotated.rows, messi.cols) << "imread did not apply the EXIF orientation";
+    ASSERT_EQ(rotated.cols, messi.rows);
+  }
+  std::vector<unsigned char> bytes;
+  cv::Mat reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& path : images) {
+      SCOPED_TRACE(path.string());
+      const cv::Mat want = decode_image(path);
+      decode_image_into(path, bytes, reused);
+      ASSERT_EQ(reused.size(), want.size());
+      ASSERT_EQ(reused.type(), want.type());
+      EXPECT_EQ(cv::norm(reused, want, cv::NORM_INF), 0.0);
+    }
+  }
+  write_file_atomic(tmp / "broken.jpg", "this is not a jpeg");
+  write_file_atomic(tmp / "empty.jpg", "");
+  for (const char* name : {"broken.jpg", "empty.jpg", "missing.jpg"}) {
+    try {
+      decode_image_into(tmp / name, bytes, reused);
+      FAIL() << "expected an error for " << name;
+    } catch (const Error& e) {
+      EXPECT_NE(e.describe().find(name), std::string::npos) << e.describe();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qcal::preprocess
