@@ -7,6 +7,11 @@
 #include <cstring>
 #include <set>
 
+// XXH3-64 (libxxhash-dev, header-only use): the data fingerprint, the same hash `qcal pack`
+// writes in its sidecar; FNV-1a cost ~5 ms per 640x640 image (an eighth of an inference).
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
@@ -193,13 +198,13 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
       },
       names);
 
-  std::uint64_t data_hash = calib::fnv1a64("");
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> data_hash(XXH3_createState(), &XXH3_freeState);
+  XXH3_64bits_reset(data_hash.get());
   double run_time = 0;
   for (std::int64_t b = 0; b < batches; ++b) {
     sample_index = b * batch;
     Tensor x = source.read(sample_index, batch);
-    data_hash = calib::fnv1a64(
-        std::string_view(static_cast<const char*>(x.raw_data()), x.nbytes()), data_hash);
+    XXH3_64bits_update(data_hash.get(), x.raw_data(), static_cast<std::size_t>(x.nbytes()));
     const double observed_before = observe_time;
     const auto start = Clock::now();
     session.run(std::vector<Tensor>{x});
@@ -212,7 +217,7 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
 
   auto& prov = stats.provenance();
   prov.samples = static_cast<std::uint64_t>(batches * batch);
-  prov.data_fingerprints = {calib::hex64(data_hash)};
+  prov.data_fingerprints = {calib::hex64(XXH3_64bits_digest(data_hash.get()))};
   prov.data_description = source.description() +
                           (options.recipe_description.empty() ? "" : " (recipe " + options.recipe_description + ")");
   prov.synthetic = source.synthetic();
