@@ -121,6 +121,42 @@ void StatsSet::observe(const std::string& name, const TensorView& view, std::int
   it->second.observe(name, view, sample);
 }
 
+namespace {
+
+// The parts' statistics, or an empty list when none was observed.
+std::vector<const TensorStats*> union_parts(const std::map<std::string, TensorStats>& tensors,
+                                            const std::string& name, const std::vector<std::string>& parts) {
+  std::vector<const TensorStats*> out;
+  for (const auto& p : parts) {
+    auto it = tensors.find(p);
+    if (it != tensors.end()) out.push_back(&it->second);
+  }
+  if (!out.empty() && out.size() != parts.size()) {
+    Error e(ErrorCode::kInternal, "a tensor's statistics are derived from tensors of which only some were observed");
+    e.with("tensor", name);
+    throw e;
+  }
+  return out;
+}
+
+}  // namespace
+
+void StatsSet::observe_union(const std::string& name, const std::vector<std::string>& parts,
+                             std::int64_t sample) {
+  const auto ps = union_parts(tensors_, name, parts);
+  if (ps.empty()) return;
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) it = tensors_.try_emplace(name, TensorStats(options_)).first;
+  it->second.observe_union(name, ps, sample);
+}
+
+void StatsSet::union_histogram(const std::string& name, const std::vector<std::string>& parts) {
+  const auto ps = union_parts(tensors_, name, parts);
+  auto it = tensors_.find(name);
+  if (ps.empty() || it == tensors_.end()) return;
+  it->second.union_histogram(ps);
+}
+
 const TensorStats& StatsSet::at(const std::string& name) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) {

@@ -41,6 +41,12 @@ class StatsSet {
   void add_tensor(const std::string& name);
   bool has_tensor(const std::string& name) const { return tensors_.count(name) != 0; }
   void observe(const std::string& name, const TensorView& view, std::int64_t sample);
+  // `name` holds exactly the values of the `parts` tensors together (TensorStats::observe_union):
+  // after each batch, observe_union(); before the statistics are read, union_histogram(). Parts
+  // never observed (not float32) leave `name` out, as observing it would; some observed and
+  // some not is a kInternal error.
+  void observe_union(const std::string& name, const std::vector<std::string>& parts, std::int64_t sample);
+  void union_histogram(const std::string& name, const std::vector<std::string>& parts);
   // Appends another shard: same model fingerprint, bin count and tensor set are required.
   void merge(const StatsSet& other);
 

@@ -259,6 +259,10 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
     throw e;
   }
   const std::span<const float> values = view.values<float>();
+  last_sample_ = sample;
+  last_present_ = false;
+  last_count_ = 0;
+  last_nonfinite_ = 0;
   if (values.empty()) return;
   const bool want_hist = histogram_.has_value();
   int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
@@ -318,6 +322,7 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
     }
     scan = scan_finite_only(values, skipped);
     nonfinite_ += skipped;
+    last_nonfinite_ = skipped;
     if (skipped == values.size()) return;  // nothing finite in this batch
   }
 
@@ -331,6 +336,10 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
   count_ += values.size() - skipped;
   batch_mins_.push_back(scan.min);
   batch_maxs_.push_back(scan.max);
+  last_present_ = true;
+  last_min_ = scan.min;
+  last_max_ = scan.max;
+  last_count_ = values.size() - skipped;
 
   if (!histogram_) return;
   AbsHistogram& hist = *histogram_;
@@ -347,6 +356,54 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
   // Merging grows hist to the largest chunk range, which is the range covering the batch's
   // absmax: the same counts as binning the whole batch at that range.
   for (const auto& p : parts) hist.merge(*p.hist);
+}
+
+void TensorStats::observe_union(const std::string& tensor_name,
+                                std::span<const TensorStats* const> parts, std::int64_t sample) {
+  bool present = false;
+  float lo = 0.0f, hi = 0.0f;
+  std::uint64_t count = 0, nonfinite = 0;
+  for (const TensorStats* p : parts) {
+    if (p->last_sample_ != sample) {
+      Error e(ErrorCode::kInternal, "a tensor's statistics are derived from a tensor that was not observed in this batch");
+      e.with("tensor", tensor_name).with("sample", std::to_string(sample));
+      throw e;
+    }
+    count += p->last_count_;
+    nonfinite += p->last_nonfinite_;
+    if (!p->last_present_) continue;
+    lo = present ? std::min(lo, p->last_min_) : p->last_min_;
+    hi = present ? std::max(hi, p->last_max_) : p->last_max_;
+    present = true;
+  }
+  last_sample_ = sample;
+  last_present_ = present;
+  last_count_ = count;
+  last_nonfinite_ = nonfinite;
+  nonfinite_ += nonfinite;
+  if (!present) return;
+  // The same updates observe() makes for a batch with this min, max and count.
+  if (count_ == 0) {
+    min_ = lo;
+    max_ = hi;
+  } else {
+    min_ = std::min(min_, lo);
+    max_ = std::max(max_, hi);
+  }
+  count_ += count;
+  batch_mins_.push_back(lo);
+  batch_maxs_.push_back(hi);
+  last_min_ = lo;
+  last_max_ = hi;
+}
+
+void TensorStats::union_histogram(std::span<const TensorStats* const> parts) {
+  if (!histogram_) return;
+  AbsHistogram merged(histogram_->num_bins());
+  for (const TensorStats* p : parts) {
+    if (p->histogram_) merged.merge(*p->histogram_);
+  }
+  *histogram_ = std::move(merged);
 }
 
 void TensorStats::merge(const TensorStats& other) {

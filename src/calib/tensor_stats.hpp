@@ -37,6 +37,17 @@ class TensorStats {
   void observe(const std::string& tensor_name, const TensorView& view, std::int64_t sample);
   void merge(const TensorStats& other);
 
+  // A tensor whose values are exactly the values of `parts` together (the output of a Concat of
+  // them, or of a Reshape/Transpose of one) gets the statistics a direct observation would give,
+  // without reading its values: observe_union() after each batch the parts were observed in
+  // (same `sample`) adds the batch's count, min/max and EMA entry; union_histogram() sets the
+  // |x| histogram to the parts' merged histograms (exact: see AbsHistogram::merge), and is
+  // idempotent, so it can be called at any batch boundary. A part repeated counts twice, as a
+  // Concat of a tensor with itself does. Throws kInternal if a part missed the batch.
+  void observe_union(const std::string& tensor_name, std::span<const TensorStats* const> parts,
+                     std::int64_t sample);
+  void union_histogram(std::span<const TensorStats* const> parts);
+
   std::uint64_t count() const { return count_; }        // finite values seen
   std::uint64_t nonfinite() const { return nonfinite_; }  // skipped NaN/Inf
   bool empty() const { return count_ == 0; }
@@ -61,6 +72,14 @@ class TensorStats {
   std::vector<float> batch_mins_;
   std::vector<float> batch_maxs_;
   std::optional<AbsHistogram> histogram_;
+  // The latest observe(): which batch, and its share (for observe_union of a tensor built from
+  // this one).
+  std::int64_t last_sample_ = -1;
+  bool last_present_ = false;  // false: the batch was empty or entirely non-finite
+  float last_min_ = 0.0f;
+  float last_max_ = 0.0f;
+  std::uint64_t last_count_ = 0;
+  std::uint64_t last_nonfinite_ = 0;
 };
 
 // One pass over float data: min, max and whether any value is NaN/Inf. Exposed for tests and

@@ -83,6 +83,36 @@ class NpzSource final : public SampleSource {
 
 std::string shape_text(const Shape& s) { return shape_to_string(s); }
 
+// In file (topological) order; a part is a model input or produced by an earlier node, and is
+// itself observed or derived, so deriving in this order always reads complete parts.
+std::vector<DerivedTensor> find_derived(const engine::Model& model, const std::set<std::string>& observed) {
+  static const std::set<std::string> kMovesValues = {"Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                                                     "Transpose", "Identity"};
+  std::set<std::string> ready;  // observed model inputs, then outputs of nodes already passed
+  for (const auto& in : model.inputs()) {
+    if (observed.count(in.name)) ready.insert(in.name);
+  }
+  std::vector<DerivedTensor> out;
+  for (const auto& node : model.nodes()) {
+    if (node.domain.empty() && node.outputs.size() == 1 && observed.count(node.outputs[0]) &&
+        (node.op_type == "Concat" || kMovesValues.count(node.op_type)) && !node.inputs.empty()) {
+      std::vector<std::string> parts =
+          node.op_type == "Concat" ? node.inputs : std::vector<std::string>{node.inputs[0]};
+      const bool all_ready = std::all_of(parts.begin(), parts.end(),
+                                         [&](const std::string& p) { return ready.count(p) != 0; });
+      if (all_ready) {
+        out.push_back({node.outputs[0], std::move(parts)});
+        ready.insert(node.outputs[0]);
+        continue;
+      }
+    }
+    for (const auto& o : node.outputs) {
+      if (observed.count(o)) ready.insert(o);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& path,
@@ -107,6 +137,12 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
   Error e(ErrorCode::kInvalidArgument, "calibration data must be .npy or .npz (or images with --recipe)");
   e.with("file", path.string());
   throw e;
+}
+
+std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
+                                           const std::vector<std::string>& observed) {
+  const engine::Model model = engine::Model::load(model_path);
+  return find_derived(model, std::set<std::string>(observed.begin(), observed.end()));
 }
 
 calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
@@ -182,6 +218,17 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
     if (!wanted.count(t)) names.push_back(t);
     wanted.insert(t);
   }
+  // Tensors combined from others' statistics are not read by the observer.
+  const std::vector<DerivedTensor> derived =
+      options.derive_unions ? find_derived(*model, wanted) : std::vector<DerivedTensor>{};
+  {
+    std::set<std::string> skip;
+    for (const auto& d : derived) skip.insert(d.name);
+    std::erase_if(names, [&](const std::string& n) { return skip.count(n) != 0; });
+  }
+  const auto complete_unions = [&] {
+    for (const auto& d : derived) stats.union_histogram(d.name, d.parts);
+  };
   std::int64_t sample_index = 0;
   double observe_time = 0;
   session.set_observer(
@@ -209,9 +256,16 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
     const auto start = Clock::now();
     session.run(std::vector<Tensor>{x});
     run_time += seconds_since(start) - (observe_time - observed_before);
-    if (options.on_batch) options.on_batch((b + 1) * batch, stats);
+    const auto union_start = Clock::now();
+    for (const auto& d : derived) stats.observe_union(d.name, d.parts, sample_index);
+    observe_time += seconds_since(union_start);
+    if (options.on_batch) {
+      complete_unions();
+      options.on_batch((b + 1) * batch, stats);
+    }
     if (progress) progress((b + 1) * batch, batches * batch);
   }
+  complete_unions();
   if (inference_seconds) *inference_seconds = run_time;
   if (observe_seconds) *observe_seconds = observe_time;
 

@@ -82,6 +82,9 @@ struct CalibrateOptions {
   std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
   bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
+  // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
+  // instead of read; identical results. Off only for tests that compare the two.
+  bool derive_unions = true;
 };
 
 struct CalibrateReport {
@@ -113,6 +116,20 @@ using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
 // output files behind.
 CalibrateReport calibrate(const CalibrateOptions& options, SampleSource* source,
                           const ProgressFn& progress = {});
+
+// An observed tensor whose values are exactly the values of other observed tensors together:
+// the output of a Concat of them, or of an op that only moves values (Reshape, Flatten,
+// Squeeze, Unsqueeze, Transpose, Identity). collect_statistics() combines its statistics from
+// theirs (calib::StatsSet::observe_union, exact) instead of reading it: on yolov8n about a third
+// of the observed values (C2f and head Concats, the head's Reshapes, the DFL Transpose).
+struct DerivedTensor {
+  std::string name;
+  std::vector<std::string> parts;
+};
+// For a model file's nodes and the set of observed tensor names: the derivable ones, in an
+// order where every part is observed directly or derived earlier.
+std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
+                                           const std::vector<std::string>& observed);
 
 // Collection alone (used by calibrate() and benchmarks): runs every sample through a Session
 // observing the tensors in `observe` plus the graph's post-fusion float tensors.

@@ -245,5 +245,64 @@ TEST(TensorStats, HistogramGrowingWithinABatchEqualsDirectBinning) {
   }
 }
 
+// A Concat's (or Reshape's) statistics combined from its inputs' equal a direct observation of
+// the concatenated values, batch by batch: counts, min/max, the EMA sequence and the histogram,
+// including parts whose ranges differ by many doublings, a part repeated, an empty part and
+// skipped non-finite values.
+TEST(TensorStats, UnionOfPartsEqualsObservingTheConcatenation) {
+  Rng rng(21);
+  CollectOptions o;
+  o.threads = 2;
+  o.ignore_nonfinite = true;
+  TensorStats a(o), b(o), e(o), direct(o), derived(o);
+  for (std::int64_t sample = 0; sample < 4; ++sample) {
+    std::vector<float> va(30000 + 1000 * sample), vb(5000);
+    for (auto& x : va) x = static_cast<float>(rng.next_normal() * 0.01 * (1 << sample));
+    for (auto& x : vb) x = static_cast<float>(rng.next_normal() * 40.0 - 3.0);
+    if (sample == 2) vb[17] = std::numeric_limits<float>::infinity();
+    const std::vector<float> ve;
+    a.observe("a", batch(va).view(), sample);
+    b.observe("b", batch(vb).view(), sample);
+    e.observe("e", batch(ve).view(), sample);
+    // Concat(a, b, a, e)
+    std::vector<float> all = va;
+    all.insert(all.end(), vb.begin(), vb.end());
+    all.insert(all.end(), va.begin(), va.end());
+    direct.observe("c", batch(all).view(), sample);
+    const TensorStats* parts[] = {&a, &b, &a, &e};
+    derived.observe_union("c", parts, sample);
+    if (sample == 1) {
+      derived.union_histogram(parts);  // at a batch boundary, then again at the end
+      EXPECT_EQ(derived.histogram()->total(), direct.histogram()->total());
+    }
+  }
+  const TensorStats* parts[] = {&a, &b, &a, &e};
+  derived.union_histogram(parts);
+  EXPECT_EQ(derived.count(), direct.count());
+  EXPECT_EQ(derived.nonfinite(), direct.nonfinite());
+  EXPECT_EQ(derived.nonfinite(), 1u);
+  EXPECT_EQ(derived.min(), direct.min());
+  EXPECT_EQ(derived.max(), direct.max());
+  const auto v = [](std::span<const float> s) { return std::vector<float>(s.begin(), s.end()); };
+  EXPECT_EQ(v(derived.batch_mins()), v(direct.batch_mins()));
+  EXPECT_EQ(v(derived.batch_maxs()), v(direct.batch_maxs()));
+  ASSERT_TRUE(derived.histogram() && direct.histogram());
+  EXPECT_EQ(derived.histogram()->range_exponent(), direct.histogram()->range_exponent());
+  const auto hd = derived.histogram()->counts();
+  const auto hx = direct.histogram()->counts();
+  EXPECT_EQ(std::vector<std::uint64_t>(hd.begin(), hd.end()), std::vector<std::uint64_t>(hx.begin(), hx.end()));
+
+  // A part that missed the batch is a bug, reported with the tensor's name.
+  TensorStats late(o);
+  const TensorStats* stale[] = {&a};
+  try {
+    late.observe_union("c", stale, 9);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_EQ(err.code(), ErrorCode::kInternal);
+    EXPECT_NE(err.describe().find("c"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace qcal::calib
