@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -30,6 +31,7 @@
 #include "engine/inspect.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
+#include "export/calibrate.hpp"
 #include "ops/conv.hpp"
 #include "ops/conv_f32_onednn.hpp"
 
@@ -114,8 +116,10 @@ double time_qcal(engine::Session& s, const Tensor& x, int runs) {
 
 // Medians of several sessions timed in turn, run by run, so that load changes on a shared
 // machine hit all of them alike (for overhead ratios between sessions).
+// `after[k]`, when given and set, runs right after session k's run, inside its timing.
 std::vector<double> time_interleaved(const std::vector<engine::Session*>& sessions, const Tensor& x, int runs,
-                                     std::vector<double>* cpu_ms = nullptr) {
+                                     std::vector<double>* cpu_ms = nullptr,
+                                     const std::vector<std::function<void()>>& after = {}) {
   std::vector<Tensor> in{x};
   for (auto* s : sessions) {
     for (int i = 0; i < 2; ++i) s->run(in);
@@ -126,6 +130,7 @@ std::vector<double> time_interleaved(const std::vector<engine::Session*>& sessio
       const double c0 = cpu_ms_now();
       const double t0 = now_ms();
       sessions[k]->run(in);
+      if (k < after.size() && after[k]) after[k]();
       times[k].push_back(now_ms() - t0);
       cpu[k].push_back(cpu_ms_now() - c0);
     }
@@ -199,7 +204,9 @@ int profile_child(const fs::path& model_path, int threads) {
 // (vectorised, multi-threaded min/max + NaN/Inf check, no histogram). Two settings: every ONNX
 // tensor (observing all disables fusion, so it is compared with the unfused graph without
 // observer), and the tensors the fused graph produces (what calibrate observes; fusion stays
-// on), compared with the fused graph. A no-op observer on the same tensors splits the engine's
+// on), compared with the fused graph, both with every tensor read and the way calibrate observes
+// them (tensors that are Concats/Reshapes of observed ones combined from their inputs' statistics,
+// not read). A no-op observer on the same tensors splits the engine's
 // own cost of observing (callbacks, plan) from the statistics'. Sessions are timed in turn, run
 // by run; CPU time (all threads) is printed next to wall time.
 void observer_cost(const std::shared_ptr<const engine::Model>& model, const std::vector<Shape>& shapes,
@@ -222,24 +229,76 @@ void observer_cost(const std::shared_ptr<const engine::Model>& model, const std:
     if (v.dtype != DType::kFloat32) return;
     stats_fused.observe(name, v, 0);
   }, fused_names);
+  // What calibrate's observer reads: the fused graph's tensors less those whose statistics are
+  // combined from their inputs' (Concat, Reshape, Transpose...: exporter::derived_tensors), the
+  // combining timed with the run.
+  const auto derived = exporter::derived_tensors(*model, fused_names);
+  std::vector<std::string> read_names;
+  for (const auto& n : fused_names) {
+    if (std::none_of(derived.begin(), derived.end(), [&](const auto& d) { return d.name == n; })) read_names.push_back(n);
+  }
+  engine::Session observed_calib(model, {.num_threads = ot});
+  calib::StatsSet stats_calib(collect);
+  observed_calib.set_observer([&](const std::string& name, const TensorView& v) {
+    if (v.dtype != DType::kFloat32) return;
+    stats_calib.observe(name, v, 0);
+  }, read_names);
+  const auto combine = [&] {
+    for (const auto& d : derived) stats_calib.observe_union(d.name, d.parts, 0);
+  };
+  // Every ONNX tensor, the same way.
+  std::vector<std::string> every_name;
+  for (const auto& in : model->inputs()) every_name.push_back(in.name);
+  for (const auto& node : model->nodes()) {
+    for (const auto& o : node.outputs) {
+      if (!o.empty()) every_name.push_back(o);
+    }
+  }
+  const auto derived_all = exporter::derived_tensors(*model, every_name);
+  std::vector<std::string> read_all;
+  for (const auto& n : every_name) {
+    if (std::none_of(derived_all.begin(), derived_all.end(), [&](const auto& d) { return d.name == n; })) read_all.push_back(n);
+  }
+  engine::Session observed_all_calib(model, {.num_threads = ot});
+  calib::StatsSet stats_all_calib(collect);
+  observed_all_calib.set_observer([&](const std::string& name, const TensorView& v) {
+    if (v.dtype != DType::kFloat32) return;
+    stats_all_calib.observe(name, v, 0);
+  }, read_all);
+  const auto combine_all = [&] {
+    for (const auto& d : derived_all) stats_all_calib.observe_union(d.name, d.parts, 0);
+  };
   double sink = 0;
   noop_fused.set_observer([&](const std::string&, const TensorView& v) { sink += static_cast<double>(v.dtype == DType::kFloat32); },
                           fused_names);
   std::vector<double> cpu;
-  const auto t = time_interleaved({&fused, &plain, &observed_all, &observed_fused, &noop_fused}, x, 2 * runs, &cpu);
-  const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3], t_noop = t[4];
+  const auto t = time_interleaved(
+      {&fused, &plain, &observed_all, &observed_fused, &noop_fused, &observed_calib, &observed_all_calib}, x,
+      2 * runs, &cpu, {{}, {}, {}, {}, {}, combine, combine_all});
+  const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3], t_noop = t[4], t_calib = t[5],
+               t_all_calib = t[6];
+  const double over_all_calib = 100.0 * (t_all_calib / t_plain - 1);
   const std::size_t n_all = stats_all.tensors().size();
   const std::size_t n_fused = stats_fused.tensors().size();
   const double over_all = 100.0 * (t_all / t_plain - 1);
   const double over_fused = 100.0 * (t_obs_fused / t_fused - 1);
+  const double over_calib = 100.0 * (t_calib / t_fused - 1);
   std::printf("\nobserver, min/max (calib::StatsSet, no histogram), yolov8n %d thread(s) (target: <= +5%%); "
               "load average %s:\n", ot, run_capture("cut -d' ' -f1-3 /proc/loadavg | tr -d '\\n'").c_str());
   std::printf("  all %zu ONNX tensors (fusion off): %.1f ms vs %.1f ms unfused: %+.1f%% %s"
               " (vs %.1f ms fused: %+.1f%%)\n",
               n_all, t_all, t_plain, over_all, over_all <= 5.0 ? "[meets]" : "[MISSES]", t_fused,
               100.0 * (t_all / t_fused - 1));
-  std::printf("  the fused graph's %zu tensors (what calibrate observes): %.1f ms vs %.1f ms fused: %+.1f%% %s\n",
+  std::printf("  all %zu ONNX tensors as calibrate observes them (%zu combined from their inputs): %.1f ms vs %.1f ms "
+              "unfused: %+.1f%% %s\n",
+              stats_all_calib.tensors().size(), derived_all.size(), t_all_calib, t_plain, over_all_calib,
+              over_all_calib <= 5.0 ? "[meets]" : "[MISSES]");
+  std::printf("  the fused graph's %zu tensors, every one read: %.1f ms vs %.1f ms fused: %+.1f%% %s\n",
               n_fused, t_obs_fused, t_fused, over_fused, over_fused <= 5.0 ? "[meets]" : "[MISSES]");
+  std::printf("  the same %zu tensors as calibrate observes them (%zu read, %zu combined from their inputs): "
+              "%.1f ms: %+.1f%% %s\n",
+              stats_calib.tensors().size(), read_names.size(), derived.size(), t_calib, over_calib,
+              over_calib <= 5.0 ? "[meets]" : "[MISSES]");
   std::printf("  same tensors, no-op observer: %.1f ms (%+.1f%%: the engine's share); cpu ms/run: fused %.1f, "
               "observed %.1f, no-op %.1f  [%g]\n",
               t_noop, 100.0 * (t_noop / t_fused - 1), cpu[0], cpu[3], cpu[4], sink * 0);

@@ -141,7 +141,10 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
 
 std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
                                            const std::vector<std::string>& observed) {
-  const engine::Model model = engine::Model::load(model_path);
+  return derived_tensors(engine::Model::load(model_path), observed);
+}
+
+std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std::vector<std::string>& observed) {
   return find_derived(model, std::set<std::string>(observed.begin(), observed.end()));
 }
 

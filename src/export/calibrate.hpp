@@ -18,6 +18,10 @@
 #include "export/qdq_writer.hpp"
 #include "export/trt_cache.hpp"
 
+namespace qcal::engine {
+class Model;
+}
+
 namespace qcal::exporter {
 
 // Where calibration samples come from. Samples are rows: read(first, count) returns a tensor
@@ -130,6 +134,7 @@ struct DerivedTensor {
 // order where every part is observed directly or derived earlier.
 std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
                                            const std::vector<std::string>& observed);
+std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std::vector<std::string>& observed);
 
 // Collection alone (used by calibrate() and benchmarks): runs every sample through a Session
 // observing the tensors in `observe` plus the graph's post-fusion float tensors.
