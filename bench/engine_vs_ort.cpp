@@ -200,6 +200,30 @@ int profile_child(const fs::path& model_path, int threads) {
   return 0;
 }
 
+// A session observing `names` the way calibrate does: tensors whose statistics combine from their
+// inputs' (exporter::derived_tensors) are not read; combine() after each run adds them.
+struct CalibrateWay {
+  CalibrateWay(const std::shared_ptr<const engine::Model>& model, int threads, const calib::CollectOptions& collect,
+               const std::vector<std::string>& names)
+      : session(model, {.num_threads = threads}),
+        stats(std::make_unique<calib::StatsSet>(collect)),
+        derived(exporter::derived_tensors(*model, names)) {
+    for (const auto& n : names) {
+      if (std::none_of(derived.begin(), derived.end(), [&](const auto& d) { return d.name == n; })) read.push_back(n);
+    }
+    session.set_observer([s = stats.get()](const std::string& name, const TensorView& v) {
+      if (v.dtype == DType::kFloat32) s->observe(name, v, 0);
+    }, read);
+  }
+  void combine() {
+    for (const auto& d : derived) stats->observe_union(d.name, d.parts, 0);
+  }
+  engine::Session session;
+  std::unique_ptr<calib::StatsSet> stats;
+  std::vector<exporter::DerivedTensor> derived;
+  std::vector<std::string> read;
+};
+
 // Observer cost with what `qcal calibrate --method minmax` runs per tensor: calib::StatsSet::observe
 // (vectorised, multi-threaded min/max + NaN/Inf check, no histogram). Two settings: every ONNX
 // tensor (observing all disables fusion, so it is compared with the unfused graph without
@@ -231,22 +255,8 @@ void observer_cost(const std::shared_ptr<const engine::Model>& model, const std:
   }, fused_names);
   // What calibrate's observer reads: the fused graph's tensors less those whose statistics are
   // combined from their inputs' (Concat, Reshape, Transpose...: exporter::derived_tensors), the
-  // combining timed with the run.
-  const auto derived = exporter::derived_tensors(*model, fused_names);
-  std::vector<std::string> read_names;
-  for (const auto& n : fused_names) {
-    if (std::none_of(derived.begin(), derived.end(), [&](const auto& d) { return d.name == n; })) read_names.push_back(n);
-  }
-  engine::Session observed_calib(model, {.num_threads = ot});
-  calib::StatsSet stats_calib(collect);
-  observed_calib.set_observer([&](const std::string& name, const TensorView& v) {
-    if (v.dtype != DType::kFloat32) return;
-    stats_calib.observe(name, v, 0);
-  }, read_names);
-  const auto combine = [&] {
-    for (const auto& d : derived) stats_calib.observe_union(d.name, d.parts, 0);
-  };
-  // Every ONNX tensor, the same way.
+  // combining timed with the run. Then every ONNX tensor the same way.
+  CalibrateWay calib_fused(model, ot, collect, fused_names);
   std::vector<std::string> every_name;
   for (const auto& in : model->inputs()) every_name.push_back(in.name);
   for (const auto& node : model->nodes()) {
@@ -254,20 +264,16 @@ void observer_cost(const std::shared_ptr<const engine::Model>& model, const std:
       if (!o.empty()) every_name.push_back(o);
     }
   }
-  const auto derived_all = exporter::derived_tensors(*model, every_name);
-  std::vector<std::string> read_all;
-  for (const auto& n : every_name) {
-    if (std::none_of(derived_all.begin(), derived_all.end(), [&](const auto& d) { return d.name == n; })) read_all.push_back(n);
-  }
-  engine::Session observed_all_calib(model, {.num_threads = ot});
-  calib::StatsSet stats_all_calib(collect);
-  observed_all_calib.set_observer([&](const std::string& name, const TensorView& v) {
-    if (v.dtype != DType::kFloat32) return;
-    stats_all_calib.observe(name, v, 0);
-  }, read_all);
-  const auto combine_all = [&] {
-    for (const auto& d : derived_all) stats_all_calib.observe_union(d.name, d.parts, 0);
-  };
+  CalibrateWay calib_all(model, ot, collect, every_name);
+  engine::Session& observed_calib = calib_fused.session;
+  engine::Session& observed_all_calib = calib_all.session;
+  calib::StatsSet& stats_calib = *calib_fused.stats;
+  calib::StatsSet& stats_all_calib = *calib_all.stats;
+  const auto& derived = calib_fused.derived;
+  const auto& derived_all = calib_all.derived;
+  const std::vector<std::string>& read_names = calib_fused.read;
+  const auto combine = [&] { calib_fused.combine(); };
+  const auto combine_all = [&] { calib_all.combine(); };
   double sink = 0;
   noop_fused.set_observer([&](const std::string&, const TensorView& v) { sink += static_cast<double>(v.dtype == DType::kFloat32); },
                           fused_names);

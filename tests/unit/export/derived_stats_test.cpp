@@ -1,85 +1,41 @@
 // Statistics combined from a Concat's / Reshape's inputs (collect_statistics' derived tensors)
 // are byte-identical to observing every tensor directly, at any thread count.
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
 
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
 #include "export/calibrate.hpp"
 #include "test_support.hpp"
+#include "unit/engine/onnx_builder.hpp"
 
 namespace qcal::exporter {
 namespace {
 
-onnx::NodeProto* node(onnx::GraphProto& g, const std::string& op, std::vector<std::string> in,
-                      std::vector<std::string> out) {
-  auto* n = g.add_node();
-  n->set_op_type(op);
-  n->set_name(op + "_" + out[0]);
-  for (auto& i : in) n->add_input(i);
-  for (auto& o : out) n->add_output(o);
-  return n;
-}
-
-void ints(onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
-  auto* a = n->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (auto x : v) a->add_ints(x);
-}
-
-void weight(onnx::GraphProto& g, const std::string& name, std::vector<std::int64_t> dims, Rng& rng) {
-  auto* t = g.add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  std::int64_t n = 1;
-  for (auto d : dims) {
-    t->add_dims(d);
-    n *= d;
-  }
-  for (std::int64_t k = 0; k < n; ++k) t->add_float_data(static_cast<float>(rng.next_normal() * 0.4));
+std::vector<float> normal(std::size_t n, Rng& rng) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng.next_normal() * 0.4);
+  return v;
 }
 
 // X -> Conv -> Relu = r1; X -> Conv = c2; cat = Concat(r1, c2, r1); t = Transpose(cat);
 // rs = Reshape(t, [1, -1]); out = Sigmoid(rs).
 std::string concat_model() {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.set_producer_name("qcal-test");
-  auto* op = m.add_opset_import();
-  op->set_domain("");
-  op->set_version(13);
-  auto& g = *m.mutable_graph();
-  g.set_name("cat");
-  auto* in = g.add_input();
-  in->set_name("X");
-  in->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int d : {1, 4, 8, 8}) in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+  test::OnnxBuilder b(13);
+  b.input("X", {1, 4, 8, 8});
   Rng rng(3);
-  weight(g, "W1", {8, 4, 3, 3}, rng);
-  weight(g, "W2", {4, 4, 1, 1}, rng);
-  auto* shape = g.add_initializer();
-  shape->set_name("flat");
-  shape->set_data_type(onnx::TensorProto::INT64);
-  shape->add_dims(2);
-  shape->add_int64_data(1);
-  shape->add_int64_data(-1);
-  ints(node(g, "Conv", {"X", "W1"}, {"c1"}), "pads", {1, 1, 1, 1});
-  node(g, "Relu", {"c1"}, {"r1"});
-  node(g, "Conv", {"X", "W2"}, {"c2"});
-  auto* cat = node(g, "Concat", {"r1", "c2", "r1"}, {"cat"});
-  auto* axis = cat->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(1);
-  ints(node(g, "Transpose", {"cat"}, {"t"}), "perm", {0, 2, 3, 1});
-  node(g, "Reshape", {"t", "flat"}, {"rs"});
-  node(g, "Sigmoid", {"rs"}, {"out"});
-  auto* o = g.add_output();
-  o->set_name("out");
-  o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  return m.SerializeAsString();
+  b.initializer("W1", {8, 4, 3, 3}, normal(8 * 4 * 9, rng));
+  b.initializer("W2", {4, 4, 1, 1}, normal(16, rng));
+  b.initializer_i64("flat", {2}, {1, -1});
+  b.attr_ints(b.node("Conv", {"X", "W1"}, {"c1"}, "conv1"), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu");
+  b.node("Conv", {"X", "W2"}, {"c2"}, "conv2");
+  b.attr_int(b.node("Concat", {"r1", "c2", "r1"}, {"cat"}, "cat"), "axis", 1);
+  b.attr_ints(b.node("Transpose", {"cat"}, {"t"}, "transpose"), "perm", {0, 2, 3, 1});
+  b.node("Reshape", {"t", "flat"}, {"rs"}, "reshape");
+  b.node("Sigmoid", {"rs"}, {"out"}, "sigmoid");
+  b.output("out", {1, 1280});
+  return b.bytes();
 }
 
 TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
