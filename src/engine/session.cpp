@@ -51,12 +51,21 @@ void Session::rebuild_graph() {
   }
   graph_ = std::make_unique<Graph>();
   graph_->exec = build_exec_graph(*model_, options_.fuse, keep, keep_all);
-  // Which values the observer sees, by value id: computed once here, not per run.
+  graph_watched_ = keep_all || !keep.empty();
+  mark_observed();
+}
+
+// Which values the observer sees, by value id: computed once per graph or watch list, not per run.
+void Session::mark_observed() {
   const auto& names = graph_->exec.value_names;
   observed_.assign(names.size(), 0);
-  if (observer_) {
-    for (std::size_t v = 0; v < names.size(); ++v) observed_[v] = keep_all || keep.count(names[v]) ? 1 : 0;
+  if (!observer_) return;
+  if (!observed_names_) {
+    std::fill(observed_.begin(), observed_.end(), 1);
+    return;
   }
+  const std::set<std::string> keep(observed_names_->begin(), observed_names_->end());
+  for (std::size_t v = 0; v < names.size(); ++v) observed_[v] = keep.count(names[v]) ? 1 : 0;
 }
 
 void Session::set_observer(Observer observer, std::optional<std::vector<std::string>> names) {
@@ -71,6 +80,18 @@ void Session::set_observer(Observer observer, std::optional<std::vector<std::str
       if (!known.count(name)) {
         throw Error(ErrorCode::kInvalidArgument, "the observer asks for a tensor the model does not have")
             .with("tensor", name);
+      }
+    }
+    // Fusion consults the watch list only for the tensors it would remove, so a graph built
+    // watching nothing comes out the same for a list of tensors it already has: keep it and its
+    // plans (calibrate asks tensor_names() first, then watches those; no second planning).
+    if (graph_ && !graph_watched_) {
+      const auto& values = graph_->exec.value_names;
+      const std::set<std::string> have(values.begin(), values.end());
+      if (std::all_of(observed_names_->begin(), observed_names_->end(),
+                      [&](const std::string& n) { return have.count(n) != 0; })) {
+        mark_observed();
+        return;
       }
     }
   }

@@ -86,6 +86,7 @@ class Session {
 
  private:
   void rebuild_graph();
+  void mark_observed();
   Plan& plan_for(std::span<const Tensor> inputs);
   Plan* last_plan_ = nullptr;
 
@@ -96,6 +97,7 @@ class Session {
   std::vector<char> observed_;  // per value id of graph_: watched by the observer
   struct Graph;
   std::unique_ptr<Graph> graph_;
+  bool graph_watched_ = false;  // graph_ was built with an observer watching tensors (less fusion)
   std::map<std::vector<Shape>, std::unique_ptr<Plan>> plans_;
 };
 

@@ -116,6 +116,27 @@ TEST(Session, FusionMatchesUnfusedAndRespectsTheObserver) {
   partial.set_observer([](const std::string&, const TensorView&) {}, std::vector<std::string>{"n"});
   EXPECT_EQ(partial.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}),
             (std::vector<std::string>{"x", "n", "s", "y"}));
+
+  // Watching, on an already planned fused session, tensors it materialises keeps its graph (and
+  // plans); watching one that fusion removed rebuilds it. Both see what they ask, same outputs.
+  std::vector<std::string> seen_fused;
+  fused.set_observer([&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
+                     std::vector<std::string>{"x", "y"});
+  const Tensor y_watched = fused.run(in)[0];
+  EXPECT_EQ(seen_fused, (std::vector<std::string>{"x", "y"}));
+  seen_fused.clear();
+  fused.set_observer([&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
+                     std::vector<std::string>{"s"});
+  const Tensor y_rebuilt = fused.run(in)[0];
+  EXPECT_EQ(seen_fused, (std::vector<std::string>{"s"}));
+  for (std::int64_t i = 0; i < yf.numel(); ++i) {
+    ASSERT_EQ(yf.data<float>()[i], y_watched.data<float>()[i]) << i;
+    ASSERT_NEAR(yf.data<float>()[i], y_rebuilt.data<float>()[i], 1e-5f) << i;
+  }
+  // Back to the fused graph's own tensors after a rebuild that watched "s": rebuilt again, so
+  // the SiLU fusion returns and "s" is gone.
+  fused.set_observer([](const std::string&, const TensorView&) {}, std::vector<std::string>{"y"});
+  EXPECT_EQ(fused.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}), (std::vector<std::string>{"x", "y"}));
 }
 
 TEST(Session, OutputsDoNotDependOnThreadCount) {
