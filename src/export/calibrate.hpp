@@ -82,6 +82,7 @@ struct CalibrateOptions {
   std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
   bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
+  bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
 };
 
 struct CalibrateReport {
