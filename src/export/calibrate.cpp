@@ -296,6 +296,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   PlacementOptions placement;
   placement.per_channel = options.per_channel;
   placement.exclude = options.exclude;
+  placement.keep_output_layers_float = options.keep_output_layers_float;
   RangeRuleOptions rules;
   rules.share_concat_scale = options.share_concat_scale;
   rules.keep_probability_range = options.keep_probability_range;

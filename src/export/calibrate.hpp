@@ -86,6 +86,7 @@ struct CalibrateOptions {
   std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
   bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
+  bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
   // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
   // instead of read; identical results. Off only for tests that compare the two.
   bool derive_unions = true;

@@ -79,36 +79,65 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
     return false;
   };
 
-  // Rule 1: compute ops are quantized unless excluded or fed by probabilities.
-  std::vector<bool> quantized(nodes.size(), false);
+  // Rule 1: compute ops are quantized unless fed by probabilities, output layers (rule 1b)
+  // or excluded. `candidate` ignores --exclude, so that excluding layers never turns the
+  // layers before them into "output layers" (mixed precision excludes tensor by tensor).
+  std::vector<bool> candidate(nodes.size(), false);
+  std::vector<std::string> reason(nodes.size());
   for (std::size_t n = 0; n < nodes.size(); ++n) {
     const auto& node = nodes[n];
     if (!is_default_domain(node) || !is_compute_op(node.op_type)) continue;
-    const std::string label = node.name + " (" + node.op_type + ")";
-    if (excluded[n]) {
-      plan.float_nodes.push_back(label + ": excluded by --exclude");
-      continue;
-    }
     if (options.keep_probability_inputs_float && !node.inputs.empty() &&
         from_probability(node.inputs[0])) {
-      plan.float_nodes.push_back(label + ": input is a Softmax/Sigmoid probability");
+      reason[n] = "input is a Softmax/Sigmoid probability";
       continue;
     }
-    quantized[n] = true;
+    candidate[n] = true;
   }
+
+  // Whether a node in `int8` lies downstream of node k's outputs (nodes are topologically
+  // ordered, so one backward sweep settles it).
+  auto downstream_of = [&](const std::vector<bool>& int8) {
+    std::vector<bool> feeds(nodes.size(), false);
+    for (std::size_t k = nodes.size(); k-- > 0;) {
+      bool any = false;
+      for (const auto& o : nodes[k].outputs) {
+        auto it = consumers.find(o);
+        if (it == consumers.end()) continue;
+        for (std::size_t c : it->second) any = any || int8[c] || feeds[c];
+      }
+      feeds[k] = any;
+    }
+    return feeds;
+  };
+
+  // Rule 1b: output layers stay float. A compute op with no int8 compute op downstream
+  // produces the model's outputs (a detector head's final box and class convs, a
+  // classifier's last Gemm): its result goes to the float tail anyway, so int8 there saves one
+  // layer's time and puts 8-bit rounding straight into the logits and box distributions.
+  // ModelOpt's default configs likewise leave the output projection (lm_head) unquantized.
+  // Decided once on rule 1's candidates: the layers before them stay int8.
+  std::vector<bool> quantized(nodes.size(), false);
+  if (options.keep_output_layers_float) {
+    const auto feeds = downstream_of(candidate);
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      if (candidate[n] && !feeds[n]) {
+        candidate[n] = false;
+        reason[n] = "output layer (no int8 compute op downstream)";
+      }
+    }
+  }
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    if (excluded[n] && (candidate[n] || !reason[n].empty())) reason[n] = "excluded by --exclude";
+    quantized[n] = candidate[n] && !excluded[n];
+    if (!reason[n].empty()) {
+      plan.float_nodes.push_back(nodes[n].name + " (" + nodes[n].op_type + "): " + reason[n]);
+    }
+  }
+  const std::vector<bool> feeds_int8 = downstream_of(quantized);
 
   // Rule 2: fusible ops are quantized when a quantized compute op lies downstream (they feed
   // int8 kernels); otherwise they belong to the float tail (box decoding, final Concat).
-  std::vector<bool> feeds_int8(nodes.size(), false);
-  for (std::size_t k = nodes.size(); k-- > 0;) {
-    bool any = false;
-    for (const auto& o : nodes[k].outputs) {
-      auto it = consumers.find(o);
-      if (it == consumers.end()) continue;
-      for (std::size_t c : it->second) any = any || quantized[c] || feeds_int8[c];
-    }
-    feeds_int8[k] = any;
-  }
   for (std::size_t n = 0; n < nodes.size(); ++n) {
     const auto& node = nodes[n];
     if (!is_default_domain(node) || !is_fusible_op(node.op_type) || quantized[n]) continue;

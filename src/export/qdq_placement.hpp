@@ -33,6 +33,9 @@ struct PlacementOptions {
   bool per_channel = true;                 // weights per output channel (else per tensor)
   std::vector<std::string> exclude;        // node names or regexes (full match) kept in float
   bool keep_probability_inputs_float = true;  // compute ops fed by Softmax/Sigmoid stay float
+  // Compute ops with no int8 compute op downstream (the layers producing the outputs) stay
+  // float; `--quantize-output-layers` turns it off.
+  bool keep_output_layers_float = true;
 };
 
 // One use of a tensor by a node input that gets the tensor's dequantized version.

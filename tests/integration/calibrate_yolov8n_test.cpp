@@ -56,6 +56,14 @@ TEST(CalibrateYolov8n, QdqModelMatchesFloatOnHeldOutImages) {
   const auto summary = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   EXPECT_GE(summary["samples"].get<int>(), 100);
   const auto qdq = dir / "out" / "yolov8n.qdq.onnx";
+  // Default placement: the six head convs that produce the outputs stay float (rule 1b).
+  const auto ranges = nlohmann::json::parse(read_file(dir / "out" / "ranges.json"));
+  int output_layers = 0;
+  for (const auto& f : ranges["float_nodes"]) {
+    const auto s = f.get<std::string>();
+    output_layers += s.find("/model.22/cv") == 0 && s.find(": output layer") != std::string::npos;
+  }
+  EXPECT_EQ(output_layers, 6) << ranges["float_nodes"].dump();
   std::vector<std::filesystem::path> held;
   for (const auto& e : std::filesystem::directory_iterator(dir / "held")) held.push_back(e.path());
   std::sort(held.begin(), held.end());

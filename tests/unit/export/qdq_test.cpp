@@ -114,15 +114,46 @@ std::set<std::string> keys(const PlacementPlan& plan) {
   return s;
 }
 
+// Rules 1 to 4 without rule 1b (output layers float), so that the Gemm is quantized too.
+PlacementOptions all_layers() {
+  PlacementOptions o;
+  o.keep_output_layers_float = false;
+  return o;
+}
+
 TEST(QdqPlacement, SmallGraphFollowsTheRules) {
   const auto view = read_graph_view(small_model(false), "small.onnx");
-  const auto plan = plan_qdq(view, {});
+  const auto plan = plan_qdq(view, all_layers());
   EXPECT_EQ(keys(plan), (std::set<std::string>{"X", "r1", "p1", "c2", "a1", "c3", "f"}));
   ASSERT_EQ(plan.weights.size(), 4u);
   EXPECT_EQ(plan.weights.at("W1").axis, 0);
   EXPECT_EQ(plan.weights.at("Wg").axis, 0);  // transB = 1: [N, K], N on axis 0
   EXPECT_FALSE(plan.weights.count("B1"));   // bias stays float
   EXPECT_EQ(plan.activations.at("p1").size(), 2u);  // conv2 and the residual Add
+}
+
+TEST(QdqPlacement, OutputLayersStayFloatByDefault) {
+  const auto view = read_graph_view(small_model(false), "small.onnx");
+  const auto plan = plan_qdq(view, {});
+  // The Gemm produces the output (only Softmax after it): float, and with it the pooling and
+  // Flatten that only fed it. conv3 still feeds the Gemm's place in the graph: int8.
+  EXPECT_EQ(keys(plan), (std::set<std::string>{"X", "r1", "p1", "c2", "a1"}));
+  EXPECT_EQ(plan.weights.size(), 3u);
+  EXPECT_FALSE(plan.weights.count("Wg"));
+  EXPECT_TRUE(plan.weights.count("W3"));
+  bool named = false;
+  for (const auto& f : plan.float_nodes) named = named || f.rfind("gemm (Gemm): output layer", 0) == 0;
+  EXPECT_TRUE(named);
+  // Excluding the output layer does not make conv3 an output layer (decided before --exclude,
+  // so mixed precision's exclusions never spread upstream), and excluding conv3 too leaves
+  // conv2 int8.
+  PlacementOptions o;
+  o.exclude = {"gemm", "conv3"};
+  const auto excluded = plan_qdq(view, o);
+  EXPECT_TRUE(excluded.weights.count("W2"));
+  EXPECT_FALSE(excluded.weights.count("W3"));
+  o.exclude = {"gemm"};
+  EXPECT_TRUE(plan_qdq(view, o).weights.count("W3"));
 }
 
 TEST(QdqPlacement, ExcludeKeepsNodesFloatAndWarnsOnNoMatch) {
@@ -207,7 +238,7 @@ TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
     params[t] = calib::symmetric_int8(amax);
   }
   const std::string model = small_model(false);
-  const auto plan = plan_qdq(read_graph_view(model, "small.onnx"), {});
+  const auto plan = plan_qdq(read_graph_view(model, "small.onnx"), all_layers());
   const auto result = write_qdq_model(model, "small.onnx", plan, params,
                                       ActivationType::kInt8Symmetric);
   EXPECT_TRUE(result.warnings.empty()) << result.warnings[0];
@@ -248,8 +279,17 @@ TEST(QdqPlacement, Yolov8nKeepsHeadFloatAndWritesACheckerCleanModel) {
   const auto plan = plan_qdq(view, {});
   std::size_t convs = 0;
   for (const auto& n : view.nodes) convs += n.op_type == "Conv";
-  // Every Conv but the DFL one (fed by Softmax) gets int8 weights.
-  EXPECT_EQ(plan.weights.size(), convs - 1);
+  // Every Conv gets int8 weights but the DFL one (fed by Softmax) and the six output layers:
+  // the last box (cv2.i.2) and class (cv3.i.2) conv of each of the three scales.
+  EXPECT_EQ(plan.weights.size(), convs - 7);
+  std::set<std::string> output_layers;
+  for (const auto& f : plan.float_nodes) {
+    if (f.find(": output layer") != std::string::npos) output_layers.insert(f.substr(0, f.find(' ')));
+  }
+  EXPECT_EQ(output_layers, (std::set<std::string>{"/model.22/cv2.0/cv2.0.2/Conv", "/model.22/cv2.1/cv2.1.2/Conv",
+                                                  "/model.22/cv2.2/cv2.2.2/Conv", "/model.22/cv3.0/cv3.0.2/Conv",
+                                                  "/model.22/cv3.1/cv3.1.2/Conv", "/model.22/cv3.2/cv3.2.2/Conv"}));
+  EXPECT_EQ(plan_qdq(view, all_layers()).weights.size(), convs - 1);
   EXPECT_TRUE(plan.activations.count("images"));
   bool dfl_float = false;
   for (const auto& f : plan.float_nodes) dfl_float = dfl_float || f.find("Softmax") != std::string::npos;

@@ -121,6 +121,7 @@ struct CalibrateCli {
   bool no_report = false;
   std::string command_line;
   bool separate_concat_scales = false;
+  bool quantize_output_layers = false;
 };
 
 // --exclude values: a node name, a regex, or @FILE with one per line ('#' starts a comment).
@@ -203,6 +204,7 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.select.ema_momentum = o.ema_momentum;
   options.per_channel = !o.per_tensor;
   options.share_concat_scale = !o.separate_concat_scales;
+  options.keep_output_layers_float = !o.quantize_output_layers;
   options.exclude = expand_excludes(o.exclude);
   options.num_samples = o.num_samples;
   options.threads = resolve_threads(o.common.threads);
@@ -335,6 +337,8 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_flag("--per-tensor", o->per_tensor, "One scale per weight tensor")->excludes(pc);
   cmd->add_flag("--separate-concat-scales", o->separate_concat_scales,
                 "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
+  cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
+                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, stay float)");
   cmd->add_option("--exclude", o->exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
