@@ -139,6 +139,40 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
   throw e;
 }
 
+namespace {
+
+PlacementOptions placement_options(const CalibrateOptions& options) {
+  PlacementOptions placement;
+  placement.per_channel = options.per_channel;
+  placement.exclude = options.exclude;
+  placement.keep_output_layers_float = options.keep_output_layers_float;
+  return placement;
+}
+
+RangeRuleOptions range_rule_options(const CalibrateOptions& options) {
+  RangeRuleOptions rules;
+  rules.share_concat_scale = options.share_concat_scale;
+  rules.keep_probability_range = options.keep_probability_range;
+  return rules;
+}
+
+std::vector<std::string> activation_tensors(const QdqBuilder& builder, const PlacementOptions& placement) {
+  std::vector<std::string> required;
+  const PlacementPlan plan = plan_qdq(builder.graph(), placement);
+  for (const auto& [t, uses] : plan.activations) required.push_back(t);
+  return required;
+}
+
+}  // namespace
+
+std::vector<std::string> quantized_activations(const CalibrateOptions& options) {
+  const std::string model_bytes = read_file(options.model_path);
+  const PlacementOptions placement = placement_options(options);
+  const QdqBuilder builder(model_bytes, options.model_path.string(), placement, options.activations,
+                           range_rule_options(options));
+  return activation_tensors(builder, placement);
+}
+
 std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
                                            const std::vector<std::string>& observed) {
   return derived_tensors(engine::Model::load(model_path), observed);
@@ -293,19 +327,9 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   const std::string what = options.model_path.string();
   const std::string fingerprint = calib::hex64(calib::fnv1a64(model_bytes));
 
-  PlacementOptions placement;
-  placement.per_channel = options.per_channel;
-  placement.exclude = options.exclude;
-  placement.keep_output_layers_float = options.keep_output_layers_float;
-  RangeRuleOptions rules;
-  rules.share_concat_scale = options.share_concat_scale;
-  rules.keep_probability_range = options.keep_probability_range;
-  const QdqBuilder builder(model_bytes, what, placement, options.activations, rules);
-  std::vector<std::string> required;
-  {
-    const PlacementPlan plan = plan_qdq(builder.graph(), placement);
-    for (const auto& [t, uses] : plan.activations) required.push_back(t);
-  }
+  const PlacementOptions placement = placement_options(options);
+  const QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
+  const std::vector<std::string> required = activation_tensors(builder, placement);
 
   // --saturation: snapshots of the statistics at growing prefixes, taken while streaming.
   std::vector<std::pair<std::int64_t, calib::StatsSet>> prefixes;

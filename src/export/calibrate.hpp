@@ -137,6 +137,10 @@ std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_pa
                                            const std::vector<std::string>& observed);
 std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std::vector<std::string>& observed);
 
+// The activations the QDQ plan quantizes for these options (calibrate() observes them besides
+// the fused graph's tensors; benchmarks pass them to collect_statistics the same way).
+std::vector<std::string> quantized_activations(const CalibrateOptions& options);
+
 // Collection alone (used by calibrate() and benchmarks): runs every sample through a Session
 // observing the tensors in `observe` plus the graph's post-fusion float tensors.
 calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
