@@ -326,20 +326,7 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
     if (skipped == values.size()) return;  // nothing finite in this batch
   }
 
-  if (count_ == 0) {
-    min_ = scan.min;
-    max_ = scan.max;
-  } else {
-    min_ = std::min(min_, scan.min);
-    max_ = std::max(max_, scan.max);
-  }
-  count_ += values.size() - skipped;
-  batch_mins_.push_back(scan.min);
-  batch_maxs_.push_back(scan.max);
-  last_present_ = true;
-  last_min_ = scan.min;
-  last_max_ = scan.max;
-  last_count_ = values.size() - skipped;
+  add_batch(scan.min, scan.max, values.size() - skipped);
 
   if (!histogram_) return;
   AbsHistogram& hist = *histogram_;
@@ -381,8 +368,10 @@ void TensorStats::observe_union(const std::string& tensor_name,
   last_count_ = count;
   last_nonfinite_ = nonfinite;
   nonfinite_ += nonfinite;
-  if (!present) return;
-  // The same updates observe() makes for a batch with this min, max and count.
+  if (present) add_batch(lo, hi, count);  // the updates observe() makes for such a batch
+}
+
+void TensorStats::add_batch(float lo, float hi, std::uint64_t count) {
   if (count_ == 0) {
     min_ = lo;
     max_ = hi;
@@ -393,8 +382,10 @@ void TensorStats::observe_union(const std::string& tensor_name,
   count_ += count;
   batch_mins_.push_back(lo);
   batch_maxs_.push_back(hi);
+  last_present_ = true;
   last_min_ = lo;
   last_max_ = hi;
+  last_count_ = count;
 }
 
 void TensorStats::union_histogram(std::span<const TensorStats* const> parts) {

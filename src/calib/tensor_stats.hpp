@@ -64,6 +64,9 @@ class TensorStats {
                                 std::optional<AbsHistogram> histogram);
 
  private:
+  // Folds one batch's finite min, max and value count into the running state.
+  void add_batch(float lo, float hi, std::uint64_t count);
+
   CollectOptions options_;
   std::uint64_t count_ = 0;
   std::uint64_t nonfinite_ = 0;
