@@ -365,7 +365,8 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
 
 std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
                                       const std::map<std::string, Tensor>& made,
-                                      const std::set<std::string>& keep, bool keep_all) {
+                                      const std::set<std::string>& keep, bool keep_all,
+                                      bool observe_in_chains) {
   if (keep_all) return nodes;
   const auto constant = [&](const std::string& name) -> const Tensor* {
     auto it = model.constants().find(name);
@@ -396,7 +397,7 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
     std::vector<int> chain{static_cast<int>(i)};
     for (;;) {
       const std::string& t = nodes[static_cast<std::size_t>(chain.back())].outputs[0];
-      if (graph_outputs.count(t) || keep.count(t)) break;
+      if (graph_outputs.count(t) || (keep.count(t) && !observe_in_chains)) break;
       auto it = consumers.find(t);
       if (it == consumers.end() || it->second.size() != 1) break;
       const auto& next = nodes[static_cast<std::size_t>(it->second[0])];
@@ -424,6 +425,7 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
       const std::string prefix = "s" + std::to_string(k) + ".";
       c.attributes[prefix + "name"] = n.name;
       for (const auto& [key, value] : n.attributes) c.attributes[prefix + key] = value;
+      if (k + 1 < chain.size() && keep.count(n.outputs[0])) c.attributes[prefix + "qcal_observe"] = n.outputs[0];
       removed[static_cast<std::size_t>(chain[k])] = 1;
     }
     // The chain runs where its first Conv ran: its input exists there, and its output's users
@@ -439,13 +441,13 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
 }
 
 ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::string>& keep,
-                           bool keep_all) {
+                           bool keep_all, bool observe_in_chains) {
   ExecGraph g;
   std::vector<ops::NodeDef> nodes = sort_topologically(model.nodes(), model);
   if (fuse) {
     nodes = fold_conv_batchnorm(nodes, model, keep, keep_all, g.folded_constants);
     nodes = fuse_conv_activations(nodes, model, keep, keep_all);
-    nodes = chain_convs(nodes, model, g.folded_constants, keep, keep_all);
+    nodes = chain_convs(nodes, model, g.folded_constants, keep, keep_all, observe_in_chains);
   }
   std::unordered_map<std::string, int> ids;
   const auto id_of = [&](const std::string& name) {

@@ -58,13 +58,17 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
 // Merges runs of Conv nodes where each output feeds only the next Conv (as its input X, not a
 // graph output, not in `keep`) into one "qcal" ConvChain node (ops/conv_chain.hpp), so the
 // intermediates stay in oneDNN's blocked layout. Weights must be constants (of the model or
-// `made` by BN folding).
+// `made` by BN folding). With `observe_in_chains`, a kept intermediate does not end the chain:
+// its stage carries the attribute "s<k>.qcal_observe" (the tensor's name) and the kernel reports
+// it through RunContext::observe, in whatever element order oneDNN holds it.
 std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, const Model& model,
                                       const std::map<std::string, Tensor>& made,
-                                      const std::set<std::string>& keep, bool keep_all);
+                                      const std::set<std::string>& keep, bool keep_all,
+                                      bool observe_in_chains = false);
 
 ExecGraph build_exec_graph(const Model& model, bool fuse,
-                           const std::set<std::string>& keep, bool keep_all);
+                           const std::set<std::string>& keep, bool keep_all,
+                           bool observe_in_chains = false);
 
 // One input-shape set's plan and its reusable buffers.
 class Plan {

@@ -266,8 +266,8 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
     step_ms_.resize(steps_.size(), 0.0);
     ++profiled_runs_;
   }
-  const ops::RunContext ctx{num_threads};
   const bool observing = static_cast<bool>(observer);
+  const ops::RunContext ctx{num_threads, observing ? &observer : nullptr};
   const auto observe = [&](int id) {
     const auto v = static_cast<std::size_t>(id);
     if (observing && observed[v] && !graph_.value_names[v].empty()) {

@@ -50,7 +50,7 @@ void Session::rebuild_graph() {
     else keep_all = true;
   }
   graph_ = std::make_unique<Graph>();
-  graph_->exec = build_exec_graph(*model_, options_.fuse, keep, keep_all);
+  graph_->exec = build_exec_graph(*model_, options_.fuse, keep, keep_all, options_.observe_in_chains);
   graph_watched_ = keep_all || !keep.empty();
   mark_observed();
 }

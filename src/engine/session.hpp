@@ -31,6 +31,10 @@ struct SessionOptions {
   int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
   bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
   bool profile = false; // time every node; read with Session::profile()
+  // Watched tensors between chained convs do not split the chain: the observer gets them in
+  // oneDNN's blocked element order (the same values, permuted; see docs/engine.md). For
+  // observers that only need order-free statistics (calibration); off by default.
+  bool observe_in_chains = false;
 };
 
 // Time spent in one node over all profiled runs.

@@ -4,6 +4,7 @@
 // the stage takes format_tag::any and one blocked-to-blocked reorder runs in between.
 #include "ops/conv_chain.hpp"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,7 +48,9 @@ NodeDef stage_node(const NodeDef& chain, std::int64_t k) {
   n.opset = chain.opset;
   n.name = chain.attr_string(prefix + "name", chain.name);
   for (const auto& [key, value] : chain.attributes) {
-    if (key.rfind(prefix, 0) == 0 && key != prefix + "name") n.attributes[key.substr(prefix.size())] = value;
+    if (key.rfind(prefix, 0) == 0 && key != prefix + "name" && key != prefix + "qcal_observe") {
+      n.attributes[key.substr(prefix.size())] = value;
+    }
   }
   return n;
 }
@@ -62,6 +65,7 @@ class ConvChainKernel : public Kernel {
     for (std::int64_t k = 0; k < n; ++k) {
       subs_.push_back(stage_node(node, k));
       attrs_.push_back(ConvAttrs::from_node(subs_.back()));
+      observe_.push_back(node.attr_string("s" + std::to_string(k) + ".qcal_observe", ""));
     }
   }
 
@@ -81,7 +85,7 @@ class ConvChainKernel : public Kernel {
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
-           const RunContext&) override {
+           const RunContext& ctx) override {
     const Tensor& x = *inputs[0];
     auto it = cache_.find(x.shape());
     if (it == cache_.end()) it = cache_.emplace(x.shape(), prepare(inputs)).first;
@@ -120,6 +124,7 @@ class ConvChainKernel : public Kernel {
         args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.binary[i].index) | DNNL_ARG_SRC_1, st.binary_mem[i]);
       }
       st.conv.execute(stream, args);
+      if (!last && !observe_[k].empty() && ctx.observe) report(stream, st, dst, x.shape()[0], k, *ctx.observe);
       src = dst;
     }
     if (p.reorder_out) {
@@ -130,6 +135,29 @@ class ConvChainKernel : public Kernel {
   }
 
  private:
+  // Hands stage k's output to the observer. Without padding, oneDNN's blocked buffer holds
+  // exactly the tensor's values in another order and is passed as it is (order-free statistics
+  // are all an observe_in_chains observer may compute); with padding, it is reordered to the
+  // plain layout in scratch first.
+  void report(dnnl::stream& stream, Stage& st, const memory& dst, std::int64_t batch, std::size_t k,
+              const std::function<void(const std::string&, const TensorView&)>& observe) {
+    stream.wait();
+    Shape shape = st.g.out_shape();
+    shape[0] = batch;
+    std::int64_t numel = 1;
+    for (auto d : shape) numel *= d;
+    const memory::desc& desc = st.pd.dst_desc();
+    const void* data = dst.get_data_handle();
+    if (desc.get_size() != static_cast<std::size_t>(numel) * sizeof(float)) {
+      const memory::desc plain(to_dims(shape), memory::data_type::f32, plain_tag(shape.size()));
+      memory out(plain, onednn_engine(), onednn_scratch(3, plain.get_size()));
+      dnnl::reorder(dst, out).execute(stream, const_cast<memory&>(dst), out);
+      stream.wait();
+      data = out.get_data_handle();
+    }
+    observe(observe_[k], TensorView{DType::kFloat32, shape, data});
+  }
+
   std::unique_ptr<Prepared> prepare(std::span<const Tensor* const> inputs) {
     auto& eng = onednn_engine();
     const auto f32 = memory::data_type::f32;
@@ -191,6 +219,7 @@ class ConvChainKernel : public Kernel {
   NodeDef node_;
   std::vector<NodeDef> subs_;
   std::vector<ConvAttrs> attrs_;
+  std::vector<std::string> observe_;  // per stage: the watched output tensor, or ""
   std::map<Shape, std::unique_ptr<Prepared>> cache_;
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct TensorInfo {
 
 struct RunContext {
   int num_threads = 1;  // parallel loops must give the same bytes for any thread count
+  // Set while an observer runs: kernels that compute tensors the graph does not materialise
+  // (a ConvChain's watched intermediates) report them here, valid only during the call.
+  const std::function<void(const std::string& name, const TensorView& view)>* observe = nullptr;
 };
 
 class Kernel {

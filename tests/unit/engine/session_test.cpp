@@ -223,6 +223,36 @@ TEST(Session, PostOpChainsAndConvChainsMatchUnfused) {
   for (std::int64_t i = 0; i < y1.numel(); ++i) {
     ASSERT_NEAR(yp.data<float>()[i], yu.data<float>()[i], 1e-5f) << i;
   }
+
+  // observe_in_chains: watching "h" and "c2" keeps the ConvChain; the observer gets both (in
+  // oneDNN's element order, or reordered where the blocked layout pads 8 channels) with the
+  // values the split graph produces, and the output is the unwatched chain's, byte for byte.
+  std::map<std::string, std::vector<float>> split_values, chain_values;
+  const auto collect = [](std::map<std::string, std::vector<float>>& into) {
+    return [&into](const std::string& name, const TensorView& v) {
+      const auto values = v.values<float>();
+      into[name].assign(values.begin(), values.end());
+      std::sort(into[name].begin(), into[name].end());
+    };
+  };
+  Session split(model, {.num_threads = 1});
+  split.set_observer(collect(split_values), std::vector<std::string>{"h", "c2"});
+  split.run(in);
+  Session chained(model, {.num_threads = 1, .profile = true, .observe_in_chains = true});
+  chained.set_observer(collect(chain_values), std::vector<std::string>{"h", "c2"});
+  EXPECT_EQ(chained.tensor_names(shapes), (std::vector<std::string>{"x", "y"}));
+  const Tensor yc = chained.run(in)[0];
+  ASSERT_EQ(chained.profile().size(), 1u);
+  EXPECT_EQ(chained.profile()[0].op_type, "ConvChain");
+  EXPECT_EQ(std::memcmp(y1.raw_data(), yc.raw_data(), y1.nbytes()), 0);
+  ASSERT_EQ(chain_values.size(), 2u);
+  for (const auto& name : {"h", "c2"}) {
+    const auto& a = chain_values[name];
+    const auto& e = split_values[name];
+    ASSERT_EQ(a.size(), e.size()) << name;
+    ASSERT_EQ(a.size(), 8u * 10 * 10) << name;
+    for (std::size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], e[i], 1e-5f) << name << " " << i;
+  }
 }
 
 }  // namespace
