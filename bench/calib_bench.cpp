@@ -324,13 +324,13 @@ int main(int argc, char** argv) {
     }
   }
   // The data fingerprint calibrate computes over every row (XXH3-64, serial).
-  double fnv_s = 0;
+  double hash_s = 0;
   {
     auto source = qcal::exporter::open_array_source(npy, input.name);
     const qcal::Tensor x = source->read(0, 1);
     const auto f0 = Clock::now();
     const auto h = XXH3_64bits(x.raw_data(), static_cast<std::size_t>(x.nbytes()));
-    fnv_s = since(f0) + static_cast<double>(h & 1) * 0;
+    hash_s = since(f0) + static_cast<double>(h & 1) * 0;
   }
   fs::remove_all(dir);
 
@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
               plain, images, 1e3 * plain / images, median(plain_phase.cpu), median(read_s), median(load_s),
               median(first_run_s));
   std::printf("observed per image: %zu tensors, %.1f M values; data fingerprint (XXH3-64) %.2f ms per image\n",
-              observed_tensors, observed_elems / 1e6, 1e3 * fnv_s);
+              observed_tensors, observed_elems / 1e6, 1e3 * hash_s);
   for (const auto& p : phases) {
     const bool hist = p.name != "minmax" && p.name != "ema";
     const double target = hist ? 1.25 : 1.10;

@@ -265,22 +265,13 @@ void observer_cost(const std::shared_ptr<const engine::Model>& model, const std:
     }
   }
   CalibrateWay calib_all(model, ot, collect, every_name);
-  engine::Session& observed_calib = calib_fused.session;
-  engine::Session& observed_all_calib = calib_all.session;
-  calib::StatsSet& stats_calib = *calib_fused.stats;
-  calib::StatsSet& stats_all_calib = *calib_all.stats;
-  const auto& derived = calib_fused.derived;
-  const auto& derived_all = calib_all.derived;
-  const std::vector<std::string>& read_names = calib_fused.read;
-  const auto combine = [&] { calib_fused.combine(); };
-  const auto combine_all = [&] { calib_all.combine(); };
   double sink = 0;
   noop_fused.set_observer([&](const std::string&, const TensorView& v) { sink += static_cast<double>(v.dtype == DType::kFloat32); },
                           fused_names);
   std::vector<double> cpu;
   const auto t = time_interleaved(
-      {&fused, &plain, &observed_all, &observed_fused, &noop_fused, &observed_calib, &observed_all_calib}, x,
-      2 * runs, &cpu, {{}, {}, {}, {}, {}, combine, combine_all});
+      {&fused, &plain, &observed_all, &observed_fused, &noop_fused, &calib_fused.session, &calib_all.session}, x,
+      2 * runs, &cpu, {{}, {}, {}, {}, {}, [&] { calib_fused.combine(); }, [&] { calib_all.combine(); }});
   const double t_fused = t[0], t_plain = t[1], t_all = t[2], t_obs_fused = t[3], t_noop = t[4], t_calib = t[5],
                t_all_calib = t[6];
   const double over_all_calib = 100.0 * (t_all_calib / t_plain - 1);
@@ -297,13 +288,13 @@ void observer_cost(const std::shared_ptr<const engine::Model>& model, const std:
               100.0 * (t_all / t_fused - 1));
   std::printf("  all %zu ONNX tensors as calibrate observes them (%zu combined from their inputs): %.1f ms vs %.1f ms "
               "unfused: %+.1f%% %s\n",
-              stats_all_calib.tensors().size(), derived_all.size(), t_all_calib, t_plain, over_all_calib,
+              calib_all.stats->tensors().size(), calib_all.derived.size(), t_all_calib, t_plain, over_all_calib,
               over_all_calib <= 5.0 ? "[meets]" : "[MISSES]");
   std::printf("  the fused graph's %zu tensors, every one read: %.1f ms vs %.1f ms fused: %+.1f%% %s\n",
               n_fused, t_obs_fused, t_fused, over_fused, over_fused <= 5.0 ? "[meets]" : "[MISSES]");
   std::printf("  the same %zu tensors as calibrate observes them (%zu read, %zu combined from their inputs): "
               "%.1f ms: %+.1f%% %s\n",
-              stats_calib.tensors().size(), read_names.size(), derived.size(), t_calib, over_calib,
+              calib_fused.stats->tensors().size(), calib_fused.read.size(), calib_fused.derived.size(), t_calib, over_calib,
               over_calib <= 5.0 ? "[meets]" : "[MISSES]");
   std::printf("  same tensors, no-op observer: %.1f ms (%+.1f%%: the engine's share); cpu ms/run: fused %.1f, "
               "observed %.1f, no-op %.1f  [%g]\n",

@@ -124,7 +124,7 @@ class ConvChainKernel : public Kernel {
         args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.binary[i].index) | DNNL_ARG_SRC_1, st.binary_mem[i]);
       }
       st.conv.execute(stream, args);
-      if (!last && !observe_[k].empty() && ctx.observe) report(stream, st, dst, x.shape()[0], k, *ctx.observe);
+      if (!last && !observe_[k].empty() && ctx.observe) report(stream, st, dst, observe_[k], *ctx.observe);
       src = dst;
     }
     if (p.reorder_out) {
@@ -139,11 +139,10 @@ class ConvChainKernel : public Kernel {
   // exactly the tensor's values in another order and is passed as it is (order-free statistics
   // are all an observe_in_chains observer may compute); with padding, it is reordered to the
   // plain layout in scratch first.
-  void report(dnnl::stream& stream, Stage& st, const memory& dst, std::int64_t batch, std::size_t k,
-              const std::function<void(const std::string&, const TensorView&)>& observe) {
+  static void report(dnnl::stream& stream, const Stage& st, memory dst, const std::string& name,
+                     const std::function<void(const std::string&, const TensorView&)>& observe) {
     stream.wait();
-    Shape shape = st.g.out_shape();
-    shape[0] = batch;
+    const Shape shape = st.g.out_shape();  // the geometry was prepared for this input's batch
     std::int64_t numel = 1;
     for (auto d : shape) numel *= d;
     const memory::desc& desc = st.pd.dst_desc();
@@ -151,11 +150,11 @@ class ConvChainKernel : public Kernel {
     if (desc.get_size() != static_cast<std::size_t>(numel) * sizeof(float)) {
       const memory::desc plain(to_dims(shape), memory::data_type::f32, plain_tag(shape.size()));
       memory out(plain, onednn_engine(), onednn_scratch(3, plain.get_size()));
-      dnnl::reorder(dst, out).execute(stream, const_cast<memory&>(dst), out);
+      dnnl::reorder(dst, out).execute(stream, dst, out);
       stream.wait();
       data = out.get_data_handle();
     }
-    observe(observe_[k], TensorView{DType::kFloat32, shape, data});
+    observe(name, TensorView{DType::kFloat32, shape, data});
   }
 
   std::unique_ptr<Prepared> prepare(std::span<const Tensor* const> inputs) {
