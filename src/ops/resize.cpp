@@ -103,6 +103,19 @@ void build_taps(const NodeDef& node, const ResizeAttrs& attrs, std::int64_t in_l
   }
 }
 
+// The plan for a node's scales/sizes/roi, wherever its opset and op type keep them.
+ResizePlan plan_resize(const NodeDef& node, const ResizeAttrs& attrs, const Shape& shape,
+                       const std::function<const Tensor*(std::size_t)>& get) {
+  if (attrs.is_upsample) {
+    if (node.opset >= 9) return infer_resize(node, attrs, shape, nullptr, get(1), nullptr);
+    const Tensor scales = Tensor::from_values<float>(
+        {static_cast<std::int64_t>(attrs.upsample_scales.size())}, attrs.upsample_scales);
+    return infer_resize(node, attrs, shape, nullptr, &scales, nullptr);
+  }
+  if (node.opset < 11) return infer_resize(node, attrs, shape, nullptr, get(1), nullptr);
+  return infer_resize(node, attrs, shape, get(1), get(2), get(3));
+}
+
 class ResizeKernel : public NodeKernel {
  public:
   ResizeKernel(const NodeDef& node, ResizeAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
@@ -146,14 +159,7 @@ class ResizeKernel : public NodeKernel {
  private:
   template <typename Get>
   ResizePlan plan_for(const Shape& shape, const Get& get) const {
-    if (attrs_.is_upsample) {
-      if (node_.opset >= 9) return infer_resize(node_, attrs_, shape, nullptr, get(1), nullptr);
-      const Tensor scales = Tensor::from_values<float>(
-          {static_cast<std::int64_t>(attrs_.upsample_scales.size())}, attrs_.upsample_scales);
-      return infer_resize(node_, attrs_, shape, nullptr, &scales, nullptr);
-    }
-    if (node_.opset < 11) return infer_resize(node_, attrs_, shape, nullptr, get(1), nullptr);
-    return infer_resize(node_, attrs_, shape, get(1), get(2), get(3));
+    return plan_resize(node_, attrs_, shape, get);
   }
 
   void run_tables(const Tensor& x, Tensor& y, int num_threads) {
@@ -461,7 +467,9 @@ void resize_f32_ref(const ResizeAttrs& attrs, const float* in, const Shape& in_s
   std::copy(cur.begin(), cur.end(), out);
 }
 
-std::unique_ptr<Kernel> make_resize(const NodeDef& node) {
+namespace {
+
+ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   ResizeAttrs attrs;
   attrs.is_upsample = node.op_type == "Upsample";
   attrs.mode = node.attr_string("mode", "nearest");
@@ -500,7 +508,40 @@ std::unique_ptr<Kernel> make_resize(const NodeDef& node) {
                      "unknown keep_aspect_ratio_policy '" + attrs.keep_aspect_ratio_policy + "'");
   }
   if (attrs.is_upsample && node.opset < 9) attrs.upsample_scales = node.attr_floats("scales");
-  return std::make_unique<ResizeKernel>(node, std::move(attrs));
+  return attrs;
+}
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_resize(const NodeDef& node) {
+  return std::make_unique<ResizeKernel>(node, parse_resize_attrs(node));
+}
+
+std::int64_t resize_copy_multiplicity(const NodeDef& node, const Shape& in_shape,
+                                      const std::function<const Tensor*(std::size_t)>& input) {
+  const ResizeAttrs attrs = parse_resize_attrs(node);
+  if (attrs.mode != "nearest" || !shape_known(in_shape)) return 0;
+  const ResizePlan plan = plan_resize(node, attrs, in_shape, input);
+  std::int64_t multiplicity = 1;
+  std::vector<TapSet> table;
+  for (std::size_t d = 0; d < in_shape.size(); ++d) {
+    const std::int64_t in_len = in_shape[d];
+    if (in_len <= 0) return 0;
+    build_taps(node, attrs, in_len, plan.out_shape[d], plan.scales[d],
+               plan.roi_start.empty() ? 0.0 : plan.roi_start[d],
+               plan.roi_end.empty() ? 1.0 : plan.roi_end[d], table);
+    std::vector<std::int64_t> hits(static_cast<std::size_t>(in_len), 0);
+    for (const TapSet& set : table) {
+      // One tap of weight 1 copies the value; none is extrapolation (a value not from the input).
+      if (set.count != 1 || set.taps[0].weight != 1.0f) return 0;
+      ++hits[static_cast<std::size_t>(set.taps[0].index)];
+    }
+    if (std::any_of(hits.begin(), hits.end(), [&](std::int64_t h) { return h != hits[0]; }) || hits[0] == 0) {
+      return 0;
+    }
+    multiplicity = checked_mul(multiplicity, hits[0], "Resize copy count");
+  }
+  return multiplicity;
 }
 
 }  // namespace qcal::ops

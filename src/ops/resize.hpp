@@ -3,6 +3,7 @@
 // axes and keep_aspect_ratio_policy) and Upsample (opset 7 to 9: nearest/linear, asymmetric).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 
@@ -35,6 +36,13 @@ ResizePlan infer_resize(const NodeDef& node, const ResizeAttrs& attrs, const Sha
 // Source coordinate of output index `x` along a dim (before rounding/clamping).
 double resize_source_coordinate(const ResizeAttrs& attrs, double x, double scale, std::int64_t in_len,
                                 std::int64_t out_len, double roi_start, double roi_end);
+// How many times every input element appears in the output when the Resize only copies values
+// (mode nearest, no extrapolation, each element the same number of times, as in integer-factor
+// upsampling); 0 otherwise. From the kernel's own tap tables, so exact: calibration derives a
+// Resize output's statistics from its input's with it. `input(i)` gives constant inputs 1..3
+// (nullptr when omitted or not constant).
+std::int64_t resize_copy_multiplicity(const NodeDef& node, const Shape& in_shape,
+                                      const std::function<const Tensor*(std::size_t)>& input);
 // Reference: every output element from its own per-dim taps (generic over rank).
 void resize_f32_ref(const ResizeAttrs& attrs, const float* in, const Shape& in_shape,
                     const ResizePlan& plan, float* out);

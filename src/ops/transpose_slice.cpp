@@ -92,11 +92,7 @@ class SliceKernel : public NodeKernel {
     if (node_.opset < 10) {
       return infer_slice(node_, shape, attrs_.starts, attrs_.ends, attrs_.axes, {});
     }
-    auto read = [&](std::size_t i) {
-      const Tensor* t = get(i);
-      return t ? tensor_to_ints(node_, *t, "slice parameter") : std::vector<std::int64_t>{};
-    };
-    return infer_slice(node_, shape, read(1), read(2), read(3), read(4));
+    return resolve_slice(node_, shape, get);
   }
 
   SliceAttrs attrs_;
@@ -192,6 +188,19 @@ std::unique_ptr<Kernel> make_transpose(const NodeDef& node) {
   TransposeAttrs attrs;
   attrs.perm = node.attr_ints("perm");
   return std::make_unique<TransposeKernel>(node, std::move(attrs));
+}
+
+SliceRegion resolve_slice(const NodeDef& node, const Shape& data_shape,
+                          const std::function<const Tensor*(std::size_t)>& input) {
+  if (node.opset < 10) {
+    return infer_slice(node, data_shape, node.require_ints("starts"), node.require_ints("ends"),
+                       node.attr_ints("axes"), {});
+  }
+  auto read = [&](std::size_t i) {
+    const Tensor* t = input(i);
+    return t ? tensor_to_ints(node, *t, "slice parameter") : std::vector<std::int64_t>{};
+  };
+  return infer_slice(node, data_shape, read(1), read(2), read(3), read(4));
 }
 
 std::unique_ptr<Kernel> make_slice(const NodeDef& node) {

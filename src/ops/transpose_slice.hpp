@@ -2,6 +2,7 @@
 // both executed by one strided copy with merged dims and memcpy inner rows.
 #pragma once
 
+#include <functional>
 #include <span>
 
 #include "ops/kernel.hpp"
@@ -27,6 +28,11 @@ struct SliceRegion {
 SliceRegion infer_slice(const NodeDef& node, const Shape& data_shape,
                         std::span<const std::int64_t> starts, std::span<const std::int64_t> ends,
                         std::span<const std::int64_t> axes, std::span<const std::int64_t> steps);
+// The region a Slice node takes from data of `data_shape`, its starts/ends/axes/steps read from
+// attributes (opset < 10) or from `input(i)` for inputs 1..4 (nullptr: omitted). The kernel's own
+// resolution; calibration uses it to recognise Slices that partition a tensor.
+SliceRegion resolve_slice(const NodeDef& node, const Shape& data_shape,
+                          const std::function<const Tensor*(std::size_t)>& input);
 // Reference kernel: per-element coordinates.
 void slice_f32_ref(const float* in, const Shape& in_shape, const SliceRegion& region, float* out);
 std::unique_ptr<Kernel> make_slice(const NodeDef& node);

@@ -77,6 +77,12 @@ class OnnxBuilder {
     a->set_type(onnx::AttributeProto::FLOAT);
     a->set_f(v);
   }
+  static void attr_string(onnx::NodeProto* n, const std::string& key, const std::string& v) {
+    auto* a = n->add_attribute();
+    a->set_name(key);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
   std::string bytes() const { return model_.SerializeAsString(); }
 
  private:
