@@ -339,7 +339,8 @@ int main(int argc, char** argv) {
               "model load %.3f s, plan + first run %.3f s (fixed costs calibration pays, plain does not)\n",
               plain, images, 1e3 * plain / images, median(plain_phase.cpu), median(read_s), median(load_s),
               median(first_run_s));
-  std::printf("observed per image: %zu tensors, %.1f M values; data fingerprint (XXH3-64) %.2f ms per image\n",
+  std::printf("statistics per image: %zu tensors, %.1f M values (those combined from other tensors are not read); "
+              "data fingerprint (XXH3-64) %.2f ms per image\n",
               observed_tensors, observed_elems / 1e6, 1e3 * hash_s);
   for (const auto& p : phases) {
     const bool hist = p.name != "minmax" && p.name != "ema";
