@@ -144,8 +144,13 @@ GraphView read_graph_view(const std::string& model_bytes, const std::string& wha
       if (a.type() == onnx::AttributeProto::INT) node.int_attributes[a.name()] = a.i();
     }
     if (node.op_type == "Constant") {
-      // Constant outputs are constants, not activations.
+      // Constant outputs are constants, not activations (PaddleOCR exports keep its weights so).
       for (const auto& o : node.outputs) view.initializers.insert(o);
+      for (const auto& a : n.attribute()) {
+        if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR && n.output_size() == 1) {
+          view.initializer_shapes[n.output(0)] = {a.t().dims().begin(), a.t().dims().end()};
+        }
+      }
     }
     view.nodes.push_back(std::move(node));
   }
@@ -222,12 +227,26 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
   std::vector<onnx::NodeProto> head_nodes;  // weight DQs and graph-input QDQs, placed first
   std::map<std::string, std::string> weight_dq;  // float initializer -> dequantized tensor
   bool warned_axis = false;
+  // Weights held by Constant nodes (tensor `value`): quantized like initializers.
+  std::map<std::string, const onnx::TensorProto*> constant_values;
+  for (const auto& n : g.node()) {
+    if (n.op_type() != "Constant" || !n.domain().empty() || n.output_size() != 1) continue;
+    for (const auto& a : n.attribute()) {
+      if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR) constant_values[n.output(0)] = &a.t();
+    }
+  }
+  std::set<std::string> constant_weights;  // quantized weights that came from Constant nodes
   for (const auto& [name, wp] : plan.weights) {
     const onnx::TensorProto* src = nullptr;
     for (const auto& t : g.initializer()) {
       if (t.name() == name) src = &t;
     }
-    if (!src) continue;  // a Constant node's output: left as is
+    if (!src) {
+      const auto c = constant_values.find(name);
+      if (c == constant_values.end() || c->second->data_type() != onnx::TensorProto::FLOAT) continue;
+      src = c->second;
+      constant_weights.insert(name);
+    }
     const std::vector<std::int64_t> shape(src->dims().begin(), src->dims().end());
     int axis = wp.axis;
     if (axis >= 0 && !per_axis_ok) {
@@ -346,6 +365,15 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
   for (int k = inits->size() - 1; k >= 0; --k) {
     const auto& name = inits->Get(k).name();
     if (weight_dq.count(name) && !still_used.count(name)) inits->DeleteSubrange(k, 1);
+  }
+  // A weight's Constant node goes when nothing reads its float value any more.
+  auto* kept_nodes = g.mutable_node();
+  for (int k = kept_nodes->size() - 1; k >= 0; --k) {
+    const auto& n = kept_nodes->Get(k);
+    if (n.op_type() == "Constant" && n.output_size() == 1 && constant_weights.count(n.output(0)) &&
+        !still_used.count(n.output(0))) {
+      kept_nodes->DeleteSubrange(k, 1);
+    }
   }
   auto* inputs = g.mutable_input();
   for (int k = inputs->size() - 1; k >= 0; --k) {

@@ -264,6 +264,74 @@ TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
   EXPECT_GT(cosine(a, read_npy(uq.at("out"))), 0.99);
 }
 
+// small_model with W2, W3 and Wg held by Constant nodes (as PaddleOCR exports keep weights).
+std::string with_constant_weights(const std::string& bytes) {
+  onnx::ModelProto m;
+  m.ParseFromString(bytes);
+  auto& g = *m.mutable_graph();
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  auto* inits = g.mutable_initializer();
+  for (int k = inits->size() - 1; k >= 0; --k) {
+    const std::string name = inits->Get(k).name();
+    if (name != "W2" && name != "W3" && name != "Wg") continue;
+    onnx::NodeProto c;
+    c.set_op_type("Constant");
+    c.set_name("const_" + name);
+    c.add_output(name);
+    auto* a = c.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    *a->mutable_t() = inits->Get(k);
+    *nodes.Add() = std::move(c);
+    inits->DeleteSubrange(k, 1);
+  }
+  for (const auto& n : g.node()) *nodes.Add() = n;
+  g.mutable_node()->Swap(&nodes);
+  return m.SerializeAsString();
+}
+
+TEST(QdqWriter, WeightsInConstantNodesAreQuantizedLikeInitializers) {
+  test::TempDir dir;
+  const std::string model = with_constant_weights(small_model(false));
+  write_file_atomic(dir / "float.onnx", model);
+  Rng rng(6);
+  std::vector<float> x(3 * 8 * 8);
+  for (auto& v : x) v = static_cast<float>(rng.next_double() * 2 - 1);
+  write_npy(dir / "x.npy", Tensor::from_values<float>({1, 3, 8, 8}, x));
+  write_file_atomic(dir / "all.onnx", with_constant_weights(small_model(true)));
+  const auto fp32 = run_ort(dir / "all.onnx", "X", dir / "x.npy", dir / "fp32");
+  ASSERT_FALSE(fp32.empty());
+  std::map<std::string, calib::QuantParams> params;
+  params["X"] = calib::symmetric_int8(1.0f);
+  for (const auto& t : kIntermediates) {
+    const Tensor v = read_npy(fp32.at(t));
+    float amax = 0;
+    for (float f : v.values<float>()) amax = std::max(amax, std::fabs(f));
+    params[t] = calib::symmetric_int8(amax);
+  }
+  const auto plan = plan_qdq(read_graph_view(model, "const.onnx"), all_layers());
+  const auto result = write_qdq_model(model, "const.onnx", plan, params, ActivationType::kInt8Symmetric);
+  EXPECT_EQ(result.weights, 4u);  // W1 (initializer) and the three Constant-node weights
+  onnx::ModelProto q;
+  ASSERT_TRUE(q.ParseFromString(result.model_bytes));
+  for (const auto& n : q.graph().node()) EXPECT_NE(n.op_type(), "Constant") << n.name();  // float copies gone
+  std::set<std::string> int8_inits;
+  for (const auto& t : q.graph().initializer()) {
+    if (t.data_type() == onnx::TensorProto::INT8 && t.dims_size() > 1) int8_inits.insert(t.name());
+  }
+  EXPECT_EQ(int8_inits, (std::set<std::string>{"W1_quantized", "W2_quantized", "W3_quantized", "Wg_quantized"}));
+  // Gemm weight [5, 4] with transB: per output row, so 5 scales.
+  for (const auto& t : q.graph().initializer()) {
+    if (t.name() == "Wg_scale") {
+      EXPECT_EQ(t.float_data_size(), 5);
+    }
+  }
+  write_file_atomic(dir / "qdq.onnx", result.model_bytes);
+  const auto out = run_ort(dir / "qdq.onnx", "X", dir / "x.npy", dir / "q");
+  ASSERT_TRUE(out.count("out"));
+  EXPECT_GT(cosine(read_npy(fp32.at("out")), read_npy(out.at("out"))), 0.99);
+}
+
 TEST(QdqWriter, MissingRangeIsAnError) {
   const std::string model = small_model(false);
   const auto plan = plan_qdq(read_graph_view(model, "small.onnx"), {});
