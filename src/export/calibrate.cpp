@@ -2,9 +2,12 @@
 // range selection and all-or-nothing output writing.
 #include "export/calibrate.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <set>
 
 // XXH3-64 (libxxhash-dev, header-only use): the data fingerprint, the same hash `qcal pack`
@@ -21,6 +24,7 @@
 #include "ops/resize.hpp"
 #include "ops/transpose_slice.hpp"
 #include "export/calibrate_accuracy.hpp"
+#include "export/opset_upgrade.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/range_rules.hpp"
 #include "export/ranges_json.hpp"
@@ -297,6 +301,58 @@ std::vector<std::string> activation_tensors(const QdqBuilder& builder, const Pla
   return required;
 }
 
+// A file removed when this goes out of scope (the opset-upgraded model).
+struct TempFile {
+  std::filesystem::path path;
+  TempFile() = default;
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove(path, ec);
+  }
+};
+
+// Per-channel weight scales need DequantizeLinear-13 and any Q/DQ needs opset 10: a model below
+// that is converted to opset 13 (ONNX's version converter), checked against the original on the
+// first calibration sample. When the conversion is refused, a model at opset 10 to 12 keeps its
+// opset with per-tensor weights (the writer's warning); below 10 it is an error.
+std::optional<std::string> upgrade_for_qdq(const std::string& model_bytes, const std::string& what,
+                                           const CalibrateOptions& options, SampleSource* source,
+                                           std::vector<std::string>& warnings) {
+  constexpr int kTarget = 13;
+  const int opset = model_opset(model_bytes, what);
+  if (opset <= 0 || opset >= kTarget || (opset >= 10 && !options.per_channel)) return std::nullopt;
+  try {
+    const auto model = engine::Model::load_from_bytes(model_bytes, std::filesystem::path(what).parent_path());
+    if (model.inputs().empty()) throw_invalid("the model has no inputs");
+    Shape shape = model.inputs()[0].shape;
+    const std::int64_t batch = shape.empty() || shape[0] <= 0 ? 1 : shape[0];
+    if (source) {
+      shape = source->row_shape();
+      shape.insert(shape.begin(), batch);
+    }
+    for (auto& d : shape) d = d < 0 ? 1 : d;  // only ranks matter without data
+    std::vector<Shape> shapes{shape};
+    std::string upgraded = upgrade_opset(model_bytes, what, kTarget, shapes);
+    if (source && source->size() >= batch && model.inputs().size() == 1) {
+      check_same_outputs(model_bytes, upgraded, what, std::vector<Tensor>{source->read(0, batch)});
+    }
+    warnings.push_back("the model is opset " + std::to_string(opset) + ": converted to opset " +
+                       std::to_string(kTarget) + " (ONNX's version converter, outputs checked in the engine) " +
+                       "for QuantizeLinear/DequantizeLinear with per-channel weights; the QDQ model is opset " +
+                       std::to_string(kTarget));
+    return upgraded;
+  } catch (Error& e) {
+    if (opset < 10) {
+      e.with("model", what);
+      throw;
+    }
+    warnings.push_back("the model stays at opset " + std::to_string(opset) + " (" + e.message() + ")");
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> quantized_activations(const CalibrateOptions& options) {
@@ -473,9 +529,22 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   validate_trt_version(options.trt_version);
   validate(options.accuracy);
   CalibrateReport report;
-  const std::string model_bytes = read_file(options.model_path);
+  std::string model_bytes = read_file(options.model_path);
   const std::string what = options.model_path.string();
   const std::string fingerprint = calib::hex64(calib::fnv1a64(model_bytes));
+  const std::filesystem::path qdq_path =
+      options.out_dir / (options.model_path.stem().string() + ".qdq.onnx");
+  // Below opset 13 (10 for any Q/DQ) the model is converted first, and everything after this
+  // (statistics, placement, the QDQ model, accuracy runs) uses the converted model.
+  std::vector<std::string> upgrade_warnings;
+  TempFile upgraded_file;
+  if (auto up = upgrade_for_qdq(model_bytes, what, options, source, upgrade_warnings)) {
+    upgraded_file.path = std::filesystem::temp_directory_path() /
+                         ("qcal-" + std::to_string(::getpid()) + "-" + options.model_path.stem().string() + "-opset13.onnx");
+    write_file_atomic(upgraded_file.path, *up);
+    options.model_path = upgraded_file.path;
+    model_bytes = std::move(*up);
+  }
 
   const PlacementOptions placement = placement_options(options);
   const QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
@@ -540,7 +609,8 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   // The method's ranges; the builder applies the range rules for each candidate plan.
   const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
   const QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
-  report.warnings = default_build.warnings;
+  report.warnings = upgrade_warnings;
+  report.warnings.insert(report.warnings.end(), default_build.warnings.begin(), default_build.warnings.end());
 
   // Sensitivity, mixed precision, saturation, report.html.
   if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);
@@ -579,7 +649,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
 
   // Everything is in memory: write each under a temporary name, then rename them all.
   std::filesystem::create_directories(options.out_dir);
-  report.qdq_model = options.out_dir / (options.model_path.stem().string() + ".qdq.onnx");
+  report.qdq_model = qdq_path;
   report.cache = options.out_dir / "calibration.cache";
   report.ranges = options.out_dir / "ranges.json";
   std::vector<std::unique_ptr<AtomicFile>> files;

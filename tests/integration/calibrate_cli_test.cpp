@@ -190,5 +190,62 @@ TEST_F(CalibrateCli, BadInputFailsCleanlyWithoutOutputs) {
   EXPECT_NE(w.output.find("warning: --exclude 'nothing_matches' matches no node"), std::string::npos) << w.output;
 }
 
+// PaddleOCR exports are opset 9 (cls, rec) and 11 (det), with weights in Constant nodes: calibrate
+// converts them to opset 13 (Q/DQ with per-channel weights) and the QDQ model runs in ONNX Runtime.
+TEST(CalibrateOpsetUpgrade, PaddleOcrModelsGetAnOpset13QdqModelThatOnnxRuntimeRuns) {
+  const auto models = test::deps_dir() / "models";
+  test::TempDir dir;
+  struct Case {
+    const char* file;
+    const char* kind;
+    int opset;
+    double min_cosine;  // FP32 vs INT8 output in ONNX Runtime
+  };
+  for (const Case& c : {Case{"ch_ppocr_mobile_v2.0_cls_infer.onnx", "cls", 9, 0.99},
+                        Case{"ch_PP-OCRv4_det_infer.onnx", "det", 11, 0.5}}) {
+    SCOPED_TRACE(c.file);
+    // Four photos with text, preprocessed as PaddleOCR does (the parity tests' script).
+    std::string rows;
+    for (const char* image : {"imageTextN.png", "imageTextR.png", "text_motion.jpg", "licenseplate_motion.jpg"}) {
+      const auto npy = dir / (std::string(c.kind) + "_" + image + ".npy");
+      const auto r = test::run_command(test::system_python() + " " + QCAL_SOURCE_DIR +
+                                       "/tests/integration/engine_parity_inputs.py " + c.kind + " " +
+                                       (test::opencv_data() / image).string() + " " + npy.string());
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      rows += (rows.empty() ? "" : ", ") + std::string("np.load('") + npy.string() + "')";
+    }
+    const auto data = dir / (std::string(c.kind) + ".npy");
+    ASSERT_EQ(test::run_command(test::system_python() + " -c \"import numpy as np; np.save('" + data.string() +
+                                "', np.concatenate([" + rows + "]))\"").exit_code, 0);
+    const auto out = dir / c.kind;
+    const auto r = test::run_command(test::qcal_bin() + " calibrate " + (models / c.file).string() + " --data " +
+                                     data.string() + " -o " + out.string() + " --no-report -j 2");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("the model is opset " + std::to_string(c.opset) + ": converted to opset 13"),
+              std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(" 0 int8 weights"), std::string::npos) << r.output;  // Constant-node weights
+    const auto qdq = out / (std::filesystem::path(c.file).stem().string() + ".qdq.onnx");
+    onnx::ModelProto m;
+    std::ifstream f(qdq, std::ios::binary);
+    ASSERT_TRUE(m.ParseFromIstream(&f));
+    ASSERT_GT(m.opset_import_size(), 0);
+    EXPECT_EQ(m.opset_import(0).version(), 13);
+    std::size_t per_channel = 0;
+    for (const auto& n : m.graph().node()) {
+      if (n.op_type() != "DequantizeLinear") continue;
+      for (const auto& a : n.attribute()) per_channel += a.name() == "axis" ? 1 : 0;
+    }
+    EXPECT_GT(per_channel, 10u);  // per-channel weight scales need opset 13
+    const auto e = test::run_command("{ " + test::qcal_bin() + " eval " + (models / c.file).string() + " " + qdq.string() +
+                                     " --data " + data.string() + " --runtime ort --json - -o " +
+                                     (dir / (std::string(c.kind) + "_eval")).string() + " -j 2 2>/dev/null; }");
+    ASSERT_EQ(e.exit_code, 0) << e.output;
+    const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));
+    double worst = 1.0;
+    for (const auto& o : j["outputs"]) worst = std::min(worst, o["cosine"].get<double>());
+    EXPECT_GT(worst, c.min_cosine) << e.output;
+  }
+}
+
 }  // namespace
 }  // namespace qcal
