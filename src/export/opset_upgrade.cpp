@@ -11,19 +11,10 @@
 #include "core/error.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
+#include "export/onnx_proto_util.hpp"
 
 namespace qcal::exporter {
 namespace {
-
-onnx::ModelProto parse(const std::string& bytes, const std::string& what) {
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes)) {
-    Error e(ErrorCode::kFormat, "not a valid ONNX model (protobuf parse failed)");
-    e.with("file", what);
-    throw e;
-  }
-  return model;
-}
 
 Error unsupported(const std::string& message, const std::string& what) {
   Error e(ErrorCode::kUnsupported, message);
@@ -34,7 +25,7 @@ Error unsupported(const std::string& message, const std::string& what) {
 }  // namespace
 
 int model_opset(const std::string& model_bytes, const std::string& what) {
-  const auto model = parse(model_bytes, what);
+  const auto model = parse_model(model_bytes, what);
   for (const auto& o : model.opset_import()) {
     if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
   }
@@ -43,7 +34,7 @@ int model_opset(const std::string& model_bytes, const std::string& what) {
 
 std::string upgrade_opset(const std::string& model_bytes, const std::string& what, int target_opset,
                           std::span<const Shape> input_shapes) {
-  auto model = parse(model_bytes, what);
+  auto model = parse_model(model_bytes, what);
   const int from = model_opset(model_bytes, what);
   const std::string goal = "converting the model from opset " + std::to_string(from) + " to " +
                            std::to_string(target_opset);

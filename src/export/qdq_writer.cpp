@@ -10,26 +10,11 @@
 #include <set>
 
 #include "core/error.hpp"
+#include "export/onnx_proto_util.hpp"
 
 namespace qcal::exporter {
 namespace {
 
-onnx::ModelProto parse_model(const std::string& bytes, const std::string& what) {
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes)) {
-    Error e(ErrorCode::kFormat, "not a valid ONNX model (protobuf parse failed)");
-    e.with("file", what);
-    throw e;
-  }
-  return model;
-}
-
-int default_opset(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
-  }
-  return 0;
-}
 
 // Float data of an initializer (raw_data or float_data); throws when not float32.
 std::vector<float> float_values(const onnx::TensorProto& t, const std::string& what) {
@@ -395,6 +380,23 @@ void check_onnx_model(const std::string& model_bytes, const std::string& what) {
     e.with("file", what);
     throw e;
   }
+}
+
+onnx::ModelProto parse_model(const std::string& bytes, const std::string& what) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    Error e(ErrorCode::kFormat, "not a valid ONNX model (protobuf parse failed)");
+    e.with("file", what);
+    throw e;
+  }
+  return model;
+}
+
+int default_opset(const onnx::ModelProto& model) {
+  for (const auto& o : model.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
+  }
+  return 0;
 }
 
 }  // namespace qcal::exporter

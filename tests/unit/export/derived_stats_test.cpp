@@ -42,6 +42,27 @@ std::string concat_model() {
   return b.bytes();
 }
 
+// Collects statistics with derivation off and on, at 1 and 2 threads: the serialized bytes must
+// all be equal. `check(stats)` adds per-model expectations.
+template <typename Check>
+void expect_derived_equals_direct(const std::filesystem::path& model, const std::filesystem::path& npy,
+                                  const std::vector<std::string>& required, const Check& check) {
+  std::string reference;
+  for (bool derive : {false, true}) {
+    for (int threads : {1, 2}) {
+      CalibrateOptions o;
+      o.threads = threads;
+      o.derive_unions = derive;
+      auto source = open_array_source(npy, "X");
+      const auto stats = collect_statistics(model, required, *source, o, {}, nullptr, nullptr);
+      check(stats);
+      const std::string bytes = stats.serialize();
+      if (reference.empty()) reference = bytes;
+      EXPECT_EQ(bytes, reference) << "derive " << derive << ", " << threads << " threads";
+    }
+  }
+}
+
 TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
   test::TempDir dir;
   const auto model = dir.path() / "cat.onnx";
@@ -60,22 +81,10 @@ TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
   EXPECT_EQ(names, (std::vector<std::string>{"cat", "t", "rs"}));
   ASSERT_FALSE(derived.empty());
   EXPECT_EQ(derived[0].parts, (std::vector<std::string>{"r1", "c2", "r1"}));
-
-  std::string reference;
-  for (bool derive : {false, true}) {
-    for (int threads : {1, 2}) {
-      CalibrateOptions o;
-      o.threads = threads;
-      o.derive_unions = derive;
-      auto source = open_array_source(dir.path() / "x.npy", "X");
-      const auto stats = collect_statistics(model, required, *source, o, {}, nullptr, nullptr);
-      ASSERT_TRUE(stats.has_tensor("cat") && stats.has_tensor("rs") && stats.has_tensor("t"));
-      EXPECT_EQ(stats.at("cat").count(), 6u * 20 * 64);
-      const std::string bytes = stats.serialize();
-      if (reference.empty()) reference = bytes;
-      EXPECT_EQ(bytes, reference) << "derive " << derive << ", " << threads << " threads";
-    }
-  }
+  expect_derived_equals_direct(model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
+    ASSERT_TRUE(stats.has_tensor("cat") && stats.has_tensor("rs") && stats.has_tensor("t"));
+    EXPECT_EQ(stats.at("cat").count(), 6u * 20 * 64);
+  });
 }
 
 // a = Relu(Conv(X)) [1,8,8,8] is split by two Slices along channels (C2f's chunk), b by two
@@ -136,22 +145,10 @@ TEST(DerivedStats, SlicePartitionSplitAndUpsamplingEqualDirectObservation) {
   std::vector<std::string> order;
   for (const auto& d : derived) order.push_back(d.name);
   EXPECT_LT(std::find(order.begin(), order.end(), "a"), std::find(order.begin(), order.end(), "u"));
-
-  std::string reference;
-  for (bool derive : {false, true}) {
-    for (int threads : {1, 2}) {
-      CalibrateOptions o;
-      o.threads = threads;
-      o.derive_unions = derive;
-      auto source = open_array_source(dir.path() / "x.npy", "X");
-      const auto stats = collect_statistics(model, required, *source, o, {}, nullptr, nullptr);
-      ASSERT_TRUE(stats.has_tensor("a") && stats.has_tensor("u") && stats.has_tensor("c"));
-      EXPECT_EQ(stats.at("u").count(), 5u * 8 * 16 * 16);
-      const std::string bytes = stats.serialize();
-      if (reference.empty()) reference = bytes;
-      EXPECT_EQ(bytes, reference) << "derive " << derive << ", " << threads << " threads";
-    }
-  }
+  expect_derived_equals_direct(model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
+    ASSERT_TRUE(stats.has_tensor("a") && stats.has_tensor("u") && stats.has_tensor("c"));
+    EXPECT_EQ(stats.at("u").count(), 5u * 8 * 16 * 16);
+  });
 }
 
 }  // namespace

@@ -219,6 +219,19 @@ double cosine(const Tensor& a, const Tensor& b) {
   return xy / std::sqrt(xx * yy + 1e-30);
 }
 
+// Symmetric int8 ranges (amax) of the intermediates from a float run's outputs, and X's.
+std::map<std::string, calib::QuantParams> minmax_params(const std::map<std::string, std::filesystem::path>& fp32) {
+  std::map<std::string, calib::QuantParams> params;
+  params["X"] = calib::symmetric_int8(1.0f);
+  for (const auto& t : kIntermediates) {
+    const Tensor v = read_npy(fp32.at(t));
+    float amax = 0;
+    for (float f : v.values<float>()) amax = std::max(amax, std::fabs(f));
+    params[t] = calib::symmetric_int8(amax);
+  }
+  return params;
+}
+
 TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
   test::TempDir dir;
   write_file_atomic(dir / "float.onnx", small_model(true));
@@ -229,14 +242,7 @@ TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
   const auto fp32 = run_ort(dir / "float.onnx", "X", dir / "x.npy", dir / "fp32");
   ASSERT_FALSE(fp32.empty());
   // Ranges from the float run's intermediates (minmax), as calibration would produce.
-  std::map<std::string, calib::QuantParams> params;
-  params["X"] = calib::symmetric_int8(1.0f);
-  for (const auto& t : kIntermediates) {
-    const auto v = read_npy(fp32.at(t));
-    float amax = 0;
-    for (float f : v.values<float>()) amax = std::max(amax, std::fabs(f));
-    params[t] = calib::symmetric_int8(amax);
-  }
+  const auto params = minmax_params(fp32);
   const std::string model = small_model(false);
   const auto plan = plan_qdq(read_graph_view(model, "small.onnx"), all_layers());
   const auto result = write_qdq_model(model, "small.onnx", plan, params,
@@ -301,14 +307,7 @@ TEST(QdqWriter, WeightsInConstantNodesAreQuantizedLikeInitializers) {
   write_file_atomic(dir / "all.onnx", with_constant_weights(small_model(true)));
   const auto fp32 = run_ort(dir / "all.onnx", "X", dir / "x.npy", dir / "fp32");
   ASSERT_FALSE(fp32.empty());
-  std::map<std::string, calib::QuantParams> params;
-  params["X"] = calib::symmetric_int8(1.0f);
-  for (const auto& t : kIntermediates) {
-    const Tensor v = read_npy(fp32.at(t));
-    float amax = 0;
-    for (float f : v.values<float>()) amax = std::max(amax, std::fabs(f));
-    params[t] = calib::symmetric_int8(amax);
-  }
+  const auto params = minmax_params(fp32);
   const auto plan = plan_qdq(read_graph_view(model, "const.onnx"), all_layers());
   const auto result = write_qdq_model(model, "const.onnx", plan, params, ActivationType::kInt8Symmetric);
   EXPECT_EQ(result.weights, 4u);  // W1 (initializer) and the three Constant-node weights
