@@ -49,9 +49,6 @@ TEST(CalibrateYolov8n, QdqModelMatchesFloatOnHeldOutImages) {
   const auto r = test::run_command(test::qcal_bin() + " calibrate " + model.string() + " --data " +
                                    (dir / "calib").string() + " --recipe yolo -o " +
                                    (dir / "out").string() + " -j 2 --json");
-  if (r.exit_code != 0 && r.output.find("does not support") != std::string::npos) {
-    GTEST_SKIP() << "the engine cannot run yolov8n yet:\n" << r.output.substr(0, 400);
-  }
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto summary = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   EXPECT_GE(summary["samples"].get<int>(), 100);
