@@ -332,9 +332,23 @@ std::optional<std::string> upgrade_for_qdq(const std::string& model_bytes, const
       shape = source->row_shape();
       shape.insert(shape.begin(), batch);
     }
-    for (auto& d : shape) d = d < 0 ? 1 : d;  // only ranks matter without data
-    std::vector<Shape> shapes{shape};
-    std::string upgraded = upgrade_opset(model_bytes, what, kTarget, shapes);
+    // Without data (--from-stats) the dynamic dimensions are guessed: only the ranks of
+    // softmax-like inputs are read (and only when the model has such nodes), so the first size
+    // the model plans at will do.
+    std::string upgraded;
+    const bool dynamic = std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; });
+    for (const std::int64_t guess : {std::int64_t{640}, std::int64_t{224}, std::int64_t{64}}) {
+      Shape s = shape;
+      for (std::size_t d = 0; d < s.size(); ++d) {
+        if (s[d] < 0) s[d] = d == 0 ? 1 : guess;
+      }
+      try {
+        upgraded = upgrade_opset(model_bytes, what, kTarget, std::vector<Shape>{s});
+        break;
+      } catch (const Error&) {
+        if (!dynamic || guess == 64) throw;
+      }
+    }
     if (source && source->size() >= batch && model.inputs().size() == 1) {
       check_same_outputs(model_bytes, upgraded, what, std::vector<Tensor>{source->read(0, batch)});
     }

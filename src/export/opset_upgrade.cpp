@@ -46,7 +46,15 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
   // Input ranks of the softmax-like nodes, from the engine's shape inference (unfused, so the
   // nodes are the model's own).
   std::map<std::string, std::size_t> rank_of;  // the node's output tensor -> its input's rank
-  if (from < 13) {
+  bool needs_ranks = false;  // a softmax-like node whose axis is not already -1
+  for (const auto& node : model.graph().node()) {
+    const std::string& op = node.op_type();
+    if (!node.domain().empty() || (op != "Softmax" && op != "LogSoftmax" && op != "Hardmax")) continue;
+    bool last = false;
+    for (const auto& a : node.attribute()) last = last || (a.name() == "axis" && a.i() == -1);
+    needs_ranks = needs_ranks || !last;
+  }
+  if (from < 13 && needs_ranks) {
     auto parsed = std::make_shared<const engine::Model>(
         engine::Model::load_from_bytes(model_bytes, std::filesystem::path(what).parent_path()));
     engine::SessionOptions o;
@@ -77,7 +85,7 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
       }
     }
     const auto rank = r == rank_of.end() ? std::int64_t{0} : static_cast<std::int64_t>(r->second);
-    if (rank == 0 || (axis != -1 && axis != rank - 1)) {
+    if (axis != -1 && (rank == 0 || axis != rank - 1)) {
       Error e = unsupported(goal + ": " + op + " on axis " + std::to_string(axis) +
                                 " of a rank-" + std::to_string(rank) +
                                 " input changes meaning at opset 13 and is not rewritten",

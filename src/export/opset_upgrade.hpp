@@ -16,7 +16,8 @@ int model_opset(const std::string& model_bytes, const std::string& what);
 
 // The model converted to `target_opset`. Softmax, LogSoftmax and Hardmax below opset 13 are
 // first given axis -1 when they act on their input's last axis (rank from the engine's shape
-// inference at `input_shapes`), so that the converter's 12->13 rewrite needs no shapes; one on
+// inference at `input_shapes`, planned only when such a node exists), so that the converter's
+// 12->13 rewrite needs no shapes; one on
 // another axis, external weight data, or a conversion the converter refuses is a kUnsupported
 // error naming the model (and node).
 std::string upgrade_opset(const std::string& model_bytes, const std::string& what, int target_opset,
