@@ -173,7 +173,10 @@ class VideoExtractor {
   bool run_with_reader() {
     VideoReader reader;
     std::string why;
-    if (!reader.open(summary_.path, why)) return false;
+    if (!reader.open(summary_.path, why)) {
+      summary_.decoder = "opencv (" + why + ")";
+      return false;
+    }
     // The pre-pass count is exact; for MP4, MOV and AVI it is the container's count that
     // cv::CAP_PROP_FRAME_COUNT reports, so the plan is the same as OpenCV's path makes.
     const VideoInfo info{reader.frame_count(), reader.fps()};
@@ -215,8 +218,10 @@ class VideoExtractor {
         fs::remove(options_.out_dir / name, ec);
       }
       reset();
+      summary_.decoder = "opencv (" + why + ")";
       return false;
     }
+    summary_.decoder = "libavcodec";
     summary_.frames_skipped_undecoded =
         std::max<std::int64_t>(0, summary_.frames_decoded - reader.frames_decoded());
     summary_.duration_s = info.duration_s() > 0 ? info.duration_s() : seen_duration;

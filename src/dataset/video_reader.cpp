@@ -96,6 +96,7 @@ double opencv_seconds(std::int64_t pts, std::int64_t start_time, AVRational time
 
 struct VideoReader::Impl {
   fs::path path;
+  FormatPtr fmt;  // the pre-pass's demuxer, rewound for decode() (saves a second stream probe)
   int stream = -1;
   AVRational time_base{0, 1};
   std::int64_t start_time = 0;
@@ -130,7 +131,7 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
   Impl& m = *impl_;
   m = Impl{};
   m.path = path;
-  FormatPtr fmt;
+  FormatPtr& fmt = m.fmt;
   if (!open_format(path, fmt, m.stream, why)) return false;
   AVStream* st = fmt->streams[m.stream];
   const AVCodecParameters* par = st->codecpar;
@@ -249,9 +250,14 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
 bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string& why) {
   Impl& m = *impl_;
   m.decoded = 0;
-  FormatPtr fmt;
-  int stream = -1;
-  if (!open_format(m.path, fmt, stream, why)) return false;
+  // Back to the first packet: the decode pass must read exactly the pre-pass's packets (each is
+  // checked), as a fresh open would give them; if the demuxer cannot seek there, open again.
+  FormatPtr fmt = std::move(m.fmt);
+  int stream = m.stream;
+  if (!fmt || av_seek_frame(fmt.get(), stream, m.packet_dts.front(), AVSEEK_FLAG_BACKWARD) < 0) {
+    fmt.reset();
+    if (!open_format(m.path, fmt, stream, why)) return false;
+  }
   if (stream != m.stream || fmt->streams[stream]->start_time != m.start_time) {
     why = "the file changed";
     return false;

@@ -166,6 +166,7 @@ TEST_F(VideoReaderTest, ExtractFramesOnH264KeepsTheRightFramesWithoutDecodingAll
   EXPECT_FALSE(v.failed) << v.error;
   EXPECT_EQ(v.frames_decoded, 90);
   EXPECT_GT(v.frames_skipped_undecoded, 20);
+  EXPECT_EQ(v.decoder, "libavcodec");
   std::vector<std::int64_t> kept;
   for (const auto& rec : v.records) {
     ASSERT_FALSE(rec.output.empty()) << rec.skip_reason;
