@@ -8,6 +8,8 @@
 
 #include <opencv2/videoio.hpp>
 
+#include <set>
+
 #include "core/atomic_file.hpp"
 #include "dataset/video_frames.hpp"
 #include "test_support.hpp"
@@ -177,6 +179,44 @@ TEST_F(VideoReaderTest, ExtractFramesOnH264KeepsTheRightFramesWithoutDecodingAll
   const std::string csv = read_file(o.out_dir / "frames.csv");
   const std::string video = (dir_ / "clip.mp4").generic_string();
   EXPECT_NE(csv.find(video + ",30,1.000,clip_frame_000030.jpg,\n"), std::string::npos) << csv;
+}
+
+TEST_F(VideoReaderTest, DamagedStreamGoesToVideoCaptureAndLeavesOnlyItsFrames) {
+  test::write_mjpg_avi(dir_ / "src.avi", 90, 30);
+  ASSERT_TRUE(test::make_h264(dir_ / "src.avi", dir_ / "clip.mp4", "30"));
+  // Garbage over 20 stretches of the middle third (the container index stays intact).
+  std::string bytes = read_file(dir_ / "clip.mp4");
+  ASSERT_GT(bytes.size(), 400000u);
+  std::uint32_t x = 12345;
+  for (std::size_t k = 0; k < 20; ++k) {
+    for (std::size_t j = 0; j < 50; ++j) {
+      x = x * 1664525u + 1013904223u;
+      bytes[bytes.size() / 3 + k * 8000 + j] = static_cast<char>(x >> 24);
+    }
+  }
+  write_file_atomic(dir_ / "damaged.mp4", bytes);
+  FramesOptions o;
+  o.inputs = {dir_ / "damaged.mp4"};
+  o.out_dir = dir_ / "out";
+  o.sampling.mode = SamplingMode::kEvery;
+  o.sampling.value = 10;
+  o.keep_blank = true;
+  const auto r = extract_frames(o);
+  const auto& v = r.videos[0];
+  EXPECT_EQ(v.decoder.rfind("opencv (", 0), 0u) << v.decoder;
+  // Every file in the folder is one frames.csv names, once: nothing left from the first attempt.
+  std::set<std::string> listed;
+  for (const auto& rec : v.records) {
+    if (!rec.output.empty()) {
+      EXPECT_TRUE(listed.insert(rec.output).second) << rec.output;
+    }
+  }
+  std::set<std::string> present;
+  for (const auto& e : fs::directory_iterator(o.out_dir)) {
+    if (e.path().filename() != "frames.csv") present.insert(e.path().filename().string());
+  }
+  EXPECT_EQ(present, listed);
+  EXPECT_EQ(v.kept, static_cast<std::int64_t>(listed.size()));
 }
 
 TEST_F(VideoReaderTest, DeclinesWhatItCannotReproduce) {
