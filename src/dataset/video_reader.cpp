@@ -110,7 +110,11 @@ struct VideoReader::Impl {
   std::vector<std::int64_t> sorted_pts;      // display order
   std::vector<std::int64_t> packet_pts;      // decode order
   std::vector<std::int64_t> packet_display;  // decode order -> display index
-  std::vector<std::int64_t> packet_dts;      // decode order
+  // Decode order; AV_NOPTS_VALUE where the container has none (Matroska's first packets of a
+  // stream with B-frames): OpenCV then stamps the frame that comes out there with 0 ms.
+  std::vector<std::int64_t> packet_dts;
+  std::int64_t last_dts = AV_NOPTS_VALUE;  // the pre-pass's last known dts
+  bool dts_gaps = false;                   // some packet has no dts
   std::vector<double> times;
   // The decoder outputs frame i while decoding packet i + delay only if every frame's packet
   // comes at most this many packets after its display position.
@@ -193,10 +197,14 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
       continue;
     }
     foreign_run = 0;
-    if (pts == AV_NOPTS_VALUE || pts < 0 || dts == AV_NOPTS_VALUE ||
-        (!m.packet_dts.empty() && dts <= m.packet_dts.back())) {
+    if (pts == AV_NOPTS_VALUE || pts < 0 || (dts != AV_NOPTS_VALUE && m.last_dts != AV_NOPTS_VALUE && dts <= m.last_dts)) {
       why = "a packet without a usable timestamp";
       return false;
+    }
+    if (dts == AV_NOPTS_VALUE) {
+      m.dts_gaps = true;
+    } else {
+      m.last_dts = dts;
     }
     if ((flags & (AV_PKT_FLAG_DISCARD | AV_PKT_FLAG_CORRUPT)) != 0) {
       why = "a corrupt or discarded packet";
@@ -254,7 +262,10 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
   // checked), as a fresh open would give them; if the demuxer cannot seek there, open again.
   FormatPtr fmt = std::move(m.fmt);
   int stream = m.stream;
-  if (!fmt || av_seek_frame(fmt.get(), stream, m.packet_dts.front(), AVSEEK_FLAG_BACKWARD) < 0) {
+  // The first packet's dts, or the earliest pts when it has none: at or before every packet.
+  const std::int64_t first_ts =
+      m.packet_dts.front() != AV_NOPTS_VALUE ? std::min(m.packet_dts.front(), m.sorted_pts.front()) : m.sorted_pts.front();
+  if (!fmt || av_seek_frame(fmt.get(), stream, first_ts, AVSEEK_FLAG_BACKWARD) < 0) {
     fmt.reset();
     if (!open_format(m.path, fmt, stream, why)) return false;
   }
@@ -352,6 +363,10 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
       if (delay < 0) {
         // The first frame out (display index 0).
         if (frame->pkt_dts == AV_NOPTS_VALUE) {
+          if (m.dts_gaps) {
+            why = "the first frame came out at a packet without a dts";
+            return false;
+          }
           delay = n;  // every frame came out only at the end
         } else {
           const auto it = std::find(m.packet_dts.begin(), m.packet_dts.end(), frame->pkt_dts);
