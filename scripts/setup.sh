@@ -17,6 +17,7 @@ APT_PACKAGES=(
   python3-pil                                    # PIL reference for torchvision-mode resize (preprocess tests)
   libxxhash-dev                                  # XXH3 data fingerprints (qcal pack sidecar)
   ffmpeg                                         # benchmark peer, test video encoder
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # qcal frames decodes with FFmpeg's libraries
   chromium                                       # renders report.html in tests (headless)
 )
 # Node.js and npm run the ONNX Runtime reference; a machine that already has them (from

@@ -1,4 +1,7 @@
-// Frame extraction: grab() every frame (cheap), retrieve()/convert/encode only planned frames.
+// Frame extraction: the sampling plan decided from a demux-only pre-pass (VideoReader), frames no
+// one keeps or references never decoded, only kept frames converted and encoded; videos outside
+// what VideoReader reproduces exactly are decoded with cv::VideoCapture (grab() every frame,
+// retrieve() only planned ones), with the same output.
 #include "dataset/video_frames.hpp"
 
 #include <opencv2/core.hpp>
@@ -17,6 +20,11 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "dataset/parallel.hpp"
+#include "dataset/video_reader.hpp"
+
+extern "C" {
+#include <libavutil/log.h>
+}
 
 namespace fs = std::filesystem;
 
@@ -156,6 +164,85 @@ class VideoExtractor {
   }
 
   void run() {
+    if (run_with_reader()) return;
+    run_with_opencv();
+  }
+
+ private:
+  // The VideoReader path; false (nothing left behind) when the video must go to OpenCV instead.
+  bool run_with_reader() {
+    VideoReader reader;
+    std::string why;
+    if (!reader.open(summary_.path, why)) {
+      summary_.decoder = "opencv (" + why + ")";
+      return false;
+    }
+    // The pre-pass count is exact; for MP4, MOV and AVI it is the container's count that
+    // cv::CAP_PROP_FRAME_COUNT reports, so the plan is the same as OpenCV's path makes.
+    const VideoInfo info{reader.frame_count(), reader.fps()};
+    summary_.fps = info.fps;
+    event_.frames_expected = info.frame_count;
+    std::vector<double> corrected;
+    double seen_duration = 0.0;
+    auto plan = [&](const std::vector<double>& raw) {
+      FramePlan frame_plan(options_.sampling, info);
+      std::vector<bool> wanted(raw.size(), false);
+      corrected.assign(raw.size(), 0.0);
+      double prev_t = 0.0;
+      double interval = 0.0;
+      for (std::size_t i = 0; i < raw.size(); ++i) {
+        // OpenCV's path corrects non-increasing stamps the same way (frame_time).
+        double t = raw[i];
+        if (i > 0 && !(t > prev_t)) t = prev_t + (interval > 0 ? interval : 1.0 / info.fps);
+        if (i > 0) interval = t - prev_t;
+        prev_t = t;
+        corrected[i] = t;
+        summary_.frames_decoded = static_cast<std::int64_t>(i) + 1;
+        if (frame_plan.past_end(t)) break;
+        if (frame_plan.want(static_cast<std::int64_t>(i), t)) wanted[i] = true;
+        if (frame_plan.exhausted()) break;
+      }
+      seen_duration = prev_t + (interval > 0 ? interval : 1.0 / info.fps);
+      return wanted;
+    };
+    auto deliver = [&](std::int64_t index, const cv::Mat& bgr) {
+      keep_frame(bgr, index, corrected[static_cast<std::size_t>(index)]);
+      event_.frames_decoded = index + 1;
+      report_at(index + 1, false);
+    };
+    if (!reader.decode(plan, deliver, why)) {
+      // The decoder's output departed from the pre-pass (a damaged stream): start again with
+      // OpenCV, which reports damage as before; this attempt's files are removed first.
+      for (const auto& name : written_) {
+        std::error_code ec;
+        fs::remove(options_.out_dir / name, ec);
+      }
+      reset();
+      summary_.decoder = "opencv (" + why + ")";
+      return false;
+    }
+    summary_.decoder = "libavcodec";
+    summary_.frames_skipped_undecoded =
+        std::max<std::int64_t>(0, summary_.frames_decoded - reader.frames_decoded());
+    summary_.duration_s = info.duration_s() > 0 ? info.duration_s() : seen_duration;
+    report(true);
+    return true;
+  }
+
+  void reset() {
+    summary_.records.clear();
+    summary_.frames_decoded = 0;
+    summary_.frames_skipped_undecoded = 0;
+    summary_.kept = 0;
+    summary_.skipped_blank = 0;
+    summary_.skipped_similar = 0;
+    summary_.skipped_other = 0;
+    last_kept_thumb_ = cv::Mat();
+    last_kept_index_ = -1;
+    written_.clear();
+  }
+
+  void run_with_opencv() {
     cv::VideoCapture cap;
     if (!open_video(cap, summary_.path)) {
       fail("cannot open video: not a video file, or a format OpenCV's FFmpeg cannot decode");
@@ -186,7 +273,16 @@ class VideoExtractor {
         stopped_early = true;
         break;
       }
-      if (plan.want(index, t)) keep_frame(cap, index, t);
+      if (plan.want(index, t)) {
+        if (!cap.retrieve(frame_) || frame_.empty()) {
+          FrameRecord r;
+          r.frame_index = index;
+          r.timestamp_s = t;
+          skip(r, "decode failed", summary_.skipped_other);
+        } else {
+          keep_frame(frame_, index, t);
+        }
+      }
       ++index;
       if (index % kProgressEvery == 0) report(false);
       if (plan.exhausted()) {
@@ -209,7 +305,6 @@ class VideoExtractor {
     report(true);
   }
 
- private:
   void fail(const std::string& message) {
     summary_.failed = true;
     summary_.error = message;
@@ -218,9 +313,11 @@ class VideoExtractor {
     summary_.records.push_back(std::move(r));
   }
 
-  void report(bool finished) {
+  void report(bool finished) { report_at(summary_.frames_decoded, finished); }
+
+  void report_at(std::int64_t frames, bool finished) {
     if (!progress_) return;
-    event_.frames_decoded = summary_.frames_decoded;
+    event_.frames_decoded = frames;
     event_.finished = finished;
     progress_(event_);
   }
@@ -231,16 +328,12 @@ class VideoExtractor {
     summary_.records.push_back(std::move(r));
   }
 
-  void keep_frame(cv::VideoCapture& cap, std::int64_t index, double t) {
+  void keep_frame(const cv::Mat& frame, std::int64_t index, double t) {
     FrameRecord r;
     r.frame_index = index;
     r.timestamp_s = t;
-    if (!cap.retrieve(frame_) || frame_.empty()) {
-      skip(r, "decode failed", summary_.skipped_other);
-      return;
-    }
     const bool need_thumb = !options_.keep_blank || options_.skip_similar >= 0;
-    cv::Mat thumb = need_thumb ? make_thumbnail(frame_) : cv::Mat();
+    cv::Mat thumb = need_thumb ? make_thumbnail(frame) : cv::Mat();
     if (!options_.keep_blank) {
       std::string why = blank_reason(thumb);
       if (!why.empty()) {
@@ -265,13 +358,14 @@ class VideoExtractor {
       params = {cv::IMWRITE_PNG_COMPRESSION, 3};  // zlib level 3: near-best size, fast
     }
     const std::string name = frame_file_name(summary_.stem, index, options_.format);
-    if (!cv::imencode(options_.format == ImageFormat::kJpeg ? ".jpg" : ".png", frame_, buffer_,
+    if (!cv::imencode(options_.format == ImageFormat::kJpeg ? ".jpg" : ".png", frame, buffer_,
                       params)) {
       skip(r, "encoding failed", summary_.skipped_other);
       return;
     }
     write_file_atomic(options_.out_dir / name,
                       std::string_view(reinterpret_cast<const char*>(buffer_.data()), buffer_.size()));
+    written_.push_back(name);
     r.output = name;
     ++summary_.kept;
     summary_.records.push_back(std::move(r));
@@ -289,6 +383,7 @@ class VideoExtractor {
   cv::Mat last_kept_thumb_;
   std::int64_t last_kept_index_ = -1;
   std::vector<std::uint8_t> buffer_;
+  std::vector<std::string> written_;  // files written for this video (removed if it starts again)
 };
 
 void write_csv(const fs::path& path, const std::vector<VideoSummary>& videos) {
@@ -413,6 +508,10 @@ void quiet_opencv_logging() {
   // the failed video by name instead. OpenCV reads this once, before its first capture; a value
   // the user set is kept. -8 is AV_LOG_QUIET.
   ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", 0);
+  // The same for the libraries VideoReader calls directly (OpenCV sets this level again from
+  // OPENCV_FFMPEG_LOGLEVEL at each capture it opens).
+  const char* level = std::getenv("OPENCV_FFMPEG_LOGLEVEL");
+  av_log_set_level(level != nullptr ? std::atoi(level) : AV_LOG_QUIET);
 }
 
 }  // namespace qcal::dataset

@@ -43,7 +43,13 @@ struct VideoSummary {
   std::string error;  // the failure, when failed
   double duration_s = 0.0;
   double fps = 0.0;
-  std::int64_t frames_decoded = 0;
+  std::int64_t frames_decoded = 0;  // frames read up to where extraction stopped
+  // Of those, frames never decoded: H.264 non-reference frames not kept (no other frame needs
+  // them), skipped by the decoder.
+  std::int64_t frames_skipped_undecoded = 0;
+  // Which decoder produced the frames: "libavcodec" (VideoReader), or "opencv (...)" with the
+  // reason VideoReader left the video to cv::VideoCapture.
+  std::string decoder;
   std::int64_t kept = 0;
   std::int64_t skipped_blank = 0;
   std::int64_t skipped_similar = 0;

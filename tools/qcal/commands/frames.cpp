@@ -169,6 +169,8 @@ int run_frames(const FramesArgs& a) {
     for (const auto& v : report.videos) {
       videos.push_back({{"video", v.path.string()},   {"duration_s", v.duration_s},
                         {"fps", v.fps},               {"frames_decoded", v.frames_decoded},
+                        {"frames_skipped_undecoded", v.frames_skipped_undecoded},
+                        {"decoder", v.decoder},
                         {"kept", v.kept},             {"skipped_blank", v.skipped_blank},
                         {"skipped_similar", v.skipped_similar}, {"failed", v.failed},
                         {"error", v.error}});
