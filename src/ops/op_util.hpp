@@ -190,8 +190,11 @@ void broadcast_copy(const Tensor& in, Tensor& out, int num_threads);
 // Copies a strided view of `src` into contiguous `dst`: dst[i0..ik] = src[sum i_d * strides[d]]
 // (strides in elements, may be negative or 0). Adjacent dims that stay contiguous are merged;
 // an inner stride of 1 becomes memcpy. Used by Transpose and Slice.
+// `minmax_f32`, when given, is filled for the copy's output as parallel_for_minmax does; pass it
+// only for float32 data.
 void strided_copy(const void* src, std::size_t element_size, std::span<const std::int64_t> dims,
-                  std::span<const std::int64_t> strides, void* dst, int num_threads);
+                  std::span<const std::int64_t> strides, void* dst, int num_threads,
+                  MinMaxRequest* minmax_f32 = nullptr);
 
 // Elements per parallel chunk for cheap elementwise work: below this, threads cost more than
 // they save.

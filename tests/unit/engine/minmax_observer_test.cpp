@@ -26,7 +26,8 @@ std::vector<float> uniform(std::int64_t n, float lo, float hi, Rng& rng) {
 
 // x -> Conv = c -> Sigmoid = s; m = Mul(c, s) (a SiLU); r = Relu(m); a = Add(r, bias[1,8,1,1])
 // (broadcast rows); x -> Conv = d -> MaxPool = p; sd = Mul(s, d) (d read as the second input);
-// sum = Sum(r, d, s) (variadic: the last pass scans).
+// sum = Sum(r, d, s) (variadic: the last pass scans); sl = Slice(m) (channels 1..4, a strided
+// copy); tr = Transpose(a) to NHWC.
 std::shared_ptr<const Model> silu_model() {
   test::OnnxBuilder b;
   b.input("x", {1, 4, 64, 64});
@@ -45,7 +46,12 @@ std::shared_ptr<const Model> silu_model() {
   test::OnnxBuilder::attr_ints(pool, "strides", {2, 2});
   b.node("Mul", {"s", "d"}, {"sd"}, "mul2");
   b.node("Sum", {"r", "d", "s"}, {"sum"}, "sum");
-  for (const char* o : {"a", "p", "sd", "sum"}) b.output(o);
+  b.initializer_i64("starts", {1}, {1});
+  b.initializer_i64("ends", {1}, {5});
+  b.initializer_i64("axes", {1}, {1});
+  b.node("Slice", {"m", "starts", "ends", "axes"}, {"sl"}, "slice");
+  test::OnnxBuilder::attr_ints(b.node("Transpose", {"a"}, {"tr"}, "transpose"), "perm", {0, 2, 3, 1});
+  for (const char* o : {"p", "sd", "sum", "sl", "tr"}) b.output(o);
   return std::make_shared<const Model>(Model::load_from_bytes(b.bytes(), {}));
 }
 
@@ -96,8 +102,8 @@ TEST(MinMaxObserver, KernelScansEqualReadingTheTensorAtAnyThreadCount) {
     // The same tensors, each once.
     EXPECT_EQ(std::multiset<std::string>(seen.order.begin(), seen.order.end()),
               std::multiset<std::string>(plain_order.begin(), plain_order.end()));
-    // Scanned by kernels: c (by the Sigmoid reading it), s, m, r, a (broadcast Add), sd, sum.
-    for (const char* t : {"c", "s", "m", "r", "a", "sd", "sum"}) {
+    // Scanned by kernels: c (by the Sigmoid reading it), s, m, r, a (broadcast Add), sd, sum, sl, tr.
+    for (const char* t : {"c", "s", "m", "r", "a", "sd", "sum", "sl", "tr"}) {
       ASSERT_TRUE(seen.scans.at(t).has_value()) << t << " at " << threads << " threads";
       expect_same_scan(*seen.scans.at(t), seen.direct.at(t), t);
     }
@@ -156,7 +162,7 @@ TEST(MinMaxObserver, NanAndInfAreFlaggedNotHidden) {
     for (int threads : {1, 2}) {
       Session s(model, {.num_threads = threads});
       const Seen seen = observe_minmax(s, x);
-      for (const char* t : {"c", "s", "m", "r", "a", "sd", "sum"}) {
+      for (const char* t : {"c", "s", "m", "r", "a", "sd", "sum", "sl", "tr"}) {
         ASSERT_TRUE(seen.scans.at(t).has_value()) << t;
         expect_same_scan(*seen.scans.at(t), seen.direct.at(t), t);
       }
@@ -174,7 +180,7 @@ TEST(MinMaxObserver, PlainObserverStillSeesExecutionOrderWithoutScans) {
   std::vector<std::string> order;
   s.set_observer([&](const std::string& name, const TensorView&) { order.push_back(name); });
   s.run(std::vector<Tensor>{x});
-  EXPECT_EQ(order, (std::vector<std::string>{"x", "c", "s", "m", "r", "a", "d", "p", "sd", "sum"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"x", "c", "s", "m", "r", "a", "d", "p", "sd", "sum", "sl", "tr"}));
 }
 
 }  // namespace
