@@ -19,14 +19,24 @@
 namespace qcal::exporter {
 namespace {
 
+// Under the sanitizers (CI's ASan+UBSan unit run) every yolov8n run costs seconds: one image and
+// the two ends of the comparison there, the whole matrix in the normal build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 std::filesystem::path yolov8n() { return test::deps_dir() / "models" / "yolov8n.onnx"; }
 
-// Two photos through the yolo preset (letterbox to 640, RGB, /255, NCHW): [2, 3, 640, 640].
+// Photos through the yolo preset (letterbox to 640, RGB, /255, NCHW): [2, 3, 640, 640] (one
+// under the sanitizers).
 Tensor photos() {
   const preprocess::Pipeline pipeline(preprocess::make_preset("yolo"));
   const char* files[] = {"messi5.jpg", "basketball1.png"};
-  Tensor batch(DType::kFloat32, {2, 3, 640, 640});
-  for (std::int64_t i = 0; i < 2; ++i) {
+  const std::int64_t n = kSanitized ? 1 : 2;
+  Tensor batch(DType::kFloat32, {n, 3, 640, 640});
+  for (std::int64_t i = 0; i < n; ++i) {
     const Tensor one = pipeline.run(preprocess::decode_image(test::opencv_data() / files[i]));
     EXPECT_EQ(one.numel(), 3 * 640 * 640);
     std::copy_n(one.data<float>(), 3 * 640 * 640, batch.data<float>() + i * 3 * 640 * 640);
@@ -51,6 +61,7 @@ TEST(KernelScans, Yolov8nScansEqualReadingEveryTensor) {
   Tensor first(DType::kFloat32, {1, 3, 640, 640});
   std::copy_n(batch.data<float>(), first.numel(), first.data<float>());
   for (int threads : {1, 2}) {
+    if (kSanitized && threads == 1) continue;
     engine::Session s(model, {.num_threads = threads});
     std::size_t seen = 0, scanned = 0;
     s.set_minmax_observer([&](const std::string& name, const TensorView& v, const MinMaxScan* minmax) {
@@ -65,8 +76,9 @@ TEST(KernelScans, Yolov8nScansEqualReadingEveryTensor) {
     });
     s.run(std::vector<Tensor>{first});
     EXPECT_EQ(seen, every_tensor(*model).size());
-    // The SiLUs' Sigmoid and Mul outputs, the convolutions they read, the C2f/head Adds...
-    EXPECT_GT(scanned, 170u) << threads << " threads";
+    // The SiLUs' Sigmoid and Mul outputs, the convolutions they read, the C2f Slices and Adds...
+    // (205 of 243 on yolov8n: the input, the head's convolutions, MaxPools, Concats... are not.)
+    EXPECT_GT(scanned, 195u) << threads << " threads";
   }
 }
 
@@ -83,6 +95,7 @@ TEST(KernelScans, Yolov8nMinMaxStatisticsAreByteIdenticalToReadingEveryTensor) {
   };
   std::string reference;
   for (const Way w : {Way{false, false, 1}, Way{false, true, 2}, Way{true, true, 1}, Way{true, true, 2}}) {
+    if (kSanitized && w.derive != w.scans) continue;
     CalibrateOptions o;
     o.select.method = calib::Method::kMinMax;  // no histogram: the scans are used
     o.threads = w.threads;
