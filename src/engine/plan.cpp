@@ -279,9 +279,12 @@ void Plan::plan_minmax() {
     for (int o : outs) producer[static_cast<std::size_t>(o)] = static_cast<int>(s);
     if (step.kind != StepKind::kKernel) continue;
     std::vector<ops::TensorInfo> in_infos;
-    for (int id : graph_.node_inputs[k]) in_infos.push_back(id < 0 ? ops::TensorInfo{} : infos_[static_cast<std::size_t>(id)]);
+    for (int id : graph_.node_inputs[k]) {
+      in_infos.push_back(id < 0 ? ops::TensorInfo{} : infos_[static_cast<std::size_t>(id)]);
+    }
     const ops::MinMaxSupport support = graph_.kernels[k]->minmax_support(in_infos);
-    const bool float_out = !outs.empty() && infos_[static_cast<std::size_t>(outs[0])].dtype == DType::kFloat32;
+    const bool float_out =
+        !outs.empty() && infos_[static_cast<std::size_t>(outs[0])].dtype == DType::kFloat32;
     scans_output_[s] = support.output && float_out ? 1 : 0;
     scans_input[s] = support.input ? 1 : 0;
   }
@@ -290,10 +293,12 @@ void Plan::plan_minmax() {
     const auto& ins = graph_.node_inputs[static_cast<std::size_t>(steps_[s].node)];
     if (ins.empty() || ins[0] < 0) continue;
     const auto v = static_cast<std::size_t>(ins[0]);
-    const int p = producer[v];
-    if (p < 0 || is_const_[v] || steps_[static_cast<std::size_t>(p)].kind != StepKind::kKernel) continue;
-    if (scans_output_[static_cast<std::size_t>(p)] && graph_.node_outputs[static_cast<std::size_t>(steps_[static_cast<std::size_t>(p)].node)][0] == ins[0]) continue;
-    if (report_after_[v] >= 0) continue;  // an earlier reader scans it
+    if (producer[v] < 0 || is_const_[v]) continue;
+    const auto p = static_cast<std::size_t>(producer[v]);
+    if (steps_[p].kind != StepKind::kKernel) continue;
+    const auto& producer_outs = graph_.node_outputs[static_cast<std::size_t>(steps_[p].node)];
+    if (scans_output_[p] && producer_outs[0] == ins[0]) continue;  // its producer scans it
+    if (report_after_[v] >= 0) continue;                            // an earlier reader scans it
     report_after_[v] = static_cast<int>(s);
     scanned_input_[s] = ins[0];
   }

@@ -505,7 +505,8 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   if (options.kernel_scans) {
     session.set_minmax_observer(observe, names);
   } else {
-    session.set_observer([&](const std::string& name, const TensorView& view) { observe(name, view, nullptr); }, names);
+    session.set_observer(
+        [&](const std::string& name, const TensorView& view) { observe(name, view, nullptr); }, names);
   }
 
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> data_hash(XXH3_createState(), &XXH3_freeState);

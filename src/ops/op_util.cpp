@@ -258,7 +258,8 @@ void strided_copy_words(const Word* src, const std::array<std::int64_t, kMaxRank
   };
   if constexpr (sizeof(Word) == sizeof(float)) {
     // The words are float32 bits when the caller asks for a scan (strided_copy's contract).
-    parallel_for_minmax(total, 16384, num_threads, minmax_f32, nullptr, reinterpret_cast<const float*>(dst), body);
+    parallel_for_minmax(total, 16384, num_threads, minmax_f32, nullptr,
+                        reinterpret_cast<const float*>(dst), body);
   } else {
     parallel_for(total, 16384, num_threads, body);
   }
