@@ -16,6 +16,7 @@
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "preprocess/jpeg_decode.hpp"
 #include "preprocess/pil_resize.hpp"
 
 namespace qcal::preprocess {
@@ -332,6 +333,15 @@ void decode_image_into(const std::filesystem::path& path, std::vector<unsigned c
       }
     }
     std::fclose(f);
+  }
+  // JPEGs: libjpeg-turbo straight into BGR (imread's pixels for ~20% less CPU, and the buffer is
+  // reused). A JPEG it does not take (EXIF rotation, CMYK, MJPEG, damaged data) goes to imread
+  // itself: imdecode's memory source differs from imread's on a truncated JPEG (it leaves rows
+  // that imread fills with grey unwritten).
+  if (read_ok && bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+    if (decode_jpeg_bgr(bytes.data(), bytes.size(), image)) return;
+    image = decode_image(path);
+    return;
   }
   if (read_ok) {
     // Released first: imdecode leaves dst untouched when no decoder takes the bytes or the header
