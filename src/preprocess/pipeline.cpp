@@ -10,7 +10,6 @@
 #include <cstring>
 #include <type_traits>
 
-#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -18,6 +17,7 @@
 #include "core/error.hpp"
 #include "preprocess/jpeg_decode.hpp"
 #include "preprocess/pil_resize.hpp"
+#include "preprocess/row_convert.hpp"
 
 namespace qcal::preprocess {
 namespace {
@@ -205,88 +205,6 @@ void apply_arithmetic(cv::Mat& f, const Step& s) {
   }
 }
 
-inline float apply_chain(float v, const std::vector<std::pair<StepKind, std::pair<float, float>>>& chain) {
-  for (const auto& [kind, p] : chain) {
-    switch (kind) {
-      case StepKind::kMul: v = v * p.first; break;
-      case StepKind::kAdd: v = v + p.first; break;
-      case StepKind::kSubtract: v = v - p.first; break;
-      case StepKind::kDiv: v = v / p.first; break;
-      case StepKind::kNormalize: v = (v - p.first) / p.second; break;
-      default: break;
-    }
-  }
-  return v;
-}
-
-
-// n values of channel src_c of an 8-bit row with ch channels per pixel, as float32, then the
-// chain applied one operation at a time over the row: per element the same float32 operations
-// in the same order as the table apply_chain builds, so the same bits (checked against the table
-// when the pipeline is built), but vectorised: about 3x faster than the table lookup.
-void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n,
-                        const std::vector<std::pair<StepKind, std::pair<float, float>>>& chain, float* o) {
-  int x = 0;
-#if CV_SIMD128
-  auto store16 = [](float* d, const cv::v_uint8x16& v) {
-    cv::v_uint16x8 lo;
-    cv::v_uint16x8 hi;
-    cv::v_expand(v, lo, hi);
-    cv::v_uint32x4 q0;
-    cv::v_uint32x4 q1;
-    cv::v_uint32x4 q2;
-    cv::v_uint32x4 q3;
-    cv::v_expand(lo, q0, q1);
-    cv::v_expand(hi, q2, q3);
-    cv::v_store(d, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q0)));
-    cv::v_store(d + 4, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q1)));
-    cv::v_store(d + 8, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q2)));
-    cv::v_store(d + 12, cv::v_cvt_f32(cv::v_reinterpret_as_s32(q3)));
-  };
-  if (ch == 3) {
-    for (; x + 16 <= n; x += 16) {
-      cv::v_uint8x16 c0;
-      cv::v_uint8x16 c1;
-      cv::v_uint8x16 c2;
-      cv::v_load_deinterleave(in + 3 * x, c0, c1, c2);
-      store16(o + x, src_c == 0 ? c0 : src_c == 1 ? c1 : c2);
-    }
-  } else if (ch == 1) {
-    for (; x + 16 <= n; x += 16) store16(o + x, cv::v_load(in + x));
-  }
-#endif
-  for (; x < n; ++x) o[x] = static_cast<float>(in[x * ch + src_c]);
-  for (const auto& [kind, p] : chain) {
-    const float a = p.first;
-    const float b = p.second;
-    switch (kind) {
-      case StepKind::kMul: for (int i = 0; i < n; ++i) o[i] = o[i] * a; break;
-      case StepKind::kAdd: for (int i = 0; i < n; ++i) o[i] = o[i] + a; break;
-      case StepKind::kSubtract: for (int i = 0; i < n; ++i) o[i] = o[i] - a; break;
-      case StepKind::kDiv: for (int i = 0; i < n; ++i) o[i] = o[i] / a; break;
-      case StepKind::kNormalize: for (int i = 0; i < n; ++i) o[i] = (o[i] - a) / b; break;
-      default: break;
-    }
-  }
-}
-
-// Channel src_c of an 8-bit row with ch channels per pixel, as bytes.
-void extract_row_u8(const std::uint8_t* in, int ch, int src_c, int n, std::uint8_t* o) {
-  int x = 0;
-#if CV_SIMD128
-  if (ch == 3) {
-    for (; x + 16 <= n; x += 16) {
-      cv::v_uint8x16 c0;
-      cv::v_uint8x16 c1;
-      cv::v_uint8x16 c2;
-      cv::v_load_deinterleave(in + 3 * x, c0, c1, c2);
-      cv::v_store(o + x, src_c == 0 ? c0 : src_c == 1 ? c1 : c2);
-    }
-  }
-#endif
-  for (; x < n; ++x) o[x] = in[x * ch + src_c];
-}
-
 // One output row of one plane: border, converted image row, border. body(b) fills the image part.
 template <typename T, typename F>
 void plane_row(T* o, int pad_left, int body, int cols, T border, F&& fill_body) {
@@ -413,17 +331,22 @@ Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {
     }
   }
   // The vectorised row conversion must reproduce the table bit for bit (it would not if the
-  // compiler fused operations, e.g. into FMA): checked on every value of every channel.
+  // compiler fused operations, e.g. into FMA): checked on every value of every channel, in a row
+  // long enough to run the vector body and the scalar tail.
   vector_ok_ = true;
   {
-    std::vector<std::uint8_t> ramp(256 * nc);
-    for (std::size_t v = 0; v < 256; ++v) {
-      for (std::size_t c = 0; c < nc; ++c) ramp[v * nc + c] = static_cast<std::uint8_t>(v);
+    constexpr std::size_t kRamp = 256 + 13;
+    std::vector<std::uint8_t> ramp(kRamp * nc);
+    for (std::size_t x = 0; x < kRamp; ++x) {
+      for (std::size_t c = 0; c < nc; ++c) ramp[x * nc + c] = static_cast<std::uint8_t>((x * 7 + c) % 256);
     }
-    std::vector<float> got(256);
+    std::vector<float> got(kRamp);
     for (std::size_t c = 0; c < nc && vector_ok_; ++c) {
-      convert_row_u8_f32(ramp.data(), channels_, static_cast<int>(c), 256, chain_[c], got.data());
-      vector_ok_ = std::memcmp(got.data(), lut_[c].data(), 256 * sizeof(float)) == 0;
+      convert_row_u8_f32(ramp.data(), channels_, static_cast<int>(c), static_cast<int>(kRamp), chain_[c], got.data());
+      for (std::size_t x = 0; x < kRamp && vector_ok_; ++x) {
+        const float want = lut_[c][ramp[x * nc + c]];
+        vector_ok_ = std::memcmp(&got[x], &want, sizeof want) == 0;
+      }
     }
   }
   // The fused letterbox's border, per output position, as the image value it pads with.

@@ -12,6 +12,7 @@
 
 #include "core/tensor.hpp"
 #include "preprocess/recipe.hpp"
+#include "preprocess/row_convert.hpp"
 
 namespace qcal::preprocess {
 
@@ -80,7 +81,7 @@ class Pipeline {
   // and per output position the letterbox border value (8-bit and float32 outputs).
   int channels_ = 0;
   std::vector<int> source_channel_;
-  std::vector<std::vector<std::pair<StepKind, std::pair<float, float>>>> chain_;
+  std::vector<ArithmeticChain> chain_;
   std::vector<std::array<float, 256>> lut_;
   bool vector_ok_ = false;  // the vectorised conversion matches lut_ exactly
   std::vector<float> border_f32_;
