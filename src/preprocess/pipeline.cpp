@@ -16,6 +16,7 @@
 #include "core/checked.hpp"
 #include "core/error.hpp"
 #include "preprocess/jpeg_decode.hpp"
+#include "preprocess/linear_resize.hpp"
 #include "preprocess/pil_resize.hpp"
 #include "preprocess/row_convert.hpp"
 
@@ -77,6 +78,13 @@ PilFilter pil_filter(const std::string& name) {
   throw Error(ErrorCode::kInternal, "torchvision interpolation not mapped: " + name);
 }
 
+// cv::resize's bytes; 8-bit bilinear through our vectorised copy of it (linear_resize.hpp) where
+// it applies (measured 0.6 -> ~0.2 ms for yolo's 768x576 -> 640x480).
+void resize_cv(const cv::Mat& src, cv::Mat& dst, int width, int height, int interpolation) {
+  if (interpolation == cv::INTER_LINEAR && resize_linear_u8(src, dst, width, height)) return;
+  cv::resize(src, dst, cv::Size(width, height), 0, 0, interpolation);
+}
+
 // Python's round(): half to even; the default floating-point environment rounds to nearest even.
 double py_round(double v) { return std::nearbyint(v); }
 
@@ -116,7 +124,7 @@ Letterbox letterbox_geometry(const cv::Mat& img, const Step& s, cv::Mat& resize_
   }
   Letterbox lb;
   if (unpad_w != w || unpad_h != h) {
-    cv::resize(img, resize_buf, cv::Size(unpad_w, unpad_h), 0, 0, cv_interpolation(s.interpolation));
+    resize_cv(img, resize_buf, unpad_w, unpad_h, cv_interpolation(s.interpolation));
     lb.resized = resize_buf;
   } else {
     lb.resized = img;
@@ -175,7 +183,7 @@ cv::Mat resize_step(const cv::Mat& img, const Step& s) {
   }
   if (s.mode == ResizeMode::kTorchvision) return pil_resize(img, out_w, out_h, pil_filter(s.interpolation));
   cv::Mat out;
-  cv::resize(img, out, cv::Size(out_w, out_h), 0, 0, cv_interpolation(s.interpolation));
+  resize_cv(img, out, out_w, out_h, cv_interpolation(s.interpolation));
   return out;
 }
 
