@@ -274,13 +274,27 @@ Level level() {
 }
 
 void run(const cv::Mat& src, cv::Mat& dst, int width, int height, Level lv) {
-  const Plan p = lv == Level::kAvx512 ? make_plan(src, width, height, 16, 64)
-                 : lv == Level::kAvx2   ? make_plan(src, width, height, 8, 16)
-                                        : make_plan(src, width, height, 0, 0);
+  // The plan and the row buffers are kept per thread for the next image of the same sizes (a
+  // pack worker resizes thousands): no per-image tables or allocations.
+  struct Cache {
+    int key[6] = {-1, -1, -1, -1, -1, -1};
+    Plan plan;
+    std::vector<std::int32_t> buf;
+  };
+  thread_local Cache cache;
+  const int key[6] = {src.cols, src.rows, width, height, src.channels(), static_cast<int>(lv)};
+  if (!std::equal(std::begin(key), std::end(key), std::begin(cache.key))) {
+    cache.plan = lv == Level::kAvx512 ? make_plan(src, width, height, 16, 64)
+                 : lv == Level::kAvx2 ? make_plan(src, width, height, 8, 16)
+                                      : make_plan(src, width, height, 0, 0);
+    std::copy(std::begin(key), std::end(key), std::begin(cache.key));
+  }
+  const Plan& p = cache.plan;
   dst.create(height, width, src.type());
   // Two horizontal-pass rows, labelled with the source row they hold (consecutive output rows
   // share source rows, so most rows are computed once).
-  std::vector<std::int32_t> buf(2 * static_cast<std::size_t>(p.row_elems));
+  std::vector<std::int32_t>& buf = cache.buf;
+  buf.resize(2 * static_cast<std::size_t>(p.row_elems));
   std::int32_t* rows[2] = {buf.data(), buf.data() + p.row_elems};
   int held[2] = {-1, -1};
   auto hpass = [&](int r, std::int32_t* d) {
