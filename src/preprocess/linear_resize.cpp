@@ -177,7 +177,9 @@ void vpass_scalar(const Plan& p, const std::int32_t* s0, const std::int32_t* s1,
 
 #if QCAL_LINEAR_RESIZE_X86
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
+#endif
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const Plan& p, const std::uint8_t* s,
                                                                           std::int32_t* d) {

@@ -31,7 +31,9 @@ namespace {
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip -Wmaybe-uninitialized
 // (a known false positive): silenced for these kernels only.
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
+#endif
 // pshufb masks taking channel k of 16 three-channel pixels (48 bytes, loaded as three 16-byte
 // vectors) into 16 bytes: kPick[k][j][i] is the byte of load j that holds pixel i's channel k,
 // or -128 (gives 0, OR-ed with the other loads' picks).
