@@ -16,6 +16,7 @@ APT_PACKAGES=(
   python3 python3-numpy python3-opencv           # reference values in tests
   python3-pil                                    # PIL reference for torchvision-mode resize (preprocess tests)
   libxxhash-dev                                  # XXH3 data fingerprints (qcal pack sidecar)
+  libjpeg62-turbo-dev                            # qcal pack decodes JPEGs with libjpeg-turbo (as OpenCV does)
   ffmpeg                                         # benchmark peer, test video encoder
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # qcal frames decodes with FFmpeg's libraries
   chromium                                       # renders report.html in tests (headless)

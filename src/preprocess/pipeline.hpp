@@ -12,6 +12,7 @@
 
 #include "core/tensor.hpp"
 #include "preprocess/recipe.hpp"
+#include "preprocess/row_convert.hpp"
 
 namespace qcal::preprocess {
 
@@ -21,9 +22,11 @@ cv::Mat decode_image(const std::filesystem::path& path);
 // The same pixels (cv::imdecode runs the decoder imread runs and applies the EXIF orientation as
 // imread does), for a loop over many images: the file is read whole into `bytes` (reused across
 // calls) with one open and one read, where imread opens the file twice (signature, then decode)
-// and libjpeg reads it 4 KiB at a time. Measured ~10% less CPU than imread on 768x576 JPEGs.
-// Falls back to decode_image for what imdecode cannot read from memory, so errors name the file
-// as decode_image's do.
+// and libjpeg reads it 4 KiB at a time. JPEGs are decoded by decode_jpeg_bgr (the same
+// libjpeg-turbo, straight into BGR, into image's buffer when it can be reused): measured ~20%
+// less CPU than imread on 768x576 JPEGs. Falls back to decode_image for what imdecode cannot
+// read from memory, so errors name the file as decode_image's do. image's buffer is written in
+// place only when no other Mat shares it.
 void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes, cv::Mat& image);
 
 // An image after the recipe's image steps: the expensive per-image part of a run (decode aside),
@@ -78,7 +81,7 @@ class Pipeline {
   // and per output position the letterbox border value (8-bit and float32 outputs).
   int channels_ = 0;
   std::vector<int> source_channel_;
-  std::vector<std::vector<std::pair<StepKind, std::pair<float, float>>>> chain_;
+  std::vector<ArithmeticChain> chain_;
   std::vector<std::array<float, 256>> lut_;
   bool vector_ok_ = false;  // the vectorised conversion matches lut_ exactly
   std::vector<float> border_f32_;
