@@ -24,6 +24,7 @@
 #include "ops/resize.hpp"
 #include "ops/transpose_slice.hpp"
 #include "export/calibrate_accuracy.hpp"
+#include "eval/samples.hpp"
 #include "export/opset_upgrade.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/range_rules.hpp"
@@ -535,6 +536,76 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   return stats;
 }
 
+namespace {
+
+// Runs the dominant-noise rule on probe samples of the calibration data (or of --eval-data when
+// there is none, i.e. with --from-stats). On a selection, tells `builder` to keep the consumers
+// float and returns true; notes what it did in `report`.
+bool dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
+                         const QdqBuild& build, QdqBuilder& builder, CalibrateReport& report) {
+  const DominantNoiseOptions& o = options.dominant_noise;
+  const auto model = engine::Model::load(options.model_path, engine::LoadOptions{.check_ops = false});
+  std::vector<std::vector<Tensor>> probes;
+  std::string probe_data;
+  if (source) {
+    probes = probe_samples(*source, model, options.num_samples, o.samples);
+    probe_data = "calibration data";
+  } else if (!options.accuracy.eval_data.empty() && model.inputs().size() == 1) {
+    auto eval_source = eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe,
+                                          model, o.samples);
+    for (std::size_t i = 0; i < eval_source->size(); ++i) {
+      probes.push_back({eval_source->get(i, false).inputs.at(model.inputs()[0].name)});
+    }
+    probe_data = "--eval-data";
+  }
+  if (probes.empty()) {
+    report.warnings.push_back(
+        "the dominant-noise rule needs samples to run and has none (--from-stats without "
+        "--eval-data): every planned tensor is int8; give --eval-data, or --dominant-noise off");
+    return false;
+  }
+  const DominantNoiseRun run = run_dominant_noise(
+      options.model_path, builder.graph(), build.plan, build.qdq_tensors, build.ranges,
+      options.activations == ActivationType::kUInt8Asymmetric, probes, o, options.threads);
+  nlohmann::json j;
+  j["share_threshold"] = o.share;
+  j["samples"] = run.samples;
+  j["sample_data"] = probe_data;
+  nlohmann::json kept = nlohmann::json::array();
+  std::map<std::string, std::string> reasons;
+  for (const auto& n : run.selected) {
+    const std::string pct = std::to_string(static_cast<int>(std::lround(n.share * 100.0)));
+    const auto& nodes = run.nodes.at(n.tensor);
+    kept.push_back({{"tensor", n.tensor}, {"share", n.share}, {"output_sqnr_db", n.output_sqnr_db},
+                    {"nodes", nodes}});
+    std::string node_list;
+    for (const auto& name : nodes) {
+      reasons[name] = "dominant noise (its input " + n.tensor + " alone makes " + pct +
+                      "% of the output quantization noise)";
+      node_list += (node_list.empty() ? "" : ", ") + name;
+    }
+    report.warnings.push_back("kept float by the dominant-noise rule: " + n.tensor + " (" + pct +
+                              "% of the output quantization noise on " + std::to_string(run.samples) +
+                              " " + probe_data + " samples); " + node_list +
+                              " run float; --dominant-noise off quantizes it");
+  }
+  j["kept_float"] = std::move(kept);
+  nlohmann::json top = nlohmann::json::array();
+  for (std::size_t i = 0; i < run.shares.size() && i < 5; ++i) {
+    top.push_back({{"tensor", run.shares[i].tensor},
+                   {"share", run.shares[i].share},
+                   {"output_sqnr_db", run.shares[i].output_sqnr_db}});
+  }
+  j["largest_shares"] = std::move(top);
+  report.dominant_noise = run.selected;
+  report.dominant_noise_json = std::move(j);
+  if (reasons.empty()) return false;
+  builder.keep_float(reasons);
+  return true;
+}
+
+}  // namespace
+
 CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* source,
                           const ProgressFn& progress) {
   const auto start = Clock::now();
@@ -561,7 +632,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   }
 
   const PlacementOptions placement = placement_options(options);
-  const QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
+  QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
   const std::vector<std::string> required = activation_tensors(builder, placement);
 
   // --saturation: snapshots of the statistics at growing prefixes, taken while streaming.
@@ -622,8 +693,15 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   std::vector<TrtCacheEntry> cache_entries;
   // The method's ranges; the builder applies the range rules for each candidate plan.
   const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
-  const QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
+  QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
   report.warnings = upgrade_warnings;
+  if (options.dominant_noise.enabled) {
+    // Rule 1c: an activation whose rounding alone makes most of the output noise stays float
+    // (its consumers, as --exclude would). Every later build (mixed precision) starts from it.
+    if (dominant_noise_rule(options, source, default_build, builder, report)) {
+      default_build = builder.build({}, stats.tensors(), raw_ranges);
+    }
+  }
   report.warnings.insert(report.warnings.end(), default_build.warnings.begin(), default_build.warnings.end());
 
   // Sensitivity, mixed precision, saturation, report.html.
@@ -659,6 +737,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   rj.qdq_tensors = final_build.qdq_tensors;
   rj.float_nodes = final_build.plan.float_nodes;
   rj.rule_changes = &final_build.rule_changes;
+  rj.dominant_noise = &report.dominant_noise_json;
   const std::string ranges = format_ranges_json(rj);
 
   // Everything is in memory: write each under a temporary name, then rename them all.

@@ -40,6 +40,10 @@ class QdqBuilder {
                  const std::map<std::string, calib::TensorStats>& stats,
                  const std::map<std::string, calib::Range>& ranges) const;
   const GraphView& graph() const { return graph_; }
+  // Nodes every later build keeps float, with their reason (the dominant-noise rule).
+  void keep_float(const std::map<std::string, std::string>& node_reasons) {
+    placement_.float_reasons.insert(node_reasons.begin(), node_reasons.end());
+  }
 
  private:
   const std::string& model_bytes_;
