@@ -568,7 +568,8 @@ bool dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
       options.model_path, builder.graph(), build.plan, build.qdq_tensors, build.ranges,
       options.activations == ActivationType::kUInt8Asymmetric, probes, o, options.threads);
   nlohmann::json j;
-  j["share_threshold"] = o.share;
+  j["gain_db"] = o.gain_db;
+  j["share_threshold"] = o.share();
   j["samples"] = run.samples;
   j["sample_data"] = probe_data;
   nlohmann::json kept = nlohmann::json::array();
@@ -695,7 +696,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
   QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
   report.warnings = upgrade_warnings;
-  if (options.dominant_noise.enabled) {
+  if (options.dominant_noise.enabled && !default_build.qdq_tensors.empty()) {
     // Rule 1c: an activation whose rounding alone makes most of the output noise stays float
     // (its consumers, as --exclude would). Every later build (mixed precision) starts from it.
     if (dominant_noise_rule(options, source, default_build, builder, report)) {

@@ -13,14 +13,17 @@
 namespace qcal::exporter {
 
 void validate(const DominantNoiseOptions& o) {
-  if (!(o.share > 0.0 && o.share <= 1.0)) {
+  if (!(o.gain_db > 0.0 && o.gain_db <= 60.0)) {
     throw Error(ErrorCode::kInvalidArgument,
-                "--dominant-noise must be a share in (0, 1] or 'off', got " + std::to_string(o.share));
+                "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off', got " +
+                    std::to_string(o.gain_db));
   }
   if (o.enabled && o.samples == 0) {
     throw Error(ErrorCode::kInvalidArgument, "--dominant-noise-samples must be at least 1");
   }
 }
+
+double DominantNoiseOptions::share() const { return 1.0 - std::pow(10.0, -gain_db / 10.0); }
 
 std::vector<TensorNoise> noise_shares(const std::vector<std::pair<std::string, double>>& sqnr) {
   std::vector<TensorNoise> out;
@@ -48,7 +51,7 @@ std::vector<TensorNoise> select_dominant_noise(const std::vector<TensorNoise>& s
   if (!o.enabled || shares.empty()) return out;
   // Twice the equal share: with few tensors every one carries a large share without any of
   // them being an outlier (two equal tensors: 0.5 each, none selected).
-  const double threshold = std::max(o.share, 2.0 / static_cast<double>(shares.size()));
+  const double threshold = std::max(o.share(), 2.0 / static_cast<double>(shares.size()));
   for (const auto& n : shares) {
     if (n.share >= threshold) out.push_back(n);
   }

@@ -26,12 +26,13 @@ class SampleSource;
 
 struct DominantNoiseOptions {
   bool enabled = true;  // `--dominant-noise off` turns the rule off (every planned tensor int8)
-  // A tensor stays float when its own output noise power is at least this fraction of the sum
-  // over all quantized tensors (and at least twice the equal share 1/N). 0.25: one tensor's
-  // removal then lifts the output SQNR by at least 1.25 dB (-10 log10(1 - 0.25)), and at most
-  // four tensors can qualify, so the rule never turns a model float.
-  double share = 0.25;
+  // A tensor stays float when keeping it float alone is expected to lift the output SQNR by at
+  // least this many dB (`--dominant-noise DB`): its noise share s, of the sum over all
+  // quantized tensors' output noise powers, satisfies -10 log10(1 - s) >= gain_db. 1 dB:
+  // s >= 0.206, so at most four tensors can qualify and the rule never turns a model float.
+  double gain_db = 1.0;
   std::size_t samples = 2;  // calibration samples (batches) probed, spread over the set
+  double share() const;     // 1 - 10^(-gain_db / 10)
 };
 void validate(const DominantNoiseOptions& options);  // kInvalidArgument naming the option
 
@@ -46,7 +47,7 @@ struct TensorNoise {
 // 0). Input order kept.
 std::vector<TensorNoise> noise_shares(const std::vector<std::pair<std::string, double>>& output_sqnr_db);
 
-// The tensors with share >= max(options.share, 2 / N), largest share first (ties by name).
+// The tensors with share >= max(options.share(), 2 / N), largest share first (ties by name).
 // Empty when the rule is off.
 std::vector<TensorNoise> select_dominant_noise(const std::vector<TensorNoise>& shares,
                                                const DominantNoiseOptions& options);

@@ -122,11 +122,11 @@ struct CalibrateCli {
   std::string command_line;
   bool separate_concat_scales = false;
   bool quantize_output_layers = false;
-  std::string dominant_noise = "0.25";
+  std::string dominant_noise = "1";
   std::size_t dominant_noise_samples = 2;
 };
 
-// --dominant-noise: a share in (0, 1], or "off".
+// --dominant-noise: an output SQNR gain in dB, or "off".
 exporter::DominantNoiseOptions parse_dominant_noise(const std::string& value, std::size_t samples) {
   exporter::DominantNoiseOptions d;
   d.samples = samples;
@@ -135,17 +135,18 @@ exporter::DominantNoiseOptions parse_dominant_noise(const std::string& value, st
     return d;
   }
   std::size_t used = 0;
-  double share = 0.0;
+  double gain = 0.0;
   try {
-    share = std::stod(value, &used);
+    gain = std::stod(value, &used);
   } catch (const std::exception&) {
     used = 0;
   }
   if (used != value.size() || value.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
-                "--dominant-noise must be a share in (0, 1] or 'off', got '" + value + "'");
+                "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off', got '" +
+                    value + "'");
   }
-  d.share = share;
+  d.gain_db = gain;
   exporter::validate(d);
   return d;
 }
@@ -367,8 +368,9 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
                 "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, stay float)");
   cmd->add_option("--dominant-noise", o->dominant_noise,
-                  "Keep float an activation whose int8 rounding alone makes at least this share of the "
-                  "output quantization noise, measured on a few calibration samples ('off': all int8)")
+                  "Keep float an activation whose int8 rounding makes so much of the output quantization "
+                  "noise that keeping it float lifts the output SQNR by at least DB dB, measured on a few "
+                  "calibration samples ('off': all int8)")
       ->capture_default_str();
   cmd->add_option("--dominant-noise-samples", o->dominant_noise_samples,
                   "Calibration samples the dominant-noise rule measures on")
