@@ -551,10 +551,13 @@ bool dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
     probes = probe_samples(*source, model, options.num_samples, o.samples);
     probe_data = "calibration data";
   } else if (!options.accuracy.eval_data.empty() && model.inputs().size() == 1) {
-    auto eval_source = eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe,
-                                          model, o.samples);
-    for (std::size_t i = 0; i < eval_source->size(); ++i) {
-      probes.push_back({eval_source->get(i, false).inputs.at(model.inputs()[0].name)});
+    // The same evenly spaced positions as probe_samples(), so that --from-stats with the
+    // calibration data as --eval-data measures on the same samples as one run over it.
+    auto eval_source = eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe, model);
+    const std::size_t n = eval_source->size();
+    const std::size_t k = std::min(n, o.samples);
+    for (std::size_t i = 0; i < k; ++i) {
+      probes.push_back({eval_source->get((2 * i + 1) * n / (2 * k), false).inputs.at(model.inputs()[0].name)});
     }
     probe_data = "--eval-data";
   }

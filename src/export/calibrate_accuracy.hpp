@@ -44,6 +44,7 @@ class QdqBuilder {
   void keep_float(const std::map<std::string, std::string>& node_reasons) {
     placement_.float_reasons.insert(node_reasons.begin(), node_reasons.end());
   }
+  const std::map<std::string, std::string>& kept_float() const { return placement_.float_reasons; }
 
  private:
   const std::string& model_bytes_;
