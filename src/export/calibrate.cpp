@@ -24,7 +24,6 @@
 #include "ops/resize.hpp"
 #include "ops/transpose_slice.hpp"
 #include "export/calibrate_accuracy.hpp"
-#include "eval/samples.hpp"
 #include "export/opset_upgrade.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/range_rules.hpp"
@@ -536,80 +535,6 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   return stats;
 }
 
-namespace {
-
-// Runs the dominant-noise rule on probe samples of the calibration data (or of --eval-data when
-// there is none, i.e. with --from-stats). On a selection, tells `builder` to keep the consumers
-// float and returns true; notes what it did in `report`.
-bool dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
-                         const QdqBuild& build, QdqBuilder& builder, CalibrateReport& report) {
-  const DominantNoiseOptions& o = options.dominant_noise;
-  const auto model = engine::Model::load(options.model_path, engine::LoadOptions{.check_ops = false});
-  std::vector<std::vector<Tensor>> probes;
-  std::string probe_data;
-  if (source) {
-    probes = probe_samples(*source, model, options.num_samples, o.samples);
-    probe_data = "calibration data";
-  } else if (!options.accuracy.eval_data.empty() && model.inputs().size() == 1) {
-    // The same evenly spaced positions as probe_samples(), so that --from-stats with the
-    // calibration data as --eval-data measures on the same samples as one run over it.
-    auto eval_source = eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe, model);
-    const std::size_t n = eval_source->size();
-    const std::size_t k = std::min(n, o.samples);
-    for (std::size_t i = 0; i < k; ++i) {
-      probes.push_back({eval_source->get((2 * i + 1) * n / (2 * k), false).inputs.at(model.inputs()[0].name)});
-    }
-    probe_data = "--eval-data";
-  }
-  if (probes.empty()) {
-    report.warnings.push_back(
-        "the dominant-noise rule needs samples to run and has none (--from-stats without "
-        "--eval-data): every planned tensor is int8; give --eval-data, or --dominant-noise off");
-    return false;
-  }
-  const DominantNoiseRun run = run_dominant_noise(
-      options.model_path, builder.graph(), build.plan, build.qdq_tensors, build.ranges,
-      options.activations == ActivationType::kUInt8Asymmetric, probes, o, options.threads);
-  nlohmann::json j;
-  j["gain_db"] = o.gain_db;
-  j["share_threshold"] = o.share();
-  j["samples"] = run.samples;
-  j["sample_data"] = probe_data;
-  nlohmann::json kept = nlohmann::json::array();
-  std::map<std::string, std::string> reasons;
-  for (const auto& n : run.selected) {
-    const std::string pct = std::to_string(static_cast<int>(std::lround(n.share * 100.0)));
-    const auto& nodes = run.nodes.at(n.tensor);
-    kept.push_back({{"tensor", n.tensor}, {"share", n.share}, {"output_sqnr_db", n.output_sqnr_db},
-                    {"nodes", nodes}});
-    std::string node_list;
-    for (const auto& name : nodes) {
-      reasons[name] = "dominant noise (its input " + n.tensor + " alone makes " + pct +
-                      "% of the output quantization noise)";
-      node_list += (node_list.empty() ? "" : ", ") + name;
-    }
-    report.warnings.push_back("kept float by the dominant-noise rule: " + n.tensor + " (" + pct +
-                              "% of the output quantization noise on " + std::to_string(run.samples) +
-                              " " + probe_data + " samples); " + node_list +
-                              " run float; --dominant-noise off quantizes it");
-  }
-  j["kept_float"] = std::move(kept);
-  nlohmann::json top = nlohmann::json::array();
-  for (std::size_t i = 0; i < run.shares.size() && i < 5; ++i) {
-    top.push_back({{"tensor", run.shares[i].tensor},
-                   {"share", run.shares[i].share},
-                   {"output_sqnr_db", run.shares[i].output_sqnr_db}});
-  }
-  j["largest_shares"] = std::move(top);
-  report.dominant_noise = run.selected;
-  report.dominant_noise_json = std::move(j);
-  if (reasons.empty()) return false;
-  builder.keep_float(reasons);
-  return true;
-}
-
-}  // namespace
-
 CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* source,
                           const ProgressFn& progress) {
   const auto start = Clock::now();
@@ -702,7 +627,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   if (options.dominant_noise.enabled && !default_build.qdq_tensors.empty()) {
     // Rule 1c: an activation whose rounding alone makes most of the output noise stays float
     // (its consumers, as --exclude would). Every later build (mixed precision) starts from it.
-    if (dominant_noise_rule(options, source, default_build, builder, report)) {
+    if (apply_dominant_noise_rule(options, source, default_build, builder, report)) {
       default_build = builder.build({}, stats.tensors(), raw_ranges);
     }
   }

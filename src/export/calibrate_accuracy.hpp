@@ -55,6 +55,13 @@ class QdqBuilder {
   GraphView graph_;
 };
 
+// Placement rule 1c in the calibrate pipeline (export/dominant_noise.hpp): measures the
+// quantized activations of `build` on probe samples of the calibration data (or of --eval-data
+// when there is none, i.e. with --from-stats), and on a selection tells `builder` to keep their
+// consumers float and returns true. Notes what it did in `report` (warnings, dominant_noise).
+bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
+                               const QdqBuild& build, QdqBuilder& builder, CalibrateReport& report);
+
 // Quantization parameters of every range (int8 symmetric or uint8 asymmetric).
 std::map<std::string, calib::QuantParams> params_from_ranges(
     const std::map<std::string, calib::Range>& ranges, ActivationType activations);
