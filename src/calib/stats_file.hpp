@@ -40,7 +40,9 @@ class StatsSet {
   // tensor registers it (single-threaded use).
   void add_tensor(const std::string& name);
   bool has_tensor(const std::string& name) const { return tensors_.count(name) != 0; }
-  void observe(const std::string& name, const TensorView& view, std::int64_t sample);
+  // `known`: the view's min/max scan when the caller has it (TensorStats::observe).
+  void observe(const std::string& name, const TensorView& view, std::int64_t sample,
+               const MinMaxScan* known = nullptr);
   // `name` holds exactly the values of the `parts` tensors together (TensorStats::observe_union):
   // after each batch, observe_union(); before the statistics are read, union_histogram(). Parts
   // never observed (not float32) leave `name` out, as observing it would; some observed and

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "calib/abs_histogram.hpp"
+#include "core/minmax_scan.hpp"
 #include "core/tensor.hpp"
 
 namespace qcal::calib {
@@ -34,7 +35,12 @@ class TensorStats {
   // Observes one batch of this tensor. `sample` is the index of the batch's first sample, for
   // error messages. Throws kNumeric naming tensor and sample on NaN/Inf unless ignored (then
   // the non-finite values are skipped and counted), kUnsupported for non-float32 data.
-  void observe(const std::string& tensor_name, const TensorView& view, std::int64_t sample);
+  // `known`, when given, is the view's scan computed by whoever wrote the values (the engine's
+  // kernels, engine::MinMaxObserver): without a histogram and with all values finite it is used
+  // instead of reading the view (the same statistics: min/max are order-free, zeros canonical);
+  // otherwise the view is read as usual.
+  void observe(const std::string& tensor_name, const TensorView& view, std::int64_t sample,
+               const MinMaxScan* known = nullptr);
   void merge(const TensorStats& other);
 
   // A tensor whose values are exactly the values of `parts` together (the output of a Concat of
@@ -85,13 +91,8 @@ class TensorStats {
   std::uint64_t last_nonfinite_ = 0;
 };
 
-// One pass over float data: min, max and whether any value is NaN/Inf. Exposed for tests and
-// benchmarks. Zero results are canonicalised to +0 so the answer does not depend on order.
-struct MinMaxScan {
-  float min = 0.0f;
-  float max = 0.0f;
-  bool all_finite = true;
-};
-MinMaxScan scan_min_max(std::span<const float> values);
+// The scan (core/minmax_scan.hpp), under the names calibration code and tests use.
+using qcal::MinMaxScan;
+using qcal::scan_min_max;
 
 }  // namespace qcal::calib

@@ -76,8 +76,10 @@ class Plan {
   Plan(ExecGraph& graph, std::span<const Shape> input_shapes, std::span<const DType> input_dtypes);
 
   // Runs with inputs already validated; fills outputs (graph output order).
+  // `order_free`: the observer takes kernel scans and late calls (MinMaxObserver's contract).
   void run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int num_threads,
-           const Observer& observer, const std::vector<char>& observed, bool profile);
+           const MinMaxObserver& observer, bool order_free, const std::vector<char>& observed,
+           bool profile);
   std::vector<NodeTiming> profile() const;
 
   // Names of tensors produced per run, in execution order.
@@ -97,6 +99,7 @@ class Plan {
 
   void fold_node(int node_index);
   void plan_memory();
+  void plan_minmax();
   const Tensor* value_ptr(int id);
 
   ExecGraph& graph_;
@@ -110,6 +113,12 @@ class Plan {
   std::vector<char> fresh_;             // per value: allocate fresh each run (graph outputs)
   std::vector<char> dynamic_;           // per value: shape known only at run time
   Tensor arena_;
+  // For a MinMaxObserver (plan_minmax): per step, whether its kernel scans output 0 as it
+  // writes it; per value, the step after which it is reported when a reader scans it instead of
+  // its producer (-1: reported after its producer); per step, that value (-1: none).
+  std::vector<char> scans_output_;
+  std::vector<int> report_after_;
+  std::vector<int> scanned_input_;
   std::vector<double> step_ms_;  // profiling: per step, accumulated
   int profiled_runs_ = 0;
   const std::byte* arena_begin_ = nullptr;

@@ -145,6 +145,7 @@ Plan::Plan(ExecGraph& graph, std::span<const Shape> input_shapes,
     steps_.push_back(std::move(step));
   }
   plan_memory();
+  plan_minmax();
   for (auto& step : steps_) {
     const auto k = static_cast<std::size_t>(step.node);
     for (int id : graph_.node_inputs[k]) step.inputs.push_back(id < 0 ? nullptr : value_ptr(id));
@@ -260,19 +261,71 @@ void Plan::plan_memory() {
   }
 }
 
+// Who scans what for a MinMaxObserver: a kernel that scans its float32 output 0 as it writes it
+// reports it; otherwise the first later kernel step that reads the value as its first input and
+// scans its input while reading (a unary map) reports it after it ran. The value is alive until
+// then (that step reads it, so its arena slot is not reused before), so the view stays valid.
+void Plan::plan_minmax() {
+  const std::size_t n = values_.size();
+  scans_output_.assign(steps_.size(), 0);
+  report_after_.assign(n, -1);
+  scanned_input_.assign(steps_.size(), -1);
+  std::vector<char> scans_input(steps_.size(), 0);
+  std::vector<int> producer(n, -1);
+  for (std::size_t s = 0; s < steps_.size(); ++s) {
+    const auto& step = steps_[s];
+    const auto k = static_cast<std::size_t>(step.node);
+    const auto& outs = graph_.node_outputs[k];
+    for (int o : outs) producer[static_cast<std::size_t>(o)] = static_cast<int>(s);
+    if (step.kind != StepKind::kKernel) continue;
+    std::vector<ops::TensorInfo> in_infos;
+    for (int id : graph_.node_inputs[k]) {
+      in_infos.push_back(id < 0 ? ops::TensorInfo{} : infos_[static_cast<std::size_t>(id)]);
+    }
+    const ops::MinMaxSupport support = graph_.kernels[k]->minmax_support(in_infos);
+    const bool float_out =
+        !outs.empty() && infos_[static_cast<std::size_t>(outs[0])].dtype == DType::kFloat32;
+    scans_output_[s] = support.output && float_out ? 1 : 0;
+    scans_input[s] = support.input ? 1 : 0;
+  }
+  for (std::size_t s = 0; s < steps_.size(); ++s) {
+    if (!scans_input[s]) continue;
+    const auto& ins = graph_.node_inputs[static_cast<std::size_t>(steps_[s].node)];
+    if (ins.empty() || ins[0] < 0) continue;
+    const auto v = static_cast<std::size_t>(ins[0]);
+    if (producer[v] < 0 || is_const_[v]) continue;
+    const auto p = static_cast<std::size_t>(producer[v]);
+    if (steps_[p].kind != StepKind::kKernel) continue;
+    const auto& producer_outs = graph_.node_outputs[static_cast<std::size_t>(steps_[p].node)];
+    if (scans_output_[p] && producer_outs[0] == ins[0]) continue;  // its producer scans it
+    if (report_after_[v] >= 0) continue;                            // an earlier reader scans it
+    report_after_[v] = static_cast<int>(s);
+    scanned_input_[s] = ins[0];
+  }
+}
+
 void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int num_threads,
-               const Observer& observer, const std::vector<char>& observed, bool profile) {
+               const MinMaxObserver& observer, bool order_free, const std::vector<char>& observed,
+               bool profile) {
   if (profile) {
     step_ms_.resize(steps_.size(), 0.0);
     ++profiled_runs_;
   }
   const bool observing = static_cast<bool>(observer);
-  const ops::RunContext ctx{num_threads, observing ? &observer : nullptr};
-  const auto observe = [&](int id) {
+  // ConvChain reports its watched intermediates through a plain observer.
+  const Observer chain_observer = [&](const std::string& name, const TensorView& view) {
+    observer(name, view, nullptr);
+  };
+  const ops::RunContext ctx{num_threads, observing ? &chain_observer : nullptr};
+  const auto watched = [&](int id) {
     const auto v = static_cast<std::size_t>(id);
-    if (observing && observed[v] && !graph_.value_names[v].empty()) {
+    return observing && observed[v] && !graph_.value_names[v].empty();
+  };
+  const auto observe = [&](int id, const MinMaxScan* minmax = nullptr) {
+    if (watched(id)) {
+      const auto v = static_cast<std::size_t>(id);
       const Tensor* t = is_const_[v] ? infos_[v].value : &values_[v];
-      observer(graph_.value_names[v], t->view());
+      observer(graph_.value_names[v], t->view(), minmax);
     }
   };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -285,6 +338,7 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
     const auto k = static_cast<std::size_t>(step.node);
     const auto& outs = graph_.node_outputs[k];
     const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    ops::MinMaxRequest request;  // scans for a MinMaxObserver (plan_minmax)
     if (step.kind == StepKind::kView) {
       const auto& info = infos_[static_cast<std::size_t>(outs[0])];
       *step.outputs[0] = step.inputs[0]->reshaped(info.shape);
@@ -307,7 +361,13 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
           else values_[v] = planned_[v];
         }
       }
-      graph_.kernels[k]->run(step.inputs, step.outputs, ctx);
+      ops::RunContext step_ctx = ctx;
+      if (order_free && step.kind == StepKind::kKernel) {
+        request.want_output = scans_output_[si] && watched(outs[0]);
+        request.want_input = scanned_input_[si] >= 0 && watched(scanned_input_[si]);
+        if (request.want_output || request.want_input) step_ctx.minmax = &request;
+      }
+      graph_.kernels[k]->run(step.inputs, step.outputs, step_ctx);
       if (step.kind == StepKind::kKernel) {
         // A kernel may replace its output with a view of an input; inside the arena that
         // memory is reused later, so copy it into the planned slot.
@@ -324,7 +384,13 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
     if (profile) {
       step_ms_[si] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
-    for (int id : outs) observe(id);
+    // A value scanned by this step as it read it, then this step's outputs except those a later
+    // reader scans (order_free only).
+    if (request.want_input) observe(scanned_input_[si], request.input_done ? &request.input : nullptr);
+    for (int id : outs) {
+      if (order_free && report_after_[static_cast<std::size_t>(id)] >= 0) continue;
+      observe(id, id == outs[0] && request.output_done ? &request.output : nullptr);
+    }
   }
   outputs.clear();
   for (int id : graph_.output_ids) {

@@ -69,7 +69,23 @@ void Session::mark_observed() {
 }
 
 void Session::set_observer(Observer observer, std::optional<std::vector<std::string>> names) {
+  MinMaxObserver wrapped;
+  if (observer) {
+    wrapped = [o = std::move(observer)](const std::string& name, const TensorView& view, const MinMaxScan*) {
+      o(name, view);
+    };
+  }
+  install_observer(std::move(wrapped), false, std::move(names));
+}
+
+void Session::set_minmax_observer(MinMaxObserver observer, std::optional<std::vector<std::string>> names) {
+  install_observer(std::move(observer), true, std::move(names));
+}
+
+void Session::install_observer(MinMaxObserver observer, bool minmax,
+                               std::optional<std::vector<std::string>> names) {
   observer_ = std::move(observer);
+  minmax_observer_ = minmax && static_cast<bool>(observer_);
   observed_names_ = std::move(names);
   if (observed_names_) {
     std::set<std::string> known;
@@ -143,7 +159,7 @@ std::vector<Tensor> Session::run(std::span<const Tensor> inputs) {
   Plan& plan = plan_for(inputs);
   omp_set_num_threads(options_.num_threads);
   std::vector<Tensor> outputs;
-  plan.run(inputs, outputs, options_.num_threads, observer_, observed_, options_.profile);
+  plan.run(inputs, outputs, options_.num_threads, observer_, minmax_observer_, observed_, options_.profile);
   last_plan_ = &plan;
   return outputs;
 }

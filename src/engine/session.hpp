@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/minmax_scan.hpp"
 #include "core/tensor.hpp"
 #include "engine/model.hpp"
 
@@ -20,6 +21,19 @@ namespace qcal::engine {
 // Called with a tensor's ONNX name and a view of its data. The view is valid only during the
 // call (the buffer is reused afterwards): copy what must outlive it.
 using Observer = std::function<void(const std::string& name, const TensorView& view)>;
+
+// An observer for order-free statistics (calibration's min/max): like Observer, and `minmax`,
+// when not null, is exactly scan_min_max() of the view's values (core/minmax_scan.hpp; when its
+// all_finite is false, min/max are not meaningful: read the view), computed by the kernel that
+// wrote or read the tensor while each block was in L1, so that the observer need not read the
+// tensor again. Elementwise float32 kernels (unary maps, binary arithmetic) scan what they
+// write; a tensor whose producer cannot scan it (a convolution's output) is reported right after
+// the first later node that reads it whole as its first input and scans it while reading (a
+// unary map, e.g. the Sigmoid of a SiLU), its view still valid then. So calls do not follow
+// execution order, and the view must not be rewritten (observed_data_for_rewrite). Other tensors
+// come with nullptr, in execution order.
+using MinMaxObserver =
+    std::function<void(const std::string& name, const TensorView& view, const MinMaxScan* minmax)>;
 
 // Writable access to an observed tensor's values. An observer may rewrite them in place (same
 // dtype and element count) and nodes that run later read the rewritten values; sensitivity
@@ -63,6 +77,9 @@ class Session {
   // producing node is fused away are not produced: fusion is skipped for every tensor the
   // observer watches, so observing all disables fusion. Pass nullptr to remove the observer.
   void set_observer(Observer observer, std::optional<std::vector<std::string>> names = std::nullopt);
+  // The same for an observer of order-free statistics (see MinMaxObserver); replaces any observer.
+  void set_minmax_observer(MinMaxObserver observer,
+                           std::optional<std::vector<std::string>> names = std::nullopt);
 
   // Runs with inputs in model().inputs() order; returns outputs in model().outputs() order.
   // The returned tensors are the caller's (not reused by later runs).
@@ -94,9 +111,12 @@ class Session {
   Plan& plan_for(std::span<const Tensor> inputs);
   Plan* last_plan_ = nullptr;
 
+  void install_observer(MinMaxObserver observer, bool minmax, std::optional<std::vector<std::string>> names);
+
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
-  Observer observer_;
+  MinMaxObserver observer_;     // a plain Observer is wrapped (minmax is always nullptr for it)
+  bool minmax_observer_ = false;  // observer_ came from set_minmax_observer
   std::optional<std::vector<std::string>> observed_names_;
   std::vector<char> observed_;  // per value id of graph_: watched by the observer
   struct Graph;

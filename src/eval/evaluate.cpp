@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "core/error.hpp"
@@ -42,6 +43,13 @@ std::optional<double> MetricValue::drop_pp() const {
 
 namespace {
 
+// A score threshold as printed in metric labels: "0.25", not "0.250000".
+std::string format_score(float v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+  return buf;
+}
+
 // Which FP32 name each INT8 name corresponds to: the same names, else the same positions.
 std::vector<std::pair<std::string, std::string>> pair_names(
     const std::vector<engine::ValueInfo>& fp32, const std::vector<engine::ValueInfo>& int8,
@@ -74,6 +82,8 @@ struct TaskState {
   bool yolo_labels = false;
   std::vector<ImageDetections> det_fp32, det_int8;  // scored detections + reference per image
   FaceMatcher faces_agree{0.5}, faces_fp32_gt{0.5}, faces_int8_gt{0.5};
+  // YOLO: the objects a deployed model reports (score above reference_conf), matched per class.
+  FaceMatcher objects_agree{0.5}, objects_fp32_gt{0.5}, objects_int8_gt{0.5};
   std::vector<std::vector<float>> emb_fp32, emb_int8;
   std::vector<std::string> names;
   std::vector<double> cosines;
@@ -82,7 +92,10 @@ struct TaskState {
       : o(options),
         faces_agree(options.face_iou),
         faces_fp32_gt(options.face_iou),
-        faces_int8_gt(options.face_iou) {
+        faces_int8_gt(options.face_iou),
+        objects_agree(options.face_iou),
+        objects_fp32_gt(options.face_iou),
+        objects_int8_gt(options.face_iou) {
     if (o.labels.empty()) return;
     if (o.task != Task::kYolo && o.task != Task::kYunet) {
       throw Error(ErrorCode::kInvalidArgument, "--labels applies to the yolo and yunet tasks");
@@ -143,8 +156,36 @@ struct TaskState {
     }
     std::vector<GroundTruthBox> ref =
         has_labels() ? labels_for(s) : as_reference(a, o.reference_conf);
+    match_per_class(objects_agree, as_reference(a, o.reference_conf), b, o.reference_conf);
+    if (has_labels()) {
+      match_per_class(objects_fp32_gt, ref, a, o.reference_conf);
+      match_per_class(objects_int8_gt, ref, b, o.reference_conf);
+    }
     det_fp32.push_back({std::move(a), ref});
     det_int8.push_back({std::move(b), std::move(ref)});
+  }
+
+  // The detections scoring above min_score (what a deployed model reports) matched to the
+  // reference one to one within each class, by FaceMatcher's greedy rule. Crowd references are
+  // left out (a detection inside a crowd region then counts as a false positive, for both
+  // models alike).
+  static void match_per_class(FaceMatcher& matcher, const std::vector<GroundTruthBox>& reference,
+                              const std::vector<Detection>& test, float min_score) {
+    std::map<int, std::pair<std::vector<Face>, std::vector<Face>>> by_class;
+    for (const GroundTruthBox& g : reference) {
+      if (g.crowd) continue;
+      Face f;
+      f.box = g.box;
+      by_class[g.class_id].first.push_back(f);
+    }
+    for (const Detection& d : test) {
+      if (!(d.score > min_score)) continue;
+      Face f;
+      f.box = d.box;
+      f.score = d.score;
+      by_class[d.class_id].second.push_back(f);
+    }
+    for (const auto& [cls, sets] : by_class) matcher.add(sets.first, sets.second, false);
   }
 
   void add_yunet(const EvalSample& s, const std::map<std::string, Tensor>& out_fp32,
@@ -326,6 +367,19 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner&
     r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
     r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
     r.primary_metric = "map50_95";
+    if (o.task == Task::kYolo) {
+      r.objects_int8_vs_fp32 = task.objects_agree.result();
+      const std::string label = "F1 @ IoU 0.5, score > " + format_score(o.reference_conf);
+      if (task.has_labels()) {
+        r.objects_fp32_vs_labels = task.objects_fp32_gt.result();
+        r.objects_int8_vs_labels = task.objects_int8_gt.result();
+        r.metrics.push_back(
+            {"f1", label, r.objects_fp32_vs_labels->f1, r.objects_int8_vs_labels->f1, true});
+      } else {
+        r.metrics.push_back(
+            {"f1", label + " (vs FP32's)", 1.0, r.objects_int8_vs_fp32->f1, true});
+      }
+    }
     if (o.task == Task::kYunet) {
       r.faces_int8_vs_fp32 = task.faces_agree.result();
       if (task.has_labels()) {

@@ -42,16 +42,21 @@ nlohmann::json map_json(const MapResult& m, const std::vector<std::string>& name
           {"classes", classes}};
 }
 
-nlohmann::json faces_json(const FaceMatchResult& f) {
+nlohmann::json matches_json(const FaceMatchResult& f) {
   return {{"reference", f.reference},
           {"test", f.test},
           {"matched", f.matched},
           {"precision", json_number(f.precision)},
           {"recall", json_number(f.recall)},
-          {"f1", json_number(f.f1)},
-          {"landmark_pairs", f.landmark_pairs},
-          {"landmark_error_px", json_number(f.landmark_error_px)},
-          {"landmark_error_norm", json_number(f.landmark_error_norm)}};
+          {"f1", json_number(f.f1)}};
+}
+
+nlohmann::json faces_json(const FaceMatchResult& f) {
+  nlohmann::json j = matches_json(f);
+  j["landmark_pairs"] = f.landmark_pairs;
+  j["landmark_error_px"] = json_number(f.landmark_error_px);
+  j["landmark_error_norm"] = json_number(f.landmark_error_norm);
+  return j;
 }
 
 std::string pad_right(const std::string& s, std::size_t w) {
@@ -99,6 +104,14 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
   if (r.map_fp32) {
     j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
                       {"int8", map_json(*r.map_int8, r.class_names)}};
+  }
+  if (r.objects_int8_vs_fp32) {
+    j["objects"] = {{"score_threshold", json_number(o.reference_conf)},
+                    {"int8_vs_fp32", matches_json(*r.objects_int8_vs_fp32)}};
+    if (r.objects_int8_vs_labels) {
+      j["objects"]["fp32_vs_labels"] = matches_json(*r.objects_fp32_vs_labels);
+      j["objects"]["int8_vs_labels"] = matches_json(*r.objects_int8_vs_labels);
+    }
   }
   if (r.faces_int8_vs_fp32) {
     j["faces"] = {{"int8_vs_fp32", faces_json(*r.faces_int8_vs_fp32)}};

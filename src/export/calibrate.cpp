@@ -488,19 +488,26 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   };
   std::int64_t sample_index = 0;
   double observe_time = 0;
-  session.set_observer(
-      [&](const std::string& name, const TensorView& view) {
-        if (view.dtype != DType::kFloat32) return;
-        const auto start = Clock::now();
-        try {
-          stats.observe(name, view, sample_index);
-        } catch (Error& e) {
-          e.with("image", source.sample_name(sample_index));
-          throw;
-        }
-        observe_time += seconds_since(start);
-      },
-      names);
+  // Statistics are order-free: the engine's elementwise kernels hand over the min/max of what
+  // they write (or of a convolution's output they read), so a min/max-only collection does not
+  // read those tensors again (engine::MinMaxObserver; the same statistics, see docs/engine.md).
+  const auto observe = [&](const std::string& name, const TensorView& view, const MinMaxScan* minmax) {
+    if (view.dtype != DType::kFloat32) return;
+    const auto start = Clock::now();
+    try {
+      stats.observe(name, view, sample_index, minmax);
+    } catch (Error& e) {
+      e.with("image", source.sample_name(sample_index));
+      throw;
+    }
+    observe_time += seconds_since(start);
+  };
+  if (options.kernel_scans) {
+    session.set_minmax_observer(observe, names);
+  } else {
+    session.set_observer(
+        [&](const std::string& name, const TensorView& view) { observe(name, view, nullptr); }, names);
+  }
 
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> data_hash(XXH3_createState(), &XXH3_freeState);
   XXH3_64bits_reset(data_hash.get());

@@ -92,6 +92,10 @@ struct CalibrateOptions {
   // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
   // instead of read; identical results. Off only for tests that compare the two.
   bool derive_unions = true;
+  // Min/max the engine's kernels computed while writing (or reading) a tensor replace reading it
+  // (engine::MinMaxObserver; min/max-only collection); identical results. Off only for tests
+  // that compare the two.
+  bool kernel_scans = true;
 };
 
 struct CalibrateReport {

@@ -96,10 +96,21 @@ inline void binary_row(const T* a, std::int64_t sa, const T* b, std::int64_t sb,
   }
 }
 
+// parallel_for, and for float32 outputs the scan of the output when `req` asks for it.
+template <typename R, typename Body>
+void parallel_for_out(std::int64_t n, int num_threads, MinMaxRequest* req, const R* out, const Body& body) {
+  if constexpr (std::is_same_v<R, float>) {
+    parallel_for_minmax(n, kElementwiseGrain, num_threads, req, nullptr, out, body);
+  } else {
+    parallel_for(n, kElementwiseGrain, num_threads, body);
+  }
+}
+
 template <BinaryOp kOp, typename T, typename R>
 void binary_typed(const T* a, std::span<const std::int64_t> a_shape, const T* b,
                   std::span<const std::int64_t> b_shape, R* out,
-                  std::span<const std::int64_t> out_shape, bool fmod, int num_threads) {
+                  std::span<const std::int64_t> out_shape, bool fmod, int num_threads,
+                  MinMaxRequest* req) {
   const std::int64_t total = known_numel(out_shape);
   const std::span<const std::int64_t> shapes[] = {a_shape, b_shape};
   const BroadcastPlan plan = make_broadcast_plan(out_shape, shapes);
@@ -107,12 +118,12 @@ void binary_typed(const T* a, std::span<const std::int64_t> a_shape, const T* b,
   const std::int64_t sb = plan.strides[1][plan.rank - 1];
   if (plan.rank == 1) {
     // Whole tensor is one run: split it across threads directly.
-    parallel_for(total, kElementwiseGrain, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for_out(total, num_threads, req, out, [&](std::int64_t begin, std::int64_t end) {
       binary_row<kOp>(a + begin * sa, sa, b + begin * sb, sb, out + begin, end - begin, fmod);
     });
     return;
   }
-  parallel_for(total, kElementwiseGrain, num_threads, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for_out(total, num_threads, req, out, [&](std::int64_t begin, std::int64_t end) {
     walk_rows<2>(plan, begin, end, [&](const std::array<std::int64_t, 2>& off, std::int64_t o,
                                        std::int64_t n) {
       binary_row<kOp>(a + off[0], sa, b + off[1], sb, out + o, n, fmod);
@@ -155,46 +166,47 @@ void pow_typed(const T* a, std::span<const std::int64_t> a_shape, const E* b,
 
 template <BinaryOp kOp>
 bool binary_dispatch(DType dtype, const Tensor& a, const Tensor& b, Tensor& out, bool fmod,
-                     int num_threads) {
+                     int num_threads, MinMaxRequest* req) {
   return dispatch<AllTypes>(dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (is_comparison(kOp) || is_logical(kOp)) {
       binary_typed<kOp>(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<bool>(),
-                        out.shape(), fmod, num_threads);
+                        out.shape(), fmod, num_threads, nullptr);
     } else {
       binary_typed<kOp>(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<T>(),
-                        out.shape(), fmod, num_threads);
+                        out.shape(), fmod, num_threads, req);
     }
   });
 }
 
+// `req`: the output's scan, for float32 outputs of every op but Pow (MinMaxRequest).
 void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, bool fmod,
-                int num_threads) {
+                int num_threads, MinMaxRequest* req = nullptr) {
   const DType dt = a.dtype();
   switch (op) {
-    case BinaryOp::kAdd: binary_dispatch<BinaryOp::kAdd>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kSub: binary_dispatch<BinaryOp::kSub>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kMul: binary_dispatch<BinaryOp::kMul>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kDiv: binary_dispatch<BinaryOp::kDiv>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kMod: binary_dispatch<BinaryOp::kMod>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kMin: binary_dispatch<BinaryOp::kMin>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kMax: binary_dispatch<BinaryOp::kMax>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kEqual: binary_dispatch<BinaryOp::kEqual>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kLess: binary_dispatch<BinaryOp::kLess>(dt, a, b, out, fmod, num_threads); break;
+    case BinaryOp::kAdd: binary_dispatch<BinaryOp::kAdd>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kSub: binary_dispatch<BinaryOp::kSub>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kMul: binary_dispatch<BinaryOp::kMul>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kDiv: binary_dispatch<BinaryOp::kDiv>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kMod: binary_dispatch<BinaryOp::kMod>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kMin: binary_dispatch<BinaryOp::kMin>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kMax: binary_dispatch<BinaryOp::kMax>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kEqual: binary_dispatch<BinaryOp::kEqual>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kLess: binary_dispatch<BinaryOp::kLess>(dt, a, b, out, fmod, num_threads, req); break;
     case BinaryOp::kGreater:
-      binary_dispatch<BinaryOp::kGreater>(dt, a, b, out, fmod, num_threads);
+      binary_dispatch<BinaryOp::kGreater>(dt, a, b, out, fmod, num_threads, req);
       break;
     case BinaryOp::kLessOrEqual:
-      binary_dispatch<BinaryOp::kLessOrEqual>(dt, a, b, out, fmod, num_threads);
+      binary_dispatch<BinaryOp::kLessOrEqual>(dt, a, b, out, fmod, num_threads, req);
       break;
     case BinaryOp::kGreaterOrEqual:
-      binary_dispatch<BinaryOp::kGreaterOrEqual>(dt, a, b, out, fmod, num_threads);
+      binary_dispatch<BinaryOp::kGreaterOrEqual>(dt, a, b, out, fmod, num_threads, req);
       break;
-    case BinaryOp::kAnd: binary_dispatch<BinaryOp::kAnd>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kOr: binary_dispatch<BinaryOp::kOr>(dt, a, b, out, fmod, num_threads); break;
-    case BinaryOp::kXor: binary_dispatch<BinaryOp::kXor>(dt, a, b, out, fmod, num_threads); break;
+    case BinaryOp::kAnd: binary_dispatch<BinaryOp::kAnd>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kOr: binary_dispatch<BinaryOp::kOr>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kXor: binary_dispatch<BinaryOp::kXor>(dt, a, b, out, fmod, num_threads, req); break;
     case BinaryOp::kPRelu:
-      binary_dispatch<BinaryOp::kPRelu>(dt, a, b, out, fmod, num_threads);
+      binary_dispatch<BinaryOp::kPRelu>(dt, a, b, out, fmod, num_threads, req);
       break;
     case BinaryOp::kPow:
       dispatch<NumericTypes>(a.dtype(), [&](auto base_tag) {
@@ -217,6 +229,15 @@ class BinaryKernel : public NodeKernel {
     return infer_binary(node_, attrs_, inputs);
   }
 
+  // Float32 results are scanned block by block as they are written (run_binary; for the
+  // variadic forms, by the last pass), except Pow's, Mean's and a one-input variadic's.
+  MinMaxSupport minmax_support(std::span<const TensorInfo> inputs) const override {
+    const bool one_pass = !attrs_.variadic || (inputs.size() >= 2 && !attrs_.mean);
+    const bool ok = one_pass && attrs_.op != BinaryOp::kPow && !is_comparison(attrs_.op) &&
+                    !is_logical(attrs_.op) && !inputs.empty() && inputs[0].dtype == DType::kFloat32;
+    return {ok, false};
+  }
+
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            const RunContext& ctx) override {
     Tensor& out = *outputs[0];
@@ -229,17 +250,20 @@ class BinaryKernel : public NodeKernel {
     }
     if (out.numel() == 0) return;
     if (!attrs_.variadic) {
-      run_binary(attrs_.op, *inputs[0], *inputs[1], out, attrs_.fmod != 0, ctx.num_threads);
+      run_binary(attrs_.op, *inputs[0], *inputs[1], out, attrs_.fmod != 0, ctx.num_threads, ctx.minmax);
       return;
     }
     // Variadic: out = in0 broadcast, then out = op(out, in_k) in input order.
     const BinaryOp step = attrs_.mean ? BinaryOp::kAdd : attrs_.op;
     if (inputs.size() == 2 && inputs[0]->shape() == out.shape()) {
-      run_binary(step, *inputs[0], *inputs[1], out, false, ctx.num_threads);
+      run_binary(step, *inputs[0], *inputs[1], out, false, ctx.num_threads,
+                 attrs_.mean ? nullptr : ctx.minmax);
     } else {
       broadcast_copy(*inputs[0], out, ctx.num_threads);
       for (std::size_t k = 1; k < inputs.size(); ++k) {
-        run_binary(step, out, *inputs[k], out, false, ctx.num_threads);
+        // The last pass writes every output element: its scan is the output's.
+        const bool last = k + 1 == inputs.size() && !attrs_.mean;
+        run_binary(step, out, *inputs[k], out, false, ctx.num_threads, last ? ctx.minmax : nullptr);
       }
     }
     if (attrs_.mean) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/minmax_scan.hpp"
 #include "core/tensor.hpp"
 #include "ops/ir.hpp"
 
@@ -25,11 +26,33 @@ struct TensorInfo {
   const Tensor* value = nullptr;  // the value, when the tensor is constant at plan time
 };
 
+// Asks a kernel for the min/max scan (core/minmax_scan.hpp) of float32 data it writes (output 0)
+// or reads (input 0), computed block by block while the block is in L1, so that a statistics
+// observer need not read the tensor again (engine::MinMaxObserver). The kernel sets *_done when
+// it filled the scan; a kernel or a path that does not (another dtype, an unsupported op) leaves
+// it false and the observer reads the tensor. The scan must be exactly scan_min_max of the whole
+// tensor, whatever the thread count.
+struct MinMaxRequest {
+  bool want_output = false;
+  bool want_input = false;
+  bool output_done = false;
+  bool input_done = false;
+  MinMaxScan output;
+  MinMaxScan input;
+};
+
+// What a kernel can report through MinMaxRequest for these input infos (plan time).
+struct MinMaxSupport {
+  bool output = false;
+  bool input = false;
+};
+
 struct RunContext {
   int num_threads = 1;  // parallel loops must give the same bytes for any thread count
   // Set while an observer runs: kernels that compute tensors the graph does not materialise
   // (a ConvChain's watched intermediates) report them here, valid only during the call.
   const std::function<void(const std::string& name, const TensorView& view)>* observe = nullptr;
+  MinMaxRequest* minmax = nullptr;  // set when a statistics observer wants scans from this run
 };
 
 class Kernel {
@@ -45,6 +68,12 @@ class Kernel {
   // had a -1 is passed empty and the kernel assigns it (`*outputs[i] = Tensor(dtype, shape)`).
   virtual void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
                    const RunContext& ctx) = 0;
+
+  // Whether run() fills RunContext::minmax for these inputs (infer()'s infos); none by default.
+  virtual MinMaxSupport minmax_support(std::span<const TensorInfo> inputs) const {
+    (void)inputs;
+    return {};
+  }
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)(const NodeDef& node);

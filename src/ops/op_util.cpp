@@ -236,7 +236,7 @@ namespace {
 template <typename Word>
 void strided_copy_words(const Word* src, const std::array<std::int64_t, kMaxRank>& dims,
                         const std::array<std::int64_t, kMaxRank>& strides, int rank, Word* dst,
-                        int num_threads) {
+                        int num_threads, MinMaxRequest* minmax_f32 = nullptr) {
   std::int64_t total = 1;
   for (int d = 0; d < rank; ++d) total *= dims[d];
   BroadcastPlan plan;
@@ -244,7 +244,7 @@ void strided_copy_words(const Word* src, const std::array<std::int64_t, kMaxRank
   plan.dims = dims;
   plan.strides[0] = strides;
   const std::int64_t inner_stride = strides[rank - 1];
-  parallel_for(total, 16384, num_threads, [&](std::int64_t begin, std::int64_t end) {
+  const auto body = [&](std::int64_t begin, std::int64_t end) {
     walk_rows<1>(plan, begin, end, [&](const std::array<std::int64_t, 1>& off, std::int64_t o,
                                        std::int64_t n) {
       const Word* s = src + off[0];
@@ -255,12 +255,20 @@ void strided_copy_words(const Word* src, const std::array<std::int64_t, kMaxRank
         for (std::int64_t i = 0; i < n; ++i) d[i] = s[i * inner_stride];
       }
     });
-  });
+  };
+  if constexpr (sizeof(Word) == sizeof(float)) {
+    // The words are float32 bits when the caller asks for a scan (strided_copy's contract).
+    parallel_for_minmax(total, 16384, num_threads, minmax_f32, nullptr,
+                        reinterpret_cast<const float*>(dst), body);
+  } else {
+    parallel_for(total, 16384, num_threads, body);
+  }
 }
 }  // namespace
 
 void strided_copy(const void* src, std::size_t element_size, std::span<const std::int64_t> dims,
-                  std::span<const std::int64_t> strides, void* dst, int num_threads) {
+                  std::span<const std::int64_t> strides, void* dst, int num_threads,
+                  MinMaxRequest* minmax_f32) {
   // Merge dims: drop size-1 dims, fuse d-1 and d when stride[d-1] == stride[d] * dims[d].
   std::array<std::int64_t, kMaxRank> m_dims{}, m_strides{};
   int rank = 0;
@@ -292,7 +300,7 @@ void strided_copy(const void* src, std::size_t element_size, std::span<const std
       break;
     case 4:
       strided_copy_words(static_cast<const std::uint32_t*>(src), m_dims, m_strides, rank,
-                         static_cast<std::uint32_t*>(dst), num_threads);
+                         static_cast<std::uint32_t*>(dst), num_threads, minmax_f32);
       break;
     default:
       strided_copy_words(static_cast<const std::uint64_t*>(src), m_dims, m_strides, rank,

@@ -2,15 +2,18 @@
 // plans, dtype dispatch and deterministic parallel loops.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/minmax_scan.hpp"
 #include "core/tensor.hpp"
 #include "ops/ir.hpp"
 #include "ops/kernel.hpp"
@@ -95,6 +98,60 @@ void parallel_for(std::int64_t n, std::int64_t grain, int num_threads, const Bod
   }
 }
 
+// Values per block in parallel_for_minmax: 16 KiB, so the block just written (and the input
+// block just read) are still in L1 when they are scanned.
+inline constexpr std::int64_t kMinMaxBlock = 4096;
+
+// parallel_for over a float32 map whose element i of `out` (and, when given, of `in`) is
+// written (read) by body's [begin, end) call containing i: runs the body block by block and
+// fills the scans `req` asks for (ops::MinMaxRequest) from each block right after it is
+// computed. Blocks only split the same items differently, so the outputs are the same bytes;
+// the scans combine exactly (min/max are order-free), whatever the thread count. `in` may be
+// null when the kernel cannot report its input.
+template <typename Body>
+void parallel_for_minmax(std::int64_t n, std::int64_t grain, int num_threads, MinMaxRequest* req,
+                         const float* in, const float* out, const Body& body) {
+  const bool want_out = req != nullptr && req->want_output && out != nullptr;
+  const bool want_in = req != nullptr && req->want_input && in != nullptr;
+  if (!want_out && !want_in) {
+    parallel_for(n, grain, num_threads, body);
+    return;
+  }
+  std::mutex mutex;
+  bool any = false;
+  MinMaxScan total_in, total_out;
+  parallel_for(n, grain, num_threads, [&](std::int64_t begin, std::int64_t end) {
+    MinMaxScan chunk_in, chunk_out;
+    for (std::int64_t b = begin; b < end; b += kMinMaxBlock) {
+      const std::int64_t e = std::min(end, b + kMinMaxBlock);
+      body(b, e);
+      const auto count = static_cast<std::size_t>(e - b);
+      if (want_out) {
+        const MinMaxScan s = scan_min_max({out + b, count});
+        chunk_out = b == begin ? s : merge_min_max(chunk_out, s);
+      }
+      if (want_in) {
+        const MinMaxScan s = scan_min_max({in + b, count});
+        chunk_in = b == begin ? s : merge_min_max(chunk_in, s);
+      }
+    }
+    if (begin >= end) return;
+    const std::lock_guard<std::mutex> lock(mutex);
+    total_out = any ? merge_min_max(total_out, chunk_out) : chunk_out;
+    total_in = any ? merge_min_max(total_in, chunk_in) : chunk_in;
+    any = true;
+  });
+  if (!any) return;  // n == 0: nothing to report (the observer reads the empty view)
+  if (want_out) {
+    req->output = total_out;
+    req->output_done = true;
+  }
+  if (want_in) {
+    req->input = total_in;
+    req->input_done = true;
+  }
+}
+
 // Walks output elements [begin, end) of a plan row by row, calling
 // row(operand_offsets, output_offset, count); only per-row index arithmetic.
 template <int N, typename RowFn>
@@ -133,8 +190,11 @@ void broadcast_copy(const Tensor& in, Tensor& out, int num_threads);
 // Copies a strided view of `src` into contiguous `dst`: dst[i0..ik] = src[sum i_d * strides[d]]
 // (strides in elements, may be negative or 0). Adjacent dims that stay contiguous are merged;
 // an inner stride of 1 becomes memcpy. Used by Transpose and Slice.
+// `minmax_f32`, when given, is filled for the copy's output as parallel_for_minmax does; pass it
+// only for float32 data.
 void strided_copy(const void* src, std::size_t element_size, std::span<const std::int64_t> dims,
-                  std::span<const std::int64_t> strides, void* dst, int num_threads);
+                  std::span<const std::int64_t> strides, void* dst, int num_threads,
+                  MinMaxRequest* minmax_f32 = nullptr);
 
 // Elements per parallel chunk for cheap elementwise work: below this, threads cost more than
 // they save.

@@ -36,7 +36,12 @@ class TransposeKernel : public NodeKernel {
     }
     strided_copy(in.raw_data(), dtype_size(in.dtype()), out_shape,
                  std::span<const std::int64_t>(strides.data(), rank), outputs[0]->raw_data(),
-                 ctx.num_threads);
+                 ctx.num_threads, in.dtype() == DType::kFloat32 ? ctx.minmax : nullptr);
+  }
+
+  // Float32 copies are scanned block by block as they are written (strided_copy).
+  MinMaxSupport minmax_support(std::span<const TensorInfo> inputs) const override {
+    return {!inputs.empty() && inputs[0].dtype == DType::kFloat32, false};
   }
 
  private:
@@ -83,7 +88,13 @@ class SliceKernel : public NodeKernel {
     const std::size_t es = dtype_size(in.dtype());
     strided_copy(static_cast<const std::byte*>(in.raw_data()) + offset * static_cast<std::int64_t>(es),
                  es, region.count, std::span<const std::int64_t>(strides.data(), rank),
-                 outputs[0]->raw_data(), ctx.num_threads);
+                 outputs[0]->raw_data(), ctx.num_threads,
+                 in.dtype() == DType::kFloat32 ? ctx.minmax : nullptr);
+  }
+
+  // Float32 copies are scanned block by block as they are written (strided_copy).
+  MinMaxSupport minmax_support(std::span<const TensorInfo> inputs) const override {
+    return {!inputs.empty() && inputs[0].dtype == DType::kFloat32, false};
   }
 
  private:

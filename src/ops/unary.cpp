@@ -65,113 +65,144 @@ float gelu_one(float x, bool tanh_approx) {
                             (1.0 + std::erf(static_cast<double>(x) * 0.7071067811865476)));
 }
 
-// Applies fn to every element, in parallel static chunks.
+// Applies fn to every element, in parallel static chunks; float to float maps also fill the
+// scans `req` asks for (parallel_for_minmax).
+template <typename T, typename R, typename Fn>
+void map_elements(const T* in, R* out, std::int64_t count, int num_threads, MinMaxRequest* req,
+                  const Fn& fn) {
+  const auto body = [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) out[i] = fn(in[i]);
+  };
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
+    parallel_for_minmax(count, kElementwiseGrain, num_threads, req, in, out, body);
+  } else {
+    parallel_for(count, kElementwiseGrain, num_threads, body);
+  }
+}
+
 template <typename T, typename R, typename Fn>
 void map_elements(const T* in, R* out, std::int64_t count, int num_threads, const Fn& fn) {
-  parallel_for(count, kElementwiseGrain, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) out[i] = fn(in[i]);
-  });
+  map_elements(in, out, count, num_threads, nullptr, fn);
 }
 
 // Float ops on type T (float or double), op chosen outside the loop.
 template <typename T>
 void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, int threads,
-                     T clip_min, T clip_max) {
+                     T clip_min, T clip_max, MinMaxRequest* req) {
   const T alpha = static_cast<T>(a.alpha), beta = static_cast<T>(a.beta);
   const T gamma = static_cast<T>(a.gamma);
   switch (a.op) {
-    case UnaryOp::kAbs: map_elements(in, out, n, threads, [](T x) { return std::abs(x); }); break;
-    case UnaryOp::kNeg: map_elements(in, out, n, threads, [](T x) { return -x; }); break;
+    case UnaryOp::kAbs: map_elements(in, out, n, threads, req, [](T x) { return std::abs(x); }); break;
+    case UnaryOp::kNeg: map_elements(in, out, n, threads, req, [](T x) { return -x; }); break;
     case UnaryOp::kReciprocal:
-      map_elements(in, out, n, threads, [](T x) { return T{1} / x; });
+      map_elements(in, out, n, threads, req, [](T x) { return T{1} / x; });
       break;
-    case UnaryOp::kSqrt: map_elements(in, out, n, threads, [](T x) { return std::sqrt(x); }); break;
-    case UnaryOp::kExp: map_elements(in, out, n, threads, [](T x) { return std::exp(x); }); break;
-    case UnaryOp::kLog: map_elements(in, out, n, threads, [](T x) { return std::log(x); }); break;
-    case UnaryOp::kFloor: map_elements(in, out, n, threads, [](T x) { return std::floor(x); }); break;
-    case UnaryOp::kCeil: map_elements(in, out, n, threads, [](T x) { return std::ceil(x); }); break;
+    case UnaryOp::kSqrt: map_elements(in, out, n, threads, req, [](T x) { return std::sqrt(x); }); break;
+    case UnaryOp::kExp: map_elements(in, out, n, threads, req, [](T x) { return std::exp(x); }); break;
+    case UnaryOp::kLog: map_elements(in, out, n, threads, req, [](T x) { return std::log(x); }); break;
+    case UnaryOp::kFloor: map_elements(in, out, n, threads, req, [](T x) { return std::floor(x); }); break;
+    case UnaryOp::kCeil: map_elements(in, out, n, threads, req, [](T x) { return std::ceil(x); }); break;
     case UnaryOp::kRound:
       // Round half to even: nearbyint under the default rounding mode.
-      map_elements(in, out, n, threads, [](T x) { return std::nearbyint(x); });
+      map_elements(in, out, n, threads, req, [](T x) { return std::nearbyint(x); });
       break;
-    case UnaryOp::kErf: map_elements(in, out, n, threads, [](T x) { return std::erf(x); }); break;
+    case UnaryOp::kErf: map_elements(in, out, n, threads, req, [](T x) { return std::erf(x); }); break;
     case UnaryOp::kSigmoid:
       if constexpr (std::is_same_v<T, float>) {
-        parallel_for(n, kElementwiseGrain, threads, [&](std::int64_t begin, std::int64_t end) {
-          sigmoid_f32(in + begin, out + begin, end - begin);
-        });
+        // When the input is scanned anyway and all finite, the output's min/max is sigmoid_f32 of
+        // the input's: the kernel is monotone non-decreasing over every float (checked over all
+        // 2^32 inputs; ops test SigmoidF32.MonotoneOverEveryFloat sweeps them) and never yields
+        // a zero, so one scan instead of two, the same bits. Otherwise the output is scanned.
+        const bool derive = req != nullptr && req->want_input && req->want_output;
+        MinMaxRequest input_only;
+        if (derive) input_only.want_input = true;
+        parallel_for_minmax(n, kElementwiseGrain, threads, derive ? &input_only : req, in, out,
+                            [&](std::int64_t begin, std::int64_t end) {
+                              sigmoid_f32(in + begin, out + begin, end - begin);
+                            });
+        if (derive && input_only.input_done) {
+          req->input = input_only.input;
+          req->input_done = true;
+          if (input_only.input.all_finite) {
+            const float ends[2] = {input_only.input.min, input_only.input.max};
+            float mapped[2];
+            sigmoid_f32(ends, mapped, 2);
+            req->output = {mapped[0], mapped[1], true};
+            req->output_done = true;
+          }
+        }
       } else {
-        map_elements(in, out, n, threads, [](T x) { return T{1} / (T{1} + std::exp(-x)); });
+        map_elements(in, out, n, threads, req, [](T x) { return T{1} / (T{1} + std::exp(-x)); });
       }
       break;
-    case UnaryOp::kTanh: map_elements(in, out, n, threads, [](T x) { return std::tanh(x); }); break;
+    case UnaryOp::kTanh: map_elements(in, out, n, threads, req, [](T x) { return std::tanh(x); }); break;
     case UnaryOp::kRelu:
-      map_elements(in, out, n, threads, [](T x) { return x > T{0} ? x : T{0}; });
+      map_elements(in, out, n, threads, req, [](T x) { return x > T{0} ? x : T{0}; });
       break;
     case UnaryOp::kLeakyRelu:
-      map_elements(in, out, n, threads, [=](T x) { return x < T{0} ? alpha * x : x; });
+      map_elements(in, out, n, threads, req, [=](T x) { return x < T{0} ? alpha * x : x; });
       break;
     case UnaryOp::kClip:
       // max then min: when min > max every output is max (ONNX Clip-13).
-      map_elements(in, out, n, threads, [=](T x) {
+      map_elements(in, out, n, threads, req, [=](T x) {
         const T lo = x < clip_min ? clip_min : x;
         return lo > clip_max ? clip_max : lo;
       });
       break;
     case UnaryOp::kHardSigmoid:
-      map_elements(in, out, n, threads, [=](T x) {
+      map_elements(in, out, n, threads, req, [=](T x) {
         const T y = alpha * x + beta;
         return y < T{0} ? T{0} : (y > T{1} ? T{1} : y);
       });
       break;
     case UnaryOp::kHardSwish:
       // x * max(0, min(1, x/6 + 0.5)); alpha = 1/6 as in the spec.
-      map_elements(in, out, n, threads, [](T x) {
+      map_elements(in, out, n, threads, req, [](T x) {
         const T y = x * static_cast<T>(1.0 / 6.0) + static_cast<T>(0.5);
         return x * (y < T{0} ? T{0} : (y > T{1} ? T{1} : y));
       });
       break;
     case UnaryOp::kElu:
-      map_elements(in, out, n, threads, [=](T x) { return x < T{0} ? alpha * (std::exp(x) - T{1}) : x; });
+      map_elements(in, out, n, threads, req, [=](T x) { return x < T{0} ? alpha * (std::exp(x) - T{1}) : x; });
       break;
     case UnaryOp::kSelu:
-      map_elements(in, out, n, threads, [=](T x) {
+      map_elements(in, out, n, threads, req, [=](T x) {
         return x <= T{0} ? gamma * (alpha * std::exp(x) - alpha) : gamma * x;
       });
       break;
     case UnaryOp::kCelu:
-      map_elements(in, out, n, threads, [=](T x) {
+      map_elements(in, out, n, threads, req, [=](T x) {
         return (x > T{0} ? x : T{0}) + std::min(T{0}, alpha * (std::exp(x / alpha) - T{1}));
       });
       break;
     case UnaryOp::kSoftplus:
       // log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
-      map_elements(in, out, n, threads, [](T x) {
+      map_elements(in, out, n, threads, req, [](T x) {
         return (x > T{0} ? x : T{0}) + std::log1p(std::exp(-std::abs(x)));
       });
       break;
     case UnaryOp::kSoftsign:
-      map_elements(in, out, n, threads, [](T x) { return x / (T{1} + std::abs(x)); });
+      map_elements(in, out, n, threads, req, [](T x) { return x / (T{1} + std::abs(x)); });
       break;
     case UnaryOp::kMish:
-      map_elements(in, out, n, threads, [](T x) {
+      map_elements(in, out, n, threads, req, [](T x) {
         const T softplus = (x > T{0} ? x : T{0}) + std::log1p(std::exp(-std::abs(x)));
         return x * std::tanh(softplus);
       });
       break;
     case UnaryOp::kThresholdedRelu:
-      map_elements(in, out, n, threads, [=](T x) { return x > alpha ? x : T{0}; });
+      map_elements(in, out, n, threads, req, [=](T x) { return x > alpha ? x : T{0}; });
       break;
     case UnaryOp::kGelu: {
       const bool tanh_approx = a.approximate == "tanh";
-      map_elements(in, out, n, threads, [=](T x) {
+      map_elements(in, out, n, threads, req, [=](T x) {
         return static_cast<T>(gelu_one(static_cast<float>(x), tanh_approx));
       });
       break;
     }
-    case UnaryOp::kSign: map_elements(in, out, n, threads, [](T x) { return sign_of(x); }); break;
-    case UnaryOp::kSin: map_elements(in, out, n, threads, [](T x) { return std::sin(x); }); break;
-    case UnaryOp::kCos: map_elements(in, out, n, threads, [](T x) { return std::cos(x); }); break;
+    case UnaryOp::kSign: map_elements(in, out, n, threads, req, [](T x) { return sign_of(x); }); break;
+    case UnaryOp::kSin: map_elements(in, out, n, threads, req, [](T x) { return std::sin(x); }); break;
+    case UnaryOp::kCos: map_elements(in, out, n, threads, req, [](T x) { return std::cos(x); }); break;
     case UnaryOp::kNot:
     case UnaryOp::kCast:
       break;  // handled by the caller
@@ -226,6 +257,13 @@ class UnaryKernel : public NodeKernel {
     return infer_unary(node_, attrs_, inputs);
   }
 
+  // Float32 maps scan their input and output block by block (map_elements).
+  MinMaxSupport minmax_support(std::span<const TensorInfo> inputs) const override {
+    const bool ok = attrs_.op != UnaryOp::kCast && attrs_.op != UnaryOp::kNot && !inputs.empty() &&
+                    inputs[0].dtype == DType::kFloat32;
+    return {ok, ok};
+  }
+
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            const RunContext& ctx) override {
     const Tensor& in = *inputs[0];
@@ -269,7 +307,8 @@ class UnaryKernel : public NodeKernel {
         }
       }
       if constexpr (std::is_floating_point_v<T>) {
-        run_float_unary<T>(attrs_, in.data<T>(), out.data<T>(), n, threads, clip_min, clip_max);
+        run_float_unary<T>(attrs_, in.data<T>(), out.data<T>(), n, threads, clip_min, clip_max,
+                           ctx.minmax);
       } else {
         run_int_unary<T>(attrs_, in.data<T>(), out.data<T>(), n, threads, clip_min, clip_max);
       }

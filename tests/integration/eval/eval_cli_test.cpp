@@ -94,6 +94,13 @@ TEST(EvalCli, YoloAgainstItselfInOnnxRuntime) {
   EXPECT_EQ(j["metrics"]["map50_95"]["fp32"], j["metrics"]["map50_95"]["int8"]);
   EXPECT_EQ(j["metrics"]["map50_95"]["drop"], 0.0);
   EXPECT_GT(j["metrics"]["map50_95"]["int8"].get<double>(), 0.99);
+  // What each model reports (score > 0.25): every FP32 object found again, nothing else.
+  const auto& objects = j["objects"]["int8_vs_fp32"];
+  EXPECT_EQ(j["objects"]["score_threshold"], 0.25);
+  EXPECT_GT(objects["reference"].get<int>(), 2);
+  EXPECT_EQ(objects["matched"], objects["reference"]);
+  EXPECT_EQ(objects["test"], objects["reference"]);
+  EXPECT_EQ(j["metrics"]["f1"]["int8"], 1.0);
   // yolov8n sees the people in messi5 and basketball1.
   bool person = false;
   for (const auto& c : j["detection"]["fp32"]["classes"]) person = person || c["class"] == 0;
@@ -138,6 +145,13 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
   EXPECT_EQ(classes[0]["ground_truth"], 1);
   EXPECT_GT(ja["metrics"]["map50"]["fp32"].get<double>(), 0.99);
   EXPECT_GT(ja["metrics"]["map50_95"]["fp32"].get<double>(), 0.9);
+  // Both labelled objects are among the reported detections (score > 0.25), matched in their class.
+  EXPECT_EQ(ja["objects"]["fp32_vs_labels"]["reference"], 2);
+  EXPECT_EQ(ja["objects"]["fp32_vs_labels"]["matched"], 2);
+  EXPECT_EQ(ja["objects"]["fp32_vs_labels"], ja["objects"]["int8_vs_labels"]);
+  const auto& found = ja["objects"]["fp32_vs_labels"];
+  const double p = 2.0 / found["test"].get<double>(), f1 = 2 * p / (p + 1);
+  EXPECT_NEAR(ja["metrics"]["f1"]["fp32"].get<double>(), f1, 1e-12);
   // Labels matter: with the ball labelled in the top-left corner (among the spectators), the
   // ball class scores 0 and the mean halves.
   write_file_atomic(dir / "labels" / "messi5.txt",
@@ -147,6 +161,7 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
   const auto jc = read_json(dir / "c" / "eval.json");
   EXPECT_EQ(jc["detection"]["fp32"]["classes"][1]["ap50"], 0.0);
   EXPECT_NEAR(jc["metrics"]["map50"]["fp32"].get<double>(), 0.5, 1e-6);
+  EXPECT_EQ(jc["objects"]["fp32_vs_labels"]["matched"], 1);
 }
 
 struct RawCase {
