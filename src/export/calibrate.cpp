@@ -568,7 +568,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   }
 
   const PlacementOptions placement = placement_options(options);
-  const QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
+  QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
   const std::vector<std::string> required = activation_tensors(builder, placement);
 
   // --saturation: snapshots of the statistics at growing prefixes, taken while streaming.
@@ -629,8 +629,15 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   std::vector<TrtCacheEntry> cache_entries;
   // The method's ranges; the builder applies the range rules for each candidate plan.
   const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
-  const QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
+  QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
   report.warnings = upgrade_warnings;
+  if (options.dominant_noise.enabled && !default_build.qdq_tensors.empty()) {
+    // Rule 1c: an activation whose rounding alone makes most of the output noise stays float
+    // (its consumers, as --exclude would). Every later build (mixed precision) starts from it.
+    if (apply_dominant_noise_rule(options, source, default_build, builder, report)) {
+      default_build = builder.build({}, stats.tensors(), raw_ranges);
+    }
+  }
   report.warnings.insert(report.warnings.end(), default_build.warnings.begin(), default_build.warnings.end());
 
   // Sensitivity, mixed precision, saturation, report.html.
@@ -666,6 +673,7 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   rj.qdq_tensors = final_build.qdq_tensors;
   rj.float_nodes = final_build.plan.float_nodes;
   rj.rule_changes = &final_build.rule_changes;
+  rj.dominant_noise = &report.dominant_noise_json;
   const std::string ranges = format_ranges_json(rj);
 
   // Everything is in memory: write each under a temporary name, then rename them all.

@@ -15,6 +15,7 @@
 #include "calib/range_select.hpp"
 #include "calib/stats_file.hpp"
 #include "core/tensor.hpp"
+#include "export/dominant_noise.hpp"
 #include "export/qdq_writer.hpp"
 #include "export/trt_cache.hpp"
 
@@ -87,6 +88,7 @@ struct CalibrateOptions {
   bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
   bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
+  DominantNoiseOptions dominant_noise;  // placement rule 1c (export/dominant_noise.hpp)
   // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
   // instead of read; identical results. Off only for tests that compare the two.
   bool derive_unions = true;
@@ -108,6 +110,10 @@ struct CalibrateReport {
   std::vector<std::string> float_nodes;
   std::vector<std::string> warnings;
   std::size_t range_rule_changes = 0;  // ranges adjusted by the graph rules (in ranges.json)
+  // The dominant-noise rule: tensors kept float (largest share first) and the whole measurement
+  // (ranges.json's "dominant_noise"); null when it did not run.
+  std::vector<TensorNoise> dominant_noise;
+  nlohmann::json dominant_noise_json;
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;

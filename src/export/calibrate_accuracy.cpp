@@ -265,6 +265,16 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
                    {"Q/DQ pairs on activations", std::to_string(in.default_build->qdq.activation_pairs)},
                    {"int8 weights", std::to_string(in.default_build->qdq.weights)},
                    {"quantizable nodes kept float", std::to_string(in.default_build->plan.float_nodes.size())}};
+  if (o.dominant_noise.enabled) {
+    // Rule 1c's outcome (docs/quantization.md, "Dominant noise").
+    std::string kept;
+    for (const auto& n : report.dominant_noise) {
+      kept += (kept.empty() ? "" : ", ") + n.tensor + " (" +
+              std::to_string(static_cast<int>(std::lround(n.share * 100.0))) + "% of the output noise)";
+    }
+    rd.parameters.push_back({"kept float by the dominant-noise rule (" + fmt(o.dominant_noise.gain_db) + " dB)",
+                             kept.empty() ? std::string("none") : kept});
+  }
   if (!o.exclude.empty()) {
     std::string e;
     for (const auto& x : o.exclude) e += (e.empty() ? "" : ", ") + x;
@@ -449,14 +459,23 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
         if (!kept.count(t)) float_tensors.push_back(t);
       }
     }
+    // The file lists every node the final model keeps float beyond rules 1 to 4: the
+    // dominant-noise rule's (measured on the quantized set, which --exclude would change) and
+    // the search's, so that --exclude @FILE --dominant-noise off rebuilds the model exactly.
+    std::vector<std::string> rule_nodes, listed;
+    for (const auto& [node, why] : in.builder->kept_float()) rule_nodes.push_back(node);
+    listed = rule_nodes;
+    for (const auto& n : excluded) {
+      if (std::find(rule_nodes.begin(), rule_nodes.end(), n) == rule_nodes.end()) listed.push_back(n);
+    }
     report.exclude_list = o.out_dir / "mixed_precision.exclude.txt";
     out.files.emplace_back(
         report.exclude_list,
         file_lines({"qcal calibrate --max-drop " + fmt(budget) + " --metric " + a.metric +
-                        ": nodes kept float (reuse with --exclude @" +
-                        report.exclude_list.filename().string() + ")",
+                        ": nodes kept float (rebuild with --exclude @" +
+                        report.exclude_list.filename().string() + " --dominant-noise off)",
                     "one node name per line, matched exactly"},
-                   excluded));
+                   listed));
     json mp = {{"format", "qcal.mixed_precision/1"},
                {"metric", a.metric},
                {"max_drop", budget},
@@ -469,6 +488,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
                {"activations_without_qdq", floated},
                {"float_tensors", float_tensors},
                {"excluded_nodes", excluded},
+               {"dominant_noise_nodes", rule_nodes},
                {"exclude_file", report.exclude_list.filename().string()},
                {"evaluations", steps},
                {"rule",

@@ -40,6 +40,11 @@ class QdqBuilder {
                  const std::map<std::string, calib::TensorStats>& stats,
                  const std::map<std::string, calib::Range>& ranges) const;
   const GraphView& graph() const { return graph_; }
+  // Nodes every later build keeps float, with their reason (the dominant-noise rule).
+  void keep_float(const std::map<std::string, std::string>& node_reasons) {
+    placement_.float_reasons.insert(node_reasons.begin(), node_reasons.end());
+  }
+  const std::map<std::string, std::string>& kept_float() const { return placement_.float_reasons; }
 
  private:
   const std::string& model_bytes_;
@@ -49,6 +54,13 @@ class QdqBuilder {
   RangeRuleOptions rules_;
   GraphView graph_;
 };
+
+// Placement rule 1c in the calibrate pipeline (export/dominant_noise.hpp): measures the
+// quantized activations of `build` on probe samples of the calibration data (or of --eval-data
+// when there is none, i.e. with --from-stats), and on a selection tells `builder` to keep their
+// consumers float and returns true. Notes what it did in `report` (warnings, dominant_noise).
+bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
+                               const QdqBuild& build, QdqBuilder& builder, CalibrateReport& report);
 
 // Quantization parameters of every range (int8 symmetric or uint8 asymmetric).
 std::map<std::string, calib::QuantParams> params_from_ranges(

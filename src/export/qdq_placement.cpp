@@ -65,6 +65,13 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
     }
     if (!matched) plan.warnings.push_back("--exclude '" + pattern + "' matches no node");
   }
+  std::vector<std::string> exclude_reason(nodes.size(), "excluded by --exclude");
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    auto it = options.float_reasons.find(nodes[n].name);
+    if (it == options.float_reasons.end() || excluded[n]) continue;
+    excluded[n] = true;
+    exclude_reason[n] = it->second;
+  }
 
   // Walks back through plumbing from tensor t; true when it comes from Softmax/Sigmoid.
   auto from_probability = [&](std::string t) {
@@ -128,7 +135,7 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
     }
   }
   for (std::size_t n = 0; n < nodes.size(); ++n) {
-    if (excluded[n] && (candidate[n] || !reason[n].empty())) reason[n] = "excluded by --exclude";
+    if (excluded[n] && (candidate[n] || !reason[n].empty())) reason[n] = exclude_reason[n];
     quantized[n] = candidate[n] && !excluded[n];
     if (!reason[n].empty()) {
       plan.float_nodes.push_back(nodes[n].name + " (" + nodes[n].op_type + "): " + reason[n]);
@@ -143,7 +150,7 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
     if (!is_default_domain(node) || !is_fusible_op(node.op_type) || quantized[n]) continue;
     const std::string label = node.name + " (" + node.op_type + ")";
     if (excluded[n]) {
-      plan.float_nodes.push_back(label + ": excluded by --exclude");
+      plan.float_nodes.push_back(label + ": " + exclude_reason[n]);
       continue;
     }
     if (!feeds_int8[n]) {

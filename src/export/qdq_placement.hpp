@@ -36,6 +36,9 @@ struct PlacementOptions {
   // Compute ops with no int8 compute op downstream (the layers producing the outputs) stay
   // float; `--quantize-output-layers` turns it off.
   bool keep_output_layers_float = true;
+  // Nodes (exact names) kept float by a calibrate rule, with the reason ranges.json shows
+  // (the dominant-noise rule, export/dominant_noise.hpp). Applied like --exclude.
+  std::map<std::string, std::string> float_reasons;
 };
 
 // One use of a tensor by a node input that gets the tensor's dequantized version.

@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "calib/quant_noise.hpp"
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -54,6 +57,13 @@ std::string format_ranges_json(const RangesJsonInput& in) {
   if (in.rule_changes) {
     for (const auto& c : *in.rule_changes) changed[c.tensor] = &c;
   }
+  std::map<std::string, double> noise_kept;
+  if (in.dominant_noise && in.dominant_noise->is_object()) {
+    for (const auto& k : in.dominant_noise->at("kept_float")) {
+      noise_kept[k.at("tensor").get<std::string>()] = k.at("share").get<double>();
+    }
+    root["dominant_noise"] = *in.dominant_noise;
+  }
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, stats] : in.stats->tensors()) {
     const auto r = in.ranges->at(name);
@@ -74,10 +84,20 @@ std::string format_ranges_json(const RangesJsonInput& in) {
     t["qdq"] = qdq.count(name) != 0;
     t["all_zero"] = stats.absmax() == 0.0f;
     t["histogram"] = histogram_summary(stats);
+    if (!in.uint8_activations) {
+      // Estimated int8 SQNR at this amax (calib/quant_noise.hpp), rounded to 0.01 dB.
+      const double sqnr = calib::tensor_sqnr_db(stats, calib::usable_amax(r.amax));
+      if (std::isfinite(sqnr)) t["sqnr_db"] = std::round(sqnr * 100.0) / 100.0;
+    }
     if (auto c = changed.find(name); c != changed.end()) {
       // The method's own choice, and the graph rule that replaced it (docs/quantization.md).
       t["rule"] = c->second->rule;
       t["method_amax"] = c->second->amax_before;
+    }
+    if (auto k = noise_kept.find(name); k != noise_kept.end()) {
+      // No Q/DQ: its consumers stay float (docs/quantization.md, rule 1c).
+      t["rule"] = "dominant-noise";
+      t["noise_share"] = k->second;
     }
     tensors[name] = std::move(t);
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct RangesJsonInput {
   std::vector<std::string> qdq_tensors;  // activations that got Q/DQ in the model
   std::vector<std::string> float_nodes;  // quantizable nodes kept float, with reasons
   const std::vector<RangeRuleChange>* rule_changes = nullptr;  // apply_range_rules(), if any
+  // The dominant-noise rule's measurement (calibrate's report); its kept tensors get
+  // "rule": "dominant-noise" and their "noise_share".
+  const nlohmann::json* dominant_noise = nullptr;
 };
 
 // Pretty-printed JSON, keys sorted, one entry per observed tensor. Deterministic bytes.

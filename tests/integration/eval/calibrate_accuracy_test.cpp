@@ -122,8 +122,11 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   const std::string list = read_file(out / "mixed_precision.exclude.txt");
   EXPECT_EQ(list[0], '#');
   for (const auto& n : excluded) EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
+  // The list holds rule 1c's nodes too; with the rule off it rebuilds the model exactly.
+  for (const auto& n : mp["dominant_noise_nodes"]) EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
   const auto again = test::run_command(base + " -o " + q(dir / "again") + " --exclude @" +
-                                       (out / "mixed_precision.exclude.txt").string() + " --no-report");
+                                       (out / "mixed_precision.exclude.txt").string() +
+                                       " --dominant-noise off --no-report");
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(read_file(out / "yolov8n.qdq.onnx") == read_file(dir / "again" / "yolov8n.qdq.onnx"))
       << "--exclude @mixed_precision.exclude.txt must rebuild the mixed-precision model";
@@ -187,6 +190,60 @@ TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {
             std::string::npos);
 }
 
+// Rule 1c on real statistics: calibrated on vtest.avi frames, yolov8n's heavy-tailed stem
+// activation (/model.1/act, |x| p99 ~15, max ~140) makes most of the output quantization noise
+// and is the one tensor kept float (its consumer /model.2/cv1/conv/Conv runs float); named in
+// the warning, ranges.json and report.html; `--dominant-noise off` quantizes it; the files are
+// byte-identical at 1 and 2 threads.
+TEST(CalibrateAccuracy, DominantNoiseRuleKeepsYolov8nStemActivationFloat) {
+  test::TempDir dir;
+  vtest_frames(dir, 12, 0);
+  if (HasFatalFailure()) return;
+  const std::string base = test::qcal_bin() + " calibrate " + q(yolo_model()) + " --data " +
+                           q(dir / "calib") + " --recipe yolo";
+  const auto r = test::run_command(base + " -j 2 -o " + q(dir / "on"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: kept float by the dominant-noise rule: /model.1/act/Mul_output_0"),
+            std::string::npos) << r.output;
+  const auto ranges = read_json(dir / "on" / "ranges.json");
+  const auto& dn = ranges["dominant_noise"];
+  ASSERT_EQ(dn["kept_float"].size(), 1u) << dn.dump(1);
+  EXPECT_EQ(dn["kept_float"][0]["tensor"], "/model.1/act/Mul_output_0");
+  EXPECT_EQ(dn["kept_float"][0]["nodes"], nlohmann::json::array({"/model.2/cv1/conv/Conv"}));
+  EXPECT_GT(dn["kept_float"][0]["share"].get<double>(), 0.4);
+  EXPECT_EQ(dn["samples"], 2);
+  // The runner-up is far below the threshold: the rule is not on a knife edge here.
+  EXPECT_LT(dn["largest_shares"][1]["share"].get<double>(), 0.15);
+  const auto& t = ranges["tensors"]["/model.1/act/Mul_output_0"];
+  EXPECT_EQ(t["rule"], "dominant-noise");
+  EXPECT_FALSE(t["qdq"].get<bool>());
+  bool named = false;
+  for (const auto& f : ranges["float_nodes"]) {
+    named = named || f.get<std::string>().rfind("/model.2/cv1/conv/Conv (Conv): dominant noise", 0) == 0;
+  }
+  EXPECT_TRUE(named) << ranges["float_nodes"].dump(1);
+  EXPECT_NE(read_file(dir / "on" / "report.html").find("dominant-noise rule"), std::string::npos);
+
+  // Off: every planned tensor int8 (one Q/DQ pair more), no rule in ranges.json.
+  const auto off = test::run_command(base + " -j 2 --no-report --dominant-noise off -o " + q(dir / "off"));
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  EXPECT_EQ(off.output.find("dominant-noise"), std::string::npos) << off.output;
+  const auto ranges_off = read_json(dir / "off" / "ranges.json");
+  EXPECT_FALSE(ranges_off.contains("dominant_noise"));
+  EXPECT_TRUE(ranges_off["tensors"]["/model.1/act/Mul_output_0"]["qdq"].get<bool>());
+  std::size_t pairs_on = 0, pairs_off = 0;
+  for (const auto& [k, v] : ranges["tensors"].items()) pairs_on += v["qdq"].get<bool>();
+  for (const auto& [k, v] : ranges_off["tensors"].items()) pairs_off += v["qdq"].get<bool>();
+  EXPECT_EQ(pairs_off, pairs_on + 1);
+
+  // Thread count: same bytes.
+  const auto one = test::run_command(base + " -j 1 -o " + q(dir / "one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  for (const char* f : {"yolov8n.qdq.onnx", "ranges.json", "calibration.cache"}) {
+    EXPECT_EQ(read_file(dir / "on" / f), read_file(dir / "one" / f)) << f;
+  }
+}
+
 TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
   test::TempDir dir;
   const std::string base = test::qcal_bin() + " calibrate " + q(yolo_model()) + " -o " + q(dir / "out");
@@ -205,6 +262,13 @@ TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
   expect_error("--data " + q(dir / "x.npy") + " --exclude @" + (dir / "missing.txt").string(),
                "--exclude @FILE");
   expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir.path()) + " --sensitivity", "--labels applies to --metric map50-95");
+  const std::string dn = "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off'";
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise abc", dn + ", got 'abc'");
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 0", dn);
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise -1", dn);
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 100", dn);
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 1dB", dn + ", got '1dB'");
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise-samples 0", "--dominant-noise-samples");
   EXPECT_FALSE(fs::exists(dir / "out" / "report.html"));
 }
 

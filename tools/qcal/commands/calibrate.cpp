@@ -122,7 +122,34 @@ struct CalibrateCli {
   std::string command_line;
   bool separate_concat_scales = false;
   bool quantize_output_layers = false;
+  std::string dominant_noise = "1";
+  std::size_t dominant_noise_samples = 2;
 };
+
+// --dominant-noise: an output SQNR gain in dB, or "off".
+exporter::DominantNoiseOptions parse_dominant_noise(const std::string& value, std::size_t samples) {
+  exporter::DominantNoiseOptions d;
+  d.samples = samples;
+  if (value == "off") {
+    d.enabled = false;
+    return d;
+  }
+  std::size_t used = 0;
+  double gain = 0.0;
+  try {
+    gain = std::stod(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || value.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off', got '" +
+                    value + "'");
+  }
+  d.gain_db = gain;
+  exporter::validate(d);
+  return d;
+}
 
 // --exclude values: a node name, a regex, or @FILE with one per line ('#' starts a comment).
 std::vector<std::string> expand_excludes(const std::vector<std::string>& values) {
@@ -205,6 +232,7 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.per_channel = !o.per_tensor;
   options.share_concat_scale = !o.separate_concat_scales;
   options.keep_output_layers_float = !o.quantize_output_layers;
+  options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
   options.exclude = expand_excludes(o.exclude);
   options.num_samples = o.num_samples;
   options.threads = resolve_threads(o.common.threads);
@@ -339,6 +367,15 @@ Runner register_calibrate(CLI::App& app) {
                 "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
   cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
                 "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, stay float)");
+  cmd->add_option("--dominant-noise", o->dominant_noise,
+                  "Keep float an activation whose int8 rounding makes so much of the output quantization "
+                  "noise that keeping it float lifts the output SQNR by at least DB dB, measured on a few "
+                  "calibration samples ('off': all int8)")
+      ->capture_default_str();
+  cmd->add_option("--dominant-noise-samples", o->dominant_noise_samples,
+                  "Calibration samples the dominant-noise rule measures on")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--exclude", o->exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
