@@ -17,6 +17,17 @@
 
 namespace qcal::exporter {
 
+eval::ActivationQuant activation_quant(const calib::QuantParams& p, bool uint8) {
+  eval::ActivationQuant q;
+  q.scale = p.scale;
+  q.zero_point = p.zero_point;
+  if (uint8) {
+    q.qmin = 0;
+    q.qmax = 255;
+  }
+  return q;
+}
+
 void validate(const AccuracyOptions& o) {
   if (o.metric != "cosine" && o.metric != "map50-95") {
     throw Error(ErrorCode::kInvalidArgument,
@@ -326,15 +337,7 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     const auto params = params_from_ranges(in.default_build->ranges, o.activations);
     std::map<std::string, eval::ActivationQuant> quant;
     for (const auto& t : in.default_build->qdq_tensors) {
-      const auto& p = params.at(t);
-      eval::ActivationQuant q;
-      q.scale = p.scale;
-      q.zero_point = p.zero_point;
-      if (uint8) {
-        q.qmin = 0;
-        q.qmax = 255;
-      }
-      quant[t] = q;
+      quant[t] = activation_quant(params.at(t), uint8);
     }
     const auto samples = load_inputs(o, model);
     eval::TaskDropScorer scorer(a.metric == "map50-95" ? eval::TaskDropScorer::Kind::kYoloMap : eval::TaskDropScorer::Kind::kWorstCosine);

@@ -12,12 +12,17 @@
 
 #include "calib/range_select.hpp"
 #include "calib/stats_file.hpp"
+#include "eval/sensitivity_run.hpp"
 #include "export/calibrate.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/qdq_writer.hpp"
 #include "export/range_rules.hpp"
 
 namespace qcal::exporter {
+
+// The fake quantization that sensitivity runs apply for one activation's parameters (int8
+// [-128, 127] or uint8 [0, 255]).
+eval::ActivationQuant activation_quant(const calib::QuantParams& p, bool uint8);
 
 // One QDQ model built from the placement rules plus extra exclusions, with the range rules
 // applied for that plan (Concat sharing depends on which inputs are quantized).

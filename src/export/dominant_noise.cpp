@@ -95,14 +95,7 @@ DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, con
     if (r == ranges.end()) continue;
     const auto p = uint8 ? calib::asymmetric_uint8(r->second.min, r->second.max)
                          : calib::symmetric_int8(r->second.amax);
-    eval::ActivationQuant q;
-    q.scale = p.scale;
-    q.zero_point = p.zero_point;
-    if (uint8) {
-      q.qmin = 0;
-      q.qmax = 255;
-    }
-    quant[t] = q;
+    quant[t] = activation_quant(p, uint8);
   }
   eval::SensitivityRunOptions so;
   so.threads = threads;
