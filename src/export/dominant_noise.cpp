@@ -36,9 +36,9 @@ std::vector<TensorNoise> noise_shares(const std::vector<std::pair<std::string, d
     TensorNoise n;
     n.tensor = t;
     n.output_sqnr_db = db;
-    // Noise power relative to the output signal; NaN (undefined) counts as none.
+    // Noise power relative to the output signal; -inf dB is all noise, +inf and NaN (undefined)
+    // count as none.
     n.share = std::isfinite(db) ? std::pow(10.0, -db / 10.0) : (db < 0 ? HUGE_VAL : 0.0);
-    if (std::isnan(n.share)) n.share = 0.0;
     total += n.share;
     out.push_back(std::move(n));
   }
