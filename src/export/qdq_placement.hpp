@@ -36,6 +36,10 @@ struct PlacementOptions {
   // Compute ops with no int8 compute op downstream (the layers producing the outputs) stay
   // float; `--quantize-output-layers` turns it off.
   bool keep_output_layers_float = true;
+  // A residual Add's input that comes straight from an int8 compute op (and feeds only the
+  // Add) stays float: TensorRT fuses the Add into that op. `--quantize-residual-inputs`
+  // quantizes both Add inputs.
+  bool fuse_residual_add = true;
   // Nodes (exact names) kept float by a calibrate rule, with the reason ranges.json shows
   // (the dominant-noise rule, export/dominant_noise.hpp). Applied like --exclude.
   std::map<std::string, std::string> float_reasons;
