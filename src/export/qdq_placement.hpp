@@ -33,8 +33,9 @@ struct PlacementOptions {
   bool per_channel = true;                 // weights per output channel (else per tensor)
   std::vector<std::string> exclude;        // node names or regexes (full match) kept in float
   bool keep_probability_inputs_float = true;  // compute ops fed by Softmax/Sigmoid stay float
-  // Compute ops with no int8 compute op downstream (the layers producing the outputs) stay
-  // float; `--quantize-output-layers` turns it off.
+  // Compute ops with no int8 compute op downstream (the layers producing the outputs), and
+  // compute ops feeding only those through plumbing (one linear map), stay float;
+  // `--quantize-output-layers` turns it off.
   bool keep_output_layers_float = true;
   // A residual Add's input that comes straight from an int8 compute op (and feeds only the
   // Add) stays float: TensorRT fuses the Add into that op. `--quantize-residual-inputs`

@@ -62,9 +62,9 @@ struct Crops {
 // Frames of Megamind.avi -> faces (score > 0.5, at least 48 px) -> PNG crops; frame i goes to
 // held/ when i % 3 == 0, else to calib/.
 Crops build_crops(const test::TempDir& dir, int frame_count) {
-  auto r = test::run_command(test::qcal_bin() + " frames " +
-                             q(test::opencv_data() / "Megamind.avi") + " --count " +
-                             std::to_string(frame_count) + " -q -o " + q(dir / "frames"));
+  auto r =
+      test::run_command(test::qcal_bin() + " frames " + q(test::opencv_data() / "Megamind.avi") +
+                        " --count " + std::to_string(frame_count) + " -q -o " + q(dir / "frames"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::vector<fs::path> frames;
   for (const auto& e : fs::directory_iterator(dir / "frames")) frames.push_back(e.path());
@@ -111,8 +111,8 @@ TEST(FaceEmbedderAccuracy, Int8EmbeddingsMatchFp32OnHeldOutFaces) {
   write_file_atomic(dir / "fr_feature.json", kRecipe);
 
   auto r = test::run_command(test::qcal_bin() + " calibrate " + q(model) + " --data " +
-                             q(dir / "calib") + " --recipe " + q(dir / "fr_feature.json") +
-                             " -o " + q(dir / "out") + " -j 2 -q --no-report");
+                             q(dir / "calib") + " --recipe " + q(dir / "fr_feature.json") + " -o " +
+                             q(dir / "out") + " -j 2 -q --no-report");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = test::run_command(test::qcal_bin() + " eval " + q(model) + " " +
                         q(dir / "out" / "fr_feature.qdq.onnx") + " --data " + q(dir / "held") +

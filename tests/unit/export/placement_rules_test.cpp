@@ -42,11 +42,10 @@ GraphView face_tail() {
   g.inputs = {"x"};
   g.outputs = {"out"};
   g.initializers = {"w1", "slope", "wg", "wl", "shape"};
-  g.nodes = {node("conv", "Conv", {"x", "w1"}, {"c"}),
-             node("prelu", "PRelu", {"c", "slope"}, {"p"}),
-             node("gdc", "Conv", {"p", "wg"}, {"g"}, 512),
-             node("linear", "Conv", {"g", "wl"}, {"l"}),
-             node("reshape", "Reshape", {"l", "shape"}, {"out"})};
+  g.nodes = {
+      node("conv", "Conv", {"x", "w1"}, {"c"}), node("prelu", "PRelu", {"c", "slope"}, {"p"}),
+      node("gdc", "Conv", {"p", "wg"}, {"g"}, 512), node("linear", "Conv", {"g", "wl"}, {"l"}),
+      node("reshape", "Reshape", {"l", "shape"}, {"out"})};
   return g;
 }
 
@@ -102,8 +101,8 @@ GraphView residual() {
   g.outputs = {"y"};
   g.initializers = {"w1", "w2", "w3", "w4"};
   g.nodes = {node("conv1", "Conv", {"x", "w1"}, {"a"}), node("conv2", "Conv", {"a", "w2"}, {"b"}),
-             node("add", "Add", {"a", "b"}, {"s"}), node("conv3", "Conv", {"s", "w3"}, {"c"}),
-             node("relu", "Relu", {"c"}, {"r"}), node("conv4", "Conv", {"r", "w4"}, {"y"})};
+             node("add", "Add", {"a", "b"}, {"s"}),     node("conv3", "Conv", {"s", "w3"}, {"c"}),
+             node("relu", "Relu", {"c"}, {"r"}),        node("conv4", "Conv", {"r", "w4"}, {"y"})};
   return g;
 }
 

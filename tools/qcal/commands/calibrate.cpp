@@ -368,7 +368,7 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_flag("--separate-concat-scales", o->separate_concat_scales,
                 "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
   cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
-                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, stay float)");
+                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, and linear layers feeding only them stay float)");
   cmd->add_flag("--quantize-residual-inputs", o->quantize_residual_inputs,
                 "Quantize both inputs of a residual Add (default: an input that comes straight from an int8 Conv/Gemm stays float, as TensorRT fuses the Add into that layer)");
   cmd->add_option("--dominant-noise", o->dominant_noise,
