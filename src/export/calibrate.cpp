@@ -284,6 +284,7 @@ PlacementOptions placement_options(const CalibrateOptions& options) {
   placement.per_channel = options.per_channel;
   placement.exclude = options.exclude;
   placement.keep_output_layers_float = options.keep_output_layers_float;
+  placement.fuse_residual_add = options.fuse_residual_add;
   return placement;
 }
 

@@ -88,6 +88,7 @@ struct CalibrateOptions {
   bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
   bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
+  bool fuse_residual_add = true;         // placement rule 2b (export/qdq_placement.hpp)
   DominantNoiseOptions dominant_noise;  // placement rule 1c (export/dominant_noise.hpp)
   // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
   // instead of read; identical results. Off only for tests that compare the two.

@@ -42,8 +42,8 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
   };
   auto is_activation = [&](const std::string& t) {
     return !t.empty() && !graph.initializers.count(t) &&
-           (producer.count(t) || std::find(graph.inputs.begin(), graph.inputs.end(), t) !=
-                                     graph.inputs.end());
+           (producer.count(t) ||
+            std::find(graph.inputs.begin(), graph.inputs.end(), t) != graph.inputs.end());
   };
 
   // --exclude: node names or full-match regexes.
@@ -127,10 +127,50 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
   std::vector<bool> quantized(nodes.size(), false);
   if (options.keep_output_layers_float) {
     const auto feeds = downstream_of(candidate);
+    std::vector<bool> output_layer(nodes.size(), false);
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       if (candidate[n] && !feeds[n]) {
         candidate[n] = false;
+        output_layer[n] = true;
         reason[n] = "output layer (no int8 compute op downstream)";
+      }
+    }
+    // A compute op whose result reaches only output layers, through nothing but plumbing
+    // (no activation, no join), is the first half of one linear map that ends at the outputs
+    // (MobileFaceNet's global depthwise conv followed by its linear embedding conv): the same
+    // output layer, factored. Walked from the outputs back, so a chain of such ops joins too.
+    for (std::size_t k = nodes.size(); k-- > 0;) {
+      if (!candidate[k]) continue;
+      std::string into;
+      bool linear_into_output = true, any = false;
+      std::vector<std::string> frontier(nodes[k].outputs.begin(), nodes[k].outputs.end());
+      for (std::size_t step = 0; step < frontier.size() && linear_into_output; ++step) {
+        if (std::find(graph.outputs.begin(), graph.outputs.end(), frontier[step]) !=
+            graph.outputs.end()) {
+          linear_into_output = false;  // read as it is: not a factor of a later layer
+          break;
+        }
+        auto it = consumers.find(frontier[step]);
+        if (it == consumers.end()) continue;
+        for (std::size_t c : it->second) {
+          const auto& cn = nodes[c];
+          if (output_layer[c] && cn.inputs.size() > 0 && cn.inputs[0] == frontier[step]) {
+            any = true;
+            if (into.empty()) into = cn.name;
+          } else if (is_default_domain(cn) && is_plumbing_op(cn.op_type) && !cn.inputs.empty() &&
+                     cn.inputs[0] == frontier[step]) {
+            frontier.insert(frontier.end(), cn.outputs.begin(), cn.outputs.end());
+          } else {
+            linear_into_output = false;
+            break;
+          }
+        }
+      }
+      if (linear_into_output && any) {
+        candidate[k] = false;
+        output_layer[k] = true;
+        reason[k] = "output layer (feeds the output layer " + into +
+                    " with nothing nonlinear between: one linear map)";
       }
     }
   }
@@ -157,12 +197,35 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
       plan.float_nodes.push_back(label + ": no int8 compute op downstream (output tail)");
       continue;
     }
-    if (node.op_type == "Add" &&
-        !(node.inputs.size() == 2 && is_activation(node.inputs[0]) && is_activation(node.inputs[1]))) {
+    if (node.op_type == "Add" && !(node.inputs.size() == 2 && is_activation(node.inputs[0]) &&
+                                   is_activation(node.inputs[1]))) {
       continue;  // Add with a constant is a bias/offset, not a residual join: left to float
     }
     quantized[n] = true;
   }
+
+  // The input of Add node `add` that TensorRT fuses into the compute op producing it: the
+  // tensor comes from a quantized compute op (Conv, ConvTranspose, MatMul, Gemm) and this Add
+  // is its only reader; when both inputs qualify, the one produced later (the op the Add
+  // follows). Returns 2 when neither input qualifies.
+  auto fused_add_input = [&](std::size_t add) -> std::size_t {
+    if (!options.fuse_residual_add) return 2;
+    std::size_t best = 2, best_producer = 0;
+    for (std::size_t i = 0; i < 2 && i < nodes[add].inputs.size(); ++i) {
+      const std::string& t = nodes[add].inputs[i];
+      auto p = producer.find(t);
+      if (p == producer.end() || !quantized[p->second] ||
+          !is_compute_op(nodes[p->second].op_type) || consumers[t].size() != 1 ||
+          std::find(graph.outputs.begin(), graph.outputs.end(), t) != graph.outputs.end()) {
+        continue;
+      }
+      if (best == 2 || p->second > best_producer) {
+        best = i;
+        best_producer = p->second;
+      }
+    }
+    return best;
+  };
 
   // Assign inputs.
   for (std::size_t n = 0; n < nodes.size(); ++n) {
@@ -224,8 +287,15 @@ PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options) 
         }
       }
     } else if (op == "Add") {
-      quantize_activation(0);
-      quantize_activation(1);
+      // A residual join whose input comes straight from an int8 compute op is fused into that
+      // op by TensorRT (the Add runs in the convolution's epilogue, on its float result): only
+      // the other (identity) input gets a Q/DQ, as TensorRT's Q/DQ placement recommendations
+      // show. A Q/DQ on the compute op's output would stop that fusion and add one more 8-bit
+      // rounding that TensorRT would not do.
+      const std::size_t fused = fused_add_input(n);
+      for (std::size_t i = 0; i < 2; ++i) {
+        if (i != fused) quantize_activation(i);
+      }
     } else if (op == "Concat") {
       for (std::size_t i = 0; i < node.inputs.size(); ++i) quantize_activation(i);
     } else {

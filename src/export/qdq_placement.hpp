@@ -33,9 +33,14 @@ struct PlacementOptions {
   bool per_channel = true;                 // weights per output channel (else per tensor)
   std::vector<std::string> exclude;        // node names or regexes (full match) kept in float
   bool keep_probability_inputs_float = true;  // compute ops fed by Softmax/Sigmoid stay float
-  // Compute ops with no int8 compute op downstream (the layers producing the outputs) stay
-  // float; `--quantize-output-layers` turns it off.
+  // Compute ops with no int8 compute op downstream (the layers producing the outputs), and
+  // compute ops feeding only those through plumbing (one linear map), stay float;
+  // `--quantize-output-layers` turns it off.
   bool keep_output_layers_float = true;
+  // A residual Add's input that comes straight from an int8 compute op (and feeds only the
+  // Add) stays float: TensorRT fuses the Add into that op. `--quantize-residual-inputs`
+  // quantizes both Add inputs.
+  bool fuse_residual_add = true;
   // Nodes (exact names) kept float by a calibrate rule, with the reason ranges.json shows
   // (the dominant-noise rule, export/dominant_noise.hpp). Applied like --exclude.
   std::map<std::string, std::string> float_reasons;

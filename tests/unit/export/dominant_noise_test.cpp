@@ -99,13 +99,14 @@ GraphNode node(std::string name, std::string op, std::vector<std::string> in,
 }
 
 TEST(DominantNoise, ConsumersBecomeFloatWithTheRulesReason) {
-  // x -> conv1 -> a -> conv2 -> b -> conv3 -> y (conv3 is the output layer).
+  // x -> conv1 -> a -> conv2 -> b -> relu -> r -> conv3 -> y (conv3 is the output layer; the
+  // Relu keeps conv2 from being part of it).
   GraphView g;
   g.inputs = {"x"};
   g.outputs = {"y"};
   g.initializers = {"w1", "w2", "w3"};
   g.nodes = {node("conv1", "Conv", {"x", "w1"}, {"a"}), node("conv2", "Conv", {"a", "w2"}, {"b"}),
-             node("conv3", "Conv", {"b", "w3"}, {"y"})};
+             node("relu", "Relu", {"b"}, {"r"}), node("conv3", "Conv", {"r", "w3"}, {"y"})};
   PlacementOptions o;
   const auto plan = plan_qdq(g, o);
   ASSERT_TRUE(plan.activations.count("a"));

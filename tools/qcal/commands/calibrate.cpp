@@ -122,6 +122,7 @@ struct CalibrateCli {
   std::string command_line;
   bool separate_concat_scales = false;
   bool quantize_output_layers = false;
+  bool quantize_residual_inputs = false;
   std::string dominant_noise = "1";
   std::size_t dominant_noise_samples = 2;
 };
@@ -232,6 +233,7 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
   options.per_channel = !o.per_tensor;
   options.share_concat_scale = !o.separate_concat_scales;
   options.keep_output_layers_float = !o.quantize_output_layers;
+  options.fuse_residual_add = !o.quantize_residual_inputs;
   options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
   options.exclude = expand_excludes(o.exclude);
   options.num_samples = o.num_samples;
@@ -366,7 +368,9 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_flag("--separate-concat-scales", o->separate_concat_scales,
                 "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
   cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
-                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, stay float)");
+                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, and linear layers feeding only them stay float)");
+  cmd->add_flag("--quantize-residual-inputs", o->quantize_residual_inputs,
+                "Quantize both inputs of a residual Add (default: an input that comes straight from an int8 Conv/Gemm stays float, as TensorRT fuses the Add into that layer)");
   cmd->add_option("--dominant-noise", o->dominant_noise,
                   "Keep float an activation whose int8 rounding makes so much of the output quantization "
                   "noise that keeping it float lifts the output SQNR by at least DB dB, measured on a few "
