@@ -31,7 +31,8 @@ struct PackOptions {
   std::optional<Shape> expect_sample_shape;
   std::string expect_source;  // names the model in errors
   bool force = false;         // replace an existing output folder
-  std::function<void(std::int64_t done, std::int64_t total)> progress;  // called from the writer thread
+  // Called in order, one call at a time, from whichever worker writes the sample.
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
 
 struct PackResult {
