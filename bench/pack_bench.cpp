@@ -12,7 +12,7 @@
 // in one vectorised pass straight into 64 KiB pieces of a 1 MiB staging buffer, each hashed
 // (XXH3) while in cache and written to the file 1 MiB at a time.
 //
-// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]
+// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR] [--pack-only]
 // Without IMAGE_DIR it writes 200 JPEGs (quality 95) of real camera footage: frames of
 // opencv-doc's vtest.avi (768x576). --out is where the .npy goes (default /dev/shm when it
 // exists, so the ratio measures preprocessing rather than the disk; tmpfs stores each 4 KiB page
@@ -241,13 +241,15 @@ static int run(int argc, char** argv) {
   fs::path dir;
   int threads = 2;
   int reps = 3;
+  bool pack_only = false;
   fs::path out_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   const char* usage =
-      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]\n"
+      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR] [--pack-only]\n"
       "  IMAGE_DIR  JPEGs to pack (default: 200 frames of opencv-doc's vtest.avi, JPEG q95)\n"
       "  --threads  worker threads for both runs (default 2)\n"
       "  --reps     interleaved repetitions, best kept (default 3)\n"
-      "  --out      folder for the .npy (default /dev/shm)\n";
+      "  --out      folder for the .npy (default /dev/shm)\n"
+      "  --pack-only  only pack's repetitions, nothing printed (to run under a profiler)\n";
   // A positive integer option value, or nullopt (the caller prints the usage).
   auto positive = [](const char* s) -> std::optional<int> {
     char* end = nullptr;
@@ -258,6 +260,10 @@ static int run(int argc, char** argv) {
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--pack-only") {
+      pack_only = true;
+      continue;
+    }
     if (a == "-h" || a == "--help") {
       std::fputs(usage, stdout);
       return 0;
@@ -309,6 +315,14 @@ static int run(int argc, char** argv) {
     return 1;
   }
   const fs::path out = out_dir / ("qcal_bench_pack_" + std::to_string(::getpid()) + ".npy");
+  if (pack_only) {
+    for (int r = 0; r < reps; ++r) time_pack(images, threads, out);
+    if (!generated.empty()) {
+      std::error_code ec;
+      fs::remove_all(generated, ec);
+    }
+    return 0;
+  }
   // Warm the page cache for both runs, then interleave repetitions and keep the best of each.
   const std::string load_before = load_average();
   time_imread(images, threads);

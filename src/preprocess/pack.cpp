@@ -59,8 +59,11 @@ struct XxhDeleter {
 // Receives samples in order and writes them in the chosen format.
 class SampleSink {
  public:
-  SampleSink(fs::path out, PackFormat format, std::string input_name, bool force)
-      : out_(std::move(out)), format_(format), input_name_(std::move(input_name)), force_(force) {}
+  // expected_count: the samples the caller will write (0: unknown); an .npy reserves their space
+  // when the first sample's size is known.
+  SampleSink(fs::path out, PackFormat format, std::string input_name, bool force, std::int64_t expected_count = 0)
+      : out_(std::move(out)), format_(format), input_name_(std::move(input_name)), force_(force),
+        expected_count_(expected_count) {}
 
   // One sample in pieces: begin (checks the shape), its bytes in order in any number of chunks,
   // end. The fingerprint is updated while each chunk is still in cache.
@@ -210,6 +213,10 @@ class SampleSink {
       const std::string roomy = make_npy_header(dtype_, empty, header.size() - 10 + 20);
       npy_header_len_ = roomy.size();
       npy_file_->write(roomy);
+      if (expected_count_ > 0) {
+        const std::int64_t sample = checked_mul(checked_numel(shape), static_cast<std::int64_t>(dtype_size(dtype)));
+        npy_file_->reserve_space(static_cast<std::uint64_t>(checked_mul(sample, expected_count_, "output size")));
+      }
     } else if (format_ == PackFormat::kNpz) {
       npz_ = std::make_unique<NpzWriter>(out_);
       npz_->begin_array(input_name_, dtype_, row);
@@ -226,6 +233,7 @@ class SampleSink {
   PackFormat format_;
   std::string input_name_;
   bool force_;
+  std::int64_t expected_count_ = 0;
   std::unique_ptr<AtomicFile> npy_file_;
   std::size_t npy_header_len_ = 0;
   std::unique_ptr<NpzWriter> npz_;
@@ -386,7 +394,7 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
     OpenCvThreads(const OpenCvThreads&) = delete;
     OpenCvThreads& operator=(const OpenCvThreads&) = delete;
   } opencv_threads;
-  SampleSink sink(out, format, o.input_name, o.force);
+  SampleSink sink(out, format, o.input_name, o.force, n);
   // About 64 KiB per piece: it stays in L2 between conversion, hashing and the copy into the file.
   constexpr std::size_t kChunkBytes = 64 * 1024;
 
@@ -523,7 +531,7 @@ PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::ui
   if (format == PackFormat::kDirectory && out.filename().empty()) out = out.parent_path();
   SampleSink::check_output(out, format, o.force);
   check_expected(sample_shape, o, "(synthetic --shape)");
-  SampleSink sink(out, format, o.input_name, o.force);
+  SampleSink sink(out, format, o.input_name, o.force, count);
   Rng rng(seed);
   for (std::int64_t i = 0; i < count; ++i) {
     Tensor t(DType::kFloat32, sample_shape);
