@@ -86,6 +86,7 @@ class SampleSink {
       sample_name_ = name;
       sample_file_ = std::make_unique<AtomicFile>(temp_dir_ / name);
       sample_file_->write(make_npy_header(dtype, shape));
+      sample_file_->reserve_space(sample_bytes_);
     }
   }
 
