@@ -370,53 +370,56 @@ static int run(int argc, char** argv) {
     }
     return 0;
   }
-  // Warm up both sides, then interleave repetitions and keep the best of each. imread's warm-up
-  // puts the JPEGs in the page cache (for both); pack's writes its output once into each folder.
-  // On a VM whose balloon driver reports free memory to the host (this one: virtio_balloon),
-  // memory freed for a few seconds costs ~10 ms more per 4.9 MB image to touch again, and
-  // pack's output is the only big allocation: without the warm-up its first repetition
-  // measures the hypervisor (write stage ~10 ms/image instead of ~0.6).
-  const std::string load_before = load_average();
-  time_imread(images, threads);
-  for (const auto& o : outs) time_pack(images, threads, o);
-  Timing floor;
-  std::vector<Timing> pack(outs.size());
-  std::vector<std::vector<double>> wall_ratios(outs.size());
-  std::vector<std::vector<double>> cpu_ratios(outs.size());
-  for (int r = 0; r < reps; ++r) {
-    const Timing f = time_imread(images, threads);
-    floor = {std::min(floor.wall, f.wall), std::min(floor.cpu, f.cpu)};
-    for (std::size_t k = 0; k < outs.size(); ++k) {
-      const Timing p = time_pack(images, threads, outs[k]);
-      pack[k] = {std::min(pack[k].wall, p.wall), std::min(pack[k].cpu, p.cpu)};
-      wall_ratios[k].push_back(p.wall / f.wall);
-      cpu_ratios[k].push_back(p.cpu / f.cpu);
-    }
-  }
+  // Per output folder in turn: warm up both sides, then interleave repetitions and keep the best
+  // of each. imread's warm-up puts the JPEGs in the page cache; pack's writes its output once.
+  // Why pack needs one, and why the folders are not interleaved: on a VM whose balloon driver
+  // reports free memory to the host (this one: virtio_balloon), memory that has been free for a
+  // few seconds costs ~10 ms more per 4.9 MB image to touch again. Only large free blocks are
+  // reported, and ext4's large folios take them: ext4 output right after a tmpfs run (which
+  // frees small pages) or after a pause measures the hypervisor (write ~10 ms/image instead of
+  // ~0.6), while each run reusing the memory its predecessor freed measures pack.
   std::printf("fast path: JPEG decode libjpeg-turbo -> BGR (imread's pixels), resize kernel %s (cv::resize's bytes), "
               "convert kernel %s (u8 -> float /255, RGB, CHW, pad), XXH3, 1 MiB writes\n",
               qcal::preprocess::supported_resize_kernels().size() > 1
                   ? qcal::preprocess::resize_kernel_name(qcal::preprocess::supported_resize_kernels().back())
                   : "cv::resize",
               qcal::preprocess::row_kernel_name(qcal::preprocess::row_convert_kernel()));
-  print_stages(images, out_dirs[0]);
+  const std::string load_before = load_average();
   const std::size_t sample_bytes = std::size_t{3} * 640 * 640 * sizeof(float);
-  for (const auto& d : out_dirs) {
-    std::printf("write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s (%s)\n",
-                write_floor_ms(d, sample_bytes, images.size()), static_cast<double>(sample_bytes) / 1e6, d.c_str(),
-                filesystem_name(d).c_str());
+  std::vector<Timing> floor(outs.size());
+  std::vector<Timing> pack(outs.size());
+  std::vector<double> write_floor(outs.size());
+  std::vector<std::vector<double>> wall_ratios(outs.size());
+  std::vector<std::vector<double>> cpu_ratios(outs.size());
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    time_imread(images, threads);
+    time_pack(images, threads, outs[k]);
+    for (int r = 0; r < reps; ++r) {
+      const Timing f = time_imread(images, threads);
+      const Timing p = time_pack(images, threads, outs[k]);
+      floor[k] = {std::min(floor[k].wall, f.wall), std::min(floor[k].cpu, f.cpu)};
+      pack[k] = {std::min(pack[k].wall, p.wall), std::min(pack[k].cpu, p.cpu)};
+      wall_ratios[k].push_back(p.wall / f.wall);
+      cpu_ratios[k].push_back(p.cpu / f.cpu);
+    }
+    write_floor[k] = write_floor_ms(out_dirs[k], sample_bytes, images.size());
+    if (k == 0) print_stages(images, out_dirs[0]);
+  }
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    std::printf("write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s (%s)\n", write_floor[k],
+                static_cast<double>(sample_bytes) / 1e6, out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str());
   }
   const double n = static_cast<double>(images.size());
   std::printf("images: %zu JPEGs, threads: %d, best of %d, load average before %s, after %s\n", images.size(), threads,
               reps, load_before.c_str(), load_average().c_str());
-  std::printf("floor  cv::imread only        : %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", floor.wall,
-              1000 * floor.wall / n, floor.cpu);
   for (std::size_t k = 0; k < outs.size(); ++k) {
+    std::printf("floor  cv::imread only: %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", floor[k].wall,
+                1000 * floor[k].wall / n, floor[k].cpu);
     std::printf("qcal   pack --recipe yolo (%s) into %s (%s): %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n",
                 format.c_str(), out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str(), pack[k].wall,
                 1000 * pack[k].wall / n, pack[k].cpu);
-    std::printf("  ratio  pack / imread        : %8.2f wall, %.2f cpu  (target <= 1.5)\n", pack[k].wall / floor.wall,
-                pack[k].cpu / floor.cpu);
+    std::printf("  ratio  pack / imread: %8.2f wall, %.2f cpu  (target <= 1.5)\n", pack[k].wall / floor[k].wall,
+                pack[k].cpu / floor[k].cpu);
     const auto& w = wall_ratios[k];
     const auto& c = cpu_ratios[k];
     std::printf("  spread per repetition (best / median / worst): wall %.2f / %.2f / %.2f, cpu %.2f / %.2f / %.2f\n",
