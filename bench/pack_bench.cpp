@@ -17,7 +17,7 @@
 // Where the output goes: users write calibration tensors to disk, so the main measurement is the
 // temporary folder (TMPDIR, else /tmp: ext4 here). /dev/shm (tmpfs) is measured beside it where
 // it is another filesystem: tmpfs stores each 4 KiB page at a higher CPU cost than ext4 (see the
-// write floor lines), so the same pack is ~0.15 slower there in the ratio. Until 2025-11-24 the
+// write floor lines), so the same pack is ~0.2 slower there in the ratio. Until 2025-11-24 the
 // default was /dev/shm alone.
 //
 // Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir] [--pack-only]
