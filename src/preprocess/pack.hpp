@@ -25,7 +25,7 @@ const char* pack_format_name(PackFormat format);
 struct PackOptions {
   Recipe recipe;
   std::string input_name = "input";  // npz key and sidecar entry
-  int threads = 1;
+  int threads = 1;  // threads in all, the caller's included (it works as one of them)
   // The model input's shape without the batch dimension (-1 = dynamic), when known: every sample
   // must match it.
   std::optional<Shape> expect_sample_shape;
