@@ -8,15 +8,22 @@
 // pack's fast path for this recipe, every step bit-identical to the OpenCV/numpy reference:
 // JPEGs decoded by libjpeg-turbo straight into BGR in a reused buffer (OpenCV's library and
 // settings, without its per-row RGB->BGR copy); the letterbox's bilinear resize by qcal's
-// AVX-512/AVX2 copy of cv::resize(INTER_LINEAR); the BGR->RGB swap, /255, padding and CHW layout
-// in one vectorised pass straight into 64 KiB pieces of a 1 MiB staging buffer, each hashed
-// (XXH3) while in cache and written to the file 1 MiB at a time.
+// AVX-512/AVX2 copy of cv::resize(INTER_LINEAR) (16-bit vertical pass); the BGR->RGB swap, /255,
+// padding and CHW layout in one vectorised pass straight into 64 KiB pieces of a 1 MiB staging
+// buffer, each hashed (XXH3) while in cache and written to the file 1 MiB at a time, into space
+// reserved up front (fallocate). --threads N runs N threads in all: each decodes and resizes,
+// and whichever holds the next sample in input order writes it (no writer thread).
 //
-// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]
+// Where the output goes: users write calibration tensors to disk, so the main measurement is the
+// temporary folder (TMPDIR, else /tmp: ext4 here). /dev/shm (tmpfs) is measured beside it where
+// it is another filesystem: tmpfs stores each 4 KiB page at a higher CPU cost than ext4 (see the
+// write floor lines), so the same pack is ~0.2 slower there in the ratio. Until 2025-11-24 the
+// default was /dev/shm alone.
+//
+// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir] [--pack-only]
 // Without IMAGE_DIR it writes 200 JPEGs (quality 95) of real camera footage: frames of
-// opencv-doc's vtest.avi (768x576). --out is where the .npy goes (default /dev/shm when it
-// exists, so the ratio measures preprocessing rather than the disk; tmpfs stores each 4 KiB page
-// at a higher CPU cost than ext4 with large folios, see the write floor line).
+// opencv-doc's vtest.avi (768x576). --format npz|dir times the other output kinds (the ratio
+// target is the .npy's).
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +40,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
@@ -42,6 +52,7 @@
 #include <xxh_x86dispatch.h>  // as pack.cpp hashes
 #endif
 
+#include "core/atomic_file.hpp"
 #include "core/files.hpp"
 
 #include "preprocess/linear_resize.hpp"
@@ -112,6 +123,8 @@ Timing time_imread(const std::vector<fs::path>& images, int threads) {
 }
 
 Timing time_pack(const std::vector<fs::path>& images, int threads, const fs::path& out) {
+  std::error_code ec;
+  fs::remove_all(out, ec);  // a folder output from an interrupted run
   qcal::preprocess::PackOptions o;
   o.recipe = qcal::preprocess::make_preset("yolo");
   o.input_name = "images";
@@ -120,8 +133,7 @@ Timing time_pack(const std::vector<fs::path>& images, int threads, const fs::pat
   const auto t0 = std::chrono::steady_clock::now();
   qcal::preprocess::pack_images(images, out, o);
   const Timing r{seconds_since(t0), process_cpu_seconds() - c0};
-  std::error_code ec;
-  fs::remove(out, ec);
+  fs::remove_all(out, ec);
   fs::remove(out.string() + ".json", ec);
   return r;
 }
@@ -153,8 +165,10 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
   std::vector<unsigned char> staging(std::size_t{1} << 20);
   std::size_t used = 0;
   std::uint64_t h = 0;
-  const fs::path scratch = out_dir / ("qcal_bench_stages_" + std::to_string(::getpid()));
-  std::FILE* f = std::fopen(scratch.c_str(), "wb");
+  // As pack writes: an AtomicFile (never committed: its destructor removes it) with the space
+  // for every sample reserved up front.
+  qcal::AtomicFile f(out_dir / "qcal_bench_stages.npy");
+  f.reserve_space(images.size() * std::uint64_t{3} * 640 * 640 * sizeof(float));
   for (const auto& path : images) {
     auto t0 = clock::now();
     qcal::preprocess::decode_image_into(path, file_bytes, img);  // as pack decodes
@@ -175,7 +189,7 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
           const int y1 = std::min(height, y + rows);
           const std::size_t n = static_cast<std::size_t>(y1 - y) * row_bytes;
           if (used + n > staging.size()) {
-            if (stage >= 2 && f && std::fwrite(staging.data(), 1, used, f) != used) std::fprintf(stderr, "bench_pack: write failed\n");
+            if (stage >= 2) f.write(staging.data(), used);
             used = 0;
           }
           unsigned char* piece = staging.data() + used;
@@ -188,7 +202,7 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
           used += n;
         }
       }
-      if (stage >= 2 && f && std::fwrite(staging.data(), 1, used, f) != used) std::fprintf(stderr, "bench_pack: write failed\n");
+      if (stage >= 2) f.write(staging.data(), used);
       used = 0;
       pass[stage] = cpu_since(t0);
     }
@@ -196,9 +210,6 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
     t_hash += std::max(0.0, pass[1] - pass[0]);
     t_write += std::max(0.0, pass[2] - pass[1]);
   }
-  if (f) std::fclose(f);
-  std::error_code ec;
-  fs::remove(scratch, ec);
   const double n = static_cast<double>(images.size());
   std::printf("stages (1 thread, cpu ms/image): decode %.2f, image steps %.2f, convert %.2f, xxh3 %.2f, write %.2f (%016llx)\n",
               1000 * t_decode / n, 1000 * t_prepare / n, 1000 * t_convert / n, 1000 * t_hash / n, 1000 * t_write / n,
@@ -206,27 +217,39 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
 }
 
 // The kernel's CPU cost of storing `bytes` per image in a new file in out_dir, written as pack
-// writes (1 MiB write() calls from a buffer in cache): the part of pack's time that is the
-// output's size and the filesystem, not preprocessing. Thread CPU time, ms per image.
+// writes (space reserved up front, 1 MiB writes from a buffer in cache): the part of pack's time
+// that is the output's size and the filesystem, not preprocessing. Thread CPU time, ms per
+// image.
 double write_floor_ms(const fs::path& out_dir, std::size_t bytes, std::size_t images) {
-  const fs::path scratch = out_dir / ("qcal_bench_write_" + std::to_string(::getpid()));
-  const int fd = ::open(scratch.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
-  if (fd < 0) return -1;
+  qcal::AtomicFile f(out_dir / "qcal_bench_write.npy");  // never committed: removed on return
   std::vector<unsigned char> buf(std::size_t{1} << 20, 0x3e);
   const double t0 = ThreadCpuClock::now();
-  bool ok = true;
-  for (std::size_t i = 0; i < images && ok; ++i) {
-    for (std::size_t done = 0; done < bytes && ok;) {
+  f.reserve_space(std::uint64_t{bytes} * images);
+  for (std::size_t i = 0; i < images; ++i) {
+    for (std::size_t done = 0; done < bytes;) {
       const std::size_t n = std::min(buf.size(), bytes - done);
-      ok = ::write(fd, buf.data(), n) == static_cast<ssize_t>(n);
+      f.write(buf.data(), n);
       done += n;
     }
   }
-  const double t = cpu_since(t0);
-  ::close(fd);
-  std::error_code ec;
-  fs::remove(scratch, ec);
-  return ok ? 1000 * t / static_cast<double>(images) : -1;
+  return 1000 * cpu_since(t0) / static_cast<double>(images);
+}
+
+// "ext4", "tmpfs", ... for the folder's filesystem: the output's cost per byte depends on it.
+std::string filesystem_name(const fs::path& dir) {
+  struct statfs info {};
+  if (::statfs(dir.c_str(), &info) != 0) return "?";
+  switch (static_cast<unsigned long>(info.f_type)) {
+    case TMPFS_MAGIC: return "tmpfs";
+    case EXT4_SUPER_MAGIC: return "ext4";  // also ext2/ext3
+    case XFS_SUPER_MAGIC: return "xfs";
+    case BTRFS_SUPER_MAGIC: return "btrfs";
+    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
+    default: break;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "fs 0x%lx", static_cast<unsigned long>(info.f_type));
+  return buf;
 }
 
 double median(std::vector<double> v) {
@@ -241,13 +264,18 @@ static int run(int argc, char** argv) {
   fs::path dir;
   int threads = 2;
   int reps = 3;
-  fs::path out_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  bool pack_only = false;
+  std::vector<fs::path> out_dirs;
+  std::string format = "npy";
   const char* usage =
-      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]\n"
+      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir] [--pack-only]\n"
       "  IMAGE_DIR  JPEGs to pack (default: 200 frames of opencv-doc's vtest.avi, JPEG q95)\n"
       "  --threads  worker threads for both runs (default 2)\n"
       "  --reps     interleaved repetitions, best kept (default 3)\n"
-      "  --out      folder for the .npy (default /dev/shm)\n";
+      "  --out      folder for pack's output, repeatable (default: the temporary folder, on disk, and\n"
+      "             /dev/shm where it is another filesystem)\n"
+      "  --format   pack's output: one .npy (default; the target), .npz, or a folder of .npy\n"
+      "  --pack-only  only pack's repetitions into the first --out, nothing printed (for a profiler)\n";
   // A positive integer option value, or nullopt (the caller prints the usage).
   auto positive = [](const char* s) -> std::optional<int> {
     char* end = nullptr;
@@ -258,6 +286,10 @@ static int run(int argc, char** argv) {
   };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+    if (a == "--pack-only") {
+      pack_only = true;
+      continue;
+    }
     if (a == "-h" || a == "--help") {
       std::fputs(usage, stdout);
       return 0;
@@ -276,7 +308,14 @@ static int run(int argc, char** argv) {
         std::fprintf(stderr, "bench_pack: --out needs a folder\n%s", usage);
         return 2;
       }
-      out_dir = argv[++i];
+      out_dirs.emplace_back(argv[++i]);
+    } else if (a == "--format") {
+      format = has_value ? argv[i + 1] : "";
+      if (format != "npy" && format != "npz" && format != "dir") {
+        std::fprintf(stderr, "bench_pack: --format needs npy, npz or dir\n%s", usage);
+        return 2;
+      }
+      ++i;
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "bench_pack: unknown option '%s'\n%s", a.c_str(), usage);
       return 2;
@@ -292,9 +331,21 @@ static int run(int argc, char** argv) {
     std::fprintf(stderr, "bench_pack: IMAGE_DIR '%s' is not a folder\n%s", dir.c_str(), usage);
     return 2;
   }
-  if (!fs::is_directory(out_dir, dir_ec)) {
-    std::fprintf(stderr, "bench_pack: --out '%s' is not a folder\n", out_dir.c_str());
-    return 2;
+  if (out_dirs.empty()) {
+    // Users write to disk: the temporary folder (TMPDIR, else /tmp) is the main measurement;
+    // /dev/shm is added where it is another filesystem (tmpfs stores each 4 KiB page at a
+    // higher CPU cost than ext4, see the write floor lines).
+    out_dirs.push_back(fs::temp_directory_path());
+    struct stat a {}, b {};
+    if (::stat("/dev/shm", &b) == 0 && S_ISDIR(b.st_mode) && ::stat(out_dirs[0].c_str(), &a) == 0 && a.st_dev != b.st_dev) {
+      out_dirs.emplace_back("/dev/shm");
+    }
+  }
+  for (const auto& d : out_dirs) {
+    if (!fs::is_directory(d, dir_ec)) {
+      std::fprintf(stderr, "bench_pack: --out '%s' is not a folder\n", d.c_str());
+      return 2;
+    }
   }
   std::vector<fs::path> images;
   fs::path generated;
@@ -308,47 +359,73 @@ static int run(int argc, char** argv) {
     std::fprintf(stderr, "bench_pack: no images\n");
     return 1;
   }
-  const fs::path out = out_dir / ("qcal_bench_pack_" + std::to_string(::getpid()) + ".npy");
-  // Warm the page cache for both runs, then interleave repetitions and keep the best of each.
-  const std::string load_before = load_average();
-  time_imread(images, threads);
-  Timing floor;
-  Timing pack;
-  std::vector<double> wall_ratios;
-  std::vector<double> cpu_ratios;
-  for (int r = 0; r < reps; ++r) {
-    const Timing f = time_imread(images, threads);
-    const Timing p = time_pack(images, threads, out);
-    floor = {std::min(floor.wall, f.wall), std::min(floor.cpu, f.cpu)};
-    pack = {std::min(pack.wall, p.wall), std::min(pack.cpu, p.cpu)};
-    wall_ratios.push_back(p.wall / f.wall);
-    cpu_ratios.push_back(p.cpu / f.cpu);
+  const std::string suffix = format == "dir" ? "" : "." + format;
+  std::vector<fs::path> outs;
+  for (const auto& d : out_dirs) outs.push_back(d / ("qcal_bench_pack_" + std::to_string(::getpid()) + suffix));
+  if (pack_only) {
+    for (int r = 0; r < reps; ++r) time_pack(images, threads, outs[0]);
+    if (!generated.empty()) {
+      std::error_code ec;
+      fs::remove_all(generated, ec);
+    }
+    return 0;
   }
+  // Per output folder in turn: warm up both sides, then interleave repetitions and keep the best
+  // of each. imread's warm-up puts the JPEGs in the page cache; pack's writes its output once.
+  // Why pack needs one, and why the folders are not interleaved: on a VM whose balloon driver
+  // reports free memory to the host (this one: virtio_balloon), memory that has been free for a
+  // few seconds costs ~10 ms more per 4.9 MB image to touch again. Only large free blocks are
+  // reported, and ext4's large folios take them: ext4 output right after a tmpfs run (which
+  // frees small pages) or after a pause measures the hypervisor (write ~10 ms/image instead of
+  // ~0.6), while each run reusing the memory its predecessor freed measures pack.
   std::printf("fast path: JPEG decode libjpeg-turbo -> BGR (imread's pixels), resize kernel %s (cv::resize's bytes), "
               "convert kernel %s (u8 -> float /255, RGB, CHW, pad), XXH3, 1 MiB writes\n",
               qcal::preprocess::supported_resize_kernels().size() > 1
                   ? qcal::preprocess::resize_kernel_name(qcal::preprocess::supported_resize_kernels().back())
                   : "cv::resize",
               qcal::preprocess::row_kernel_name(qcal::preprocess::row_convert_kernel()));
-  print_stages(images, out_dir);
+  const std::string load_before = load_average();
   const std::size_t sample_bytes = std::size_t{3} * 640 * 640 * sizeof(float);
-  std::printf("write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s\n",
-              write_floor_ms(out_dir, sample_bytes, images.size()), static_cast<double>(sample_bytes) / 1e6,
-              out_dir.c_str());
+  std::vector<Timing> floor(outs.size());
+  std::vector<Timing> pack(outs.size());
+  std::vector<double> write_floor(outs.size());
+  std::vector<std::vector<double>> wall_ratios(outs.size());
+  std::vector<std::vector<double>> cpu_ratios(outs.size());
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    time_imread(images, threads);
+    time_pack(images, threads, outs[k]);
+    for (int r = 0; r < reps; ++r) {
+      const Timing f = time_imread(images, threads);
+      const Timing p = time_pack(images, threads, outs[k]);
+      floor[k] = {std::min(floor[k].wall, f.wall), std::min(floor[k].cpu, f.cpu)};
+      pack[k] = {std::min(pack[k].wall, p.wall), std::min(pack[k].cpu, p.cpu)};
+      wall_ratios[k].push_back(p.wall / f.wall);
+      cpu_ratios[k].push_back(p.cpu / f.cpu);
+    }
+    write_floor[k] = write_floor_ms(out_dirs[k], sample_bytes, images.size());
+    if (k == 0) print_stages(images, out_dirs[0]);
+  }
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    std::printf("write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s (%s)\n", write_floor[k],
+                static_cast<double>(sample_bytes) / 1e6, out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str());
+  }
   const double n = static_cast<double>(images.size());
-  std::printf("images: %zu JPEGs, threads: %d, best of %d, output in %s, load average before %s, after %s\n", images.size(),
-              threads, reps, out_dir.c_str(), load_before.c_str(), load_average().c_str());
-  std::printf("floor  cv::imread only          : %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", floor.wall,
-              1000 * floor.wall / n, floor.cpu);
-  std::printf("qcal   pack --recipe yolo (.npy): %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", pack.wall,
-              1000 * pack.wall / n, pack.cpu);
-  std::printf("ratio  pack / imread            : %8.2f wall, %.2f cpu  (target <= 1.5)\n", pack.wall / floor.wall,
-              pack.cpu / floor.cpu);
-  std::printf("spread per repetition (best / median / worst): wall %.2f / %.2f / %.2f, cpu %.2f / %.2f / %.2f\n",
-              *std::min_element(wall_ratios.begin(), wall_ratios.end()), median(wall_ratios),
-              *std::max_element(wall_ratios.begin(), wall_ratios.end()),
-              *std::min_element(cpu_ratios.begin(), cpu_ratios.end()), median(cpu_ratios),
-              *std::max_element(cpu_ratios.begin(), cpu_ratios.end()));
+  std::printf("images: %zu JPEGs, threads: %d, best of %d, load average before %s, after %s\n", images.size(), threads,
+              reps, load_before.c_str(), load_average().c_str());
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    std::printf("floor  cv::imread only: %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", floor[k].wall,
+                1000 * floor[k].wall / n, floor[k].cpu);
+    std::printf("qcal   pack --recipe yolo (%s) into %s (%s): %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n",
+                format.c_str(), out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str(), pack[k].wall,
+                1000 * pack[k].wall / n, pack[k].cpu);
+    std::printf("  ratio  pack / imread: %8.2f wall, %.2f cpu  (target <= 1.5)\n", pack[k].wall / floor[k].wall,
+                pack[k].cpu / floor[k].cpu);
+    const auto& w = wall_ratios[k];
+    const auto& c = cpu_ratios[k];
+    std::printf("  spread per repetition (best / median / worst): wall %.2f / %.2f / %.2f, cpu %.2f / %.2f / %.2f\n",
+                *std::min_element(w.begin(), w.end()), median(w), *std::max_element(w.begin(), w.end()),
+                *std::min_element(c.begin(), c.end()), median(c), *std::max_element(c.begin(), c.end()));
+  }
   if (!generated.empty()) {
     std::error_code ec;
     fs::remove_all(generated, ec);

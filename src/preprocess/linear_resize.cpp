@@ -5,19 +5,24 @@
 //   sx < 0 clamps to (0, fx = 0); sx >= width - 1 clamps to (width - 1, fx = 0) and those
 //   columns (from the first with sx + 1 >= width, "xmax") use S[sx] * 2048 alone; the weights
 //   are round-half-even((1 - fx) * 2048) and round-half-even(fx * 2048) as int16;
-// - horizontal pass per source row, exact int32: D = S[sx] * a0 + S[sx + cn] * a1;
+// - horizontal pass per source row, exact int32: D = S[sx] * a0 + S[sx + cn] * a1 (0..255 * 2048);
 // - per output row dy the same fy, sy (not clamped; the two source rows sy and sy + 1 are clamped
 //   to the image), weights b0, b1, and the vertical pass
 //   out = ((b0 * (D0 >> 4)) >> 16) + ((b1 * (D1 >> 4)) >> 16) + 2) >> 2 (arithmetic shifts; the
-//   scalar form of OpenCV's vector kernel, which it also uses for the tail);
+//   scalar form of OpenCV's vector kernel, which it also uses for the tail). Only D >> 4 is ever
+//   used, and it fits int16 (0..32640): the horizontal pass stores it so, and the vertical pass
+//   runs on 16-bit lanes, (b * (D >> 4)) >> 16 being the high half of a 16x16-bit product
+//   (mulhi), as in OpenCV's own SIMD code; twice the lanes per instruction and half the bytes
+//   per buffered row of the 32-bit form.
 // - scale_x = 1 / (double(dst_width) / src_width); an exact 2x downscale in both directions is
 //   handed to INTER_AREA by OpenCV (not covered here).
 // The vector kernels: the horizontal pass takes a block of outputs (16 with AVX-512 VBMI, 8 with
 // AVX2) whose taps all lie in one window of source bytes (64 or 16) loaded once, picks each
 // output's two tap bytes with a byte permute (vpermb / pshufb, indices planned once per size),
 // widens them to 16-bit pairs and multiplies-adds them with the packed weights (pmaddwd). A block
-// whose taps do not fit a window (strong downscales) or whose window would pass the end of the
-// row runs the scalar code. The vertical pass is a few 32-bit shifts, multiplies and adds.
+// whose window would pass the end of the row loads only the row's bytes (a masked load, or a
+// copy for AVX2); a block whose taps do not fit a window (strong downscales) runs the scalar
+// code. The vertical pass is a few 16-bit multiplies (high half), adds and shifts.
 #include "preprocess/linear_resize.hpp"
 
 #include <algorithm>
@@ -25,6 +30,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -49,6 +55,7 @@ std::int16_t weight(float f) {  // saturate_cast<short>(f * 2048): round half to
 struct Plan {
   int src_w = 0, src_h = 0, dst_w = 0, dst_h = 0, cn = 0;
   int row_elems = 0;                // dst_w * cn
+  int row_bytes = 0;                // src_w * cn
   int xmax = 0;                     // elements [xmax, row_elems) use tap 0 alone
   // Horizontal blocks of the vector kernel: `block` outputs each, per block the window's first
   // source byte (-1: scalar block) and 2 * block byte indices into it (tap 0, tap 1 per output).
@@ -85,13 +92,13 @@ void plan_blocks(Plan& p, int block, int window, int row_bytes) {
   for (int b = 0; b < blocks; ++b) {
     const int j0 = b * block;
     const int base = p.xofs[static_cast<std::size_t>(j0)];
-    bool fits = base + window <= row_bytes;
+    bool fits = true;  // a window past the row's end loads only the row's bytes
     for (int i = 0; i < block && fits; ++i) {
       const int j = j0 + i;
       const int t0 = p.xofs[static_cast<std::size_t>(j)] - base;
       // Past xmax tap 1 has weight 0 (fx was clamped to 0): any byte in the window will do.
       const int t1 = j < p.xmax ? t0 + p.cn : t0;
-      fits = t0 >= 0 && t1 < window;
+      fits = t0 >= 0 && t1 < window && base + t1 < row_bytes;
       p.block_idx[static_cast<std::size_t>(2 * j)] = static_cast<std::uint8_t>(t0);
       p.block_idx[static_cast<std::size_t>(2 * j + 1)] = static_cast<std::uint8_t>(t1);
     }
@@ -108,6 +115,7 @@ Plan make_plan(const cv::Mat& src, int width, int height, int block, int window)
   p.dst_h = height;
   p.cn = src.channels();
   p.row_elems = width * p.cn;
+  p.row_bytes = src.cols * p.cn;
   const auto n = static_cast<std::size_t>(p.row_elems);
   p.xofs.resize(n);
   p.a0.resize(n);
@@ -157,21 +165,23 @@ Plan make_plan(const cv::Mat& src, int width, int height, int block, int window)
   return p;
 }
 
-// Horizontal pass, elements [from, to).
-void hpass_scalar(const Plan& p, const std::uint8_t* s, std::int32_t* d, int from, int to) {
+// Horizontal pass, elements [from, to): D >> 4 as int16.
+void hpass_scalar(const Plan& p, const std::uint8_t* s, std::int16_t* d, int from, int to) {
   const int two_taps_end = std::min(to, p.xmax);
   for (int j = from; j < two_taps_end; ++j) {
     const auto u = static_cast<std::size_t>(j);
-    d[j] = s[p.xofs[u]] * p.a0[u] + s[p.xofs[u] + p.cn] * p.a1[u];
+    d[j] = static_cast<std::int16_t>((s[p.xofs[u]] * p.a0[u] + s[p.xofs[u] + p.cn] * p.a1[u]) >> 4);
   }
-  for (int j = std::max(from, p.xmax); j < to; ++j) d[j] = s[p.xofs[static_cast<std::size_t>(j)]] * kCoefScale;
+  for (int j = std::max(from, p.xmax); j < to; ++j) {
+    d[j] = static_cast<std::int16_t>((s[p.xofs[static_cast<std::size_t>(j)]] * kCoefScale) >> 4);
+  }
 }
 
-// Vertical pass, elements [from, row_elems).
-void vpass_scalar(const Plan& p, const std::int32_t* s0, const std::int32_t* s1, int b0, int b1, std::uint8_t* out,
+// Vertical pass, elements [from, row_elems), from rows of D >> 4.
+void vpass_scalar(const Plan& p, const std::int16_t* s0, const std::int16_t* s1, int b0, int b1, std::uint8_t* out,
                   int from) {
   for (int x = from; x < p.row_elems; ++x) {
-    out[x] = static_cast<std::uint8_t>((((b0 * (s0[x] >> 4)) >> 16) + ((b1 * (s1[x] >> 4)) >> 16) + 2) >> 2);
+    out[x] = static_cast<std::uint8_t>((((b0 * s0[x]) >> 16) + ((b1 * s1[x]) >> 16) + 2) >> 2);
   }
 }
 
@@ -182,7 +192,7 @@ void vpass_scalar(const Plan& p, const std::int32_t* s0, const std::int32_t* s1,
 #endif
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const Plan& p, const std::uint8_t* s,
-                                                                          std::int32_t* d) {
+                                                                          std::int16_t* d) {
   const int blocks = static_cast<int>(p.block_base.size());
   for (int b = 0; b < blocks; ++b) {
     const int j0 = b * 16;
@@ -191,31 +201,35 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const P
       hpass_scalar(p, s, d, j0, j0 + 16);
       continue;
     }
-    const __m512i window = _mm512_loadu_si512(s + base);
+    // Near the row's end only its remaining bytes are loaded (masked-out bytes are not read).
+    const int avail = p.row_bytes - base;
+    const __m512i window = avail >= 64 ? _mm512_loadu_si512(s + base)
+                                       : _mm512_maskz_loadu_epi8((__mmask64{1} << avail) - 1, s + base);
     const __m512i idx = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.block_idx.data() + 2 * j0)));
     const __m256i taps = _mm512_castsi512_si256(_mm512_permutexvar_epi8(idx, window));
     const __m512i pairs = _mm512_cvtepu8_epi16(taps);
-    _mm512_storeu_si512(d + j0, _mm512_madd_epi16(pairs, _mm512_loadu_si512(p.a01.data() + j0)));
+    const __m512i sum = _mm512_madd_epi16(pairs, _mm512_loadu_si512(p.a01.data() + j0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + j0), _mm512_cvtepi32_epi16(_mm512_srai_epi32(sum, 4)));
   }
   hpass_scalar(p, s, d, blocks * 16, p.row_elems);
 }
 
-__attribute__((target("avx512f,avx512bw"))) void vpass_avx512(const Plan& p, const std::int32_t* s0, const std::int32_t* s1,
+__attribute__((target("avx512f,avx512bw"))) void vpass_avx512(const Plan& p, const std::int16_t* s0, const std::int16_t* s1,
                                                               int b0, int b1, std::uint8_t* out) {
-  const __m512i vb0 = _mm512_set1_epi32(b0);
-  const __m512i vb1 = _mm512_set1_epi32(b1);
-  const __m512i two = _mm512_set1_epi32(2);
+  const __m512i vb0 = _mm512_set1_epi16(static_cast<std::int16_t>(b0));
+  const __m512i vb1 = _mm512_set1_epi16(static_cast<std::int16_t>(b1));
+  const __m512i two = _mm512_set1_epi16(2);
   int x = 0;
-  for (; x + 16 <= p.row_elems; x += 16) {
-    const __m512i t0 = _mm512_srai_epi32(_mm512_mullo_epi32(_mm512_srai_epi32(_mm512_loadu_si512(s0 + x), 4), vb0), 16);
-    const __m512i t1 = _mm512_srai_epi32(_mm512_mullo_epi32(_mm512_srai_epi32(_mm512_loadu_si512(s1 + x), 4), vb1), 16);
-    const __m512i r = _mm512_srai_epi32(_mm512_add_epi32(_mm512_add_epi32(t0, t1), two), 2);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + x), _mm512_cvtepi32_epi8(r));  // values are 0..255
+  for (; x + 32 <= p.row_elems; x += 32) {
+    const __m512i t0 = _mm512_mulhi_epi16(_mm512_loadu_si512(s0 + x), vb0);
+    const __m512i t1 = _mm512_mulhi_epi16(_mm512_loadu_si512(s1 + x), vb1);
+    const __m512i r = _mm512_srai_epi16(_mm512_add_epi16(_mm512_add_epi16(t0, t1), two), 2);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + x), _mm512_cvtepi16_epi8(r));  // values are 0..255
   }
   vpass_scalar(p, s0, s1, b0, b1, out, x);
 }
 
-__attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_t* s, std::int32_t* d) {
+__attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_t* s, std::int16_t* d) {
   const int blocks = static_cast<int>(p.block_base.size());
   for (int b = 0; b < blocks; ++b) {
     const int j0 = b * 8;
@@ -224,33 +238,40 @@ __attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_
       hpass_scalar(p, s, d, j0, j0 + 8);
       continue;
     }
-    const __m128i window = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + base));
+    // Near the row's end only its remaining bytes are read (copied into a zeroed window).
+    const int avail = p.row_bytes - base;
+    __m128i window;
+    if (avail >= 16) {
+      window = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + base));
+    } else {
+      alignas(16) std::uint8_t tail[16] = {};
+      std::memcpy(tail, s + base, static_cast<std::size_t>(avail));
+      window = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+    }
     const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.block_idx.data() + 2 * j0));
     const __m256i pairs = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(window, idx));
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.a01.data() + j0));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + j0), _mm256_madd_epi16(pairs, w));
+    const __m256i sum = _mm256_srai_epi32(_mm256_madd_epi16(pairs, w), 4);
+    // 0..32640: the signed pack is exact; its lane order puts the 8 values in 64-bit lanes 0, 2.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(sum, sum), 0x08);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + j0), _mm256_castsi256_si128(packed));
   }
   hpass_scalar(p, s, d, blocks * 8, p.row_elems);
 }
 
-__attribute__((target("avx2"))) void vpass_avx2(const Plan& p, const std::int32_t* s0, const std::int32_t* s1, int b0,
+__attribute__((target("avx2"))) void vpass_avx2(const Plan& p, const std::int16_t* s0, const std::int16_t* s1, int b0,
                                                 int b1, std::uint8_t* out) {
-  const __m256i vb0 = _mm256_set1_epi32(b0);
-  const __m256i vb1 = _mm256_set1_epi32(b1);
-  const __m256i two = _mm256_set1_epi32(2);
-  auto eight = [&](int x) __attribute__((target("avx2"))) {
-    const __m256i t0 = _mm256_srai_epi32(
-        _mm256_mullo_epi32(_mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s0 + x)), 4), vb0), 16);
-    const __m256i t1 = _mm256_srai_epi32(
-        _mm256_mullo_epi32(_mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s1 + x)), 4), vb1), 16);
-    return _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(t0, t1), two), 2);
-  };
+  const __m256i vb0 = _mm256_set1_epi16(static_cast<std::int16_t>(b0));
+  const __m256i vb1 = _mm256_set1_epi16(static_cast<std::int16_t>(b1));
+  const __m256i two = _mm256_set1_epi16(2);
   int x = 0;
   for (; x + 16 <= p.row_elems; x += 16) {
-    // Values are 0..255, so the saturating packs are exact; the permute undoes packs' lane order.
-    const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(eight(x), eight(x + 8)), 0xD8);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + x),
-                     _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+    const __m256i t0 = _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s0 + x)), vb0);
+    const __m256i t1 = _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s1 + x)), vb1);
+    const __m256i r = _mm256_srai_epi16(_mm256_add_epi16(_mm256_add_epi16(t0, t1), two), 2);
+    // Values are 0..255, so the unsigned pack is exact; lanes 0 and 2 hold the 16 bytes.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(r, r), 0x08);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + x), _mm256_castsi256_si128(packed));
   }
   vpass_scalar(p, s0, s1, b0, b1, out, x);
 }
@@ -281,7 +302,7 @@ void run(const cv::Mat& src, cv::Mat& dst, int width, int height, Level lv) {
   struct Cache {
     int key[6] = {-1, -1, -1, -1, -1, -1};
     Plan plan;
-    std::vector<std::int32_t> buf;
+    std::vector<std::int16_t> buf;
   };
   thread_local Cache cache;
   const int key[6] = {src.cols, src.rows, width, height, src.channels(), static_cast<int>(lv)};
@@ -295,11 +316,11 @@ void run(const cv::Mat& src, cv::Mat& dst, int width, int height, Level lv) {
   dst.create(height, width, src.type());
   // Two horizontal-pass rows, labelled with the source row they hold (consecutive output rows
   // share source rows, so most rows are computed once).
-  std::vector<std::int32_t>& buf = cache.buf;
+  std::vector<std::int16_t>& buf = cache.buf;
   buf.resize(2 * static_cast<std::size_t>(p.row_elems));
-  std::int32_t* rows[2] = {buf.data(), buf.data() + p.row_elems};
+  std::int16_t* rows[2] = {buf.data(), buf.data() + p.row_elems};
   int held[2] = {-1, -1};
-  auto hpass = [&](int r, std::int32_t* d) {
+  auto hpass = [&](int r, std::int16_t* d) {
     const std::uint8_t* s = src.ptr<std::uint8_t>(r);
 #if QCAL_LINEAR_RESIZE_X86
     if (lv == Level::kAvx512) return hpass_avx512(p, s, d);

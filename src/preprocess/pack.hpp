@@ -25,13 +25,14 @@ const char* pack_format_name(PackFormat format);
 struct PackOptions {
   Recipe recipe;
   std::string input_name = "input";  // npz key and sidecar entry
-  int threads = 1;
+  int threads = 1;  // threads in all, the caller's included (it works as one of them)
   // The model input's shape without the batch dimension (-1 = dynamic), when known: every sample
   // must match it.
   std::optional<Shape> expect_sample_shape;
   std::string expect_source;  // names the model in errors
   bool force = false;         // replace an existing output folder
-  std::function<void(std::int64_t done, std::int64_t total)> progress;  // called from the writer thread
+  // Called in order, one call at a time, from whichever worker writes the sample.
+  std::function<void(std::int64_t done, std::int64_t total)> progress;
 };
 
 struct PackResult {

@@ -101,6 +101,30 @@ TEST(PackCli, YoloNpyMatchesReferenceAndIsThreadIndependent) {
   EXPECT_EQ(side["data_xxh3_64"].get<std::string>().size(), 16u);
 }
 
+// A recipe without image steps: each sample is the decoded image's own pixels (pack then keeps
+// the decoded buffer with the sample until it is written), for any thread count.
+TEST(PackCli, NoImageStepsKeepsDecodedPixelsPerSample) {
+  TempDir tmp;
+  const fs::path frames = tmp / "frames";
+  fs::create_directories(frames);
+  auto r = run_command(system_python() + " -c \"import cv2, sys\n"
+                       "cap = cv2.VideoCapture(sys.argv[1])\n"
+                       "for i in range(12):\n"
+                       "    ok, f = cap.read(); assert ok\n"
+                       "    cv2.imwrite('%s/f%02d.jpg' % (sys.argv[2], i), f)\n\" " +
+                       q(opencv_data() / "vtest.avi") + " " + q(frames));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json steps = json::parse(R"([{"div": {"x": 255}}, {"transpose": {"axis": [2, 0, 1]}}, {"expandDim": {"axis": 0}}])");
+  write_file_atomic(tmp / "plain.json", json({{"preprocessings", steps}}).dump());
+  for (int threads : {1, 3}) {
+    r = qcal("pack " + q(frames) + " --recipe " + q(tmp / "plain.json") + " -o " + q(tmp / ("plain" + std::to_string(threads) + ".npy")) +
+             " --threads " + std::to_string(threads));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  EXPECT_EQ(read_file(tmp / "plain1.npy"), read_file(tmp / "plain3.npy"));
+  expect_npy_matches_reference(tmp, tmp / "plain3.npy", steps, sorted_images(frames));
+}
+
 TEST(PackCli, NpzKeyedByInputNameAndRknnFolder) {
   TempDir tmp;
   const fs::path photos = make_photo_dir(tmp);
