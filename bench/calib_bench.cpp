@@ -18,19 +18,18 @@
 // Multi-threaded readings are only comparable on an idle machine (libgomp spin-waits).
 #include <sys/resource.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/videoio.hpp>
-#include <xxhash.h>
 
 #include "calib/range_select.hpp"
 #include "calib/stats_file.hpp"
@@ -49,7 +48,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 double cpu_seconds() {
   rusage ru{};
@@ -118,18 +119,21 @@ struct Phase {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const fs::path model_path = argc > 1 ? fs::path(argv[1]) : fs::path(QCAL_DEPS_DIR) / "models" / "yolov8n.onnx";
+  const fs::path model_path =
+      argc > 1 ? fs::path(argv[1]) : fs::path(QCAL_DEPS_DIR) / "models" / "yolov8n.onnx";
   const int images = argc > 2 ? std::stoi(argv[2]) : 100;
   const int rounds = argc > 3 ? std::max(1, std::stoi(argv[3])) : 3;
   int threads = argc > 4 ? std::stoi(argv[4]) : 0;
   if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::printf("calib_bench: %s, %d images, %d rounds, %d threads; load average %s\n",
-              model_path.filename().string().c_str(), images, rounds, threads, load_average().c_str());
+              model_path.filename().string().c_str(), images, rounds, threads,
+              load_average().c_str());
 
   // Number of float tensors the calibration of yolov8n collects: every node output.
   std::size_t tensors = 0;
   {
-    const auto model = qcal::engine::Model::load(model_path, qcal::engine::LoadOptions{.check_ops = false});
+    const auto model =
+        qcal::engine::Model::load(model_path, qcal::engine::LoadOptions{.check_ops = false});
     for (const auto& n : model.nodes()) tensors += n.outputs.size();
   }
 
@@ -150,8 +154,9 @@ int main(int argc, char** argv) {
     };
     float sink = 0;
     const double scan_ns = per_elem([&](int) { sink += qcal::calib::scan_min_max(act).max; });
-    std::printf("collector, ns/elem on [1,16,320,320] (median of %d): min/max scan %.3f (1 thread)\n", kReps,
-                scan_ns);
+    std::printf(
+        "collector, ns/elem on [1,16,320,320] (median of %d): min/max scan %.3f (1 thread)\n",
+        kReps, scan_ns);
     for (int t : {1, threads}) {
       qcal::calib::CollectOptions mm;
       mm.histogram = false;
@@ -161,8 +166,8 @@ int main(int argc, char** argv) {
       qcal::calib::TensorStats mm_stats(mm), hist_stats(hist);
       const double mm_ns = per_elem([&](int r) { mm_stats.observe("t", view, r); });
       const double hist_ns = per_elem([&](int r) { hist_stats.observe("t", view, r); });
-      std::printf("  %d thread(s): observe min/max %.3f, observe min/max + |x| histogram %.3f\n", t, mm_ns,
-                  hist_ns);
+      std::printf("  %d thread(s): observe min/max %.3f, observe min/max + |x| histogram %.3f\n", t,
+                  mm_ns, hist_ns);
       if (t == threads) break;
     }
     std::printf("  (%g)\n", static_cast<double>(sink) * 0);
@@ -187,14 +192,18 @@ int main(int argc, char** argv) {
     // Peer: the numpy reference (tests/unit/calib/reference_selectors.py) on 3 of the histograms.
     const auto tmp = fs::temp_directory_path() / ("qcal_calib_bench_" + std::to_string(::getpid()));
     fs::create_directories(tmp);
-    std::string cmd = "/usr/bin/python3 -c \"import sys,time,numpy as np; sys.path.insert(0,'" +
-                      std::string(QCAL_SOURCE_DIR) + "/tests/unit/calib'); import reference_selectors as r; "
-                      "hs=[np.load(p) for p in sys.argv[1:]]; hs=[h[:np.nonzero(h)[0][-1]+1] for h in hs]; "
-                      "t=time.perf_counter(); [r.entropy_amax(h) for h in hs]; print((time.perf_counter()-t)/len(hs))\"";
+    std::string cmd =
+        "/usr/bin/python3 -c \"import sys,time,numpy as np; sys.path.insert(0,'" +
+        std::string(QCAL_SOURCE_DIR) +
+        "/tests/unit/calib'); import reference_selectors as r; "
+        "hs=[np.load(p) for p in sys.argv[1:]]; hs=[h[:np.nonzero(h)[0][-1]+1] for h in hs]; "
+        "t=time.perf_counter(); [r.entropy_amax(h) for h in hs]; "
+        "print((time.perf_counter()-t)/len(hs))\"";
     for (int k = 0; k < 3; ++k) {
       const auto c = stats[static_cast<std::size_t>(k)].histogram()->counts();
       const auto p = tmp / ("h" + std::to_string(k) + ".npy");
-      qcal::write_npy(p, qcal::Tensor::from_values<std::uint64_t>({static_cast<std::int64_t>(c.size())}, c));
+      qcal::write_npy(
+          p, qcal::Tensor::from_values<std::uint64_t>({static_cast<std::int64_t>(c.size())}, c));
       cmd += " " + p.string();
     }
     double peer_per_tensor = -1;
@@ -203,10 +212,11 @@ int main(int argc, char** argv) {
       ::pclose(pipe);
     }
     fs::remove_all(tmp);
-    std::printf("entropy selection, %zu tensors: qcal %.3f s; numpy reference %.3f s "
-                "(extrapolated from 3): ratio %.1fx faster  [checksum %.3f]\n",
-                tensors, ours, peer_per_tensor * static_cast<double>(tensors),
-                peer_per_tensor * static_cast<double>(tensors) / ours, total_amax);
+    std::printf(
+        "entropy selection, %zu tensors: qcal %.3f s; numpy reference %.3f s "
+        "(extrapolated from 3): ratio %.1fx faster  [checksum %.3f]\n",
+        tensors, ours, peer_per_tensor * static_cast<double>(tensors),
+        peer_per_tensor * static_cast<double>(tensors) / ours, total_amax);
   }
 
   // 3. Calibration vs plain inference on the model.
@@ -230,7 +240,8 @@ int main(int argc, char** argv) {
   try {
     real = pack_vtest(dir, images, input_shape, threads);
   } catch (const qcal::Error& e) {
-    std::printf("packing vtest.avi frames failed (%s); using synthetic rows\n", e.message().c_str());
+    std::printf("packing vtest.avi frames failed (%s); using synthetic rows\n",
+                e.message().c_str());
   }
   if (!real) {
     qcal::preprocess::PackOptions po;
@@ -238,19 +249,22 @@ int main(int argc, char** argv) {
   }
   const fs::path npy = dir / "calib.npy";
   std::printf("data: %d %s rows packed to %s in %.2f s (not timed below)\n", images,
-              real ? "vtest.avi frames, letterboxed by the yolo recipe," : "synthetic", npy.string().c_str(),
-              since(t0));
+              real ? "vtest.avi frames, letterboxed by the yolo recipe," : "synthetic",
+              npy.string().c_str(), since(t0));
 
   Phase plain_phase("plain");
   std::vector<Phase> phases;
   const qcal::calib::Method methods[] = {qcal::calib::Method::kMinMax, qcal::calib::Method::kEma,
-                                         qcal::calib::Method::kEntropy, qcal::calib::Method::kPercentile};
+                                         qcal::calib::Method::kEntropy,
+                                         qcal::calib::Method::kPercentile};
   for (auto m : methods) phases.emplace_back(std::string(qcal::calib::method_name(m)));
   // The whole calibrate() call (collection, range selection, QDQ model, cache, ranges.json,
   // report.html; everything but process start-up) for one method of each kind.
-  const qcal::calib::Method whole_methods[] = {qcal::calib::Method::kMinMax, qcal::calib::Method::kEntropy};
+  const qcal::calib::Method whole_methods[] = {qcal::calib::Method::kMinMax,
+                                               qcal::calib::Method::kEntropy};
   std::vector<Phase> whole;
-  for (auto m : whole_methods) whole.emplace_back(std::string(qcal::calib::method_name(m)) + " (all)");
+  for (auto m : whole_methods)
+    whole.emplace_back(std::string(qcal::calib::method_name(m)) + " (all)");
   std::vector<double> load_s, first_run_s, read_s;
   // What calibrate() observes besides the fused graph's tensors: the activations its QDQ plan
   // quantizes (on yolov8n, SiLU outputs inside chained convs: observing them splits the chains).
@@ -292,7 +306,8 @@ int main(int argc, char** argv) {
       double inference = 0, observe = 0;
       const double c0 = cpu_seconds();
       t0 = Clock::now();
-      const auto s = qcal::exporter::collect_statistics(model_path, required, *source, o, {}, &inference, &observe);
+      const auto s = qcal::exporter::collect_statistics(model_path, required, *source, o, {},
+                                                        &inference, &observe);
       Phase& p = phases[k];
       p.wall.push_back(since(t0));
       p.cpu.push_back(cpu_seconds() - c0);
@@ -335,32 +350,40 @@ int main(int argc, char** argv) {
   fs::remove_all(dir);
 
   const double plain = median(plain_phase.wall);
-  std::printf("plain inference: %.3f s for %d images (%.1f ms/image, cpu %.3f s; reading rows %.3f s); "
-              "model load %.3f s, plan + first run %.3f s (fixed costs calibration pays, plain does not)\n",
-              plain, images, 1e3 * plain / images, median(plain_phase.cpu), median(read_s), median(load_s),
-              median(first_run_s));
-  std::printf("statistics per image: %zu tensors, %.1f M values (those combined from other tensors are not read); "
-              "data fingerprint (XXH3-64) %.2f ms per image\n",
-              observed_tensors, observed_elems / 1e6, 1e3 * hash_s);
+  std::printf(
+      "plain inference: %.3f s for %d images (%.1f ms/image, cpu %.3f s; reading rows %.3f s); "
+      "model load %.3f s, plan + first run %.3f s (fixed costs calibration pays, plain does not)\n",
+      plain, images, 1e3 * plain / images, median(plain_phase.cpu), median(read_s), median(load_s),
+      median(first_run_s));
+  std::printf(
+      "statistics per image: %zu tensors, %.1f M values (those combined from other tensors are not "
+      "read); "
+      "data fingerprint (XXH3-64) %.2f ms per image\n",
+      observed_tensors, observed_elems / 1e6, 1e3 * hash_s);
   for (const auto& p : phases) {
     const bool hist = p.name != "minmax" && p.name != "ema";
     const double target = hist ? 1.25 : 1.10;
     const double r = median(p.ratio);
     // Outside engine and observers: load, planning, first run, reading rows, the fingerprint.
     std::vector<double> other;
-    for (std::size_t k = 0; k < p.wall.size(); ++k) other.push_back(p.wall[k] - p.in_run[k] - p.observe[k]);
-    std::printf("calibration %-10s: %.3f s (cpu %.3f s; engine %.3f s, observers %.3f s, other %.3f s), wall ratio "
-                "to plain %.3f [target <= %.2f: %s], in-run ratio %.3f\n",
-                p.name.c_str(), median(p.wall), median(p.cpu), median(p.in_run), median(p.observe), median(other), r,
-                target, r <= target ? "meets" : "MISSES", median(p.in_run_ratio));
+    for (std::size_t k = 0; k < p.wall.size(); ++k)
+      other.push_back(p.wall[k] - p.in_run[k] - p.observe[k]);
+    std::printf(
+        "calibration %-10s: %.3f s (cpu %.3f s; engine %.3f s, observers %.3f s, other %.3f s), "
+        "wall ratio "
+        "to plain %.3f [target <= %.2f: %s], in-run ratio %.3f\n",
+        p.name.c_str(), median(p.wall), median(p.cpu), median(p.in_run), median(p.observe),
+        median(other), r, target, r <= target ? "meets" : "MISSES", median(p.in_run_ratio));
   }
   for (const auto& p : whole) {
     const double r = median(p.ratio);
     const double target = p.name.rfind("minmax", 0) == 0 ? 1.10 : 1.25;
-    std::printf("whole calibrate %-13s: %.3f s (cpu %.3f s), wall ratio to plain %.3f [target <= %.2f: %s]; "
-                "selection and writing %.3f s\n",
-                p.name.c_str(), median(p.wall), median(p.cpu), r, target, r <= target ? "meets" : "MISSES",
-                median(p.wall) - median(phases[p.name.rfind("minmax", 0) == 0 ? 0 : 2].wall));
+    std::printf(
+        "whole calibrate %-13s: %.3f s (cpu %.3f s), wall ratio to plain %.3f [target <= %.2f: "
+        "%s]; "
+        "selection and writing %.3f s\n",
+        p.name.c_str(), median(p.wall), median(p.cpu), r, target, r <= target ? "meets" : "MISSES",
+        median(p.wall) - median(phases[p.name.rfind("minmax", 0) == 0 ? 0 : 2].wall));
   }
   std::printf("load average at the end: %s\n", load_average().c_str());
   return 0;

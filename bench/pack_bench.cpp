@@ -20,41 +20,37 @@
 // write floor lines), so the same pack is ~0.2 slower there in the ratio. Until 2025-11-24 the
 // default was /dev/shm alone.
 //
-// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir] [--pack-only]
-// Without IMAGE_DIR it writes 200 JPEGs (quality 95) of real camera footage: frames of
-// opencv-doc's vtest.avi (768x576). --format npz|dir times the other output kinds (the ratio
+// Usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir]
+// [--pack-only] Without IMAGE_DIR it writes 200 JPEGs (quality 95) of real camera footage: frames
+// of opencv-doc's vtest.avi (768x576). --format npz|dir times the other output kinds (the ratio
 // target is the .npy's).
-#include <time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <optional>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
-
-#include <xxhash.h>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 #if defined(__x86_64__)
 #include <xxh_x86dispatch.h>  // as pack.cpp hashes
 #endif
 
 #include "core/atomic_file.hpp"
 #include "core/files.hpp"
-
 #include "preprocess/linear_resize.hpp"
 #include "preprocess/pack.hpp"
 #include "preprocess/pipeline.hpp"
@@ -176,8 +172,10 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
     t0 = clock::now();
     pipeline.prepare(img, p);
     t_prepare += cpu_since(t0);
-    const auto height = static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
-    const auto row_bytes = static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) * 4;
+    const auto height =
+        static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
+    const auto row_bytes =
+        static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) * 4;
     const int rows = static_cast<int>(64 * 1024 / row_bytes);
     // Three passes over the pieces (convert; convert + hash; convert + hash + write), each timed
     // whole: a clock read per 64 KiB piece would cost more than the hash.
@@ -211,9 +209,11 @@ void print_stages(const std::vector<fs::path>& images, const fs::path& out_dir) 
     t_write += std::max(0.0, pass[2] - pass[1]);
   }
   const double n = static_cast<double>(images.size());
-  std::printf("stages (1 thread, cpu ms/image): decode %.2f, image steps %.2f, convert %.2f, xxh3 %.2f, write %.2f (%016llx)\n",
-              1000 * t_decode / n, 1000 * t_prepare / n, 1000 * t_convert / n, 1000 * t_hash / n, 1000 * t_write / n,
-              static_cast<unsigned long long>(h));
+  std::printf(
+      "stages (1 thread, cpu ms/image): decode %.2f, image steps %.2f, convert %.2f, xxh3 %.2f, "
+      "write %.2f (%016llx)\n",
+      1000 * t_decode / n, 1000 * t_prepare / n, 1000 * t_convert / n, 1000 * t_hash / n,
+      1000 * t_write / n, static_cast<unsigned long long>(h));
 }
 
 // The kernel's CPU cost of storing `bytes` per image in a new file in out_dir, written as pack
@@ -240,12 +240,18 @@ std::string filesystem_name(const fs::path& dir) {
   struct statfs info {};
   if (::statfs(dir.c_str(), &info) != 0) return "?";
   switch (static_cast<unsigned long>(info.f_type)) {
-    case TMPFS_MAGIC: return "tmpfs";
-    case EXT4_SUPER_MAGIC: return "ext4";  // also ext2/ext3
-    case XFS_SUPER_MAGIC: return "xfs";
-    case BTRFS_SUPER_MAGIC: return "btrfs";
-    case OVERLAYFS_SUPER_MAGIC: return "overlayfs";
-    default: break;
+    case TMPFS_MAGIC:
+      return "tmpfs";
+    case EXT4_SUPER_MAGIC:
+      return "ext4";  // also ext2/ext3
+    case XFS_SUPER_MAGIC:
+      return "xfs";
+    case BTRFS_SUPER_MAGIC:
+      return "btrfs";
+    case OVERLAYFS_SUPER_MAGIC:
+      return "overlayfs";
+    default:
+      break;
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, "fs 0x%lx", static_cast<unsigned long>(info.f_type));
@@ -268,14 +274,17 @@ static int run(int argc, char** argv) {
   std::vector<fs::path> out_dirs;
   std::string format = "npy";
   const char* usage =
-      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format npy|npz|dir] [--pack-only]\n"
+      "usage: bench_pack [IMAGE_DIR] [--threads N] [--reps R] [--out DIR]... [--format "
+      "npy|npz|dir] [--pack-only]\n"
       "  IMAGE_DIR  JPEGs to pack (default: 200 frames of opencv-doc's vtest.avi, JPEG q95)\n"
       "  --threads  worker threads for both runs (default 2)\n"
       "  --reps     interleaved repetitions, best kept (default 3)\n"
-      "  --out      folder for pack's output, repeatable (default: the temporary folder, on disk, and\n"
+      "  --out      folder for pack's output, repeatable (default: the temporary folder, on disk, "
+      "and\n"
       "             /dev/shm where it is another filesystem)\n"
       "  --format   pack's output: one .npy (default; the target), .npz, or a folder of .npy\n"
-      "  --pack-only  only pack's repetitions into the first --out, nothing printed (for a profiler)\n";
+      "  --pack-only  only pack's repetitions into the first --out, nothing printed (for a "
+      "profiler)\n";
   // A positive integer option value, or nullopt (the caller prints the usage).
   auto positive = [](const char* s) -> std::optional<int> {
     char* end = nullptr;
@@ -320,7 +329,8 @@ static int run(int argc, char** argv) {
       std::fprintf(stderr, "bench_pack: unknown option '%s'\n%s", a.c_str(), usage);
       return 2;
     } else if (!dir.empty()) {
-      std::fprintf(stderr, "bench_pack: more than one IMAGE_DIR ('%s', '%s')\n%s", dir.c_str(), a.c_str(), usage);
+      std::fprintf(stderr, "bench_pack: more than one IMAGE_DIR ('%s', '%s')\n%s", dir.c_str(),
+                   a.c_str(), usage);
       return 2;
     } else {
       dir = a;
@@ -336,8 +346,10 @@ static int run(int argc, char** argv) {
     // /dev/shm is added where it is another filesystem (tmpfs stores each 4 KiB page at a
     // higher CPU cost than ext4, see the write floor lines).
     out_dirs.push_back(fs::temp_directory_path());
-    struct stat a {}, b {};
-    if (::stat("/dev/shm", &b) == 0 && S_ISDIR(b.st_mode) && ::stat(out_dirs[0].c_str(), &a) == 0 && a.st_dev != b.st_dev) {
+    struct stat a {
+    }, b{};
+    if (::stat("/dev/shm", &b) == 0 && S_ISDIR(b.st_mode) && ::stat(out_dirs[0].c_str(), &a) == 0 &&
+        a.st_dev != b.st_dev) {
       out_dirs.emplace_back("/dev/shm");
     }
   }
@@ -361,7 +373,8 @@ static int run(int argc, char** argv) {
   }
   const std::string suffix = format == "dir" ? "" : "." + format;
   std::vector<fs::path> outs;
-  for (const auto& d : out_dirs) outs.push_back(d / ("qcal_bench_pack_" + std::to_string(::getpid()) + suffix));
+  for (const auto& d : out_dirs)
+    outs.push_back(d / ("qcal_bench_pack_" + std::to_string(::getpid()) + suffix));
   if (pack_only) {
     for (int r = 0; r < reps; ++r) time_pack(images, threads, outs[0]);
     if (!generated.empty()) {
@@ -378,12 +391,15 @@ static int run(int argc, char** argv) {
   // reported, and ext4's large folios take them: ext4 output right after a tmpfs run (which
   // frees small pages) or after a pause measures the hypervisor (write ~10 ms/image instead of
   // ~0.6), while each run reusing the memory its predecessor freed measures pack.
-  std::printf("fast path: JPEG decode libjpeg-turbo -> BGR (imread's pixels), resize kernel %s (cv::resize's bytes), "
-              "convert kernel %s (u8 -> float /255, RGB, CHW, pad), XXH3, 1 MiB writes\n",
-              qcal::preprocess::supported_resize_kernels().size() > 1
-                  ? qcal::preprocess::resize_kernel_name(qcal::preprocess::supported_resize_kernels().back())
-                  : "cv::resize",
-              qcal::preprocess::row_kernel_name(qcal::preprocess::row_convert_kernel()));
+  std::printf(
+      "fast path: JPEG decode libjpeg-turbo -> BGR (imread's pixels), resize kernel %s "
+      "(cv::resize's bytes), "
+      "convert kernel %s (u8 -> float /255, RGB, CHW, pad), XXH3, 1 MiB writes\n",
+      qcal::preprocess::supported_resize_kernels().size() > 1
+          ? qcal::preprocess::resize_kernel_name(
+                qcal::preprocess::supported_resize_kernels().back())
+          : "cv::resize",
+      qcal::preprocess::row_kernel_name(qcal::preprocess::row_convert_kernel()));
   const std::string load_before = load_average();
   const std::size_t sample_bytes = std::size_t{3} * 640 * 640 * sizeof(float);
   std::vector<Timing> floor(outs.size());
@@ -406,25 +422,30 @@ static int run(int argc, char** argv) {
     if (k == 0) print_stages(images, out_dirs[0]);
   }
   for (std::size_t k = 0; k < outs.size(); ++k) {
-    std::printf("write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s (%s)\n", write_floor[k],
-                static_cast<double>(sample_bytes) / 1e6, out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str());
+    std::printf(
+        "write floor (1 thread, cpu ms/image): %.2f to store %.1f MB per image in %s (%s)\n",
+        write_floor[k], static_cast<double>(sample_bytes) / 1e6, out_dirs[k].c_str(),
+        filesystem_name(out_dirs[k]).c_str());
   }
   const double n = static_cast<double>(images.size());
-  std::printf("images: %zu JPEGs, threads: %d, best of %d, load average before %s, after %s\n", images.size(), threads,
-              reps, load_before.c_str(), load_average().c_str());
+  std::printf("images: %zu JPEGs, threads: %d, best of %d, load average before %s, after %s\n",
+              images.size(), threads, reps, load_before.c_str(), load_average().c_str());
   for (std::size_t k = 0; k < outs.size(); ++k) {
-    std::printf("floor  cv::imread only: %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n", floor[k].wall,
-                1000 * floor[k].wall / n, floor[k].cpu);
-    std::printf("qcal   pack --recipe yolo (%s) into %s (%s): %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n",
-                format.c_str(), out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str(), pack[k].wall,
-                1000 * pack[k].wall / n, pack[k].cpu);
-    std::printf("  ratio  pack / imread: %8.2f wall, %.2f cpu  (target <= 1.5)\n", pack[k].wall / floor[k].wall,
-                pack[k].cpu / floor[k].cpu);
+    std::printf("floor  cv::imread only: %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n",
+                floor[k].wall, 1000 * floor[k].wall / n, floor[k].cpu);
+    std::printf(
+        "qcal   pack --recipe yolo (%s) into %s (%s): %8.3f s wall (%6.2f ms/image), %8.3f s cpu\n",
+        format.c_str(), out_dirs[k].c_str(), filesystem_name(out_dirs[k]).c_str(), pack[k].wall,
+        1000 * pack[k].wall / n, pack[k].cpu);
+    std::printf("  ratio  pack / imread: %8.2f wall, %.2f cpu  (target <= 1.5)\n",
+                pack[k].wall / floor[k].wall, pack[k].cpu / floor[k].cpu);
     const auto& w = wall_ratios[k];
     const auto& c = cpu_ratios[k];
-    std::printf("  spread per repetition (best / median / worst): wall %.2f / %.2f / %.2f, cpu %.2f / %.2f / %.2f\n",
-                *std::min_element(w.begin(), w.end()), median(w), *std::max_element(w.begin(), w.end()),
-                *std::min_element(c.begin(), c.end()), median(c), *std::max_element(c.begin(), c.end()));
+    std::printf(
+        "  spread per repetition (best / median / worst): wall %.2f / %.2f / %.2f, cpu %.2f / %.2f "
+        "/ %.2f\n",
+        *std::min_element(w.begin(), w.end()), median(w), *std::max_element(w.begin(), w.end()),
+        *std::min_element(c.begin(), c.end()), median(c), *std::max_element(c.begin(), c.end()));
   }
   if (!generated.empty()) {
     std::error_code ec;

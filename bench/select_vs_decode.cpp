@@ -3,17 +3,17 @@
 // thread; prints the ratio scoring/decode (target <= 1.5).
 // Usage: select_vs_decode [folder of images] [runs]. Without a folder it writes 300 JPEGs from
 // Debian's vtest.avi: 150 at 1920x1080 (upscaled) and 150 at the native 768x576.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-
-#include <algorithm>
-#include <chrono>
-#include <cstdlib>
-#include <unistd.h>
-#include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 

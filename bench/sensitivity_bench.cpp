@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   // A smooth deterministic image-like input in [0, 1] (timing does not depend on content).
   Tensor x(DType::kFloat32, shape);
   float* p = x.data<float>();
-  for (std::int64_t i = 0; i < x.numel(); ++i) p[i] = 0.5f + 0.5f * std::sin(0.001f * static_cast<float>(i));
+  for (std::int64_t i = 0; i < x.numel(); ++i)
+    p[i] = 0.5f + 0.5f * std::sin(0.001f * static_cast<float>(i));
 
   // Scales from one FP32 run: amax / 127 of each float tensor the engine produces.
   engine::Session session(model, {.num_threads = threads});
@@ -58,10 +59,13 @@ int main(int argc, char** argv) {
   const auto t1 = Clock::now();
   const auto result = eval::measure_sensitivity(model_path, quant, samples, options);
   const double sens = std::chrono::duration<double>(Clock::now() - t1).count();
-  std::printf("model %s, %zu tensors, 1 sample, %d threads\n", model_path.c_str(), quant.size(), threads);
-  std::printf("plain inference x %zu:     %.3f s (%.1f ms/run)\n", runs, plain, 1e3 * plain / static_cast<double>(runs));
-  std::printf("measure_sensitivity:        %.3f s (%zu engine runs, incl. model load and planning)\n", sens,
-              result.runs);
+  std::printf("model %s, %zu tensors, 1 sample, %d threads\n", model_path.c_str(), quant.size(),
+              threads);
+  std::printf("plain inference x %zu:     %.3f s (%.1f ms/run)\n", runs, plain,
+              1e3 * plain / static_cast<double>(runs));
+  std::printf(
+      "measure_sensitivity:        %.3f s (%zu engine runs, incl. model load and planning)\n", sens,
+      result.runs);
   std::printf("ratio sensitivity / plain:  %.2f\n", sens / plain);
   return 0;
 }

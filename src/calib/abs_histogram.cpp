@@ -24,7 +24,8 @@ int range_exponent_for(float absmax) {
 }
 
 AbsHistogram::AbsHistogram(int num_bins) {
-  if (num_bins < 2 || !std::has_single_bit(static_cast<unsigned>(num_bins)) || num_bins > (1 << 20)) {
+  if (num_bins < 2 || !std::has_single_bit(static_cast<unsigned>(num_bins)) ||
+      num_bins > (1 << 20)) {
     throw_invalid("histogram bin count must be a power of two between 2 and 1048576, got " +
                   std::to_string(num_bins));
   }
@@ -32,9 +33,7 @@ AbsHistogram::AbsHistogram(int num_bins) {
   log2_bins_ = std::countr_zero(static_cast<unsigned>(num_bins));
 }
 
-double AbsHistogram::range() const {
-  return has_range_ ? std::ldexp(1.0, range_exponent_) : 0.0;
-}
+double AbsHistogram::range() const { return has_range_ ? std::ldexp(1.0, range_exponent_) : 0.0; }
 
 std::uint64_t AbsHistogram::total() const {
   return std::accumulate(counts_.begin(), counts_.end(), std::uint64_t{0});
@@ -147,16 +146,17 @@ void AbsBinner::add(std::span<const float> values, float absmax) {
     } else {
       scratch->busy = true;
       owns_tls_ = true;
-      if (scratch->counts.size() < h.counts_.size() * 4) scratch->counts.assign(h.counts_.size() * 4, 0);
+      if (scratch->counts.size() < h.counts_.size() * 4)
+        scratch->counts.assign(h.counts_.size() * 4, 0);
       sub_ = scratch->counts.data();
     }
   }
   if (pending_ + size > kMaxPending) flush();
   pending_ += size;
   // Bins touched: up to the bin of absmax (the whole range when the caller gave none).
-  const std::size_t top = absmax > 0.0f
-                              ? std::min<std::size_t>(static_cast<std::uint32_t>(absmax * factor), last) + 1
-                              : h.counts_.size();
+  const std::size_t top =
+      absmax > 0.0f ? std::min<std::size_t>(static_cast<std::uint32_t>(absmax * factor), last) + 1
+                    : h.counts_.size();
   flush_bins_ = std::max(flush_bins_, top);
   std::uint32_t* sub = sub_;
   std::size_t j = 0;
@@ -200,8 +200,8 @@ void AbsHistogram::merge(const AbsHistogram& other) {
     counts_[0] += other.counts_[0];
     return;
   }
-  const int exponent = std::max(has_range_ ? range_exponent_ : other.range_exponent_,
-                                other.range_exponent_);
+  const int exponent =
+      std::max(has_range_ ? range_exponent_ : other.range_exponent_, other.range_exponent_);
   grow_to(exponent);
   if (other.range_exponent_ == exponent) {
     for (std::size_t b = 0; b < counts_.size(); ++b) counts_[b] += other.counts_[b];

@@ -18,9 +18,9 @@ namespace qcal::calib {
 // than the step gives step^2 / 12 and exact zeros in bin 0 cost almost nothing (ReLU outputs).
 // Rounding ties are irrelevant under the uniform model (measure zero).
 struct QuantNoise {
-  double signal = 0.0;   // mean x^2
-  double noise = 0.0;    // mean squared error, rounding + clipping
-  double clipped = 0.0;  // part of `noise` from values above amax
+  double signal = 0.0;     // mean x^2
+  double noise = 0.0;      // mean squared error, rounding + clipping
+  double clipped = 0.0;    // part of `noise` from values above amax
   double sqnr_db() const;  // 10 log10(signal / noise); +inf when noise is 0
 };
 QuantNoise histogram_quant_noise(std::span<const std::uint64_t> counts, double bin_width,

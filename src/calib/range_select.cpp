@@ -40,7 +40,8 @@ double divergence_direct(const std::vector<double>& bins, std::size_t i, std::si
   double sum_q = 0.0;
   for (std::size_t k = 0; k < i; ++k) {
     sum_p += bins[k];
-    if (bins[k] != 0.0) sum_q += level_sum[level_of(k, i, levels)] / level_nnz[level_of(k, i, levels)];
+    if (bins[k] != 0.0)
+      sum_q += level_sum[level_of(k, i, levels)] / level_nnz[level_of(k, i, levels)];
   }
   sum_p += outliers;
   if (sum_p == 0.0 || sum_q == 0.0) return kInf;
@@ -68,18 +69,23 @@ void require_histogram(std::span<const std::uint64_t> counts, double bin_width) 
 
 std::string_view method_name(Method method) {
   switch (method) {
-    case Method::kMinMax: return "minmax";
-    case Method::kEma: return "ema";
-    case Method::kPercentile: return "percentile";
-    case Method::kEntropy: return "entropy";
-    case Method::kMse: return "mse";
+    case Method::kMinMax:
+      return "minmax";
+    case Method::kEma:
+      return "ema";
+    case Method::kPercentile:
+      return "percentile";
+    case Method::kEntropy:
+      return "entropy";
+    case Method::kMse:
+      return "mse";
   }
   return "?";
 }
 
 Method parse_method(std::string_view name) {
-  for (Method m : {Method::kEntropy, Method::kMinMax, Method::kEma, Method::kPercentile,
-                   Method::kMse}) {
+  for (Method m :
+       {Method::kEntropy, Method::kMinMax, Method::kEma, Method::kPercentile, Method::kMse}) {
     if (method_name(m) == name) return m;
   }
   throw_invalid("unknown calibration method '" + std::string(name) +
@@ -298,7 +304,8 @@ std::map<std::string, Range> select_ranges(const std::map<std::string, TensorSta
 #pragma omp parallel for num_threads(std::max(1, threads)) schedule(dynamic)
   for (std::ptrdiff_t k = 0; k < n; ++k) {
     try {
-      ranges[static_cast<std::size_t>(k)] = select_range(items[static_cast<std::size_t>(k)]->second, options);
+      ranges[static_cast<std::size_t>(k)] =
+          select_range(items[static_cast<std::size_t>(k)]->second, options);
     } catch (const Error& e) {
       errors[static_cast<std::size_t>(k)] = e.message();  // exceptions must not leave the region
     }

@@ -14,16 +14,16 @@ namespace qcal::calib {
 
 enum class Method { kMinMax, kEma, kPercentile, kEntropy, kMse };
 
-std::string_view method_name(Method method);   // "minmax", "ema", "percentile", "entropy", "mse"
-Method parse_method(std::string_view name);    // throws kInvalidArgument listing the choices
+std::string_view method_name(Method method);  // "minmax", "ema", "percentile", "entropy", "mse"
+Method parse_method(std::string_view name);   // throws kInvalidArgument listing the choices
 bool method_needs_histogram(Method method);
 
 struct SelectOptions {
   Method method = Method::kEntropy;
-  double percentile = 99.99;    // percent of |x| kept, (0, 100]
-  double ema_momentum = 0.01;   // ORT's averaging constant c in new = old + c * (batch - old)
-  int num_quantized_bins = 128; // KL target levels: 2^(8-1) for signed int8
-  int start_bin = 128;          // first KL candidate, as TensorRT and pytorch-quantization
+  double percentile = 99.99;     // percent of |x| kept, (0, 100]
+  double ema_momentum = 0.01;    // ORT's averaging constant c in new = old + c * (batch - old)
+  int num_quantized_bins = 128;  // KL target levels: 2^(8-1) for signed int8
+  int start_bin = 128;           // first KL candidate, as TensorRT and pytorch-quantization
   // Entropy never clips more than (100 - entropy_floor) percent of |x|: amax is at least the
   // entropy_floor percentile. 0 disables the floor (the reference's thresholds exactly). Why:
   // on SiLU networks the |x| histogram has a spike at SiLU's minimum (0.278) and KL then clips

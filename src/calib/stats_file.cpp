@@ -14,8 +14,8 @@
 #include <zlib.h>
 
 #include <bit>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -61,13 +61,15 @@ class Reader {
   std::uint32_t u32() {
     need(4);
     std::uint32_t v = 0;
-    for (int b = 0; b < 4; ++b) v |= std::uint32_t{static_cast<std::uint8_t>(bytes_[pos_++])} << (8 * b);
+    for (int b = 0; b < 4; ++b)
+      v |= std::uint32_t{static_cast<std::uint8_t>(bytes_[pos_++])} << (8 * b);
     return v;
   }
   std::uint64_t u64() {
     need(8);
     std::uint64_t v = 0;
-    for (int b = 0; b < 8; ++b) v |= std::uint64_t{static_cast<std::uint8_t>(bytes_[pos_++])} << (8 * b);
+    for (int b = 0; b < 8; ++b)
+      v |= std::uint64_t{static_cast<std::uint8_t>(bytes_[pos_++])} << (8 * b);
     return v;
   }
   float f32() { return std::bit_cast<float>(u32()); }
@@ -126,14 +128,16 @@ namespace {
 
 // The parts' statistics, or an empty list when none was observed.
 std::vector<const TensorStats*> union_parts(const std::map<std::string, TensorStats>& tensors,
-                                            const std::string& name, const std::vector<std::string>& parts) {
+                                            const std::string& name,
+                                            const std::vector<std::string>& parts) {
   std::vector<const TensorStats*> out;
   for (const auto& p : parts) {
     auto it = tensors.find(p);
     if (it != tensors.end()) out.push_back(&it->second);
   }
   if (!out.empty() && out.size() != parts.size()) {
-    Error e(ErrorCode::kInternal, "a tensor's statistics are derived from tensors of which only some were observed");
+    Error e(ErrorCode::kInternal,
+            "a tensor's statistics are derived from tensors of which only some were observed");
     e.with("tensor", name);
     throw e;
   }
@@ -246,7 +250,8 @@ StatsSet StatsSet::deserialize(std::string_view bytes, const std::string& what) 
   const std::size_t body = bytes.size() - 4;
   const auto crc = crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(body));
   std::uint32_t stored = 0;
-  for (int b = 0; b < 4; ++b) stored |= std::uint32_t{static_cast<std::uint8_t>(bytes[body + b])} << (8 * b);
+  for (int b = 0; b < 4; ++b)
+    stored |= std::uint32_t{static_cast<std::uint8_t>(bytes[body + b])} << (8 * b);
   Reader head(bytes.substr(0, body), what);
   head.need(sizeof kMagic);
   for (std::size_t k = 0; k < sizeof kMagic; ++k) head.u8();

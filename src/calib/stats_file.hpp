@@ -47,7 +47,8 @@ class StatsSet {
   // after each batch, observe_union(); before the statistics are read, union_histogram(). Parts
   // never observed (not float32) leave `name` out, as observing it would; some observed and
   // some not is a kInternal error.
-  void observe_union(const std::string& name, const std::vector<std::string>& parts, std::int64_t sample);
+  void observe_union(const std::string& name, const std::vector<std::string>& parts,
+                     std::int64_t sample);
   void union_histogram(const std::string& name, const std::vector<std::string>& parts);
   // Appends another shard: same model fingerprint, bin count and tensor set are required.
   void merge(const StatsSet& other);

@@ -1,11 +1,11 @@
 // TensorStats: streaming observation (min/max scan, non-finite check, |x| histogram), merging.
 #include "calib/tensor_stats.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <omp.h>
 
 #include "core/error.hpp"
 
@@ -166,9 +166,9 @@ void TensorStats::observe(const std::string& tensor_name, const TensorView& view
     if (!options_.ignore_nonfinite) {
       const std::int64_t at = first_nonfinite(values);
       const float bad = values[static_cast<std::size_t>(at)];
-      Error e(ErrorCode::kNumeric,
-              std::string("activation contains ") + (std::isnan(bad) ? "NaN" : "Inf") +
-                  " (pass --ignore-nonfinite to skip such values)");
+      Error e(ErrorCode::kNumeric, std::string("activation contains ") +
+                                       (std::isnan(bad) ? "NaN" : "Inf") +
+                                       " (pass --ignore-nonfinite to skip such values)");
       e.with("tensor", tensor_name)
           .with("sample", std::to_string(sample))
           .with("element", std::to_string(at));
@@ -206,7 +206,9 @@ void TensorStats::observe_union(const std::string& tensor_name,
   std::uint64_t count = 0, nonfinite = 0;
   for (const TensorStats* p : parts) {
     if (p->last_sample_ != sample) {
-      Error e(ErrorCode::kInternal, "a tensor's statistics are derived from a tensor that was not observed in this batch");
+      Error e(
+          ErrorCode::kInternal,
+          "a tensor's statistics are derived from a tensor that was not observed in this batch");
       e.with("tensor", tensor_name).with("sample", std::to_string(sample));
       throw e;
     }
@@ -276,7 +278,8 @@ TensorStats TensorStats::from_state(std::uint64_t count, std::uint64_t nonfinite
                                     float max, std::vector<float> batch_mins,
                                     std::vector<float> batch_maxs,
                                     std::optional<AbsHistogram> histogram) {
-  if (batch_mins.size() != batch_maxs.size()) throw_format("batch min/max sequences differ in length");
+  if (batch_mins.size() != batch_maxs.size())
+    throw_format("batch min/max sequences differ in length");
   if (!std::isfinite(min) || !std::isfinite(max) || min > max) {
     throw_format("tensor statistics have an invalid range");
   }

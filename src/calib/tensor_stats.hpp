@@ -54,7 +54,7 @@ class TensorStats {
                      std::int64_t sample);
   void union_histogram(std::span<const TensorStats* const> parts);
 
-  std::uint64_t count() const { return count_; }        // finite values seen
+  std::uint64_t count() const { return count_; }          // finite values seen
   std::uint64_t nonfinite() const { return nonfinite_; }  // skipped NaN/Inf
   bool empty() const { return count_ == 0; }
   float min() const { return min_; }  // +0 when empty

@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -47,7 +47,8 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, std::size_t size) {
-  if (size && std::fwrite(data, 1, size, file_) != size) throw io_error("write failed", final_path_);
+  if (size && std::fwrite(data, 1, size, file_) != size)
+    throw io_error("write failed", final_path_);
   position_ += size;
 }
 
@@ -63,7 +64,8 @@ void AtomicFile::reserve_space(std::uint64_t bytes) {
   if (bytes == 0) return;
   if (bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()) - position_) {
     errno = EFBIG;
-    throw io_error("not enough space for the output (" + std::to_string(bytes) + " more bytes)", final_path_);
+    throw io_error("not enough space for the output (" + std::to_string(bytes) + " more bytes)",
+                   final_path_);
   }
 #if defined(__linux__)
   if (std::fflush(file_) != 0) throw io_error("write failed", final_path_);
@@ -72,14 +74,19 @@ void AtomicFile::reserve_space(std::uint64_t bytes) {
   // tmpfs preallocates by zeroing memory pages up front, serially (~80 ms per GB here), and its
   // writes cost no less afterwards: nothing to gain, so it allocates as it goes.
   struct statfs fs_info {};
-  if (::fstatfs(fd, &fs_info) == 0 && (fs_info.f_type == TMPFS_MAGIC || fs_info.f_type == RAMFS_MAGIC)) return;
+  if (::fstatfs(fd, &fs_info) == 0 &&
+      (fs_info.f_type == TMPFS_MAGIC || fs_info.f_type == RAMFS_MAGIC))
+    return;
   int rc = 0;
   do {
-    rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(position_), static_cast<off_t>(bytes));
+    rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(position_),
+                     static_cast<off_t>(bytes));
   } while (rc != 0 && errno == EINTR);
   if (rc == 0) return;
   if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
-    throw io_error("not enough space for the output (" + std::to_string(position_ + bytes) + " bytes)", final_path_);
+    throw io_error(
+        "not enough space for the output (" + std::to_string(position_ + bytes) + " bytes)",
+        final_path_);
   }
   // EOPNOTSUPP and the like: the writes allocate as they go.
 #endif

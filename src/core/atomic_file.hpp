@@ -19,7 +19,8 @@ class AtomicFile {
 
   void write(const void* data, std::size_t size);
   void write(std::string_view text) { write(text.data(), text.size()); }
-  // Overwrites bytes at an absolute offset (for headers patched at the end), then returns to the end.
+  // Overwrites bytes at an absolute offset (for headers patched at the end), then returns to the
+  // end.
   void write_at(std::uint64_t offset, const void* data, std::size_t size);
   std::uint64_t position() const { return position_; }
   // Reserves disk space for `bytes` more bytes after the current position (fallocate with

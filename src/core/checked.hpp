@@ -34,7 +34,8 @@ inline std::int64_t checked_add(std::int64_t a, std::int64_t b, const char* what
 inline std::int64_t checked_numel(std::span<const std::int64_t> dims, const char* what = "tensor") {
   std::int64_t n = 1;
   for (std::int64_t d : dims) {
-    if (d < 0) throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has a negative dimension");
+    if (d < 0)
+      throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has a negative dimension");
     n = checked_mul(n, d, what);
   }
   return n;

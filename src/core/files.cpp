@@ -37,8 +37,9 @@ std::vector<fs::path> list_files(const fs::path& root,
     if (has_extension(root, extensions_lower)) out.push_back(root);
     return out;
   }
-  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink |
-                                                            fs::directory_options::skip_permission_denied,
+  for (auto it = fs::recursive_directory_iterator(root,
+                                                  fs::directory_options::follow_directory_symlink |
+                                                      fs::directory_options::skip_permission_denied,
                                                   ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it->is_regular_file(ec) && has_extension(it->path(), extensions_lower)) {
@@ -50,8 +51,9 @@ std::vector<fs::path> list_files(const fs::path& root,
     e.with("path", root.string());
     throw e;
   }
-  std::sort(out.begin(), out.end(),
-            [](const fs::path& a, const fs::path& b) { return a.generic_string() < b.generic_string(); });
+  std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
+    return a.generic_string() < b.generic_string();
+  });
   return out;
 }
 
@@ -65,7 +67,8 @@ std::vector<fs::path> read_list_file(const fs::path& list_path, const fs::path& 
   std::vector<fs::path> out;
   std::string line;
   while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
     std::size_t start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
     fs::path p(line.substr(start));

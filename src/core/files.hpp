@@ -1,8 +1,8 @@
 // File listing helpers: recursive search by extension (any letter case), sorted, list files.
 #pragma once
 
-#include <filesystem>
 #include <array>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,10 +10,10 @@
 
 namespace qcal {
 
-inline constexpr std::array<std::string_view, 7> kImageExtensions = {
-    "jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp"};
-inline constexpr std::array<std::string_view, 5> kVideoExtensions = {
-    "mp4", "mov", "avi", "mkv", "webm"};
+inline constexpr std::array<std::string_view, 7> kImageExtensions = {"jpg", "jpeg", "png", "bmp",
+                                                                     "tif", "tiff", "webp"};
+inline constexpr std::array<std::string_view, 5> kVideoExtensions = {"mp4", "mov", "avi", "mkv",
+                                                                     "webm"};
 
 // Lower-cased extension without the dot ("MOV" -> "mov"); empty when none.
 std::string extension_lower(const std::filesystem::path& path);

@@ -34,7 +34,7 @@ void scan_tail(const float* data, std::size_t i, std::size_t n, float& lo, float
 // widest ISA the CPU has is picked at run time.
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx512f"))) std::size_t scan_avx512(const float* data, std::size_t n,
-                                                            float& lo, float& hi, bool& nan) {
+                                                           float& lo, float& hi, bool& nan) {
   std::size_t i = 0;
   if (n < 64) return 0;
   __m512 vlo[4], vhi[4];
@@ -51,10 +51,12 @@ __attribute__((target("avx512f"))) std::size_t scan_avx512(const float* data, st
   // The masked forms with an all-ones mask: GCC 12's unmasked ones read an "undefined" vector
   // that -Wmaybe-uninitialized flags. The four accumulators fold into one before the lanes are
   // read (kernels scan 4096-value blocks, so this tail is paid often).
-  const __m512 l = _mm512_mask_min_ps(vlo[0], 0xFFFF, _mm512_mask_min_ps(vlo[0], 0xFFFF, vlo[0], vlo[1]),
-                                      _mm512_mask_min_ps(vlo[2], 0xFFFF, vlo[2], vlo[3]));
-  const __m512 h = _mm512_mask_max_ps(vhi[0], 0xFFFF, _mm512_mask_max_ps(vhi[0], 0xFFFF, vhi[0], vhi[1]),
-                                      _mm512_mask_max_ps(vhi[2], 0xFFFF, vhi[2], vhi[3]));
+  const __m512 l =
+      _mm512_mask_min_ps(vlo[0], 0xFFFF, _mm512_mask_min_ps(vlo[0], 0xFFFF, vlo[0], vlo[1]),
+                         _mm512_mask_min_ps(vlo[2], 0xFFFF, vlo[2], vlo[3]));
+  const __m512 h =
+      _mm512_mask_max_ps(vhi[0], 0xFFFF, _mm512_mask_max_ps(vhi[0], 0xFFFF, vhi[0], vhi[1]),
+                         _mm512_mask_max_ps(vhi[2], 0xFFFF, vhi[2], vhi[3]));
   alignas(64) float bl[16], bh[16];
   _mm512_store_ps(bl, l);
   _mm512_store_ps(bh, h);
@@ -67,7 +69,7 @@ __attribute__((target("avx512f"))) std::size_t scan_avx512(const float* data, st
 }
 
 __attribute__((target("avx2"))) std::size_t scan_avx2(const float* data, std::size_t n, float& lo,
-                                                       float& hi, bool& nan) {
+                                                      float& hi, bool& nan) {
   std::size_t i = 0;
   if (n < 32) return 0;
   __m256 vlo[4], vhi[4], unord[4];
@@ -164,6 +166,5 @@ MinMaxScan scan_min_max(std::span<const float> values) {
   r.max = canonical_zero(hi);
   return r;
 }
-
 
 }  // namespace qcal

@@ -17,7 +17,8 @@ struct DescrEntry {
   std::string_view descr;
   DType dtype;
 };
-// Little-endian (or byte-order-free) descriptors only; '=' is little-endian on the hosts qcal runs on.
+// Little-endian (or byte-order-free) descriptors only; '=' is little-endian on the hosts qcal runs
+// on.
 constexpr DescrEntry kDescrs[] = {
     {"f4", DType::kFloat32}, {"f8", DType::kFloat64}, {"f2", DType::kFloat16},
     {"i1", DType::kInt8},    {"u1", DType::kUInt8},   {"i2", DType::kInt16},
@@ -51,7 +52,8 @@ std::string descr_of(DType dtype) {
       return std::string(dtype_size(dtype) == 1 ? "|" : "<") + std::string(entry.descr);
     }
   }
-  throw Error(ErrorCode::kUnsupported, "dtype " + std::string(dtype_name(dtype)) + " has no .npy form");
+  throw Error(ErrorCode::kUnsupported,
+              "dtype " + std::string(dtype_name(dtype)) + " has no .npy form");
 }
 
 // Value text following "'key':" in the header dict.
@@ -85,7 +87,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& what) {
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw npy_error(what, "truncated header");
     header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      header_len |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     prefix = 12;
   } else {
     throw npy_error(what, "unsupported format version " + std::to_string(major));
@@ -96,13 +99,16 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& what) {
   NpyHeader h;
   h.data_offset = prefix + header_len;
   std::string_view descr = dict_value(dict, "descr", what);
-  if (descr.empty() || descr[0] != '\'') throw npy_error(what, "descr is not a simple dtype string");
+  if (descr.empty() || descr[0] != '\'')
+    throw npy_error(what, "descr is not a simple dtype string");
   std::size_t end = descr.find('\'', 1);
   if (end == std::string_view::npos) throw npy_error(what, "malformed descr");
   h.dtype = parse_descr(descr.substr(1, end - 1), what);
 
   std::string_view fortran = dict_value(dict, "fortran_order", what);
-  if (fortran.substr(0, 4) == "True") throw npy_error(what, "fortran_order=True arrays are not supported; save with np.ascontiguousarray");
+  if (fortran.substr(0, 4) == "True")
+    throw npy_error(what,
+                    "fortran_order=True arrays are not supported; save with np.ascontiguousarray");
   if (fortran.substr(0, 5) != "False") throw npy_error(what, "malformed fortran_order");
 
   std::string_view shape = dict_value(dict, "shape", what);
@@ -129,7 +135,8 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& what) {
   return h;
 }
 
-std::string make_npy_header(DType dtype, std::span<const std::int64_t> shape, std::size_t min_header_len) {
+std::string make_npy_header(DType dtype, std::span<const std::int64_t> shape,
+                            std::size_t min_header_len) {
   std::string dict = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': (";
   for (std::size_t i = 0; i < shape.size(); ++i) {
     dict += std::to_string(shape[i]);
@@ -156,7 +163,8 @@ std::string make_npy_header(DType dtype, std::span<const std::int64_t> shape, st
 Tensor parse_npy(std::string_view bytes, const std::string& what) {
   NpyHeader h = parse_npy_header(bytes, what);
   Tensor t(h.dtype, h.shape);
-  if (bytes.size() - h.data_offset < t.nbytes()) throw npy_error(what, "data is truncated: expected " + std::to_string(t.nbytes()) + " bytes");
+  if (bytes.size() - h.data_offset < t.nbytes())
+    throw npy_error(what, "data is truncated: expected " + std::to_string(t.nbytes()) + " bytes");
   std::memcpy(t.raw_data(), bytes.data() + h.data_offset, t.nbytes());
   return t;
 }
@@ -194,26 +202,34 @@ NpyReader::NpyReader(const std::filesystem::path& path) : path_(path) {
   }
   char prefix[12] = {};
   std::size_t got = std::fread(prefix, 1, sizeof prefix, file_);
-  if (got < 10 || std::memcmp(prefix, kMagic, 6) != 0) throw npy_error(path.string(), "missing \\x93NUMPY magic");
-  std::uint64_t header_len = prefix[6] == 1
-                                 ? (static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8)) + 10ULL
-                                 : 12ULL + (static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8) |
-                                            (static_cast<std::uint64_t>(static_cast<unsigned char>(prefix[10])) << 16) |
-                                            (static_cast<std::uint64_t>(static_cast<unsigned char>(prefix[11])) << 24));
+  if (got < 10 || std::memcmp(prefix, kMagic, 6) != 0)
+    throw npy_error(path.string(), "missing \\x93NUMPY magic");
+  std::uint64_t header_len =
+      prefix[6] == 1
+          ? (static_cast<unsigned char>(prefix[8]) | (static_cast<unsigned char>(prefix[9]) << 8)) +
+                10ULL
+          : 12ULL + (static_cast<unsigned char>(prefix[8]) |
+                     (static_cast<unsigned char>(prefix[9]) << 8) |
+                     (static_cast<std::uint64_t>(static_cast<unsigned char>(prefix[10])) << 16) |
+                     (static_cast<std::uint64_t>(static_cast<unsigned char>(prefix[11])) << 24));
   if (header_len > (1u << 20)) throw npy_error(path.string(), "header longer than 1 MiB");
   std::string head(header_len, '\0');
   std::fseek(file_, 0, SEEK_SET);
-  if (std::fread(head.data(), 1, header_len, file_) != header_len) throw npy_error(path.string(), "truncated header");
+  if (std::fread(head.data(), 1, header_len, file_) != header_len)
+    throw npy_error(path.string(), "truncated header");
   header_ = parse_npy_header(head, path.string());
   Shape row_shape(header_.shape.begin() + (header_.shape.empty() ? 0 : 1), header_.shape.end());
-  row_bytes_ = checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(header_.dtype)));
+  row_bytes_ =
+      checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(header_.dtype)));
   std::error_code ec;
   const auto file_size = std::filesystem::file_size(path, ec);
-  const std::int64_t need = checked_add(static_cast<std::int64_t>(header_.data_offset), checked_mul(rows(), row_bytes_));
+  const std::int64_t need =
+      checked_add(static_cast<std::int64_t>(header_.data_offset), checked_mul(rows(), row_bytes_));
   if (ec || static_cast<std::int64_t>(file_size) < need) {
-    throw npy_error(path.string(), "data is truncated: header says " + shape_to_string(header_.shape) + " " +
-                                       std::string(dtype_name(header_.dtype)) + ", needing " + std::to_string(need) +
-                                       " bytes, file has " + std::to_string(file_size));
+    throw npy_error(path.string(),
+                    "data is truncated: header says " + shape_to_string(header_.shape) + " " +
+                        std::string(dtype_name(header_.dtype)) + ", needing " +
+                        std::to_string(need) + " bytes, file has " + std::to_string(file_size));
   }
 }
 
@@ -228,7 +244,8 @@ Tensor NpyReader::read_rows(std::int64_t first, std::int64_t count) {
   Shape shape = header_.shape.empty() ? Shape{1} : header_.shape;
   shape[0] = count;
   Tensor t(header_.dtype, shape);
-  const auto offset = static_cast<long>(header_.data_offset + static_cast<std::uint64_t>(first * row_bytes_));
+  const auto offset =
+      static_cast<long>(header_.data_offset + static_cast<std::uint64_t>(first * row_bytes_));
   if (std::fseek(file_, offset, SEEK_SET) != 0 ||
       std::fread(t.raw_data(), 1, t.nbytes(), file_) != t.nbytes()) {
     throw npy_error(path_.string(), "read failed (truncated?)");
@@ -238,7 +255,8 @@ Tensor NpyReader::read_rows(std::int64_t first, std::int64_t count) {
 
 NpyWriter::NpyWriter(const std::filesystem::path& path, DType dtype, Shape row_shape)
     : file_(path), dtype_(dtype), row_shape_(std::move(row_shape)) {
-  row_bytes_ = checked_mul(checked_numel(row_shape_), static_cast<std::int64_t>(dtype_size(dtype_)));
+  row_bytes_ =
+      checked_mul(checked_numel(row_shape_), static_cast<std::int64_t>(dtype_size(dtype_)));
   Shape shape = row_shape_;
   shape.insert(shape.begin(), 0);
   // Reserve room for a 19-digit leading dimension so finish() can rewrite the header in place.
@@ -254,11 +272,14 @@ void NpyWriter::append(const void* data, std::int64_t rows) {
 }
 
 void NpyWriter::append(const Tensor& rows_tensor) {
-  if (rows_tensor.dtype() != dtype_) throw Error(ErrorCode::kInvalidArgument, "npy writer: dtype mismatch");
-  std::int64_t rows = rows_tensor.numel() * static_cast<std::int64_t>(dtype_size(dtype_)) / std::max<std::int64_t>(row_bytes_, 1);
+  if (rows_tensor.dtype() != dtype_)
+    throw Error(ErrorCode::kInvalidArgument, "npy writer: dtype mismatch");
+  std::int64_t rows = rows_tensor.numel() * static_cast<std::int64_t>(dtype_size(dtype_)) /
+                      std::max<std::int64_t>(row_bytes_, 1);
   if (checked_mul(rows, row_bytes_) != static_cast<std::int64_t>(rows_tensor.nbytes())) {
-    throw Error(ErrorCode::kInvalidArgument, "npy writer: tensor " + shape_to_string(rows_tensor.shape()) +
-                                                 " is not a whole number of rows of " + shape_to_string(row_shape_));
+    throw Error(ErrorCode::kInvalidArgument,
+                "npy writer: tensor " + shape_to_string(rows_tensor.shape()) +
+                    " is not a whole number of rows of " + shape_to_string(row_shape_));
   }
   append(rows_tensor.raw_data(), rows);
 }
@@ -267,7 +288,8 @@ void NpyWriter::finish() {
   Shape shape = row_shape_;
   shape.insert(shape.begin(), rows_);
   std::string header = make_npy_header(dtype_, shape, header_len_ - 10);
-  if (header.size() != header_len_) throw Error(ErrorCode::kInternal, "npy header grew past its reserved size");
+  if (header.size() != header_len_)
+    throw Error(ErrorCode::kInternal, "npy header grew past its reserved size");
   file_.write_at(0, header.data(), header.size());
   file_.commit();
 }

@@ -3,9 +3,8 @@
 // can pass 4 GiB without knowing its size up front; sizes and CRC are patched in place.
 #include "core/npz.hpp"
 
-#include <zlib.h>
-
 #include <sys/types.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -39,7 +38,9 @@ void put32(std::string& s, std::uint32_t v) {
 void put64(std::string& s, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
 }
-std::uint16_t get16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+std::uint16_t get16(const unsigned char* p) {
+  return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
+}
 std::uint32_t get32(const unsigned char* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
@@ -63,7 +64,8 @@ std::uint32_t crc_update(std::uint32_t crc, const void* data, std::uint64_t size
 void check_member_name(const std::string& name) {
   if (name.empty() || name.size() > 1000 || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
-    throw Error(ErrorCode::kInvalidArgument, "npz array name '" + name + "' must be 1..1000 characters without '/'");
+    throw Error(ErrorCode::kInvalidArgument,
+                "npz array name '" + name + "' must be 1..1000 characters without '/'");
   }
 }
 
@@ -96,7 +98,8 @@ void NpzWriter::begin_array(const std::string& name, DType dtype, Shape row_shap
   if (in_array_) throw Error(ErrorCode::kInternal, "npz: begin_array while another array is open");
   check_member_name(name);
   for (const auto& m : members_) {
-    if (m.filename == name + ".npy") throw Error(ErrorCode::kInvalidArgument, "npz: duplicate array name '" + name + "'");
+    if (m.filename == name + ".npy")
+      throw Error(ErrorCode::kInvalidArgument, "npz: duplicate array name '" + name + "'");
   }
   Member m;
   m.filename = name + ".npy";
@@ -105,7 +108,8 @@ void NpzWriter::begin_array(const std::string& name, DType dtype, Shape row_shap
   write_local_header(m.filename);
   dtype_ = dtype;
   row_shape_ = std::move(row_shape);
-  row_bytes_ = checked_mul(checked_numel(row_shape_), static_cast<std::int64_t>(dtype_size(dtype_)));
+  row_bytes_ =
+      checked_mul(checked_numel(row_shape_), static_cast<std::int64_t>(dtype_size(dtype_)));
   rows_ = 0;
   Shape shape = row_shape_;
   shape.insert(shape.begin(), 0);
@@ -134,10 +138,12 @@ void NpzWriter::end_array() {
   Shape shape = row_shape_;
   shape.insert(shape.begin(), rows_);
   const std::string header = make_npy_header(dtype_, shape, npy_header_size_ - 10);
-  if (header.size() != npy_header_size_) throw Error(ErrorCode::kInternal, "npz: npy header grew past its reserved size");
+  if (header.size() != npy_header_size_)
+    throw Error(ErrorCode::kInternal, "npz: npy header grew past its reserved size");
   Member& m = members_.back();
   const std::uint32_t header_crc = crc_update(0, header.data(), header.size());
-  m.crc = static_cast<std::uint32_t>(crc32_combine(header_crc, data_crc_, static_cast<z_off_t>(data_size_)));
+  m.crc = static_cast<std::uint32_t>(
+      crc32_combine(header_crc, data_crc_, static_cast<z_off_t>(data_size_)));
   m.size = header.size() + data_size_;
   const std::uint64_t npy_offset = data_start_ - npy_header_size_;
   file_.write_at(npy_offset, header.data(), header.size());
@@ -158,14 +164,16 @@ void NpzWriter::add(const std::string& name, const Tensor& tensor) {
   Member m;
   m.filename = name + ".npy";
   for (const auto& other : members_) {
-    if (other.filename == m.filename) throw Error(ErrorCode::kInvalidArgument, "npz: duplicate array name '" + name + "'");
+    if (other.filename == m.filename)
+      throw Error(ErrorCode::kInvalidArgument, "npz: duplicate array name '" + name + "'");
   }
   m.header_offset = file_.position();
   write_local_header(m.filename);
   const std::string header = make_npy_header(tensor.dtype(), tensor.shape());
   file_.write(header);
   file_.write(tensor.raw_data(), tensor.nbytes());
-  m.crc = crc_update(crc_update(0, header.data(), header.size()), tensor.raw_data(), tensor.nbytes());
+  m.crc =
+      crc_update(crc_update(0, header.data(), header.size()), tensor.raw_data(), tensor.nbytes());
   m.size = header.size() + tensor.nbytes();
   std::string crc;
   put32(crc, m.crc);
@@ -249,9 +257,12 @@ Error npz_error(const std::filesystem::path& path, const std::string& message) {
   return e;
 }
 
-void read_at(std::FILE* f, std::uint64_t offset, void* dst, std::size_t size, const std::filesystem::path& path) {
-  if (::fseeko(f, static_cast<off_t>(offset), SEEK_SET) != 0 || std::fread(dst, 1, size, f) != size) {
-    throw npz_error(path, "truncated archive (read past the end at offset " + std::to_string(offset) + ")");
+void read_at(std::FILE* f, std::uint64_t offset, void* dst, std::size_t size,
+             const std::filesystem::path& path) {
+  if (::fseeko(f, static_cast<off_t>(offset), SEEK_SET) != 0 ||
+      std::fread(dst, 1, size, f) != size) {
+    throw npz_error(
+        path, "truncated archive (read past the end at offset " + std::to_string(offset) + ")");
   }
 }
 
@@ -310,7 +321,8 @@ std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path&
       cd_offset = get64(z + 48);
     }
   }
-  if (cd_offset > file_size || cd_size > file_size - cd_offset) throw npz_error(path, "central directory out of range");
+  if (cd_offset > file_size || cd_size > file_size - cd_offset)
+    throw npz_error(path, "central directory out of range");
   if (entries > 1000000) throw npz_error(path, "absurd number of members");
   std::vector<unsigned char> cd(cd_size);
   read_at(f, cd_offset, cd.data(), cd.size(), path);
@@ -318,7 +330,8 @@ std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path&
   std::vector<NpzMember> out;
   std::size_t pos = 0;
   for (std::uint64_t i = 0; i < entries; ++i) {
-    if (pos + 46 > cd.size() || get32(&cd[pos]) != kCentralSig) throw npz_error(path, "corrupt central directory");
+    if (pos + 46 > cd.size() || get32(&cd[pos]) != kCentralSig)
+      throw npz_error(path, "corrupt central directory");
     const unsigned char* h = &cd[pos];
     const std::uint16_t flags = get16(h + 8);
     const std::uint16_t method = get16(h + 10);
@@ -329,7 +342,8 @@ std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path&
     const std::uint16_t extra_len = get16(h + 30);
     const std::uint16_t comment_len = get16(h + 32);
     std::uint64_t local = get32(h + 42);
-    if (pos + 46 + name_len + extra_len + comment_len > cd.size()) throw npz_error(path, "corrupt central directory");
+    if (pos + 46 + name_len + extra_len + comment_len > cd.size())
+      throw npz_error(path, "corrupt central directory");
     std::string name(reinterpret_cast<const char*>(h + 46), name_len);
     // ZIP64 extra: only the fields whose 32-bit value is 0xFFFFFFFF, in this order.
     const unsigned char* x = h + 46 + name_len;
@@ -361,12 +375,15 @@ std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path&
       return e;
     };
     if (flags & 1) throw member_error("encrypted members are not supported");
-    if (method != 0 && method != 8) throw member_error("compression method " + std::to_string(method) + " not supported (stored or deflate)");
+    if (method != 0 && method != 8)
+      throw member_error("compression method " + std::to_string(method) +
+                         " not supported (stored or deflate)");
     unsigned char lh[30];
     read_at(f, local, lh, 30, path);
     if (get32(lh) != kLocalSig) throw member_error("bad local header");
     const std::uint64_t data_offset = local + 30 + get16(lh + 26) + get16(lh + 28);
-    if (data_offset > file_size || csize > file_size - data_offset) throw member_error("member data runs past the end of the file");
+    if (data_offset > file_size || csize > file_size - data_offset)
+      throw member_error("member data runs past the end of the file");
     if (method == 0 && csize != usize) throw member_error("stored member with different sizes");
     out.push_back({name, method, crc, csize, usize, data_offset});
   }
@@ -401,7 +418,8 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
       std::vector<unsigned char> comp(csize);
       read_at(f, data_offset, comp.data(), comp.size(), path);
       z_stream zs{};
-      if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed");
+      if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+        throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed");
       // Feed and drain in chunks below 4 GiB (zlib counts in 32-bit); a one-byte probe after the
       // declared size catches members that inflate to more than the directory says.
       std::uint64_t in_pos = 0;
@@ -418,7 +436,8 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
         }
         if (zs.avail_out == 0) {
           if (out_pos < usize) {
-            const auto chunk = static_cast<uInt>(std::min<std::uint64_t>(usize - out_pos, 1u << 30));
+            const auto chunk =
+                static_cast<uInt>(std::min<std::uint64_t>(usize - out_pos, 1u << 30));
             zs.next_out = reinterpret_cast<Bytef*>(bytes.data()) + out_pos;
             zs.avail_out = chunk;
             out_pos += chunk;
@@ -437,9 +456,11 @@ std::vector<std::pair<std::string, Tensor>> read_npz(const std::filesystem::path
       }
       const std::uint64_t produced = zs.total_out;
       inflateEnd(&zs);
-      if (rc != Z_STREAM_END || produced != usize) throw member_error("deflate data is corrupt or its size differs from the directory");
+      if (rc != Z_STREAM_END || produced != usize)
+        throw member_error("deflate data is corrupt or its size differs from the directory");
     }
-    if (crc_update(0, bytes.data(), bytes.size()) != crc) throw member_error("CRC mismatch (corrupt member)");
+    if (crc_update(0, bytes.data(), bytes.size()) != crc)
+      throw member_error("CRC mismatch (corrupt member)");
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
     try {
@@ -492,7 +513,8 @@ struct NpzArrayReader::State {
     if (member.method != 8) return;
     if (zs_open) inflateEnd(&zs);
     zs = z_stream{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed");
+    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
+      throw Error(ErrorCode::kInternal, "zlib inflateInit2 failed");
     zs_open = true;
     in_pos = 0;
     in_buf.resize(1 << 20);
@@ -502,27 +524,33 @@ struct NpzArrayReader::State {
   void read(unsigned char* dst, std::uint64_t n) {
     if (n > member.usize - pos) throw member_error("read past the end of the member");
     if (member.method == 0) {
-      if (dst) read_at(file.get(), member.data_offset + pos, dst, static_cast<std::size_t>(n), path);
+      if (dst)
+        read_at(file.get(), member.data_offset + pos, dst, static_cast<std::size_t>(n), path);
       pos += n;
       return;
     }
-    std::vector<unsigned char> scratch(dst ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 20)));
+    std::vector<unsigned char> scratch(
+        dst ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(n, 1 << 20)));
     std::uint64_t done = 0;
     while (done < n) {
-      const auto want = static_cast<uInt>(std::min<std::uint64_t>(n - done, dst ? (1u << 30) : scratch.size()));
+      const auto want =
+          static_cast<uInt>(std::min<std::uint64_t>(n - done, dst ? (1u << 30) : scratch.size()));
       zs.next_out = dst ? dst + done : scratch.data();
       zs.avail_out = want;
       while (zs.avail_out > 0) {
         if (zs.avail_in == 0) {
-          const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(member.csize - in_pos, in_buf.size()));
-          if (chunk == 0) throw member_error("deflate data ends before the size the directory gives");
+          const auto chunk = static_cast<std::size_t>(
+              std::min<std::uint64_t>(member.csize - in_pos, in_buf.size()));
+          if (chunk == 0)
+            throw member_error("deflate data ends before the size the directory gives");
           read_at(file.get(), member.data_offset + in_pos, in_buf.data(), chunk, path);
           in_pos += chunk;
           zs.next_in = in_buf.data();
           zs.avail_in = static_cast<uInt>(chunk);
         }
         const int rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END && zs.avail_out > 0) throw member_error("deflate data ends before the size the directory gives");
+        if (rc == Z_STREAM_END && zs.avail_out > 0)
+          throw member_error("deflate data ends before the size the directory gives");
         if (rc != Z_OK && rc != Z_STREAM_END) throw member_error("deflate data is corrupt");
       }
       done += want;
@@ -566,17 +594,20 @@ NpzArrayReader::NpzArrayReader(const std::filesystem::path& path, const std::str
     int rc = Z_OK;
     while (rc == Z_OK) {
       if (s.zs.avail_in == 0 && s.in_pos < s.member.csize) {
-        const auto chunk = static_cast<std::size_t>(std::min<std::uint64_t>(s.member.csize - s.in_pos, s.in_buf.size()));
+        const auto chunk = static_cast<std::size_t>(
+            std::min<std::uint64_t>(s.member.csize - s.in_pos, s.in_buf.size()));
         read_at(s.file.get(), s.member.data_offset + s.in_pos, s.in_buf.data(), chunk, path);
         s.in_pos += chunk;
         s.zs.next_in = s.in_buf.data();
         s.zs.avail_in = static_cast<uInt>(chunk);
       }
       rc = inflate(&s.zs, Z_NO_FLUSH);
-      if (s.zs.avail_out == 0) throw s.member_error("deflate data is longer than the directory says");
+      if (s.zs.avail_out == 0)
+        throw s.member_error("deflate data is longer than the directory says");
       if (rc == Z_BUF_ERROR && s.zs.avail_in == 0 && s.in_pos >= s.member.csize) break;
     }
-    if (rc != Z_STREAM_END) throw s.member_error("deflate data is corrupt or its size differs from the directory");
+    if (rc != Z_STREAM_END)
+      throw s.member_error("deflate data is corrupt or its size differs from the directory");
   }
   if (crc != s.member.crc) throw s.member_error("CRC mismatch (corrupt member)");
 
@@ -585,10 +616,12 @@ NpzArrayReader::NpzArrayReader(const std::filesystem::path& path, const std::str
   unsigned char prefix[12] = {};
   const std::uint64_t plen = std::min<std::uint64_t>(12, s.member.usize);
   s.read(prefix, plen);
-  if (plen < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0) throw s.member_error("member is not an .npy (missing \\x93NUMPY magic)");
+  if (plen < 10 || std::memcmp(prefix, "\x93NUMPY", 6) != 0)
+    throw s.member_error("member is not an .npy (missing \\x93NUMPY magic)");
   const std::uint64_t header_len =
       prefix[6] == 1 ? 10ULL + get16(prefix + 8) : 12ULL + get32(prefix + 8);
-  if (header_len > (1u << 20) || header_len > s.member.usize) throw s.member_error(".npy header is too long or truncated");
+  if (header_len > (1u << 20) || header_len > s.member.usize)
+    throw s.member_error(".npy header is too long or truncated");
   std::string head(header_len, '\0');
   s.rewind();
   s.read(reinterpret_cast<unsigned char*>(head.data()), header_len);
@@ -598,15 +631,18 @@ NpzArrayReader::NpzArrayReader(const std::filesystem::path& path, const std::str
     e.with("file", path.string()).with("member", s.member.name);
     throw;
   }
-  if (s.header.shape.empty()) throw s.member_error("the array has no sample dimension (a 0-d array)");
+  if (s.header.shape.empty())
+    throw s.member_error("the array has no sample dimension (a 0-d array)");
   const Shape row_shape(s.header.shape.begin() + 1, s.header.shape.end());
-  s.row_bytes = checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(s.header.dtype)));
-  const std::int64_t need =
-      checked_add(static_cast<std::int64_t>(s.header.data_offset), checked_mul(s.header.shape[0], s.row_bytes));
+  s.row_bytes =
+      checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(s.header.dtype)));
+  const std::int64_t need = checked_add(static_cast<std::int64_t>(s.header.data_offset),
+                                        checked_mul(s.header.shape[0], s.row_bytes));
   if (static_cast<std::uint64_t>(need) != s.member.usize) {
-    throw s.member_error("data size differs from the header's shape " + shape_to_string(s.header.shape) + " " +
-                         std::string(dtype_name(s.header.dtype)) + ": needs " + std::to_string(need) +
-                         " bytes, member has " + std::to_string(s.member.usize));
+    throw s.member_error(
+        "data size differs from the header's shape " + shape_to_string(s.header.shape) + " " +
+        std::string(dtype_name(s.header.dtype)) + ": needs " + std::to_string(need) +
+        " bytes, member has " + std::to_string(s.member.usize));
   }
 }
 
@@ -621,12 +657,15 @@ std::int64_t NpzArrayReader::rows() const { return state_->header.shape[0]; }
 Tensor NpzArrayReader::read_rows(std::int64_t first, std::int64_t count) {
   State& s = *state_;
   if (first < 0 || count < 0 || first > rows() - count) {
-    throw Error(ErrorCode::kInvalidArgument, "rows out of range").with("file", s.path.string()).with("member", s.member.name);
+    throw Error(ErrorCode::kInvalidArgument, "rows out of range")
+        .with("file", s.path.string())
+        .with("member", s.member.name);
   }
   Shape shape = s.header.shape;
   shape[0] = count;
   Tensor out(s.header.dtype, shape);
-  const std::uint64_t start = s.header.data_offset + static_cast<std::uint64_t>(first) * static_cast<std::uint64_t>(s.row_bytes);
+  const std::uint64_t start = s.header.data_offset + static_cast<std::uint64_t>(first) *
+                                                         static_cast<std::uint64_t>(s.row_bytes);
   if (start < s.pos) s.rewind();  // deflate streams only go forward
   if (start > s.pos) s.read(nullptr, start - s.pos);
   s.read(static_cast<unsigned char*>(out.raw_data()), out.nbytes());

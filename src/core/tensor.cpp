@@ -12,30 +12,56 @@ namespace qcal {
 
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
-    case DType::kFloat64: case DType::kInt64: case DType::kUInt64: return 8;
-    case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
-    case DType::kFloat16: case DType::kInt16: case DType::kUInt16: return 2;
-    case DType::kInt8: case DType::kUInt8: case DType::kBool: return 1;
-    case DType::kUndefined: return 0;
+    case DType::kFloat64:
+    case DType::kInt64:
+    case DType::kUInt64:
+      return 8;
+    case DType::kFloat32:
+    case DType::kInt32:
+    case DType::kUInt32:
+      return 4;
+    case DType::kFloat16:
+    case DType::kInt16:
+    case DType::kUInt16:
+      return 2;
+    case DType::kInt8:
+    case DType::kUInt8:
+    case DType::kBool:
+      return 1;
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
 
 std::string_view dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kFloat16: return "float16";
-    case DType::kInt8: return "int8";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt16: return "int16";
-    case DType::kUInt16: return "uint16";
-    case DType::kInt32: return "int32";
-    case DType::kUInt32: return "uint32";
-    case DType::kInt64: return "int64";
-    case DType::kUInt64: return "uint64";
-    case DType::kBool: return "bool";
-    case DType::kUndefined: return "undefined";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kFloat16:
+      return "float16";
+    case DType::kInt8:
+      return "int8";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kInt16:
+      return "int16";
+    case DType::kUInt16:
+      return "uint16";
+    case DType::kInt32:
+      return "int32";
+    case DType::kUInt32:
+      return "uint32";
+    case DType::kInt64:
+      return "int64";
+    case DType::kUInt64:
+      return "uint64";
+    case DType::kBool:
+      return "bool";
+    case DType::kUndefined:
+      return "undefined";
   }
   return "undefined";
 }
@@ -60,9 +86,11 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   // 64-byte alignment for AVX-512 kernels; at least one byte so data() is never null.
   const std::size_t alloc = (static_cast<std::size_t>(bytes) + 63) / 64 * 64 + 64;
   void* p = std::aligned_alloc(64, alloc);
-  if (!p) throw Error(ErrorCode::kLimit, "out of memory allocating " + std::to_string(alloc) + " bytes");
+  if (!p)
+    throw Error(ErrorCode::kLimit, "out of memory allocating " + std::to_string(alloc) + " bytes");
   std::memset(p, 0, alloc);
-  buffer_ = std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+  buffer_ =
+      std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 
 Tensor Tensor::clone() const {
@@ -74,8 +102,8 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::reshaped(Shape shape) const {
   if (checked_numel(shape) != numel_) {
-    throw Error(ErrorCode::kInvalidArgument, "cannot reshape " + shape_to_string(shape_) + " to " +
-                                                 shape_to_string(shape));
+    throw Error(ErrorCode::kInvalidArgument,
+                "cannot reshape " + shape_to_string(shape_) + " to " + shape_to_string(shape));
   }
   Tensor t = *this;
   t.shape_ = std::move(shape);
@@ -101,8 +129,8 @@ void Tensor::check_dtype(DType expected) const {
 
 void Tensor::check_count(std::size_t count) const {
   if (static_cast<std::int64_t>(count) != numel_) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "tensor " + shape_to_string(shape_) + " given " + std::to_string(count) + " values");
+    throw Error(ErrorCode::kInvalidArgument, "tensor " + shape_to_string(shape_) + " given " +
+                                                 std::to_string(count) + " values");
   }
 }
 

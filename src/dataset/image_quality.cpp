@@ -2,13 +2,12 @@
 // so scores are bit-identical whatever the thread count or machine.
 #include "dataset/image_quality.hpp"
 
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -20,11 +19,11 @@ namespace qcal::dataset {
 namespace {
 
 // Sub-score constants (README.md documents the same numbers).
-constexpr double kSharpnessHalf = 200.0;   // Laplacian variance scoring 50
-constexpr double kBrightLow = 70.0;        // full brightness score for mean grey in [70, 185]
+constexpr double kSharpnessHalf = 200.0;  // Laplacian variance scoring 50
+constexpr double kBrightLow = 70.0;       // full brightness score for mean grey in [70, 185]
 constexpr double kBrightHigh = 185.0;
-constexpr double kContrastFull = 64.0;     // grey std scoring 100
-constexpr double kColorfulFull = 40.0;     // colourfulness scoring 100 (H&S: "quite colourful")
+constexpr double kContrastFull = 64.0;  // grey std scoring 100
+constexpr double kColorfulFull = 40.0;  // colourfulness scoring 100 (H&S: "quite colourful")
 // Largest image qcal decodes: 2^28 pixels (16384 x 16384).
 constexpr std::int64_t kMaxPixels = std::int64_t{1} << 28;
 
@@ -49,15 +48,19 @@ QualityWeights parse_weights(const std::string& text) {
     try {
       std::size_t used = 0;
       double v = std::stod(item, &used);
-      if (item.find_first_not_of(" \t", used) != std::string::npos) throw std::invalid_argument(item);
+      if (item.find_first_not_of(" \t", used) != std::string::npos)
+        throw std::invalid_argument(item);
       values.push_back(v);
     } catch (const std::exception&) {
-      throw_invalid("--weights: '" + item + "' is not a number (expected five numbers such as 35,20,20,15,10)");
+      throw_invalid("--weights: '" + item +
+                    "' is not a number (expected five numbers such as 35,20,20,15,10)");
     }
   }
   if (values.size() != 5) {
-    throw_invalid("--weights needs five comma-separated numbers (sharpness, brightness, contrast, "
-                  "resolution, colourfulness), got " + std::to_string(values.size()));
+    throw_invalid(
+        "--weights needs five comma-separated numbers (sharpness, brightness, contrast, "
+        "resolution, colourfulness), got " +
+        std::to_string(values.size()));
   }
   double sum = 0.0;
   for (double v : values) {
@@ -191,7 +194,8 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
   if (have_size && checked_mul(header_w, header_h) > kMaxPixels) {
     throw file_error(ErrorCode::kLimit,
                      "image is " + std::to_string(header_w) + "x" + std::to_string(header_h) +
-                         ", larger than the limit of 2^28 pixels", path);
+                         ", larger than the limit of 2^28 pixels",
+                     path);
   }
   if (is_jpeg && !jpeg_has_end_marker(sc.bytes.data(), size)) {
     throw file_error(ErrorCode::kFormat, "JPEG is truncated (no end-of-image marker)", path);
@@ -253,7 +257,9 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
     const auto* dn = gray.ptr<std::uint8_t>(reflect101(y + 1, rows));
     // Border pixels by reflection; the interior in chunks small enough for 32-bit sums
     // (2048 * 1020^2 < 2^31), two simple loops that the compiler vectorises.
-    auto lap_at = [&](int x, int left, int right) { return up[x] + dn[x] + left + right - 4 * g[x]; };
+    auto lap_at = [&](int x, int left, int right) {
+      return up[x] + dn[x] + left + right - 4 * g[x];
+    };
     const int l0 = lap_at(0, g[reflect101(-1, cols)], g[reflect101(1, cols)]);
     std::int64_t r_g = 0, r_gg = 0, r_rg = 0, r_rgrg = 0, r_yb = 0, r_ybyb = 0;
     std::int64_t r_l = l0, r_ll = static_cast<std::int64_t>(l0) * l0;
@@ -289,11 +295,23 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
         c_yb += yb2;
         c_ybyb += yb2 * yb2;
       }
-      r_g += c_g; r_gg += c_gg; r_l += c_l; r_ll += c_ll;
-      r_rg += c_rg; r_rgrg += c_rgrg; r_yb += c_yb; r_ybyb += c_ybyb;
+      r_g += c_g;
+      r_gg += c_gg;
+      r_l += c_l;
+      r_ll += c_ll;
+      r_rg += c_rg;
+      r_rgrg += c_rgrg;
+      r_yb += c_yb;
+      r_ybyb += c_ybyb;
     }
-    s_g += r_g; s_gg += r_gg; s_l += r_l; s_ll += r_ll;
-    s_rg += r_rg; s_rgrg += r_rgrg; s_yb += r_yb; s_ybyb += r_ybyb;
+    s_g += r_g;
+    s_gg += r_gg;
+    s_l += r_l;
+    s_ll += r_ll;
+    s_rg += r_rg;
+    s_rgrg += r_rgrg;
+    s_yb += r_yb;
+    s_ybyb += r_ybyb;
   }
   const double n = static_cast<double>(image.total());
   auto variance = [n](std::int64_t sum, std::int64_t sum_sq) {
@@ -307,7 +325,8 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
   const double mean_yb = static_cast<double>(s_yb) / n / 2.0;
   const double var_rg = variance(s_rg, s_rgrg);
   const double var_yb = variance(s_yb, s_ybyb) / 4.0;
-  m.colorfulness = std::sqrt(var_rg + var_yb) + 0.3 * std::sqrt(mean_rg * mean_rg + mean_yb * mean_yb);
+  m.colorfulness =
+      std::sqrt(var_rg + var_yb) + 0.3 * std::sqrt(mean_rg * mean_rg + mean_yb * mean_yb);
 
   if (descriptor) {
     cv::Mat thumb;

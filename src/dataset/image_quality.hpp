@@ -13,9 +13,9 @@ namespace qcal::dataset {
 
 // Raw measurements of one image.
 struct ImageMeasures {
-  int width = 0;           // full-resolution size (from the file header, orientation applied)
+  int width = 0;  // full-resolution size (from the file header, orientation applied)
   int height = 0;
-  int analysis_scale = 1;  // the analysis image is 1/analysis_scale of the full size
+  int analysis_scale = 1;      // the analysis image is 1/analysis_scale of the full size
   double laplacian_var = 0.0;  // variance of the 4-neighbour Laplacian of the analysis grey image
   double mean_luma = 0.0;      // mean grey level, 0..255 (BT.601 luma as OpenCV's BGR2GRAY)
   double std_luma = 0.0;       // standard deviation of the grey level

@@ -12,7 +12,8 @@ namespace qcal::dataset {
 
 void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn) {
   if (n == 0) return;
-  const std::size_t workers = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(threads, 1)));
+  const std::size_t workers =
+      std::min<std::size_t>(n, static_cast<std::size_t>(std::max(threads, 1)));
   std::atomic<std::size_t> next{0};
   std::mutex error_mutex;
   std::size_t error_index = n;

@@ -21,7 +21,8 @@ SampleResult sample_subset(const SampleOptions& options) {
     throw e;
   }
   std::vector<fs::path> files;
-  const bool is_list = fs::is_regular_file(options.src, ec) && !has_extension(options.src, kImageExtensions);
+  const bool is_list =
+      fs::is_regular_file(options.src, ec) && !has_extension(options.src, kImageExtensions);
   if (is_list) {
     files = read_list_file(options.src, fs::path());
   } else {
@@ -53,7 +54,9 @@ SampleResult sample_subset(const SampleOptions& options) {
   Rng rng(options.seed);
   SampleResult result;
   result.candidates = candidates.size();
-  const fs::path base = options.relative_to.empty() ? fs::path() : fs::absolute(options.relative_to).lexically_normal();
+  const fs::path base = options.relative_to.empty()
+                            ? fs::path()
+                            : fs::absolute(options.relative_to).lexically_normal();
   for (std::size_t i : sample_indices(candidates.size(), k, rng)) {
     fs::path p(candidates[i]);
     if (!base.empty()) p = fs::absolute(p).lexically_normal().lexically_relative(base);

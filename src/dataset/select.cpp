@@ -47,10 +47,14 @@ double squared_distance(const std::vector<float>& a, const std::vector<float>& b
 
 const char* strategy_name(Strategy s) {
   switch (s) {
-    case Strategy::kHybrid: return "hybrid";
-    case Strategy::kTop: return "top";
-    case Strategy::kUniform: return "uniform";
-    case Strategy::kDiverse: return "diverse";
+    case Strategy::kHybrid:
+      return "hybrid";
+    case Strategy::kTop:
+      return "top";
+    case Strategy::kUniform:
+      return "uniform";
+    case Strategy::kDiverse:
+      return "diverse";
   }
   return "?";
 }
@@ -89,8 +93,8 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
     }
     case Strategy::kUniform: {
       for (std::size_t pos : sample_indices(count, n, rng)) {
-        picked.emplace_back(pos, "uniform: seeded random draw among the " + std::to_string(count) +
-                                     " candidates");
+        picked.emplace_back(
+            pos, "uniform: seeded random draw among the " + std::to_string(count) + " candidates");
       }
       break;
     }
@@ -109,9 +113,10 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
         const std::size_t hi = (j + 1) * rest / m;
         const std::size_t r = n_top + lo + static_cast<std::size_t>(rng.next_below(hi - lo));
         picked.emplace_back(
-            ranked[r], "hybrid: quality stratum " + std::to_string(j + 1) + " of " +
-                           std::to_string(m) + " (scores " + fmt("%.1f-%.1f", scores[ranked[n_top + hi - 1]],
-                                                                 scores[ranked[n_top + lo]]) + ")");
+            ranked[r],
+            "hybrid: quality stratum " + std::to_string(j + 1) + " of " + std::to_string(m) +
+                " (scores " +
+                fmt("%.1f-%.1f", scores[ranked[n_top + hi - 1]], scores[ranked[n_top + lo]]) + ")");
       }
       break;
     }
@@ -130,7 +135,8 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
         for (std::size_t r = 0; r < count; ++r) {
           const std::size_t pos = ranked[r];
           if (taken[pos]) continue;
-          nearest[pos] = std::min(nearest[pos], squared_distance(*descriptors[pos], *descriptors[current]));
+          nearest[pos] =
+              std::min(nearest[pos], squared_distance(*descriptors[pos], *descriptors[current]));
           if (nearest[pos] > best) {
             best = nearest[pos];
             best_pos = pos;
@@ -154,7 +160,8 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
   return out;
 }
 
-SelectReport select_calibration_set(const SelectOptions& options, const SelectProgressFn& progress) {
+SelectReport select_calibration_set(const SelectOptions& options,
+                                    const SelectProgressFn& progress) {
   if (options.n == 0) throw_invalid("-n must be at least 1");
   if (!(options.threshold >= 0 && options.threshold <= 100)) {
     throw_invalid("--threshold must be in 0..100");
@@ -215,8 +222,9 @@ SelectReport select_calibration_set(const SelectOptions& options, const SelectPr
   report.passed = candidates.size();
   if (report.readable == 0) {
     Error e(ErrorCode::kInvalidArgument,
-            files.empty() ? "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)"
-                          : "none of the " + std::to_string(files.size()) + " images could be read");
+            files.empty()
+                ? "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)"
+                : "none of the " + std::to_string(files.size()) + " images could be read");
     e.with("path", options.src_dir.string());
     throw e;
   }
@@ -248,7 +256,8 @@ SelectReport select_calibration_set(const SelectOptions& options, const SelectPr
     descriptors.push_back(&report.images[i].descriptor);
   }
   std::vector<std::string> reasons;
-  const auto chosen = choose(scores, descriptors, options.n, options.strategy, options.seed, &reasons);
+  const auto chosen =
+      choose(scores, descriptors, options.n, options.strategy, options.seed, &reasons);
   for (std::size_t k = 0; k < chosen.size(); ++k) {
     ScoredImage& img = report.images[candidates[chosen[k]]];
     img.selected = true;

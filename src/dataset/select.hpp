@@ -41,15 +41,15 @@ struct ScoredImage {
   std::filesystem::path path;
   std::string relative;  // path relative to src_dir, generic form
   bool readable = false;
-  std::string error;     // why it could not be scored
+  std::string error;  // why it could not be scored
   ImageMeasures measures;
   SubScores scores;
   double total = 0.0;
   std::vector<float> descriptor;
-  bool passed = false;    // total >= threshold
+  bool passed = false;  // total >= threshold
   bool selected = false;
-  std::string reason;     // why it was selected
-  std::string output;     // file name in out_dir
+  std::string reason;  // why it was selected
+  std::string output;  // file name in out_dir
 };
 
 struct SelectReport {

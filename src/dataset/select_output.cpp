@@ -2,14 +2,14 @@
 // the per-image analysis as JSON and a README with the reproducing command.
 #include "dataset/select_output.hpp"
 
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
-#include <unistd.h>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -97,8 +97,10 @@ ordered_json analysis_json(const SelectOptions& o, const SelectReport& r) {
   p["threshold"] = o.threshold;
   p["seed"] = o.seed;
   p["strategy"] = strategy_name(o.strategy);
-  p["weights"] = {{"sharpness", o.weights.sharpness},   {"brightness", o.weights.brightness},
-                  {"contrast", o.weights.contrast},     {"resolution", o.weights.resolution},
+  p["weights"] = {{"sharpness", o.weights.sharpness},
+                  {"brightness", o.weights.brightness},
+                  {"contrast", o.weights.contrast},
+                  {"resolution", o.weights.resolution},
                   {"colorfulness", o.weights.colorfulness}};
   p["input_size"] = {o.input_width, o.input_height};
   p["link"] = o.link;
@@ -135,7 +137,8 @@ ordered_json analysis_json(const SelectOptions& o, const SelectReport& r) {
   dist["colorfulness"] = statistics(color);
   // Histogram of totals: ten bins [0,10), [10,20), ..., [90,100].
   std::vector<std::size_t> hist(10, 0);
-  for (double t : totals) hist[std::min<std::size_t>(9, static_cast<std::size_t>(std::max(0.0, t) / 10.0))]++;
+  for (double t : totals)
+    hist[std::min<std::size_t>(9, static_cast<std::size_t>(std::max(0.0, t) / 10.0))]++;
   dist["total_histogram_bins_of_10"] = hist;
   j["distribution"] = dist;
 
@@ -167,7 +170,9 @@ ordered_json analysis_json(const SelectOptions& o, const SelectReport& r) {
     if (img.selected) {
       e["reason"] = img.reason;
       e["output"] = img.output;
-      selected.push_back({{"path", img.relative}, {"output", img.output}, {"total", round4(img.total)},
+      selected.push_back({{"path", img.relative},
+                          {"output", img.output},
+                          {"total", round4(img.total)},
                           {"reason", img.reason}});
     }
     images.push_back(std::move(e));
@@ -183,8 +188,10 @@ std::string strategy_text(const SelectOptions& o) {
     case Strategy::kHybrid:
       return "hybrid: the best half by quality score, the other half one seeded draw from each "
              "of equal-size quality strata of the remaining candidates";
-    case Strategy::kTop: return "top: the highest quality scores";
-    case Strategy::kUniform: return "uniform: a seeded uniform random draw among the candidates";
+    case Strategy::kTop:
+      return "top: the highest quality scores";
+    case Strategy::kUniform:
+      return "uniform: a seeded uniform random draw among the candidates";
     case Strategy::kDiverse:
       return "diverse: greedy farthest-point selection on 8x8 colour thumbnails, starting from the "
              "best image, so near-duplicates are not chosen together";
@@ -194,7 +201,8 @@ std::string strategy_text(const SelectOptions& o) {
 
 std::string readme_text(const SelectOptions& o, const SelectReport& r) {
   std::string s = "# Calibration set\n\n";
-  s += std::to_string(r.selected) + " images chosen by `qcal select` (qcal " QCAL_VERSION ") from `" +
+  s += std::to_string(r.selected) +
+       " images chosen by `qcal select` (qcal " QCAL_VERSION ") from `" +
        o.src_dir.generic_string() + "`: " + std::to_string(r.images.size()) + " images found, " +
        std::to_string(r.readable) + " readable, " + std::to_string(r.passed) +
        " scoring at least " + fmt1(o.threshold) + " of 100.\n\n";
@@ -202,8 +210,8 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
   s += "## How it was made\n\n";
   s += "- Quality score 0-100, the weighted mean of five sub-scores: sharpness " +
        fmt1(o.weights.sharpness) + ", brightness " + fmt1(o.weights.brightness) + ", contrast " +
-       fmt1(o.weights.contrast) + ", resolution " + fmt1(o.weights.resolution) +
-       " (against a " + std::to_string(o.input_width) + "x" + std::to_string(o.input_height) +
+       fmt1(o.weights.contrast) + ", resolution " + fmt1(o.weights.resolution) + " (against a " +
+       std::to_string(o.input_width) + "x" + std::to_string(o.input_height) +
        " model input), colourfulness " + fmt1(o.weights.colorfulness) + ".\n";
   s += "- Candidates: images scoring at least " + fmt1(o.threshold) + ".\n";
   s += "- Strategy " + strategy_text(o) + "; seed " + std::to_string(o.seed) + ", n " +
@@ -211,8 +219,10 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
   s += std::string("- The images here are ") +
        (o.link ? "symbolic links to the originals" : "copies of the originals") + ".\n\n";
   s += "## Reproduce\n\nFrom `" + o.working_dir + "`:\n\n```sh\n" + o.command_line + "\n```\n\n";
-  s += "The same files, options and seed give the same selection on any machine and thread count.\n\n";
-  s += "## Files\n\n- `calibration_analysis.json`: every image's measurements, sub-scores and total, "
+  s += "The same files, options and seed give the same selection on any machine and thread "
+       "count.\n\n";
+  s += "## Files\n\n- `calibration_analysis.json`: every image's measurements, sub-scores and "
+       "total, "
        "the score distribution, the parameters, unreadable files, and which images were selected "
        "and why.\n";
   return s;
@@ -245,8 +255,10 @@ std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
       auto j = nlohmann::json::parse(read_file(analysis));
       for (const auto& s : j.at("selected")) ours.insert(s.at("output").get<std::string>());
     } catch (const std::exception&) {
-      throw dir_error("the output folder holds a calibration_analysis.json qcal cannot read; "
-                      "choose another folder or empty it", out_dir);
+      throw dir_error(
+          "the output folder holds a calibration_analysis.json qcal cannot read; "
+          "choose another folder or empty it",
+          out_dir);
     }
   }
   for (const auto& p : entries) {

@@ -4,17 +4,16 @@
 // retrieve() only planned ones), with the same output.
 #include "dataset/video_frames.hpp"
 
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-
-#include <array>
-#include <cstdlib>
-#include <cmath>
-#include <cstdio>
-#include <map>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -156,8 +155,8 @@ VideoInfo measure_video(const fs::path& path) {
 
 class VideoExtractor {
  public:
-  VideoExtractor(const FramesOptions& options, VideoSummary& summary, const FramesProgressFn& progress,
-                 std::size_t index, std::size_t count)
+  VideoExtractor(const FramesOptions& options, VideoSummary& summary,
+                 const FramesProgressFn& progress, std::size_t index, std::size_t count)
       : options_(options), summary_(summary), progress_(progress) {
     event_.video_index = index;
     event_.video_count = count;
@@ -290,7 +289,8 @@ class VideoExtractor {
         break;
       }
     }
-    const double seen_duration = prev_t + (interval > 0 ? interval : (info.fps > 0 ? 1 / info.fps : 0));
+    const double seen_duration =
+        prev_t + (interval > 0 ? interval : (info.fps > 0 ? 1 / info.fps : 0));
     summary_.duration_s = info.duration_s() > 0 ? info.duration_s() : seen_duration;
     if (summary_.frames_decoded == 0) {
       fail("no frame could be decoded: the file is corrupt or truncated");
@@ -363,8 +363,9 @@ class VideoExtractor {
       skip(r, "encoding failed", summary_.skipped_other);
       return;
     }
-    write_file_atomic(options_.out_dir / name,
-                      std::string_view(reinterpret_cast<const char*>(buffer_.data()), buffer_.size()));
+    write_file_atomic(
+        options_.out_dir / name,
+        std::string_view(reinterpret_cast<const char*>(buffer_.data()), buffer_.size()));
     written_.push_back(name);
     r.output = name;
     ++summary_.kept;

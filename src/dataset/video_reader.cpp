@@ -11,12 +11,11 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
-#include <opencv2/core.hpp>
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <opencv2/core.hpp>
 
 namespace fs = std::filesystem;
 
@@ -46,7 +45,9 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketCloser>;
 using SwsPtr = std::unique_ptr<SwsContext, SwsCloser>;
 
 // OpenCV's helpers, with its arithmetic, so that timestamps match to the last bit.
-double r2d(AVRational r) { return r.num == 0 || r.den == 0 ? 0. : static_cast<double>(r.num) / r.den; }
+double r2d(AVRational r) {
+  return r.num == 0 || r.den == 0 ? 0. : static_cast<double>(r.num) / r.den;
+}
 // OpenCV's eps_zero: a rate or duration below it counts as unknown.
 constexpr double kEpsZero = 0.000025;
 // OpenCV 4.6 gives up a grab after 2^9 packets of other streams in a row; files with runs
@@ -125,7 +126,9 @@ struct VideoReader::Impl {
 VideoReader::VideoReader() : impl_(std::make_unique<Impl>()) {}
 VideoReader::~VideoReader() = default;
 
-std::int64_t VideoReader::frame_count() const { return static_cast<std::int64_t>(impl_->sorted_pts.size()); }
+std::int64_t VideoReader::frame_count() const {
+  return static_cast<std::int64_t>(impl_->sorted_pts.size());
+}
 double VideoReader::fps() const { return impl_->fps; }
 const std::vector<double>& VideoReader::times() const { return impl_->times; }
 bool VideoReader::can_skip() const { return impl_->codec_id == AV_CODEC_ID_H264; }
@@ -163,7 +166,8 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
     return false;
   }
   // The display matrix, as OpenCV 4.6 turns it into an angle.
-  if (const std::uint8_t* matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
+  if (const std::uint8_t* matrix =
+          av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr)) {
     m.rotation = cvRound(av_display_rotation_get(reinterpret_cast<const std::int32_t*>(matrix)));
     if (m.rotation < 0) m.rotation += 360;
   }
@@ -197,7 +201,8 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
       continue;
     }
     foreign_run = 0;
-    if (pts == AV_NOPTS_VALUE || pts < 0 || (dts != AV_NOPTS_VALUE && m.last_dts != AV_NOPTS_VALUE && dts <= m.last_dts)) {
+    if (pts == AV_NOPTS_VALUE || pts < 0 ||
+        (dts != AV_NOPTS_VALUE && m.last_dts != AV_NOPTS_VALUE && dts <= m.last_dts)) {
       why = "a packet without a usable timestamp";
       return false;
     }
@@ -247,7 +252,8 @@ bool VideoReader::open(const fs::path& path, std::string& why) {
   m.packet_display.reserve(m.packet_pts.size());
   for (std::size_t k = 0; k < m.packet_pts.size(); ++k) {
     const std::int64_t d =
-        std::lower_bound(m.sorted_pts.begin(), m.sorted_pts.end(), m.packet_pts[k]) - m.sorted_pts.begin();
+        std::lower_bound(m.sorted_pts.begin(), m.sorted_pts.end(), m.packet_pts[k]) -
+        m.sorted_pts.begin();
     m.packet_display.push_back(d);
     m.reorder_depth = std::max(m.reorder_depth, static_cast<std::int64_t>(k) - d);
   }
@@ -263,8 +269,9 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
   FormatPtr fmt = std::move(m.fmt);
   int stream = m.stream;
   // The first packet's dts, or the earliest pts when it has none: at or before every packet.
-  const std::int64_t first_ts =
-      m.packet_dts.front() != AV_NOPTS_VALUE ? std::min(m.packet_dts.front(), m.sorted_pts.front()) : m.sorted_pts.front();
+  const std::int64_t first_ts = m.packet_dts.front() != AV_NOPTS_VALUE
+                                    ? std::min(m.packet_dts.front(), m.sorted_pts.front())
+                                    : m.sorted_pts.front();
   if (!fmt || av_seek_frame(fmt.get(), stream, first_ts, AVSEEK_FLAG_BACKWARD) < 0) {
     fmt.reset();
     if (!open_format(m.path, fmt, stream, why)) return false;
@@ -282,7 +289,8 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
   }
   // OpenCV 4.6: one decoder thread per online CPU, set before the stream parameters.
   ctx->thread_count = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
-  if (avcodec_parameters_to_context(ctx.get(), par) < 0 || avcodec_open2(ctx.get(), codec, nullptr) < 0) {
+  if (avcodec_parameters_to_context(ctx.get(), par) < 0 ||
+      avcodec_open2(ctx.get(), codec, nullptr) < 0) {
     why = "the decoder cannot be opened";
     return false;
   }
@@ -324,7 +332,8 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
   int delay_has_b = 0;
   bool skipping_started = false;
   auto predicted_dts = [&](std::int64_t index) {
-    return index + delay < n ? m.packet_dts[static_cast<std::size_t>(index + delay)] : AV_NOPTS_VALUE;
+    return index + delay < n ? m.packet_dts[static_cast<std::size_t>(index + delay)]
+                             : AV_NOPTS_VALUE;
   };
 
   std::int64_t next = 0;       // next display index the decoder should output
@@ -382,11 +391,13 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
         }
         delay_has_b = ctx->has_b_frames;
         for (std::int64_t i = 0; i < n; ++i) {
-          m.times[static_cast<std::size_t>(i)] = opencv_seconds(predicted_dts(i), m.start_time, m.time_base);
+          m.times[static_cast<std::size_t>(i)] =
+              opencv_seconds(predicted_dts(i), m.start_time, m.time_base);
         }
         make_plan();
         if (last_wanted < 0) return true;
-      } else if (!skipping_started ? frame->pkt_dts != predicted_dts(index) : ctx->has_b_frames != delay_has_b) {
+      } else if (!skipping_started ? frame->pkt_dts != predicted_dts(index)
+                                   : ctx->has_b_frames != delay_has_b) {
         why = "the decoder's delay changed";
         return false;
       }
@@ -397,8 +408,9 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
         const int cw = ctx->coded_width;
         const int ch = ctx->coded_height;
         if (!sws) {
-          sws.reset(sws_getCachedContext(nullptr, cw, ch, static_cast<AVPixelFormat>(frame->format), cw, ch,
-                                         AV_PIX_FMT_BGR24, SWS_BICUBIC, nullptr, nullptr, nullptr));
+          sws.reset(sws_getCachedContext(nullptr, cw, ch, static_cast<AVPixelFormat>(frame->format),
+                                         cw, ch, AV_PIX_FMT_BGR24, SWS_BICUBIC, nullptr, nullptr,
+                                         nullptr));
           bgr->format = AV_PIX_FMT_BGR24;
           bgr->width = cw;
           bgr->height = ch;
@@ -417,13 +429,16 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
           why = "coded size smaller than the frame";
           return false;
         }
-        sws_scale(sws.get(), frame->data, frame->linesize, 0, frame->height, bgr->data, bgr->linesize);
-        const cv::Mat view(m.height, m.width, CV_8UC3, bgr->data[0], static_cast<std::size_t>(bgr->linesize[0]));
+        sws_scale(sws.get(), frame->data, frame->linesize, 0, frame->height, bgr->data,
+                  bgr->linesize);
+        const cv::Mat view(m.height, m.width, CV_8UC3, bgr->data[0],
+                           static_cast<std::size_t>(bgr->linesize[0]));
         if (m.rotation == 90 || m.rotation == 180 || m.rotation == 270) {
           cv::Mat rotated;
           cv::rotate(view, rotated,
-                     m.rotation == 90 ? cv::ROTATE_90_CLOCKWISE
-                                      : (m.rotation == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE));
+                     m.rotation == 90
+                         ? cv::ROTATE_90_CLOCKWISE
+                         : (m.rotation == 180 ? cv::ROTATE_180 : cv::ROTATE_90_COUNTERCLOCKWISE));
           deliver(index, rotated);
         } else {
           deliver(index, view);
@@ -477,7 +492,8 @@ bool VideoReader::decode(const PlanFn& plan, const FrameFn& deliver, std::string
     }
   }
   if (!planned || last_wanted >= next) {
-    why = "the decoder's output ended before frame " + std::to_string(std::max<std::int64_t>(next, 0));
+    why = "the decoder's output ended before frame " +
+          std::to_string(std::max<std::int64_t>(next, 0));
     return false;
   }
   return true;

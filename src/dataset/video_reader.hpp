@@ -6,12 +6,11 @@
 // cv::VideoCapture instead.
 #pragma once
 
-#include <opencv2/core.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
 
@@ -46,9 +45,9 @@ class VideoReader {
   using PlanFn = std::function<std::vector<bool>(const std::vector<double>& times)>;
   // Called for each wanted frame in display order with its BGR pixels (valid during the call).
   using FrameFn = std::function<void(std::int64_t index, const cv::Mat& bgr)>;
-  // Decodes (once per open()) until every wanted frame was delivered. False, with the reason in `why`, when the
-  // decoder's output departs from the pre-pass (a corrupt stream): frames delivered so far are
-  // then not to be trusted and the caller decodes with cv::VideoCapture instead.
+  // Decodes (once per open()) until every wanted frame was delivered. False, with the reason in
+  // `why`, when the decoder's output departs from the pre-pass (a corrupt stream): frames delivered
+  // so far are then not to be trusted and the caller decodes with cv::VideoCapture instead.
   bool decode(const PlanFn& plan, const FrameFn& deliver, std::string& why);
 
   // Frames libavcodec actually decoded in decode() (skipped non-reference frames excluded).

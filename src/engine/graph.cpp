@@ -48,7 +48,8 @@ std::vector<ops::NodeDef> sort_topologically(const std::vector<ops::NodeDef>& no
   }
   if (sorted.size() != nodes.size()) {
     for (std::size_t i = 0; i < nodes.size(); ++i) {
-      if (pending[i] > 0) throw nodes[i].error(ErrorCode::kFormat, "the graph has a cycle through this node");
+      if (pending[i] > 0)
+        throw nodes[i].error(ErrorCode::kFormat, "the graph has a cycle through this node");
     }
   }
   return sorted;
@@ -78,7 +79,8 @@ namespace {
 
 // A float32 constant holding one value whose rank does not exceed `max_rank` (so broadcasting
 // it against the Conv output leaves the shape unchanged).
-bool scalar_constant(const Model& model, const std::string& name, std::size_t max_rank, float& out) {
+bool scalar_constant(const Model& model, const std::string& name, std::size_t max_rank,
+                     float& out) {
   auto it = model.constants().find(name);
   if (it == model.constants().end() || it->second.dtype() != DType::kFloat32 ||
       it->second.numel() != 1 || it->second.shape().size() > max_rank) {
@@ -97,7 +99,8 @@ std::string other_input(const ops::NodeDef& n, const std::string& x) {
 }
 
 // Node indices reading each tensor.
-std::unordered_map<std::string, std::vector<int>> consumer_map(const std::vector<ops::NodeDef>& nodes) {
+std::unordered_map<std::string, std::vector<int>> consumer_map(
+    const std::vector<ops::NodeDef>& nodes) {
   std::unordered_map<std::string, std::vector<int>> consumers;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     for (const auto& in : nodes[i].inputs) {
@@ -137,7 +140,9 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     auto it = consumers.find(name);
     return it == consumers.end() ? kNone : it->second;
   };
-  const auto node_at = [&](int i) -> const ops::NodeDef& { return nodes[static_cast<std::size_t>(i)]; };
+  const auto node_at = [&](int i) -> const ops::NodeDef& {
+    return nodes[static_cast<std::size_t>(i)];
+  };
   const auto plain = [](const ops::NodeDef& n, const char* op) {
     return n.op_type == op && n.domain.empty() && n.outputs.size() == 1;
   };
@@ -153,7 +158,8 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     const auto& uses = consumers_of(c);
     if (uses.size() == 1) {
       const auto& act = node_at(uses[0]);
-      if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() || act.inputs[0].empty()) {
+      if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() ||
+          act.inputs[0].empty()) {
         return false;
       }
       step = {};
@@ -203,8 +209,10 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     int mul = -1;
     int other = -1;
     for (int u : uses) {
-      if (plain(node_at(u), "Mul") && other_input(node_at(u), c) != "" && mul < 0) mul = u;
-      else other = u;
+      if (plain(node_at(u), "Mul") && other_input(node_at(u), c) != "" && mul < 0)
+        mul = u;
+      else
+        other = u;
     }
     if (mul < 0 || other < 0) return false;
     const auto& mn = node_at(mul);
@@ -218,7 +226,8 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     float lo = 0.f;
     float hi = 0.f;
     float six = 0.f;
-    if (!plain(on, "Add") || !scalar_constant(model, other_input(on, c), rank, three) || three != 3.f) {
+    if (!plain(on, "Add") || !scalar_constant(model, other_input(on, c), rank, three) ||
+        three != 3.f) {
       return false;
     }
     const int clip = only_use(on.outputs[0]);
@@ -324,7 +333,8 @@ std::vector<ops::NodeDef> fold_conv_batchnorm(const std::vector<ops::NodeDef>& n
       continue;
     }
     const Tensor* w = constant(conv.inputs[1]);
-    const Tensor* b = conv.inputs.size() > 2 && !conv.inputs[2].empty() ? constant(conv.inputs[2]) : nullptr;
+    const Tensor* b =
+        conv.inputs.size() > 2 && !conv.inputs[2].empty() ? constant(conv.inputs[2]) : nullptr;
     const Tensor* gamma = constant(bn.inputs[1]);
     const Tensor* beta = constant(bn.inputs[2]);
     const Tensor* mean = constant(bn.inputs[3]);
@@ -425,7 +435,8 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
       const std::string prefix = "s" + std::to_string(k) + ".";
       c.attributes[prefix + "name"] = n.name;
       for (const auto& [key, value] : n.attributes) c.attributes[prefix + key] = value;
-      if (k + 1 < chain.size() && keep.count(n.outputs[0])) c.attributes[prefix + "qcal_observe"] = n.outputs[0];
+      if (k + 1 < chain.size() && keep.count(n.outputs[0]))
+        c.attributes[prefix + "qcal_observe"] = n.outputs[0];
       removed[static_cast<std::size_t>(chain[k])] = 1;
     }
     // The chain runs where its first Conv ran: its input exists there, and its output's users
@@ -456,7 +467,7 @@ ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::st
       g.value_names.push_back(name);
       auto c = model.constants().find(name);
       auto f = g.folded_constants.find(name);
-      g.constants.push_back(c != model.constants().end() ? &c->second
+      g.constants.push_back(c != model.constants().end()    ? &c->second
                             : f != g.folded_constants.end() ? &f->second
                                                             : nullptr);
     }

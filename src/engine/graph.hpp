@@ -66,9 +66,8 @@ std::vector<ops::NodeDef> chain_convs(const std::vector<ops::NodeDef>& nodes, co
                                       const std::set<std::string>& keep, bool keep_all,
                                       bool observe_in_chains = false);
 
-ExecGraph build_exec_graph(const Model& model, bool fuse,
-                           const std::set<std::string>& keep, bool keep_all,
-                           bool observe_in_chains = false);
+ExecGraph build_exec_graph(const Model& model, bool fuse, const std::set<std::string>& keep,
+                           bool keep_all, bool observe_in_chains = false);
 
 // One input-shape set's plan and its reusable buffers.
 class Plan {
@@ -105,13 +104,13 @@ class Plan {
   ExecGraph& graph_;
   std::vector<ops::TensorInfo> infos_;
   std::vector<char> is_const_;
-  std::deque<Tensor> folded_;           // values of constant-folded node outputs
-  std::vector<int> folded_ids_;         // ids of folded node outputs (observed each run)
+  std::deque<Tensor> folded_;    // values of constant-folded node outputs
+  std::vector<int> folded_ids_;  // ids of folded node outputs (observed each run)
   std::vector<Step> steps_;
-  std::vector<Tensor> values_;          // runtime tensors by value id
-  std::vector<Tensor> planned_;         // per value: its arena slot (empty when none)
-  std::vector<char> fresh_;             // per value: allocate fresh each run (graph outputs)
-  std::vector<char> dynamic_;           // per value: shape known only at run time
+  std::vector<Tensor> values_;   // runtime tensors by value id
+  std::vector<Tensor> planned_;  // per value: its arena slot (empty when none)
+  std::vector<char> fresh_;      // per value: allocate fresh each run (graph outputs)
+  std::vector<char> dynamic_;    // per value: shape known only at run time
   Tensor arena_;
   // For a MinMaxObserver (plan_minmax): per step, whether its kernel scans output 0 as it
   // writes it; per value, the step after which it is reported when a reader scans it instead of

@@ -115,7 +115,8 @@ ModelSummary summarize_model(const Model& model, std::span<const Shape> input_sh
   // constant folding of shape subgraphs.
   Session session(std::make_shared<const Model>(model), SessionOptions{1, false});
   std::int64_t total = 0;
-  for (const auto& ns : session.node_shapes(input_shapes)) total = checked_add(total, node_flops(ns));
+  for (const auto& ns : session.node_shapes(input_shapes))
+    total = checked_add(total, node_flops(ns));
   s.flops = total;
   return s;
 }

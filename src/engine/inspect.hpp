@@ -13,14 +13,14 @@
 namespace qcal::engine {
 
 struct ModelSummary {
-  std::map<std::string, int> op_counts;   // "Conv" -> 64 (domain-qualified when not ai.onnx)
-  std::int64_t parameter_count = 0;       // elements of all initializers
+  std::map<std::string, int> op_counts;  // "Conv" -> 64 (domain-qualified when not ai.onnx)
+  std::int64_t parameter_count = 0;      // elements of all initializers
   std::int64_t parameter_bytes = 0;
-  std::vector<Shape> input_shapes;        // the shapes FLOPs were computed for (empty: none)
+  std::vector<Shape> input_shapes;  // the shapes FLOPs were computed for (empty: none)
   // Multiply-adds x 2 of Conv, ConvTranspose, Gemm and MatMul at input_shapes; -1 when not
   // computed (dynamic input without a size, or unsupported ops).
   std::int64_t flops = -1;
-  std::string flops_note;                 // why flops is -1
+  std::string flops_note;  // why flops is -1
   std::vector<UnsupportedNode> unsupported;
 };
 

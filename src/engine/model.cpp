@@ -29,7 +29,8 @@ std::string normalize_domain(const std::string& domain) {
 ValueInfo value_info_from_proto(const onnx::ValueInfoProto& proto, const char* role) {
   ValueInfo info;
   info.name = proto.name();
-  if (info.name.empty()) throw Error(ErrorCode::kFormat, std::string("graph ") + role + " without a name");
+  if (info.name.empty())
+    throw Error(ErrorCode::kFormat, std::string("graph ") + role + " without a name");
   if (!proto.type().has_tensor_type()) {
     throw Error(ErrorCode::kUnsupported, std::string("graph ") + role + " is not a tensor")
         .with("tensor", info.name);
@@ -65,9 +66,12 @@ ops::AttrValue attr_from_proto(const onnx::AttributeProto& a, const ops::NodeDef
                                const std::filesystem::path& base_dir) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
-    case A::FLOAT: return a.f();
-    case A::INT: return static_cast<std::int64_t>(a.i());
-    case A::STRING: return a.s();
+    case A::FLOAT:
+      return a.f();
+    case A::INT:
+      return static_cast<std::int64_t>(a.i());
+    case A::STRING:
+      return a.s();
     case A::TENSOR: {
       try {
         return detail::tensor_from_proto(a.t(), base_dir);
@@ -76,10 +80,14 @@ ops::AttrValue attr_from_proto(const onnx::AttributeProto& a, const ops::NodeDef
         throw;
       }
     }
-    case A::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
-    case A::INTS: return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
-    case A::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
-    default: break;
+    case A::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    case A::INTS:
+      return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
+    case A::STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    default:
+      break;
   }
   // Old files may leave `type` unset; infer it from the one field present.
   if (a.type() == A::UNDEFINED) {
@@ -91,8 +99,9 @@ ops::AttrValue attr_from_proto(const onnx::AttributeProto& a, const ops::NodeDef
     if (a.floats_size()) return std::vector<float>(a.floats().begin(), a.floats().end());
   }
   throw node.error(ErrorCode::kUnsupported,
-                   "attribute '" + a.name() + "' has a type qcal does not support (graphs, "
-                   "sparse tensors and type protos are not supported)");
+                   "attribute '" + a.name() +
+                       "' has a type qcal does not support (graphs, "
+                       "sparse tensors and type protos are not supported)");
 }
 
 // The value of a Constant node as a tensor.
@@ -139,10 +148,10 @@ Model ModelBuilder::build(const onnx::ModelProto& proto, const std::filesystem::
   }
   const int opset = m.opsets_.at("");
   if (opset > kMaxSupportedOpset || opset < kMinSupportedOpset) {
-    throw Error(ErrorCode::kUnsupported,
-                "ai.onnx opset " + std::to_string(opset) + " is not supported (qcal loads opset " +
-                    std::to_string(kMinSupportedOpset) + " to " +
-                    std::to_string(kMaxSupportedOpset) + ")");
+    throw Error(ErrorCode::kUnsupported, "ai.onnx opset " + std::to_string(opset) +
+                                             " is not supported (qcal loads opset " +
+                                             std::to_string(kMinSupportedOpset) + " to " +
+                                             std::to_string(kMaxSupportedOpset) + ")");
   }
   if (!proto.has_graph()) throw Error(ErrorCode::kFormat, "model has no graph");
   const auto& graph = proto.graph();
@@ -177,8 +186,8 @@ Model ModelBuilder::build(const onnx::ModelProto& proto, const std::filesystem::
     node.name = np.name().empty() ? node.op_type + "_" + std::to_string(index) : np.name();
     auto it = m.opsets_.find(node.domain);
     if (it == m.opsets_.end()) {
-      throw node.error(ErrorCode::kFormat, "node's domain '" + node.domain +
-                                               "' is not in the model's opset imports");
+      throw node.error(ErrorCode::kFormat,
+                       "node's domain '" + node.domain + "' is not in the model's opset imports");
     }
     node.opset = it->second;
     node.inputs.assign(np.input().begin(), np.input().end());
@@ -205,16 +214,18 @@ Model ModelBuilder::build(const onnx::ModelProto& proto, const std::filesystem::
   for (const auto& node : m.nodes_) {
     for (const auto& in : node.inputs) {
       if (!in.empty() && !produced.count(in) && !m.constants_.count(in)) {
-        throw node.error(ErrorCode::kFormat, "input tensor '" + in +
-                                                 "' is not a graph input, an initializer or "
-                                                 "any node's output")
+        throw node
+            .error(ErrorCode::kFormat, "input tensor '" + in +
+                                           "' is not a graph input, an initializer or "
+                                           "any node's output")
             .with("tensor", in);
       }
     }
   }
   for (const auto& out : m.outputs_) {
     if (!produced.count(out.name) && !m.constants_.count(out.name)) {
-      throw Error(ErrorCode::kFormat, "graph output is produced by no node").with("tensor", out.name);
+      throw Error(ErrorCode::kFormat, "graph output is produced by no node")
+          .with("tensor", out.name);
     }
   }
   if (options.check_ops) m.check_supported();
@@ -225,12 +236,14 @@ Model Model::load_from_bytes(std::string_view bytes, const std::filesystem::path
                              const LoadOptions& options) {
   onnx::ModelProto proto;
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    throw Error(ErrorCode::kLimit, "model file is larger than 2 GiB (protobuf's limit); store "
-                                   "the weights as external data");
+    throw Error(ErrorCode::kLimit,
+                "model file is larger than 2 GiB (protobuf's limit); store "
+                "the weights as external data");
   }
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    throw Error(ErrorCode::kFormat, "not a valid ONNX model (protobuf parse failed: truncated or "
-                                    "corrupt file)");
+    throw Error(ErrorCode::kFormat,
+                "not a valid ONNX model (protobuf parse failed: truncated or "
+                "corrupt file)");
   }
   return ModelBuilder::build(proto, base_dir, options);
 }

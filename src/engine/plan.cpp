@@ -1,13 +1,12 @@
 // Planning for one input-shape set (shape inference, constant folding, view steps, tensor
 // lifetimes and arena offsets) and executing the plan.
-#include "engine/graph.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "engine/graph.hpp"
 
 namespace qcal::engine {
 namespace {
@@ -149,7 +148,8 @@ Plan::Plan(ExecGraph& graph, std::span<const Shape> input_shapes,
   for (auto& step : steps_) {
     const auto k = static_cast<std::size_t>(step.node);
     for (int id : graph_.node_inputs[k]) step.inputs.push_back(id < 0 ? nullptr : value_ptr(id));
-    for (int id : graph_.node_outputs[k]) step.outputs.push_back(&values_[static_cast<std::size_t>(id)]);
+    for (int id : graph_.node_outputs[k])
+      step.outputs.push_back(&values_[static_cast<std::size_t>(id)]);
   }
 }
 
@@ -238,7 +238,8 @@ void Plan::plan_memory() {
     std::vector<std::pair<std::int64_t, std::int64_t>> busy;
     for (const Block* p : placed) {
       const auto pv = static_cast<std::size_t>(p->value);
-      if (first[pv] <= last[bv] && first[bv] <= last[pv]) busy.emplace_back(p->offset, p->offset + p->bytes);
+      if (first[pv] <= last[bv] && first[bv] <= last[pv])
+        busy.emplace_back(p->offset, p->offset + p->bytes);
     }
     std::sort(busy.begin(), busy.end());
     std::int64_t offset = 0;
@@ -298,7 +299,7 @@ void Plan::plan_minmax() {
     if (steps_[p].kind != StepKind::kKernel) continue;
     const auto& producer_outs = graph_.node_outputs[static_cast<std::size_t>(steps_[p].node)];
     if (scans_output_[p] && producer_outs[0] == ins[0]) continue;  // its producer scans it
-    if (report_after_[v] >= 0) continue;                            // an earlier reader scans it
+    if (report_after_[v] >= 0) continue;                           // an earlier reader scans it
     report_after_[v] = static_cast<int>(s);
     scanned_input_[s] = ins[0];
   }
@@ -337,7 +338,8 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
     auto& step = steps_[si];
     const auto k = static_cast<std::size_t>(step.node);
     const auto& outs = graph_.node_outputs[k];
-    const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto t0 =
+        profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     ops::MinMaxRequest request;  // scans for a MinMaxObserver (plan_minmax)
     if (step.kind == StepKind::kView) {
       const auto& info = infos_[static_cast<std::size_t>(outs[0])];
@@ -346,7 +348,8 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
       if (step.kind == StepKind::kDynamic) {
         std::vector<ops::TensorInfo> in_infos;
         for (const Tensor* t : step.inputs) {
-          in_infos.push_back(t ? ops::TensorInfo{t->dtype(), t->shape(), nullptr} : ops::TensorInfo{});
+          in_infos.push_back(t ? ops::TensorInfo{t->dtype(), t->shape(), nullptr}
+                               : ops::TensorInfo{});
         }
         const auto out_infos = graph_.kernels[k]->infer(in_infos);
         for (std::size_t i = 0; i < outs.size(); ++i) {
@@ -357,8 +360,10 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
       } else {
         for (std::size_t i = 0; i < outs.size(); ++i) {
           const auto v = static_cast<std::size_t>(outs[i]);
-          if (fresh_[v]) values_[v] = Tensor(infos_[v].dtype, infos_[v].shape);
-          else values_[v] = planned_[v];
+          if (fresh_[v])
+            values_[v] = Tensor(infos_[v].dtype, infos_[v].shape);
+          else
+            values_[v] = planned_[v];
         }
       }
       ops::RunContext step_ctx = ctx;
@@ -382,11 +387,13 @@ void Plan::run(std::span<const Tensor> inputs, std::vector<Tensor>& outputs, int
       }
     }
     if (profile) {
-      step_ms_[si] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      step_ms_[si] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
     // A value scanned by this step as it read it, then this step's outputs except those a later
     // reader scans (order_free only).
-    if (request.want_input) observe(scanned_input_[si], request.input_done ? &request.input : nullptr);
+    if (request.want_input)
+      observe(scanned_input_[si], request.input_done ? &request.input : nullptr);
     for (int id : outs) {
       if (order_free && report_after_[static_cast<std::size_t>(id)] >= 0) continue;
       observe(id, id == outs[0] && request.output_done ? &request.output : nullptr);

@@ -46,11 +46,14 @@ void Session::rebuild_graph() {
   std::set<std::string> keep;
   bool keep_all = false;
   if (observer_) {
-    if (observed_names_) keep.insert(observed_names_->begin(), observed_names_->end());
-    else keep_all = true;
+    if (observed_names_)
+      keep.insert(observed_names_->begin(), observed_names_->end());
+    else
+      keep_all = true;
   }
   graph_ = std::make_unique<Graph>();
-  graph_->exec = build_exec_graph(*model_, options_.fuse, keep, keep_all, options_.observe_in_chains);
+  graph_->exec =
+      build_exec_graph(*model_, options_.fuse, keep, keep_all, options_.observe_in_chains);
   graph_watched_ = keep_all || !keep.empty();
   mark_observed();
 }
@@ -71,14 +74,14 @@ void Session::mark_observed() {
 void Session::set_observer(Observer observer, std::optional<std::vector<std::string>> names) {
   MinMaxObserver wrapped;
   if (observer) {
-    wrapped = [o = std::move(observer)](const std::string& name, const TensorView& view, const MinMaxScan*) {
-      o(name, view);
-    };
+    wrapped = [o = std::move(observer)](const std::string& name, const TensorView& view,
+                                        const MinMaxScan*) { o(name, view); };
   }
   install_observer(std::move(wrapped), false, std::move(names));
 }
 
-void Session::set_minmax_observer(MinMaxObserver observer, std::optional<std::vector<std::string>> names) {
+void Session::set_minmax_observer(MinMaxObserver observer,
+                                  std::optional<std::vector<std::string>> names) {
   install_observer(std::move(observer), true, std::move(names));
 }
 
@@ -94,7 +97,8 @@ void Session::install_observer(MinMaxObserver observer, bool minmax,
     for (const auto& [name, value] : model_->constants()) known.insert(name);
     for (const auto& name : *observed_names_) {
       if (!known.count(name)) {
-        throw Error(ErrorCode::kInvalidArgument, "the observer asks for a tensor the model does not have")
+        throw Error(ErrorCode::kInvalidArgument,
+                    "the observer asks for a tensor the model does not have")
             .with("tensor", name);
       }
     }
@@ -126,11 +130,12 @@ Plan& Session::plan_for(std::span<const Tensor> inputs) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto& d = declared[i];
     const Tensor& t = inputs[i];
-    if (t.empty()) throw Error(ErrorCode::kInvalidArgument, "input is empty").with("tensor", d.name);
+    if (t.empty())
+      throw Error(ErrorCode::kInvalidArgument, "input is empty").with("tensor", d.name);
     if (d.dtype != DType::kUndefined && t.dtype() != d.dtype) {
-      throw Error(ErrorCode::kInvalidArgument, "input has dtype " + std::string(dtype_name(t.dtype())) +
-                                                   ", the model expects " +
-                                                   std::string(dtype_name(d.dtype)))
+      throw Error(ErrorCode::kInvalidArgument,
+                  "input has dtype " + std::string(dtype_name(t.dtype())) + ", the model expects " +
+                      std::string(dtype_name(d.dtype)))
           .with("tensor", d.name);
     }
     bool fits = d.shape.empty() || d.shape.size() == t.shape().size();
@@ -159,7 +164,8 @@ std::vector<Tensor> Session::run(std::span<const Tensor> inputs) {
   Plan& plan = plan_for(inputs);
   omp_set_num_threads(options_.num_threads);
   std::vector<Tensor> outputs;
-  plan.run(inputs, outputs, options_.num_threads, observer_, minmax_observer_, observed_, options_.profile);
+  plan.run(inputs, outputs, options_.num_threads, observer_, minmax_observer_, observed_,
+           options_.profile);
   last_plan_ = &plan;
   return outputs;
 }
@@ -168,12 +174,14 @@ std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& 
   std::vector<Tensor> ordered;
   for (const auto& d : model_->inputs()) {
     auto it = inputs.find(d.name);
-    if (it == inputs.end()) throw Error(ErrorCode::kInvalidArgument, "input not given").with("tensor", d.name);
+    if (it == inputs.end())
+      throw Error(ErrorCode::kInvalidArgument, "input not given").with("tensor", d.name);
     ordered.push_back(it->second);
   }
   for (const auto& [name, t] : inputs) {
     if (model_->input_index(name) < 0) {
-      throw Error(ErrorCode::kInvalidArgument, "the model has no input of this name").with("tensor", name);
+      throw Error(ErrorCode::kInvalidArgument, "the model has no input of this name")
+          .with("tensor", name);
     }
   }
   const auto outs = run(ordered);
@@ -203,7 +211,8 @@ std::vector<Session::NodeShapes> Session::node_shapes(std::span<const Shape> inp
   for (std::size_t k = 0; k < exec.nodes.size(); ++k) {
     NodeShapes ns;
     ns.node = &exec.nodes[k];
-    for (int id : exec.node_inputs[k]) ns.inputs.push_back(id < 0 ? Shape{} : plan.value_info(id).shape);
+    for (int id : exec.node_inputs[k])
+      ns.inputs.push_back(id < 0 ? Shape{} : plan.value_info(id).shape);
     for (int id : exec.node_outputs[k]) ns.outputs.push_back(plan.value_info(id).shape);
     out.push_back(std::move(ns));
   }

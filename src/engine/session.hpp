@@ -39,12 +39,14 @@ using MinMaxObserver =
 // dtype and element count) and nodes that run later read the rewritten values; sensitivity
 // analysis fake-quantizes activations this way. Not for graph inputs (they are the caller's
 // buffers: pass a copy) nor constants (folded values persist across runs).
-inline void* observed_data_for_rewrite(const TensorView& view) { return const_cast<void*>(view.data); }
+inline void* observed_data_for_rewrite(const TensorView& view) {
+  return const_cast<void*>(view.data);
+}
 
 struct SessionOptions {
-  int num_threads = 0;  // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
-  bool fuse = true;     // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
-  bool profile = false; // time every node; read with Session::profile()
+  int num_threads = 0;   // 0: all cores. Sets the OpenMP thread count oneDNN and kernels use.
+  bool fuse = true;      // Conv+BN folding, Conv+activation fusion (see docs/engine.md)
+  bool profile = false;  // time every node; read with Session::profile()
   // Watched tensors between chained convs do not split the chain: the observer gets them in
   // oneDNN's blocked element order (the same values, permuted; see docs/engine.md). For
   // observers that only need order-free statistics (calibration); off by default.
@@ -76,7 +78,8 @@ class Session {
   // (unknown names are an error at the next run); std::nullopt observes all. Tensors whose
   // producing node is fused away are not produced: fusion is skipped for every tensor the
   // observer watches, so observing all disables fusion. Pass nullptr to remove the observer.
-  void set_observer(Observer observer, std::optional<std::vector<std::string>> names = std::nullopt);
+  void set_observer(Observer observer,
+                    std::optional<std::vector<std::string>> names = std::nullopt);
   // The same for an observer of order-free statistics (see MinMaxObserver); replaces any observer.
   void set_minmax_observer(MinMaxObserver observer,
                            std::optional<std::vector<std::string>> names = std::nullopt);
@@ -96,7 +99,7 @@ class Session {
   // model's own nodes.
   struct NodeShapes {
     const ops::NodeDef* node = nullptr;
-    std::vector<Shape> inputs;   // empty shape for an omitted optional input
+    std::vector<Shape> inputs;  // empty shape for an omitted optional input
     std::vector<Shape> outputs;
   };
   std::vector<NodeShapes> node_shapes(std::span<const Shape> input_shapes);
@@ -111,11 +114,12 @@ class Session {
   Plan& plan_for(std::span<const Tensor> inputs);
   Plan* last_plan_ = nullptr;
 
-  void install_observer(MinMaxObserver observer, bool minmax, std::optional<std::vector<std::string>> names);
+  void install_observer(MinMaxObserver observer, bool minmax,
+                        std::optional<std::vector<std::string>> names);
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
-  MinMaxObserver observer_;     // a plain Observer is wrapped (minmax is always nullptr for it)
+  MinMaxObserver observer_;       // a plain Observer is wrapped (minmax is always nullptr for it)
   bool minmax_observer_ = false;  // observer_ came from set_minmax_observer
   std::optional<std::vector<std::string>> observed_names_;
   std::vector<char> observed_;  // per value id of graph_: watched by the observer

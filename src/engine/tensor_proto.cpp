@@ -37,18 +37,23 @@ std::string read_external(const onnx::TensorProto& proto, const std::filesystem:
   std::int64_t length = -1;
   for (const auto& kv : proto.external_data()) {
     try {
-      if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::stoll(kv.value());
-      else if (kv.key() == "length") length = std::stoll(kv.value());
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
     } catch (const std::exception&) {
-      throw tensor_error(ErrorCode::kFormat, "external data " + kv.key() + " '" + kv.value() +
-                                                 "' is not a number", proto);
+      throw tensor_error(ErrorCode::kFormat,
+                         "external data " + kv.key() + " '" + kv.value() + "' is not a number",
+                         proto);
     }
   }
   if (base_dir.empty()) {
     throw tensor_error(ErrorCode::kFormat, "external data is not allowed here", proto);
   }
-  if (location.empty()) throw tensor_error(ErrorCode::kFormat, "external data without a location", proto);
+  if (location.empty())
+    throw tensor_error(ErrorCode::kFormat, "external data without a location", proto);
   const std::filesystem::path rel(location);
   bool escapes = rel.is_absolute() || rel.has_root_name() || rel.has_root_directory();
   for (const auto& part : rel) escapes = escapes || part == "..";
@@ -66,15 +71,17 @@ std::string read_external(const onnx::TensorProto& proto, const std::filesystem:
     }
   }
   if (escapes) {
-    throw tensor_error(ErrorCode::kFormat,
-                       "external data path '" + location + "' escapes the model folder " +
-                           base_dir.string(), proto);
+    throw tensor_error(
+        ErrorCode::kFormat,
+        "external data path '" + location + "' escapes the model folder " + base_dir.string(),
+        proto);
   }
   if (offset < 0 || (length >= 0 && length != expected_bytes)) {
     throw tensor_error(ErrorCode::kFormat,
                        "external data offset/length (" + std::to_string(offset) + ", " +
                            std::to_string(length) + ") do not match the tensor's " +
-                           std::to_string(expected_bytes) + " bytes", proto);
+                           std::to_string(expected_bytes) + " bytes",
+                       proto);
   }
   std::ifstream in(full, std::ios::binary);
   if (!in) {
@@ -86,7 +93,8 @@ std::string read_external(const onnx::TensorProto& proto, const std::filesystem:
     throw tensor_error(ErrorCode::kFormat,
                        "external data file " + full.string() + " is " + std::to_string(file_size) +
                            " bytes, too short for offset " + std::to_string(offset) + " + " +
-                           std::to_string(expected_bytes), proto);
+                           std::to_string(expected_bytes),
+                       proto);
   }
   std::string bytes(static_cast<std::size_t>(expected_bytes), '\0');
   in.seekg(offset);
@@ -99,39 +107,64 @@ std::string read_external(const onnx::TensorProto& proto, const std::filesystem:
 
 DType dtype_from_onnx(int onnx_type) {
   switch (onnx_type) {
-    case onnx::TensorProto::FLOAT: return DType::kFloat32;
-    case onnx::TensorProto::DOUBLE: return DType::kFloat64;
-    case onnx::TensorProto::FLOAT16: return DType::kFloat16;
-    case onnx::TensorProto::INT8: return DType::kInt8;
-    case onnx::TensorProto::UINT8: return DType::kUInt8;
-    case onnx::TensorProto::INT16: return DType::kInt16;
-    case onnx::TensorProto::UINT16: return DType::kUInt16;
-    case onnx::TensorProto::INT32: return DType::kInt32;
-    case onnx::TensorProto::UINT32: return DType::kUInt32;
-    case onnx::TensorProto::INT64: return DType::kInt64;
-    case onnx::TensorProto::UINT64: return DType::kUInt64;
-    case onnx::TensorProto::BOOL: return DType::kBool;
-    default: return DType::kUndefined;
+    case onnx::TensorProto::FLOAT:
+      return DType::kFloat32;
+    case onnx::TensorProto::DOUBLE:
+      return DType::kFloat64;
+    case onnx::TensorProto::FLOAT16:
+      return DType::kFloat16;
+    case onnx::TensorProto::INT8:
+      return DType::kInt8;
+    case onnx::TensorProto::UINT8:
+      return DType::kUInt8;
+    case onnx::TensorProto::INT16:
+      return DType::kInt16;
+    case onnx::TensorProto::UINT16:
+      return DType::kUInt16;
+    case onnx::TensorProto::INT32:
+      return DType::kInt32;
+    case onnx::TensorProto::UINT32:
+      return DType::kUInt32;
+    case onnx::TensorProto::INT64:
+      return DType::kInt64;
+    case onnx::TensorProto::UINT64:
+      return DType::kUInt64;
+    case onnx::TensorProto::BOOL:
+      return DType::kBool;
+    default:
+      return DType::kUndefined;
   }
 }
 
 std::string onnx_dtype_name(int onnx_type) {
   switch (onnx_type) {
-    case onnx::TensorProto::UNDEFINED: return "undefined";
-    case onnx::TensorProto::STRING: return "string";
-    case onnx::TensorProto::COMPLEX64: return "complex64";
-    case onnx::TensorProto::COMPLEX128: return "complex128";
-    case onnx::TensorProto::BFLOAT16: return "bfloat16";
+    case onnx::TensorProto::UNDEFINED:
+      return "undefined";
+    case onnx::TensorProto::STRING:
+      return "string";
+    case onnx::TensorProto::COMPLEX64:
+      return "complex64";
+    case onnx::TensorProto::COMPLEX128:
+      return "complex128";
+    case onnx::TensorProto::BFLOAT16:
+      return "bfloat16";
     // Newer than the onnx.proto Debian ships: the numbers are fixed by the ONNX spec.
-    case 17: return "float8e4m3fn";
-    case 18: return "float8e4m3fnuz";
-    case 19: return "float8e5m2";
-    case 20: return "float8e5m2fnuz";
-    case 21: return "uint4";
-    case 22: return "int4";
+    case 17:
+      return "float8e4m3fn";
+    case 18:
+      return "float8e4m3fnuz";
+    case 19:
+      return "float8e5m2";
+    case 20:
+      return "float8e5m2fnuz";
+    case 21:
+      return "uint4";
+    case 22:
+      return "int4";
     default: {
       const DType d = dtype_from_onnx(onnx_type);
-      return d == DType::kUndefined ? "type " + std::to_string(onnx_type) : std::string(dtype_name(d));
+      return d == DType::kUndefined ? "type " + std::to_string(onnx_type)
+                                    : std::string(dtype_name(d));
     }
   }
 }
@@ -140,11 +173,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::
   const DType dtype = dtype_from_onnx(proto.data_type());
   if (dtype == DType::kUndefined) {
     // bfloat16 in particular is never read as its uint16 bits: that would be silently wrong.
-    throw tensor_error(ErrorCode::kUnsupported,
-                       "tensor data type " + onnx_dtype_name(proto.data_type()) + " (" +
-                           std::to_string(proto.data_type()) +
-                           ") is not supported (qcal handles float32/64, float16, integer and bool tensors)",
-                       proto);
+    throw tensor_error(
+        ErrorCode::kUnsupported,
+        "tensor data type " + onnx_dtype_name(proto.data_type()) + " (" +
+            std::to_string(proto.data_type()) +
+            ") is not supported (qcal handles float32/64, float16, integer and bool tensors)",
+        proto);
   }
   if (proto.has_segment()) {
     throw tensor_error(ErrorCode::kUnsupported, "segmented tensors are not supported", proto);
@@ -164,7 +198,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::
     return tensor_error(ErrorCode::kFormat,
                         std::string(field) + " holds " + std::to_string(got) +
                             " values but the shape " + shape_to_string(shape) + " needs " +
-                            std::to_string(numel), proto);
+                            std::to_string(numel),
+                        proto);
   };
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     const std::string payload = read_external(proto, base_dir, bytes);
@@ -177,7 +212,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::
       throw tensor_error(ErrorCode::kFormat,
                          "raw_data has " + std::to_string(proto.raw_data().size()) +
                              " bytes but the shape " + shape_to_string(shape) + " needs " +
-                             std::to_string(bytes), proto);
+                             std::to_string(bytes),
+                         proto);
     }
     Tensor t(dtype, std::move(shape));
     if (bytes) std::memcpy(t.raw_data(), proto.raw_data().data(), static_cast<std::size_t>(bytes));
@@ -186,34 +222,65 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::filesystem::
   // Typed fields (the ONNX spec says which repeated field each dtype uses).
   std::int64_t have = 0;
   switch (dtype) {
-    case DType::kFloat32: have = proto.float_data_size(); break;
-    case DType::kFloat64: have = proto.double_data_size(); break;
-    case DType::kInt64: have = proto.int64_data_size(); break;
-    case DType::kUInt32: case DType::kUInt64: have = proto.uint64_data_size(); break;
-    default: have = proto.int32_data_size(); break;
+    case DType::kFloat32:
+      have = proto.float_data_size();
+      break;
+    case DType::kFloat64:
+      have = proto.double_data_size();
+      break;
+    case DType::kInt64:
+      have = proto.int64_data_size();
+      break;
+    case DType::kUInt32:
+    case DType::kUInt64:
+      have = proto.uint64_data_size();
+      break;
+    default:
+      have = proto.int32_data_size();
+      break;
   }
   if (have != numel) throw mismatch(have, "typed data");
   Tensor t(dtype, std::move(shape));
   void* dst = t.raw_data();
   switch (dtype) {
-    case DType::kFloat32: copy_typed<float>(proto.float_data(), numel, dst); break;
-    case DType::kFloat64: copy_typed<double>(proto.double_data(), numel, dst); break;
-    case DType::kInt64: copy_typed<std::int64_t>(proto.int64_data(), numel, dst); break;
-    case DType::kUInt32: copy_typed<std::uint32_t>(proto.uint64_data(), numel, dst); break;
-    case DType::kUInt64: copy_typed<std::uint64_t>(proto.uint64_data(), numel, dst); break;
-    case DType::kInt32: copy_typed<std::int32_t>(proto.int32_data(), numel, dst); break;
-    case DType::kInt16: copy_typed<std::int16_t>(proto.int32_data(), numel, dst); break;
-    case DType::kUInt16: case DType::kFloat16:  // float16 bits are stored in int32_data
+    case DType::kFloat32:
+      copy_typed<float>(proto.float_data(), numel, dst);
+      break;
+    case DType::kFloat64:
+      copy_typed<double>(proto.double_data(), numel, dst);
+      break;
+    case DType::kInt64:
+      copy_typed<std::int64_t>(proto.int64_data(), numel, dst);
+      break;
+    case DType::kUInt32:
+      copy_typed<std::uint32_t>(proto.uint64_data(), numel, dst);
+      break;
+    case DType::kUInt64:
+      copy_typed<std::uint64_t>(proto.uint64_data(), numel, dst);
+      break;
+    case DType::kInt32:
+      copy_typed<std::int32_t>(proto.int32_data(), numel, dst);
+      break;
+    case DType::kInt16:
+      copy_typed<std::int16_t>(proto.int32_data(), numel, dst);
+      break;
+    case DType::kUInt16:
+    case DType::kFloat16:  // float16 bits are stored in int32_data
       copy_typed<std::uint16_t>(proto.int32_data(), numel, dst);
       break;
-    case DType::kInt8: copy_typed<std::int8_t>(proto.int32_data(), numel, dst); break;
-    case DType::kUInt8: copy_typed<std::uint8_t>(proto.int32_data(), numel, dst); break;
+    case DType::kInt8:
+      copy_typed<std::int8_t>(proto.int32_data(), numel, dst);
+      break;
+    case DType::kUInt8:
+      copy_typed<std::uint8_t>(proto.int32_data(), numel, dst);
+      break;
     case DType::kBool: {
       auto* out = static_cast<std::uint8_t*>(dst);
       for (std::int64_t i = 0; i < numel; ++i) out[i] = proto.int32_data(static_cast<int>(i)) != 0;
       break;
     }
-    case DType::kUndefined: break;
+    case DType::kUndefined:
+      break;
   }
   return t;
 }

@@ -376,8 +376,7 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner&
         r.metrics.push_back(
             {"f1", label, r.objects_fp32_vs_labels->f1, r.objects_int8_vs_labels->f1, true});
       } else {
-        r.metrics.push_back(
-            {"f1", label + " (vs FP32's)", 1.0, r.objects_int8_vs_fp32->f1, true});
+        r.metrics.push_back({"f1", label + " (vs FP32's)", 1.0, r.objects_int8_vs_fp32->f1, true});
       }
     }
     if (o.task == Task::kYunet) {

@@ -70,7 +70,8 @@ struct EvalResult {
   std::optional<FaceMatchResult> faces_int8_vs_fp32, faces_fp32_vs_labels, faces_int8_vs_labels;
   // YOLO: detections scoring above reference_conf matched per class at IoU 0.5 (F1: objects the
   // reference has that the model reports, and nothing else).
-  std::optional<FaceMatchResult> objects_int8_vs_fp32, objects_fp32_vs_labels, objects_int8_vs_labels;
+  std::optional<FaceMatchResult> objects_int8_vs_fp32, objects_fp32_vs_labels,
+      objects_int8_vs_labels;
   std::vector<double> embedding_cosines;  // per sample (embedding task)
   std::optional<VerificationResult> verification_fp32, verification_int8;
   std::vector<ReportThumbnail> thumbnails;

@@ -225,9 +225,9 @@ std::string render_report_html(const ReportData& d) {
     ReportTable t;
     t.header = {"rank",          "tensor",        "output SQNR (dB)",
                 "output cosine", "own SQNR (dB)", "own cosine"};
-    const bool task = std::any_of(d.sensitivity.begin(), d.sensitivity.end(), [](const RankedTensor& r) {
-      return !std::isnan(r.result.task_drop_pp);
-    });
+    const bool task =
+        std::any_of(d.sensitivity.begin(), d.sensitivity.end(),
+                    [](const RankedTensor& r) { return !std::isnan(r.result.task_drop_pp); });
     if (task) t.header.push_back("task drop (pp)");
     for (const RankedTensor& r : d.sensitivity) {
       t.rows.push_back(

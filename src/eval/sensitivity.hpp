@@ -31,9 +31,9 @@ struct RankedTensor {
 };
 
 // Most sensitive first: descending task drop where measured (a tensor whose drop is NaN counts
-// as 0 against measured ones), then ascending output SQNR (NaN counts as most sensitive: a tensor whose
-// quantization breaks the arithmetic), then ascending output cosine, then ascending along-model
-// SQNR, then tensor name, so the order is total and reproducible.
+// as 0 against measured ones), then ascending output SQNR (NaN counts as most sensitive: a tensor
+// whose quantization breaks the arithmetic), then ascending output cosine, then ascending
+// along-model SQNR, then tensor name, so the order is total and reproducible.
 std::vector<RankedTensor> rank_sensitivity(std::vector<TensorSensitivity> results);
 
 // {"metric": "output_sqnr_db" (or "task_drop_pp" when measured), "tensors": [{"rank", "tensor",

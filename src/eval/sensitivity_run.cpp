@@ -78,7 +78,8 @@ void TaskDropScorer::add(const std::string& tensor, std::size_t sample,
   auto& comps = cosines_[tensor];
   comps.resize(ref.size());
   for (std::size_t o = 0; o < ref.size(); ++o) {
-    if (ref[o].dtype() == DType::kFloat32) comps[o].add(ref[o].values<float>(), test[o].values<float>());
+    if (ref[o].dtype() == DType::kFloat32)
+      comps[o].add(ref[o].values<float>(), test[o].values<float>());
   }
 }
 
@@ -109,7 +110,8 @@ SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
                                    const SensitivityProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
   SensitivityRun run;
-  if (samples.empty()) throw Error(ErrorCode::kInvalidArgument, "sensitivity needs at least one sample");
+  if (samples.empty())
+    throw Error(ErrorCode::kInvalidArgument, "sensitivity needs at least one sample");
   auto model = std::make_shared<const engine::Model>(engine::Model::load(fp32_model));
   std::set<std::string> produced;
   for (const auto& in : model->inputs()) produced.insert(in.name);

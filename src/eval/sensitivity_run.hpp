@@ -39,9 +39,9 @@ std::map<std::string, ActivationQuant> activation_quant_from_qdq(const engine::M
 // Sees the outputs of every perturbed run: `tensor` is the quantized tensor's name, empty for
 // the run with every activation quantized. Used to score a task metric per tensor (calibrate
 // --metric map50-95).
-using OutputsHook = std::function<void(const std::string& tensor, std::size_t sample,
-                                       const std::vector<Tensor>& reference,
-                                       const std::vector<Tensor>& test)>;
+using OutputsHook =
+    std::function<void(const std::string& tensor, std::size_t sample,
+                       const std::vector<Tensor>& reference, const std::vector<Tensor>& test)>;
 
 // The task metric per quantized tensor from the sensitivity runs' outputs (feed it through
 // SensitivityRunOptions::on_outputs): kYoloMap decodes the first output as a YOLO head and scores

@@ -21,13 +21,13 @@
 #include "core/npz.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
-#include "ops/resize.hpp"
-#include "ops/transpose_slice.hpp"
 #include "export/calibrate_accuracy.hpp"
 #include "export/opset_upgrade.hpp"
 #include "export/qdq_placement.hpp"
 #include "export/range_rules.hpp"
 #include "export/ranges_json.hpp"
+#include "ops/resize.hpp"
+#include "ops/transpose_slice.hpp"
 
 namespace qcal::exporter {
 namespace {
@@ -42,7 +42,8 @@ class NpySource final : public SampleSource {
  public:
   explicit NpySource(const std::filesystem::path& path) : path_(path), reader_(path) {
     if (reader_.header().shape.empty()) {
-      Error e(ErrorCode::kInvalidArgument, "calibration data must have a sample dimension, got a scalar");
+      Error e(ErrorCode::kInvalidArgument,
+              "calibration data must have a sample dimension, got a scalar");
       e.with("file", path.string());
       throw e;
     }
@@ -76,7 +77,9 @@ class NpzSource final : public SampleSource {
     return Shape(reader_.header().shape.begin() + 1, reader_.header().shape.end());
   }
   DType dtype() const override { return reader_.header().dtype; }
-  Tensor read(std::int64_t first, std::int64_t count) override { return reader_.read_rows(first, count); }
+  Tensor read(std::int64_t first, std::int64_t count) override {
+    return reader_.read_rows(first, count);
+  }
   std::string sample_name(std::int64_t index) const override {
     return "row " + std::to_string(index) + " of " + what_;
   }
@@ -109,8 +112,8 @@ constexpr std::int64_t kMaxResizeCopies = 64;
 std::vector<DerivedTensor> derivation_candidates(const engine::Model& model,
                                                  const std::set<std::string>& observed,
                                                  const ShapeMap& shapes) {
-  static const std::set<std::string> kMovesValues = {"Reshape", "Flatten", "Squeeze", "Unsqueeze",
-                                                     "Transpose", "Identity"};
+  static const std::set<std::string> kMovesValues = {"Reshape",   "Flatten",   "Squeeze",
+                                                     "Unsqueeze", "Transpose", "Identity"};
   auto seen = [&](const std::string& t) { return !t.empty() && observed.count(t) != 0; };
   auto constant_input = [&](const ops::NodeDef& node) {
     return [&model, &node](std::size_t i) -> const Tensor* {
@@ -126,7 +129,8 @@ std::vector<DerivedTensor> derivation_candidates(const engine::Model& model,
     const std::string& op = node.op_type;
     if (node.outputs.size() == 1 && seen(node.outputs[0])) {
       if (op == "Concat") {
-        if (std::all_of(node.inputs.begin(), node.inputs.end(), seen)) out.push_back({node.outputs[0], node.inputs});
+        if (std::all_of(node.inputs.begin(), node.inputs.end(), seen))
+          out.push_back({node.outputs[0], node.inputs});
       } else if (kMovesValues.count(op)) {
         out.push_back({node.outputs[0], {node.inputs[0]}});
       } else if (op == "Resize" || op == "Upsample") {
@@ -139,12 +143,14 @@ std::vector<DerivedTensor> derivation_candidates(const engine::Model& model,
           copies = 0;  // not resolvable statically: observed directly
         }
         if (copies >= 1 && copies <= kMaxResizeCopies) {
-          out.push_back({node.outputs[0], std::vector<std::string>(static_cast<std::size_t>(copies), node.inputs[0])});
+          out.push_back({node.outputs[0], std::vector<std::string>(static_cast<std::size_t>(copies),
+                                                                   node.inputs[0])});
         }
       } else if (op == "Slice") {
         slices_of[node.inputs[0]].push_back(&node);
       }
-    } else if (op == "Split" && !node.outputs.empty() && std::all_of(node.outputs.begin(), node.outputs.end(), seen)) {
+    } else if (op == "Split" && !node.outputs.empty() &&
+               std::all_of(node.outputs.begin(), node.outputs.end(), seen)) {
       out.push_back({node.inputs[0], node.outputs});
     }
   }
@@ -186,7 +192,8 @@ std::vector<DerivedTensor> derivation_candidates(const engine::Model& model,
       if (r.count[a] > 0) pieces.push_back({r.start[a], r.start[a] + r.count[a], node->outputs[0]});
     }
     if (!ok || pieces.empty()) continue;
-    std::sort(pieces.begin(), pieces.end(), [](const Piece& x, const Piece& y) { return x.start < y.start; });
+    std::sort(pieces.begin(), pieces.end(),
+              [](const Piece& x, const Piece& y) { return x.start < y.start; });
     std::int64_t next = 0;
     std::vector<std::string> parts;
     for (const auto& piece : pieces) {
@@ -197,14 +204,16 @@ std::vector<DerivedTensor> derivation_candidates(const engine::Model& model,
       next = piece.end;
       parts.push_back(piece.name);
     }
-    if (ok && next == shape[static_cast<std::size_t>(axis)]) out.push_back({data, std::move(parts)});
+    if (ok && next == shape[static_cast<std::size_t>(axis)])
+      out.push_back({data, std::move(parts)});
   }
   return out;
 }
 
 // The candidates that can be derived, in an order where every part is observed directly or
 // derived earlier. A candidate whose parts never become available is observed directly.
-std::vector<DerivedTensor> find_derived(const engine::Model& model, const std::set<std::string>& observed,
+std::vector<DerivedTensor> find_derived(const engine::Model& model,
+                                        const std::set<std::string>& observed,
                                         const ShapeMap& shapes) {
   std::vector<DerivedTensor> pending;
   std::set<std::string> names;
@@ -219,7 +228,8 @@ std::vector<DerivedTensor> find_derived(const engine::Model& model, const std::s
   while (!pending.empty()) {
     bool progress = false;
     for (auto it = pending.begin(); it != pending.end();) {
-      if (std::all_of(it->parts.begin(), it->parts.end(), [&](const std::string& p) { return available.count(p) != 0; })) {
+      if (std::all_of(it->parts.begin(), it->parts.end(),
+                      [&](const std::string& p) { return available.count(p) != 0; })) {
         available.insert(it->name);
         out.push_back(std::move(*it));
         it = pending.erase(it);
@@ -267,12 +277,14 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
     for (const auto& name : names) {
       if (name == input_name || names.size() == 1) return std::make_unique<NpzSource>(path, name);
     }
-    Error e(ErrorCode::kInvalidArgument,
-            "the .npz has several arrays and none is named after the model input '" + input_name + "'");
+    Error e(
+        ErrorCode::kInvalidArgument,
+        "the .npz has several arrays and none is named after the model input '" + input_name + "'");
     e.with("file", path.string());
     throw e;
   }
-  Error e(ErrorCode::kInvalidArgument, "calibration data must be .npy or .npz (or images with --recipe)");
+  Error e(ErrorCode::kInvalidArgument,
+          "calibration data must be .npy or .npz (or images with --recipe)");
   e.with("file", path.string());
   throw e;
 }
@@ -295,7 +307,8 @@ RangeRuleOptions range_rule_options(const CalibrateOptions& options) {
   return rules;
 }
 
-std::vector<std::string> activation_tensors(const QdqBuilder& builder, const PlacementOptions& placement) {
+std::vector<std::string> activation_tensors(const QdqBuilder& builder,
+                                            const PlacementOptions& placement) {
   std::vector<std::string> required;
   const PlacementPlan plan = plan_qdq(builder.graph(), placement);
   for (const auto& [t, uses] : plan.activations) required.push_back(t);
@@ -325,7 +338,8 @@ std::optional<std::string> upgrade_for_qdq(const std::string& model_bytes, const
   const int opset = model_opset(model_bytes, what);
   if (opset <= 0 || opset >= kTarget || (opset >= 10 && !options.per_channel)) return std::nullopt;
   try {
-    const auto model = engine::Model::load_from_bytes(model_bytes, std::filesystem::path(what).parent_path());
+    const auto model =
+        engine::Model::load_from_bytes(model_bytes, std::filesystem::path(what).parent_path());
     if (model.inputs().empty()) throw_invalid("the model has no inputs");
     Shape shape = model.inputs()[0].shape;
     const std::int64_t batch = shape.empty() || shape[0] <= 0 ? 1 : shape[0];
@@ -337,7 +351,8 @@ std::optional<std::string> upgrade_for_qdq(const std::string& model_bytes, const
     // softmax-like inputs are read (and only when the model has such nodes), so the first size
     // the model plans at will do.
     std::string upgraded;
-    const bool dynamic = std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; });
+    const bool dynamic =
+        std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; });
     for (const std::int64_t guess : {std::int64_t{640}, std::int64_t{224}, std::int64_t{64}}) {
       Shape s = shape;
       for (std::size_t d = 0; d < s.size(); ++d) {
@@ -353,17 +368,19 @@ std::optional<std::string> upgrade_for_qdq(const std::string& model_bytes, const
     if (source && source->size() >= batch && model.inputs().size() == 1) {
       check_same_outputs(model_bytes, upgraded, what, std::vector<Tensor>{source->read(0, batch)});
     }
-    warnings.push_back("the model is opset " + std::to_string(opset) + ": converted to opset " +
-                       std::to_string(kTarget) + " (ONNX's version converter, outputs checked in the engine) " +
-                       "for QuantizeLinear/DequantizeLinear with per-channel weights; the QDQ model is opset " +
-                       std::to_string(kTarget));
+    warnings.push_back(
+        "the model is opset " + std::to_string(opset) + ": converted to opset " +
+        std::to_string(kTarget) + " (ONNX's version converter, outputs checked in the engine) " +
+        "for QuantizeLinear/DequantizeLinear with per-channel weights; the QDQ model is opset " +
+        std::to_string(kTarget));
     return upgraded;
   } catch (Error& e) {
     if (opset < 10) {
       e.with("model", what);
       throw;
     }
-    warnings.push_back("the model stays at opset " + std::to_string(opset) + " (" + e.message() + ")");
+    warnings.push_back("the model stays at opset " + std::to_string(opset) + " (" + e.message() +
+                       ")");
     return std::nullopt;
   }
 }
@@ -383,7 +400,8 @@ std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_pa
   return derived_tensors(engine::Model::load(model_path), observed);
 }
 
-std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std::vector<std::string>& observed) {
+std::vector<DerivedTensor> derived_tensors(const engine::Model& model,
+                                           const std::vector<std::string>& observed) {
   // Shapes (for the Slice and Resize rules) when every input's shape is fixed.
   std::vector<Shape> input_shapes;
   for (const auto& in : model.inputs()) input_shapes.push_back(in.shape);
@@ -393,7 +411,8 @@ std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std
     // Not owned: the session lives only in this block.
     engine::SessionOptions o;
     o.fuse = false;
-    engine::Session session(std::shared_ptr<const engine::Model>(std::shared_ptr<const engine::Model>{}, &model), o);
+    engine::Session session(
+        std::shared_ptr<const engine::Model>(std::shared_ptr<const engine::Model>{}, &model), o);
     shapes = planned_shapes(session, input_shapes);
   }
   return find_derived(model, std::set<std::string>(observed.begin(), observed.end()), shapes);
@@ -422,7 +441,9 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
     Error e(ErrorCode::kInvalidArgument, "the data's sample shape " + shape_text(row) +
                                              " does not match the model input " +
                                              shape_text(input.shape) + " (batch first)");
-    e.with("file", model_path.string()).with("tensor", input.name).with("data", source.description());
+    e.with("file", model_path.string())
+        .with("tensor", input.name)
+        .with("data", source.description());
     throw e;
   }
   if (source.dtype() != input.dtype) {
@@ -478,7 +499,8 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   }
   // Tensors combined from others' statistics are not read by the observer.
   const std::vector<DerivedTensor> derived =
-      options.derive_unions ? find_derived(*model, wanted, planned_shapes(session, shapes)) : std::vector<DerivedTensor>{};
+      options.derive_unions ? find_derived(*model, wanted, planned_shapes(session, shapes))
+                            : std::vector<DerivedTensor>{};
   {
     std::set<std::string> skip;
     for (const auto& d : derived) skip.insert(d.name);
@@ -492,7 +514,8 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   // Statistics are order-free: the engine's elementwise kernels hand over the min/max of what
   // they write (or of a convolution's output they read), so a min/max-only collection does not
   // read those tensors again (engine::MinMaxObserver; the same statistics, see docs/engine.md).
-  const auto observe = [&](const std::string& name, const TensorView& view, const MinMaxScan* minmax) {
+  const auto observe = [&](const std::string& name, const TensorView& view,
+                           const MinMaxScan* minmax) {
     if (view.dtype != DType::kFloat32) return;
     const auto start = Clock::now();
     try {
@@ -507,10 +530,12 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
     session.set_minmax_observer(observe, names);
   } else {
     session.set_observer(
-        [&](const std::string& name, const TensorView& view) { observe(name, view, nullptr); }, names);
+        [&](const std::string& name, const TensorView& view) { observe(name, view, nullptr); },
+        names);
   }
 
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> data_hash(XXH3_createState(), &XXH3_freeState);
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> data_hash(XXH3_createState(),
+                                                                     &XXH3_freeState);
   XXH3_64bits_reset(data_hash.get());
   double run_time = 0;
   for (std::int64_t b = 0; b < batches; ++b) {
@@ -537,8 +562,9 @@ calib::StatsSet collect_statistics(const std::filesystem::path& model_path,
   auto& prov = stats.provenance();
   prov.samples = static_cast<std::uint64_t>(batches * batch);
   prov.data_fingerprints = {calib::hex64(XXH3_64bits_digest(data_hash.get()))};
-  prov.data_description = source.description() +
-                          (options.recipe_description.empty() ? "" : " (recipe " + options.recipe_description + ")");
+  prov.data_description =
+      source.description() +
+      (options.recipe_description.empty() ? "" : " (recipe " + options.recipe_description + ")");
   prov.synthetic = source.synthetic();
   return stats;
 }
@@ -562,14 +588,16 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
   TempFile upgraded_file;
   if (auto up = upgrade_for_qdq(model_bytes, what, options, source, upgrade_warnings)) {
     upgraded_file.path = std::filesystem::temp_directory_path() /
-                         ("qcal-" + std::to_string(::getpid()) + "-" + options.model_path.stem().string() + "-opset13.onnx");
+                         ("qcal-" + std::to_string(::getpid()) + "-" +
+                          options.model_path.stem().string() + "-opset13.onnx");
     write_file_atomic(upgraded_file.path, *up);
     options.model_path = upgraded_file.path;
     model_bytes = std::move(*up);
   }
 
   const PlacementOptions placement = placement_options(options);
-  QdqBuilder builder(model_bytes, what, placement, options.activations, range_rule_options(options));
+  QdqBuilder builder(model_bytes, what, placement, options.activations,
+                     range_rule_options(options));
   const std::vector<std::string> required = activation_tensors(builder, placement);
 
   // --saturation: snapshots of the statistics at growing prefixes, taken while streaming.
@@ -583,7 +611,8 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
     auto steps = saturation_steps(std::max<std::int64_t>(total, 1));
     steps.pop_back();  // the full set is the final statistics
     std::size_t next = 0;
-    options.on_batch = [&prefixes, steps, next](std::int64_t done, const calib::StatsSet& s) mutable {
+    options.on_batch = [&prefixes, steps, next](std::int64_t done,
+                                                const calib::StatsSet& s) mutable {
       while (next < steps.size() && done >= steps[next]) {
         if (prefixes.empty() || prefixes.back().first != done) prefixes.emplace_back(done, s);
         ++next;
@@ -639,7 +668,8 @@ CalibrateReport calibrate(const CalibrateOptions& options_in, SampleSource* sour
       default_build = builder.build({}, stats.tensors(), raw_ranges);
     }
   }
-  report.warnings.insert(report.warnings.end(), default_build.warnings.begin(), default_build.warnings.end());
+  report.warnings.insert(report.warnings.end(), default_build.warnings.begin(),
+                         default_build.warnings.end());
 
   // Sensitivity, mixed precision, saturation, report.html.
   if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,14 +49,14 @@ std::unique_ptr<SampleSource> open_array_source(const std::filesystem::path& pat
 struct AccuracyOptions {
   std::filesystem::path eval_data;  // .npy/.npz or images (with eval_recipe); empty: none
   std::string eval_recipe;
-  std::filesystem::path labels;        // for map50-95: YOLO labels folder or COCO .json
-  std::size_t eval_samples = 8;        // bounds every evaluation (sensitivity runs per tensor)
-  std::string metric = "cosine";       // cosine | map50-95
-  bool sensitivity = false;            // rank the quantized tensors (sensitivity.json)
-  std::optional<double> max_drop;      // automatic mixed precision within this budget (pp)
-  bool saturation = false;             // ranges and accuracy as the calibration set grows
-  bool report = true;                  // report.html
-  std::string command_line;            // shown in the report
+  std::filesystem::path labels;    // for map50-95: YOLO labels folder or COCO .json
+  std::size_t eval_samples = 8;    // bounds every evaluation (sensitivity runs per tensor)
+  std::string metric = "cosine";   // cosine | map50-95
+  bool sensitivity = false;        // rank the quantized tensors (sensitivity.json)
+  std::optional<double> max_drop;  // automatic mixed precision within this budget (pp)
+  bool saturation = false;         // ranges and accuracy as the calibration set grows
+  bool report = true;              // report.html
+  std::string command_line;        // shown in the report
   std::size_t thumbnails = 4;
   bool eval_data_is_calibration_data = false;  // derived from --data (noted in the outputs)
 };
@@ -85,11 +85,11 @@ struct CalibrateOptions {
   // Called after every batch with the samples seen so far and the statistics of that prefix
   // (calibrate --saturation snapshots prefixes this way, without re-running the model).
   std::function<void(std::int64_t samples, const calib::StatsSet& stats)> on_batch;
-  bool share_concat_scale = true;      // range rules (export/range_rules.hpp)
+  bool share_concat_scale = true;  // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
   bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
   bool fuse_residual_add = true;         // placement rule 2b (export/qdq_placement.hpp)
-  DominantNoiseOptions dominant_noise;  // placement rule 1c (export/dominant_noise.hpp)
+  DominantNoiseOptions dominant_noise;   // placement rule 1c (export/dominant_noise.hpp)
   // Statistics of Concat/Reshape-like outputs combined from their inputs' (see DerivedTensor)
   // instead of read; identical results. Off only for tests that compare the two.
   bool derive_unions = true;
@@ -146,7 +146,8 @@ struct DerivedTensor {
 // order where every part is observed directly or derived earlier.
 std::vector<DerivedTensor> derived_tensors(const std::filesystem::path& model_path,
                                            const std::vector<std::string>& observed);
-std::vector<DerivedTensor> derived_tensors(const engine::Model& model, const std::vector<std::string>& observed);
+std::vector<DerivedTensor> derived_tensors(const engine::Model& model,
+                                           const std::vector<std::string>& observed);
 
 // The activations the QDQ plan quantizes for these options (calibrate() observes them besides
 // the fused graph's tensors; benchmarks pass them to collect_statistics the same way).

@@ -36,11 +36,12 @@ void validate(const AccuracyOptions& o) {
   if (o.max_drop && (!std::isfinite(*o.max_drop) || *o.max_drop < 0.0)) {
     std::ostringstream s;
     s << *o.max_drop;
-    throw Error(ErrorCode::kInvalidArgument,
-                "--max-drop is an accuracy budget in percentage points and must be >= 0, got " +
-                    s.str());
+    throw Error(
+        ErrorCode::kInvalidArgument,
+        "--max-drop is an accuracy budget in percentage points and must be >= 0, got " + s.str());
   }
-  if (o.eval_samples == 0) throw Error(ErrorCode::kInvalidArgument, "--eval-samples must be at least 1");
+  if (o.eval_samples == 0)
+    throw Error(ErrorCode::kInvalidArgument, "--eval-samples must be at least 1");
   if (!o.labels.empty() && o.metric != "map50-95") {
     throw Error(ErrorCode::kInvalidArgument, "--labels applies to --metric map50-95");
   }
@@ -183,7 +184,8 @@ class Evaluator {
   std::string reference_;
 };
 
-std::vector<std::vector<Tensor>> load_inputs(const CalibrateOptions& o, const engine::Model& model) {
+std::vector<std::vector<Tensor>> load_inputs(const CalibrateOptions& o,
+                                             const engine::Model& model) {
   const AccuracyOptions& a = o.accuracy;
   auto source = eval::open_samples(a.eval_data, a.eval_recipe, model, a.eval_samples);
   std::vector<std::vector<Tensor>> samples;
@@ -212,7 +214,8 @@ std::vector<eval::ReportThumbnail> load_thumbnails(const CalibrateOptions& o,
     if (!s.source.pixels.empty()) t.before = eval::make_thumbnail(s.source, 160);
     const Tensor& in = s.inputs.begin()->second;
     const auto& sh = in.shape();
-    if (in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 && (sh[1] == 1 || sh[1] == 3)) {
+    if (in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 &&
+        (sh[1] == 1 || sh[1] == 3)) {
       t.after = eval::make_thumbnail(eval::image_from_chw(in.view()), 160);
     }
     if (!t.before.pixels.empty() || !t.after.pixels.empty()) out.push_back(std::move(t));
@@ -245,7 +248,8 @@ std::optional<eval::ReportHistogram> report_histogram(const std::string& name,
   return h;
 }
 
-std::string file_lines(const std::vector<std::string>& header, const std::vector<std::string>& lines) {
+std::string file_lines(const std::vector<std::string>& header,
+                       const std::vector<std::string>& lines) {
   std::string s;
   for (const auto& h : header) s += "# " + h + "\n";
   for (const auto& l : lines) s += l + "\n";
@@ -267,24 +271,27 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   eval::ReportData rd;
   rd.title = "qcal calibrate: " + o.model_path.filename().string();
   rd.command = a.command_line;
-  rd.parameters = {{"model", o.model_path.string()},
-                   {"method", std::string(calib::method_name(o.select.method))},
-                   {"samples", std::to_string(report.samples)},
-                   {"data", in.stats->provenance().data_description},
-                   {"activations", uint8 ? "uint8 asymmetric" : "int8 symmetric"},
-                   {"weights", o.per_channel ? "int8 per channel" : "int8 per tensor"},
-                   {"Q/DQ pairs on activations", std::to_string(in.default_build->qdq.activation_pairs)},
-                   {"int8 weights", std::to_string(in.default_build->qdq.weights)},
-                   {"quantizable nodes kept float", std::to_string(in.default_build->plan.float_nodes.size())}};
+  rd.parameters = {
+      {"model", o.model_path.string()},
+      {"method", std::string(calib::method_name(o.select.method))},
+      {"samples", std::to_string(report.samples)},
+      {"data", in.stats->provenance().data_description},
+      {"activations", uint8 ? "uint8 asymmetric" : "int8 symmetric"},
+      {"weights", o.per_channel ? "int8 per channel" : "int8 per tensor"},
+      {"Q/DQ pairs on activations", std::to_string(in.default_build->qdq.activation_pairs)},
+      {"int8 weights", std::to_string(in.default_build->qdq.weights)},
+      {"quantizable nodes kept float", std::to_string(in.default_build->plan.float_nodes.size())}};
   if (o.dominant_noise.enabled) {
     // Rule 1c's outcome (docs/quantization.md, "Dominant noise").
     std::string kept;
     for (const auto& n : report.dominant_noise) {
       kept += (kept.empty() ? "" : ", ") + n.tensor + " (" +
-              std::to_string(static_cast<int>(std::lround(n.share * 100.0))) + "% of the output noise)";
+              std::to_string(static_cast<int>(std::lround(n.share * 100.0))) +
+              "% of the output noise)";
     }
-    rd.parameters.push_back({"kept float by the dominant-noise rule (" + fmt(o.dominant_noise.gain_db) + " dB)",
-                             kept.empty() ? std::string("none") : kept});
+    rd.parameters.push_back(
+        {"kept float by the dominant-noise rule (" + fmt(o.dominant_noise.gain_db) + " dB)",
+         kept.empty() ? std::string("none") : kept});
   }
   if (!o.exclude.empty()) {
     std::string e;
@@ -293,10 +300,12 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   }
   for (const auto& w : report.warnings) rd.notes.push_back("warning: " + w);
   if (!a.eval_data.empty()) {
-    rd.parameters.push_back({"evaluation data", a.eval_data.string() +
-                                                    (a.eval_data_is_calibration_data
-                                                         ? " (the calibration data: pass --eval-data for held-out samples)"
-                                                         : "")});
+    rd.parameters.push_back(
+        {"evaluation data",
+         a.eval_data.string() +
+             (a.eval_data_is_calibration_data
+                  ? " (the calibration data: pass --eval-data for held-out samples)"
+                  : "")});
     try {
       rd.thumbnails = load_thumbnails(o, model);
     } catch (const Error& e) {
@@ -340,10 +349,12 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       quant[t] = activation_quant(params.at(t), uint8);
     }
     const auto samples = load_inputs(o, model);
-    eval::TaskDropScorer scorer(a.metric == "map50-95" ? eval::TaskDropScorer::Kind::kYoloMap : eval::TaskDropScorer::Kind::kWorstCosine);
+    eval::TaskDropScorer scorer(a.metric == "map50-95" ? eval::TaskDropScorer::Kind::kYoloMap
+                                                       : eval::TaskDropScorer::Kind::kWorstCosine);
     eval::SensitivityRunOptions so;
     so.threads = o.threads;
-    so.on_outputs = [&](const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
+    so.on_outputs = [&](const std::string& tensor, std::size_t sample,
+                        const std::vector<Tensor>& ref,
                         const std::vector<Tensor>& test) { scorer.add(tensor, sample, ref, test); };
     eval::SensitivityRun run = eval::measure_sensitivity(o.model_path, quant, samples, so);
     for (auto& t : run.tensors) t.task_drop_pp = scorer.drop(t.tensor);
@@ -367,7 +378,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     for (const auto& r : ranked) hist_order.push_back(r.result.tensor);
     report.accuracy_lines.push_back(
         "sensitivity: " + std::to_string(ranked.size()) + " tensors on " +
-        std::to_string(run.samples) + " samples in " + fmt(run.seconds, 3) + " s; most sensitive: " +
+        std::to_string(run.samples) + " samples in " + fmt(run.seconds, 3) +
+        " s; most sensitive: " +
         (ranked.empty() ? std::string("-")
                         : ranked[0].result.tensor + " (" + a.metric + " drop " +
                               fmt(ranked[0].result.task_drop_pp, 3) + " pp alone, output SQNR " +
@@ -379,8 +391,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   if (before) {
     acc.title = "INT8 vs FP32 on the evaluation set (" + a.metric + ")";
     acc.header = {"model", "float activations", "FP32", "INT8", "drop (pp)"};
-    acc.rows.push_back({"all quantized", "0", fmt(before->fp32, 6), fmt(before->int8, 6),
-                        fmt(before->drop, 4)});
+    acc.rows.push_back(
+        {"all quantized", "0", fmt(before->fp32, 6), fmt(before->int8, 6), fmt(before->drop, 4)});
   }
 
   // --- Automatic mixed precision: the most sensitive tensors' consumers stay float, greedily
@@ -437,8 +449,10 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       if (met) {
         while (hi - lo > 1) {
           const std::size_t mid = lo + (hi - lo) / 2;
-          if (try_k(mid).drop <= budget) hi = mid;
-          else lo = mid;
+          if (try_k(mid).drop <= budget)
+            hi = mid;
+          else
+            lo = mid;
         }
         chosen = hi;
       } else {
@@ -454,10 +468,12 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     }
     after = final_score;
     const std::size_t floated =
-        out.final_build ? in.default_build->qdq_tensors.size() - out.final_build->qdq_tensors.size() : 0;
+        out.final_build ? in.default_build->qdq_tensors.size() - out.final_build->qdq_tensors.size()
+                        : 0;
     std::vector<std::string> float_tensors;
     if (out.final_build) {
-      const std::set<std::string> kept(out.final_build->qdq_tensors.begin(), out.final_build->qdq_tensors.end());
+      const std::set<std::string> kept(out.final_build->qdq_tensors.begin(),
+                                       out.final_build->qdq_tensors.end());
       for (const auto& t : in.default_build->qdq_tensors) {
         if (!kept.count(t)) float_tensors.push_back(t);
       }
@@ -469,7 +485,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     for (const auto& [node, why] : in.builder->kept_float()) rule_nodes.push_back(node);
     listed = rule_nodes;
     for (const auto& n : excluded) {
-      if (std::find(rule_nodes.begin(), rule_nodes.end(), n) == rule_nodes.end()) listed.push_back(n);
+      if (std::find(rule_nodes.begin(), rule_nodes.end(), n) == rule_nodes.end())
+        listed.push_back(n);
     }
     report.exclude_list = o.out_dir / "mixed_precision.exclude.txt";
     out.files.emplace_back(
@@ -511,14 +528,16 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     }
     report.accuracy_json["mixed_precision"] = mp;
     acc.rows.push_back({"mixed precision (--max-drop " + fmt(budget) + ")", std::to_string(floated),
-                        fmt(final_score.fp32, 6), fmt(final_score.int8, 6), fmt(final_score.drop, 4)});
+                        fmt(final_score.fp32, 6), fmt(final_score.int8, 6),
+                        fmt(final_score.drop, 4)});
     acc.note = std::to_string(excluded.size()) + " nodes kept float, listed in " +
                report.exclude_list.filename().string() + (met ? "." : "; the budget was not met.");
   }
   if (before) {
     acc.note += (acc.note.empty() ? "" : " ") + std::string("Reference: ") +
-                (evaluator->reference() == "labels" ? "labels" : "the FP32 model's outputs") + ", " +
-                std::to_string(evaluator->samples()) + " samples of " + a.eval_data.string() +
+                (evaluator->reference() == "labels" ? "labels" : "the FP32 model's outputs") +
+                ", " + std::to_string(evaluator->samples()) + " samples of " +
+                a.eval_data.string() +
                 (a.eval_data_is_calibration_data ? " (calibration data)." : ".");
     rd.accuracy.push_back(acc);
   }
@@ -531,10 +550,12 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     eval::ReportSeries metric_series{a.metric + " (INT8 vs " + evaluator->reference() + ")", {}};
     eval::ReportTable table;
     table.title = "Calibration set size";
-    table.header = {"samples", "mean amax change (%)", "max amax change (%)", a.metric, "drop (pp)"};
+    table.header = {"samples", "mean amax change (%)", "max amax change (%)", a.metric,
+                    "drop (pp)"};
     for (const auto& [n, st] : *in.prefixes) {
       const bool full = n == report.samples;
-      const auto ranges = full ? *in.raw_ranges : calib::select_ranges(st.tensors(), o.select, o.threads);
+      const auto ranges =
+          full ? *in.raw_ranges : calib::select_ranges(st.tensors(), o.select, o.threads);
       double sum = 0, mx = 0;
       std::size_t count = 0;
       for (const auto& t : tensors) {
@@ -547,9 +568,9 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
         ++count;
       }
       const double mean = count ? sum / static_cast<double>(count) : 0.0;
-      const Score s = full ? *before
-                           : evaluator->evaluate(
-                                 in.builder->build({}, st.tensors(), ranges).qdq.model_bytes);
+      const Score s =
+          full ? *before
+               : evaluator->evaluate(in.builder->build({}, st.tensors(), ranges).qdq.model_bytes);
       steps.push_back({{"samples", n},
                        {"mean_rel_amax_change", mean},
                        {"max_rel_amax_change", mx},
@@ -557,11 +578,13 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
                        {"drop", eval::json_number(s.drop)}});
       amax_series.points.push_back({static_cast<double>(n), 100.0 * mean});
       metric_series.points.push_back({static_cast<double>(n), s.int8});
-      table.rows.push_back({std::to_string(n), fmt(100 * mean), fmt(100 * mx), fmt(s.int8, 6), fmt(s.drop, 4)});
+      table.rows.push_back(
+          {std::to_string(n), fmt(100 * mean), fmt(100 * mx), fmt(s.int8, 6), fmt(s.drop, 4)});
     }
-    table.note = "Ranges of each prefix of the calibration set (statistics snapshotted while "
-                 "streaming, no extra inference) against the full set's; accuracy of the model "
-                 "quantized with that prefix's ranges on the evaluation set.";
+    table.note =
+        "Ranges of each prefix of the calibration set (statistics snapshotted while "
+        "streaming, no extra inference) against the full set's; accuracy of the model "
+        "quantized with that prefix's ranges on the evaluation set.";
     json sat = {{"format", "qcal.saturation/1"},
                 {"metric", a.metric},
                 {"method", std::string(calib::method_name(o.select.method))},
@@ -570,10 +593,16 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
     report.saturation_json = o.out_dir / "saturation.json";
     out.files.emplace_back(report.saturation_json, sat.dump(2) + "\n");
     report.accuracy_json["saturation"] = sat;
-    rd.saturation.push_back({"Ranges vs calibration set size", "calibration samples",
-                             "mean amax change vs full set (%)", true, {amax_series}});
-    rd.saturation.push_back({"Accuracy vs calibration set size", "calibration samples", a.metric,
-                             true, {metric_series}});
+    rd.saturation.push_back({"Ranges vs calibration set size",
+                             "calibration samples",
+                             "mean amax change vs full set (%)",
+                             true,
+                             {amax_series}});
+    rd.saturation.push_back({"Accuracy vs calibration set size",
+                             "calibration samples",
+                             a.metric,
+                             true,
+                             {metric_series}});
     rd.accuracy.push_back(table);
     if (!steps.empty()) {
       report.accuracy_lines.push_back("saturation: " + std::to_string(steps.size()) +
@@ -585,7 +614,8 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
   for (const auto& t : hist_order) {
     auto r = in.default_build->ranges.find(t);
     if (r == in.default_build->ranges.end() || !in.stats->has_tensor(t)) continue;
-    if (auto h = report_histogram(t, in.stats->at(t), r->second, uint8)) rd.histograms.push_back(std::move(*h));
+    if (auto h = report_histogram(t, in.stats->at(t), r->second, uint8))
+      rd.histograms.push_back(std::move(*h));
   }
   if (rd.histograms.empty()) {
     rd.notes.push_back("No histograms: minmax/ema without --save-stats collects none.");

@@ -3,16 +3,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.hpp"
 #include "engine/model.hpp"
 #include "eval/samples.hpp"
+#include "eval/sensitivity_run.hpp"
 #include "export/calibrate.hpp"
 #include "export/calibrate_accuracy.hpp"
-#include "eval/sensitivity_run.hpp"
 
 namespace qcal::exporter {
 
@@ -43,8 +42,10 @@ std::vector<TensorNoise> noise_shares(const std::vector<std::pair<std::string, d
     out.push_back(std::move(n));
   }
   for (auto& n : out) {
-    if (std::isinf(total)) n.share = std::isinf(n.share) ? 1.0 : 0.0;
-    else n.share = total > 0.0 ? n.share / total : 0.0;
+    if (std::isinf(total))
+      n.share = std::isinf(n.share) ? 1.0 : 0.0;
+    else
+      n.share = total > 0.0 ? n.share / total : 0.0;
   }
   return out;
 }
@@ -84,8 +85,8 @@ std::vector<std::string> consumer_nodes(const GraphView& graph, const PlacementP
 DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, const GraphView& graph,
                                     const PlacementPlan& plan,
                                     const std::vector<std::string>& qdq_tensors,
-                                    const std::map<std::string, calib::Range>& ranges,
-                                    bool uint8, const std::vector<std::vector<Tensor>>& samples,
+                                    const std::map<std::string, calib::Range>& ranges, bool uint8,
+                                    const std::vector<std::vector<Tensor>>& samples,
                                     const DominantNoiseOptions& o, int threads) {
   DominantNoiseRun run;
   if (!o.enabled || qdq_tensors.empty() || samples.empty()) return run;
@@ -104,9 +105,10 @@ DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, con
   for (const auto& t : s.tensors) sqnr.emplace_back(t.tensor, t.output_sqnr_db);
   run.shares = noise_shares(sqnr);
   run.selected = select_dominant_noise(run.shares, o);
-  std::stable_sort(run.shares.begin(), run.shares.end(), [](const TensorNoise& a, const TensorNoise& b) {
-    return a.share != b.share ? a.share > b.share : a.tensor < b.tensor;
-  });
+  std::stable_sort(run.shares.begin(), run.shares.end(),
+                   [](const TensorNoise& a, const TensorNoise& b) {
+                     return a.share != b.share ? a.share > b.share : a.tensor < b.tensor;
+                   });
   for (const auto& n : run.selected) run.nodes[n.tensor] = consumer_nodes(graph, plan, n.tensor);
   run.samples = s.samples;
   run.seconds = s.seconds;
@@ -131,9 +133,11 @@ std::vector<std::vector<Tensor>> probe_samples(SampleSource& source, const engin
 }
 
 bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
-                         const QdqBuild& build, QdqBuilder& builder, CalibrateReport& report) {
+                               const QdqBuild& build, QdqBuilder& builder,
+                               CalibrateReport& report) {
   const DominantNoiseOptions& o = options.dominant_noise;
-  const auto model = engine::Model::load(options.model_path, engine::LoadOptions{.check_ops = false});
+  const auto model =
+      engine::Model::load(options.model_path, engine::LoadOptions{.check_ops = false});
   std::vector<std::vector<Tensor>> probes;
   std::string probe_data;
   if (source) {
@@ -142,11 +146,13 @@ bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* so
   } else if (!options.accuracy.eval_data.empty() && model.inputs().size() == 1) {
     // The same evenly spaced positions as probe_samples(), so that --from-stats with the
     // calibration data as --eval-data measures on the same samples as one run over it.
-    auto eval_source = eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe, model);
+    auto eval_source =
+        eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe, model);
     const std::size_t n = eval_source->size();
     const std::size_t k = std::min(n, o.samples);
     for (std::size_t i = 0; i < k; ++i) {
-      probes.push_back({eval_source->get((2 * i + 1) * n / (2 * k), false).inputs.at(model.inputs()[0].name)});
+      probes.push_back(
+          {eval_source->get((2 * i + 1) * n / (2 * k), false).inputs.at(model.inputs()[0].name)});
     }
     probe_data = "--eval-data";
   }
@@ -169,7 +175,9 @@ bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* so
   for (const auto& n : run.selected) {
     const std::string pct = std::to_string(static_cast<int>(std::lround(n.share * 100.0)));
     const auto& nodes = run.nodes.at(n.tensor);
-    kept.push_back({{"tensor", n.tensor}, {"share", n.share}, {"output_sqnr_db", n.output_sqnr_db},
+    kept.push_back({{"tensor", n.tensor},
+                    {"share", n.share},
+                    {"output_sqnr_db", n.output_sqnr_db},
                     {"nodes", nodes}});
     std::string node_list;
     for (const auto& name : nodes) {
@@ -178,9 +186,9 @@ bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* so
       node_list += (node_list.empty() ? "" : ", ") + name;
     }
     report.warnings.push_back("kept float by the dominant-noise rule: " + n.tensor + " (" + pct +
-                              "% of the output quantization noise on " + std::to_string(run.samples) +
-                              " " + probe_data + " samples); " + node_list +
-                              " run float; --dominant-noise off quantizes it");
+                              "% of the output quantization noise on " +
+                              std::to_string(run.samples) + " " + probe_data + " samples); " +
+                              node_list + " run float; --dominant-noise off quantizes it");
   }
   j["kept_float"] = std::move(kept);
   nlohmann::json top = nlohmann::json::array();

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.hpp"
 #include "calib/range_select.hpp"
+#include "core/tensor.hpp"
 #include "export/qdq_placement.hpp"
 
 namespace qcal::engine {
@@ -45,7 +45,8 @@ struct TensorNoise {
 
 // Noise power 10^(-sqnr/10) per tensor, normalised to shares summing to 1 (+inf SQNR: share
 // 0). Input order kept.
-std::vector<TensorNoise> noise_shares(const std::vector<std::pair<std::string, double>>& output_sqnr_db);
+std::vector<TensorNoise> noise_shares(
+    const std::vector<std::pair<std::string, double>>& output_sqnr_db);
 
 // The tensors with share >= max(options.share(), 2 / N), largest share first (ties by name).
 // Empty when the rule is off.

@@ -46,10 +46,11 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
   // Input ranks of the softmax-like nodes, from the engine's shape inference (unfused, so the
   // nodes are the model's own).
   std::map<std::string, std::size_t> rank_of;  // the node's output tensor -> its input's rank
-  bool needs_ranks = false;  // a softmax-like node whose axis is not already -1
+  bool needs_ranks = false;                    // a softmax-like node whose axis is not already -1
   for (const auto& node : model.graph().node()) {
     const std::string& op = node.op_type();
-    if (!node.domain().empty() || (op != "Softmax" && op != "LogSoftmax" && op != "Hardmax")) continue;
+    if (!node.domain().empty() || (op != "Softmax" && op != "LogSoftmax" && op != "Hardmax"))
+      continue;
     bool last = false;
     for (const auto& a : node.attribute()) last = last || (a.name() == "axis" && a.i() == -1);
     needs_ranks = needs_ranks || !last;
@@ -86,8 +87,8 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
     }
     const auto rank = r == rank_of.end() ? std::int64_t{0} : static_cast<std::int64_t>(r->second);
     if (axis != -1 && (rank == 0 || axis != rank - 1)) {
-      Error e = unsupported(goal + ": " + op + " on axis " + std::to_string(axis) +
-                                " of a rank-" + std::to_string(rank) +
+      Error e = unsupported(goal + ": " + op + " on axis " + std::to_string(axis) + " of a rank-" +
+                                std::to_string(rank) +
                                 " input changes meaning at opset 13 and is not rewritten",
                             what);
       e.with("node", name);
@@ -115,7 +116,8 @@ void check_same_outputs(const std::string& original_bytes, const std::string& co
   std::vector<std::vector<Tensor>> results;
   std::vector<std::string> names;
   for (const std::string* bytes : {&original_bytes, &converted_bytes}) {
-    auto model = std::make_shared<const engine::Model>(engine::Model::load_from_bytes(*bytes, base));
+    auto model =
+        std::make_shared<const engine::Model>(engine::Model::load_from_bytes(*bytes, base));
     if (names.empty()) {
       for (const auto& o : model->outputs()) names.push_back(o.name);
     }
@@ -141,9 +143,10 @@ void check_same_outputs(const std::string& original_bytes, const std::string& co
     }
     const double rel = ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
     if (!same_shape || !(rel <= 1e-5)) {
-      Error e(ErrorCode::kNumeric, "the opset conversion changed the model's output (relative L2 error " +
-                                       std::to_string(rel) + ", shape " + shape_to_string(b[k].shape()) +
-                                       " instead of " + shape_to_string(a[k].shape()) + ")");
+      Error e(ErrorCode::kNumeric,
+              "the opset conversion changed the model's output (relative L2 error " +
+                  std::to_string(rel) + ", shape " + shape_to_string(b[k].shape()) +
+                  " instead of " + shape_to_string(a[k].shape()) + ")");
       e.with("file", what).with("tensor", k < names.size() ? names[k] : std::to_string(k));
       throw e;
     }

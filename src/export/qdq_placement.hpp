@@ -25,13 +25,13 @@ struct GraphView {
   std::vector<GraphNode> nodes;  // topological order (as ONNX requires)
   std::set<std::string> initializers;
   std::map<std::string, std::vector<std::int64_t>> initializer_shapes;
-  std::vector<std::string> inputs;   // graph inputs that are not initializers
+  std::vector<std::string> inputs;  // graph inputs that are not initializers
   std::vector<std::string> outputs;
 };
 
 struct PlacementOptions {
-  bool per_channel = true;                 // weights per output channel (else per tensor)
-  std::vector<std::string> exclude;        // node names or regexes (full match) kept in float
+  bool per_channel = true;                    // weights per output channel (else per tensor)
+  std::vector<std::string> exclude;           // node names or regexes (full match) kept in float
   bool keep_probability_inputs_float = true;  // compute ops fed by Softmax/Sigmoid stay float
   // Compute ops with no int8 compute op downstream (the layers producing the outputs), and
   // compute ops feeding only those through plumbing (one linear map), stay float;
@@ -67,9 +67,9 @@ struct PlacementPlan {
 PlacementPlan plan_qdq(const GraphView& graph, const PlacementOptions& options);
 
 // Op classes used by the rules.
-bool is_compute_op(const std::string& op_type);  // Conv, ConvTranspose, MatMul, Gemm
-bool is_fusible_op(const std::string& op_type);  // Add, Concat, pooling, Resize
-bool is_plumbing_op(const std::string& op_type);  // Reshape, Transpose, Slice, Gather, ...
+bool is_compute_op(const std::string& op_type);      // Conv, ConvTranspose, MatMul, Gemm
+bool is_fusible_op(const std::string& op_type);      // Add, Concat, pooling, Resize
+bool is_plumbing_op(const std::string& op_type);     // Reshape, Transpose, Slice, Gather, ...
 bool is_probability_op(const std::string& op_type);  // Softmax, Sigmoid
 
 }  // namespace qcal::exporter

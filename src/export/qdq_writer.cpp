@@ -15,7 +15,6 @@
 namespace qcal::exporter {
 namespace {
 
-
 // Float data of an initializer (raw_data or float_data); throws when not float32.
 std::vector<float> float_values(const onnx::TensorProto& t, const std::string& what) {
   if (t.data_type() != onnx::TensorProto::FLOAT) {
@@ -132,7 +131,8 @@ GraphView read_graph_view(const std::string& model_bytes, const std::string& wha
       // Constant outputs are constants, not activations (PaddleOCR exports keep its weights so).
       for (const auto& o : node.outputs) view.initializers.insert(o);
       for (const auto& a : n.attribute()) {
-        if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR && n.output_size() == 1) {
+        if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR &&
+            n.output_size() == 1) {
           view.initializer_shapes[n.output(0)] = {a.t().dims().begin(), a.t().dims().end()};
         }
       }
@@ -209,7 +209,7 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
   NameMaker names(g);
 
   // Quantize weights into new int8 initializers, each followed by one DequantizeLinear.
-  std::vector<onnx::NodeProto> head_nodes;  // weight DQs and graph-input QDQs, placed first
+  std::vector<onnx::NodeProto> head_nodes;       // weight DQs and graph-input QDQs, placed first
   std::map<std::string, std::string> weight_dq;  // float initializer -> dequantized tensor
   bool warned_axis = false;
   // Weights held by Constant nodes (tensor `value`): quantized like initializers.
@@ -217,7 +217,8 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
   for (const auto& n : g.node()) {
     if (n.op_type() != "Constant" || !n.domain().empty() || n.output_size() != 1) continue;
     for (const auto& a : n.attribute()) {
-      if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR) constant_values[n.output(0)] = &a.t();
+      if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR)
+        constant_values[n.output(0)] = &a.t();
     }
   }
   std::set<std::string> constant_weights;  // quantized weights that came from Constant nodes
@@ -228,7 +229,8 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
     }
     if (!src) {
       const auto c = constant_values.find(name);
-      if (c == constant_values.end() || c->second->data_type() != onnx::TensorProto::FLOAT) continue;
+      if (c == constant_values.end() || c->second->data_type() != onnx::TensorProto::FLOAT)
+        continue;
       src = c->second;
       constant_weights.insert(name);
     }
@@ -295,8 +297,8 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
     const std::string dqout = names.make(tensor + "_DequantizeLinear_Output");
     add_scalar_initializer(g, sname, qp.scale);
     add_zero_point(g, zname, activation_type, qp.zero_point);
-    after_tensor[tensor].push_back(
-        make_node("QuantizeLinear", names.make(tensor + "_QuantizeLinear"), {tensor, sname, zname}, qout));
+    after_tensor[tensor].push_back(make_node(
+        "QuantizeLinear", names.make(tensor + "_QuantizeLinear"), {tensor, sname, zname}, qout));
     after_tensor[tensor].push_back(make_node(
         "DequantizeLinear", names.make(tensor + "_DequantizeLinear"), {qout, sname, zname}, dqout));
     activation_dq[tensor] = dqout;
@@ -306,12 +308,14 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
   // Rewire the planned uses.
   auto& nodes = *g.mutable_node();
   for (const auto& [tensor, uses] : plan.activations) {
-    for (const auto& u : uses) nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), activation_dq[tensor]);
+    for (const auto& u : uses)
+      nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), activation_dq[tensor]);
   }
   for (const auto& [name, wp] : plan.weights) {
     auto it = weight_dq.find(name);
     if (it == weight_dq.end()) continue;
-    for (const auto& u : wp.uses) nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), it->second);
+    for (const auto& u : wp.uses)
+      nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), it->second);
   }
 
   // Rebuild the node list in topological order.

@@ -25,10 +25,10 @@ struct Groups {
 
 }  // namespace
 
-std::vector<RangeRuleChange> apply_range_rules(const GraphView& graph, const PlacementPlan& plan,
-                                               const std::map<std::string, calib::TensorStats>& stats,
-                                               std::map<std::string, calib::Range>& ranges,
-                                               const RangeRuleOptions& options) {
+std::vector<RangeRuleChange> apply_range_rules(
+    const GraphView& graph, const PlacementPlan& plan,
+    const std::map<std::string, calib::TensorStats>& stats,
+    std::map<std::string, calib::Range>& ranges, const RangeRuleOptions& options) {
   std::vector<RangeRuleChange> changes;
   std::map<std::string, const GraphNode*> producer;
   for (const auto& node : graph.nodes) {
@@ -85,9 +85,9 @@ std::vector<RangeRuleChange> apply_range_rules(const GraphView& graph, const Pla
         auto it = plan.activations.find(node.inputs[i]);
         if (it == plan.activations.end() || !index.count(node.inputs[i])) continue;
         // Only inputs this Concat reads through a Q/DQ pair.
-        const bool rewired = std::any_of(it->second.begin(), it->second.end(), [&](const TensorUse& u) {
-          return u.node == n && u.input == i;
-        });
+        const bool rewired =
+            std::any_of(it->second.begin(), it->second.end(),
+                        [&](const TensorUse& u) { return u.node == n && u.input == i; });
         if (rewired) members.push_back(index[node.inputs[i]]);
       }
       if (members.size() < 2) continue;
@@ -114,7 +114,8 @@ std::vector<RangeRuleChange> apply_range_rules(const GraphView& graph, const Pla
       if (node.op_type != "Concat") continue;
       for (const auto& in : node.inputs) {
         auto it = index.find(in);
-        if (it != index.end() && in_concat[it->second]) first_concat.emplace(groups.find(it->second), node.name);
+        if (it != index.end() && in_concat[it->second])
+          first_concat.emplace(groups.find(it->second), node.name);
       }
     }
     for (std::size_t k = 0; k < names.size(); ++k) {

@@ -27,7 +27,7 @@ struct RangeRuleOptions {
 // What a rule changed, for ranges.json and the command's summary.
 struct RangeRuleChange {
   std::string tensor;
-  std::string rule;   // "probability" or "concat:<node>"
+  std::string rule;  // "probability" or "concat:<node>"
   float amax_before = 0.0f;
   float amax_after = 0.0f;
 };
@@ -35,9 +35,9 @@ struct RangeRuleChange {
 // Adjusts `ranges` in place. Concat groups are merged transitively (a tensor feeding two
 // Concats ties both groups), so the result does not depend on node order. Only tensors present
 // in `ranges` are touched; Concat sharing only concerns tensors the plan quantizes.
-std::vector<RangeRuleChange> apply_range_rules(const GraphView& graph, const PlacementPlan& plan,
-                                               const std::map<std::string, calib::TensorStats>& stats,
-                                               std::map<std::string, calib::Range>& ranges,
-                                               const RangeRuleOptions& options);
+std::vector<RangeRuleChange> apply_range_rules(
+    const GraphView& graph, const PlacementPlan& plan,
+    const std::map<std::string, calib::TensorStats>& stats,
+    std::map<std::string, calib::Range>& ranges, const RangeRuleOptions& options);
 
 }  // namespace qcal::exporter

@@ -1,14 +1,13 @@
 // ranges.json writer.
 #include "export/ranges_json.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "calib/quant_noise.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+
+#include "calib/quant_noise.hpp"
 
 namespace qcal::exporter {
 namespace {
@@ -26,7 +25,8 @@ nlohmann::json histogram_summary(const calib::TensorStats& stats) {
   j["range"] = h->range();
   j["used_bins"] = used;
   const auto total = h->total();
-  j["zero_bin_fraction"] = total ? static_cast<double>(counts[0]) / static_cast<double>(total) : 0.0;
+  j["zero_bin_fraction"] =
+      total ? static_cast<double>(counts[0]) / static_cast<double>(total) : 0.0;
   auto used_counts = counts.first(used);
   j["p99"] = calib::select_amax_percentile(used_counts, h->bin_width(), 99.0);
   j["p99_99"] = calib::select_amax_percentile(used_counts, h->bin_width(), 99.99);

@@ -17,8 +17,10 @@ std::string_view trt_algorithm_name(TrtAlgorithm algorithm) {
 
 void validate_trt_version(int version) {
   if (version < 1000 || version > 999999) {
-    throw_invalid("--trt-version must be NV_TENSORRT_VERSION as TensorRT prints it (8601 for "
-                  "8.6.1, 100300 for 10.3.0), got " + std::to_string(version));
+    throw_invalid(
+        "--trt-version must be NV_TENSORRT_VERSION as TensorRT prints it (8601 for "
+        "8.6.1, 100300 for 10.3.0), got " +
+        std::to_string(version));
   }
 }
 

@@ -2,9 +2,8 @@
 // bytes to move are split into equal ranges per thread so one large piece still uses all threads.
 #include "ops/concat_split.hpp"
 
-#include "ops/op_util.hpp"
-
 #include "core/checked.hpp"
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -174,9 +173,7 @@ class SplitKernel : public NodeKernel {
   }
 
  private:
-  std::size_t output_count() const {
-    return node_.outputs.empty() ? 1 : node_.outputs.size();
-  }
+  std::size_t output_count() const { return node_.outputs.empty() ? 1 : node_.outputs.size(); }
 
   SplitAttrs attrs_;
   std::vector<std::byte*> pieces_;
@@ -193,9 +190,9 @@ Shape infer_concat(const NodeDef& node, const ConcatAttrs& attrs, std::span<cons
   out[static_cast<std::size_t>(axis)] = 0;
   for (const Shape& s : shapes) {
     if (s.size() != first.size()) {
-      throw node.error(ErrorCode::kInvalidArgument, "inputs have different ranks: " +
-                                                        shape_to_string(first) + " and " +
-                                                        shape_to_string(s));
+      throw node.error(
+          ErrorCode::kInvalidArgument,
+          "inputs have different ranks: " + shape_to_string(first) + " and " + shape_to_string(s));
     }
     for (std::size_t d = 0; d < s.size(); ++d) {
       if (static_cast<std::int64_t>(d) == axis) continue;
@@ -218,9 +215,9 @@ std::vector<std::int64_t> infer_split_sizes(const NodeDef& node, std::int64_t di
                                             std::size_t output_count) {
   if (!split.empty()) {
     if (split.size() != output_count) {
-      throw node.error(ErrorCode::kInvalidArgument,
-                       "split has " + std::to_string(split.size()) + " entries for " +
-                           std::to_string(output_count) + " outputs");
+      throw node.error(ErrorCode::kInvalidArgument, "split has " + std::to_string(split.size()) +
+                                                        " entries for " +
+                                                        std::to_string(output_count) + " outputs");
     }
     std::int64_t sum = 0;
     for (std::int64_t s : split) {

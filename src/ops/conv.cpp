@@ -13,7 +13,8 @@ void ConvWindowAttrs::read(const NodeDef& node) {
   kernel_shape = node.attr_ints("kernel_shape");
   pads = node.attr_ints("pads");
   strides = node.attr_ints("strides");
-  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" && auto_pad != "VALID") {
+  if (auto_pad != "NOTSET" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER" &&
+      auto_pad != "VALID") {
     throw node.error(ErrorCode::kFormat, "auto_pad '" + auto_pad + "' is not a valid value");
   }
   if (group < 1) throw node.error(ErrorCode::kFormat, "group must be >= 1");
@@ -35,8 +36,8 @@ Shape ConvGeometry::out_shape() const {
 ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, const Shape* b,
                         const NodeDef& node) {
   if (x.size() < 3 || x.size() > 5) {
-    throw node.error(ErrorCode::kUnsupported, "Conv input X must have rank 3 to 5, got " +
-                                                  shape_to_string(x));
+    throw node.error(ErrorCode::kUnsupported,
+                     "Conv input X must have rank 3 to 5, got " + shape_to_string(x));
   }
   if (w.size() != x.size()) {
     throw node.error(ErrorCode::kFormat, "Conv weight W " + shape_to_string(w) +
@@ -64,10 +65,11 @@ ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, 
   }
   g.strides = attrs.strides.empty() ? std::vector<std::int64_t>(nsp, 1) : attrs.strides;
   g.dilations = attrs.dilations.empty() ? std::vector<std::int64_t>(nsp, 1) : attrs.dilations;
-  std::vector<std::int64_t> pads = attrs.pads.empty() ? std::vector<std::int64_t>(2 * nsp, 0) : attrs.pads;
+  std::vector<std::int64_t> pads =
+      attrs.pads.empty() ? std::vector<std::int64_t>(2 * nsp, 0) : attrs.pads;
   if (g.strides.size() != nsp || g.dilations.size() != nsp || pads.size() != 2 * nsp) {
-    throw node.error(ErrorCode::kFormat, "strides/dilations/pads do not match the spatial rank " +
-                                             std::to_string(nsp));
+    throw node.error(ErrorCode::kFormat,
+                     "strides/dilations/pads do not match the spatial rank " + std::to_string(nsp));
   }
   g.pad_begin.resize(nsp);
   g.pad_end.resize(nsp);
@@ -75,7 +77,8 @@ ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, 
   for (std::size_t i = 0; i < nsp; ++i) {
     if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1 || pads[i] < 0 ||
         pads[i + nsp] < 0) {
-      throw node.error(ErrorCode::kFormat, "Conv strides, dilations and kernel must be >= 1, pads >= 0");
+      throw node.error(ErrorCode::kFormat,
+                       "Conv strides, dilations and kernel must be >= 1, pads >= 0");
     }
     const std::int64_t extent = checked_add(checked_mul(g.kernel[i] - 1, g.dilations[i]), 1);
     if (attrs.auto_pad == "NOTSET") {
@@ -86,7 +89,8 @@ ConvGeometry infer_conv(const ConvAttrs& attrs, const Shape& x, const Shape& w, 
     } else {
       // SAME_*: output = ceil(in / stride); the odd pad goes at the end (UPPER) or begin (LOWER).
       const std::int64_t out = (g.in_size[i] + g.strides[i] - 1) / g.strides[i];
-      const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * g.strides[i] + extent - g.in_size[i]);
+      const std::int64_t total =
+          std::max<std::int64_t>(0, (out - 1) * g.strides[i] + extent - g.in_size[i]);
       g.pad_begin[i] = attrs.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       g.pad_end[i] = total - g.pad_begin[i];
     }
@@ -188,8 +192,8 @@ class ConvKernel : public Kernel {
       if (b) bs = b->shape();
       geometry_ = infer_conv(attrs_, x.shape(), inputs[1]->shape(), b ? &bs : nullptr, node_);
     }
-    fast_.run(geometry_, attrs_.activation, x.data<float>(), *inputs[1], b ? b->data<float>() : nullptr,
-              outputs[0]->data<float>(), weights_constant_);
+    fast_.run(geometry_, attrs_.activation, x.data<float>(), *inputs[1],
+              b ? b->data<float>() : nullptr, outputs[0]->data<float>(), weights_constant_);
   }
 
  private:
@@ -202,6 +206,8 @@ class ConvKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_conv(const NodeDef& node) { return std::make_unique<ConvKernel>(node); }
+std::unique_ptr<Kernel> make_conv(const NodeDef& node) {
+  return std::make_unique<ConvKernel>(node);
+}
 
 }  // namespace qcal::ops

@@ -38,9 +38,9 @@ struct ConvGeometry {
   std::int64_t in_channels = 0;
   std::int64_t out_channels = 0;
   std::int64_t group = 1;
-  std::vector<std::int64_t> in_size;     // spatial dims of X
-  std::vector<std::int64_t> kernel;      // spatial dims of W
-  std::vector<std::int64_t> out_size;    // spatial dims of Y
+  std::vector<std::int64_t> in_size;   // spatial dims of X
+  std::vector<std::int64_t> kernel;    // spatial dims of W
+  std::vector<std::int64_t> out_size;  // spatial dims of Y
   std::vector<std::int64_t> strides;
   std::vector<std::int64_t> dilations;
   std::vector<std::int64_t> pad_begin;

@@ -108,23 +108,27 @@ class ConvChainKernel : public Kernel {
         st.weights_from = w.raw_data();
       }
       const bool last = k + 1 == n;
-      memory dst = last && !p.reorder_out
-                       ? memory(p.user_dst, eng, outputs[0]->raw_data())
-                       // Intermediates alternate between scratch slots 1 and 2 (slot 0 holds
-                       // reordered inputs), so a stage never reads the buffer it writes.
-                       : memory(st.pd.dst_desc(), eng, onednn_scratch(1 + static_cast<int>(k % 2),
-                                                                     st.pd.dst_desc().get_size()));
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, st.weights}, {DNNL_ARG_DST, dst}};
+      memory dst =
+          last && !p.reorder_out
+              ? memory(p.user_dst, eng, outputs[0]->raw_data())
+              // Intermediates alternate between scratch slots 1 and 2 (slot 0 holds
+              // reordered inputs), so a stage never reads the buffer it writes.
+              : memory(st.pd.dst_desc(), eng,
+                       onednn_scratch(1 + static_cast<int>(k % 2), st.pd.dst_desc().get_size()));
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, st.weights}, {DNNL_ARG_DST, dst}};
       if (st.has_bias) {
         args.emplace(DNNL_ARG_BIAS, memory(memory::desc({st.g.out_channels}, memory::data_type::f32,
                                                         memory::format_tag::a),
                                            eng, const_cast<void*>(inputs[2 + 2 * k]->raw_data())));
       }
       for (std::size_t i = 0; i < st.binary.size(); ++i) {
-        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.binary[i].index) | DNNL_ARG_SRC_1, st.binary_mem[i]);
+        args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.binary[i].index) | DNNL_ARG_SRC_1,
+                     st.binary_mem[i]);
       }
       st.conv.execute(stream, args);
-      if (!last && !observe_[k].empty() && ctx.observe) report(stream, st, dst, observe_[k], *ctx.observe);
+      if (!last && !observe_[k].empty() && ctx.observe)
+        report(stream, st, dst, observe_[k], *ctx.observe);
       src = dst;
     }
     if (p.reorder_out) {
@@ -197,7 +201,9 @@ class ConvChainKernel : public Kernel {
       if (!fixed) st.pd = make(any_src);
       st.conv = dnnl::convolution_forward(st.pd);
       st.reorder_in = st.pd.src_desc() != prev;
-      if (st.reorder_in) st.in_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prev, eng, st.pd.src_desc()));
+      if (st.reorder_in)
+        st.in_reorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(eng, prev, eng, st.pd.src_desc()));
       st.weights = memory(st.pd.weights_desc(), eng);
       for (auto& op : st.binary) {
         const memory::desc scalar(memory::dims(y_shape.size(), 1), f32, plain_tag(y_shape.size()));
@@ -211,7 +217,8 @@ class ConvChainKernel : public Kernel {
     // so the pointers stay valid.
     p->user_dst = memory::desc(to_dims(s), f32, plain_tag(s.size()));
     p->reorder_out = prev != p->user_dst;
-    if (p->reorder_out) p->out_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prev, eng, p->user_dst));
+    if (p->reorder_out)
+      p->out_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, prev, eng, p->user_dst));
     return p;
   }
 
@@ -224,6 +231,8 @@ class ConvChainKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_conv_chain(const NodeDef& node) { return std::make_unique<ConvChainKernel>(node); }
+std::unique_ptr<Kernel> make_conv_chain(const NodeDef& node) {
+  return std::make_unique<ConvChainKernel>(node);
+}
 
 }  // namespace qcal::ops

@@ -15,8 +15,8 @@ struct ConvF32OneDnn::Prepared {
   dnnl::convolution_forward conv;
   OneDnnLayouts io;
   bool has_bias = false;
-  std::vector<BinaryPostOp> binary;       // scalar operands of Mul/Add post-ops
-  std::vector<memory> binary_mem;         // one-element views of binary[i].value
+  std::vector<BinaryPostOp> binary;  // scalar operands of Mul/Add post-ops
+  std::vector<memory> binary_mem;    // one-element views of binary[i].value
 };
 
 ConvF32OneDnn::ConvF32OneDnn() = default;
@@ -71,7 +71,8 @@ void ConvF32OneDnn::run(const ConvGeometry& g, const FusedActivation& activation
                                        eng, const_cast<float*>(b)));
   }
   for (std::size_t i = 0; i < p.binary.size(); ++i) {
-    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.binary[i].index) | DNNL_ARG_SRC_1, p.binary_mem[i]);
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(p.binary[i].index) | DNNL_ARG_SRC_1,
+                 p.binary_mem[i]);
   }
   p.conv.execute(stream, args);
   p.io.finish(stream, args, y);

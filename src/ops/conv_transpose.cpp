@@ -21,7 +21,8 @@ ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, cons
                                            const Shape& w, const Shape* b, const NodeDef& node) {
   if (x.size() < 3 || x.size() > 5 || w.size() != x.size()) {
     throw node.error(ErrorCode::kFormat, "ConvTranspose X " + shape_to_string(x) + " and W " +
-                                             shape_to_string(w) + " must have the same rank, 3 to 5");
+                                             shape_to_string(w) +
+                                             " must have the same rank, 3 to 5");
   }
   const std::size_t nsp = x.size() - 2;
   ConvTransposeGeometry g;
@@ -34,8 +35,8 @@ ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, cons
                                              " does not match X " + shape_to_string(x));
   }
   if (b && (b->size() != 1 || (*b)[0] != g.out_channels)) {
-    throw node.error(ErrorCode::kFormat, "ConvTranspose bias " + shape_to_string(*b) + " must be [" +
-                                             std::to_string(g.out_channels) + "]");
+    throw node.error(ErrorCode::kFormat, "ConvTranspose bias " + shape_to_string(*b) +
+                                             " must be [" + std::to_string(g.out_channels) + "]");
   }
   g.in_size.assign(x.begin() + 2, x.end());
   g.kernel.assign(w.begin() + 2, w.end());
@@ -56,11 +57,14 @@ ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, cons
   g.pad_end.resize(nsp);
   g.out_size.resize(nsp);
   for (std::size_t i = 0; i < nsp; ++i) {
-    if (g.strides[i] < 1 || g.dilations[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0 || out_pad[i] < 0) {
-      throw node.error(ErrorCode::kFormat, "ConvTranspose strides/dilations must be >= 1, pads >= 0");
+    if (g.strides[i] < 1 || g.dilations[i] < 1 || pads[i] < 0 || pads[i + nsp] < 0 ||
+        out_pad[i] < 0) {
+      throw node.error(ErrorCode::kFormat,
+                       "ConvTranspose strides/dilations must be >= 1, pads >= 0");
     }
     const std::int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
-    const std::int64_t full = checked_add(checked_mul(g.strides[i], g.in_size[i] - 1), out_pad[i] + extent);
+    const std::int64_t full =
+        checked_add(checked_mul(g.strides[i], g.in_size[i] - 1), out_pad[i] + extent);
     const bool same = attrs.auto_pad == "SAME_UPPER" || attrs.auto_pad == "SAME_LOWER";
     if (!out_shape.empty() || same) {
       // The spec: total = full - output_shape; SAME_UPPER puts the larger half at the end.
@@ -86,7 +90,8 @@ ConvTransposeGeometry infer_conv_transpose(const ConvTransposeAttrs& attrs, cons
       }
       g.out_size[i] = full - g.pad_begin[i] - g.pad_end[i];
     }
-    if (g.out_size[i] < 0) throw node.error(ErrorCode::kFormat, "ConvTranspose output size is negative");
+    if (g.out_size[i] < 0)
+      throw node.error(ErrorCode::kFormat, "ConvTranspose output size is negative");
   }
   checked_numel(g.out_shape(), "ConvTranspose output");
   return g;
@@ -174,8 +179,8 @@ struct ConvTransposeAsConv {
   Tensor weights;  // [oc*kh*kw, ic, 1, 1]: W [ic, oc*kh*kw] transposed
   const void* weights_from = nullptr;
 
-  void run(const ConvTransposeGeometry& g, const float* x, const Tensor& w, const float* b, float* y,
-           bool weights_constant, int num_threads) {
+  void run(const ConvTransposeGeometry& g, const float* x, const Tensor& w, const float* b,
+           float* y, bool weights_constant, int num_threads) {
     const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
     const std::int64_t ih = g.in_size[0], iw = g.in_size[1];
     const std::int64_t oh = g.out_size[0], ow = g.out_size[1];
@@ -201,9 +206,9 @@ struct ConvTransposeAsConv {
     c.dilations = {1, 1};
     c.pad_begin = {0, 0};
     c.pad_end = {0, 0};
-    const std::int64_t tbytes =
-        checked_mul(checked_mul(checked_mul(g.batch, m, "ConvTranspose scratch"), hw, "ConvTranspose scratch"),
-                    std::int64_t{4}, "ConvTranspose scratch");
+    const std::int64_t tbytes = checked_mul(
+        checked_mul(checked_mul(g.batch, m, "ConvTranspose scratch"), hw, "ConvTranspose scratch"),
+        std::int64_t{4}, "ConvTranspose scratch");
     // Slot 2: ConvF32OneDnn uses slots 0 and 1 for its own reorders.
     float* t = static_cast<float*>(onednn_scratch(2, static_cast<std::size_t>(tbytes)));
     conv.run(c, FusedActivation{}, x, weights, nullptr, t, true);
@@ -237,7 +242,8 @@ class ConvTransposeKernel : public Kernel {
       : node_(node), attrs_(ConvTransposeAttrs::from_node(node)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
-    if (inputs.size() < 2 || inputs[0].dtype == DType::kUndefined || inputs[1].dtype == DType::kUndefined) {
+    if (inputs.size() < 2 || inputs[0].dtype == DType::kUndefined ||
+        inputs[1].dtype == DType::kUndefined) {
       throw node_.error(ErrorCode::kFormat, "ConvTranspose needs inputs X and W");
     }
     for (const auto& in : inputs) {
@@ -256,7 +262,8 @@ class ConvTransposeKernel : public Kernel {
            const RunContext& ctx) override {
     const Tensor* b = inputs.size() > 2 ? inputs[2] : nullptr;
     Shape bs = b ? b->shape() : Shape{};
-    geometry_ = infer_conv_transpose(attrs_, inputs[0]->shape(), inputs[1]->shape(), b ? &bs : nullptr, node_);
+    geometry_ = infer_conv_transpose(attrs_, inputs[0]->shape(), inputs[1]->shape(),
+                                     b ? &bs : nullptr, node_);
     const float* bias = b ? b->data<float>() : nullptr;
     if (gemm_path_applies(geometry_) && geometry_.out_channels < 16) {
       as_conv_.run(geometry_, inputs[0]->data<float>(), *inputs[1], bias, outputs[0]->data<float>(),

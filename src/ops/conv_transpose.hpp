@@ -35,8 +35,8 @@ class ConvTransposeF32OneDnn {
   ~ConvTransposeF32OneDnn();
   // False when oneDNN cannot express the geometry (then use the reference).
   bool supports(const ConvTransposeGeometry& g) const;
-  void run(const ConvTransposeGeometry& g, const float* x, const Tensor& w, const float* b, float* y,
-           bool weights_constant);
+  void run(const ConvTransposeGeometry& g, const float* x, const Tensor& w, const float* b,
+           float* y, bool weights_constant);
 
  private:
   struct Prepared;

@@ -23,7 +23,8 @@ bool ConvTransposeF32OneDnn::supports(const ConvTransposeGeometry& g) const {
   // size (output_padding/output_shape) to be non-negative.
   for (std::size_t i = 0; i < g.in_size.size(); ++i) {
     const std::int64_t extent = (g.kernel[i] - 1) * g.dilations[i] + 1;
-    const std::int64_t right = (g.in_size[i] - 1) * g.strides[i] + extent - g.pad_begin[i] - g.out_size[i];
+    const std::int64_t right =
+        (g.in_size[i] - 1) * g.strides[i] + extent - g.pad_begin[i] - g.out_size[i];
     if (right < 0) return false;
   }
   return g.batch > 0 && g.in_channels > 0 && g.out_channels > 0;
@@ -66,12 +67,12 @@ void ConvTransposeF32OneDnn::run(const ConvTransposeGeometry& g, const float* x,
     }
     const memory::desc any_src(to_dims(xs), f32, T::any), any_dst(to_dims(ys), f32, T::any),
         any_w(to_dims(ws), f32, T::any), bias_md({g.out_channels}, f32, T::a);
-    auto desc = b ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                      dnnl::algorithm::deconvolution_direct, any_src,
-                                                      any_w, bias_md, any_dst, strides, dil, pl, pr)
-                  : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                      dnnl::algorithm::deconvolution_direct, any_src,
-                                                      any_w, any_dst, strides, dil, pl, pr);
+    auto desc = b ? dnnl::deconvolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                        any_src, any_w, bias_md, any_dst, strides, dil, pl, pr)
+                  : dnnl::deconvolution_forward::desc(
+                        dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
+                        any_src, any_w, any_dst, strides, dil, pl, pr);
     p->pd = dnnl::deconvolution_forward::primitive_desc(desc, eng);
     p->deconv = dnnl::deconvolution_forward(p->pd);
     p->io.init(p->pd.src_desc(), p->pd.weights_desc(), p->pd.dst_desc());
@@ -81,8 +82,8 @@ void ConvTransposeF32OneDnn::run(const ConvTransposeGeometry& g, const float* x,
   dnnl::stream stream(eng);
   auto args = p.io.bind(stream, x, w, y, weights_constant);
   if (b) {
-    args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.out_channels}, memory::data_type::f32, T::a), eng,
-                                       const_cast<float*>(b)));
+    args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.out_channels}, memory::data_type::f32, T::a),
+                                       eng, const_cast<float*>(b)));
   }
   p.deconv.execute(stream, args);
   p.io.finish(stream, args, y);

@@ -2,11 +2,10 @@
 // contiguous inner loops (same-shape, scalar and row broadcast) that the compiler vectorises.
 #include "ops/elementwise.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <type_traits>
 
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -46,33 +45,53 @@ T int_mod(T a, T b, bool fmod) {
 
 template <BinaryOp kOp, typename T>
 inline auto apply_binary(T a, T b, bool fmod) {
-  if constexpr (kOp == BinaryOp::kEqual) return a == b;
-  else if constexpr (kOp == BinaryOp::kLess) return a < b;
-  else if constexpr (kOp == BinaryOp::kGreater) return a > b;
-  else if constexpr (kOp == BinaryOp::kLessOrEqual) return a <= b;
-  else if constexpr (kOp == BinaryOp::kGreaterOrEqual) return a >= b;
-  else if constexpr (kOp == BinaryOp::kAnd) return static_cast<bool>(a && b);
-  else if constexpr (kOp == BinaryOp::kOr) return static_cast<bool>(a || b);
-  else if constexpr (kOp == BinaryOp::kXor) return static_cast<bool>(static_cast<bool>(a) != static_cast<bool>(b));
-  else if constexpr (std::is_same_v<T, bool>) return a;  // never reached: infer rejects bool
-  else if constexpr (kOp == BinaryOp::kAdd) return static_cast<T>(a + b);
-  else if constexpr (kOp == BinaryOp::kSub) return static_cast<T>(a - b);
-  else if constexpr (kOp == BinaryOp::kMul) return static_cast<T>(a * b);
+  if constexpr (kOp == BinaryOp::kEqual)
+    return a == b;
+  else if constexpr (kOp == BinaryOp::kLess)
+    return a < b;
+  else if constexpr (kOp == BinaryOp::kGreater)
+    return a > b;
+  else if constexpr (kOp == BinaryOp::kLessOrEqual)
+    return a <= b;
+  else if constexpr (kOp == BinaryOp::kGreaterOrEqual)
+    return a >= b;
+  else if constexpr (kOp == BinaryOp::kAnd)
+    return static_cast<bool>(a && b);
+  else if constexpr (kOp == BinaryOp::kOr)
+    return static_cast<bool>(a || b);
+  else if constexpr (kOp == BinaryOp::kXor)
+    return static_cast<bool>(static_cast<bool>(a) != static_cast<bool>(b));
+  else if constexpr (std::is_same_v<T, bool>)
+    return a;  // never reached: infer rejects bool
+  else if constexpr (kOp == BinaryOp::kAdd)
+    return static_cast<T>(a + b);
+  else if constexpr (kOp == BinaryOp::kSub)
+    return static_cast<T>(a - b);
+  else if constexpr (kOp == BinaryOp::kMul)
+    return static_cast<T>(a * b);
   else if constexpr (kOp == BinaryOp::kDiv) {
-    if constexpr (std::is_floating_point_v<T>) return static_cast<T>(a / b);
-    else return int_div(a, b);
+    if constexpr (std::is_floating_point_v<T>)
+      return static_cast<T>(a / b);
+    else
+      return int_div(a, b);
   } else if constexpr (kOp == BinaryOp::kMod) {
-    if constexpr (std::is_floating_point_v<T>) return static_cast<T>(std::fmod(a, b));
-    else return int_mod(a, b, fmod);
+    if constexpr (std::is_floating_point_v<T>)
+      return static_cast<T>(std::fmod(a, b));
+    else
+      return int_mod(a, b, fmod);
   } else if constexpr (kOp == BinaryOp::kPRelu) {
     return a < T{0} ? static_cast<T>(a * b) : a;
   } else if constexpr (kOp == BinaryOp::kMin) {
     // NaN propagates (numpy.minimum), written branch-free so the loop vectorises.
-    if constexpr (std::is_floating_point_v<T>) return (a != a || a < b) ? a : b;
-    else return a < b ? a : b;
+    if constexpr (std::is_floating_point_v<T>)
+      return (a != a || a < b) ? a : b;
+    else
+      return a < b ? a : b;
   } else if constexpr (kOp == BinaryOp::kMax) {
-    if constexpr (std::is_floating_point_v<T>) return (a != a || a > b) ? a : b;
-    else return a > b ? a : b;
+    if constexpr (std::is_floating_point_v<T>)
+      return (a != a || a > b) ? a : b;
+    else
+      return a > b ? a : b;
   } else {
     static_assert(kOp != kOp, "Pow is handled separately");
   }
@@ -98,7 +117,8 @@ inline void binary_row(const T* a, std::int64_t sa, const T* b, std::int64_t sb,
 
 // parallel_for, and for float32 outputs the scan of the output when `req` asks for it.
 template <typename R, typename Body>
-void parallel_for_out(std::int64_t n, int num_threads, MinMaxRequest* req, const R* out, const Body& body) {
+void parallel_for_out(std::int64_t n, int num_threads, MinMaxRequest* req, const R* out,
+                      const Body& body) {
   if constexpr (std::is_same_v<R, float>) {
     parallel_for_minmax(n, kElementwiseGrain, num_threads, req, nullptr, out, body);
   } else {
@@ -124,10 +144,10 @@ void binary_typed(const T* a, std::span<const std::int64_t> a_shape, const T* b,
     return;
   }
   parallel_for_out(total, num_threads, req, out, [&](std::int64_t begin, std::int64_t end) {
-    walk_rows<2>(plan, begin, end, [&](const std::array<std::int64_t, 2>& off, std::int64_t o,
-                                       std::int64_t n) {
-      binary_row<kOp>(a + off[0], sa, b + off[1], sb, out + o, n, fmod);
-    });
+    walk_rows<2>(plan, begin, end,
+                 [&](const std::array<std::int64_t, 2>& off, std::int64_t o, std::int64_t n) {
+                   binary_row<kOp>(a + off[0], sa, b + off[1], sb, out + o, n, fmod);
+                 });
   });
 }
 
@@ -135,8 +155,8 @@ void binary_typed(const T* a, std::span<const std::int64_t> a_shape, const T* b,
 // and in float for float bases, with x*x for the common exponent 2.
 template <typename T, typename E>
 void pow_typed(const T* a, std::span<const std::int64_t> a_shape, const E* b,
-               std::span<const std::int64_t> b_shape, T* out, std::span<const std::int64_t> out_shape,
-               int num_threads) {
+               std::span<const std::int64_t> b_shape, T* out,
+               std::span<const std::int64_t> out_shape, int num_threads) {
   const std::int64_t total = known_numel(out_shape);
   const std::span<const std::int64_t> shapes[] = {a_shape, b_shape};
   const BroadcastPlan plan = make_broadcast_plan(out_shape, shapes);
@@ -150,17 +170,18 @@ void pow_typed(const T* a, std::span<const std::int64_t> a_shape, const E* b,
     }
   };
   parallel_for(total, kElementwiseGrain, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    walk_rows<2>(plan, begin, end, [&](const std::array<std::int64_t, 2>& off, std::int64_t o,
-                                       std::int64_t n) {
-      const T* pa = a + off[0];
-      const E* pb = b + off[1];
-      T* po = out + o;
-      if (!sb && static_cast<double>(*pb) == 2.0) {
-        for (std::int64_t i = 0; i < n; ++i) po[i] = static_cast<T>(pa[i * sa] * pa[i * sa]);
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) po[i] = one(pa[i * sa], pb[i * sb]);
-      }
-    });
+    walk_rows<2>(plan, begin, end,
+                 [&](const std::array<std::int64_t, 2>& off, std::int64_t o, std::int64_t n) {
+                   const T* pa = a + off[0];
+                   const E* pb = b + off[1];
+                   T* po = out + o;
+                   if (!sb && static_cast<double>(*pb) == 2.0) {
+                     for (std::int64_t i = 0; i < n; ++i)
+                       po[i] = static_cast<T>(pa[i * sa] * pa[i * sa]);
+                   } else {
+                     for (std::int64_t i = 0; i < n; ++i) po[i] = one(pa[i * sa], pb[i * sb]);
+                   }
+                 });
   });
 }
 
@@ -173,8 +194,8 @@ bool binary_dispatch(DType dtype, const Tensor& a, const Tensor& b, Tensor& out,
       binary_typed<kOp>(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<bool>(),
                         out.shape(), fmod, num_threads, nullptr);
     } else {
-      binary_typed<kOp>(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<T>(),
-                        out.shape(), fmod, num_threads, req);
+      binary_typed<kOp>(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<T>(), out.shape(),
+                        fmod, num_threads, req);
     }
   });
 }
@@ -184,15 +205,33 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, bool
                 int num_threads, MinMaxRequest* req = nullptr) {
   const DType dt = a.dtype();
   switch (op) {
-    case BinaryOp::kAdd: binary_dispatch<BinaryOp::kAdd>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kSub: binary_dispatch<BinaryOp::kSub>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kMul: binary_dispatch<BinaryOp::kMul>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kDiv: binary_dispatch<BinaryOp::kDiv>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kMod: binary_dispatch<BinaryOp::kMod>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kMin: binary_dispatch<BinaryOp::kMin>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kMax: binary_dispatch<BinaryOp::kMax>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kEqual: binary_dispatch<BinaryOp::kEqual>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kLess: binary_dispatch<BinaryOp::kLess>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kAdd:
+      binary_dispatch<BinaryOp::kAdd>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kSub:
+      binary_dispatch<BinaryOp::kSub>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kMul:
+      binary_dispatch<BinaryOp::kMul>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kDiv:
+      binary_dispatch<BinaryOp::kDiv>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kMod:
+      binary_dispatch<BinaryOp::kMod>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kMin:
+      binary_dispatch<BinaryOp::kMin>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kMax:
+      binary_dispatch<BinaryOp::kMax>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kEqual:
+      binary_dispatch<BinaryOp::kEqual>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kLess:
+      binary_dispatch<BinaryOp::kLess>(dt, a, b, out, fmod, num_threads, req);
+      break;
     case BinaryOp::kGreater:
       binary_dispatch<BinaryOp::kGreater>(dt, a, b, out, fmod, num_threads, req);
       break;
@@ -202,9 +241,15 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out, bool
     case BinaryOp::kGreaterOrEqual:
       binary_dispatch<BinaryOp::kGreaterOrEqual>(dt, a, b, out, fmod, num_threads, req);
       break;
-    case BinaryOp::kAnd: binary_dispatch<BinaryOp::kAnd>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kOr: binary_dispatch<BinaryOp::kOr>(dt, a, b, out, fmod, num_threads, req); break;
-    case BinaryOp::kXor: binary_dispatch<BinaryOp::kXor>(dt, a, b, out, fmod, num_threads, req); break;
+    case BinaryOp::kAnd:
+      binary_dispatch<BinaryOp::kAnd>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kOr:
+      binary_dispatch<BinaryOp::kOr>(dt, a, b, out, fmod, num_threads, req);
+      break;
+    case BinaryOp::kXor:
+      binary_dispatch<BinaryOp::kXor>(dt, a, b, out, fmod, num_threads, req);
+      break;
     case BinaryOp::kPRelu:
       binary_dispatch<BinaryOp::kPRelu>(dt, a, b, out, fmod, num_threads, req);
       break;
@@ -250,7 +295,8 @@ class BinaryKernel : public NodeKernel {
     }
     if (out.numel() == 0) return;
     if (!attrs_.variadic) {
-      run_binary(attrs_.op, *inputs[0], *inputs[1], out, attrs_.fmod != 0, ctx.num_threads, ctx.minmax);
+      run_binary(attrs_.op, *inputs[0], *inputs[1], out, attrs_.fmod != 0, ctx.num_threads,
+                 ctx.minmax);
       return;
     }
     // Variadic: out = in0 broadcast, then out = op(out, in_k) in input order.
@@ -311,17 +357,17 @@ class WhereKernel : public NodeKernel {
       const std::int64_t sc = plan.strides[0][plan.rank - 1];
       const std::int64_t sx = plan.strides[1][plan.rank - 1];
       const std::int64_t sy = plan.strides[2][plan.rank - 1];
-      parallel_for(out.numel(), kElementwiseGrain, ctx.num_threads,
-                   [&](std::int64_t begin, std::int64_t end) {
-                     walk_rows<3>(plan, begin, end,
-                                  [&](const std::array<std::int64_t, 3>& off, std::int64_t o,
-                                      std::int64_t n) {
-                                    for (std::int64_t i = 0; i < n; ++i) {
-                                      po[o + i] = c[off[0] + i * sc] ? px[off[1] + i * sx]
-                                                                     : py[off[2] + i * sy];
-                                    }
-                                  });
-                   });
+      parallel_for(
+          out.numel(), kElementwiseGrain, ctx.num_threads,
+          [&](std::int64_t begin, std::int64_t end) {
+            walk_rows<3>(
+                plan, begin, end,
+                [&](const std::array<std::int64_t, 3>& off, std::int64_t o, std::int64_t n) {
+                  for (std::int64_t i = 0; i < n; ++i) {
+                    po[o + i] = c[off[0] + i * sc] ? px[off[1] + i * sx] : py[off[2] + i * sy];
+                  }
+                });
+          });
     });
   }
 };
@@ -330,15 +376,24 @@ class WhereKernel : public NodeKernel {
 
 BinaryAttrs parse_binary_attrs(const NodeDef& node) {
   static const std::pair<const char*, BinaryOp> kNames[] = {
-      {"Add", BinaryOp::kAdd},     {"Sub", BinaryOp::kSub},
-      {"Mul", BinaryOp::kMul},     {"Div", BinaryOp::kDiv},
-      {"Pow", BinaryOp::kPow},     {"Mod", BinaryOp::kMod},
-      {"Min", BinaryOp::kMin},     {"Max", BinaryOp::kMax},
-      {"Sum", BinaryOp::kAdd},     {"Mean", BinaryOp::kAdd},
-      {"Equal", BinaryOp::kEqual}, {"Less", BinaryOp::kLess},
-      {"Greater", BinaryOp::kGreater}, {"LessOrEqual", BinaryOp::kLessOrEqual},
-      {"GreaterOrEqual", BinaryOp::kGreaterOrEqual}, {"And", BinaryOp::kAnd},
-      {"Or", BinaryOp::kOr},       {"Xor", BinaryOp::kXor},
+      {"Add", BinaryOp::kAdd},
+      {"Sub", BinaryOp::kSub},
+      {"Mul", BinaryOp::kMul},
+      {"Div", BinaryOp::kDiv},
+      {"Pow", BinaryOp::kPow},
+      {"Mod", BinaryOp::kMod},
+      {"Min", BinaryOp::kMin},
+      {"Max", BinaryOp::kMax},
+      {"Sum", BinaryOp::kAdd},
+      {"Mean", BinaryOp::kAdd},
+      {"Equal", BinaryOp::kEqual},
+      {"Less", BinaryOp::kLess},
+      {"Greater", BinaryOp::kGreater},
+      {"LessOrEqual", BinaryOp::kLessOrEqual},
+      {"GreaterOrEqual", BinaryOp::kGreaterOrEqual},
+      {"And", BinaryOp::kAnd},
+      {"Or", BinaryOp::kOr},
+      {"Xor", BinaryOp::kXor},
       {"PRelu", BinaryOp::kPRelu},
   };
   BinaryAttrs attrs;
@@ -449,23 +504,57 @@ void binary_f32_ref(BinaryOp op, const float* a, std::span<const std::int64_t> a
     const float x = a[a_index], y = b[b_index];
     float r = 0.0f;
     switch (op) {
-      case BinaryOp::kAdd: r = x + y; break;
-      case BinaryOp::kSub: r = x - y; break;
-      case BinaryOp::kMul: r = x * y; break;
-      case BinaryOp::kDiv: r = x / y; break;
-      case BinaryOp::kPow: r = std::pow(x, y); break;
-      case BinaryOp::kMod: r = std::fmod(x, y); break;
-      case BinaryOp::kMin: r = std::isnan(x) || x < y ? x : y; break;
-      case BinaryOp::kMax: r = std::isnan(x) || x > y ? x : y; break;
-      case BinaryOp::kEqual: r = x == y; break;
-      case BinaryOp::kLess: r = x < y; break;
-      case BinaryOp::kGreater: r = x > y; break;
-      case BinaryOp::kLessOrEqual: r = x <= y; break;
-      case BinaryOp::kGreaterOrEqual: r = x >= y; break;
-      case BinaryOp::kAnd: r = (x != 0.0f) && (y != 0.0f); break;
-      case BinaryOp::kOr: r = (x != 0.0f) || (y != 0.0f); break;
-      case BinaryOp::kXor: r = (x != 0.0f) != (y != 0.0f); break;
-      case BinaryOp::kPRelu: r = x < 0.0f ? x * y : x; break;
+      case BinaryOp::kAdd:
+        r = x + y;
+        break;
+      case BinaryOp::kSub:
+        r = x - y;
+        break;
+      case BinaryOp::kMul:
+        r = x * y;
+        break;
+      case BinaryOp::kDiv:
+        r = x / y;
+        break;
+      case BinaryOp::kPow:
+        r = std::pow(x, y);
+        break;
+      case BinaryOp::kMod:
+        r = std::fmod(x, y);
+        break;
+      case BinaryOp::kMin:
+        r = std::isnan(x) || x < y ? x : y;
+        break;
+      case BinaryOp::kMax:
+        r = std::isnan(x) || x > y ? x : y;
+        break;
+      case BinaryOp::kEqual:
+        r = x == y;
+        break;
+      case BinaryOp::kLess:
+        r = x < y;
+        break;
+      case BinaryOp::kGreater:
+        r = x > y;
+        break;
+      case BinaryOp::kLessOrEqual:
+        r = x <= y;
+        break;
+      case BinaryOp::kGreaterOrEqual:
+        r = x >= y;
+        break;
+      case BinaryOp::kAnd:
+        r = (x != 0.0f) && (y != 0.0f);
+        break;
+      case BinaryOp::kOr:
+        r = (x != 0.0f) || (y != 0.0f);
+        break;
+      case BinaryOp::kXor:
+        r = (x != 0.0f) != (y != 0.0f);
+        break;
+      case BinaryOp::kPRelu:
+        r = x < 0.0f ? x * y : x;
+        break;
     }
     out[flat] = r;
   }
@@ -479,10 +568,9 @@ std::vector<TensorInfo> infer_where(const NodeDef& node, std::span<const TensorI
   require_inputs(node, inputs, 3, 3);
   require_dtype(node, inputs[0].dtype, {DType::kBool}, "condition");
   if (inputs[1].dtype != inputs[2].dtype) {
-    throw node.error(ErrorCode::kInvalidArgument, "X and Y dtypes differ: " +
-                                                      std::string(dtype_name(inputs[1].dtype)) +
-                                                      " and " +
-                                                      std::string(dtype_name(inputs[2].dtype)));
+    throw node.error(ErrorCode::kInvalidArgument,
+                     "X and Y dtypes differ: " + std::string(dtype_name(inputs[1].dtype)) +
+                         " and " + std::string(dtype_name(inputs[2].dtype)));
   }
   if (inputs[1].dtype == DType::kFloat16) {
     throw node.error(ErrorCode::kUnsupported, "float16 is not supported");

@@ -10,15 +10,31 @@
 namespace qcal::ops {
 
 enum class BinaryOp {
-  kAdd, kSub, kMul, kDiv, kPow, kMod, kMin, kMax, kEqual, kLess, kGreater, kLessOrEqual,
-  kGreaterOrEqual, kAnd, kOr, kXor, kPRelu,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kPow,
+  kMod,
+  kMin,
+  kMax,
+  kEqual,
+  kLess,
+  kGreater,
+  kLessOrEqual,
+  kGreaterOrEqual,
+  kAnd,
+  kOr,
+  kXor,
+  kPRelu,
 };
 
 struct BinaryAttrs {
   BinaryOp op = BinaryOp::kAdd;
   bool variadic = false;  // Sum/Mean/Min/Max take 1..N inputs
   bool mean = false;      // Mean: Sum divided by the input count
-  std::int64_t fmod = 0;  // Mod: 0 = sign of the divisor (Python), 1 = sign of the dividend (C fmod)
+  std::int64_t fmod =
+      0;  // Mod: 0 = sign of the divisor (Python), 1 = sign of the dividend (C fmod)
 };
 
 BinaryAttrs parse_binary_attrs(const NodeDef& node);

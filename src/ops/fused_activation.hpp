@@ -38,18 +38,26 @@ struct FusedOp {
   // Mul/Add by a scalar constant).
   float apply(float x) const {
     switch (kind) {
-      case Kind::kNone: return x;
-      case Kind::kRelu: return x > 0.f ? x : 0.f;
-      case Kind::kClip: return x < alpha ? alpha : (x > beta ? beta : x);
-      case Kind::kLeakyRelu: return x >= 0.f ? x : alpha * x;
+      case Kind::kNone:
+        return x;
+      case Kind::kRelu:
+        return x > 0.f ? x : 0.f;
+      case Kind::kClip:
+        return x < alpha ? alpha : (x > beta ? beta : x);
+      case Kind::kLeakyRelu:
+        return x >= 0.f ? x : alpha * x;
       case Kind::kHardSwish: {
         const float t = x / 6.f + 0.5f;
         return x * (t < 0.f ? 0.f : (t > 1.f ? 1.f : t));
       }
-      case Kind::kSwish: return x / (1.f + std::exp(-alpha * x));
-      case Kind::kSigmoid: return 1.f / (1.f + std::exp(-x));
-      case Kind::kMul: return x * alpha;
-      case Kind::kAdd: return x + alpha;
+      case Kind::kSwish:
+        return x / (1.f + std::exp(-alpha * x));
+      case Kind::kSigmoid:
+        return 1.f / (1.f + std::exp(-x));
+      case Kind::kMul:
+        return x * alpha;
+      case Kind::kAdd:
+        return x + alpha;
     }
     return x;
   }

@@ -8,7 +8,8 @@ namespace {
 
 // Reads index i as int64 and wraps negatives; returns false when out of [-dim, dim).
 template <typename I>
-bool load_indices(const I* raw, std::int64_t count, std::int64_t dim, std::vector<std::int64_t>& out) {
+bool load_indices(const I* raw, std::int64_t count, std::int64_t dim,
+                  std::vector<std::int64_t>& out) {
   out.resize(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) {
     std::int64_t v = static_cast<std::int64_t>(raw[i]);
@@ -24,8 +25,8 @@ void read_indices(const NodeDef& node, const Tensor& indices, std::int64_t dim,
                       ? load_indices(indices.data<std::int64_t>(), indices.numel(), dim, out)
                       : load_indices(indices.data<std::int32_t>(), indices.numel(), dim, out);
   if (!ok) {
-    throw node.error(ErrorCode::kInvalidArgument,
-                     "an index is outside [-" + std::to_string(dim) + ", " + std::to_string(dim) + ")");
+    throw node.error(ErrorCode::kInvalidArgument, "an index is outside [-" + std::to_string(dim) +
+                                                      ", " + std::to_string(dim) + ")");
   }
 }
 
@@ -36,8 +37,8 @@ class GatherKernel : public NodeKernel {
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 2, 2);
     require_dtype(node_, inputs[1].dtype, {DType::kInt64, DType::kInt32}, "indices");
-    return {{inputs[0].dtype, infer_gather(node_, attrs_, inputs[0].shape, inputs[1].shape),
-             nullptr}};
+    return {
+        {inputs[0].dtype, infer_gather(node_, attrs_, inputs[0].shape, inputs[1].shape), nullptr}};
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
@@ -59,14 +60,17 @@ class GatherKernel : public NodeKernel {
     const auto count = static_cast<std::int64_t>(index_buffer_.size());
     const auto* src = static_cast<const std::byte*>(data.raw_data());
     auto* dst = static_cast<std::byte*>(outputs[0]->raw_data());
-    const std::int64_t grain = std::max<std::int64_t>(1, 65536 / static_cast<std::int64_t>(block + 1));
+    const std::int64_t grain =
+        std::max<std::int64_t>(1, 65536 / static_cast<std::int64_t>(block + 1));
     parallel_for(outer * count, grain, ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t item = begin; item < end; ++item) {
         const std::int64_t o = item / count;
         const std::int64_t j = item % count;
-        std::memcpy(dst + static_cast<std::size_t>(item) * block,
-                    src + static_cast<std::size_t>(o * dim + index_buffer_[static_cast<std::size_t>(j)]) * block,
-                    block);
+        std::memcpy(
+            dst + static_cast<std::size_t>(item) * block,
+            src + static_cast<std::size_t>(o * dim + index_buffer_[static_cast<std::size_t>(j)]) *
+                      block,
+            block);
       }
     });
   }
@@ -109,9 +113,11 @@ class GatherElementsKernel : public NodeKernel {
       for (std::int64_t d = rank - 1; d >= 0; --d) {
         const std::int64_t coord = rest % ishape[static_cast<std::size_t>(d)];
         rest /= ishape[static_cast<std::size_t>(d)];
-        offset += (d == axis ? index_buffer_[static_cast<std::size_t>(flat)] : coord) * data_strides[d];
+        offset +=
+            (d == axis ? index_buffer_[static_cast<std::size_t>(flat)] : coord) * data_strides[d];
       }
-      std::memcpy(dst + static_cast<std::size_t>(flat) * es, src + static_cast<std::size_t>(offset) * es, es);
+      std::memcpy(dst + static_cast<std::size_t>(flat) * es,
+                  src + static_cast<std::size_t>(offset) * es, es);
     }
   }
 

@@ -33,8 +33,7 @@ GemmGeometry infer_gemm(const GemmAttrs& attrs, const Shape& a, const Shape& b, 
     g.has_c = true;
     g.c_shape = *c;
     const Shape& cs = *c;
-    const bool ok = cs.size() <= 2 &&
-                    (cs.size() < 1 || cs.back() == 1 || cs.back() == g.n) &&
+    const bool ok = cs.size() <= 2 && (cs.size() < 1 || cs.back() == 1 || cs.back() == g.n) &&
                     (cs.size() < 2 || cs[0] == 1 || cs[0] == g.m);
     if (!ok) {
       throw node.error(ErrorCode::kFormat, "Gemm C " + shape_to_string(cs) +
@@ -97,24 +96,27 @@ class GemmKernel : public Kernel {
   explicit GemmKernel(const NodeDef& node) : node_(node), attrs_(GemmAttrs::from_node(node)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
-    if (inputs.size() < 2 || inputs[0].dtype == DType::kUndefined || inputs[1].dtype == DType::kUndefined) {
+    if (inputs.size() < 2 || inputs[0].dtype == DType::kUndefined ||
+        inputs[1].dtype == DType::kUndefined) {
       throw node_.error(ErrorCode::kFormat, "Gemm needs inputs A and B");
     }
     for (const auto& in : inputs) {
       if (in.dtype != DType::kUndefined && in.dtype != DType::kFloat32) {
-        throw node_.error(ErrorCode::kUnsupported, "Gemm supports float32, got " +
-                                                       std::string(dtype_name(in.dtype)));
+        throw node_.error(ErrorCode::kUnsupported,
+                          "Gemm supports float32, got " + std::string(dtype_name(in.dtype)));
       }
     }
     const bool has_c = inputs.size() > 2 && inputs[2].dtype != DType::kUndefined;
-    geometry_ = infer_gemm(attrs_, inputs[0].shape, inputs[1].shape, has_c ? &inputs[2].shape : nullptr, node_);
+    geometry_ = infer_gemm(attrs_, inputs[0].shape, inputs[1].shape,
+                           has_c ? &inputs[2].shape : nullptr, node_);
     return {TensorInfo{DType::kFloat32, {geometry_.m, geometry_.n}, nullptr}};
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            const RunContext& ctx) override {
     const Tensor* c = inputs.size() > 2 ? inputs[2] : nullptr;
-    geometry_ = infer_gemm(attrs_, inputs[0]->shape(), inputs[1]->shape(), c ? &c->shape() : nullptr, node_);
+    geometry_ = infer_gemm(attrs_, inputs[0]->shape(), inputs[1]->shape(),
+                           c ? &c->shape() : nullptr, node_);
     gemm_f32_fast(attrs_, geometry_, inputs[0]->data<float>(), inputs[1]->data<float>(),
                   c ? c->data<float>() : nullptr, outputs[0]->data<float>(), ctx.num_threads);
   }
@@ -127,6 +129,8 @@ class GemmKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_gemm(const NodeDef& node) { return std::make_unique<GemmKernel>(node); }
+std::unique_ptr<Kernel> make_gemm(const NodeDef& node) {
+  return std::make_unique<GemmKernel>(node);
+}
 
 }  // namespace qcal::ops

@@ -44,7 +44,8 @@ std::vector<std::int64_t> NodeDef::attr_ints(const std::string& key,
   return v ? *v : fallback;
 }
 
-std::vector<float> NodeDef::attr_floats(const std::string& key, const std::vector<float>& fallback) const {
+std::vector<float> NodeDef::attr_floats(const std::string& key,
+                                        const std::vector<float>& fallback) const {
   const auto* v = get_if_typed<std::vector<float>>(*this, key, "floats");
   return v ? *v : fallback;
 }

@@ -36,7 +36,8 @@ struct NodeDef {
   std::string attr_string(const std::string& key, const std::string& fallback) const;
   std::vector<std::int64_t> attr_ints(const std::string& key,
                                       const std::vector<std::int64_t>& fallback = {}) const;
-  std::vector<float> attr_floats(const std::string& key, const std::vector<float>& fallback = {}) const;
+  std::vector<float> attr_floats(const std::string& key,
+                                 const std::vector<float>& fallback = {}) const;
   const Tensor* attr_tensor(const std::string& key) const;  // nullptr when absent
   // Required variants throw when the attribute is absent.
   std::int64_t require_int(const std::string& key) const;

@@ -7,8 +7,8 @@
 // inputs that passed infer().
 #pragma once
 
-#include <memory>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>

@@ -23,17 +23,20 @@ MatMulGeometry infer_matmul(const Shape& a_in, const Shape& b_in, const NodeDef&
   g.k = a.back();
   g.n = b.back();
   if (b[b.size() - 2] != g.k) {
-    throw node.error(ErrorCode::kFormat, "MatMul inner dimensions differ: " + shape_to_string(a_in) +
-                                             " x " + shape_to_string(b_in));
+    throw node.error(ErrorCode::kFormat, "MatMul inner dimensions differ: " +
+                                             shape_to_string(a_in) + " x " + shape_to_string(b_in));
   }
   const std::size_t rank = std::max(a.size(), b.size()) - 2;
   Shape a_batch(rank, 1), b_batch(rank, 1), batch(rank, 1);
-  std::copy(a.begin(), a.end() - 2, a_batch.begin() + static_cast<std::ptrdiff_t>(rank - (a.size() - 2)));
-  std::copy(b.begin(), b.end() - 2, b_batch.begin() + static_cast<std::ptrdiff_t>(rank - (b.size() - 2)));
+  std::copy(a.begin(), a.end() - 2,
+            a_batch.begin() + static_cast<std::ptrdiff_t>(rank - (a.size() - 2)));
+  std::copy(b.begin(), b.end() - 2,
+            b_batch.begin() + static_cast<std::ptrdiff_t>(rank - (b.size() - 2)));
   for (std::size_t i = 0; i < rank; ++i) {
     if (a_batch[i] != b_batch[i] && a_batch[i] != 1 && b_batch[i] != 1) {
-      throw node.error(ErrorCode::kFormat, "MatMul batch dimensions do not broadcast: " +
-                                               shape_to_string(a_in) + " x " + shape_to_string(b_in));
+      throw node.error(ErrorCode::kFormat,
+                       "MatMul batch dimensions do not broadcast: " + shape_to_string(a_in) +
+                           " x " + shape_to_string(b_in));
     }
     batch[i] = a_batch[i] == 1 ? b_batch[i] : a_batch[i];
   }
@@ -64,7 +67,8 @@ MatMulGeometry infer_matmul(const Shape& a_in, const Shape& b_in, const NodeDef&
       index[i] = 0;
     }
   }
-  g.b_shared = std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [](std::int64_t o) { return o == 0; });
+  g.b_shared =
+      std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [](std::int64_t o) { return o == 0; });
   for (std::int64_t t = 0; g.b_shared && t < count; ++t) {
     g.b_shared = g.a_offsets[static_cast<std::size_t>(t)] == t * g.m * g.k;
   }
@@ -98,13 +102,14 @@ void matmul_f32_fast(const MatMulGeometry& g, const float* a, const float* b, fl
   }
   if (g.b_shared) {
     // All A batches are one dense [count*M, K] matrix times the shared B.
-    gemm_f32_blas(false, false, count * g.m, g.n, g.k, 1.f, a, g.k, b, g.n, 0.f, y, g.n, num_threads);
+    gemm_f32_blas(false, false, count * g.m, g.n, g.k, 1.f, a, g.k, b, g.n, 0.f, y, g.n,
+                  num_threads);
     return;
   }
   for (std::int64_t t = 0; t < count; ++t) {
-    gemm_f32_blas(false, false, g.m, g.n, g.k, 1.f, a + g.a_offsets[static_cast<std::size_t>(t)], g.k,
-                  b + g.b_offsets[static_cast<std::size_t>(t)], g.n, 0.f, y + t * g.m * g.n, g.n,
-                  num_threads);
+    gemm_f32_blas(false, false, g.m, g.n, g.k, 1.f, a + g.a_offsets[static_cast<std::size_t>(t)],
+                  g.k, b + g.b_offsets[static_cast<std::size_t>(t)], g.n, 0.f, y + t * g.m * g.n,
+                  g.n, num_threads);
   }
 }
 
@@ -115,7 +120,8 @@ class MatMulKernel : public Kernel {
   explicit MatMulKernel(const NodeDef& node) : node_(node) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
-    if (inputs.size() != 2 || inputs[0].dtype == DType::kUndefined || inputs[1].dtype == DType::kUndefined) {
+    if (inputs.size() != 2 || inputs[0].dtype == DType::kUndefined ||
+        inputs[1].dtype == DType::kUndefined) {
       throw node_.error(ErrorCode::kFormat, "MatMul needs inputs A and B");
     }
     if (inputs[0].dtype != DType::kFloat32 || inputs[1].dtype != DType::kFloat32) {
@@ -146,6 +152,8 @@ class MatMulKernel : public Kernel {
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_matmul(const NodeDef& node) { return std::make_unique<MatMulKernel>(node); }
+std::unique_ptr<Kernel> make_matmul(const NodeDef& node) {
+  return std::make_unique<MatMulKernel>(node);
+}
 
 }  // namespace qcal::ops

@@ -2,9 +2,9 @@
 // then variance of the centred values); each group is computed by one thread.
 #include "ops/normalization.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
+
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -157,7 +157,8 @@ class LayerNormalizationKernel : public NodeKernel {
     Shape stat_shape = s;
     for (std::int64_t d = axis; d < rank; ++d) stat_shape[static_cast<std::size_t>(d)] = 1;
     std::vector<TensorInfo> out{{inputs[0].dtype, s, nullptr}};
-    for (std::size_t k = 1; k < node_.outputs.size(); ++k) out.push_back({DType::kFloat32, stat_shape, nullptr});
+    for (std::size_t k = 1; k < node_.outputs.size(); ++k)
+      out.push_back({DType::kFloat32, stat_shape, nullptr});
     return out;
   }
 
@@ -200,7 +201,8 @@ class LayerNormalizationKernel : public NodeKernel {
   }
 
  private:
-  static const float* expand(const Tensor& t, const Shape& shape, Tensor& buf, const RunContext& ctx) {
+  static const float* expand(const Tensor& t, const Shape& shape, Tensor& buf,
+                             const RunContext& ctx) {
     if (t.shape() == shape) return t.data<float>();
     if (buf.empty() || buf.shape() != shape) buf = Tensor(DType::kFloat32, shape);
     broadcast_copy(t, buf, ctx.num_threads);
@@ -217,7 +219,8 @@ void infer_batch_normalization(const NodeDef& node, std::span<const TensorInfo> 
   require_inputs(node, inputs, 5, 5);
   require_float(node, inputs);
   if (node.attr_int("training_mode", 0) != 0 || node.outputs.size() > 1) {
-    throw node.error(ErrorCode::kUnsupported, "BatchNormalization in training mode is not supported");
+    throw node.error(ErrorCode::kUnsupported,
+                     "BatchNormalization in training mode is not supported");
   }
   if (node.attr_int("spatial", 1) != 1) {
     throw node.error(ErrorCode::kUnsupported, "BatchNormalization with spatial=0 is not supported");
@@ -244,8 +247,9 @@ void batch_normalization_f32_ref(const float* x, const Shape& shape, const float
     for (std::int64_t ch = 0; ch < c; ++ch) {
       for (std::int64_t i = 0; i < plane; ++i) {
         const std::int64_t idx = (b * c + ch) * plane + i;
-        y[idx] = static_cast<float>((x[idx] - mean[ch]) / std::sqrt(static_cast<double>(var[ch]) + epsilon) *
-                                        scale[ch] + bias[ch]);
+        y[idx] = static_cast<float>(
+            (x[idx] - mean[ch]) / std::sqrt(static_cast<double>(var[ch]) + epsilon) * scale[ch] +
+            bias[ch]);
       }
     }
   }
@@ -257,11 +261,12 @@ void layer_normalization_f32_ref(const float* x, std::int64_t groups, std::int64
     double mean = 0, var = 0;
     for (std::int64_t i = 0; i < size; ++i) mean += x[g * size + i];
     mean /= static_cast<double>(size);
-    for (std::int64_t i = 0; i < size; ++i) var += (x[g * size + i] - mean) * (x[g * size + i] - mean);
+    for (std::int64_t i = 0; i < size; ++i)
+      var += (x[g * size + i] - mean) * (x[g * size + i] - mean);
     var /= static_cast<double>(size);
     for (std::int64_t i = 0; i < size; ++i) {
-      y[g * size + i] = static_cast<float>((x[g * size + i] - mean) / std::sqrt(var + epsilon) * scale[i] +
-                                           (bias ? bias[i] : 0.0f));
+      y[g * size + i] = static_cast<float>(
+          (x[g * size + i] - mean) / std::sqrt(var + epsilon) * scale[i] + (bias ? bias[i] : 0.0f));
     }
   }
 }

@@ -18,15 +18,28 @@ std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActi
   std::vector<BinaryPostOp> binary;
   for (const FusedOp& op : activation.ops) {
     switch (op.kind) {
-      case K::kNone: break;
-      case K::kRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
+      case K::kNone:
+        break;
+      case K::kRelu:
+        ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+        break;
       // clip_v2 is [alpha, beta] inclusive on both ends, as ONNX Clip.
-      case K::kClip: ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, op.alpha, op.beta); break;
-      case K::kLeakyRelu: ops.append_eltwise(1.f, algorithm::eltwise_relu, op.alpha, 0.f); break;
+      case K::kClip:
+        ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, op.alpha, op.beta);
+        break;
+      case K::kLeakyRelu:
+        ops.append_eltwise(1.f, algorithm::eltwise_relu, op.alpha, 0.f);
+        break;
       // oneDNN hardswish is x * min(max(x + 3, 0), 6) / 6, the ONNX definition.
-      case K::kHardSwish: ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f); break;
-      case K::kSwish: ops.append_eltwise(1.f, algorithm::eltwise_swish, op.alpha, 0.f); break;
-      case K::kSigmoid: ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+      case K::kHardSwish:
+        ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
+        break;
+      case K::kSwish:
+        ops.append_eltwise(1.f, algorithm::eltwise_swish, op.alpha, 0.f);
+        break;
+      case K::kSigmoid:
+        ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f);
+        break;
       // Mul/Add by a scalar: binary post-ops with a broadcast one-element operand, each rounding
       // once as the unfused ONNX op does. (Not eltwise_linear: oneDNN 2.6's JIT post-op chain
       // gives wrong results when one eltwise algorithm appears twice with different
@@ -36,7 +49,8 @@ std::vector<BinaryPostOp> append_activation(dnnl::post_ops& ops, const FusedActi
         const int index = ops.len();
         const dnnl::memory::desc scalar(dnnl::memory::dims(rank, 1), dnnl::memory::data_type::f32,
                                         plain_tag(rank));
-        ops.append_binary(op.kind == K::kMul ? algorithm::binary_mul : algorithm::binary_add, scalar);
+        ops.append_binary(op.kind == K::kMul ? algorithm::binary_mul : algorithm::binary_add,
+                          scalar);
         binary.push_back({index, op.alpha});
         break;
       }
@@ -53,7 +67,8 @@ Shape conv_weight_shape(const ConvGeometry& g) {
 }
 
 dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry& g,
-                                                              const dnnl::memory::desc& src, bool bias,
+                                                              const dnnl::memory::desc& src,
+                                                              bool bias,
                                                               const dnnl::primitive_attr& attr) {
   using dnnl::memory;
   const auto f32 = memory::data_type::f32;
@@ -67,8 +82,10 @@ dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry
   const memory::dims pr(g.pad_end.begin(), g.pad_end.end());
   const auto kind = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::convolution_direct;
-  auto desc = bias ? dnnl::convolution_forward::desc(kind, alg, src, any_w, bias_md, any_dst, strides, dil, pl, pr)
-                   : dnnl::convolution_forward::desc(kind, alg, src, any_w, any_dst, strides, dil, pl, pr);
+  auto desc =
+      bias ? dnnl::convolution_forward::desc(kind, alg, src, any_w, bias_md, any_dst, strides, dil,
+                                             pl, pr)
+           : dnnl::convolution_forward::desc(kind, alg, src, any_w, any_dst, strides, dil, pl, pr);
   return dnnl::convolution_forward::primitive_desc(desc, attr, onednn_engine());
 }
 
@@ -80,8 +97,10 @@ void OneDnnLayouts::init(const dnnl::memory::desc& src, const dnnl::memory::desc
   reorder_src = src != user_src;
   reorder_dst = dst != user_dst;
   reorder_weights = weights_desc != user_weights;
-  if (reorder_src) src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user_src, eng, src));
-  if (reorder_dst) dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, user_dst));
+  if (reorder_src)
+    src_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user_src, eng, src));
+  if (reorder_dst)
+    dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, user_dst));
   if (reorder_weights) weights = dnnl::memory(weights_desc, eng);
 }
 
@@ -113,24 +132,34 @@ std::unordered_map<int, dnnl::memory> OneDnnLayouts::bind(dnnl::stream& stream, 
   return {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w_mem}, {DNNL_ARG_DST, dst}};
 }
 
-void OneDnnLayouts::finish(dnnl::stream& stream, std::unordered_map<int, dnnl::memory>& args, void* y) {
+void OneDnnLayouts::finish(dnnl::stream& stream, std::unordered_map<int, dnnl::memory>& args,
+                           void* y) {
   if (!reorder_dst) return;
   dnnl::memory user_y(user_dst, onednn_engine(), y);
   dst_reorder.execute(stream, args.at(DNNL_ARG_DST), user_y);
 }
 
-dnnl::memory::dims to_dims(const Shape& shape) { return dnnl::memory::dims(shape.begin(), shape.end()); }
+dnnl::memory::dims to_dims(const Shape& shape) {
+  return dnnl::memory::dims(shape.begin(), shape.end());
+}
 
 dnnl::memory::format_tag plain_tag(std::size_t rank) {
   using T = dnnl::memory::format_tag;
   switch (rank) {
-    case 1: return T::a;
-    case 2: return T::ab;
-    case 3: return T::abc;
-    case 4: return T::abcd;
-    case 5: return T::abcde;
-    case 6: return T::abcdef;
-    default: throw Error(ErrorCode::kUnsupported, "oneDNN tensors of rank " + std::to_string(rank));
+    case 1:
+      return T::a;
+    case 2:
+      return T::ab;
+    case 3:
+      return T::abc;
+    case 4:
+      return T::abcd;
+    case 5:
+      return T::abcde;
+    case 6:
+      return T::abcdef;
+    default:
+      throw Error(ErrorCode::kUnsupported, "oneDNN tensors of rank " + std::to_string(rank));
   }
 }
 
@@ -159,7 +188,9 @@ void* onednn_scratch(int slot, std::size_t bytes) {
   if (s.bytes < bytes) {
     const std::size_t rounded = (bytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded);
-    if (!p) throw Error(ErrorCode::kLimit, "out of memory for a " + std::to_string(rounded) + "-byte scratch buffer");
+    if (!p)
+      throw Error(ErrorCode::kLimit,
+                  "out of memory for a " + std::to_string(rounded) + "-byte scratch buffer");
     s.data.reset(p);
     s.bytes = rounded;
   }

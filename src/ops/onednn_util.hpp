@@ -2,7 +2,6 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
-
 #include <unordered_map>
 #include <vector>
 
@@ -31,7 +30,8 @@ Shape conv_weight_shape(const ConvGeometry& g);
 // choose), weights and destination format_tag::any, f32 bias [O] when `bias`, post-ops in
 // `attr`. Throws dnnl::error when oneDNN has no implementation.
 dnnl::convolution_forward::primitive_desc conv_primitive_desc(const ConvGeometry& g,
-                                                              const dnnl::memory::desc& src, bool bias,
+                                                              const dnnl::memory::desc& src,
+                                                              bool bias,
                                                               const dnnl::primitive_attr& attr);
 // The layout plumbing of a conv-like primitive between ONNX's plain tensors and the layouts
 // oneDNN chose: the reorders needed for src and dst (through per-thread scratch slots 0 and 1),

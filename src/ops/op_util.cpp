@@ -16,9 +16,9 @@ std::int64_t known_numel(std::span<const std::int64_t> shape) { return checked_n
 std::int64_t normalize_axis(const NodeDef& node, std::int64_t axis, std::int64_t rank,
                             const char* what) {
   if (axis < -rank || axis >= rank) {
-    throw node.error(ErrorCode::kInvalidArgument,
-                     std::string(what) + " " + std::to_string(axis) + " is out of range for rank " +
-                         std::to_string(rank));
+    throw node.error(ErrorCode::kInvalidArgument, std::string(what) + " " + std::to_string(axis) +
+                                                      " is out of range for rank " +
+                                                      std::to_string(rank));
   }
   return axis < 0 ? axis + rank : axis;
 }
@@ -47,8 +47,9 @@ std::vector<std::int64_t> tensor_to_ints(const NodeDef& node, const Tensor& t, c
     auto v = t.values<std::int32_t>();
     out.assign(v.begin(), v.end());
   } else {
-    throw node.error(ErrorCode::kInvalidArgument, std::string(what) + " must be int64 or int32, got " +
-                                                      std::string(dtype_name(t.dtype())));
+    throw node.error(
+        ErrorCode::kInvalidArgument,
+        std::string(what) + " must be int64 or int32, got " + std::string(dtype_name(t.dtype())));
   }
   return out;
 }
@@ -90,9 +91,9 @@ void require_dtype(const NodeDef& node, DType dtype, std::initializer_list<DType
   if (std::find(allowed.begin(), allowed.end(), dtype) != allowed.end()) return;
   std::string list;
   for (DType d : allowed) list += (list.empty() ? "" : ", ") + std::string(dtype_name(d));
-  throw node.error(ErrorCode::kUnsupported, std::string(what) + " has dtype " +
-                                                std::string(dtype_name(dtype)) + "; supported: " +
-                                                list);
+  throw node.error(
+      ErrorCode::kUnsupported,
+      std::string(what) + " has dtype " + std::string(dtype_name(dtype)) + "; supported: " + list);
 }
 
 void require_rank_supported(const NodeDef& node, std::size_t rank) {
@@ -197,16 +198,18 @@ void broadcast_copy_words(const Word* in, std::span<const std::int64_t> in_shape
   const std::span<const std::int64_t> shapes[] = {in_shape};
   const BroadcastPlan plan = make_broadcast_plan(out_shape, shapes);
   const std::int64_t stride = plan.strides[0][plan.rank - 1];
-  parallel_for(known_numel(out_shape), 16384, num_threads, [&](std::int64_t begin, std::int64_t end) {
-    walk_rows<1>(plan, begin, end, [&](const std::array<std::int64_t, 1>& off, std::int64_t o,
-                                       std::int64_t n) {
-      if (stride) {
-        std::memcpy(out + o, in + off[0], static_cast<std::size_t>(n) * sizeof(Word));
-      } else {
-        std::fill(out + o, out + o + n, in[off[0]]);
-      }
-    });
-  });
+  parallel_for(
+      known_numel(out_shape), 16384, num_threads, [&](std::int64_t begin, std::int64_t end) {
+        walk_rows<1>(plan, begin, end,
+                     [&](const std::array<std::int64_t, 1>& off, std::int64_t o, std::int64_t n) {
+                       if (stride) {
+                         std::memcpy(out + o, in + off[0],
+                                     static_cast<std::size_t>(n) * sizeof(Word));
+                       } else {
+                         std::fill(out + o, out + o + n, in[off[0]]);
+                       }
+                     });
+      });
 }
 }  // namespace
 
@@ -245,16 +248,16 @@ void strided_copy_words(const Word* src, const std::array<std::int64_t, kMaxRank
   plan.strides[0] = strides;
   const std::int64_t inner_stride = strides[rank - 1];
   const auto body = [&](std::int64_t begin, std::int64_t end) {
-    walk_rows<1>(plan, begin, end, [&](const std::array<std::int64_t, 1>& off, std::int64_t o,
-                                       std::int64_t n) {
-      const Word* s = src + off[0];
-      Word* d = dst + o;
-      if (inner_stride == 1) {
-        std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(Word));
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) d[i] = s[i * inner_stride];
-      }
-    });
+    walk_rows<1>(plan, begin, end,
+                 [&](const std::array<std::int64_t, 1>& off, std::int64_t o, std::int64_t n) {
+                   const Word* s = src + off[0];
+                   Word* d = dst + o;
+                   if (inner_stride == 1) {
+                     std::memcpy(d, s, static_cast<std::size_t>(n) * sizeof(Word));
+                   } else {
+                     for (std::int64_t i = 0; i < n; ++i) d[i] = s[i * inner_stride];
+                   }
+                 });
   };
   if constexpr (sizeof(Word) == sizeof(float)) {
     // The words are float32 bits when the caller asks for a scan (strided_copy's contract).

@@ -67,8 +67,8 @@ void ensure_output(Tensor& out, DType dtype, const Shape& shape);
 // A strided walk of an input broadcast to an output: dims merged where possible, element
 // strides 0 on broadcast dimensions. Built in run() without allocation.
 struct BroadcastPlan {
-  int rank = 0;                                 // after merging; >= 1
-  std::array<std::int64_t, kMaxRank> dims{};    // output dims
+  int rank = 0;                                                 // after merging; >= 1
+  std::array<std::int64_t, kMaxRank> dims{};                    // output dims
   std::array<std::array<std::int64_t, kMaxRank>, 3> strides{};  // per operand, in elements
 };
 // Builds a plan for up to 3 operand shapes broadcast to `out_shape`.
@@ -85,12 +85,13 @@ template <typename Body>
 void parallel_for(std::int64_t n, std::int64_t grain, int num_threads, const Body& body) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  std::int64_t chunks = std::min<std::int64_t>(num_threads < 1 ? 1 : num_threads, (n + grain - 1) / grain);
+  std::int64_t chunks =
+      std::min<std::int64_t>(num_threads < 1 ? 1 : num_threads, (n + grain - 1) / grain);
   if (chunks <= 1) {
     body(std::int64_t{0}, n);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(chunks))
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t begin = n * chunk / chunks;
     const std::int64_t end = n * (chunk + 1) / chunks;

@@ -24,7 +24,8 @@ void pad_f32_ref(const float* in, const Shape& in_shape, const PadAmounts& amoun
                  float value, float* out);
 std::unique_ptr<Kernel> make_pad(const NodeDef& node);
 
-Shape infer_tile(const NodeDef& node, const Shape& data_shape, std::span<const std::int64_t> repeats);
+Shape infer_tile(const NodeDef& node, const Shape& data_shape,
+                 std::span<const std::int64_t> repeats);
 std::unique_ptr<Kernel> make_tile(const NodeDef& node);
 
 }  // namespace qcal::ops

@@ -2,12 +2,11 @@
 // to the input once per output row/column, so the inner loops carry no padding tests.
 #include "ops/pool.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <limits>
 
 #include "core/checked.hpp"
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -23,7 +22,8 @@ inline Window window_of(const PoolGeometry& g, int d, std::int64_t o) {
   const std::int64_t extent = (g.kernel[d] - 1) * g.dilation[d] + 1;
   const std::int64_t end = start + extent;
   Window w{};
-  w.padded_count = (std::min(end, g.in[d] + g.pad_end[d]) - start + g.dilation[d] - 1) / g.dilation[d];
+  w.padded_count =
+      (std::min(end, g.in[d] + g.pad_end[d]) - start + g.dilation[d] - 1) / g.dilation[d];
   // First and one-past-last valid taps inside [0, in).
   std::int64_t first = start;
   if (first < 0) first += ((-first + g.dilation[d] - 1) / g.dilation[d]) * g.dilation[d];
@@ -50,7 +50,8 @@ void pool_plane(const PoolAttrs& attrs, const PoolGeometry& g, const T* in, T* o
           for (std::int64_t d = wd.lo; d < wd.hi; d += g.dilation[0]) {
             for (std::int64_t h = wh.lo; h < wh.hi; h += g.dilation[1]) {
               const T* row = in + d * in_hw + h * g.in[2];
-              for (std::int64_t w = ww.lo; w < ww.hi; w += g.dilation[2]) best = row[w] > best ? row[w] : best;
+              for (std::int64_t w = ww.lo; w < ww.hi; w += g.dilation[2])
+                best = row[w] > best ? row[w] : best;
             }
           }
           out[o] = best;
@@ -75,9 +76,12 @@ void pool_plane(const PoolAttrs& attrs, const PoolGeometry& g, const T* in, T* o
               // Column-major position within the plane: the first spatial dim varies fastest.
               const std::int64_t d = best_index / in_hw, h = (best_index / g.in[2]) % g.in[1],
                                  w = best_index % g.in[2];
-              if (g.spatial == 1) idx = w;
-              else if (g.spatial == 2) idx = h + w * g.in[1];
-              else idx = d + h * g.in[0] + w * g.in[0] * g.in[1];
+              if (g.spatial == 1)
+                idx = w;
+              else if (g.spatial == 2)
+                idx = h + w * g.in[1];
+              else
+                idx = d + h * g.in[0] + w * g.in[0] * g.in[1];
             }
             indices[o] = index_base + idx;
           }
@@ -109,7 +113,8 @@ class PoolKernel : public NodeKernel {
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 1, 1);
     if (attrs_.is_max) {
-      require_dtype(node_, inputs[0].dtype, {DType::kFloat32, DType::kFloat64, DType::kInt8, DType::kUInt8}, "input");
+      require_dtype(node_, inputs[0].dtype,
+                    {DType::kFloat32, DType::kFloat64, DType::kInt8, DType::kUInt8}, "input");
     } else {
       require_dtype(node_, inputs[0].dtype, {DType::kFloat32, DType::kFloat64}, "input");
     }
@@ -143,12 +148,13 @@ class PoolKernel : public NodeKernel {
       using T = decltype(tag);
       const T* px = x.data<T>();
       T* py = outputs[0]->data<T>();
-      parallel_for(g.batch * g.channels, 1, ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t p = begin; p < end; ++p) {
-          pool_plane<T>(attrs_, g, px + p * in_plane, py + p * out_plane,
-                        indices ? indices + p * out_plane : nullptr, p * in_plane);
-        }
-      });
+      parallel_for(g.batch * g.channels, 1, ctx.num_threads,
+                   [&](std::int64_t begin, std::int64_t end) {
+                     for (std::int64_t p = begin; p < end; ++p) {
+                       pool_plane<T>(attrs_, g, px + p * in_plane, py + p * out_plane,
+                                     indices ? indices + p * out_plane : nullptr, p * in_plane);
+                     }
+                   });
     });
   }
 
@@ -208,8 +214,8 @@ class GlobalPoolKernel : public NodeKernel {
 PoolGeometry infer_pool(const NodeDef& node, const PoolAttrs& attrs, const Shape& shape) {
   const auto k = static_cast<std::int64_t>(attrs.kernel_shape.size());
   if (k < 1 || k > 3) {
-    throw node.error(ErrorCode::kUnsupported, "kernel_shape must have 1 to 3 dims, got " +
-                                                  std::to_string(k));
+    throw node.error(ErrorCode::kUnsupported,
+                     "kernel_shape must have 1 to 3 dims, got " + std::to_string(k));
   }
   if (static_cast<std::int64_t>(shape.size()) != k + 2) {
     throw node.error(ErrorCode::kInvalidArgument,
@@ -220,8 +226,8 @@ PoolGeometry infer_pool(const NodeDef& node, const PoolAttrs& attrs, const Shape
   auto check_len = [&](const std::vector<std::int64_t>& v, std::size_t n, const char* name) {
     if (!v.empty() && v.size() != n) {
       throw node.error(ErrorCode::kInvalidArgument, std::string(name) + " has " +
-                                                        std::to_string(v.size()) + " values, expected " +
-                                                        std::to_string(n));
+                                                        std::to_string(v.size()) +
+                                                        " values, expected " + std::to_string(n));
     }
   };
   check_len(attrs.strides, static_cast<std::size_t>(k), "strides");
@@ -239,12 +245,14 @@ PoolGeometry infer_pool(const NodeDef& node, const PoolAttrs& attrs, const Shape
     g.stride[d] = attrs.strides.empty() ? 1 : attrs.strides[static_cast<std::size_t>(i)];
     g.dilation[d] = attrs.dilations.empty() ? 1 : attrs.dilations[static_cast<std::size_t>(i)];
     if (g.kernel[d] < 1 || g.stride[d] < 1 || g.dilation[d] < 1) {
-      throw node.error(ErrorCode::kInvalidArgument, "kernel_shape, strides and dilations must be >= 1");
+      throw node.error(ErrorCode::kInvalidArgument,
+                       "kernel_shape, strides and dilations must be >= 1");
     }
     const std::int64_t extent = (g.kernel[d] - 1) * g.dilation[d] + 1;
     if (attrs.auto_pad == "SAME_UPPER" || attrs.auto_pad == "SAME_LOWER") {
       g.out[d] = (g.in[d] + g.stride[d] - 1) / g.stride[d];
-      const std::int64_t total = std::max<std::int64_t>(0, (g.out[d] - 1) * g.stride[d] + extent - g.in[d]);
+      const std::int64_t total =
+          std::max<std::int64_t>(0, (g.out[d] - 1) * g.stride[d] + extent - g.in[d]);
       g.pad_begin[d] = attrs.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       g.pad_end[d] = total - g.pad_begin[d];
     } else {
@@ -257,11 +265,12 @@ PoolGeometry infer_pool(const NodeDef& node, const PoolAttrs& attrs, const Shape
       }
       const std::int64_t span = g.in[d] + g.pad_begin[d] + g.pad_end[d] - extent;
       if (span < 0) {
-        throw node.error(ErrorCode::kInvalidArgument,
-                         "kernel (extent " + std::to_string(extent) + ") is larger than the padded input " +
-                             shape_to_string(shape));
+        throw node.error(ErrorCode::kInvalidArgument, "kernel (extent " + std::to_string(extent) +
+                                                          ") is larger than the padded input " +
+                                                          shape_to_string(shape));
       }
-      g.out[d] = (attrs.ceil_mode ? (span + g.stride[d] - 1) / g.stride[d] : span / g.stride[d]) + 1;
+      g.out[d] =
+          (attrs.ceil_mode ? (span + g.stride[d] - 1) / g.stride[d] : span / g.stride[d]) + 1;
       // ceil_mode: a last window that would start in the end padding is dropped.
       if (attrs.ceil_mode && (g.out[d] - 1) * g.stride[d] >= g.in[d] + g.pad_begin[d]) --g.out[d];
     }
@@ -270,8 +279,8 @@ PoolGeometry infer_pool(const NodeDef& node, const PoolAttrs& attrs, const Shape
       throw node.error(ErrorCode::kInvalidArgument, "pads must be smaller than the kernel");
     }
   }
-  if (attrs.auto_pad != "NOTSET" && attrs.auto_pad != "SAME_UPPER" && attrs.auto_pad != "SAME_LOWER" &&
-      attrs.auto_pad != "VALID") {
+  if (attrs.auto_pad != "NOTSET" && attrs.auto_pad != "SAME_UPPER" &&
+      attrs.auto_pad != "SAME_LOWER" && attrs.auto_pad != "VALID") {
     throw node.error(ErrorCode::kInvalidArgument, "unknown auto_pad '" + attrs.auto_pad + "'");
   }
   checked_numel(pool_output_shape(g), "pool output");
@@ -289,13 +298,15 @@ void pool_f32_ref(const PoolAttrs& attrs, const PoolGeometry& g, const float* in
   const std::int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
   for (std::int64_t p = 0; p < g.batch * g.channels; ++p) {
     for (std::int64_t o = 0; o < out_plane; ++o) {
-      const std::int64_t out_w = o % g.out[2], out_h = (o / g.out[2]) % g.out[1], out_d = o / (g.out[1] * g.out[2]);
+      const std::int64_t out_w = o % g.out[2], out_h = (o / g.out[2]) % g.out[1],
+                         out_d = o / (g.out[1] * g.out[2]);
       const std::int64_t out_pos[3] = {out_d, out_h, out_w};
       double sum = 0.0, best = -INFINITY;
       std::int64_t count = 0, padded = 1;
       for (int d = 0; d < 3; ++d) {
         const std::int64_t start = out_pos[d] * g.stride[d] - g.pad_begin[d];
-        const std::int64_t end = std::min(start + (g.kernel[d] - 1) * g.dilation[d] + 1, g.in[d] + g.pad_end[d]);
+        const std::int64_t end =
+            std::min(start + (g.kernel[d] - 1) * g.dilation[d] + 1, g.in[d] + g.pad_end[d]);
         padded *= (end - start + g.dilation[d] - 1) / g.dilation[d];
       }
       for (std::int64_t kd = 0; kd < g.kernel[0]; ++kd) {
@@ -304,7 +315,9 @@ void pool_f32_ref(const PoolAttrs& attrs, const PoolGeometry& g, const float* in
             const std::int64_t in_d = out_d * g.stride[0] - g.pad_begin[0] + kd * g.dilation[0];
             const std::int64_t in_h = out_h * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
             const std::int64_t in_w = out_w * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-            if (in_d < 0 || in_d >= g.in[0] || in_h < 0 || in_h >= g.in[1] || in_w < 0 || in_w >= g.in[2]) continue;
+            if (in_d < 0 || in_d >= g.in[0] || in_h < 0 || in_h >= g.in[1] || in_w < 0 ||
+                in_w >= g.in[2])
+              continue;
             const double v = in[p * in_plane + (in_d * g.in[1] + in_h) * g.in[2] + in_w];
             sum += v;
             best = std::max(best, v);
@@ -313,7 +326,8 @@ void pool_f32_ref(const PoolAttrs& attrs, const PoolGeometry& g, const float* in
         }
       }
       out[p * out_plane + o] = static_cast<float>(
-          attrs.is_max ? best : sum / static_cast<double>(attrs.count_include_pad ? padded : count));
+          attrs.is_max ? best
+                       : sum / static_cast<double>(attrs.count_include_pad ? padded : count));
     }
   }
 }

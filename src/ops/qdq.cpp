@@ -3,10 +3,10 @@
 // contiguous loops with one scale and zero point.
 #include "ops/qdq.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <limits>
+
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -17,9 +17,10 @@ void check_params(const NodeDef& node, const Shape& x_shape, const TensorInfo& s
   const bool per_tensor = scale.shape.empty() || (scale.shape.size() == 1 && scale.shape[0] == 1);
   if (!per_tensor) {
     if (scale.shape.size() != 1) {
-      throw node.error(ErrorCode::kUnsupported,
-                       "scale must be a scalar or 1-D (blocked quantization is not supported), got " +
-                           shape_to_string(scale.shape));
+      throw node.error(
+          ErrorCode::kUnsupported,
+          "scale must be a scalar or 1-D (blocked quantization is not supported), got " +
+              shape_to_string(scale.shape));
     }
     const std::int64_t a = normalize_axis(node, axis, static_cast<std::int64_t>(x_shape.size()));
     const std::int64_t c = x_shape[static_cast<std::size_t>(a)];
@@ -30,19 +31,19 @@ void check_params(const NodeDef& node, const Shape& x_shape, const TensorInfo& s
     }
   }
   if (zero_point && zero_point->shape != scale.shape) {
-    const bool both_single = shape_known(zero_point->shape) && known_numel(zero_point->shape) == 1 && per_tensor;
+    const bool both_single =
+        shape_known(zero_point->shape) && known_numel(zero_point->shape) == 1 && per_tensor;
     if (!both_single) {
-      throw node.error(ErrorCode::kInvalidArgument, "zero_point shape " +
-                                                        shape_to_string(zero_point->shape) +
-                                                        " differs from scale shape " +
-                                                        shape_to_string(scale.shape));
+      throw node.error(ErrorCode::kInvalidArgument,
+                       "zero_point shape " + shape_to_string(zero_point->shape) +
+                           " differs from scale shape " + shape_to_string(scale.shape));
     }
   }
 }
 
 // [outer, channels, inner] split for per-axis parameters (channels 1 when per tensor).
-void split_axis(const Shape& shape, std::int64_t param_count, std::int64_t axis, std::int64_t& outer,
-                std::int64_t& channels, std::int64_t& inner) {
+void split_axis(const Shape& shape, std::int64_t param_count, std::int64_t axis,
+                std::int64_t& outer, std::int64_t& channels, std::int64_t& inner) {
   const auto rank = static_cast<std::int64_t>(shape.size());
   outer = 1;
   inner = 1;
@@ -53,9 +54,12 @@ void split_axis(const Shape& shape, std::int64_t param_count, std::int64_t axis,
   }
   const std::int64_t a = axis < 0 ? axis + rank : axis;
   for (std::int64_t d = 0; d < rank; ++d) {
-    if (d < a) outer *= shape[static_cast<std::size_t>(d)];
-    else if (d == a) channels = shape[static_cast<std::size_t>(d)];
-    else inner *= shape[static_cast<std::size_t>(d)];
+    if (d < a)
+      outer *= shape[static_cast<std::size_t>(d)];
+    else if (d == a)
+      channels = shape[static_cast<std::size_t>(d)];
+    else
+      inner *= shape[static_cast<std::size_t>(d)];
   }
 }
 
@@ -76,7 +80,8 @@ void quantize_block(const float* x, Q* y, std::int64_t n, float scale, float zer
 
 class QuantizeLinearKernel : public NodeKernel {
  public:
-  QuantizeLinearKernel(const NodeDef& node, QuantizeLinearAttrs attrs) : NodeKernel(node), attrs_(attrs) {}
+  QuantizeLinearKernel(const NodeDef& node, QuantizeLinearAttrs attrs)
+      : NodeKernel(node), attrs_(attrs) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     return {{infer_quantize_linear(node_, attrs_, inputs), inputs[0].shape, nullptr}};
@@ -97,15 +102,16 @@ class QuantizeLinearKernel : public NodeKernel {
       using Q = decltype(tag);
       const Q* pz = zp ? zp->data<Q>() : nullptr;
       Q* py = outputs[0]->data<Q>();
-      parallel_for(outer * channels, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
-                   ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
-                     for (std::int64_t item = begin; item < end; ++item) {
-                       const std::int64_t c = item % channels;
-                       quantize_block<Q>(px + item * inner, py + item * inner, inner,
-                                         ps[scale.numel() > 1 ? c : 0],
-                                         pz ? static_cast<float>(pz[zp->numel() > 1 ? c : 0]) : 0.0f);
-                     }
-                   });
+      parallel_for(
+          outer * channels, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
+          ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t item = begin; item < end; ++item) {
+              const std::int64_t c = item % channels;
+              quantize_block<Q>(px + item * inner, py + item * inner, inner,
+                                ps[scale.numel() > 1 ? c : 0],
+                                pz ? static_cast<float>(pz[zp->numel() > 1 ? c : 0]) : 0.0f);
+            }
+          });
     });
   }
 
@@ -115,7 +121,8 @@ class QuantizeLinearKernel : public NodeKernel {
 
 class DequantizeLinearKernel : public NodeKernel {
  public:
-  DequantizeLinearKernel(const NodeDef& node, DequantizeLinearAttrs attrs) : NodeKernel(node), attrs_(attrs) {}
+  DequantizeLinearKernel(const NodeDef& node, DequantizeLinearAttrs attrs)
+      : NodeKernel(node), attrs_(attrs) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 2, 3);
@@ -147,13 +154,15 @@ class DequantizeLinearKernel : public NodeKernel {
       using Q = decltype(tag);
       const Q* px = x.data<Q>();
       const Q* pz = zp ? zp->data<Q>() : nullptr;
-      parallel_for(outer * channels, std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
+      parallel_for(outer * channels,
+                   std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(inner, 1)),
                    ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
                      for (std::int64_t item = begin; item < end; ++item) {
                        const std::int64_t c = item % channels;
                        const float s = ps[scale.numel() > 1 ? c : 0];
                        // (x - zero_point) exactly in int64, then one float multiply.
-                       const std::int64_t z = pz ? static_cast<std::int64_t>(pz[zp->numel() > 1 ? c : 0]) : 0;
+                       const std::int64_t z =
+                           pz ? static_cast<std::int64_t>(pz[zp->numel() > 1 ? c : 0]) : 0;
                        const Q* xi = px + item * inner;
                        float* yi = py + item * inner;
                        for (std::int64_t i = 0; i < inner; ++i) {
@@ -188,15 +197,17 @@ DType infer_quantize_linear(const NodeDef& node, const QuantizeLinearAttrs& attr
   return out;
 }
 
-void quantize_linear_f32_ref(const float* x, std::int64_t count, float scale, std::int32_t zero_point,
-                             std::int32_t qmin, std::int32_t qmax, std::int32_t* y) {
+void quantize_linear_f32_ref(const float* x, std::int64_t count, float scale,
+                             std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                             std::int32_t* y) {
   for (std::int64_t i = 0; i < count; ++i) {
     const double q = static_cast<double>(x[i] / scale);
     // Round half to even by hand: floor, then compare the remainder with one half.
     double r = std::floor(q);
     const double frac = q - r;
     if (frac > 0.5 || (frac == 0.5 && std::fmod(r, 2.0) != 0.0)) r += 1.0;
-    y[i] = static_cast<std::int32_t>(std::clamp(r + zero_point, static_cast<double>(qmin), static_cast<double>(qmax)));
+    y[i] = static_cast<std::int32_t>(
+        std::clamp(r + zero_point, static_cast<double>(qmin), static_cast<double>(qmax)));
   }
 }
 

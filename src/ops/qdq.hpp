@@ -18,8 +18,9 @@ struct QuantizeLinearAttrs {
 DType infer_quantize_linear(const NodeDef& node, const QuantizeLinearAttrs& attrs,
                             std::span<const TensorInfo> inputs);
 // y = saturate(round_half_even(x / scale) + zero_point) into [qmin, qmax].
-void quantize_linear_f32_ref(const float* x, std::int64_t count, float scale, std::int32_t zero_point,
-                             std::int32_t qmin, std::int32_t qmax, std::int32_t* y);
+void quantize_linear_f32_ref(const float* x, std::int64_t count, float scale,
+                             std::int32_t zero_point, std::int32_t qmin, std::int32_t qmax,
+                             std::int32_t* y);
 std::unique_ptr<Kernel> make_quantize_linear(const NodeDef& node);
 
 struct DequantizeLinearAttrs {

@@ -4,11 +4,11 @@
 // thread in index order, so results do not depend on the thread count.
 #include "ops/reduce.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <limits>
 #include <numeric>
+
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -19,8 +19,9 @@ const Tensor* const_value(std::span<const TensorInfo> inputs, std::size_t i) {
 }
 
 template <typename T>
-using AccumulatorOf = std::conditional_t<std::is_floating_point_v<T>, double,
-                                         std::conditional_t<std::is_unsigned_v<T>, std::uint64_t, std::int64_t>>;
+using AccumulatorOf =
+    std::conditional_t<std::is_floating_point_v<T>, double,
+                       std::conditional_t<std::is_unsigned_v<T>, std::uint64_t, std::int64_t>>;
 
 // Reduces `count` values at stride `stride`.
 template <typename T>
@@ -34,7 +35,8 @@ T reduce_one(ReduceOp op, const T* x, std::int64_t count, std::int64_t stride) {
           return op == ReduceOp::kMax ? -std::numeric_limits<T>::infinity()
                                       : std::numeric_limits<T>::infinity();
         } else {
-          return op == ReduceOp::kMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+          return op == ReduceOp::kMax ? std::numeric_limits<T>::lowest()
+                                      : std::numeric_limits<T>::max();
         }
       }
       T best = x[0];
@@ -49,17 +51,20 @@ T reduce_one(ReduceOp op, const T* x, std::int64_t count, std::int64_t stride) {
     }
     case ReduceOp::kProd: {
       A acc = 1;
-      for (std::int64_t r = 0; r < count; ++r) acc = static_cast<A>(acc * static_cast<A>(x[r * stride]));
+      for (std::int64_t r = 0; r < count; ++r)
+        acc = static_cast<A>(acc * static_cast<A>(x[r * stride]));
       return static_cast<T>(acc);
     }
     case ReduceOp::kLogSumExp: {
       if constexpr (std::is_floating_point_v<T>) {
         if (count == 0) return -std::numeric_limits<T>::infinity();
         double m = static_cast<double>(x[0]);
-        for (std::int64_t r = 1; r < count; ++r) m = std::max(m, static_cast<double>(x[r * stride]));
+        for (std::int64_t r = 1; r < count; ++r)
+          m = std::max(m, static_cast<double>(x[r * stride]));
         if (std::isinf(m)) return static_cast<T>(m);
         double s = 0.0;
-        for (std::int64_t r = 0; r < count; ++r) s += std::exp(static_cast<double>(x[r * stride]) - m);
+        for (std::int64_t r = 0; r < count; ++r)
+          s += std::exp(static_cast<double>(x[r * stride]) - m);
         return static_cast<T>(m + std::log(s));
       } else {
         double s = 0.0;
@@ -67,16 +72,23 @@ T reduce_one(ReduceOp op, const T* x, std::int64_t count, std::int64_t stride) {
         return static_cast<T>(std::log(s));
       }
     }
-    default: break;
+    default:
+      break;
   }
   A acc = 0;
   for (std::int64_t r = 0; r < count; ++r) {
     const A v = static_cast<A>(x[r * stride]);
     switch (op) {
-      case ReduceOp::kL1: acc += v < 0 ? static_cast<A>(0 - v) : v; break;
+      case ReduceOp::kL1:
+        acc += v < 0 ? static_cast<A>(0 - v) : v;
+        break;
       case ReduceOp::kL2:
-      case ReduceOp::kSumSquare: acc += v * v; break;
-      default: acc += v; break;
+      case ReduceOp::kSumSquare:
+        acc += v * v;
+        break;
+      default:
+        acc += v;
+        break;
     }
   }
   switch (op) {
@@ -86,9 +98,12 @@ T reduce_one(ReduceOp op, const T* x, std::int64_t count, std::int64_t stride) {
       } else {
         return count ? static_cast<T>(acc / static_cast<A>(count)) : T{0};
       }
-    case ReduceOp::kL2: return static_cast<T>(std::sqrt(static_cast<double>(acc)));
-    case ReduceOp::kLogSum: return static_cast<T>(std::log(static_cast<double>(acc)));
-    default: return static_cast<T>(acc);
+    case ReduceOp::kL2:
+      return static_cast<T>(std::sqrt(static_cast<double>(acc)));
+    case ReduceOp::kLogSum:
+      return static_cast<T>(std::log(static_cast<double>(acc)));
+    default:
+      return static_cast<T>(acc);
   }
 }
 
@@ -104,16 +119,20 @@ bool contiguous_block(const Shape& shape, std::span<const std::int64_t> axes, st
   outer = reduce = inner = 1;
   for (std::size_t d = 0; d < shape.size(); ++d) {
     const auto di = static_cast<std::int64_t>(d);
-    if (di < axes.front()) outer *= shape[d];
-    else if (di > axes.back()) inner *= shape[d];
-    else reduce *= shape[d];
+    if (di < axes.front())
+      outer *= shape[d];
+    else if (di > axes.back())
+      inner *= shape[d];
+    else
+      reduce *= shape[d];
   }
   return true;
 }
 
 class ReduceKernel : public NodeKernel {
  public:
-  ReduceKernel(const NodeDef& node, ReduceAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
+  ReduceKernel(const NodeDef& node, ReduceAttrs attrs)
+      : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 1, attrs_.axes_from_input ? 2 : 1);
@@ -130,10 +149,12 @@ class ReduceKernel : public NodeKernel {
         const std::int64_t rank = static_cast<std::int64_t>(inputs[0].shape.size());
         const std::int64_t count = inputs[1].shape.size() == 1 ? inputs[1].shape[0] : -1;
         if (count < 0 || count > rank) {
-          throw node_.error(ErrorCode::kInvalidArgument, "axes must be a 1-D tensor of known length");
+          throw node_.error(ErrorCode::kInvalidArgument,
+                            "axes must be a 1-D tensor of known length");
         }
         std::int64_t out_rank = rank;
-        if (!attrs_.keepdims) out_rank = count == 0 ? (attrs_.noop_with_empty_axes ? rank : 0) : rank - count;
+        if (!attrs_.keepdims)
+          out_rank = count == 0 ? (attrs_.noop_with_empty_axes ? rank : 0) : rank - count;
         return {{inputs[0].dtype, Shape(static_cast<std::size_t>(out_rank), -1), nullptr}};
       }
       axes = tensor_to_ints(node_, *value, "axes");
@@ -185,7 +206,8 @@ class ReduceKernel : public NodeKernel {
       const T* x = src->data<T>();
       T* y = out.data<T>();
       const ReduceOp op = attrs_.op;
-      parallel_for(outer * inner, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(reduce, 1)),
+      parallel_for(outer * inner,
+                   std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(reduce, 1)),
                    ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
                      for (std::int64_t item = begin; item < end; ++item) {
                        const std::int64_t o = item / inner, i = item % inner;
@@ -249,12 +271,15 @@ class ArgReduceKernel : public NodeKernel {
     const auto rank = static_cast<std::int64_t>(shape.size());
     const std::int64_t axis = normalize_axis(node_, attrs_.axis, rank);
     if (shape[static_cast<std::size_t>(axis)] == 0) {
-      throw node_.error(ErrorCode::kInvalidArgument, "cannot take the arg-extremum of an empty axis");
+      throw node_.error(ErrorCode::kInvalidArgument,
+                        "cannot take the arg-extremum of an empty axis");
     }
     Shape out;
     for (std::int64_t d = 0; d < rank; ++d) {
-      if (d != axis) out.push_back(shape[static_cast<std::size_t>(d)]);
-      else if (attrs_.keepdims) out.push_back(1);
+      if (d != axis)
+        out.push_back(shape[static_cast<std::size_t>(d)]);
+      else if (attrs_.keepdims)
+        out.push_back(1);
     }
     return out;
   }
@@ -264,9 +289,9 @@ class ArgReduceKernel : public NodeKernel {
 
 }  // namespace
 
-std::vector<std::int64_t> resolve_reduce_axes(const NodeDef& node, const ReduceAttrs& attrs,
-                                              std::int64_t rank,
-                                              const std::optional<std::vector<std::int64_t>>& axes) {
+std::vector<std::int64_t> resolve_reduce_axes(
+    const NodeDef& node, const ReduceAttrs& attrs, std::int64_t rank,
+    const std::optional<std::vector<std::int64_t>>& axes) {
   std::vector<std::int64_t> out;
   if (!axes || axes->empty()) {
     if (attrs.noop_with_empty_axes) return out;
@@ -285,9 +310,12 @@ Shape infer_reduce(const NodeDef& node, const ReduceAttrs& attrs, const Shape& d
   if (axes.empty()) return data_shape;  // no-op
   Shape out;
   for (std::size_t d = 0; d < data_shape.size(); ++d) {
-    const bool reduced = std::find(axes.begin(), axes.end(), static_cast<std::int64_t>(d)) != axes.end();
-    if (!reduced) out.push_back(data_shape[d]);
-    else if (attrs.keepdims) out.push_back(1);
+    const bool reduced =
+        std::find(axes.begin(), axes.end(), static_cast<std::int64_t>(d)) != axes.end();
+    if (!reduced)
+      out.push_back(data_shape[d]);
+    else if (attrs.keepdims)
+      out.push_back(1);
   }
   return out;
 }
@@ -301,13 +329,28 @@ void reduce_f32_ref(ReduceOp op, const float* in, std::int64_t outer, std::int64
       for (std::int64_t r = 0; r < reduce; ++r) {
         const double v = in[(o * reduce + r) * inner + i];
         switch (op) {
-          case ReduceOp::kMax: best = std::max(best, v); break;
-          case ReduceOp::kMin: best = std::min(best, v); break;
-          case ReduceOp::kProd: acc *= v; break;
-          case ReduceOp::kL1: acc += std::fabs(v); break;
-          case ReduceOp::kL2: case ReduceOp::kSumSquare: acc += v * v; break;
-          case ReduceOp::kLogSumExp: acc += std::exp(v); break;
-          default: acc += v; break;
+          case ReduceOp::kMax:
+            best = std::max(best, v);
+            break;
+          case ReduceOp::kMin:
+            best = std::min(best, v);
+            break;
+          case ReduceOp::kProd:
+            acc *= v;
+            break;
+          case ReduceOp::kL1:
+            acc += std::fabs(v);
+            break;
+          case ReduceOp::kL2:
+          case ReduceOp::kSumSquare:
+            acc += v * v;
+            break;
+          case ReduceOp::kLogSumExp:
+            acc += std::exp(v);
+            break;
+          default:
+            acc += v;
+            break;
         }
       }
       double y = acc;
@@ -322,11 +365,16 @@ void reduce_f32_ref(ReduceOp op, const float* in, std::int64_t outer, std::int64
 
 std::unique_ptr<Kernel> make_reduce(const NodeDef& node) {
   static const std::pair<const char*, ReduceOp> kNames[] = {
-      {"ReduceSum", ReduceOp::kSum},     {"ReduceMean", ReduceOp::kMean},
-      {"ReduceMax", ReduceOp::kMax},     {"ReduceMin", ReduceOp::kMin},
-      {"ReduceProd", ReduceOp::kProd},   {"ReduceL1", ReduceOp::kL1},
-      {"ReduceL2", ReduceOp::kL2},       {"ReduceLogSum", ReduceOp::kLogSum},
-      {"ReduceLogSumExp", ReduceOp::kLogSumExp}, {"ReduceSumSquare", ReduceOp::kSumSquare},
+      {"ReduceSum", ReduceOp::kSum},
+      {"ReduceMean", ReduceOp::kMean},
+      {"ReduceMax", ReduceOp::kMax},
+      {"ReduceMin", ReduceOp::kMin},
+      {"ReduceProd", ReduceOp::kProd},
+      {"ReduceL1", ReduceOp::kL1},
+      {"ReduceL2", ReduceOp::kL2},
+      {"ReduceLogSum", ReduceOp::kLogSum},
+      {"ReduceLogSumExp", ReduceOp::kLogSumExp},
+      {"ReduceSumSquare", ReduceOp::kSumSquare},
   };
   ReduceAttrs attrs;
   bool found = false;

@@ -4,12 +4,11 @@
 // the innermost dim's taps per element.
 #include "ops/resize.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <cstring>
 
 #include "core/checked.hpp"
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -71,10 +70,9 @@ void build_taps(const NodeDef& node, const ResizeAttrs& attrs, std::int64_t in_l
       const auto x0 = static_cast<std::int64_t>(std::floor(x));
       const double t = x - static_cast<double>(x0);
       const double s1 = t + 1.0, s2 = 1.0 - t, s3 = 2.0 - t;
-      const double w[4] = {((a * s1 - 5 * a) * s1 + 8 * a) * s1 - 4 * a,
-                           ((a + 2) * t - (a + 3)) * t * t + 1,
-                           ((a + 2) * s2 - (a + 3)) * s2 * s2 + 1,
-                           ((a * s3 - 5 * a) * s3 + 8 * a) * s3 - 4 * a};
+      const double w[4] = {
+          ((a * s1 - 5 * a) * s1 + 8 * a) * s1 - 4 * a, ((a + 2) * t - (a + 3)) * t * t + 1,
+          ((a + 2) * s2 - (a + 3)) * s2 * s2 + 1, ((a * s3 - 5 * a) * s3 + 8 * a) * s3 - 4 * a};
       double total = 0.0;
       for (int k = 0; k < 4; ++k) {
         const std::int64_t i = x0 - 1 + k;
@@ -118,10 +116,12 @@ ResizePlan plan_resize(const NodeDef& node, const ResizeAttrs& attrs, const Shap
 
 class ResizeKernel : public NodeKernel {
  public:
-  ResizeKernel(const NodeDef& node, ResizeAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
+  ResizeKernel(const NodeDef& node, ResizeAttrs attrs)
+      : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
-    const std::size_t max_inputs = attrs_.is_upsample ? (node_.opset >= 9 ? 2 : 1) : (node_.opset >= 11 ? 4 : 2);
+    const std::size_t max_inputs =
+        attrs_.is_upsample ? (node_.opset >= 9 ? 2 : 1) : (node_.opset >= 11 ? 4 : 2);
     require_inputs(node_, inputs, max_inputs >= 2 && node_.opset < 11 ? max_inputs : 1, max_inputs);
     require_dtype(node_, inputs[0].dtype, {DType::kFloat32}, "X");
     if (!shape_known(inputs[0].shape)) {
@@ -142,7 +142,8 @@ class ResizeKernel : public NodeKernel {
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            const RunContext& ctx) override {
     const Tensor& x = *inputs[0];
-    const ResizePlan plan = plan_for(x.shape(), [&](std::size_t i) { return input_tensor(inputs, i); });
+    const ResizePlan plan =
+        plan_for(x.shape(), [&](std::size_t i) { return input_tensor(inputs, i); });
     ensure_output(*outputs[0], DType::kFloat32, plan.out_shape);
     Tensor& y = *outputs[0];
     if (y.numel() == 0) return;
@@ -186,7 +187,8 @@ class ResizeKernel : public NodeKernel {
     // two are nearest, so a row is (plane, y) with one division and a gather or a row copy.
     bool planar_nearest = inner_nearest && rank >= 2;
     for (int d = 0; d < rank - 2 && planar_nearest; ++d) {
-      planar_nearest = in_shape[static_cast<std::size_t>(d)] == out_shape[static_cast<std::size_t>(d)];
+      planar_nearest =
+          in_shape[static_cast<std::size_t>(d)] == out_shape[static_cast<std::size_t>(d)];
       for (std::int64_t o = 0; o < out_shape[static_cast<std::size_t>(d)] && planar_nearest; ++o) {
         const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
         planar_nearest = set.count == 1 && set.taps[0].index == o && set.taps[0].weight == 1.0f;
@@ -203,107 +205,117 @@ class ResizeKernel : public NodeKernel {
       const std::int64_t in_w = in_shape[static_cast<std::size_t>(rank - 1)];
       const std::int64_t in_plane = in_w * in_shape[static_cast<std::size_t>(rank - 2)];
       const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
-      parallel_for(rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
-                   [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t row = begin; row < end; ++row) {
-          const std::int64_t plane = row / out_h, out_y = row % out_h;
-          const std::int64_t src_y = y_table[static_cast<std::size_t>(out_y)].taps[0].index;
-          float* dst = py + row * width;
-          if (out_y > 0 && row > begin && y_table[static_cast<std::size_t>(out_y - 1)].taps[0].index == src_y) {
-            std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
-            continue;
-          }
-          const float* src = px + plane * in_plane + src_y * in_w;
-          for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
-        }
-      });
+      parallel_for(
+          rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
+          [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t row = begin; row < end; ++row) {
+              const std::int64_t plane = row / out_h, out_y = row % out_h;
+              const std::int64_t src_y = y_table[static_cast<std::size_t>(out_y)].taps[0].index;
+              float* dst = py + row * width;
+              if (out_y > 0 && row > begin &&
+                  y_table[static_cast<std::size_t>(out_y - 1)].taps[0].index == src_y) {
+                std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
+                continue;
+              }
+              const float* src = px + plane * in_plane + src_y * in_w;
+              for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
+            }
+          });
       return;
     }
-    parallel_for(rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
-                 [&](std::int64_t begin, std::int64_t end) {
-      // Combined taps of the outer dims for one row: at most 4^(rank-1) entries, bounded by
-      // kMaxRank; kept on the stack.
-      constexpr int kMaxCombos = 256;
-      std::array<std::int64_t, kMaxCombos> offsets{};
-      std::array<float, kMaxCombos> weights{};
-      std::int64_t previous_offset = -1;
-      for (std::int64_t row = begin; row < end; ++row) {
-        int combos = 1;
-        offsets[0] = 0;
-        weights[0] = 1.0f;
-        bool outside = false;
-        std::int64_t rest = row;
-        for (int d = rank - 2; d >= 0 && !outside; --d) {
-          const std::int64_t o = rest % out_shape[static_cast<std::size_t>(d)];
-          rest /= out_shape[static_cast<std::size_t>(d)];
-          const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
-          if (set.count == 0) {
-            outside = true;
-            break;
-          }
-          const int before = combos;
-          if (combos * set.count > kMaxCombos) break;  // unreachable for rank <= 4 (4^3 = 64)
-          for (int t = set.count - 1; t >= 0; --t) {
-            for (int c = 0; c < before; ++c) {
-              offsets[static_cast<std::size_t>(t * before + c)] =
-                  offsets[static_cast<std::size_t>(c)] + set.taps[static_cast<std::size_t>(t)].index * in_strides[d];
-              weights[static_cast<std::size_t>(t * before + c)] =
-                  weights[static_cast<std::size_t>(c)] * set.taps[static_cast<std::size_t>(t)].weight;
+    parallel_for(
+        rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
+        [&](std::int64_t begin, std::int64_t end) {
+          // Combined taps of the outer dims for one row: at most 4^(rank-1) entries, bounded by
+          // kMaxRank; kept on the stack.
+          constexpr int kMaxCombos = 256;
+          std::array<std::int64_t, kMaxCombos> offsets{};
+          std::array<float, kMaxCombos> weights{};
+          std::int64_t previous_offset = -1;
+          for (std::int64_t row = begin; row < end; ++row) {
+            int combos = 1;
+            offsets[0] = 0;
+            weights[0] = 1.0f;
+            bool outside = false;
+            std::int64_t rest = row;
+            for (int d = rank - 2; d >= 0 && !outside; --d) {
+              const std::int64_t o = rest % out_shape[static_cast<std::size_t>(d)];
+              rest /= out_shape[static_cast<std::size_t>(d)];
+              const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
+              if (set.count == 0) {
+                outside = true;
+                break;
+              }
+              const int before = combos;
+              if (combos * set.count > kMaxCombos) break;  // unreachable for rank <= 4 (4^3 = 64)
+              for (int t = set.count - 1; t >= 0; --t) {
+                for (int c = 0; c < before; ++c) {
+                  offsets[static_cast<std::size_t>(t * before + c)] =
+                      offsets[static_cast<std::size_t>(c)] +
+                      set.taps[static_cast<std::size_t>(t)].index * in_strides[d];
+                  weights[static_cast<std::size_t>(t * before + c)] =
+                      weights[static_cast<std::size_t>(c)] *
+                      set.taps[static_cast<std::size_t>(t)].weight;
+                }
+              }
+              combos = before * set.count;
             }
-          }
-          combos = before * set.count;
-        }
-        float* dst = py + row * width;
-        if (outside) {
-          std::fill(dst, dst + width, extrapolation);
-          previous_offset = -1;
-          continue;
-        }
-        if (combos == 1 && weights[0] == 1.0f && inner_nearest) {
-          // Consecutive output rows reading the same source row (upsampling) copy the previous one.
-          if (row > begin && offsets[0] == previous_offset) {
-            std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
-          } else {
-            const float* src = px + offsets[0];
-            for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
-          }
-          previous_offset = offsets[0];
-          continue;
-        }
-        previous_offset = -1;
-        if (combos == 1 && weights[0] == 1.0f) {
-          const float* src = px + offsets[0];
-          for (std::int64_t o = 0; o < width; ++o) {
-            const TapSet& set = inner_table[static_cast<std::size_t>(o)];
-            if (set.count == 1) {
-              dst[o] = src[set.taps[0].index] * set.taps[0].weight;
-            } else if (set.count == 0) {
-              dst[o] = extrapolation;
-            } else {
+            float* dst = py + row * width;
+            if (outside) {
+              std::fill(dst, dst + width, extrapolation);
+              previous_offset = -1;
+              continue;
+            }
+            if (combos == 1 && weights[0] == 1.0f && inner_nearest) {
+              // Consecutive output rows reading the same source row (upsampling) copy the previous
+              // one.
+              if (row > begin && offsets[0] == previous_offset) {
+                std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
+              } else {
+                const float* src = px + offsets[0];
+                for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
+              }
+              previous_offset = offsets[0];
+              continue;
+            }
+            previous_offset = -1;
+            if (combos == 1 && weights[0] == 1.0f) {
+              const float* src = px + offsets[0];
+              for (std::int64_t o = 0; o < width; ++o) {
+                const TapSet& set = inner_table[static_cast<std::size_t>(o)];
+                if (set.count == 1) {
+                  dst[o] = src[set.taps[0].index] * set.taps[0].weight;
+                } else if (set.count == 0) {
+                  dst[o] = extrapolation;
+                } else {
+                  float v = 0.0f;
+                  for (int t = 0; t < set.count; ++t)
+                    v += src[set.taps[static_cast<std::size_t>(t)].index] *
+                         set.taps[static_cast<std::size_t>(t)].weight;
+                  dst[o] = v;
+                }
+              }
+              continue;
+            }
+            for (std::int64_t o = 0; o < width; ++o) {
+              const TapSet& set = inner_table[static_cast<std::size_t>(o)];
+              if (set.count == 0) {
+                dst[o] = extrapolation;
+                continue;
+              }
               float v = 0.0f;
-              for (int t = 0; t < set.count; ++t) v += src[set.taps[static_cast<std::size_t>(t)].index] * set.taps[static_cast<std::size_t>(t)].weight;
+              for (int c = 0; c < combos; ++c) {
+                const float* src = px + offsets[static_cast<std::size_t>(c)];
+                float h = 0.0f;
+                for (int t = 0; t < set.count; ++t)
+                  h += src[set.taps[static_cast<std::size_t>(t)].index] *
+                       set.taps[static_cast<std::size_t>(t)].weight;
+                v += h * weights[static_cast<std::size_t>(c)];
+              }
               dst[o] = v;
             }
           }
-          continue;
-        }
-        for (std::int64_t o = 0; o < width; ++o) {
-          const TapSet& set = inner_table[static_cast<std::size_t>(o)];
-          if (set.count == 0) {
-            dst[o] = extrapolation;
-            continue;
-          }
-          float v = 0.0f;
-          for (int c = 0; c < combos; ++c) {
-            const float* src = px + offsets[static_cast<std::size_t>(c)];
-            float h = 0.0f;
-            for (int t = 0; t < set.count; ++t) h += src[set.taps[static_cast<std::size_t>(t)].index] * set.taps[static_cast<std::size_t>(t)].weight;
-            v += h * weights[static_cast<std::size_t>(c)];
-          }
-          dst[o] = v;
-        }
-      }
-    });
+        });
   }
 
   ResizeAttrs attrs_;
@@ -313,8 +325,9 @@ class ResizeKernel : public NodeKernel {
 
 }  // namespace
 
-double resize_source_coordinate(const ResizeAttrs& attrs, double x, double scale, std::int64_t in_len,
-                                std::int64_t out_len, double roi_start, double roi_end) {
+double resize_source_coordinate(const ResizeAttrs& attrs, double x, double scale,
+                                std::int64_t in_len, std::int64_t out_len, double roi_start,
+                                double roi_end) {
   const std::string& m = attrs.coordinate_transformation_mode;
   if (attrs.is_upsample || m == "asymmetric") return x / scale;
   if (m == "half_pixel") return (x + 0.5) / scale - 0.5;
@@ -364,8 +377,8 @@ ResizePlan infer_resize(const NodeDef& node, const ResizeAttrs& attrs, const Sha
     const auto v = tensor_to_doubles(node, *scales, "scales");
     if (v.size() != axes.size()) {
       throw node.error(ErrorCode::kInvalidArgument, "scales has " + std::to_string(v.size()) +
-                                                        " values for " + std::to_string(axes.size()) +
-                                                        " axes");
+                                                        " values for " +
+                                                        std::to_string(axes.size()) + " axes");
     }
     for (std::size_t i = 0; i < axes.size(); ++i) {
       if (!(v[i] > 0.0) || !std::isfinite(v[i])) {
@@ -381,8 +394,8 @@ ResizePlan infer_resize(const NodeDef& node, const ResizeAttrs& attrs, const Sha
     const auto v = tensor_to_ints(node, *sizes, "sizes");
     if (v.size() != axes.size()) {
       throw node.error(ErrorCode::kInvalidArgument, "sizes has " + std::to_string(v.size()) +
-                                                        " values for " + std::to_string(axes.size()) +
-                                                        " axes");
+                                                        " values for " +
+                                                        std::to_string(axes.size()) + " axes");
     }
     for (std::int64_t s : v) {
       if (s < 0) throw node.error(ErrorCode::kInvalidArgument, "sizes must be >= 0");
@@ -397,13 +410,16 @@ ResizePlan infer_resize(const NodeDef& node, const ResizeAttrs& attrs, const Sha
       // One scale for all axes: the smallest (not_larger) or largest (not_smaller) ratio.
       double scale = attrs.keep_aspect_ratio_policy == "not_larger" ? 1e300 : 0.0;
       for (std::size_t i = 0; i < axes.size(); ++i) {
-        const double r = static_cast<double>(v[i]) / static_cast<double>(in_shape[static_cast<std::size_t>(axes[i])]);
-        scale = attrs.keep_aspect_ratio_policy == "not_larger" ? std::min(scale, r) : std::max(scale, r);
+        const double r = static_cast<double>(v[i]) /
+                         static_cast<double>(in_shape[static_cast<std::size_t>(axes[i])]);
+        scale = attrs.keep_aspect_ratio_policy == "not_larger" ? std::min(scale, r)
+                                                               : std::max(scale, r);
       }
       for (std::int64_t a : axes) {
         const auto d = static_cast<std::size_t>(a);
         plan.scales[d] = scale;
-        plan.out_shape[d] = static_cast<std::int64_t>(std::floor(scale * static_cast<double>(in_shape[d]) + 0.5));
+        plan.out_shape[d] =
+            static_cast<std::int64_t>(std::floor(scale * static_cast<double>(in_shape[d]) + 0.5));
       }
     }
   }
@@ -455,9 +471,11 @@ void resize_f32_ref(const ResizeAttrs& attrs, const float* in, const Shape& in_s
           double v = set.count == 0 ? attrs.extrapolation_value : 0.0;
           for (int t = 0; t < set.count; ++t) {
             v += static_cast<double>(set.taps[static_cast<std::size_t>(t)].weight) *
-                 cur[static_cast<std::size_t>((o * cur_shape[d] + set.taps[static_cast<std::size_t>(t)].index) * inner + i)];
+                 cur[static_cast<std::size_t>(
+                     (o * cur_shape[d] + set.taps[static_cast<std::size_t>(t)].index) * inner + i)];
           }
-          next[static_cast<std::size_t>((o * next_shape[d] + j) * inner + i)] = static_cast<float>(v);
+          next[static_cast<std::size_t>((o * next_shape[d] + j) * inner + i)] =
+              static_cast<float>(v);
         }
       }
     }
@@ -474,14 +492,16 @@ ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   attrs.is_upsample = node.op_type == "Upsample";
   attrs.mode = node.attr_string("mode", "nearest");
   if (attrs.mode == "bilinear") attrs.mode = "linear";  // Upsample-7 spelling
-  if (attrs.mode != "nearest" && attrs.mode != "linear" && (attrs.mode != "cubic" || attrs.is_upsample)) {
+  if (attrs.mode != "nearest" && attrs.mode != "linear" &&
+      (attrs.mode != "cubic" || attrs.is_upsample)) {
     throw node.error(ErrorCode::kInvalidArgument, "unknown mode '" + attrs.mode + "'");
   }
   attrs.coordinate_transformation_mode =
-      node.opset < 11 ? "asymmetric" : node.attr_string("coordinate_transformation_mode", "half_pixel");
-  static const char* kModes[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                 "align_corners", "asymmetric", "tf_crop_and_resize",
-                                 "tf_half_pixel_for_nn"};
+      node.opset < 11 ? "asymmetric"
+                      : node.attr_string("coordinate_transformation_mode", "half_pixel");
+  static const char* kModes[] = {
+      "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
+      "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
   if (std::find_if(std::begin(kModes), std::end(kModes), [&](const char* m) {
         return attrs.coordinate_transformation_mode == m;
       }) == std::end(kModes)) {
@@ -491,7 +511,8 @@ ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   attrs.nearest_mode = node.attr_string("nearest_mode", "round_prefer_floor");
   if (attrs.nearest_mode != "round_prefer_floor" && attrs.nearest_mode != "round_prefer_ceil" &&
       attrs.nearest_mode != "floor" && attrs.nearest_mode != "ceil") {
-    throw node.error(ErrorCode::kInvalidArgument, "unknown nearest_mode '" + attrs.nearest_mode + "'");
+    throw node.error(ErrorCode::kInvalidArgument,
+                     "unknown nearest_mode '" + attrs.nearest_mode + "'");
   }
   attrs.cubic_coeff_a = node.attr_float("cubic_coeff_a", -0.75f);
   attrs.exclude_outside = node.attr_int("exclude_outside", 0);
@@ -502,7 +523,8 @@ ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   }
   attrs.axes = node.attr_ints("axes");
   attrs.keep_aspect_ratio_policy = node.attr_string("keep_aspect_ratio_policy", "stretch");
-  if (attrs.keep_aspect_ratio_policy != "stretch" && attrs.keep_aspect_ratio_policy != "not_larger" &&
+  if (attrs.keep_aspect_ratio_policy != "stretch" &&
+      attrs.keep_aspect_ratio_policy != "not_larger" &&
       attrs.keep_aspect_ratio_policy != "not_smaller") {
     throw node.error(ErrorCode::kInvalidArgument,
                      "unknown keep_aspect_ratio_policy '" + attrs.keep_aspect_ratio_policy + "'");
@@ -536,7 +558,8 @@ std::int64_t resize_copy_multiplicity(const NodeDef& node, const Shape& in_shape
       if (set.count != 1 || set.taps[0].weight != 1.0f) return 0;
       ++hits[static_cast<std::size_t>(set.taps[0].index)];
     }
-    if (std::any_of(hits.begin(), hits.end(), [&](std::int64_t h) { return h != hits[0]; }) || hits[0] == 0) {
+    if (std::any_of(hits.begin(), hits.end(), [&](std::int64_t h) { return h != hits[0]; }) ||
+        hits[0] == 0) {
       return 0;
     }
     multiplicity = checked_mul(multiplicity, hits[0], "Resize copy count");

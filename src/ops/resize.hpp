@@ -34,8 +34,9 @@ struct ResizePlan {
 ResizePlan infer_resize(const NodeDef& node, const ResizeAttrs& attrs, const Shape& in_shape,
                         const Tensor* roi, const Tensor* scales, const Tensor* sizes);
 // Source coordinate of output index `x` along a dim (before rounding/clamping).
-double resize_source_coordinate(const ResizeAttrs& attrs, double x, double scale, std::int64_t in_len,
-                                std::int64_t out_len, double roi_start, double roi_end);
+double resize_source_coordinate(const ResizeAttrs& attrs, double x, double scale,
+                                std::int64_t in_len, std::int64_t out_len, double roi_start,
+                                double roi_end);
 // How many times every input element appears in the output when the Resize only copies values
 // (mode nearest, no extrapolation, each element the same number of times, as in integer-factor
 // upsampling); 0 otherwise. From the kernel's own tap tables, so exact: calibration derives a

@@ -2,12 +2,11 @@
 // preallocated output, or share the input's buffer when the output shape was data-dependent.
 #include "ops/shape_ops.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <cmath>
 #include <limits>
 
 #include "core/checked.hpp"
+#include "ops/op_util.hpp"
 #include "ops/unary.hpp"
 
 namespace qcal::ops {
@@ -30,9 +29,9 @@ void reshape_into(const Tensor& in, Tensor& out, const Shape& shape) {
 
 std::vector<std::int64_t> read_shape_input(const NodeDef& node, const Tensor& t, const char* what) {
   if (t.shape().size() != 1) {
-    throw node.error(ErrorCode::kInvalidArgument,
-                     std::string(what) + " must be a 1-D tensor, got shape " +
-                         shape_to_string(t.shape()));
+    throw node.error(
+        ErrorCode::kInvalidArgument,
+        std::string(what) + " must be a 1-D tensor, got shape " + shape_to_string(t.shape()));
   }
   return tensor_to_ints(node, t, what);
 }
@@ -45,9 +44,10 @@ class ReshapeKernel : public NodeKernel {
     require_inputs(node_, inputs, 2, 2);
     require_dtype(node_, inputs[1].dtype, {DType::kInt64}, "shape");
     if (const Tensor* shape = const_value(inputs, 1)) {
-      return {{inputs[0].dtype, infer_reshape(node_, attrs_, inputs[0].shape,
-                                               read_shape_input(node_, *shape, "shape")),
-               nullptr}};
+      return {
+          {inputs[0].dtype,
+           infer_reshape(node_, attrs_, inputs[0].shape, read_shape_input(node_, *shape, "shape")),
+           nullptr}};
     }
     if (inputs[1].shape.size() != 1 || inputs[1].shape[0] < 0) {
       throw node_.error(ErrorCode::kInvalidArgument, "shape must be a 1-D tensor of known length");
@@ -88,7 +88,8 @@ class FlattenKernel : public NodeKernel {
 
 class SqueezeKernel : public NodeKernel {
  public:
-  SqueezeKernel(const NodeDef& node, SqueezeAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
+  SqueezeKernel(const NodeDef& node, SqueezeAttrs attrs)
+      : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 1, node_.opset >= 13 ? 2 : 1);
@@ -344,7 +345,8 @@ class RangeKernel : public NodeKernel {
 
 class ConstantKernel : public NodeKernel {
  public:
-  ConstantKernel(const NodeDef& node, ConstantAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
+  ConstantKernel(const NodeDef& node, ConstantAttrs attrs)
+      : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 0, 0);
@@ -373,7 +375,8 @@ Shape infer_reshape(const NodeDef& node, const ReshapeAttrs& attrs, const Shape&
   int infer_index = -1;
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
-      if (infer_index >= 0) throw node.error(ErrorCode::kInvalidArgument, "shape has more than one -1");
+      if (infer_index >= 0)
+        throw node.error(ErrorCode::kInvalidArgument, "shape has more than one -1");
       infer_index = static_cast<int>(i);
     } else if (out[i] == 0 && attrs.allowzero == 0) {
       if (i >= data_shape.size()) {
@@ -383,8 +386,8 @@ Shape infer_reshape(const NodeDef& node, const ReshapeAttrs& attrs, const Shape&
       }
       out[i] = data_shape[i];
     } else if (out[i] < 0) {
-      throw node.error(ErrorCode::kInvalidArgument, "shape has a negative dimension " +
-                                                        std::to_string(out[i]));
+      throw node.error(ErrorCode::kInvalidArgument,
+                       "shape has a negative dimension " + std::to_string(out[i]));
     }
   }
   if (attrs.allowzero != 0 && infer_index >= 0 &&
@@ -410,9 +413,9 @@ Shape infer_reshape(const NodeDef& node, const ReshapeAttrs& attrs, const Shape&
   if (unknown_copy) return out;
   if (infer_index >= 0) {
     if (known == 0 || total % known != 0) {
-      throw node.error(ErrorCode::kInvalidArgument,
-                       "cannot reshape " + shape_to_string(data_shape) + " to " +
-                           shape_to_string(requested));
+      throw node.error(
+          ErrorCode::kInvalidArgument,
+          "cannot reshape " + shape_to_string(data_shape) + " to " + shape_to_string(requested));
     }
     out[static_cast<std::size_t>(infer_index)] = total / known;
   } else if (known != total) {
@@ -427,9 +430,9 @@ Shape infer_flatten(const NodeDef& node, const FlattenAttrs& attrs, const Shape&
   const auto rank = static_cast<std::int64_t>(data_shape.size());
   std::int64_t axis = attrs.axis;
   if (axis < -rank || axis > rank) {
-    throw node.error(ErrorCode::kInvalidArgument, "axis " + std::to_string(axis) +
-                                                      " is out of range for rank " +
-                                                      std::to_string(rank));
+    throw node.error(
+        ErrorCode::kInvalidArgument,
+        "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   }
   if (axis < 0) axis += rank;
   std::int64_t outer = 1, inner = 1;
@@ -449,18 +452,18 @@ Shape infer_squeeze(const NodeDef& node, const Shape& data_shape,
     for (std::int64_t a : normalize_axes(node, *axes, rank)) {
       const std::int64_t d = data_shape[static_cast<std::size_t>(a)];
       if (d != 1 && d != -1) {
-        throw node.error(ErrorCode::kInvalidArgument,
-                         "cannot squeeze axis " + std::to_string(a) + " of size " +
-                             std::to_string(d) + " in " + shape_to_string(data_shape));
+        throw node.error(ErrorCode::kInvalidArgument, "cannot squeeze axis " + std::to_string(a) +
+                                                          " of size " + std::to_string(d) + " in " +
+                                                          shape_to_string(data_shape));
       }
       drop[static_cast<std::size_t>(a)] = true;
     }
   } else {
     for (std::size_t i = 0; i < data_shape.size(); ++i) {
       if (data_shape[i] < 0) {
-        throw node.error(ErrorCode::kUnsupported,
-                         "Squeeze without axes needs known dimensions, got " +
-                             shape_to_string(data_shape));
+        throw node.error(
+            ErrorCode::kUnsupported,
+            "Squeeze without axes needs known dimensions, got " + shape_to_string(data_shape));
       }
       drop[i] = data_shape[i] == 1;
     }
@@ -517,15 +520,16 @@ ConstantAttrs parse_constant_attrs(const NodeDef& node) {
     }
   }
   if (count != 1) {
-    throw node.error(ErrorCode::kFormat, "Constant needs exactly one value attribute, got " +
-                                             std::to_string(count));
+    throw node.error(ErrorCode::kFormat,
+                     "Constant needs exactly one value attribute, got " + std::to_string(count));
   }
   return attrs;
 }
 
 std::int64_t infer_range_count(const NodeDef& node, double start, double limit, double delta) {
   if (delta == 0.0 || !std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta)) {
-    throw node.error(ErrorCode::kInvalidArgument, "Range needs finite start/limit and non-zero delta");
+    throw node.error(ErrorCode::kInvalidArgument,
+                     "Range needs finite start/limit and non-zero delta");
   }
   const double n = std::ceil((limit - start) / delta);
   if (n <= 0.0) return 0;
@@ -566,7 +570,9 @@ std::unique_ptr<Kernel> make_shape(const NodeDef& node) {
   return std::make_unique<ShapeKernel>(node, attrs);
 }
 
-std::unique_ptr<Kernel> make_size(const NodeDef& node) { return std::make_unique<SizeKernel>(node); }
+std::unique_ptr<Kernel> make_size(const NodeDef& node) {
+  return std::make_unique<SizeKernel>(node);
+}
 
 std::unique_ptr<Kernel> make_expand(const NodeDef& node) {
   return std::make_unique<ExpandKernel>(node);
@@ -585,7 +591,9 @@ std::unique_ptr<Kernel> make_constant_of_shape(const NodeDef& node) {
   return std::make_unique<ConstantOfShapeKernel>(node, std::move(attrs));
 }
 
-std::unique_ptr<Kernel> make_range(const NodeDef& node) { return std::make_unique<RangeKernel>(node); }
+std::unique_ptr<Kernel> make_range(const NodeDef& node) {
+  return std::make_unique<RangeKernel>(node);
+}
 
 std::unique_ptr<Kernel> make_constant(const NodeDef& node) {
   return std::make_unique<ConstantKernel>(node, parse_constant_attrs(node));

@@ -3,13 +3,12 @@
 // per inner column across rows when the axis is not innermost (YOLOv8's DFL softmax).
 #include "ops/softmax.hpp"
 
-#include "ops/exp_poly.hpp"
-#include "ops/op_util.hpp"
-
-#include <cmath>
 #include <bit>
+#include <cmath>
 #include <limits>
 
+#include "ops/exp_poly.hpp"
+#include "ops/op_util.hpp"
 #include "ops/unary.hpp"
 
 namespace qcal::ops {
@@ -108,7 +107,8 @@ class SoftmaxKernel : public NodeKernel {
       const float* xs = x + o * reduce * inner;
       float* ys = y + o * reduce * inner;
       parallel_for(inner, 1024, ctx.num_threads, [&](std::int64_t begin, std::int64_t end) {
-        softmax_columns_f32(xs, ys, reduce, inner, begin, end, col_max_.data(), col_sum_.data(), log);
+        softmax_columns_f32(xs, ys, reduce, inner, begin, end, col_max_.data(), col_sum_.data(),
+                            log);
       });
     }
   }
@@ -128,9 +128,12 @@ void infer_softmax(const NodeDef& node, const SoftmaxAttrs& attrs, const Shape& 
   outer = reduce = inner = 1;
   for (std::int64_t d = 0; d < rank; ++d) {
     const std::int64_t dim = shape[static_cast<std::size_t>(d)];
-    if (d < axis) outer *= dim;
-    else if (d == axis || attrs.coerce_2d) reduce *= dim;
-    else inner *= dim;
+    if (d < axis)
+      outer *= dim;
+    else if (d == axis || attrs.coerce_2d)
+      reduce *= dim;
+    else
+      inner *= dim;
   }
 }
 
@@ -139,11 +142,14 @@ void softmax_f32_ref(bool log, const float* in, std::int64_t outer, std::int64_t
   for (std::int64_t o = 0; o < outer; ++o) {
     for (std::int64_t i = 0; i < inner; ++i) {
       double m = -INFINITY, sum = 0.0;
-      for (std::int64_t r = 0; r < reduce; ++r) m = std::max(m, static_cast<double>(in[(o * reduce + r) * inner + i]));
-      for (std::int64_t r = 0; r < reduce; ++r) sum += std::exp(in[(o * reduce + r) * inner + i] - m);
+      for (std::int64_t r = 0; r < reduce; ++r)
+        m = std::max(m, static_cast<double>(in[(o * reduce + r) * inner + i]));
+      for (std::int64_t r = 0; r < reduce; ++r)
+        sum += std::exp(in[(o * reduce + r) * inner + i] - m);
       for (std::int64_t r = 0; r < reduce; ++r) {
         const double v = in[(o * reduce + r) * inner + i] - m;
-        out[(o * reduce + r) * inner + i] = static_cast<float>(log ? v - std::log(sum) : std::exp(v) / sum);
+        out[(o * reduce + r) * inner + i] =
+            static_cast<float>(log ? v - std::log(sum) : std::exp(v) / sum);
       }
     }
   }

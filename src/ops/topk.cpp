@@ -2,10 +2,10 @@
 // fully defined (NaN sorts as the largest value, as numpy does).
 #include "ops/topk.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <algorithm>
 #include <cmath>
+
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -26,7 +26,8 @@ class TopKKernel : public NodeKernel {
       require_dtype(node_, inputs[1].dtype, {DType::kInt64}, "K");
       if (!inputs[1].value) {
         Shape s = inputs[0].shape;
-        s[static_cast<std::size_t>(normalize_axis(node_, attrs_.axis, static_cast<std::int64_t>(s.size())))] = -1;
+        s[static_cast<std::size_t>(
+            normalize_axis(node_, attrs_.axis, static_cast<std::int64_t>(s.size())))] = -1;
         return {{inputs[0].dtype, s, nullptr}, {DType::kInt64, s, nullptr}};
       }
       k = read_k(*inputs[1].value);
@@ -103,8 +104,8 @@ Shape infer_topk(const NodeDef& node, const TopKAttrs& attrs, const Shape& shape
   const std::int64_t axis = normalize_axis(node, attrs.axis, rank);
   const std::int64_t n = shape[static_cast<std::size_t>(axis)];
   if (k < 0 || (n >= 0 && k > n)) {
-    throw node.error(ErrorCode::kInvalidArgument, "K=" + std::to_string(k) + " is outside [0, " +
-                                                      std::to_string(n) + "]");
+    throw node.error(ErrorCode::kInvalidArgument,
+                     "K=" + std::to_string(k) + " is outside [0, " + std::to_string(n) + "]");
   }
   Shape out = shape;
   out[static_cast<std::size_t>(axis)] = k;

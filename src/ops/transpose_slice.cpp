@@ -1,9 +1,9 @@
 // Transpose and Slice through strided_copy (see transpose_slice.hpp).
 #include "ops/transpose_slice.hpp"
 
-#include "ops/op_util.hpp"
-
 #include <numeric>
+
+#include "ops/op_util.hpp"
 
 namespace qcal::ops {
 namespace {
@@ -15,7 +15,8 @@ const Tensor* const_value(std::span<const TensorInfo> inputs, std::size_t i) {
 
 class TransposeKernel : public NodeKernel {
  public:
-  TransposeKernel(const NodeDef& node, TransposeAttrs attrs) : NodeKernel(node), attrs_(std::move(attrs)) {}
+  TransposeKernel(const NodeDef& node, TransposeAttrs attrs)
+      : NodeKernel(node), attrs_(std::move(attrs)) {}
 
   std::vector<TensorInfo> infer(std::span<const TensorInfo> inputs) override {
     require_inputs(node_, inputs, 1, 1);
@@ -31,7 +32,8 @@ class TransposeKernel : public NodeKernel {
     const auto in_strides = contiguous_strides(in.shape());
     std::array<std::int64_t, kMaxRank> strides{};
     for (std::size_t d = 0; d < rank; ++d) {
-      const std::size_t from = attrs_.perm.empty() ? rank - 1 - d : static_cast<std::size_t>(attrs_.perm[d]);
+      const std::size_t from =
+          attrs_.perm.empty() ? rank - 1 - d : static_cast<std::size_t>(attrs_.perm[d]);
       strides[d] = in_strides[from];
     }
     strided_copy(in.raw_data(), dtype_size(in.dtype()), out_shape,
@@ -67,14 +69,16 @@ class SliceKernel : public NodeKernel {
     if (!known) {
       return {{inputs[0].dtype, Shape(inputs[0].shape.size(), -1), nullptr}};
     }
-    const SliceRegion region = resolve(inputs[0].shape, [&](std::size_t i) { return const_value(inputs, i); });
+    const SliceRegion region =
+        resolve(inputs[0].shape, [&](std::size_t i) { return const_value(inputs, i); });
     return {{inputs[0].dtype, region.count, nullptr}};
   }
 
   void run(std::span<const Tensor* const> inputs, std::span<Tensor* const> outputs,
            const RunContext& ctx) override {
     const Tensor& in = *inputs[0];
-    const SliceRegion region = resolve(in.shape(), [&](std::size_t i) { return input_tensor(inputs, i); });
+    const SliceRegion region =
+        resolve(in.shape(), [&](std::size_t i) { return input_tensor(inputs, i); });
     ensure_output(*outputs[0], in.dtype(), region.count);
     const std::size_t rank = in.shape().size();
     const auto in_strides = contiguous_strides(in.shape());
@@ -86,10 +90,10 @@ class SliceKernel : public NodeKernel {
     }
     if (outputs[0]->numel() == 0) return;
     const std::size_t es = dtype_size(in.dtype());
-    strided_copy(static_cast<const std::byte*>(in.raw_data()) + offset * static_cast<std::int64_t>(es),
-                 es, region.count, std::span<const std::int64_t>(strides.data(), rank),
-                 outputs[0]->raw_data(), ctx.num_threads,
-                 in.dtype() == DType::kFloat32 ? ctx.minmax : nullptr);
+    strided_copy(
+        static_cast<const std::byte*>(in.raw_data()) + offset * static_cast<std::int64_t>(es), es,
+        region.count, std::span<const std::int64_t>(strides.data(), rank), outputs[0]->raw_data(),
+        ctx.num_threads, in.dtype() == DType::kFloat32 ? ctx.minmax : nullptr);
   }
 
   // Float32 copies are scanned block by block as they are written (strided_copy).
@@ -115,17 +119,16 @@ Shape infer_transpose(const NodeDef& node, const TransposeAttrs& attrs, const Sh
   const std::size_t rank = data_shape.size();
   if (attrs.perm.empty()) return Shape(data_shape.rbegin(), data_shape.rend());
   if (attrs.perm.size() != rank) {
-    throw node.error(ErrorCode::kInvalidArgument,
-                     "perm has " + std::to_string(attrs.perm.size()) + " entries for rank " +
-                         std::to_string(rank));
+    throw node.error(ErrorCode::kInvalidArgument, "perm has " + std::to_string(attrs.perm.size()) +
+                                                      " entries for rank " + std::to_string(rank));
   }
   std::vector<bool> seen(rank, false);
   Shape out(rank);
   for (std::size_t d = 0; d < rank; ++d) {
     const std::int64_t p = attrs.perm[d];
     if (p < 0 || p >= static_cast<std::int64_t>(rank) || seen[static_cast<std::size_t>(p)]) {
-      throw node.error(ErrorCode::kInvalidArgument, "perm is not a permutation of 0.." +
-                                                        std::to_string(rank - 1));
+      throw node.error(ErrorCode::kInvalidArgument,
+                       "perm is not a permutation of 0.." + std::to_string(rank - 1));
     }
     seen[static_cast<std::size_t>(p)] = true;
     out[d] = data_shape[static_cast<std::size_t>(p)];

@@ -2,20 +2,21 @@
 // uses a vectorisable polynomial exp compiled for AVX-512/AVX2/baseline (picked at load time).
 #include "ops/unary.hpp"
 
-#include "ops/exp_poly.hpp"
-#include "ops/op_util.hpp"
-
 #include <bit>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
+#include "ops/exp_poly.hpp"
+#include "ops/op_util.hpp"
+
 namespace qcal::ops {
 
 float exp_poly_f32(float x) { return exp_poly_inline(x); }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void sigmoid_f32(
-    const float* in, float* out, std::int64_t count) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sigmoid_f32(const float* in,
+                                                                              float* out,
+                                                                              std::int64_t count) {
   for (std::int64_t i = 0; i < count; ++i) {
     // NaN stays NaN: the clamps keep it and the arithmetic propagates it.
     out[i] = 1.0f / (1.0f + exp_poly_inline(-in[i]));
@@ -58,8 +59,8 @@ float gelu_one(float x, bool tanh_approx) {
   if (tanh_approx) {
     // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), computed in double then rounded once.
     const double xd = x;
-    return static_cast<float>(0.5 * xd *
-                              (1.0 + std::tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd))));
+    return static_cast<float>(
+        0.5 * xd * (1.0 + std::tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd))));
   }
   return static_cast<float>(0.5 * static_cast<double>(x) *
                             (1.0 + std::erf(static_cast<double>(x) * 0.7071067811865476)));
@@ -92,21 +93,37 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
   const T alpha = static_cast<T>(a.alpha), beta = static_cast<T>(a.beta);
   const T gamma = static_cast<T>(a.gamma);
   switch (a.op) {
-    case UnaryOp::kAbs: map_elements(in, out, n, threads, req, [](T x) { return std::abs(x); }); break;
-    case UnaryOp::kNeg: map_elements(in, out, n, threads, req, [](T x) { return -x; }); break;
+    case UnaryOp::kAbs:
+      map_elements(in, out, n, threads, req, [](T x) { return std::abs(x); });
+      break;
+    case UnaryOp::kNeg:
+      map_elements(in, out, n, threads, req, [](T x) { return -x; });
+      break;
     case UnaryOp::kReciprocal:
       map_elements(in, out, n, threads, req, [](T x) { return T{1} / x; });
       break;
-    case UnaryOp::kSqrt: map_elements(in, out, n, threads, req, [](T x) { return std::sqrt(x); }); break;
-    case UnaryOp::kExp: map_elements(in, out, n, threads, req, [](T x) { return std::exp(x); }); break;
-    case UnaryOp::kLog: map_elements(in, out, n, threads, req, [](T x) { return std::log(x); }); break;
-    case UnaryOp::kFloor: map_elements(in, out, n, threads, req, [](T x) { return std::floor(x); }); break;
-    case UnaryOp::kCeil: map_elements(in, out, n, threads, req, [](T x) { return std::ceil(x); }); break;
+    case UnaryOp::kSqrt:
+      map_elements(in, out, n, threads, req, [](T x) { return std::sqrt(x); });
+      break;
+    case UnaryOp::kExp:
+      map_elements(in, out, n, threads, req, [](T x) { return std::exp(x); });
+      break;
+    case UnaryOp::kLog:
+      map_elements(in, out, n, threads, req, [](T x) { return std::log(x); });
+      break;
+    case UnaryOp::kFloor:
+      map_elements(in, out, n, threads, req, [](T x) { return std::floor(x); });
+      break;
+    case UnaryOp::kCeil:
+      map_elements(in, out, n, threads, req, [](T x) { return std::ceil(x); });
+      break;
     case UnaryOp::kRound:
       // Round half to even: nearbyint under the default rounding mode.
       map_elements(in, out, n, threads, req, [](T x) { return std::nearbyint(x); });
       break;
-    case UnaryOp::kErf: map_elements(in, out, n, threads, req, [](T x) { return std::erf(x); }); break;
+    case UnaryOp::kErf:
+      map_elements(in, out, n, threads, req, [](T x) { return std::erf(x); });
+      break;
     case UnaryOp::kSigmoid:
       if constexpr (std::is_same_v<T, float>) {
         // When the input is scanned anyway and all finite, the output's min/max is sigmoid_f32 of
@@ -135,7 +152,9 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
         map_elements(in, out, n, threads, req, [](T x) { return T{1} / (T{1} + std::exp(-x)); });
       }
       break;
-    case UnaryOp::kTanh: map_elements(in, out, n, threads, req, [](T x) { return std::tanh(x); }); break;
+    case UnaryOp::kTanh:
+      map_elements(in, out, n, threads, req, [](T x) { return std::tanh(x); });
+      break;
     case UnaryOp::kRelu:
       map_elements(in, out, n, threads, req, [](T x) { return x > T{0} ? x : T{0}; });
       break;
@@ -163,7 +182,8 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
       });
       break;
     case UnaryOp::kElu:
-      map_elements(in, out, n, threads, req, [=](T x) { return x < T{0} ? alpha * (std::exp(x) - T{1}) : x; });
+      map_elements(in, out, n, threads, req,
+                   [=](T x) { return x < T{0} ? alpha * (std::exp(x) - T{1}) : x; });
       break;
     case UnaryOp::kSelu:
       map_elements(in, out, n, threads, req, [=](T x) {
@@ -177,9 +197,8 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
       break;
     case UnaryOp::kSoftplus:
       // log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
-      map_elements(in, out, n, threads, req, [](T x) {
-        return (x > T{0} ? x : T{0}) + std::log1p(std::exp(-std::abs(x)));
-      });
+      map_elements(in, out, n, threads, req,
+                   [](T x) { return (x > T{0} ? x : T{0}) + std::log1p(std::exp(-std::abs(x))); });
       break;
     case UnaryOp::kSoftsign:
       map_elements(in, out, n, threads, req, [](T x) { return x / (T{1} + std::abs(x)); });
@@ -200,9 +219,15 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
       });
       break;
     }
-    case UnaryOp::kSign: map_elements(in, out, n, threads, req, [](T x) { return sign_of(x); }); break;
-    case UnaryOp::kSin: map_elements(in, out, n, threads, req, [](T x) { return std::sin(x); }); break;
-    case UnaryOp::kCos: map_elements(in, out, n, threads, req, [](T x) { return std::cos(x); }); break;
+    case UnaryOp::kSign:
+      map_elements(in, out, n, threads, req, [](T x) { return sign_of(x); });
+      break;
+    case UnaryOp::kSin:
+      map_elements(in, out, n, threads, req, [](T x) { return std::sin(x); });
+      break;
+    case UnaryOp::kCos:
+      map_elements(in, out, n, threads, req, [](T x) { return std::cos(x); });
+      break;
     case UnaryOp::kNot:
     case UnaryOp::kCast:
       break;  // handled by the caller
@@ -217,7 +242,8 @@ void run_int_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, int
     case UnaryOp::kAbs:
       map_elements(in, out, n, threads, [](T x) {
         if constexpr (std::is_signed_v<T>) {
-          return static_cast<T>(x < 0 ? static_cast<T>(-static_cast<std::make_unsigned_t<T>>(x)) : x);
+          return static_cast<T>(x < 0 ? static_cast<T>(-static_cast<std::make_unsigned_t<T>>(x))
+                                      : x);
         } else {
           return x;
         }
@@ -228,7 +254,9 @@ void run_int_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, int
         return static_cast<T>(-static_cast<std::make_unsigned_t<T>>(x));  // wraps, never UB
       });
       break;
-    case UnaryOp::kSign: map_elements(in, out, n, threads, [](T x) { return sign_of(x); }); break;
+    case UnaryOp::kSign:
+      map_elements(in, out, n, threads, [](T x) { return sign_of(x); });
+      break;
     case UnaryOp::kRelu:
       map_elements(in, out, n, threads, [](T x) { return x > T{0} ? x : T{0}; });
       break;
@@ -323,17 +351,28 @@ class UnaryKernel : public NodeKernel {
 
 DType dtype_from_onnx(const NodeDef& node, std::int64_t onnx_type) {
   switch (onnx_type) {
-    case 1: return DType::kFloat32;
-    case 2: return DType::kUInt8;
-    case 3: return DType::kInt8;
-    case 4: return DType::kUInt16;
-    case 5: return DType::kInt16;
-    case 6: return DType::kInt32;
-    case 7: return DType::kInt64;
-    case 9: return DType::kBool;
-    case 11: return DType::kFloat64;
-    case 12: return DType::kUInt32;
-    case 13: return DType::kUInt64;
+    case 1:
+      return DType::kFloat32;
+    case 2:
+      return DType::kUInt8;
+    case 3:
+      return DType::kInt8;
+    case 4:
+      return DType::kUInt16;
+    case 5:
+      return DType::kInt16;
+    case 6:
+      return DType::kInt32;
+    case 7:
+      return DType::kInt64;
+    case 9:
+      return DType::kBool;
+    case 11:
+      return DType::kFloat64;
+    case 12:
+      return DType::kUInt32;
+    case 13:
+      return DType::kUInt64;
     default:
       throw node.error(ErrorCode::kUnsupported,
                        "ONNX data type " + std::to_string(onnx_type) +
@@ -343,21 +382,36 @@ DType dtype_from_onnx(const NodeDef& node, std::int64_t onnx_type) {
 
 UnaryAttrs parse_unary_attrs(const NodeDef& node) {
   static const std::pair<const char*, UnaryOp> kNames[] = {
-      {"Abs", UnaryOp::kAbs},           {"Neg", UnaryOp::kNeg},
-      {"Reciprocal", UnaryOp::kReciprocal}, {"Sqrt", UnaryOp::kSqrt},
-      {"Exp", UnaryOp::kExp},           {"Log", UnaryOp::kLog},
-      {"Floor", UnaryOp::kFloor},       {"Ceil", UnaryOp::kCeil},
-      {"Round", UnaryOp::kRound},       {"Erf", UnaryOp::kErf},
-      {"Sigmoid", UnaryOp::kSigmoid},   {"Tanh", UnaryOp::kTanh},
-      {"Relu", UnaryOp::kRelu},         {"LeakyRelu", UnaryOp::kLeakyRelu},
-      {"Clip", UnaryOp::kClip},         {"HardSigmoid", UnaryOp::kHardSigmoid},
-      {"HardSwish", UnaryOp::kHardSwish}, {"Elu", UnaryOp::kElu},
-      {"Selu", UnaryOp::kSelu},         {"Celu", UnaryOp::kCelu},
-      {"Softplus", UnaryOp::kSoftplus}, {"Softsign", UnaryOp::kSoftsign},
-      {"Mish", UnaryOp::kMish},         {"ThresholdedRelu", UnaryOp::kThresholdedRelu},
-      {"Gelu", UnaryOp::kGelu},         {"Sign", UnaryOp::kSign},
-      {"Sin", UnaryOp::kSin},           {"Cos", UnaryOp::kCos},
-      {"Not", UnaryOp::kNot},           {"Cast", UnaryOp::kCast},
+      {"Abs", UnaryOp::kAbs},
+      {"Neg", UnaryOp::kNeg},
+      {"Reciprocal", UnaryOp::kReciprocal},
+      {"Sqrt", UnaryOp::kSqrt},
+      {"Exp", UnaryOp::kExp},
+      {"Log", UnaryOp::kLog},
+      {"Floor", UnaryOp::kFloor},
+      {"Ceil", UnaryOp::kCeil},
+      {"Round", UnaryOp::kRound},
+      {"Erf", UnaryOp::kErf},
+      {"Sigmoid", UnaryOp::kSigmoid},
+      {"Tanh", UnaryOp::kTanh},
+      {"Relu", UnaryOp::kRelu},
+      {"LeakyRelu", UnaryOp::kLeakyRelu},
+      {"Clip", UnaryOp::kClip},
+      {"HardSigmoid", UnaryOp::kHardSigmoid},
+      {"HardSwish", UnaryOp::kHardSwish},
+      {"Elu", UnaryOp::kElu},
+      {"Selu", UnaryOp::kSelu},
+      {"Celu", UnaryOp::kCelu},
+      {"Softplus", UnaryOp::kSoftplus},
+      {"Softsign", UnaryOp::kSoftsign},
+      {"Mish", UnaryOp::kMish},
+      {"ThresholdedRelu", UnaryOp::kThresholdedRelu},
+      {"Gelu", UnaryOp::kGelu},
+      {"Sign", UnaryOp::kSign},
+      {"Sin", UnaryOp::kSin},
+      {"Cos", UnaryOp::kCos},
+      {"Not", UnaryOp::kNot},
+      {"Cast", UnaryOp::kCast},
       {"CastLike", UnaryOp::kCast},
   };
   UnaryAttrs attrs;
@@ -370,10 +424,14 @@ UnaryAttrs parse_unary_attrs(const NodeDef& node) {
   }
   if (!found) throw node.error(ErrorCode::kInternal, "not a unary op");
   switch (attrs.op) {
-    case UnaryOp::kLeakyRelu: attrs.alpha = node.attr_float("alpha", 0.01f); break;
+    case UnaryOp::kLeakyRelu:
+      attrs.alpha = node.attr_float("alpha", 0.01f);
+      break;
     case UnaryOp::kElu:
     case UnaryOp::kCelu:
-    case UnaryOp::kThresholdedRelu: attrs.alpha = node.attr_float("alpha", 1.0f); break;
+    case UnaryOp::kThresholdedRelu:
+      attrs.alpha = node.attr_float("alpha", 1.0f);
+      break;
     case UnaryOp::kHardSigmoid:
       attrs.alpha = node.attr_float("alpha", 0.2f);
       attrs.beta = node.attr_float("beta", 0.5f);
@@ -398,7 +456,8 @@ UnaryAttrs parse_unary_attrs(const NodeDef& node) {
       attrs.cast_like = node.op_type == "CastLike";
       if (!attrs.cast_like) attrs.to = dtype_from_onnx(node, node.require_int("to"));
       break;
-    default: break;
+    default:
+      break;
   }
   if (attrs.op == UnaryOp::kCelu && attrs.alpha == 0.0f) {
     throw node.error(ErrorCode::kInvalidArgument, "Celu alpha must be non-zero");
@@ -413,14 +472,14 @@ std::vector<TensorInfo> infer_unary(const NodeDef& node, const UnaryAttrs& attrs
     for (std::size_t i = 1; i < inputs.size(); ++i) {
       if (inputs[i].dtype == DType::kUndefined) continue;
       if (inputs[i].dtype != inputs[0].dtype) {
-        throw node.error(ErrorCode::kInvalidArgument,
-                         std::string(i == 1 ? "min" : "max") + " must have the input's dtype " +
-                             std::string(dtype_name(inputs[0].dtype)));
+        throw node.error(ErrorCode::kInvalidArgument, std::string(i == 1 ? "min" : "max") +
+                                                          " must have the input's dtype " +
+                                                          std::string(dtype_name(inputs[0].dtype)));
       }
       if (shape_known(inputs[i].shape) && known_numel(inputs[i].shape) != 1) {
-        throw node.error(ErrorCode::kInvalidArgument,
-                         std::string(i == 1 ? "min" : "max") + " must be a scalar, got shape " +
-                             shape_to_string(inputs[i].shape));
+        throw node.error(ErrorCode::kInvalidArgument, std::string(i == 1 ? "min" : "max") +
+                                                          " must be a scalar, got shape " +
+                                                          shape_to_string(inputs[i].shape));
       }
     }
   } else if (attrs.cast_like) {
@@ -462,44 +521,98 @@ void unary_f32_ref(const UnaryAttrs& attrs, const float* in, float* out, std::in
     const double x = in[i];
     double y = 0.0;
     switch (attrs.op) {
-      case UnaryOp::kAbs: y = std::fabs(x); break;
-      case UnaryOp::kNeg: y = -x; break;
-      case UnaryOp::kReciprocal: y = 1.0 / x; break;
-      case UnaryOp::kSqrt: y = std::sqrt(x); break;
-      case UnaryOp::kExp: y = std::exp(x); break;
-      case UnaryOp::kLog: y = std::log(x); break;
-      case UnaryOp::kFloor: y = std::floor(x); break;
-      case UnaryOp::kCeil: y = std::ceil(x); break;
-      case UnaryOp::kRound: y = std::nearbyint(x); break;
-      case UnaryOp::kErf: y = std::erf(x); break;
-      case UnaryOp::kSigmoid: y = 1.0 / (1.0 + std::exp(-x)); break;
-      case UnaryOp::kTanh: y = std::tanh(x); break;
-      case UnaryOp::kRelu: y = x > 0 ? x : 0; break;
-      case UnaryOp::kLeakyRelu: y = x < 0 ? attrs.alpha * x : x; break;
-      case UnaryOp::kClip: y = std::min<double>(std::max<double>(x, attrs.min), attrs.max); break;
+      case UnaryOp::kAbs:
+        y = std::fabs(x);
+        break;
+      case UnaryOp::kNeg:
+        y = -x;
+        break;
+      case UnaryOp::kReciprocal:
+        y = 1.0 / x;
+        break;
+      case UnaryOp::kSqrt:
+        y = std::sqrt(x);
+        break;
+      case UnaryOp::kExp:
+        y = std::exp(x);
+        break;
+      case UnaryOp::kLog:
+        y = std::log(x);
+        break;
+      case UnaryOp::kFloor:
+        y = std::floor(x);
+        break;
+      case UnaryOp::kCeil:
+        y = std::ceil(x);
+        break;
+      case UnaryOp::kRound:
+        y = std::nearbyint(x);
+        break;
+      case UnaryOp::kErf:
+        y = std::erf(x);
+        break;
+      case UnaryOp::kSigmoid:
+        y = 1.0 / (1.0 + std::exp(-x));
+        break;
+      case UnaryOp::kTanh:
+        y = std::tanh(x);
+        break;
+      case UnaryOp::kRelu:
+        y = x > 0 ? x : 0;
+        break;
+      case UnaryOp::kLeakyRelu:
+        y = x < 0 ? attrs.alpha * x : x;
+        break;
+      case UnaryOp::kClip:
+        y = std::min<double>(std::max<double>(x, attrs.min), attrs.max);
+        break;
       case UnaryOp::kHardSigmoid:
         y = std::clamp(static_cast<double>(attrs.alpha) * x + attrs.beta, 0.0, 1.0);
         break;
-      case UnaryOp::kHardSwish: y = x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0); break;
-      case UnaryOp::kElu: y = x < 0 ? attrs.alpha * (std::exp(x) - 1.0) : x; break;
-      case UnaryOp::kSelu: y = x <= 0 ? attrs.gamma * (attrs.alpha * std::exp(x) - attrs.alpha) : attrs.gamma * x; break;
+      case UnaryOp::kHardSwish:
+        y = x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0);
+        break;
+      case UnaryOp::kElu:
+        y = x < 0 ? attrs.alpha * (std::exp(x) - 1.0) : x;
+        break;
+      case UnaryOp::kSelu:
+        y = x <= 0 ? attrs.gamma * (attrs.alpha * std::exp(x) - attrs.alpha) : attrs.gamma * x;
+        break;
       case UnaryOp::kCelu:
         y = std::max(0.0, x) + std::min(0.0, attrs.alpha * (std::exp(x / attrs.alpha) - 1.0));
         break;
-      case UnaryOp::kSoftplus: y = std::log(1.0 + std::exp(x)); break;
-      case UnaryOp::kSoftsign: y = x / (1.0 + std::fabs(x)); break;
-      case UnaryOp::kMish: y = x * std::tanh(std::log(1.0 + std::exp(x))); break;
-      case UnaryOp::kThresholdedRelu: y = x > attrs.alpha ? x : 0.0; break;
+      case UnaryOp::kSoftplus:
+        y = std::log(1.0 + std::exp(x));
+        break;
+      case UnaryOp::kSoftsign:
+        y = x / (1.0 + std::fabs(x));
+        break;
+      case UnaryOp::kMish:
+        y = x * std::tanh(std::log(1.0 + std::exp(x)));
+        break;
+      case UnaryOp::kThresholdedRelu:
+        y = x > attrs.alpha ? x : 0.0;
+        break;
       case UnaryOp::kGelu:
         y = attrs.approximate == "tanh"
                 ? 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
                 : 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
         break;
-      case UnaryOp::kSign: y = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); break;
-      case UnaryOp::kSin: y = std::sin(x); break;
-      case UnaryOp::kCos: y = std::cos(x); break;
-      case UnaryOp::kNot: y = x == 0.0 ? 1.0 : 0.0; break;
-      case UnaryOp::kCast: y = x; break;
+      case UnaryOp::kSign:
+        y = x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0);
+        break;
+      case UnaryOp::kSin:
+        y = std::sin(x);
+        break;
+      case UnaryOp::kCos:
+        y = std::cos(x);
+        break;
+      case UnaryOp::kNot:
+        y = x == 0.0 ? 1.0 : 0.0;
+        break;
+      case UnaryOp::kCast:
+        y = x;
+        break;
     }
     out[i] = static_cast<float>(y);
   }

@@ -10,9 +10,36 @@
 namespace qcal::ops {
 
 enum class UnaryOp {
-  kAbs, kNeg, kReciprocal, kSqrt, kExp, kLog, kFloor, kCeil, kRound, kErf, kSigmoid, kTanh,
-  kRelu, kLeakyRelu, kClip, kHardSigmoid, kHardSwish, kElu, kSelu, kCelu, kSoftplus, kSoftsign,
-  kMish, kThresholdedRelu, kGelu, kSign, kSin, kCos, kNot, kCast,
+  kAbs,
+  kNeg,
+  kReciprocal,
+  kSqrt,
+  kExp,
+  kLog,
+  kFloor,
+  kCeil,
+  kRound,
+  kErf,
+  kSigmoid,
+  kTanh,
+  kRelu,
+  kLeakyRelu,
+  kClip,
+  kHardSigmoid,
+  kHardSwish,
+  kElu,
+  kSelu,
+  kCelu,
+  kSoftplus,
+  kSoftsign,
+  kMish,
+  kThresholdedRelu,
+  kGelu,
+  kSign,
+  kSin,
+  kCos,
+  kNot,
+  kCast,
 };
 
 struct UnaryAttrs {
@@ -22,7 +49,7 @@ struct UnaryAttrs {
   float gamma = 0.0f;  // Selu 1.0507
   float min = 0.0f;    // Clip opset < 11 (attributes); later opsets take inputs
   float max = 0.0f;
-  bool clip_inputs = false;       // Clip opset >= 11: min/max are optional inputs 1 and 2
+  bool clip_inputs = false;          // Clip opset >= 11: min/max are optional inputs 1 and 2
   std::string approximate = "none";  // Gelu: "none" (erf) or "tanh"
   DType to = DType::kUndefined;      // Cast; CastLike takes input 1's dtype at plan time
   bool cast_like = false;

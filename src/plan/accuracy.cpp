@@ -1,10 +1,9 @@
 // Eval JSON reading: the documented minimal schema, drops in percentage points.
 #include "plan/accuracy.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -30,7 +29,8 @@ std::optional<double> finite_number(const Json& j) {
 // ("nan", "inf", "-inf": a metric that could not be computed); invalid for anything else.
 enum class ValueKind { kNumber, kAbsent, kInvalid };
 ValueKind classify(const Json& j) {
-  if (j.is_number()) return std::isfinite(j.get<double>()) ? ValueKind::kNumber : ValueKind::kAbsent;
+  if (j.is_number())
+    return std::isfinite(j.get<double>()) ? ValueKind::kNumber : ValueKind::kAbsent;
   if (j.is_null()) return ValueKind::kAbsent;
   if (j.is_string()) {
     const std::string& s = j.get_ref<const std::string&>();
@@ -82,8 +82,9 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
   // Shorthand: {"precision": "int8", "drop": 0.6, "metric": "map50_95"}.
   if (!doc.contains("metrics")) {
     if (quantized.empty() || !doc.contains("drop")) {
-      fail(file, "expected \"metrics\" (or the shorthand \"precision\" + \"drop\"); see "
-                 "docs/formats.md");
+      fail(file,
+           "expected \"metrics\" (or the shorthand \"precision\" + \"drop\"); see "
+           "docs/formats.md");
     }
     auto drop = finite_number(doc["drop"]);
     if (!drop) fail(file, "drop must be a finite number (percentage points)");
@@ -91,8 +92,9 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     ev.file = file;
     ev.precision = quantized;
     ev.reference_precision = reference;
-    ev.metric = doc.contains("metric") && doc["metric"].is_string() ? doc["metric"].get<std::string>()
-                                                                      : "accuracy";
+    ev.metric = doc.contains("metric") && doc["metric"].is_string()
+                    ? doc["metric"].get<std::string>()
+                    : "accuracy";
     ev.drop_pp = *drop;
     add_evidence(table, std::move(ev));
     return;
@@ -142,9 +144,11 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     if (key == "value") p = quantized;
     if (key == "drop" || key == "higher_is_better" || key == "scale" || p.empty()) continue;
     ValueKind kind = classify(val);
-    if (kind == ValueKind::kInvalid) fail(file, "metrics." + metric + "." + key + " must be a number");
+    if (kind == ValueKind::kInvalid)
+      fail(file, "metrics." + metric + "." + key + " must be a number");
     if (kind == ValueKind::kAbsent) {
-      table.notes.push_back(file + ": metrics." + metric + "." + key + " is not a finite number; ignored");
+      table.notes.push_back(file + ": metrics." + metric + "." + key +
+                            " is not a finite number; ignored");
       continue;
     }
     values[p] = val.get<double>();
@@ -155,7 +159,8 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     ValueKind kind = classify(m["drop"]);
     if (kind == ValueKind::kInvalid) fail(file, "metrics." + metric + ".drop must be a number");
     if (kind == ValueKind::kNumber) explicit_drop = m["drop"].get<double>();
-    if (quantized.empty()) fail(file, "\"drop\" needs \"precision\" to say which precision dropped");
+    if (quantized.empty())
+      fail(file, "\"drop\" needs \"precision\" to say which precision dropped");
   }
   bool any = false;
   for (const auto& [p, v] : values) {

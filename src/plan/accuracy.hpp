@@ -15,15 +15,15 @@ struct AccuracyEvidence {
   std::string precision;            // canonical, e.g. "int8"
   std::string reference_precision;  // canonical, usually "fp32"
   std::string metric;               // e.g. "map50_95"
-  double drop_pp = 0;               // percentage points lost against the reference (negative: gained)
+  double drop_pp = 0;  // percentage points lost against the reference (negative: gained)
   std::optional<double> reference_value;
   std::optional<double> value;
 };
 
 struct AccuracyTable {
-  std::vector<AccuracyEvidence> evidence;              // every piece, in file order
-  std::map<std::string, AccuracyEvidence> worst;       // per precision: the largest drop
-  std::vector<std::string> reference_precisions;       // precisions the drops are measured against
+  std::vector<AccuracyEvidence> evidence;         // every piece, in file order
+  std::map<std::string, AccuracyEvidence> worst;  // per precision: the largest drop
+  std::vector<std::string> reference_precisions;  // precisions the drops are measured against
   std::vector<std::string> notes;
 };
 

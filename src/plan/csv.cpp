@@ -160,8 +160,8 @@ bool CsvReader::parse_quoted(CsvRecord& rec, std::size_t field, std::string& cel
   if (rec.error.empty()) {
     rec.error = "text after the closing quote of field " + std::to_string(field + 1);
     if (open_line != line_) {
-      rec.error += " (the quoted field runs from line " + std::to_string(open_line) +
-                   " to line " + std::to_string(line_) + ": an unbalanced quote?)";
+      rec.error += " (the quoted field runs from line " + std::to_string(open_line) + " to line " +
+                   std::to_string(line_) + ": an unbalanced quote?)";
     }
   }
   while (pos_ < text_.size()) {

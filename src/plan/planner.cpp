@@ -17,18 +17,24 @@ namespace qcal::plan {
 
 const char* objective_name(Objective o) {
   switch (o) {
-    case Objective::kFps: return "fps";
-    case Objective::kPower: return "power";
-    case Objective::kAccuracy: return "accuracy";
+    case Objective::kFps:
+      return "fps";
+    case Objective::kPower:
+      return "power";
+    case Objective::kAccuracy:
+      return "accuracy";
   }
   return "fps";
 }
 
 const char* latency_stat_name(LatencyStat s) {
   switch (s) {
-    case LatencyStat::kMedian: return "median";
-    case LatencyStat::kP90: return "p90";
-    case LatencyStat::kP99: return "p99";
+    case LatencyStat::kMedian:
+      return "median";
+    case LatencyStat::kP90:
+      return "p90";
+    case LatencyStat::kP99:
+      return "p99";
   }
   return "median";
 }
@@ -80,9 +86,12 @@ bool config_less(const Config& a, const Config& b) {
 
 double stat_latency(const Config& c, LatencyStat s) {
   switch (s) {
-    case LatencyStat::kMedian: return c.latency_p50_ms;
-    case LatencyStat::kP90: return c.latency_p90_ms;
-    case LatencyStat::kP99: return c.latency_p99_ms;
+    case LatencyStat::kMedian:
+      return c.latency_p50_ms;
+    case LatencyStat::kP90:
+      return c.latency_p90_ms;
+    case LatencyStat::kP99:
+      return c.latency_p99_ms;
   }
   return c.latency_p50_ms;
 }
@@ -95,10 +104,10 @@ Throttle detect_throttle(const std::vector<const ProfileRun*>& runs) {
   }
   t.runs_with_temp = pts.size();
   if (pts.size() < kThrottleMinRuns) {
-    t.note = pts.empty() ? "no temperature column or values"
-                         : "not checked: " + std::to_string(pts.size()) +
-                               " runs with a temperature (needs " +
-                               std::to_string(kThrottleMinRuns) + ")";
+    t.note = pts.empty()
+                 ? "no temperature column or values"
+                 : "not checked: " + std::to_string(pts.size()) +
+                       " runs with a temperature (needs " + std::to_string(kThrottleMinRuns) + ")";
     return t;
   }
   auto [mn, mx] = std::minmax_element(pts.begin(), pts.end());
@@ -177,7 +186,8 @@ void set_checked_latency(Config& c, LatencyStat stat) {
   c.checked_latency_note = std::string(latency_stat_name(stat)) + " latency";
   if (c.throttle.throttling && c.throttle.hot_latency_ms &&
       *c.throttle.hot_latency_ms > c.checked_latency_ms) {
-    c.checked_latency_note = "thermal throttling: checked at " + fixed(*c.throttle.hot_latency_ms, 2) +
+    c.checked_latency_note = "thermal throttling: checked at " +
+                             fixed(*c.throttle.hot_latency_ms, 2) +
                              " ms, the median of the hottest third of runs, instead of the " +
                              latency_stat_name(stat) + " " + fixed(c.checked_latency_ms, 2) + " ms";
     c.checked_latency_ms = *c.throttle.hot_latency_ms;
@@ -223,7 +233,8 @@ ConstraintCheck check_min(const std::string& name, std::optional<double> value, 
     k.gap = limit - *value;
     k.gap_pct = *k.gap / limit * 100.0;
     k.text = name + ": " + fixed(*value, decimals) + " " + unit + " < " + fixed(limit, decimals) +
-             " (short by " + fixed(*k.gap, decimals) + " " + unit + ", " + fixed(*k.gap_pct, 1) + "%)";
+             " (short by " + fixed(*k.gap, decimals) + " " + unit + ", " + fixed(*k.gap_pct, 1) +
+             "%)";
   }
   return k;
 }
@@ -257,7 +268,8 @@ void check_constraints(Config& c, const PlanOptions& o) {
     c.checks.push_back(check_min("target-fps", c.fps, *o.target_fps, "FPS", 1, ""));
   }
   if (o.max_latency_ms) {
-    c.checks.push_back(check_max("max-latency-ms", c.checked_latency_ms, *o.max_latency_ms, "ms", 2, ""));
+    c.checks.push_back(
+        check_max("max-latency-ms", c.checked_latency_ms, *o.max_latency_ms, "ms", 2, ""));
   }
   if (o.max_power_w) {
     c.checks.push_back(check_max("max-power-w", c.power_w, *o.max_power_w, "W", 2,
@@ -268,7 +280,8 @@ void check_constraints(Config& c, const PlanOptions& o) {
     c.checks.push_back(check_max("max-drop", c.drop_pp, *o.max_drop_pp, "pp", 2,
                                  "no accuracy evidence for " + c.precision +
                                      " (pass --accuracy with a qcal eval JSON for it, or "
-                                     "--assume-lossless " + c.precision + ")"));
+                                     "--assume-lossless " +
+                                     c.precision + ")"));
   }
   c.feasible = std::all_of(c.checks.begin(), c.checks.end(), [](const auto& k) { return k.pass; });
 }
@@ -276,7 +289,8 @@ void check_constraints(Config& c, const PlanOptions& o) {
 // Objective value, oriented so that larger is better; nullopt when unknown.
 std::optional<double> goodness(const Config& c, Objective o) {
   switch (o) {
-    case Objective::kFps: return c.fps;
+    case Objective::kFps:
+      return c.fps;
     case Objective::kPower:
       if (!c.power_w) return std::nullopt;
       return -*c.power_w;
@@ -305,8 +319,10 @@ std::vector<std::pair<int, double>> rank_key(const Config& c, Objective objectiv
 
 std::string describe_value(const Config& c, Objective o) {
   switch (o) {
-    case Objective::kFps: return fixed(c.fps, 1) + " FPS";
-    case Objective::kPower: return c.power_w ? fixed(*c.power_w, 2) + " W" : "unknown power";
+    case Objective::kFps:
+      return fixed(c.fps, 1) + " FPS";
+    case Objective::kPower:
+      return c.power_w ? fixed(*c.power_w, 2) + " W" : "unknown power";
     case Objective::kAccuracy:
       return c.drop_pp ? fixed(*c.drop_pp, 2) + " pp drop" : "unknown accuracy drop";
   }
@@ -334,10 +350,12 @@ std::string why_not_chosen(const Config& c, const Config& best, Objective object
   for (Objective o : order) {
     auto gc = goodness(c, o), gb = goodness(best, o);
     if (gc == gb) continue;
-    std::string what = o == Objective::kFps ? "lower FPS" : o == Objective::kPower ? "higher power"
-                                                                                   : "larger accuracy drop";
-    std::string prefix = o == objective ? "qualifies, but " : "qualifies and ties on " +
-                                                                  std::string(objective_name(objective)) + ", but ";
+    std::string what = o == Objective::kFps     ? "lower FPS"
+                       : o == Objective::kPower ? "higher power"
+                                                : "larger accuracy drop";
+    std::string prefix = o == objective ? "qualifies, but "
+                                        : "qualifies and ties on " +
+                                              std::string(objective_name(objective)) + ", but ";
     return prefix + what + " (" + describe_value(c, o) + " vs " + describe_value(best, o) + ")";
   }
   return "qualifies and ties with the chosen configuration on every measure; the chosen one "
@@ -358,7 +376,8 @@ void explain_infeasible(Plan& plan) {
       const ConstraintCheck& k = c.checks[ci];
       if (!k.pass) ++failing;
       if (!k.value) continue;
-      if (!best_check || (at_least ? *k.value > *best_check->value : *k.value < *best_check->value)) {
+      if (!best_check ||
+          (at_least ? *k.value > *best_check->value : *k.value < *best_check->value)) {
         best = &c;
         best_check = &k;
       }
@@ -367,7 +386,8 @@ void explain_infeasible(Plan& plan) {
     std::string line = names[ci] + ": " + std::to_string(failing) + " of " +
                        std::to_string(configs.size()) + " configurations fail";
     if (best_check) {
-      line += "; best is " + best->label() + " with " + best_check->text.substr(names[ci].size() + 2);
+      line +=
+          "; best is " + best->label() + " with " + best_check->text.substr(names[ci].size() + 2);
     } else {
       line += "; no configuration has a value to check";
     }
@@ -399,7 +419,8 @@ void explain_infeasible(Plan& plan) {
 
 }  // namespace
 
-Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const PlanOptions& options) {
+Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy,
+               const PlanOptions& options) {
   if (profiles.runs.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "no usable profiling runs (" + std::to_string(profiles.rejected.size()) + " of " +
@@ -423,7 +444,11 @@ Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const 
   for (const ProfileRun& r : profiles.runs) {
     // Look up by reference first: building a key copies strings, done once per configuration.
     auto it = groups.find(std::tie(r.engine_name, r.precision, r.batch, r.shape));
-    if (it == groups.end()) it = groups.emplace(Key{r.engine_name, r.precision, r.batch, r.shape}, std::vector<const ProfileRun*>{}).first;
+    if (it == groups.end())
+      it = groups
+               .emplace(Key{r.engine_name, r.precision, r.batch, r.shape},
+                        std::vector<const ProfileRun*>{})
+               .first;
     it->second.push_back(&r);
   }
   std::vector<Config> measured;
@@ -451,7 +476,8 @@ Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const 
   for (std::size_t i = 0; i < plan.configs.size(); ++i) {
     if (!plan.configs[i].feasible) continue;
     // Strictly better only: ties keep the earlier configuration in the stable order.
-    if (!best || rank_key(plan.configs[i], options.objective) > rank_key(plan.configs[*best], options.objective)) {
+    if (!best || rank_key(plan.configs[i], options.objective) >
+                     rank_key(plan.configs[*best], options.objective)) {
       best = i;
     }
   }
@@ -462,18 +488,19 @@ Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const 
       return c.feasible && goodness(c, options.objective).has_value();
     });
     if (best && !any_known) {
-      plan.notes.push_back(std::string("objective ") + objective_name(options.objective) +
-                           ": no qualifying configuration has a value for it (" +
-                           (options.objective == Objective::kPower ? "no power measured"
-                                                                   : "no accuracy evidence") +
-                           "), so the choice fell to the tie-breaks (FPS first)");
+      plan.notes.push_back(
+          std::string("objective ") + objective_name(options.objective) +
+          ": no qualifying configuration has a value for it (" +
+          (options.objective == Objective::kPower ? "no power measured" : "no accuracy evidence") +
+          "), so the choice fell to the tie-breaks (FPS first)");
     }
   }
   if (best) {
     Config& chosen = plan.configs[*best];
     chosen.chosen = true;
-    chosen.verdict = "chosen: meets every constraint, best " + std::string(objective_name(options.objective)) +
-                     " (" + describe_value(chosen, options.objective) + ")";
+    chosen.verdict = "chosen: meets every constraint, best " +
+                     std::string(objective_name(options.objective)) + " (" +
+                     describe_value(chosen, options.objective) + ")";
     plan.summary = "chosen: " + chosen.label() + ", " + fixed(chosen.fps, 1) + " FPS at " +
                    fixed(chosen.checked_latency_ms, 2) + " ms" +
                    (chosen.power_w ? ", " + fixed(*chosen.power_w, 2) + " W" : std::string()) +

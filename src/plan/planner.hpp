@@ -55,9 +55,9 @@ struct Prediction {
   std::string source_precision;  // measured precision the prediction is scaled from
   double latency_ratio = 1;      // target latency / source latency
   std::optional<double> power_ratio;
-  std::size_t pairs = 0;         // configurations where both precisions were measured
+  std::size_t pairs = 0;  // configurations where both precisions were measured
   double ratio_min = 1, ratio_max = 1;
-  std::string basis;             // human-readable: which pairs, which ratio
+  std::string basis;  // human-readable: which pairs, which ratio
 };
 
 struct ConstraintCheck {
@@ -91,7 +91,7 @@ struct Config {
 
   double checked_latency_ms = 0;  // the latency the constraints use (see PlanOptions/throttle)
   std::string checked_latency_note;
-  double fps = 0;                 // batch * 1000 / checked_latency_ms
+  double fps = 0;  // batch * 1000 / checked_latency_ms
 
   std::optional<double> drop_pp;
   std::string drop_source;  // "reference", "eval: <file>", "assumed (--assume-lossless)", "unknown"
@@ -109,13 +109,15 @@ struct Plan {
   PlanOptions options;
   std::vector<Config> configs;  // measured first, then predictions; each block in a stable order
   std::optional<std::size_t> chosen;
-  std::string summary;                   // one line: what was chosen, or that nothing qualifies
-  std::vector<std::string> infeasible;   // when nothing qualifies: each failing constraint and by how much
-  std::vector<std::string> notes;        // predictions made, accuracy notes, throttling
+  std::string summary;  // one line: what was chosen, or that nothing qualifies
+  std::vector<std::string>
+      infeasible;  // when nothing qualifies: each failing constraint and by how much
+  std::vector<std::string> notes;  // predictions made, accuracy notes, throttling
 };
 
 // Builds the plan. Throws kInvalidArgument when there are no usable runs at all.
-Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy, const PlanOptions& options);
+Plan make_plan(const ProfileSet& profiles, const AccuracyTable& accuracy,
+               const PlanOptions& options);
 
 // Engine name without precision tokens ("yolov8n_fp16_static" -> "yolov8n_static").
 std::string model_key_of(const std::string& engine_name);

@@ -36,7 +36,8 @@ struct Pair {
 };
 
 std::string pair_label(const Pair& p) {
-  std::string s = (p.model_key.empty() ? "(unnamed)" : p.model_key) + " b" + std::to_string(p.batch);
+  std::string s =
+      (p.model_key.empty() ? "(unnamed)" : p.model_key) + " b" + std::to_string(p.batch);
   if (!p.shape.empty()) s += " " + format_shape(p.shape);
   return s;
 }
@@ -61,7 +62,8 @@ std::vector<Config> predict(const std::vector<Config>& measured, std::vector<std
         if (pt == ps) continue;
         Pair p{std::get<0>(cell), std::get<1>(cell), std::get<2>(cell),
                ct->latency_p50_ms / cs->latency_p50_ms, std::nullopt};
-        if (ct->power_w && cs->power_w && *cs->power_w > 0) p.power_ratio = *ct->power_w / *cs->power_w;
+        if (ct->power_w && cs->power_w && *cs->power_w > 0)
+          p.power_ratio = *ct->power_w / *cs->power_w;
         pairs[{pt, ps}].push_back(p);
       }
     }
@@ -110,8 +112,8 @@ std::vector<Config> predict(const std::vector<Config>& measured, std::vector<std
       pred.basis = "PREDICTION from " + best_src->label() + " (" + std::to_string(best_src->runs) +
                    " runs): latency x " + fixed(pred.latency_ratio, 3) + ", the median " + target +
                    "/" + best_src->precision + " latency ratio over " +
-                   std::to_string(best_pairs.size()) + " configuration(s) where both were measured (" +
-                   list + ")";
+                   std::to_string(best_pairs.size()) +
+                   " configuration(s) where both were measured (" + list + ")";
       if (pred.power_ratio) {
         pred.basis += "; power x " + fixed(*pred.power_ratio, 3) + " from " +
                       std::to_string(power_ratios.size()) + " pair(s)";

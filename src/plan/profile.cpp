@@ -46,18 +46,22 @@ struct Unit {
 };
 
 // Canonical units: milliseconds, watts, degrees Celsius, megabytes (10^6 bytes).
-constexpr std::array<Unit, 6> kTimeUnits = {{{"ms", 1.0, 0}, {"msec", 1.0, 0}, {"us", 1e-3, 0},
-                                            {"ns", 1e-6, 0}, {"s", 1e3, 0}, {"sec", 1e3, 0}}};
+constexpr std::array<Unit, 6> kTimeUnits = {{{"ms", 1.0, 0},
+                                             {"msec", 1.0, 0},
+                                             {"us", 1e-3, 0},
+                                             {"ns", 1e-6, 0},
+                                             {"s", 1e3, 0},
+                                             {"sec", 1e3, 0}}};
 constexpr std::array<Unit, 3> kPowerUnits = {{{"mw", 1e-3, 0}, {"w", 1.0, 0}, {"uw", 1e-6, 0}}};
 // Fahrenheit: (F - 32) * 5/9 = F * 5/9 - 160/9. Kelvin: K - 273.15.
 constexpr std::array<Unit, 4> kTempUnits = {
     {{"c", 1.0, 0}, {"degc", 1.0, 0}, {"f", 5.0 / 9.0, -160.0 / 9.0}, {"k", 1.0, -273.15}}};
 constexpr std::array<Unit, 6> kSizeUnits = {{{"mb", 1.0, 0},
-                                            {"mib", 1.048576, 0},
-                                            {"kb", 1e-3, 0},
-                                            {"gb", 1e3, 0},
-                                            {"b", 1e-6, 0},
-                                            {"bytes", 1e-6, 0}}};
+                                             {"mib", 1.048576, 0},
+                                             {"kb", 1e-3, 0},
+                                             {"gb", 1e3, 0},
+                                             {"b", 1e-6, 0},
+                                             {"bytes", 1e-6, 0}}};
 
 // Splits "trt_latency_ms" into base "trt_latency" and the unit "ms" when the suffix is a unit of
 // the family; nullopt otherwise.
@@ -139,7 +143,8 @@ Column find_measure(const std::vector<std::string>& header, const std::string& o
   return col;
 }
 
-int find_named(const std::vector<std::string>& header, std::initializer_list<std::string_view> names) {
+int find_named(const std::vector<std::string>& header,
+               std::initializer_list<std::string_view> names) {
   for (std::string_view want : names) {
     for (std::size_t i = 0; i < header.size(); ++i) {
       if (normalize_name(header[i]) == want) return static_cast<int>(i);
@@ -204,8 +209,8 @@ std::optional<double> parse_number(std::string_view text) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);
   if (text.empty()) return std::nullopt;
   double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
-                                   std::chars_format::general);
+  auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::general);
   if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
   if (!std::isfinite(value)) return std::nullopt;
   return value;
@@ -216,10 +221,23 @@ std::string canonical_precision(std::string_view text) {
   p.erase(std::remove_if(p.begin(), p.end(), [](char c) { return c == ' ' || c == '\t'; }),
           p.end());
   static const std::array<std::pair<std::string_view, std::string_view>, 17> kAliases = {{
-      {"fp32", "fp32"}, {"float32", "fp32"}, {"float", "fp32"}, {"f32", "fp32"},
-      {"tf32", "tf32"}, {"fp16", "fp16"}, {"float16", "fp16"}, {"half", "fp16"},
-      {"f16", "fp16"}, {"bf16", "bf16"}, {"bfloat16", "bf16"}, {"fp8", "fp8"},
-      {"int8", "int8"}, {"i8", "int8"}, {"int4", "int4"}, {"best", "mixed"}, {"mixed", "mixed"},
+      {"fp32", "fp32"},
+      {"float32", "fp32"},
+      {"float", "fp32"},
+      {"f32", "fp32"},
+      {"tf32", "tf32"},
+      {"fp16", "fp16"},
+      {"float16", "fp16"},
+      {"half", "fp16"},
+      {"f16", "fp16"},
+      {"bf16", "bf16"},
+      {"bfloat16", "bf16"},
+      {"fp8", "fp8"},
+      {"int8", "int8"},
+      {"i8", "int8"},
+      {"int4", "int4"},
+      {"best", "mixed"},
+      {"mixed", "mixed"},
   }};
   for (const auto& [alias, canon] : kAliases) {
     if (p == alias) return std::string(canon);
@@ -307,12 +325,13 @@ void load_one(const std::filesystem::path& path, const ProfileColumns& overrides
     }
   }
 
-  Column latency = find_measure(header, overrides.latency, "latency", kTimeUnits,
-                                {{"trt_latency", 3}, {"latency", 2}}, "--latency-column", file,
-                                set.warnings);
-  Column power = find_measure(header, overrides.power, "power", kPowerUnits,
-                              {{"power", 3}, {"total_power", 2}, {"board_power", 2}, {"gpu_power", 1}},
-                              "--power-column", file, set.warnings);
+  Column latency =
+      find_measure(header, overrides.latency, "latency", kTimeUnits,
+                   {{"trt_latency", 3}, {"latency", 2}}, "--latency-column", file, set.warnings);
+  Column power =
+      find_measure(header, overrides.power, "power", kPowerUnits,
+                   {{"power", 3}, {"total_power", 2}, {"board_power", 2}, {"gpu_power", 1}},
+                   "--power-column", file, set.warnings);
   Column temp = find_measure(header, overrides.temperature, "temp", kTempUnits,
                              {{"gpu_temp", 3}, {"temp", 2}, {"temperature", 2}}, "--temp-column",
                              file, set.warnings);
@@ -401,7 +420,8 @@ void load_one(const std::filesystem::path& path, const ProfileColumns& overrides
     // Missing trailing cells read as empty.
     const std::size_t present = cells_in->size();
     auto cell = [&](int i) -> const std::string& {
-      return static_cast<std::size_t>(i) < present ? (*cells_in)[static_cast<std::size_t>(i)] : kEmpty;
+      return static_cast<std::size_t>(i) < present ? (*cells_in)[static_cast<std::size_t>(i)]
+                                                   : kEmpty;
     };
     auto missing_note = [&](int i) {
       return static_cast<std::size_t>(i) >= present

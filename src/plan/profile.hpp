@@ -15,7 +15,8 @@ struct ProfileRun {
   std::uint32_t file_index = 0;  // index into ProfileSet::mappings (which names the file)
   std::size_t line = 0;
   std::string engine_name;  // "" when the CSV has no name column
-  std::string precision;    // canonical: fp32, tf32, fp16, bf16, fp8, int8, int4, mixed, or as written (lower case)
+  std::string precision;    // canonical: fp32, tf32, fp16, bf16, fp8, int8, int4, mixed, or as
+                            // written (lower case)
   std::int64_t batch = 1;
   std::vector<std::int64_t> shape;  // empty when the CSV has no shape column
   double latency_ms = 0;            // > 0

@@ -1,11 +1,10 @@
 // Profile-to-video resolution for `qcal frames --from-profile`.
 #include "plan/profile_source.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.hpp"
@@ -54,7 +53,8 @@ std::string list(const std::vector<fs::path>& paths, std::size_t max_shown) {
 
 }  // namespace
 
-ProfileSources resolve_profile_sources(const std::vector<fs::path>& csvs, const fs::path& video_dir) {
+ProfileSources resolve_profile_sources(const std::vector<fs::path>& csvs,
+                                       const fs::path& video_dir) {
   if (csvs.empty()) throw_invalid("no profiling CSV given");
   ProfileSources out;
   std::map<std::string, ProfileSource> by_name;
@@ -69,8 +69,9 @@ ProfileSources resolve_profile_sources(const std::vector<fs::path>& csvs, const 
     if (src_i < 0) {
       std::string cols;
       for (const auto& h : header) cols += (cols.empty() ? "" : ", ") + h;
-      throw Error(ErrorCode::kFormat, "no frame_source_name column: the CSV does not say which "
-                                      "video the runs were measured on")
+      throw Error(ErrorCode::kFormat,
+                  "no frame_source_name column: the CSV does not say which "
+                  "video the runs were measured on")
           .with("file", csv.string())
           .with("columns", cols);
     }
@@ -105,8 +106,9 @@ ProfileSources resolve_profile_sources(const std::vector<fs::path>& csvs, const 
     // The name may be a stem ("YOLOvideo") or a file name ("YOLOvideo.mp4"); match either.
     const std::string want = lower(name);
     // A name like "clip.v2" keeps its dot: only a video extension is taken off.
-    const std::string want_stem =
-        has_extension(fs::path(name), kVideoExtensions) ? lower(fs::path(name).stem().string()) : want;
+    const std::string want_stem = has_extension(fs::path(name), kVideoExtensions)
+                                      ? lower(fs::path(name).stem().string())
+                                      : want;
     std::vector<fs::path> matches;
     for (const fs::path& v : videos) {
       std::string stem = lower(v.stem().string());
@@ -115,16 +117,18 @@ ProfileSources resolve_profile_sources(const std::vector<fs::path>& csvs, const 
       }
     }
     if (matches.empty()) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "frame_source_name '" + name + "' matches no video (by stem, any extension, "
-                  "any letter case)")
+      throw Error(ErrorCode::kInvalidArgument, "frame_source_name '" + name +
+                                                   "' matches no video (by stem, any extension, "
+                                                   "any letter case)")
           .with("video-dir", video_dir.string())
-          .with("candidates", videos.empty() ? std::string("(no video files there)") : list(videos, 20));
+          .with("candidates",
+                videos.empty() ? std::string("(no video files there)") : list(videos, 20));
     }
     if (matches.size() > 1) {
       throw Error(ErrorCode::kInvalidArgument,
-                  "frame_source_name '" + name + "' matches several videos; keep one, or point "
-                  "--video-dir at a folder holding only one of them")
+                  "frame_source_name '" + name +
+                      "' matches several videos; keep one, or point "
+                      "--video-dir at a folder holding only one of them")
           .with("video-dir", video_dir.string())
           .with("candidates", list(matches, 20));
     }

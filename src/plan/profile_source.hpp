@@ -11,8 +11,8 @@
 namespace qcal::plan {
 
 struct ProfileSource {
-  std::string name;                 // frame_source_name as written in the CSV
-  std::filesystem::path video;      // the one video it resolves to
+  std::string name;                               // frame_source_name as written in the CSV
+  std::filesystem::path video;                    // the one video it resolves to
   std::vector<std::vector<std::int64_t>> shapes;  // distinct engine_shape values of its rows
   // Input height and width from the shapes: NCHW (dims[1] is 1, 3 or 4 channels) or NHWC
   // (dims[3] is); nullopt when there is no shape, the layout is unclear, or shapes disagree.

@@ -1,9 +1,8 @@
 // Text table and JSON outputs of the plan.
 #include "plan/report.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "plan/text.hpp"
 
@@ -25,9 +24,9 @@ std::string status_of(const Config& c) {
 
 std::string format_plan_text(const Plan& plan, const ProfileSet& profiles,
                              std::size_t max_rejected_lines) {
-  const std::vector<std::string> head = {"#",      "engine", "prec",  "batch", "shape", "runs",
-                                         "p50 ms", "p90 ms", "p99 ms", "FPS",  "power W",
-                                         "temp C", "drop pp", "status"};
+  const std::vector<std::string> head = {"#",       "engine", "prec",    "batch",  "shape",
+                                         "runs",    "p50 ms", "p90 ms",  "p99 ms", "FPS",
+                                         "power W", "temp C", "drop pp", "status"};
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < plan.configs.size(); ++i) {
     const Config& c = plan.configs[i];
@@ -155,9 +154,8 @@ Json config_json(const Config& c) {
                    {"hot_latency_ms", optional_json(t.hot_latency_ms)},
                    {"increase_pct", optional_json(t.increase_pct)},
                    {"note", t.note}};
-  j["accuracy"] = {{"drop_pp", optional_json(c.drop_pp)},
-                   {"source", c.drop_source},
-                   {"metric", c.drop_metric}};
+  j["accuracy"] = {
+      {"drop_pp", optional_json(c.drop_pp)}, {"source", c.drop_source}, {"metric", c.drop_metric}};
   Json checks = Json::array();
   for (const auto& k : c.checks) {
     checks.push_back({{"constraint", k.name},

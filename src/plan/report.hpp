@@ -14,7 +14,8 @@ std::string format_plan_text(const Plan& plan, const ProfileSet& profiles,
                              std::size_t max_rejected_lines = 20);
 
 // JSON document (schema "qcal.plan/1", documented in docs/formats.md), 2-space indented.
-std::string format_plan_json(const Plan& plan, const ProfileSet& profiles, const AccuracyTable& accuracy);
+std::string format_plan_json(const Plan& plan, const ProfileSet& profiles,
+                             const AccuracyTable& accuracy);
 
 // One self-contained HTML page (inline CSS and SVG, no script, no network): the latency-versus-
 // power chart with the chosen point, the table and the explanations.

@@ -14,12 +14,23 @@ std::string esc(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -60,7 +71,8 @@ std::string chart(const Plan& plan) {
   std::set<std::int64_t> batches;
   for (std::size_t i : plotted) batches.insert(plan.configs[i].batch);
   if (o.target_fps) {
-    for (std::int64_t b : batches) max_y = std::max(max_y, static_cast<double>(b) * 1000.0 / *o.target_fps);
+    for (std::int64_t b : batches)
+      max_y = std::max(max_y, static_cast<double>(b) * 1000.0 / *o.target_fps);
   }
   if (plotted.empty()) {
     return "<p class=\"muted\">No configuration has a power measurement, so there is no "
@@ -101,8 +113,8 @@ std::string chart(const Plan& plan) {
     s += "<line x1=\"" + fixed(X(*o.max_power_w), 1) + "\" y1=\"" + fixed(top, 1) + "\" x2=\"" +
          fixed(X(*o.max_power_w), 1) + "\" y2=\"" + fixed(top + ph, 1) +
          "\" class=\"limit\"/>\n<text x=\"" + fixed(X(*o.max_power_w) + 4, 1) + "\" y=\"" +
-         fixed(top + 12, 1) + "\" class=\"limit-label\">max-power-w " +
-         fixed(*o.max_power_w, 2) + "</text>\n";
+         fixed(top + 12, 1) + "\" class=\"limit-label\">max-power-w " + fixed(*o.max_power_w, 2) +
+         "</text>\n";
   }
   auto hline = [&](double v, const std::string& label) {
     s += "<line x1=\"" + fixed(left, 1) + "\" y1=\"" + fixed(Y(v), 1) + "\" x2=\"" +
@@ -122,12 +134,13 @@ std::string chart(const Plan& plan) {
     double x = X(*c.power_w), y = Y(c.checked_latency_ms);
     std::string cls = c.chosen ? "pt chosen" : c.feasible ? "pt ok" : "pt rejected";
     if (c.predicted) cls += " predicted";
-    s += "<g class=\"" + cls + "\"><title>" + esc(std::to_string(i + 1) + ". " + c.label() + ": " +
-                                              fixed(c.checked_latency_ms, 2) + " ms, " +
-                                              fixed(*c.power_w, 2) + " W, " + c.verdict) +
+    s += "<g class=\"" + cls + "\"><title>" +
+         esc(std::to_string(i + 1) + ". " + c.label() + ": " + fixed(c.checked_latency_ms, 2) +
+             " ms, " + fixed(*c.power_w, 2) + " W, " + c.verdict) +
          "</title>";
     if (c.chosen) {
-      s += "<circle cx=\"" + fixed(x, 1) + "\" cy=\"" + fixed(y, 1) + "\" r=\"12\" class=\"halo\"/>";
+      s +=
+          "<circle cx=\"" + fixed(x, 1) + "\" cy=\"" + fixed(y, 1) + "\" r=\"12\" class=\"halo\"/>";
     }
     s += "<circle cx=\"" + fixed(x, 1) + "\" cy=\"" + fixed(y, 1) + "\" r=\"6\"/>";
     s += "<text x=\"" + fixed(x + 9, 1) + "\" y=\"" + fixed(y - 8, 1) + "\">" +
@@ -136,7 +149,8 @@ std::string chart(const Plan& plan) {
   s += "</svg>\n";
   s += "<p class=\"legend\"><span class=\"sw chosen\"></span> chosen &nbsp; <span class=\"sw ok\">"
        "</span> qualifies &nbsp; <span class=\"sw rejected\"></span> rejected &nbsp; hollow = "
-       "predicted (not measured) &nbsp; dashed lines = constraints; numbers refer to the table.</p>\n";
+       "predicted (not measured) &nbsp; dashed lines = constraints; numbers refer to the "
+       "table.</p>\n";
   std::size_t missing = plan.configs.size() - plotted.size();
   if (missing > 0) {
     s += "<p class=\"muted\">" + std::to_string(missing) +
@@ -154,15 +168,18 @@ std::string format_plan_html(const Plan& plan, const ProfileSet& profiles) {
        "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}\n"
        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
        "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-       "tr.chosen{background:#e3efff;font-weight:600}tr.rejected{color:#777}tr.predicted td{font-style:italic}\n"
+       "tr.chosen{background:#e3efff;font-weight:600}tr.rejected{color:#777}tr.predicted "
+       "td{font-style:italic}\n"
        ".summary{font-size:1.1em;padding:.6em;border-left:4px solid #2a6fdb;background:#f5f8ff}\n"
        ".none{border-left-color:#c0392b;background:#fff4f2}\n"
        "svg text{font-size:12px;fill:#333}.tick{fill:#666}\n"
        ".limit{stroke:#c0392b;stroke-dasharray:6 4;stroke-width:1.5}.limit-label{fill:#c0392b}\n"
        ".pt circle{stroke-width:2}.pt.ok circle{fill:#27ae60;stroke:#1e8449}\n"
        ".pt.rejected circle{fill:#bbb;stroke:#888}.pt.chosen circle{fill:#2a6fdb;stroke:#1b4f9c}\n"
-       ".pt.predicted circle{fill:#fff;stroke-dasharray:3 2}.pt circle.halo{fill:none;stroke:#2a6fdb}\n"
-       ".legend,.muted{color:#666;font-size:13px}.sw{display:inline-block;width:10px;height:10px;border-radius:5px}\n"
+       ".pt.predicted circle{fill:#fff;stroke-dasharray:3 2}.pt "
+       "circle.halo{fill:none;stroke:#2a6fdb}\n"
+       ".legend,.muted{color:#666;font-size:13px}.sw{display:inline-block;width:10px;height:10px;"
+       "border-radius:5px}\n"
        ".sw.chosen{background:#2a6fdb}.sw.ok{background:#27ae60}.sw.rejected{background:#bbb}\n"
        "</style>\n</head>\n<body>\n<h1>qcal plan</h1>\n";
   const auto& o = plan.options;
@@ -176,8 +193,8 @@ std::string format_plan_html(const Plan& plan, const ProfileSet& profiles) {
        " configurations. Constraints: " + esc(limits.empty() ? "none; " : limits) + "objective " +
        objective_name(o.objective) + "; latency statistic " + latency_stat_name(o.latency_stat) +
        ".</p>\n";
-  h += std::string("<p class=\"summary") + (plan.chosen ? "" : " none") + "\">" + esc(plan.summary) +
-       "</p>\n";
+  h += std::string("<p class=\"summary") + (plan.chosen ? "" : " none") + "\">" +
+       esc(plan.summary) + "</p>\n";
   if (!plan.infeasible.empty()) {
     h += "<h2>What fails</h2>\n<ul>\n";
     for (const auto& s : plan.infeasible) h += "<li>" + esc(s) + "</li>\n";
@@ -196,8 +213,9 @@ std::string format_plan_html(const Plan& plan, const ProfileSet& profiles) {
     if (c.throttle.throttling) temp += " <b>throttling</b>";
     h += "<tr class=\"" + cls + "\"><td class=\"n\">" + std::to_string(i + 1) + "</td><td>" +
          esc(c.engine_name) + "</td><td>" + esc(c.precision) + "</td><td class=\"n\">" +
-         std::to_string(c.batch) + "</td><td>" + esc(c.shape.empty() ? "-" : format_shape(c.shape)) +
-         "</td><td class=\"n\">" + (c.predicted ? std::string("predicted") : std::to_string(c.runs)) +
+         std::to_string(c.batch) + "</td><td>" +
+         esc(c.shape.empty() ? "-" : format_shape(c.shape)) + "</td><td class=\"n\">" +
+         (c.predicted ? std::string("predicted") : std::to_string(c.runs)) +
          "</td><td class=\"n\">" + fixed(c.latency_p50_ms, 2) + "</td><td class=\"n\">" +
          fixed(c.latency_p90_ms, 2) + "</td><td class=\"n\">" + fixed(c.latency_p99_ms, 2) +
          "</td><td class=\"n\">" + fixed(c.checked_latency_ms, 2) + "</td><td class=\"n\">" +
@@ -232,9 +250,9 @@ std::string format_plan_html(const Plan& plan, const ProfileSet& profiles) {
   h += "<h2>Columns read</h2>\n<ul>\n";
   for (const auto& m : profiles.mappings) {
     h += "<li><code>" + esc(m.file) + "</code>: latency <code>" + esc(m.latency) +
-         "</code>, power <code>" + esc(m.power.empty() ? "-" : m.power) + "</code>, temperature <code>" +
-         esc(m.temperature.empty() ? "-" : m.temperature) + "</code>, precision <code>" +
-         esc(m.precision) + "</code></li>\n";
+         "</code>, power <code>" + esc(m.power.empty() ? "-" : m.power) +
+         "</code>, temperature <code>" + esc(m.temperature.empty() ? "-" : m.temperature) +
+         "</code>, precision <code>" + esc(m.precision) + "</code></li>\n";
   }
   h += "</ul>\n</body>\n</html>\n";
   return h;

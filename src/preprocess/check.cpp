@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -33,7 +32,9 @@ std::string fmt(double v) {
   return buf;
 }
 
-std::string recipe_label(const Recipe& r) { return r.name.empty() ? std::string("the expected recipe") : "preset '" + r.name + "'"; }
+std::string recipe_label(const Recipe& r) {
+  return r.name.empty() ? std::string("the expected recipe") : "preset '" + r.name + "'";
+}
 
 struct Range {
   double lo;
@@ -53,7 +54,8 @@ Range recipe_range(const Recipe& r, int channels) {
   return out;
 }
 
-cv::Mat tensor_to_image(const Tensor& t, const ShapeInfo& info, const AffineMap& m, const std::string& order) {
+cv::Mat tensor_to_image(const Tensor& t, const ShapeInfo& info, const AffineMap& m,
+                        const std::string& order) {
   const int h = static_cast<int>(info.shape[static_cast<std::size_t>(info.height_axis)]);
   const int w = static_cast<int>(info.shape[static_cast<std::size_t>(info.width_axis)]);
   const int c = info.channels;
@@ -70,7 +72,8 @@ cv::Mat tensor_to_image(const Tensor& t, const ShapeInfo& info, const AffineMap&
         // Display channel d (B, G, R) comes from tensor channel `pos`.
         int pos = c == 1 ? 0 : (order == "RGB" ? 2 - d : d);
         const std::int64_t idx = y * sh + x * sw + pos * sc;
-        const double v = t.dtype() == DType::kFloat32 ? t.data<float>()[idx] : t.data<std::uint8_t>()[idx];
+        const double v =
+            t.dtype() == DType::kFloat32 ? t.data<float>()[idx] : t.data<std::uint8_t>()[idx];
         const auto p = static_cast<std::size_t>(pos);
         const double pix = m.scale[p] != 0 ? (v - m.offset[p]) / m.scale[p] : 0;
         row[x * 3 + d] = cv::saturate_cast<std::uint8_t>(std::isfinite(pix) ? pix : 0);
@@ -80,29 +83,34 @@ cv::Mat tensor_to_image(const Tensor& t, const ShapeInfo& info, const AffineMap&
   return out;
 }
 
-cv::Mat side_by_side(const cv::Mat& original, const cv::Mat& tensor_img, const std::string& caption) {
+cv::Mat side_by_side(const cv::Mat& original, const cv::Mat& tensor_img,
+                     const std::string& caption) {
   // Small tensors (112x112) are enlarged with nearest-neighbour so their pixels stay visible.
   constexpr int kMinHeight = 256;
   cv::Mat right = tensor_img;
   if (right.rows < kMinHeight) {
     const double up = static_cast<double>(kMinHeight) / right.rows;
-    cv::resize(tensor_img, right, cv::Size(std::max(1, static_cast<int>(tensor_img.cols * up)), kMinHeight), 0, 0,
+    cv::resize(tensor_img, right,
+               cv::Size(std::max(1, static_cast<int>(tensor_img.cols * up)), kMinHeight), 0, 0,
                cv::INTER_NEAREST);
   }
   const int h = right.rows;
   cv::Mat left;
   const double scale = static_cast<double>(h) / original.rows;
-  cv::resize(original, left, cv::Size(std::max(1, static_cast<int>(original.cols * scale)), h), 0, 0, cv::INTER_AREA);
+  cv::resize(original, left, cv::Size(std::max(1, static_cast<int>(original.cols * scale)), h), 0,
+             0, cv::INTER_AREA);
   constexpr int kGap = 8;
   constexpr int kCaption = 22;
   constexpr double kFont = 0.45;
   int baseline = 0;
-  const int caption_w = cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, kFont, 1, &baseline).width + 8;
+  const int caption_w =
+      cv::getTextSize(caption, cv::FONT_HERSHEY_SIMPLEX, kFont, 1, &baseline).width + 8;
   const int width = left.cols + kGap + std::max(right.cols, caption_w);
   cv::Mat canvas(h + kCaption, width, CV_8UC3, cv::Scalar::all(40));
   left.copyTo(canvas(cv::Rect(0, kCaption, left.cols, h)));
   right.copyTo(canvas(cv::Rect(left.cols + kGap, kCaption, right.cols, h)));
-  cv::putText(canvas, "original", cv::Point(4, 16), cv::FONT_HERSHEY_SIMPLEX, kFont, cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
+  cv::putText(canvas, "original", cv::Point(4, 16), cv::FONT_HERSHEY_SIMPLEX, kFont,
+              cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
   cv::putText(canvas, caption, cv::Point(left.cols + kGap + 4, 16), cv::FONT_HERSHEY_SIMPLEX, kFont,
               cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
   return canvas;
@@ -110,7 +118,8 @@ cv::Mat side_by_side(const cv::Mat& original, const cv::Mat& tensor_img, const s
 
 void write_png(const fs::path& path, const cv::Mat& img) {
   std::vector<std::uint8_t> buf;
-  if (!cv::imencode(".png", img, buf)) throw Error(ErrorCode::kIo, "PNG encoding failed").with("file", path.string());
+  if (!cv::imencode(".png", img, buf))
+    throw Error(ErrorCode::kIo, "PNG encoding failed").with("file", path.string());
   write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
@@ -118,14 +127,16 @@ void write_png(const fs::path& path, const cv::Mat& img) {
 
 bool CheckReport::ok() const {
   if (!problems.empty()) return false;
-  return std::all_of(samples.begin(), samples.end(), [](const SampleReport& s) { return s.problems.empty(); });
+  return std::all_of(samples.begin(), samples.end(),
+                     [](const SampleReport& s) { return s.problems.empty(); });
 }
 
 std::vector<ChannelStats> channel_stats(const Tensor& t, int channel_axis) {
   const Shape& s = t.shape();
   const std::int64_t channels = channel_axis >= 0 ? s[static_cast<std::size_t>(channel_axis)] : 1;
   std::int64_t inner = 1;
-  for (std::size_t k = static_cast<std::size_t>(std::max(channel_axis, 0)) + 1; k < s.size(); ++k) inner *= s[k];
+  for (std::size_t k = static_cast<std::size_t>(std::max(channel_axis, 0)) + 1; k < s.size(); ++k)
+    inner *= s[k];
   if (channel_axis < 0) inner = t.numel();
   std::vector<ChannelStats> out(static_cast<std::size_t>(channels));
   std::vector<double> sum(out.size(), 0.0);
@@ -169,20 +180,24 @@ std::vector<ChannelStats> channel_stats(const Tensor& t, int channel_axis) {
 CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o) {
   CheckReport report;
   if (images.empty()) throw Error(ErrorCode::kInvalidArgument, "no images to check");
-  if (o.num_samples <= 0) throw Error(ErrorCode::kInvalidArgument, "--num-samples must be positive");
+  if (o.num_samples <= 0)
+    throw Error(ErrorCode::kInvalidArgument, "--num-samples must be positive");
   const Pipeline pipeline(o.recipe);
   const std::string order = output_color_order(o.recipe);
 
   if (o.expected) {
     const std::string want = output_color_order(*o.expected);
     if (want != order) {
-      report.problems.push_back("the recipe feeds " + order + " but " + recipe_label(*o.expected) + " expects " + want);
+      report.problems.push_back("the recipe feeds " + order + " but " + recipe_label(*o.expected) +
+                                " expects " + want);
     }
   }
   if (o.visualize) {
     std::error_code ec;
     fs::create_directories(o.output_dir, ec);
-    if (ec) throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message()).with("path", o.output_dir.string());
+    if (ec)
+      throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message())
+          .with("path", o.output_dir.string());
   }
 
   Rng rng(o.seed);
@@ -215,17 +230,19 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
       std::string hint;
       const auto tl = guess_layout(s.shape);
       const auto ml = guess_layout(*o.expected_shape);
-      if (tl && ml && *tl != *ml) hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " + layout_name(*ml) + ")";
-      s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " + o.expected_source + " " +
-                           shape_to_string(*o.expected_shape) + hint);
+      if (tl && ml && *tl != *ml)
+        hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " +
+               layout_name(*ml) + ")";
+      s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " +
+                           o.expected_source + " " + shape_to_string(*o.expected_shape) + hint);
     }
     double vmin = 1e300;
     double vmax = -1e300;
     for (std::size_t c = 0; c < s.channels.size(); ++c) {
       const ChannelStats& st = s.channels[c];
       if (st.nan || st.inf) {
-        s.problems.push_back("channel " + std::to_string(c) + " has " + std::to_string(st.nan) + " NaN and " +
-                             std::to_string(st.inf) + " Inf values");
+        s.problems.push_back("channel " + std::to_string(c) + " has " + std::to_string(st.nan) +
+                             " NaN and " + std::to_string(st.inf) + " Inf values");
       } else if (st.min == st.max) {
         s.problems.push_back("channel " + std::to_string(c) + " is constant (" + fmt(st.min) +
                              "): a wrong convertColor, normalize or an empty crop");
@@ -241,15 +258,19 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
       const std::string name = recipe_label(*o.expected);
       if (vmax > want.hi + tol || vmin < want.lo - tol) {
         std::string hint;
-        if (vmax > 2.0 && want.hi <= 1.5) hint = ": 0..255 data where " + name + " expects small values (missing div 255 / normalize?)";
-        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "], outside the range [" + fmt(want.lo) + ", " +
-                             fmt(want.hi) + "] of " + name + hint);
+        if (vmax > 2.0 && want.hi <= 1.5)
+          hint = ": 0..255 data where " + name +
+                 " expects small values (missing div 255 / normalize?)";
+        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) +
+                             "], outside the range [" + fmt(want.lo) + ", " + fmt(want.hi) +
+                             "] of " + name + hint);
       } else if (want.hi > 2.0 && vmax <= 1.0 + 1e-6) {
         s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
                              " expects 0..255 (an extra div or normalize?)");
       } else if (want.lo < -0.5 && vmin >= 0.0) {
-        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name + " expects [" + fmt(want.lo) +
-                             ", " + fmt(want.hi) + "] (missing normalize mean/std?)");
+        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
+                             " expects [" + fmt(want.lo) + ", " + fmt(want.hi) +
+                             "] (missing normalize mean/std?)");
       }
     }
     // Colour-order evidence from the data.
@@ -264,9 +285,10 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
         if (o.expected) {
           const std::string want = output_color_order(*o.expected);
           if ((want == "RGB" || want == "BGR") && want != s.color_evidence) {
-            s.problems.push_back("channel means suggest " + s.color_evidence + " order (channel 0 follows the image's " +
-                                 (s.color_evidence == "RGB" ? "red" : "blue") + ") but " + recipe_label(*o.expected) +
-                                 " expects " + want);
+            s.problems.push_back("channel means suggest " + s.color_evidence +
+                                 " order (channel 0 follows the image's " +
+                                 (s.color_evidence == "RGB" ? "red" : "blue") + ") but " +
+                                 recipe_label(*o.expected) + " expects " + want);
           }
         }
       }
@@ -274,7 +296,8 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
     if (o.visualize) {
       const AffineMap m = arithmetic_affine(o.recipe, info.channels);
       const cv::Mat back = tensor_to_image(t, info, m, order);
-      const std::string caption = "tensor " + shape_to_string(s.shape) + " " + order + " [" + fmt(vmin) + ", " + fmt(vmax) + "]";
+      const std::string caption = "tensor " + shape_to_string(s.shape) + " " + order + " [" +
+                                  fmt(vmin) + ", " + fmt(vmax) + "]";
       cv::Mat panel = side_by_side(img, back, caption);
       char name[32];
       std::snprintf(name, sizeof name, "sample_%02zu.png", k);
@@ -291,7 +314,8 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
     for (const auto& p : panels) {
       cv::Mat r;
       const double scale = static_cast<double>(kWidth) / p.cols;
-      cv::resize(p, r, cv::Size(kWidth, std::max(1, static_cast<int>(p.rows * scale))), 0, 0, cv::INTER_AREA);
+      cv::resize(p, r, cv::Size(kWidth, std::max(1, static_cast<int>(p.rows * scale))), 0, 0,
+                 cv::INTER_AREA);
       rows.push_back(r);
       rows.emplace_back(4, kWidth, CV_8UC3, cv::Scalar::all(0));
     }

@@ -28,8 +28,8 @@ struct SampleReport {
   Shape shape;
   DType dtype = DType::kFloat32;
   std::vector<ChannelStats> channels;
-  std::string color_evidence;          // "RGB", "BGR" or "" (image too grey to tell)
-  std::vector<std::string> problems;   // each one fails the check
+  std::string color_evidence;           // "RGB", "BGR" or "" (image too grey to tell)
+  std::vector<std::string> problems;    // each one fails the check
   std::filesystem::path visualization;  // when written
 };
 
@@ -53,7 +53,8 @@ struct CheckReport {
 
 // Samples num_samples images (seeded, in sorted order), runs the recipe and checks each.
 // Images that fail to decode are reported as problems, not thrown.
-CheckReport run_check(const std::vector<std::filesystem::path>& images, const CheckOptions& options);
+CheckReport run_check(const std::vector<std::filesystem::path>& images,
+                      const CheckOptions& options);
 
 // Per-channel statistics of one sample (channel axis from the recipe's shape inference).
 std::vector<ChannelStats> channel_stats(const Tensor& sample, int channel_axis);

@@ -6,11 +6,11 @@
 // accept when it is plainly 1 or absent.
 #include "preprocess/jpeg_decode.hpp"
 
+#include <jpeglib.h>
+
 #include <csetjmp>
 #include <cstdint>
 #include <cstdio>  // jpeglib.h needs FILE
-
-#include <jpeglib.h>
 
 #ifndef JCS_EXTENSIONS
 #error "libjpeg-turbo (libjpeg62-turbo-dev) is needed: JCS_EXT_BGR"
@@ -97,7 +97,8 @@ bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image
   // beyond them imdecode gives its own error.
   const std::uint64_t w = cinfo.image_width;
   const std::uint64_t h = cinfo.image_height;
-  ok = ok && w > 0 && h > 0 && w <= (1u << 20) && h <= (1u << 20) && w * h <= (std::uint64_t{1} << 30);
+  ok = ok && w > 0 && h > 0 && w <= (1u << 20) && h <= (1u << 20) &&
+       w * h <= (std::uint64_t{1} << 30);
   if (!ok) {
     jpeg_destroy_decompress(&cinfo);
     return false;
@@ -106,14 +107,15 @@ bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image
   jpeg_start_decompress(&cinfo);
   const int rows = static_cast<int>(cinfo.output_height);
   const int cols = static_cast<int>(cinfo.output_width);
-  if (cinfo.output_components != 3 || static_cast<std::uint64_t>(rows) != h || static_cast<std::uint64_t>(cols) != w) {
+  if (cinfo.output_components != 3 || static_cast<std::uint64_t>(rows) != h ||
+      static_cast<std::uint64_t>(cols) != w) {
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
   // The previous image's buffer is reused when nothing else holds it (a fresh 1.3 MB buffer per
   // image costs page faults, about 0.1 ms per image).
-  const bool reuse = image.rows == rows && image.cols == cols && image.type() == CV_8UC3 && image.isContinuous() &&
-                     image.u != nullptr && image.u->refcount == 1;
+  const bool reuse = image.rows == rows && image.cols == cols && image.type() == CV_8UC3 &&
+                     image.isContinuous() && image.u != nullptr && image.u->refcount == 1;
   if (!reuse) {
     image.release();
     try {
@@ -126,7 +128,9 @@ bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row[4];
     int count = 0;
-    for (; count < 4 && cinfo.output_scanline + static_cast<JDIMENSION>(count) < cinfo.output_height; ++count) {
+    for (;
+         count < 4 && cinfo.output_scanline + static_cast<JDIMENSION>(count) < cinfo.output_height;
+         ++count) {
       row[count] = image.ptr<unsigned char>(static_cast<int>(cinfo.output_scanline) + count);
     }
     jpeg_read_scanlines(&cinfo, row, static_cast<JDIMENSION>(count));

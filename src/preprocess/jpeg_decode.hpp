@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-
 #include <opencv2/core.hpp>
 
 namespace qcal::preprocess {

@@ -54,30 +54,32 @@ std::int16_t weight(float f) {  // saturate_cast<short>(f * 2048): round half to
 
 struct Plan {
   int src_w = 0, src_h = 0, dst_w = 0, dst_h = 0, cn = 0;
-  int row_elems = 0;                // dst_w * cn
-  int row_bytes = 0;                // src_w * cn
-  int xmax = 0;                     // elements [xmax, row_elems) use tap 0 alone
+  int row_elems = 0;  // dst_w * cn
+  int row_bytes = 0;  // src_w * cn
+  int xmax = 0;       // elements [xmax, row_elems) use tap 0 alone
   // Horizontal blocks of the vector kernel: `block` outputs each, per block the window's first
   // source byte (-1: scalar block) and 2 * block byte indices into it (tap 0, tap 1 per output).
   int block = 0;
   std::vector<std::int32_t> block_base;
   std::vector<std::uint8_t> block_idx;
-  std::vector<std::int32_t> xofs;   // per element: tap 0's byte offset in a source row
+  std::vector<std::int32_t> xofs;    // per element: tap 0's byte offset in a source row
   std::vector<std::int16_t> a0, a1;  // per element: the two weights
-  std::vector<std::int32_t> a01;    // per element: a0 | a1 << 16 (pmaddwd operand)
-  std::vector<int> yofs;            // per output row: sy (unclamped)
+  std::vector<std::int32_t> a01;     // per element: a0 | a1 << 16 (pmaddwd operand)
+  std::vector<int> yofs;             // per output row: sy (unclamped)
   std::vector<std::int16_t> b0, b1;
 };
 
 bool applicable(const cv::Mat& src, int width, int height) {
-  if (src.depth() != CV_8U || (src.channels() != 1 && src.channels() != 3) || src.empty()) return false;
+  if (src.depth() != CV_8U || (src.channels() != 1 && src.channels() != 3) || src.empty())
+    return false;
   if (width <= 0 || height <= 0 || (width == src.cols && height == src.rows)) return false;
   // OpenCV: scale = 1 / inv_scale; an integer scale of exactly 2 in both directions is INTER_AREA.
   const double scale_x = 1. / (static_cast<double>(width) / src.cols);
   const double scale_y = 1. / (static_cast<double>(height) / src.rows);
   const int iscale_x = static_cast<int>(std::lrint(scale_x));
   const int iscale_y = static_cast<int>(std::lrint(scale_y));
-  const bool area_fast = std::abs(scale_x - iscale_x) < DBL_EPSILON && std::abs(scale_y - iscale_y) < DBL_EPSILON;
+  const bool area_fast =
+      std::abs(scale_x - iscale_x) < DBL_EPSILON && std::abs(scale_y - iscale_y) < DBL_EPSILON;
   if (area_fast && iscale_x == 2 && iscale_y == 2) return false;
   // Offsets and products stay far inside int32 for any image OpenCV accepts; refuse the absurd.
   return static_cast<std::int64_t>(src.cols) * src.channels() < (std::int64_t{1} << 30) &&
@@ -145,7 +147,9 @@ Plan make_plan(const cv::Mat& src, int width, int height, int block, int window)
       p.xofs[j] = sx * p.cn + k;
       p.a0[j] = w0;
       p.a1[j] = w1;
-      p.a01[j] = static_cast<std::int32_t>(static_cast<std::uint16_t>(w0) | (static_cast<std::uint32_t>(static_cast<std::uint16_t>(w1)) << 16));
+      p.a01[j] = static_cast<std::int32_t>(
+          static_cast<std::uint16_t>(w0) |
+          (static_cast<std::uint32_t>(static_cast<std::uint16_t>(w1)) << 16));
     }
   }
   p.xmax = xmax * p.cn;
@@ -178,8 +182,8 @@ void hpass_scalar(const Plan& p, const std::uint8_t* s, std::int16_t* d, int fro
 }
 
 // Vertical pass, elements [from, row_elems), from rows of D >> 4.
-void vpass_scalar(const Plan& p, const std::int16_t* s0, const std::int16_t* s1, int b0, int b1, std::uint8_t* out,
-                  int from) {
+void vpass_scalar(const Plan& p, const std::int16_t* s0, const std::int16_t* s1, int b0, int b1,
+                  std::uint8_t* out, int from) {
   for (int x = from; x < p.row_elems; ++x) {
     out[x] = static_cast<std::uint8_t>((((b0 * s0[x]) >> 16) + ((b1 * s1[x]) >> 16) + 2) >> 2);
   }
@@ -188,11 +192,13 @@ void vpass_scalar(const Plan& p, const std::int16_t* s0, const std::int16_t* s1,
 #if QCAL_LINEAR_RESIZE_X86
 #pragma GCC diagnostic push
 #if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
+#pragma GCC diagnostic ignored \
+    "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
 #endif
 
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const Plan& p, const std::uint8_t* s,
-                                                                          std::int16_t* d) {
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const Plan& p,
+                                                                         const std::uint8_t* s,
+                                                                         std::int16_t* d) {
   const int blocks = static_cast<int>(p.block_base.size());
   for (int b = 0; b < blocks; ++b) {
     const int j0 = b * 16;
@@ -203,19 +209,23 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void hpass_avx512(const P
     }
     // Near the row's end only its remaining bytes are loaded (masked-out bytes are not read).
     const int avail = p.row_bytes - base;
-    const __m512i window = avail >= 64 ? _mm512_loadu_si512(s + base)
-                                       : _mm512_maskz_loadu_epi8((__mmask64{1} << avail) - 1, s + base);
-    const __m512i idx = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.block_idx.data() + 2 * j0)));
+    const __m512i window = avail >= 64
+                               ? _mm512_loadu_si512(s + base)
+                               : _mm512_maskz_loadu_epi8((__mmask64{1} << avail) - 1, s + base);
+    const __m512i idx = _mm512_castsi256_si512(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.block_idx.data() + 2 * j0)));
     const __m256i taps = _mm512_castsi512_si256(_mm512_permutexvar_epi8(idx, window));
     const __m512i pairs = _mm512_cvtepu8_epi16(taps);
     const __m512i sum = _mm512_madd_epi16(pairs, _mm512_loadu_si512(p.a01.data() + j0));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + j0), _mm512_cvtepi32_epi16(_mm512_srai_epi32(sum, 4)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + j0),
+                        _mm512_cvtepi32_epi16(_mm512_srai_epi32(sum, 4)));
   }
   hpass_scalar(p, s, d, blocks * 16, p.row_elems);
 }
 
-__attribute__((target("avx512f,avx512bw"))) void vpass_avx512(const Plan& p, const std::int16_t* s0, const std::int16_t* s1,
-                                                              int b0, int b1, std::uint8_t* out) {
+__attribute__((target("avx512f,avx512bw"))) void vpass_avx512(const Plan& p, const std::int16_t* s0,
+                                                              const std::int16_t* s1, int b0,
+                                                              int b1, std::uint8_t* out) {
   const __m512i vb0 = _mm512_set1_epi16(static_cast<std::int16_t>(b0));
   const __m512i vb1 = _mm512_set1_epi16(static_cast<std::int16_t>(b1));
   const __m512i two = _mm512_set1_epi16(2);
@@ -224,12 +234,14 @@ __attribute__((target("avx512f,avx512bw"))) void vpass_avx512(const Plan& p, con
     const __m512i t0 = _mm512_mulhi_epi16(_mm512_loadu_si512(s0 + x), vb0);
     const __m512i t1 = _mm512_mulhi_epi16(_mm512_loadu_si512(s1 + x), vb1);
     const __m512i r = _mm512_srai_epi16(_mm512_add_epi16(_mm512_add_epi16(t0, t1), two), 2);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + x), _mm512_cvtepi16_epi8(r));  // values are 0..255
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + x),
+                        _mm512_cvtepi16_epi8(r));  // values are 0..255
   }
   vpass_scalar(p, s0, s1, b0, b1, out, x);
 }
 
-__attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_t* s, std::int16_t* d) {
+__attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_t* s,
+                                                std::int16_t* d) {
   const int blocks = static_cast<int>(p.block_base.size());
   for (int b = 0; b < blocks; ++b) {
     const int j0 = b * 8;
@@ -248,7 +260,8 @@ __attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_
       std::memcpy(tail, s + base, static_cast<std::size_t>(avail));
       window = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
     }
-    const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.block_idx.data() + 2 * j0));
+    const __m128i idx =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.block_idx.data() + 2 * j0));
     const __m256i pairs = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(window, idx));
     const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.a01.data() + j0));
     const __m256i sum = _mm256_srai_epi32(_mm256_madd_epi16(pairs, w), 4);
@@ -259,15 +272,18 @@ __attribute__((target("avx2"))) void hpass_avx2(const Plan& p, const std::uint8_
   hpass_scalar(p, s, d, blocks * 8, p.row_elems);
 }
 
-__attribute__((target("avx2"))) void vpass_avx2(const Plan& p, const std::int16_t* s0, const std::int16_t* s1, int b0,
-                                                int b1, std::uint8_t* out) {
+__attribute__((target("avx2"))) void vpass_avx2(const Plan& p, const std::int16_t* s0,
+                                                const std::int16_t* s1, int b0, int b1,
+                                                std::uint8_t* out) {
   const __m256i vb0 = _mm256_set1_epi16(static_cast<std::int16_t>(b0));
   const __m256i vb1 = _mm256_set1_epi16(static_cast<std::int16_t>(b1));
   const __m256i two = _mm256_set1_epi16(2);
   int x = 0;
   for (; x + 16 <= p.row_elems; x += 16) {
-    const __m256i t0 = _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s0 + x)), vb0);
-    const __m256i t1 = _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s1 + x)), vb1);
+    const __m256i t0 =
+        _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s0 + x)), vb0);
+    const __m256i t1 =
+        _mm256_mulhi_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s1 + x)), vb1);
     const __m256i r = _mm256_srai_epi16(_mm256_add_epi16(_mm256_add_epi16(t0, t1), two), 2);
     // Values are 0..255, so the unsigned pack is exact; lanes 0 and 2 hold the 16 bytes.
     const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi16(r, r), 0x08);
@@ -280,7 +296,8 @@ __attribute__((target("avx2"))) void vpass_avx2(const Plan& p, const std::int16_
 enum class Level { kNone, kAvx2, kAvx512 };
 Level detect_level() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vbmi")) {
     return Level::kAvx512;
   }
   if (__builtin_cpu_supports("avx2")) return Level::kAvx2;
@@ -362,12 +379,16 @@ void run(const cv::Mat& src, cv::Mat& dst, int width, int height, Level lv) {
   }
 }
 
-bool overlaps(const cv::Mat& a, const cv::Mat& b) { return !a.empty() && !b.empty() && a.datastart < b.dataend && b.datastart < a.dataend; }
+bool overlaps(const cv::Mat& a, const cv::Mat& b) {
+  return !a.empty() && !b.empty() && a.datastart < b.dataend && b.datastart < a.dataend;
+}
 
 }  // namespace
 
 bool resize_linear_u8(const cv::Mat& src, cv::Mat& dst, int width, int height) {
-  if (level() == Level::kNone || !applicable(src, width, height) || &src == &dst || overlaps(src, dst)) return false;
+  if (level() == Level::kNone || !applicable(src, width, height) || &src == &dst ||
+      overlaps(src, dst))
+    return false;
   run(src, dst, width, height, level());
   return true;
 }
@@ -381,15 +402,21 @@ std::vector<ResizeKernel> supported_resize_kernels() {
 
 const char* resize_kernel_name(ResizeKernel k) {
   switch (k) {
-    case ResizeKernel::kAvx512: return "avx512";
-    case ResizeKernel::kAvx2: return "avx2";
-    case ResizeKernel::kScalar: break;
+    case ResizeKernel::kAvx512:
+      return "avx512";
+    case ResizeKernel::kAvx2:
+      return "avx2";
+    case ResizeKernel::kScalar:
+      break;
   }
   return "scalar";
 }
 
-bool resize_linear_u8_with(ResizeKernel k, const cv::Mat& src, cv::Mat& dst, int width, int height) {
-  const Level lv = k == ResizeKernel::kAvx512 ? Level::kAvx512 : k == ResizeKernel::kAvx2 ? Level::kAvx2 : Level::kNone;
+bool resize_linear_u8_with(ResizeKernel k, const cv::Mat& src, cv::Mat& dst, int width,
+                           int height) {
+  const Level lv = k == ResizeKernel::kAvx512 ? Level::kAvx512
+                   : k == ResizeKernel::kAvx2 ? Level::kAvx2
+                                              : Level::kNone;
   if (static_cast<int>(lv) > static_cast<int>(level())) return false;  // not on this CPU
   if (!applicable(src, width, height) || &src == &dst || overlaps(src, dst)) return false;
   run(src, dst, width, height, lv);

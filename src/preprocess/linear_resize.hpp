@@ -3,9 +3,8 @@
 // by the pipeline's resize and letterbox steps; anything it does not cover is cv::resize's.
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 namespace qcal::preprocess {
 

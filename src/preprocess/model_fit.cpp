@@ -47,13 +47,14 @@ void check_recipe_feeds(const Recipe& recipe, const ModelInputInfo& input) {
       const auto rl = info.channel_axis == 1 ? "NCHW" : info.channel_axis == 3 ? "NHWC" : "";
       const auto ml = guess_layout(input.shape);
       if (ml && *rl && std::string(rl) != layout_name(*ml)) {
-        hint = std::string(" (layout: the recipe gives ") + rl + ", the model takes " + layout_name(*ml) + ")";
+        hint = std::string(" (layout: the recipe gives ") + rl + ", the model takes " +
+               layout_name(*ml) + ")";
       }
     }
     Error e(ErrorCode::kInvalidArgument,
-            "recipe" + (recipe.name.empty() ? std::string() : " '" + recipe.name + "'") + " produces " +
-                shape_to_string(info.shape) + " but model input '" + input.name + "' needs " +
-                shape_to_string(input.shape) + hint + " (-1: any size)");
+            "recipe" + (recipe.name.empty() ? std::string() : " '" + recipe.name + "'") +
+                " produces " + shape_to_string(info.shape) + " but model input '" + input.name +
+                "' needs " + shape_to_string(input.shape) + hint + " (-1: any size)");
     if (!input.source.empty()) e.with("model", input.source);
     throw e;
   }
@@ -78,7 +79,8 @@ Recipe fit_recipe_to_model(const std::string& preset_or_path, const ModelInputIn
     int width = 0;
     int height = 0;
     if (h > 0 && w > 0) {
-      if (h > 65536 || w > 65536) throw fail("model input '" + input.name + "' is larger than 65536 pixels");
+      if (h > 65536 || w > 65536)
+        throw fail("model input '" + input.name + "' is larger than 65536 pixels");
       width = static_cast<int>(w);
       height = static_cast<int>(h);
       if (size_wh && ((*size_wh)[0] != width || (*size_wh)[1] != height)) {
@@ -89,14 +91,16 @@ Recipe fit_recipe_to_model(const std::string& preset_or_path, const ModelInputIn
       width = (*size_wh)[0];
       height = (*size_wh)[1];
     } else {
-      throw fail("model input '" + input.name + "' has a dynamic size " + shape_to_string(input.shape) +
+      throw fail("model input '" + input.name + "' has a dynamic size " +
+                 shape_to_string(input.shape) +
                  " (-1 = dynamic); give the calibration size with --size W H");
     }
     recipe = make_preset(preset_or_path, width, height);
     if (*layout == Layout::kNHWC) {
-      recipe.steps.erase(std::remove_if(recipe.steps.begin(), recipe.steps.end(),
-                                        [](const Step& s) { return s.kind == StepKind::kTranspose; }),
-                         recipe.steps.end());
+      recipe.steps.erase(
+          std::remove_if(recipe.steps.begin(), recipe.steps.end(),
+                         [](const Step& s) { return s.kind == StepKind::kTranspose; }),
+          recipe.steps.end());
     }
   } else {
     if (size_wh) throw fail("--size applies to presets; a recipe file sets its own sizes");

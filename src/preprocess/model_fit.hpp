@@ -14,7 +14,7 @@ namespace qcal::preprocess {
 // A model input as the model declares it (plain data; the engine reads ONNX).
 struct ModelInputInfo {
   std::string name;
-  Shape shape;  // -1 for a dimension the model leaves open
+  Shape shape;         // -1 for a dimension the model leaves open
   std::string source;  // e.g. the model file, for messages
 };
 

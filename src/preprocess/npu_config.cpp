@@ -39,11 +39,14 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
     e.with("path", req.dataset.string());
     throw e;
   }
-  if (req.calibration_num <= 0) throw Error(ErrorCode::kInvalidArgument, "--calibration-num must be positive");
+  if (req.calibration_num <= 0)
+    throw Error(ErrorCode::kInvalidArgument, "--calibration-num must be positive");
   const fs::path dataset = fs::absolute(req.dataset).lexically_normal();
   const std::vector<fs::path> all = list_files(dataset, kImageExtensions);
   if (all.empty()) {
-    Error e(ErrorCode::kIo, "no image files (jpg, jpeg, png, bmp, tif, tiff, webp, any letter case) in the dataset folder");
+    Error e(ErrorCode::kIo,
+            "no image files (jpg, jpeg, png, bmp, tif, tiff, webp, any letter case) in the dataset "
+            "folder");
     e.with("path", dataset.string());
     throw e;
   }
@@ -53,8 +56,10 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
     const ShapeInfo info = infer_shape(req.recipe);
     for (std::int64_t d : info.shape) {
       if (d < 0) {
-        throw Error(ErrorCode::kInvalidArgument, "the recipe's output " + shape_to_string(info.shape) +
-                                                     " depends on the image size; DX-COM needs a fixed input shape (add a fixed resize or centercrop)");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "the recipe's output " + shape_to_string(info.shape) +
+                        " depends on the image size; DX-COM needs a fixed input shape (add a fixed "
+                        "resize or centercrop)");
       }
     }
     std::vector<std::string> exts = req.file_extensions;
@@ -68,10 +73,13 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
           exts.push_back(e);
           std::size_t n = 0;
           for (const auto& p : all) n += exact_extension(p) == e ? 1 : 0;
-          r.warnings.push_back("added \"" + e + "\" to file_extensions: DX-COM matches extensions case-sensitively and would skip " +
-                               std::to_string(n) + " file(s) such as " + std::find_if(all.begin(), all.end(), [&](const fs::path& p) {
-                                 return exact_extension(p) == e;
-                               })->string());
+          r.warnings.push_back(
+              "added \"" + e +
+              "\" to file_extensions: DX-COM matches extensions case-sensitively and would skip " +
+              std::to_string(n) + " file(s) such as " +
+              std::find_if(all.begin(), all.end(), [&](const fs::path& p) {
+                return exact_extension(p) == e;
+              })->string());
         }
       }
     } else {
@@ -81,8 +89,10 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
         for (const auto& p : missed) kinds.insert(exact_extension(p));
         std::string list;
         for (const auto& k : kinds) list += (list.empty() ? "" : ", ") + k;
-        r.warnings.push_back(std::to_string(missed.size()) + " image(s) in the folder have extensions not in file_extensions (" + list +
-                             "); DX-COM matches case-sensitively and will skip them, e.g. " + missed.front().string());
+        r.warnings.push_back(std::to_string(missed.size()) +
+                             " image(s) in the folder have extensions not in file_extensions (" +
+                             list + "); DX-COM matches case-sensitively and will skip them, e.g. " +
+                             missed.front().string());
       }
     }
     r.file_extensions = exts;
@@ -100,9 +110,10 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
     c.file_extensions = exts;
     c.recipe = req.recipe;
     // DX-COM applies only what is listed: spell out the layout steps a qcal recipe may imply.
-    const bool has_layout = std::any_of(c.recipe.steps.begin(), c.recipe.steps.end(), [](const Step& s) {
-      return s.kind == StepKind::kTranspose || s.kind == StepKind::kExpandDim;
-    });
+    const bool has_layout =
+        std::any_of(c.recipe.steps.begin(), c.recipe.steps.end(), [](const Step& s) {
+          return s.kind == StepKind::kTranspose || s.kind == StepKind::kExpandDim;
+        });
     if (!has_layout) {
       if (c.recipe.layout.value_or(Layout::kNCHW) == Layout::kNCHW) {
         Step t;
@@ -120,22 +131,28 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
     r.images_found = all.size();
     // Ultralytics INT8 export (data=calibration.yaml) reads the `val` split; labels are not
     // needed for calibration. `names` is required by its dataset checker.
-    r.text = "# Ultralytics dataset YAML written by `qcal config --format ultralytics`: INT8 calibration images.\n"
-             "# Use: yolo export model=M.pt format=engine int8=True data=<this file>\n"
-             "path: " + yaml_quote(dataset.string()) + "\n"
-             "train: .\n"
-             "val: .\n"
-             "names:\n"
-             "  0: object\n";
+    r.text =
+        "# Ultralytics dataset YAML written by `qcal config --format ultralytics`: INT8 "
+        "calibration images.\n"
+        "# Use: yolo export model=M.pt format=engine int8=True data=<this file>\n"
+        "path: " +
+        yaml_quote(dataset.string()) +
+        "\n"
+        "train: .\n"
+        "val: .\n"
+        "names:\n"
+        "  0: object\n";
   } else {
     // RKNN-Toolkit2 dataset.txt: one image path per line, the first calibration_num images.
     r.images_found = all.size();
-    const std::size_t n = std::min<std::size_t>(all.size(), static_cast<std::size_t>(req.calibration_num));
+    const std::size_t n =
+        std::min<std::size_t>(all.size(), static_cast<std::size_t>(req.calibration_num));
     for (std::size_t i = 0; i < n; ++i) r.text += all[i].string() + "\n";
   }
   if (static_cast<std::size_t>(req.calibration_num) > r.images_found) {
-    r.warnings.push_back("calibration_num " + std::to_string(req.calibration_num) + " exceeds the " +
-                         std::to_string(r.images_found) + " image(s) the compiler will find in " + dataset.string());
+    r.warnings.push_back("calibration_num " + std::to_string(req.calibration_num) +
+                         " exceeds the " + std::to_string(r.images_found) +
+                         " image(s) the compiler will find in " + dataset.string());
   }
   return r;
 }

@@ -14,9 +14,9 @@ namespace qcal::preprocess {
 enum class ConfigFormat { kDxcom, kUltralytics, kRknn };
 
 struct ConfigRequest {
-  Recipe recipe;                   // already fitted to the model / size
-  std::string input_name;          // DX-COM inputs key
-  std::filesystem::path dataset;   // image folder (must exist)
+  Recipe recipe;                  // already fitted to the model / size
+  std::string input_name;         // DX-COM inputs key
+  std::filesystem::path dataset;  // image folder (must exist)
   int calibration_num = 100;
   std::string calibration_method = "ema";
   std::vector<std::string> file_extensions;  // empty: found in the folder (see .cpp)

@@ -16,9 +16,8 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <thread>
-
 #include <opencv2/core.hpp>
+#include <thread>
 
 #include "core/atomic_file.hpp"
 #include "core/checked.hpp"
@@ -61,8 +60,12 @@ class SampleSink {
  public:
   // expected_count: the samples the caller will write (0: unknown); an .npy reserves their space
   // when the first sample's size is known.
-  SampleSink(fs::path out, PackFormat format, std::string input_name, bool force, std::int64_t expected_count = 0)
-      : out_(std::move(out)), format_(format), input_name_(std::move(input_name)), force_(force),
+  SampleSink(fs::path out, PackFormat format, std::string input_name, bool force,
+             std::int64_t expected_count = 0)
+      : out_(std::move(out)),
+        format_(format),
+        input_name_(std::move(input_name)),
+        force_(force),
         expected_count_(expected_count) {}
 
   // One sample in pieces: begin (checks the shape), its bytes in order in any number of chunks,
@@ -70,9 +73,11 @@ class SampleSink {
   void begin(const Shape& shape, DType dtype, const std::string& source) {
     if (count_ == 0) open(shape, dtype);
     if (shape != sample_shape_ || dtype != dtype_) {
-      Error e(ErrorCode::kInvalidArgument, "sample shape " + shape_to_string(shape) + " differs from the first sample's " +
+      Error e(ErrorCode::kInvalidArgument, "sample shape " + shape_to_string(shape) +
+                                               " differs from the first sample's " +
                                                shape_to_string(sample_shape_) +
-                                               "; the recipe must give every image the same size (add a fixed resize or centercrop)");
+                                               "; the recipe must give every image the same size "
+                                               "(add a fixed resize or centercrop)");
       e.with("image", source);
       throw e;
     }
@@ -95,7 +100,8 @@ class SampleSink {
   // written to the file about 1 MiB at a time (fewer, larger page-cache writes: ext4 then uses
   // large folios, which cost markedly less kernel time per byte than 64 KiB writes).
   unsigned char* reserve(std::size_t n) {
-    if (written_ + n > sample_bytes_) throw Error(ErrorCode::kInternal, "pack: sample larger than its shape");
+    if (written_ + n > sample_bytes_)
+      throw Error(ErrorCode::kInternal, "pack: sample larger than its shape");
     if (format_ == PackFormat::kNpz) return staged_.data() + written_;
     if (staging_used_ + n > staging_.size()) flush();
     if (n > staging_.size()) staging_.resize(n);
@@ -103,7 +109,8 @@ class SampleSink {
   }
 
   void commit(std::size_t n) {
-    const unsigned char* data = format_ == PackFormat::kNpz ? staged_.data() + written_ : staging_.data() + staging_used_;
+    const unsigned char* data =
+        format_ == PackFormat::kNpz ? staged_.data() + written_ : staging_.data() + staging_used_;
     hash_update(hash_.get(), data, n);
     if (format_ != PackFormat::kNpz) staging_used_ += n;
     written_ += n;
@@ -115,7 +122,8 @@ class SampleSink {
   }
 
   void end() {
-    if (written_ != sample_bytes_) throw Error(ErrorCode::kInternal, "pack: sample shorter than its shape");
+    if (written_ != sample_bytes_)
+      throw Error(ErrorCode::kInternal, "pack: sample shorter than its shape");
     if (format_ == PackFormat::kNpz) {
       npz_->append_rows(staged_.data(), 1);
     } else if (format_ == PackFormat::kDirectory) {
@@ -143,7 +151,8 @@ class SampleSink {
       Shape shape = row_shape_of(sample_shape_);
       shape.insert(shape.begin(), count_);
       const std::string header = make_npy_header(dtype_, shape, npy_header_len_ - 10);
-      if (header.size() != npy_header_len_) throw Error(ErrorCode::kInternal, "npy header grew past its reserved size");
+      if (header.size() != npy_header_len_)
+        throw Error(ErrorCode::kInternal, "npy header grew past its reserved size");
       npy_file_->write_at(0, header.data(), header.size());
       npy_file_->commit();
     } else if (format_ == PackFormat::kNpz) {
@@ -156,10 +165,15 @@ class SampleSink {
       if (fs::exists(out_, ec)) {
         old = out_.string() + ".old-" + std::to_string(::getpid());
         fs::rename(out_, old, ec);
-        if (ec) throw Error(ErrorCode::kIo, "cannot move the existing output folder aside: " + ec.message()).with("path", out_.string());
+        if (ec)
+          throw Error(ErrorCode::kIo,
+                      "cannot move the existing output folder aside: " + ec.message())
+              .with("path", out_.string());
       }
       fs::rename(temp_dir_, out_, ec);
-      if (ec) throw Error(ErrorCode::kIo, "cannot rename the output folder into place: " + ec.message()).with("path", out_.string());
+      if (ec)
+        throw Error(ErrorCode::kIo, "cannot rename the output folder into place: " + ec.message())
+            .with("path", out_.string());
       if (!old.empty()) fs::remove_all(old, ec);
       temp_dir_.clear();
     }
@@ -187,15 +201,18 @@ class SampleSink {
     std::error_code ec;
     const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
     if (!fs::is_directory(parent, ec)) {
-      throw Error(ErrorCode::kIo, "the output's folder does not exist").with("path", parent.string());
+      throw Error(ErrorCode::kIo, "the output's folder does not exist")
+          .with("path", parent.string());
     }
     if (format == PackFormat::kDirectory && fs::exists(out, ec) && !force &&
         !(fs::is_directory(out, ec) && fs::is_empty(out, ec))) {
-      throw Error(ErrorCode::kInvalidArgument, "output folder exists and is not empty (pass --force to replace it)")
+      throw Error(ErrorCode::kInvalidArgument,
+                  "output folder exists and is not empty (pass --force to replace it)")
           .with("path", out.string());
     }
     if (format != PackFormat::kDirectory && fs::is_directory(out, ec)) {
-      throw Error(ErrorCode::kInvalidArgument, "output is an existing folder").with("path", out.string());
+      throw Error(ErrorCode::kInvalidArgument, "output is an existing folder")
+          .with("path", out.string());
     }
   }
 
@@ -215,8 +232,10 @@ class SampleSink {
       npy_header_len_ = roomy.size();
       npy_file_->write(roomy);
       if (expected_count_ > 0) {
-        const std::int64_t sample = checked_mul(checked_numel(shape), static_cast<std::int64_t>(dtype_size(dtype)));
-        npy_file_->reserve_space(static_cast<std::uint64_t>(checked_mul(sample, expected_count_, "output size")));
+        const std::int64_t sample =
+            checked_mul(checked_numel(shape), static_cast<std::int64_t>(dtype_size(dtype)));
+        npy_file_->reserve_space(
+            static_cast<std::uint64_t>(checked_mul(sample, expected_count_, "output size")));
       }
     } else if (format_ == PackFormat::kNpz) {
       npz_ = std::make_unique<NpzWriter>(out_);
@@ -226,7 +245,9 @@ class SampleSink {
       std::error_code ec;
       fs::remove_all(temp_dir_, ec);
       fs::create_directories(temp_dir_, ec);
-      if (ec) throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message()).with("path", temp_dir_.string());
+      if (ec)
+        throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message())
+            .with("path", temp_dir_.string());
     }
   }
 
@@ -281,8 +302,9 @@ void check_expected(const Shape& sample, const PackOptions& o, const std::string
     want_full.insert(want_full.begin(), 1);
     Shape got_full = row;
     got_full.insert(got_full.begin(), 1);
-    Error e(ErrorCode::kInvalidArgument, "the recipe gives samples of " + shape_to_string(got_full) + " but " +
-                                             o.expect_source + " needs " + shape_to_string(want_full) + " (-1: any size)");
+    Error e(ErrorCode::kInvalidArgument,
+            "the recipe gives samples of " + shape_to_string(got_full) + " but " + o.expect_source +
+                " needs " + shape_to_string(want_full) + " (-1: any size)");
     e.with("image", image);
     throw e;
   }
@@ -294,7 +316,9 @@ void write_sidecar(const PackResult& r, const PackOptions& o, const std::vector<
   j["qcal_pack"] = 1;
   j["synthetic"] = r.synthetic;
   if (r.synthetic) {
-    j["warning"] = "SYNTHETIC random data, not real images: calibration ranges from it do not reflect deployment inputs";
+    j["warning"] =
+        "SYNTHETIC random data, not real images: calibration ranges from it do not reflect "
+        "deployment inputs";
     j["seed"] = *seed;
   }
   j["format"] = pack_format_name(r.format);
@@ -330,21 +354,28 @@ PackFormat pack_format_for(const fs::path& out) {
   std::error_code ec;
   if (ext == ".npy") return PackFormat::kNpy;
   if (ext == ".npz") return PackFormat::kNpz;
-  if (ext.empty() || fs::is_directory(out, ec) || out.string().back() == '/') return PackFormat::kDirectory;
-  throw Error(ErrorCode::kInvalidArgument, "output '" + out.string() +
-                                               "' must end in .npy (one [N, ...] array), .npz (keyed by input name), or name a folder (per-sample .npy + dataset.txt)");
+  if (ext.empty() || fs::is_directory(out, ec) || out.string().back() == '/')
+    return PackFormat::kDirectory;
+  throw Error(ErrorCode::kInvalidArgument,
+              "output '" + out.string() +
+                  "' must end in .npy (one [N, ...] array), .npz (keyed by input name), or name a "
+                  "folder (per-sample .npy + dataset.txt)");
 }
 
 const char* pack_format_name(PackFormat format) {
   switch (format) {
-    case PackFormat::kNpy: return "npy";
-    case PackFormat::kNpz: return "npz";
-    case PackFormat::kDirectory: return "directory";
+    case PackFormat::kNpy:
+      return "npy";
+    case PackFormat::kNpz:
+      return "npz";
+    case PackFormat::kDirectory:
+      return "directory";
   }
   return "?";
 }
 
-PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_arg, const PackOptions& o) {
+PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_arg,
+                       const PackOptions& o) {
   if (images.empty()) throw Error(ErrorCode::kInvalidArgument, "no images to pack");
   const PackFormat format = pack_format_for(out_arg);
   fs::path out = out_arg;
@@ -354,7 +385,8 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   // A recipe whose fixed output cannot feed the model is refused before any decoding.
   {
     ShapeInfo info = infer_shape(o.recipe);
-    bool fixed = std::all_of(info.shape.begin(), info.shape.end(), [](std::int64_t d) { return d >= 0; });
+    bool fixed =
+        std::all_of(info.shape.begin(), info.shape.end(), [](std::int64_t d) { return d >= 0; });
     if (fixed) check_expected(info.shape, o, "(recipe)");
   }
 
@@ -379,10 +411,10 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<std::int64_t> next{0};
-  std::int64_t written = 0;     // guarded by mu
-  bool writing = false;         // guarded by mu: a worker is writing sample `written`
-  bool abort = false;           // guarded by mu
-  std::exception_ptr failure;   // guarded by mu: the first error in input order (or the writer's)
+  std::int64_t written = 0;    // guarded by mu
+  bool writing = false;        // guarded by mu: a worker is writing sample `written`
+  bool abort = false;          // guarded by mu
+  std::exception_ptr failure;  // guarded by mu: the first error in input order (or the writer's)
 
   // OpenCV's own thread pool stays out while the workers run (cv::resize would otherwise fan
   // out over every core and oversubscribe against them): parallelism is across images. The
@@ -410,9 +442,11 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
     const std::size_t elem = dtype_size(o.recipe.dtype);
     if (pipeline.planar()) {
       const auto height = static_cast<int>(shape[static_cast<std::size_t>(p.info.height_axis)]);
-      const auto width = static_cast<std::size_t>(shape[static_cast<std::size_t>(p.info.width_axis)]);
+      const auto width =
+          static_cast<std::size_t>(shape[static_cast<std::size_t>(p.info.width_axis)]);
       const std::size_t row_bytes = width * elem;
-      const int rows_per_chunk = static_cast<int>(std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
+      const int rows_per_chunk = static_cast<int>(
+          std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
       for (int c = 0; c < p.info.channels; ++c) {
         for (int y = 0; y < height; y += rows_per_chunk) {
           const int y1 = std::min(height, y + rows_per_chunk);
@@ -434,7 +468,8 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   // released meanwhile). A slot made ready while another worker writes is seen by that writer
   // when it looks again, so no ready sample is left behind.
   auto drain = [&](std::unique_lock<std::mutex>& lock) {
-    while (!writing && !abort && written < n && slots[static_cast<std::size_t>(written % window)].ready) {
+    while (!writing && !abort && written < n &&
+           slots[static_cast<std::size_t>(written % window)].ready) {
       writing = true;
       const std::int64_t i = written;
       lock.unlock();
@@ -477,7 +512,8 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
       try {
         decode_image_into(images[static_cast<std::size_t>(i)], file_bytes, decoded);
         pipeline.prepare(decoded, slot.prepared);
-        const auto nbytes = static_cast<std::size_t>(shape_numel(slot.prepared.info.shape)) * dtype_size(o.recipe.dtype);
+        const auto nbytes = static_cast<std::size_t>(shape_numel(slot.prepared.info.shape)) *
+                            dtype_size(o.recipe.dtype);
         check_alloc(nbytes, "one preprocessed sample");
       } catch (Error& e) {
         bool has_image = false;
@@ -524,11 +560,13 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   return r;
 }
 
-PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::uint64_t seed, const fs::path& out_arg,
-                          const PackOptions& o) {
+PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::uint64_t seed,
+                          const fs::path& out_arg, const PackOptions& o) {
   if (count <= 0) throw Error(ErrorCode::kInvalidArgument, "--synthetic needs a positive count");
   for (std::int64_t d : sample_shape) {
-    if (d <= 0) throw Error(ErrorCode::kInvalidArgument, "--shape needs positive dimensions, got " + shape_to_string(sample_shape));
+    if (d <= 0)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "--shape needs positive dimensions, got " + shape_to_string(sample_shape));
   }
   const PackFormat format = pack_format_for(out_arg);
   fs::path out = out_arg;

@@ -51,8 +51,8 @@ struct PackResult {
 Shape row_shape_of(const Shape& sample_shape);
 
 // Throws qcal::Error naming the image for one that does not decode or gives a different shape.
-PackResult pack_images(const std::vector<std::filesystem::path>& images, const std::filesystem::path& out,
-                       const PackOptions& options);
+PackResult pack_images(const std::vector<std::filesystem::path>& images,
+                       const std::filesystem::path& out, const PackOptions& options);
 
 // Uniform [0, 1) float32 samples from the portable RNG (seed), only on explicit request; the
 // sidecar says "synthetic": true. sample_shape is one sample's shape (e.g. [1, 3, 640, 640]).

@@ -30,7 +30,8 @@ double filter_value(PilFilter f, double x) {
       if (x >= 1.0) return 0.0;
       x *= std::numbers::pi;
       // Pillow writes the window constants as float literals (0.54f, 0.46f).
-      return std::sin(x) / x * (static_cast<double>(0.54f) + static_cast<double>(0.46f) * std::cos(x));
+      return std::sin(x) / x *
+             (static_cast<double>(0.54f) + static_cast<double>(0.46f) * std::cos(x));
     }
     case PilFilter::kBicubic: {
       constexpr double a = -0.5;  // Keys' cubic with a = -0.5, as Pillow
@@ -54,11 +55,16 @@ double filter_value(PilFilter f, double x) {
 
 double filter_support(PilFilter f) {
   switch (f) {
-    case PilFilter::kBox: return 0.5;
-    case PilFilter::kBilinear: return 1.0;
-    case PilFilter::kHamming: return 1.0;
-    case PilFilter::kBicubic: return 2.0;
-    case PilFilter::kLanczos: return 3.0;
+    case PilFilter::kBox:
+      return 0.5;
+    case PilFilter::kBilinear:
+      return 1.0;
+    case PilFilter::kHamming:
+      return 1.0;
+    case PilFilter::kBicubic:
+      return 2.0;
+    case PilFilter::kLanczos:
+      return 3.0;
   }
   return 1.0;
 }
@@ -101,8 +107,8 @@ Coeffs precompute(int in_size, int out_size, PilFilter f) {
     for (int x = 0; x < xmax; ++x) {
       const double v = k[static_cast<std::size_t>(x)] * (1 << kPrecisionBits);
       // Round half away from zero, as Pillow's normalize_coeffs_8bpc.
-      c.kk[static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.ksize) + static_cast<std::size_t>(x)] =
-          static_cast<std::int32_t>(v < 0 ? -0.5 + v : 0.5 + v);
+      c.kk[static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.ksize) +
+           static_cast<std::size_t>(x)] = static_cast<std::int32_t>(v < 0 ? -0.5 + v : 0.5 + v);
     }
     c.bounds[static_cast<std::size_t>(xx) * 2] = xmin;
     c.bounds[static_cast<std::size_t>(xx) * 2 + 1] = xmax;
@@ -124,7 +130,8 @@ void resample_horizontal(const cv::Mat& src, cv::Mat& out, int row_offset, const
     for (int xx = 0; xx < out.cols; ++xx) {
       const int xmin = c.bounds[static_cast<std::size_t>(xx) * 2];
       const int xmax = c.bounds[static_cast<std::size_t>(xx) * 2 + 1];
-      const std::int32_t* k = &c.kk[static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.ksize)];
+      const std::int32_t* k =
+          &c.kk[static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.ksize)];
       for (int ch = 0; ch < channels; ++ch) {
         std::int32_t ss = 1 << (kPrecisionBits - 1);
         for (int x = 0; x < xmax; ++x) ss += in_row[(x + xmin) * channels + ch] * k[x];
@@ -153,7 +160,8 @@ void resample_vertical(const cv::Mat& src, cv::Mat& out, const Coeffs& c, int bo
 
 cv::Mat pil_resize(const cv::Mat& src, int out_width, int out_height, PilFilter filter) {
   if (src.depth() != CV_8U || src.channels() < 1 || src.channels() > 4 || src.empty()) {
-    throw Error(ErrorCode::kInternal, "pil_resize needs a non-empty 8-bit image with 1..4 channels");
+    throw Error(ErrorCode::kInternal,
+                "pil_resize needs a non-empty 8-bit image with 1..4 channels");
   }
   if (out_width <= 0 || out_height <= 0) {
     throw Error(ErrorCode::kInvalidArgument, "resize target must be positive");

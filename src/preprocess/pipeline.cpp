@@ -8,10 +8,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <type_traits>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <type_traits>
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
@@ -181,7 +180,8 @@ cv::Mat resize_step(const cv::Mat& img, const Step& s) {
       out_w = out_h = s.size;
     }
   }
-  if (s.mode == ResizeMode::kTorchvision) return pil_resize(img, out_w, out_h, pil_filter(s.interpolation));
+  if (s.mode == ResizeMode::kTorchvision)
+    return pil_resize(img, out_w, out_h, pil_filter(s.interpolation));
   cv::Mat out;
   resize_cv(img, out, out_w, out_h, cv_interpolation(s.interpolation));
   return out;
@@ -201,12 +201,23 @@ void apply_arithmetic(cv::Mat& f, const Step& s) {
         float& v = row[x * channels + c];
         const auto cc = static_cast<std::size_t>(c);
         switch (s.kind) {
-          case StepKind::kMul: v = v * static_cast<float>(s.x); break;
-          case StepKind::kAdd: v = v + static_cast<float>(s.x); break;
-          case StepKind::kSubtract: v = v - static_cast<float>(s.x); break;
-          case StepKind::kDiv: v = v / static_cast<float>(s.x); break;
-          case StepKind::kNormalize: v = (v - param_at(s.mean, cc)) / param_at(s.std, cc); break;
-          default: break;
+          case StepKind::kMul:
+            v = v * static_cast<float>(s.x);
+            break;
+          case StepKind::kAdd:
+            v = v + static_cast<float>(s.x);
+            break;
+          case StepKind::kSubtract:
+            v = v - static_cast<float>(s.x);
+            break;
+          case StepKind::kDiv:
+            v = v / static_cast<float>(s.x);
+            break;
+          case StepKind::kNormalize:
+            v = (v - param_at(s.mean, cc)) / param_at(s.std, cc);
+            break;
+          default:
+            break;
         }
       }
     }
@@ -220,7 +231,6 @@ void plane_row(T* o, int pad_left, int body, int cols, T border, F&& fill_body) 
   fill_body(o + pad_left);
   std::fill(o + pad_left + body, o + cols, border);
 }
-
 
 }  // namespace
 
@@ -247,7 +257,8 @@ cv::Mat decode_image(const std::filesystem::path& path) {
   return img;
 }
 
-void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes, cv::Mat& image) {
+void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes,
+                       cv::Mat& image) {
   bool read_ok = false;
   if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
     // Size from the end offset; a file that grows or shrinks meanwhile is read as it is now.
@@ -289,9 +300,10 @@ void decode_image_into(const std::filesystem::path& path, std::vector<unsigned c
 Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {
   validate_recipe(recipe_);
   // Append the layout steps the recipe implies when it spells none out.
-  const bool has_layout = std::any_of(recipe_.steps.begin(), recipe_.steps.end(), [](const Step& s) {
-    return s.kind == StepKind::kTranspose || s.kind == StepKind::kExpandDim;
-  });
+  const bool has_layout =
+      std::any_of(recipe_.steps.begin(), recipe_.steps.end(), [](const Step& s) {
+        return s.kind == StepKind::kTranspose || s.kind == StepKind::kExpandDim;
+      });
   if (!has_layout) {
     if (recipe_.layout.value_or(Layout::kNCHW) == Layout::kNCHW) {
       Step t;
@@ -346,11 +358,13 @@ Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {
     constexpr std::size_t kRamp = 256 + 13;
     std::vector<std::uint8_t> ramp(kRamp * nc);
     for (std::size_t x = 0; x < kRamp; ++x) {
-      for (std::size_t c = 0; c < nc; ++c) ramp[x * nc + c] = static_cast<std::uint8_t>((x * 7 + c) % 256);
+      for (std::size_t c = 0; c < nc; ++c)
+        ramp[x * nc + c] = static_cast<std::uint8_t>((x * 7 + c) % 256);
     }
     std::vector<float> got(kRamp);
     for (std::size_t c = 0; c < nc && vector_ok_; ++c) {
-      convert_row_u8_f32(ramp.data(), channels_, static_cast<int>(c), static_cast<int>(kRamp), chain_[c], got.data());
+      convert_row_u8_f32(ramp.data(), channels_, static_cast<int>(c), static_cast<int>(kRamp),
+                         chain_[c], got.data());
       for (std::size_t x = 0; x < kRamp && vector_ok_; ++x) {
         const float want = lut_[c][ramp[x * nc + c]];
         vector_ok_ = std::memcmp(&got[x], &want, sizeof want) == 0;
@@ -376,7 +390,9 @@ ShapeInfo Pipeline::output_info(int height, int width) const {
   return infer_shape(recipe_, std::array<int, 2>{height, width});
 }
 
-cv::Mat Pipeline::run_image_steps(const cv::Mat& image) const { return run_steps(image, tail_begin_); }
+cv::Mat Pipeline::run_image_steps(const cv::Mat& image) const {
+  return run_steps(image, tail_begin_);
+}
 
 cv::Mat Pipeline::run_steps(const cv::Mat& image, std::size_t end) const {
   cv::Mat img = image;
@@ -402,8 +418,9 @@ cv::Mat Pipeline::run_steps(const cv::Mat& image, std::size_t end) const {
         apply_arithmetic(img, s);
       }
     } catch (const cv::Exception& ex) {
-      throw Error(ErrorCode::kInvalidArgument, std::string("recipe step ") + std::to_string(i) + " (" +
-                                                   step_kind_name(s.kind) + ") failed in OpenCV: " + ex.what());
+      throw Error(ErrorCode::kInvalidArgument, std::string("recipe step ") + std::to_string(i) +
+                                                   " (" + step_kind_name(s.kind) +
+                                                   ") failed in OpenCV: " + ex.what());
     }
   }
   return img;
@@ -419,7 +436,8 @@ Tensor Pipeline::run(const cv::Mat& image) const {
 Shape Pipeline::run_into(const cv::Mat& image, void* dst, std::size_t dst_bytes) const {
   PreparedImage p;
   prepare(image, p);
-  if (static_cast<std::size_t>(shape_numel(p.info.shape)) * dtype_size(recipe_.dtype) != dst_bytes) {
+  if (static_cast<std::size_t>(shape_numel(p.info.shape)) * dtype_size(recipe_.dtype) !=
+      dst_bytes) {
     throw Error(ErrorCode::kInternal, "pipeline output buffer size mismatch");
   }
   write_all(p, dst);
@@ -440,7 +458,8 @@ void Pipeline::prepare(const cv::Mat& image, PreparedImage& p) const {
       try {
         lb = letterbox_geometry(before, *last, p.resized);
       } catch (const cv::Exception& ex) {
-        throw Error(ErrorCode::kInvalidArgument, std::string("recipe step ") + std::to_string(tail_begin_ - 1) +
+        throw Error(ErrorCode::kInvalidArgument, std::string("recipe step ") +
+                                                     std::to_string(tail_begin_ - 1) +
                                                      " (resize) failed in OpenCV: " + ex.what());
       }
       p.image = lb.resized;
@@ -454,16 +473,19 @@ void Pipeline::prepare(const cv::Mat& image, PreparedImage& p) const {
   if (!fused) p.image = run_image_steps(image);
   const auto& shape = p.info.shape;
   if (p.image.channels() != channels_ || p.info.channels != channels_ ||
-      p.image.rows + p.pad_top + p.pad_bottom != shape[static_cast<std::size_t>(p.info.height_axis)] ||
-      p.image.cols + p.pad_left + p.pad_right != shape[static_cast<std::size_t>(p.info.width_axis)] ||
+      p.image.rows + p.pad_top + p.pad_bottom !=
+          shape[static_cast<std::size_t>(p.info.height_axis)] ||
+      p.image.cols + p.pad_left + p.pad_right !=
+          shape[static_cast<std::size_t>(p.info.width_axis)] ||
       (p.image.depth() != CV_8U && p.image.depth() != CV_32F) ||
       (p.image.depth() == CV_32F && recipe_.dtype != DType::kFloat32)) {
-    throw Error(ErrorCode::kInternal, "pipeline image does not match the inferred shape " + shape_to_string(shape));
+    throw Error(ErrorCode::kInternal,
+                "pipeline image does not match the inferred shape " + shape_to_string(shape));
   }
 }
 
-
-void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y1, void* dst) const {
+void Pipeline::write_plane_rows(const PreparedImage& p, int plane, int y0, int y1,
+                                void* dst) const {
   if (!planar_) throw Error(ErrorCode::kInternal, "write_plane_rows on a non-planar output");
   const cv::Mat& img = p.image;
   const int rows = img.rows + p.pad_top + p.pad_bottom;
@@ -520,9 +542,12 @@ void Pipeline::write_all(const PreparedImage& p, void* dst) const {
   const int rows = img.rows + p.pad_top + p.pad_bottom;
   const int cols = img.cols + p.pad_left + p.pad_right;
   if (planar_) {
-    const std::size_t plane_bytes = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) * dtype_size(recipe_.dtype);
+    const std::size_t plane_bytes =
+        static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) * dtype_size(recipe_.dtype);
     for (int c = 0; c < channels_; ++c) {
-      write_plane_rows(p, c, 0, rows, static_cast<unsigned char*>(dst) + static_cast<std::size_t>(c) * plane_bytes);
+      write_plane_rows(
+          p, c, 0, rows,
+          static_cast<unsigned char*>(dst) + static_cast<std::size_t>(c) * plane_bytes);
     }
     return;
   }
@@ -550,7 +575,8 @@ void Pipeline::write_all(const PreparedImage& p, void* dst) const {
           }
           for (int x = 0; x < p.pad_left; ++x) o[x * s_w] = b;
           auto* body = o + p.pad_left * s_w;
-          for (int x = 0; x < img.cols; ++x) body[x * s_w] = value_of(src_c, in[x * channels + src_c]);
+          for (int x = 0; x < img.cols; ++x)
+            body[x * s_w] = value_of(src_c, in[x * channels + src_c]);
           for (int x = img.cols + p.pad_left; x < cols; ++x) o[x * s_w] = b;
         }
       }
@@ -559,7 +585,8 @@ void Pipeline::write_all(const PreparedImage& p, void* dst) const {
       write_rows(static_cast<float*>(dst), border_f32_,
                  [&](int c, std::uint8_t v) { return lut_[static_cast<std::size_t>(c)][v]; });
     } else {
-      write_rows(static_cast<std::uint8_t*>(dst), border_u8_, [](int, std::uint8_t v) { return v; });
+      write_rows(static_cast<std::uint8_t*>(dst), border_u8_,
+                 [](int, std::uint8_t v) { return v; });
     }
     return;
   }

@@ -5,10 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <opencv2/core.hpp>
 #include <utility>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "core/tensor.hpp"
 #include "preprocess/recipe.hpp"
@@ -27,7 +26,8 @@ cv::Mat decode_image(const std::filesystem::path& path);
 // less CPU than imread on 768x576 JPEGs. Falls back to decode_image for what imdecode cannot
 // read from memory, so errors name the file as decode_image's do. image's buffer is written in
 // place only when no other Mat shares it.
-void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes, cv::Mat& image);
+void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes,
+                       cv::Mat& image);
 
 // An image after the recipe's image steps: the expensive per-image part of a run (decode aside),
 // which write_plane_rows / write_all then turn into output values. Reused across images, its

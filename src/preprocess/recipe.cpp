@@ -20,12 +20,12 @@ struct ColorForm {
 
 // The convertColor forms DX-COM documents (v2.x). All read 3-channel images.
 constexpr ColorForm kColorForms[] = {
-    {"BGR2RGB", 3, 3, true, "RGB"},     {"RGB2BGR", 3, 3, true, "BGR"},
-    {"BGR2GRAY", 3, 1, false, "GRAY"},  {"RGB2GRAY", 3, 1, false, "GRAY"},
+    {"BGR2RGB", 3, 3, true, "RGB"},      {"RGB2BGR", 3, 3, true, "BGR"},
+    {"BGR2GRAY", 3, 1, false, "GRAY"},   {"RGB2GRAY", 3, 1, false, "GRAY"},
     {"BGR2YCrCb", 3, 3, false, "YCrCb"}, {"RGB2YCrCb", 3, 3, false, "YCrCb"},
-    {"BGR2YUV", 3, 3, false, "YUV"},    {"RGB2YUV", 3, 3, false, "YUV"},
-    {"BGR2HSV", 3, 3, false, "HSV"},    {"RGB2HSV", 3, 3, false, "HSV"},
-    {"BGR2LAB", 3, 3, false, "LAB"},    {"RGB2LAB", 3, 3, false, "LAB"},
+    {"BGR2YUV", 3, 3, false, "YUV"},     {"RGB2YUV", 3, 3, false, "YUV"},
+    {"BGR2HSV", 3, 3, false, "HSV"},     {"RGB2HSV", 3, 3, false, "HSV"},
+    {"BGR2LAB", 3, 3, false, "LAB"},     {"RGB2LAB", 3, 3, false, "LAB"},
 };
 
 const ColorForm* find_form(const std::string& form) {
@@ -85,16 +85,26 @@ void append_nchw(std::vector<Step>& steps) {
 
 const char* step_kind_name(StepKind kind) {
   switch (kind) {
-    case StepKind::kConvertColor: return "convertColor";
-    case StepKind::kResize: return "resize";
-    case StepKind::kCenterCrop: return "centercrop";
-    case StepKind::kNormalize: return "normalize";
-    case StepKind::kMul: return "mul";
-    case StepKind::kAdd: return "add";
-    case StepKind::kSubtract: return "subtract";
-    case StepKind::kDiv: return "div";
-    case StepKind::kTranspose: return "transpose";
-    case StepKind::kExpandDim: return "expandDim";
+    case StepKind::kConvertColor:
+      return "convertColor";
+    case StepKind::kResize:
+      return "resize";
+    case StepKind::kCenterCrop:
+      return "centercrop";
+    case StepKind::kNormalize:
+      return "normalize";
+    case StepKind::kMul:
+      return "mul";
+    case StepKind::kAdd:
+      return "add";
+    case StepKind::kSubtract:
+      return "subtract";
+    case StepKind::kDiv:
+      return "div";
+    case StepKind::kTranspose:
+      return "transpose";
+    case StepKind::kExpandDim:
+      return "expandDim";
   }
   return "?";
 }
@@ -113,8 +123,9 @@ bool is_preset_name(const std::string& name) {
 
 Recipe make_preset(const std::string& name, int width, int height) {
   if (width < 0 || height < 0 || (width == 0) != (height == 0)) {
-    throw Error(ErrorCode::kInvalidArgument, "preset '" + name + "': size must be two positive numbers, got " +
-                                                 std::to_string(width) + "x" + std::to_string(height));
+    throw Error(ErrorCode::kInvalidArgument,
+                "preset '" + name + "': size must be two positive numbers, got " +
+                    std::to_string(width) + "x" + std::to_string(height));
   }
   Recipe r;
   r.name = name;
@@ -169,8 +180,10 @@ std::string output_color_order(const Recipe& recipe) {
     const ColorForm* f = find_form(s.form);
     if (!f) continue;
     if (f->is_swap) {
-      if (order == "BGR") order = "RGB";
-      else if (order == "RGB") order = "BGR";
+      if (order == "BGR")
+        order = "RGB";
+      else if (order == "RGB")
+        order = "BGR";
     } else {
       order = f->target;
     }
@@ -187,8 +200,12 @@ std::array<std::int64_t, 2> resize_out_hw(const Step& s, std::int64_t h, std::in
     if (h < 0 || w < 0) return {-1, -1};
     // torchvision.transforms.Resize(int): the short side becomes `size`, the long side
     // int(size * long / short) (truncation, as torchvision computes it).
-    if (h <= w) return {s.size, static_cast<std::int64_t>(static_cast<double>(s.size) * static_cast<double>(w) / static_cast<double>(h))};
-    return {static_cast<std::int64_t>(static_cast<double>(s.size) * static_cast<double>(h) / static_cast<double>(w)), s.size};
+    if (h <= w)
+      return {s.size, static_cast<std::int64_t>(static_cast<double>(s.size) *
+                                                static_cast<double>(w) / static_cast<double>(h))};
+    return {static_cast<std::int64_t>(static_cast<double>(s.size) * static_cast<double>(h) /
+                                      static_cast<double>(w)),
+            s.size};
   }
   return {s.height, s.width};
 }
@@ -225,19 +242,23 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
     const bool image_step = s.kind == StepKind::kConvertColor || s.kind == StepKind::kResize ||
                             s.kind == StepKind::kCenterCrop;
     if (image_step && layout_started) {
-      step_error(i, s, "image steps must come before transpose/expandDim (DX-COM applies them to an HWC image)");
+      step_error(
+          i, s,
+          "image steps must come before transpose/expandDim (DX-COM applies them to an HWC image)");
     }
     switch (s.kind) {
       case StepKind::kConvertColor: {
         const ColorForm* f = find_form(s.form);
         if (!f) {
           std::string known;
-          for (const auto& c : kColorForms) known += (known.empty() ? "" : ", ") + std::string(c.name);
+          for (const auto& c : kColorForms)
+            known += (known.empty() ? "" : ", ") + std::string(c.name);
           step_error(i, s, "unknown form '" + s.form + "' (known: " + known + ")");
         }
         if (channels != f->in_channels) {
-          step_error(i, s, s.form + " needs a " + std::to_string(f->in_channels) + "-channel image, this one has " +
-                               std::to_string(channels));
+          step_error(i, s,
+                     s.form + " needs a " + std::to_string(f->in_channels) +
+                         "-channel image, this one has " + std::to_string(channels));
         }
         channels = f->out_channels;
         break;
@@ -247,22 +268,31 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
         if (s.size != 0 && has_wh) step_error(i, s, "give either size or width+height, not both");
         if (s.size == 0 && !has_wh) step_error(i, s, "needs size or width+height");
         if (s.size < 0 || (has_wh && (s.width <= 0 || s.height <= 0))) {
-          step_error(i, s, "sizes must be positive, got size " + std::to_string(s.size) + ", width " +
-                               std::to_string(s.width) + ", height " + std::to_string(s.height));
+          step_error(i, s,
+                     "sizes must be positive, got size " + std::to_string(s.size) + ", width " +
+                         std::to_string(s.width) + ", height " + std::to_string(s.height));
         }
-        if (s.size > 65536 || s.width > 65536 || s.height > 65536) step_error(i, s, "size above 65536");
+        if (s.size > 65536 || s.width > 65536 || s.height > 65536)
+          step_error(i, s, "size above 65536");
         const std::string interp = upper(s.interpolation);
         if (s.mode == ResizeMode::kTorchvision) {
-          if (is_float) step_error(i, s, "torchvision mode resizes 8-bit images (PIL); put it before arithmetic steps");
-          if (!(interp.empty() || interp == "BILINEAR" || interp == "BICUBIC" || interp == "LANCZOS" ||
-                interp == "BOX" || interp == "HAMMING")) {
-            step_error(i, s, "interpolation '" + s.interpolation +
-                                 "' not supported in torchvision mode (BILINEAR, BICUBIC, LANCZOS, BOX, HAMMING)");
+          if (is_float)
+            step_error(
+                i, s,
+                "torchvision mode resizes 8-bit images (PIL); put it before arithmetic steps");
+          if (!(interp.empty() || interp == "BILINEAR" || interp == "BICUBIC" ||
+                interp == "LANCZOS" || interp == "BOX" || interp == "HAMMING")) {
+            step_error(i, s,
+                       "interpolation '" + s.interpolation +
+                           "' not supported in torchvision mode (BILINEAR, BICUBIC, LANCZOS, BOX, "
+                           "HAMMING)");
           }
         } else {
           if (!(interp.empty() || interp == "LINEAR" || interp == "NEAREST" || interp == "CUBIC" ||
                 interp == "AREA" || interp == "LANCZOS4")) {
-            step_error(i, s, "interpolation '" + s.interpolation + "' not supported (LINEAR, NEAREST, CUBIC, AREA, LANCZOS4)");
+            step_error(i, s,
+                       "interpolation '" + s.interpolation +
+                           "' not supported (LINEAR, NEAREST, CUBIC, AREA, LANCZOS4)");
           }
         }
         if (s.mode == ResizeMode::kPad) {
@@ -272,7 +302,9 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
           }
           const std::string loc = upper(s.pad_location);
           if (!(loc.empty() || loc == "EDGE" || loc == "CENTER" || loc == "CORNER")) {
-            step_error(i, s, "pad_location '" + s.pad_location + "' not supported (edge or center: centred; corner: pad right/bottom)");
+            step_error(i, s,
+                       "pad_location '" + s.pad_location +
+                           "' not supported (edge or center: centred; corner: pad right/bottom)");
           }
         } else if (!s.pad_value.empty() || !s.pad_location.empty()) {
           step_error(i, s, "pad_value/pad_location need mode \"pad\"");
@@ -284,20 +316,25 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
       }
       case StepKind::kCenterCrop:
         if (s.width <= 0 || s.height <= 0) {
-          step_error(i, s, "width and height must be positive, got " + std::to_string(s.width) + "x" +
-                               std::to_string(s.height));
+          step_error(i, s,
+                     "width and height must be positive, got " + std::to_string(s.width) + "x" +
+                         std::to_string(s.height));
         }
         h = s.height;
         w = s.width;
         break;
       case StepKind::kNormalize: {
-        auto ok_size = [&](std::size_t n) { return n == 1 || n == static_cast<std::size_t>(channels); };
+        auto ok_size = [&](std::size_t n) {
+          return n == 1 || n == static_cast<std::size_t>(channels);
+        };
         if (s.mean.empty() || s.std.empty()) step_error(i, s, "needs mean and std");
         if (!ok_size(s.mean.size()) || !ok_size(s.std.size())) {
           step_error(i, s, "mean and std need 1 or " + std::to_string(channels) + " values");
         }
         if (layout_started && (s.mean.size() > 1 || s.std.size() > 1)) {
-          step_error(i, s, "per-channel normalize after transpose/expandDim broadcasts over the wrong axis; move it before them");
+          step_error(i, s,
+                     "per-channel normalize after transpose/expandDim broadcasts over the wrong "
+                     "axis; move it before them");
         }
         for (double v : s.std) {
           if (v == 0.0) step_error(i, s, "std must not be 0");
@@ -320,11 +357,13 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
         std::vector<int> want(labels.size());
         std::iota(want.begin(), want.end(), 0);
         if (sorted != want) {
-          step_error(i, s, "axis must be a permutation of 0.." + std::to_string(labels.size() - 1) +
-                               " for a rank-" + std::to_string(labels.size()) + " tensor");
+          step_error(i, s,
+                     "axis must be a permutation of 0.." + std::to_string(labels.size() - 1) +
+                         " for a rank-" + std::to_string(labels.size()) + " tensor");
         }
         std::vector<int> next(labels.size());
-        for (std::size_t k = 0; k < labels.size(); ++k) next[k] = labels[static_cast<std::size_t>(s.axis[k])];
+        for (std::size_t k = 0; k < labels.size(); ++k)
+          next[k] = labels[static_cast<std::size_t>(s.axis[k])];
         labels = next;
         layout_started = true;
         break;
@@ -334,7 +373,9 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
         const int rank = static_cast<int>(labels.size());
         int a = s.axis[0];
         if (a < -(rank + 1) || a > rank) {
-          step_error(i, s, "axis " + std::to_string(a) + " out of range for a rank-" + std::to_string(rank) + " tensor");
+          step_error(i, s,
+                     "axis " + std::to_string(a) + " out of range for a rank-" +
+                         std::to_string(rank) + " tensor");
         }
         if (a < 0) a += rank + 1;
         labels.insert(labels.begin() + a, -1);
@@ -348,26 +389,38 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
                                                  std::string(dtype_name(recipe.dtype)));
   }
   if (recipe.dtype == DType::kUInt8 && is_float) {
-    throw Error(ErrorCode::kInvalidArgument, "recipe dtype uint8 cannot hold the result of arithmetic steps; use float32");
+    throw Error(ErrorCode::kInvalidArgument,
+                "recipe dtype uint8 cannot hold the result of arithmetic steps; use float32");
   }
 
   ShapeInfo info;
   info.channels = channels;
   for (std::size_t k = 0; k < labels.size(); ++k) {
     switch (labels[k]) {
-      case 0: info.shape.push_back(h); info.height_axis = static_cast<int>(k); break;
-      case 1: info.shape.push_back(w); info.width_axis = static_cast<int>(k); break;
-      case 2: info.shape.push_back(channels); info.channel_axis = static_cast<int>(k); break;
-      default: info.shape.push_back(1); break;
+      case 0:
+        info.shape.push_back(h);
+        info.height_axis = static_cast<int>(k);
+        break;
+      case 1:
+        info.shape.push_back(w);
+        info.width_axis = static_cast<int>(k);
+        break;
+      case 2:
+        info.shape.push_back(channels);
+        info.channel_axis = static_cast<int>(k);
+        break;
+      default:
+        info.shape.push_back(1);
+        break;
     }
   }
   if (has_layout && recipe.layout) {
     const bool nchw = info.shape.size() == 4 && info.channel_axis == 1 && info.height_axis == 2;
     const bool nhwc = info.shape.size() == 4 && info.channel_axis == 3 && info.height_axis == 1;
     if ((*recipe.layout == Layout::kNCHW && !nchw) || (*recipe.layout == Layout::kNHWC && !nhwc)) {
-      throw Error(ErrorCode::kInvalidArgument, std::string("recipe says layout ") + layout_name(*recipe.layout) +
-                                                   " but its transpose/expandDim steps give " +
-                                                   shape_to_string(info.shape));
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("recipe says layout ") + layout_name(*recipe.layout) +
+                      " but its transpose/expandDim steps give " + shape_to_string(info.shape));
     }
   }
   return info;
@@ -382,15 +435,26 @@ AffineMap arithmetic_affine(const Recipe& recipe, int channels) {
   for (const auto& s : recipe.steps) {
     for (std::size_t c = 0; c < n; ++c) {
       switch (s.kind) {
-        case StepKind::kMul: m.scale[c] *= s.x; m.offset[c] *= s.x; break;
-        case StepKind::kDiv: m.scale[c] /= s.x; m.offset[c] /= s.x; break;
-        case StepKind::kAdd: m.offset[c] += s.x; break;
-        case StepKind::kSubtract: m.offset[c] -= s.x; break;
+        case StepKind::kMul:
+          m.scale[c] *= s.x;
+          m.offset[c] *= s.x;
+          break;
+        case StepKind::kDiv:
+          m.scale[c] /= s.x;
+          m.offset[c] /= s.x;
+          break;
+        case StepKind::kAdd:
+          m.offset[c] += s.x;
+          break;
+        case StepKind::kSubtract:
+          m.offset[c] -= s.x;
+          break;
         case StepKind::kNormalize:
           m.scale[c] /= at(s.std, c);
           m.offset[c] = (m.offset[c] - at(s.mean, c)) / at(s.std, c);
           break;
-        default: break;
+        default:
+          break;
       }
     }
     // A BGR<->RGB swap after arithmetic reorders per-channel parameters.

@@ -43,9 +43,9 @@ struct Step {
   int width = 0;
   int height = 0;
   int size = 0;
-  std::string interpolation;           // as written, upper case; empty = the mode's default
-  std::vector<double> pad_value;       // pad mode; empty = 114 per channel
-  std::string pad_location;            // pad mode; empty = "edge" (centred, Ultralytics rounding)
+  std::string interpolation;      // as written, upper case; empty = the mode's default
+  std::vector<double> pad_value;  // pad mode; empty = 114 per channel
+  std::string pad_location;       // pad mode; empty = "edge" (centred, Ultralytics rounding)
 
   // normalize: per-channel or one value (size 1) applied to all channels.
   std::vector<double> mean;
@@ -90,8 +90,8 @@ std::string output_color_order(const Recipe& recipe);
 // step index and what is wrong): unknown forms, non-positive sizes, bad axes, steps out of
 // order (image steps after transpose), dtype uint8 with arithmetic.
 struct ShapeInfo {
-  Shape shape;             // e.g. [1, 3, 640, 640]
-  int channel_axis = -1;   // index of the channel dimension in shape
+  Shape shape;            // e.g. [1, 3, 640, 640]
+  int channel_axis = -1;  // index of the channel dimension in shape
   int height_axis = -1;
   int width_axis = -1;
   int channels = 3;

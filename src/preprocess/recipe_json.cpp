@@ -20,7 +20,8 @@ struct StepContext {
 };
 
 [[noreturn]] void fail(const StepContext& c, const std::string& message) {
-  Error e(ErrorCode::kInvalidArgument, "recipe step " + std::to_string(c.index) + " (" + c.step + "): " + message);
+  Error e(ErrorCode::kInvalidArgument,
+          "recipe step " + std::to_string(c.index) + " (" + c.step + "): " + message);
   e.with("file", c.what);
   throw e;
 }
@@ -34,7 +35,8 @@ double get_number(const StepContext& c, const json& v, const char* key) {
 
 int get_int(const StepContext& c, const json& v, const char* key) {
   const double d = get_number(c, v, key);
-  if (d != std::floor(d) || std::fabs(d) > 1e9) fail(c, std::string(key) + " must be an integer, got " + v.dump());
+  if (d != std::floor(d) || std::fabs(d) > 1e9)
+    fail(c, std::string(key) + " must be an integer, got " + v.dump());
   return static_cast<int>(d);
 }
 
@@ -64,7 +66,8 @@ std::string get_string(const StepContext& c, const json& v, const char* key) {
   return v.get<std::string>();
 }
 
-void check_keys(const StepContext& c, const json& params, std::initializer_list<const char*> allowed) {
+void check_keys(const StepContext& c, const json& params,
+                std::initializer_list<const char*> allowed) {
   for (auto it = params.begin(); it != params.end(); ++it) {
     bool ok = false;
     for (const char* a : allowed) ok = ok || it.key() == a;
@@ -79,7 +82,9 @@ void check_keys(const StepContext& c, const json& params, std::initializer_list<
 Step parse_step(const json& item, std::size_t index, const std::string& what) {
   StepContext c{what, index, "?"};
   if (!item.is_object() || item.size() != 1) {
-    fail(c, "each step is an object with one key, the step name, e.g. {\"div\": {\"x\": 255}}; got " + item.dump());
+    fail(c,
+         "each step is an object with one key, the step name, e.g. {\"div\": {\"x\": 255}}; got " +
+             item.dump());
   }
   const std::string name = item.begin().key();
   const json& p = item.begin().value();
@@ -93,12 +98,17 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
     s.form = get_string(c, p["form"], "form");
   } else if (name == "resize") {
     s.kind = StepKind::kResize;
-    check_keys(c, p, {"mode", "width", "height", "size", "interpolation", "pad_value", "pad_location"});
+    check_keys(c, p,
+               {"mode", "width", "height", "size", "interpolation", "pad_value", "pad_location"});
     const std::string mode = p.contains("mode") ? get_string(c, p["mode"], "mode") : "default";
-    if (mode == "default") s.mode = ResizeMode::kDefault;
-    else if (mode == "torchvision") s.mode = ResizeMode::kTorchvision;
-    else if (mode == "pad") s.mode = ResizeMode::kPad;
-    else fail(c, "unknown mode '" + mode + "' (default, torchvision, pad)");
+    if (mode == "default")
+      s.mode = ResizeMode::kDefault;
+    else if (mode == "torchvision")
+      s.mode = ResizeMode::kTorchvision;
+    else if (mode == "pad")
+      s.mode = ResizeMode::kPad;
+    else
+      fail(c, "unknown mode '" + mode + "' (default, torchvision, pad)");
     if (p.contains("width")) s.width = get_int(c, p["width"], "width");
     if (p.contains("height")) s.height = get_int(c, p["height"], "height");
     if (p.contains("size")) {
@@ -111,14 +121,17 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
         if (s.width || s.height) fail(c, "give either size or width+height, not both");
         s.height = size[0];
         s.width = size[1];
-        if (s.width <= 0 || s.height <= 0) fail(c, "size must be positive, got " + p["size"].dump());
+        if (s.width <= 0 || s.height <= 0)
+          fail(c, "size must be positive, got " + p["size"].dump());
       } else {
         fail(c, "size must be an integer or [height, width]");
       }
     }
-    if (p.contains("interpolation")) s.interpolation = get_string(c, p["interpolation"], "interpolation");
+    if (p.contains("interpolation"))
+      s.interpolation = get_string(c, p["interpolation"], "interpolation");
     if (p.contains("pad_value")) s.pad_value = get_numbers(c, p["pad_value"], "pad_value");
-    if (p.contains("pad_location")) s.pad_location = get_string(c, p["pad_location"], "pad_location");
+    if (p.contains("pad_location"))
+      s.pad_location = get_string(c, p["pad_location"], "pad_location");
   } else if (name == "centercrop") {
     s.kind = StepKind::kCenterCrop;
     check_keys(c, p, {"width", "height", "size"});
@@ -132,15 +145,18 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
     s.mean = get_numbers(c, p["mean"], "mean");
     s.std = get_numbers(c, p["std"], "std");
   } else if (name == "mul" || name == "add" || name == "subtract" || name == "div") {
-    s.kind = name == "mul" ? StepKind::kMul : name == "add" ? StepKind::kAdd
-             : name == "subtract" ? StepKind::kSubtract : StepKind::kDiv;
+    s.kind = name == "mul"        ? StepKind::kMul
+             : name == "add"      ? StepKind::kAdd
+             : name == "subtract" ? StepKind::kSubtract
+                                  : StepKind::kDiv;
     check_keys(c, p, {"x"});
     if (!p.contains("x")) fail(c, "needs \"x\"");
     s.x = get_number(c, p["x"], "x");
   } else if (name == "transpose") {
     s.kind = StepKind::kTranspose;
     check_keys(c, p, {"axis"});
-    if (!p.contains("axis") || !p["axis"].is_array()) fail(c, "needs \"axis\": a list such as [2, 0, 1]");
+    if (!p.contains("axis") || !p["axis"].is_array())
+      fail(c, "needs \"axis\": a list such as [2, 0, 1]");
     s.axis = get_ints(c, p["axis"], "axis");
   } else if (name == "expandDim") {
     s.kind = StepKind::kExpandDim;
@@ -149,7 +165,8 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
     s.axis = get_ints(c, p["axis"], "axis");
   } else {
     fail(c, "unknown step '" + name +
-                "' (known: convertColor, resize, centercrop, normalize, mul, add, subtract, div, transpose, expandDim)");
+                "' (known: convertColor, resize, centercrop, normalize, mul, add, subtract, div, "
+                "transpose, expandDim)");
   }
   return s;
 }
@@ -169,9 +186,12 @@ json numbers_json(const std::vector<double>& v) {
 json step_to_json(const Step& s) {
   json p = json::object();
   switch (s.kind) {
-    case StepKind::kConvertColor: p["form"] = s.form; break;
+    case StepKind::kConvertColor:
+      p["form"] = s.form;
+      break;
     case StepKind::kResize:
-      if (s.mode != ResizeMode::kDefault) p["mode"] = s.mode == ResizeMode::kPad ? "pad" : "torchvision";
+      if (s.mode != ResizeMode::kDefault)
+        p["mode"] = s.mode == ResizeMode::kPad ? "pad" : "torchvision";
       if (s.size > 0) {
         p["size"] = s.size;
       } else {
@@ -193,9 +213,15 @@ json step_to_json(const Step& s) {
     case StepKind::kMul:
     case StepKind::kAdd:
     case StepKind::kSubtract:
-    case StepKind::kDiv: p["x"] = number_json(s.x); break;
-    case StepKind::kTranspose: p["axis"] = s.axis; break;
-    case StepKind::kExpandDim: p["axis"] = s.axis.size() == 1 ? json(s.axis[0]) : json(s.axis); break;
+    case StepKind::kDiv:
+      p["x"] = number_json(s.x);
+      break;
+    case StepKind::kTranspose:
+      p["axis"] = s.axis;
+      break;
+    case StepKind::kExpandDim:
+      p["axis"] = s.axis.size() == 1 ? json(s.axis[0]) : json(s.axis);
+      break;
   }
   json item = json::object();
   item[step_kind_name(s.kind)] = p;
@@ -211,15 +237,21 @@ void apply_recipe_extras(Recipe& r, const json& j, const std::string& what) {
   if (j.contains("dtype")) {
     if (!j["dtype"].is_string()) bad("dtype must be a string");
     const std::string d = j["dtype"].get<std::string>();
-    if (d == "float32") r.dtype = DType::kFloat32;
-    else if (d == "uint8") r.dtype = DType::kUInt8;
-    else bad("dtype '" + d + "' not supported (float32, uint8)");
+    if (d == "float32")
+      r.dtype = DType::kFloat32;
+    else if (d == "uint8")
+      r.dtype = DType::kUInt8;
+    else
+      bad("dtype '" + d + "' not supported (float32, uint8)");
   }
   if (j.contains("layout")) {
     const std::string l = j["layout"].is_string() ? j["layout"].get<std::string>() : "";
-    if (l == "NCHW") r.layout = Layout::kNCHW;
-    else if (l == "NHWC") r.layout = Layout::kNHWC;
-    else bad("layout must be \"NCHW\" or \"NHWC\", got " + j["layout"].dump());
+    if (l == "NCHW")
+      r.layout = Layout::kNCHW;
+    else if (l == "NHWC")
+      r.layout = Layout::kNHWC;
+    else
+      bad("layout must be \"NCHW\" or \"NHWC\", got " + j["layout"].dump());
   }
   if (j.contains("input_name")) {
     if (!j["input_name"].is_string()) bad("input_name must be a string");
@@ -279,10 +311,12 @@ Recipe recipe_from_json(const json& j, const std::string& what) {
     return cfg.recipe;
   } else if (j.is_object() && j.contains("preprocessings")) {
     for (auto it = j.begin(); it != j.end(); ++it) {
-      static const std::set<std::string> known = {"preprocessings", "dtype", "layout", "input_name", "name"};
+      static const std::set<std::string> known = {"preprocessings", "dtype", "layout", "input_name",
+                                                  "name"};
       if (!known.count(it.key())) {
-        Error e(ErrorCode::kInvalidArgument, "unknown recipe key '" + it.key() +
-                                                 "' (preprocessings, dtype, layout, input_name, name)");
+        Error e(ErrorCode::kInvalidArgument,
+                "unknown recipe key '" + it.key() +
+                    "' (preprocessings, dtype, layout, input_name, name)");
         e.with("file", what);
         throw e;
       }
@@ -290,7 +324,9 @@ Recipe recipe_from_json(const json& j, const std::string& what) {
     r.steps = parse_steps(j["preprocessings"], what);
     apply_recipe_extras(r, j, what);
   } else {
-    Error e(ErrorCode::kFormat, "not a recipe: expected a list of steps, {\"preprocessings\": [...]}, or a DX-COM config with default_loader");
+    Error e(ErrorCode::kFormat,
+            "not a recipe: expected a list of steps, {\"preprocessings\": [...]}, or a DX-COM "
+            "config with default_loader");
     e.with("file", what);
     throw e;
   }
@@ -323,7 +359,8 @@ Recipe resolve_recipe(const std::string& preset_or_path) {
   if (std::filesystem::is_regular_file(preset_or_path, ec)) return load_recipe_file(preset_or_path);
   std::string known;
   for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
-  throw Error(ErrorCode::kInvalidArgument, "--recipe '" + preset_or_path + "' is neither a preset (" + known +
+  throw Error(ErrorCode::kInvalidArgument, "--recipe '" + preset_or_path +
+                                               "' is neither a preset (" + known +
                                                ") nor an existing recipe .json file");
 }
 
@@ -341,14 +378,16 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
       Shape shape;
       if (!it.value().is_array()) bad("inputs." + it.key() + " must be a list of dimensions");
       for (const auto& d : it.value()) {
-        if (!d.is_number_integer()) bad("inputs." + it.key() + " has a non-integer dimension " + d.dump());
+        if (!d.is_number_integer())
+          bad("inputs." + it.key() + " has a non-integer dimension " + d.dump());
         shape.push_back(d.get<std::int64_t>());
       }
       c.inputs.emplace_back(it.key(), shape);
     }
   }
   if (j.contains("calibration_num")) {
-    if (!j["calibration_num"].is_number_integer() || j["calibration_num"].get<std::int64_t>() <= 0) {
+    if (!j["calibration_num"].is_number_integer() ||
+        j["calibration_num"].get<std::int64_t>() <= 0) {
       bad("calibration_num must be a positive integer, got " + j["calibration_num"].dump());
     }
     c.calibration_num = static_cast<int>(j["calibration_num"].get<std::int64_t>());
@@ -375,7 +414,8 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
   if (c.recipe.input_name.empty() && c.inputs.size() == 1) c.recipe.input_name = c.inputs[0].first;
   validate_named(c.recipe, what);
   for (auto it = j.begin(); it != j.end(); ++it) {
-    static const std::set<std::string> mine = {"inputs", "calibration_num", "calibration_method", "default_loader"};
+    static const std::set<std::string> mine = {"inputs", "calibration_num", "calibration_method",
+                                               "default_loader"};
     if (!mine.count(it.key())) c.extra[it.key()] = it.value();
   }
   return c;

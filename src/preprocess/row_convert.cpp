@@ -14,12 +14,23 @@ namespace qcal::preprocess {
 float apply_chain(float v, const ArithmeticChain& chain) {
   for (const auto& [kind, p] : chain) {
     switch (kind) {
-      case StepKind::kMul: v = v * p.first; break;
-      case StepKind::kAdd: v = v + p.first; break;
-      case StepKind::kSubtract: v = v - p.first; break;
-      case StepKind::kDiv: v = v / p.first; break;
-      case StepKind::kNormalize: v = (v - p.first) / p.second; break;
-      default: break;
+      case StepKind::kMul:
+        v = v * p.first;
+        break;
+      case StepKind::kAdd:
+        v = v + p.first;
+        break;
+      case StepKind::kSubtract:
+        v = v - p.first;
+        break;
+      case StepKind::kDiv:
+        v = v / p.first;
+        break;
+      case StepKind::kNormalize:
+        v = (v - p.first) / p.second;
+        break;
+      default:
+        break;
     }
   }
   return v;
@@ -32,7 +43,8 @@ namespace {
 // (a known false positive): silenced for these kernels only.
 #pragma GCC diagnostic push
 #if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
+#pragma GCC diagnostic ignored \
+    "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics (false positive)
 #endif
 // pshufb masks taking channel k of 16 three-channel pixels (48 bytes, loaded as three 16-byte
 // vectors) into 16 bytes: kPick[k][j][i] is the byte of load j that holds pixel i's channel k,
@@ -55,29 +67,45 @@ constexpr PickMasks make_pick_masks() {
 constexpr PickMasks kPick = make_pick_masks();
 
 // Channel src_c of pixels [x, x + 16) as 16 bytes (SSSE3, implied by both targets below).
-#define QCAL_PICK16(in, x, m0, m1, m2)                                                                        \
-  _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x))), m0), \
-                            _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x) + 16)), m1)), \
-               _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x) + 32)), m2))
+#define QCAL_PICK16(in, x, m0, m1, m2)                                                             \
+  _mm_or_si128(                                                                                    \
+      _mm_or_si128(                                                                                \
+          _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x))), m0), \
+          _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x) + 16)), \
+                           m1)),                                                                   \
+      _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>((in) + 3 * (x) + 32)),     \
+                       m2))
 
 __attribute__((target("avx512f"))) inline __m512 chain16(__m512 v, const ArithmeticChain& chain) {
   for (const auto& [kind, p] : chain) {
     const __m512 a = _mm512_set1_ps(p.first);
     switch (kind) {
-      case StepKind::kMul: v = _mm512_mul_ps(v, a); break;
-      case StepKind::kAdd: v = _mm512_add_ps(v, a); break;
-      case StepKind::kSubtract: v = _mm512_sub_ps(v, a); break;
-      case StepKind::kDiv: v = _mm512_div_ps(v, a); break;
-      case StepKind::kNormalize: v = _mm512_div_ps(_mm512_sub_ps(v, a), _mm512_set1_ps(p.second)); break;
-      default: break;
+      case StepKind::kMul:
+        v = _mm512_mul_ps(v, a);
+        break;
+      case StepKind::kAdd:
+        v = _mm512_add_ps(v, a);
+        break;
+      case StepKind::kSubtract:
+        v = _mm512_sub_ps(v, a);
+        break;
+      case StepKind::kDiv:
+        v = _mm512_div_ps(v, a);
+        break;
+      case StepKind::kNormalize:
+        v = _mm512_div_ps(_mm512_sub_ps(v, a), _mm512_set1_ps(p.second));
+        break;
+      default:
+        break;
     }
   }
   return v;
 }
 
 // Returns how many leading elements it wrote (a multiple of 16).
-__attribute__((target("avx512f"))) int convert_avx512(const std::uint8_t* in, int ch, int src_c, int n,
-                                                      const ArithmeticChain& chain, float* out) {
+__attribute__((target("avx512f"))) int convert_avx512(const std::uint8_t* in, int ch, int src_c,
+                                                      int n, const ArithmeticChain& chain,
+                                                      float* out) {
   int x = 0;
   if (ch == 3) {
     const __m128i m0 = _mm_load_si128(reinterpret_cast<const __m128i*>(kPick.m[src_c][0]));
@@ -100,12 +128,23 @@ __attribute__((target("avx2"))) inline __m256 chain8(__m256 v, const ArithmeticC
   for (const auto& [kind, p] : chain) {
     const __m256 a = _mm256_set1_ps(p.first);
     switch (kind) {
-      case StepKind::kMul: v = _mm256_mul_ps(v, a); break;
-      case StepKind::kAdd: v = _mm256_add_ps(v, a); break;
-      case StepKind::kSubtract: v = _mm256_sub_ps(v, a); break;
-      case StepKind::kDiv: v = _mm256_div_ps(v, a); break;
-      case StepKind::kNormalize: v = _mm256_div_ps(_mm256_sub_ps(v, a), _mm256_set1_ps(p.second)); break;
-      default: break;
+      case StepKind::kMul:
+        v = _mm256_mul_ps(v, a);
+        break;
+      case StepKind::kAdd:
+        v = _mm256_add_ps(v, a);
+        break;
+      case StepKind::kSubtract:
+        v = _mm256_sub_ps(v, a);
+        break;
+      case StepKind::kDiv:
+        v = _mm256_div_ps(v, a);
+        break;
+      case StepKind::kNormalize:
+        v = _mm256_div_ps(_mm256_sub_ps(v, a), _mm256_set1_ps(p.second));
+        break;
+      default:
+        break;
     }
   }
   return v;
@@ -116,7 +155,8 @@ __attribute__((target("avx2"))) int convert_avx2(const std::uint8_t* in, int ch,
   int x = 0;
   auto store16 = [&](float* o, __m128i g) __attribute__((target("avx2"))) {
     _mm256_storeu_ps(o, chain8(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(g)), chain));
-    _mm256_storeu_ps(o + 8, chain8(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(g, 8))), chain));
+    _mm256_storeu_ps(o + 8,
+                     chain8(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(g, 8))), chain));
   };
   if (ch == 3) {
     const __m128i m0 = _mm_load_si128(reinterpret_cast<const __m128i*>(kPick.m[src_c][0]));
@@ -124,7 +164,8 @@ __attribute__((target("avx2"))) int convert_avx2(const std::uint8_t* in, int ch,
     const __m128i m2 = _mm_load_si128(reinterpret_cast<const __m128i*>(kPick.m[src_c][2]));
     for (; x + 16 <= n; x += 16) store16(out + x, QCAL_PICK16(in, x, m0, m1, m2));
   } else if (ch == 1) {
-    for (; x + 16 <= n; x += 16) store16(out + x, _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + x)));
+    for (; x + 16 <= n; x += 16)
+      store16(out + x, _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + x)));
   }
   return x;
 }
@@ -150,7 +191,8 @@ const std::vector<RowKernel>& kernels() {
 
 // The portable kernel: convert with 128-bit universal intrinsics, then the chain one operation
 // at a time over the written values (the compiler vectorises those loops).
-void convert_simd128(const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain, float* o) {
+void convert_simd128(const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain,
+                     float* o) {
   int x = 0;
 #if CV_SIMD128
   auto store16 = [](float* d, const cv::v_uint8x16& v) {
@@ -185,35 +227,53 @@ void convert_simd128(const std::uint8_t* in, int ch, int src_c, int n, const Ari
     const float a = p.first;
     const float b = p.second;
     switch (kind) {
-      case StepKind::kMul: for (int i = 0; i < n; ++i) o[i] = o[i] * a; break;
-      case StepKind::kAdd: for (int i = 0; i < n; ++i) o[i] = o[i] + a; break;
-      case StepKind::kSubtract: for (int i = 0; i < n; ++i) o[i] = o[i] - a; break;
-      case StepKind::kDiv: for (int i = 0; i < n; ++i) o[i] = o[i] / a; break;
-      case StepKind::kNormalize: for (int i = 0; i < n; ++i) o[i] = (o[i] - a) / b; break;
-      default: break;
+      case StepKind::kMul:
+        for (int i = 0; i < n; ++i) o[i] = o[i] * a;
+        break;
+      case StepKind::kAdd:
+        for (int i = 0; i < n; ++i) o[i] = o[i] + a;
+        break;
+      case StepKind::kSubtract:
+        for (int i = 0; i < n; ++i) o[i] = o[i] - a;
+        break;
+      case StepKind::kDiv:
+        for (int i = 0; i < n; ++i) o[i] = o[i] / a;
+        break;
+      case StepKind::kNormalize:
+        for (int i = 0; i < n; ++i) o[i] = (o[i] - a) / b;
+        break;
+      default:
+        break;
     }
   }
 }
 
 }  // namespace
 
-void convert_row_u8_f32_with(RowKernel k, const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain,
-                             float* out) {
+void convert_row_u8_f32_with(RowKernel k, const std::uint8_t* in, int ch, int src_c, int n,
+                             const ArithmeticChain& chain, float* out) {
   int x = 0;
   switch (k) {
 #if QCAL_ROW_CONVERT_X86
-    case RowKernel::kAvx512: x = convert_avx512(in, ch, src_c, n, chain, out); break;
-    case RowKernel::kAvx2: x = convert_avx2(in, ch, src_c, n, chain, out); break;
+    case RowKernel::kAvx512:
+      x = convert_avx512(in, ch, src_c, n, chain, out);
+      break;
+    case RowKernel::kAvx2:
+      x = convert_avx2(in, ch, src_c, n, chain, out);
+      break;
 #else
     case RowKernel::kAvx512:
     case RowKernel::kAvx2:
 #endif
-    case RowKernel::kSimd128: convert_simd128(in, ch, src_c, n, chain, out); return;
+    case RowKernel::kSimd128:
+      convert_simd128(in, ch, src_c, n, chain, out);
+      return;
   }
   for (; x < n; ++x) out[x] = apply_chain(static_cast<float>(in[x * ch + src_c]), chain);
 }
 
-void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain, float* out) {
+void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n,
+                        const ArithmeticChain& chain, float* out) {
   static const RowKernel k = row_convert_kernel();
   convert_row_u8_f32_with(k, in, ch, src_c, n, chain, out);
 }
@@ -240,9 +300,12 @@ RowKernel row_convert_kernel() { return kernels().back(); }
 
 const char* row_kernel_name(RowKernel k) {
   switch (k) {
-    case RowKernel::kAvx512: return "avx512";
-    case RowKernel::kAvx2: return "avx2";
-    case RowKernel::kSimd128: break;
+    case RowKernel::kAvx512:
+      return "avx512";
+    case RowKernel::kAvx2:
+      return "avx2";
+    case RowKernel::kSimd128:
+      break;
   }
   return "simd128";
 }

@@ -22,7 +22,8 @@ using ArithmeticChain = std::vector<std::pair<StepKind, std::pair<float, float>>
 float apply_chain(float v, const ArithmeticChain& chain);
 
 // out[x] = apply_chain(in[x * ch + src_c]) for x in [0, n).
-void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain, float* out);
+void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n,
+                        const ArithmeticChain& chain, float* out);
 
 // out[x] = in[x * ch + src_c] for x in [0, n).
 void extract_row_u8(const std::uint8_t* in, int ch, int src_c, int n, std::uint8_t* out);
@@ -33,7 +34,7 @@ std::vector<RowKernel> supported_row_kernels();
 const char* row_kernel_name(RowKernel k);  // "simd128", "avx2", "avx512"
 // The one convert_row_u8_f32 uses on this CPU (the widest supported).
 RowKernel row_convert_kernel();
-void convert_row_u8_f32_with(RowKernel k, const std::uint8_t* in, int ch, int src_c, int n, const ArithmeticChain& chain,
-                             float* out);
+void convert_row_u8_f32_with(RowKernel k, const std::uint8_t* in, int ch, int src_c, int n,
+                             const ArithmeticChain& chain, float* out);
 
 }  // namespace qcal::preprocess

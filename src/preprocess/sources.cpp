@@ -33,20 +33,24 @@ fs::path resolve_dataset_path(const DxcomConfig& config, const fs::path& config_
   return d;
 }
 
-std::vector<fs::path> list_dxcom_images(const fs::path& dataset, const std::vector<std::string>& extensions) {
+std::vector<fs::path> list_dxcom_images(const fs::path& dataset,
+                                        const std::vector<std::string>& extensions) {
   std::vector<fs::path> all = list_files(dataset, kImageExtensions);
   std::vector<fs::path> out;
   for (auto& p : all) {
-    if (std::find(extensions.begin(), extensions.end(), exact_extension(p)) != extensions.end()) out.push_back(p);
+    if (std::find(extensions.begin(), extensions.end(), exact_extension(p)) != extensions.end())
+      out.push_back(p);
   }
   return out;
 }
 
-std::vector<fs::path> list_missed_images(const fs::path& dataset, const std::vector<std::string>& extensions) {
+std::vector<fs::path> list_missed_images(const fs::path& dataset,
+                                         const std::vector<std::string>& extensions) {
   std::vector<fs::path> all = list_files(dataset, kImageExtensions);
   std::vector<fs::path> out;
   for (auto& p : all) {
-    if (std::find(extensions.begin(), extensions.end(), exact_extension(p)) == extensions.end()) out.push_back(p);
+    if (std::find(extensions.begin(), extensions.end(), exact_extension(p)) == extensions.end())
+      out.push_back(p);
   }
   return out;
 }
@@ -54,7 +58,8 @@ std::vector<fs::path> list_missed_images(const fs::path& dataset, const std::vec
 ImageSource resolve_image_source(const fs::path& arg) {
   std::error_code ec;
   if (!fs::exists(arg, ec)) {
-    Error e(ErrorCode::kIo, "image source does not exist (expected a folder, a list file or a DX-COM config)");
+    Error e(ErrorCode::kIo,
+            "image source does not exist (expected a folder, a list file or a DX-COM config)");
     e.with("path", arg.string());
     throw e;
   }
@@ -82,7 +87,9 @@ ImageSource resolve_image_source(const fs::path& arg) {
     if (exts.empty()) exts = {"jpeg", "jpg", "png"};
     src.images = list_dxcom_images(dataset, exts);
     if (src.images.empty()) {
-      Error e(ErrorCode::kIo, "no images in the config's dataset_path match its file_extensions (matched case-sensitively)");
+      Error e(ErrorCode::kIo,
+              "no images in the config's dataset_path match its file_extensions (matched "
+              "case-sensitively)");
       e.with("dataset_path", dataset.string()).with("file", arg.string());
       throw e;
     }

@@ -24,7 +24,8 @@ ImageSource resolve_image_source(const std::filesystem::path& arg);
 
 // The dataset folder of a DX-COM config: absolute as is; relative to the config's folder when
 // it exists there, else to the working directory (how a user running DX-COM there sees it).
-std::filesystem::path resolve_dataset_path(const DxcomConfig& config, const std::filesystem::path& config_path);
+std::filesystem::path resolve_dataset_path(const DxcomConfig& config,
+                                           const std::filesystem::path& config_path);
 
 // Files under dataset that DX-COM would load: extension (after the last dot) exactly equal to
 // one of `extensions` (case-sensitive, as DX-COM matches), sorted byte-wise.

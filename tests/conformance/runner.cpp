@@ -35,21 +35,34 @@ double as_double(const Tensor& t, std::int64_t i) {
 
 double value_at(const Tensor& t, std::int64_t i) {
   switch (t.dtype()) {
-    case DType::kFloat32: return as_double<float>(t, i);
-    case DType::kFloat64: return as_double<double>(t, i);
-    case DType::kInt8: return as_double<std::int8_t>(t, i);
-    case DType::kUInt8: return as_double<std::uint8_t>(t, i);
+    case DType::kFloat32:
+      return as_double<float>(t, i);
+    case DType::kFloat64:
+      return as_double<double>(t, i);
+    case DType::kInt8:
+      return as_double<std::int8_t>(t, i);
+    case DType::kUInt8:
+      return as_double<std::uint8_t>(t, i);
     // bool is one byte per element (0/1); compared as its byte value.
-    case DType::kBool: return static_cast<const std::uint8_t*>(t.raw_data())[i];
-    case DType::kInt16: return as_double<std::int16_t>(t, i);
-    case DType::kUInt16: return as_double<std::uint16_t>(t, i);
+    case DType::kBool:
+      return static_cast<const std::uint8_t*>(t.raw_data())[i];
+    case DType::kInt16:
+      return as_double<std::int16_t>(t, i);
+    case DType::kUInt16:
+      return as_double<std::uint16_t>(t, i);
     // float16 is compared by its bit pattern (no float16 kernels run in conformance).
-    case DType::kFloat16: return static_cast<const std::uint16_t*>(t.raw_data())[i];
-    case DType::kInt32: return as_double<std::int32_t>(t, i);
-    case DType::kUInt32: return as_double<std::uint32_t>(t, i);
-    case DType::kInt64: return as_double<std::int64_t>(t, i);
-    case DType::kUInt64: return as_double<std::uint64_t>(t, i);
-    case DType::kUndefined: return 0;
+    case DType::kFloat16:
+      return static_cast<const std::uint16_t*>(t.raw_data())[i];
+    case DType::kInt32:
+      return as_double<std::int32_t>(t, i);
+    case DType::kUInt32:
+      return as_double<std::uint32_t>(t, i);
+    case DType::kInt64:
+      return as_double<std::int64_t>(t, i);
+    case DType::kUInt64:
+      return as_double<std::uint64_t>(t, i);
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
@@ -82,7 +95,8 @@ std::string compare(const Tensor& got, const Tensor& want, const std::string& na
 // Empty string on success, the reason otherwise.
 std::string run_test(const fs::path& dir) {
   try {
-    auto model = std::make_shared<const qcal::engine::Model>(qcal::engine::Model::load(dir / "model.onnx"));
+    auto model =
+        std::make_shared<const qcal::engine::Model>(qcal::engine::Model::load(dir / "model.onnx"));
     qcal::engine::Session session(model, {.num_threads = 1});
     std::vector<fs::path> sets;
     for (const auto& e : fs::directory_iterator(dir)) {
@@ -94,14 +108,15 @@ std::string run_test(const fs::path& dir) {
     if (sets.empty()) return "no test_data_set_* folder";
     for (const auto& set : sets) {
       std::vector<Tensor> inputs;
-      for (const auto& p : numbered(set, "input_")) inputs.push_back(qcal::engine::read_tensor_pb(p));
+      for (const auto& p : numbered(set, "input_"))
+        inputs.push_back(qcal::engine::read_tensor_pb(p));
       const auto expected = numbered(set, "output_");
       const auto outputs = session.run(inputs);
       if (outputs.size() != expected.size()) return "output count differs";
       for (std::size_t i = 0; i < outputs.size(); ++i) {
-        const std::string diff = compare(outputs[i], qcal::engine::read_tensor_pb(expected[i]),
-                                         set.filename().string() + " output " +
-                                             model->outputs()[i].name);
+        const std::string diff =
+            compare(outputs[i], qcal::engine::read_tensor_pb(expected[i]),
+                    set.filename().string() + " output " + model->outputs()[i].name);
         if (!diff.empty()) return diff;
       }
     }

@@ -1,12 +1,12 @@
 // `qcal calibrate` end to end on a model the engine runs: outputs, determinism across
 // --threads, shard merging through --save-stats/--from-stats, and bad input.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
@@ -50,7 +50,8 @@ Tensor samples(std::int64_t n, std::uint64_t seed, std::int64_t channels = 4) {
   Tensor t(DType::kFloat32, {n, channels, 8, 8});
   Rng rng(seed);
   float* p = t.data<float>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(rng.next_normal() * static_cast<double>(1 + i % 7));
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    p[i] = static_cast<float>(rng.next_normal() * static_cast<double>(1 + i % 7));
   return t;
 }
 
@@ -59,7 +60,8 @@ Tensor rows(const Tensor& t, std::int64_t first, std::int64_t count) {
   s[0] = count;
   Tensor out(t.dtype(), s);
   const std::size_t row = t.nbytes() / static_cast<std::size_t>(t.shape()[0]);
-  std::memcpy(out.raw_data(), static_cast<const std::byte*>(t.raw_data()) + row * first, row * count);
+  std::memcpy(out.raw_data(), static_cast<const std::byte*>(t.raw_data()) + row * first,
+              row * count);
   return out;
 }
 
@@ -101,7 +103,8 @@ TEST_F(CalibrateCli, WritesAllArtifacts) {
   // minmax writes a MinMaxCalibration cache.
   const auto m = qcal("--data " + out("all.npy") + " -o " + out("m") + " --method minmax");
   ASSERT_EQ(m.exit_code, 0) << m.output;
-  EXPECT_EQ(read_file(dir_ / "m" / "calibration.cache").substr(0, 29), "TRT-100300-MinMaxCalibration\n");
+  EXPECT_EQ(read_file(dir_ / "m" / "calibration.cache").substr(0, 29),
+            "TRT-100300-MinMaxCalibration\n");
 }
 
 // .npz data (streamed by rows; stored by qcal, deflated by numpy) calibrates exactly like the
@@ -113,23 +116,32 @@ TEST_F(CalibrateCli, NpzDataGivesTheSameRangesAsNpy) {
     w.add("X", read_npy(dir_ / "all.npy"));
     w.finish();
   }
-  const auto py = test::run_command(test::system_python() + " -c \"import numpy as np; np.savez_compressed('" +
-                                    out("packed.npz") + "', X=np.load('" + out("all.npy") + "'))\"");
+  const auto py =
+      test::run_command(test::system_python() + " -c \"import numpy as np; np.savez_compressed('" +
+                        out("packed.npz") + "', X=np.load('" + out("all.npy") + "'))\"");
   ASSERT_EQ(py.exit_code, 0) << py.output;
   ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("n0")).exit_code, 0);
   for (const char* f : {"stored.npz", "packed.npz"}) {
     const std::string o = std::string("o_") + f;
     const auto r = qcal("--data " + out(f) + " -o " + out(o));
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_EQ(read_file(dir_ / "n0" / "calibration.cache"), read_file(dir_ / o / "calibration.cache")) << f;
+    EXPECT_EQ(read_file(dir_ / "n0" / "calibration.cache"),
+              read_file(dir_ / o / "calibration.cache"))
+        << f;
   }
 }
 
 TEST_F(CalibrateCli, ThreadCountDoesNotChangeBytes) {
   for (const char* method : {"entropy", "ema", "mse"}) {
     const std::string m = std::string(" --method ") + method;
-    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t1") + " -j 1 --save-stats " + out("t1/s.qcs") + m).exit_code, 0);
-    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t2") + " -j 2 --save-stats " + out("t2/s.qcs") + m).exit_code, 0);
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t1") + " -j 1 --save-stats " +
+                   out("t1/s.qcs") + m)
+                  .exit_code,
+              0);
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("t2") + " -j 2 --save-stats " +
+                   out("t2/s.qcs") + m)
+                  .exit_code,
+              0);
     for (const char* f : {"calibration.cache", "ranges.json", "ident.qdq.onnx", "s.qcs"}) {
       EXPECT_EQ(read_file(dir_ / "t1" / f), read_file(dir_ / "t2" / f)) << f << " " << method;
     }
@@ -138,16 +150,25 @@ TEST_F(CalibrateCli, ThreadCountDoesNotChangeBytes) {
 
 TEST_F(CalibrateCli, MergedShardsEqualOneRun) {
   ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("whole")).exit_code, 0);
-  ASSERT_EQ(qcal("--data " + out("a.npy") + " -o " + out("sa") + " --save-stats " + out("a.qcs")).exit_code, 0);
-  ASSERT_EQ(qcal("--data " + out("b.npy") + " -o " + out("sb") + " --save-stats " + out("b.qcs")).exit_code, 0);
+  ASSERT_EQ(qcal("--data " + out("a.npy") + " -o " + out("sa") + " --save-stats " + out("a.qcs"))
+                .exit_code,
+            0);
+  ASSERT_EQ(qcal("--data " + out("b.npy") + " -o " + out("sb") + " --save-stats " + out("b.qcs"))
+                .exit_code,
+            0);
   for (const char* method : {"entropy", "minmax", "ema", "percentile", "mse"}) {
     const std::string m = std::string(" --method ") + method;
     // --save-stats makes minmax/ema runs keep histograms too, so ranges.json compares whole.
-    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("w") + m + " --save-stats " + out("w.qcs")).exit_code, 0);
-    const auto r = qcal("--from-stats " + out("a.qcs") + " " + out("b.qcs") + " -o " + out("merged") + m);
+    ASSERT_EQ(
+        qcal("--data " + out("all.npy") + " -o " + out("w") + m + " --save-stats " + out("w.qcs"))
+            .exit_code,
+        0);
+    const auto r =
+        qcal("--from-stats " + out("a.qcs") + " " + out("b.qcs") + " -o " + out("merged") + m);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_EQ(read_file(dir_ / "w" / "calibration.cache"),
-              read_file(dir_ / "merged" / "calibration.cache")) << method;
+              read_file(dir_ / "merged" / "calibration.cache"))
+        << method;
     const auto w = nlohmann::json::parse(read_file(dir_ / "w" / "ranges.json"));
     const auto s = nlohmann::json::parse(read_file(dir_ / "merged" / "ranges.json"));
     EXPECT_EQ(w["tensors"], s["tensors"]) << method;
@@ -177,17 +198,22 @@ TEST_F(CalibrateCli, BadInputFailsCleanlyWithoutOutputs) {
   nan.data<float>()[2 * 256 + 5] = std::numeric_limits<float>::quiet_NaN();
   write_npy(dir_ / "nan.npy", nan);
   expect_error("--data " + out("nan.npy"), "sample: 2");
-  EXPECT_EQ(qcal("--data " + out("nan.npy") + " --ignore-nonfinite -o " + out("nanok")).exit_code, 0);
+  EXPECT_EQ(qcal("--data " + out("nan.npy") + " --ignore-nonfinite -o " + out("nanok")).exit_code,
+            0);
   // Statistics from another model are refused.
   write_file_atomic(dir_ / "other.onnx", identity_model("another-producer"));
-  ASSERT_EQ(test::run_command(test::qcal_bin() + " calibrate " + out("other.onnx") + " --data " +
-                              out("a.npy") + " -o " + out("oo") + " --save-stats " + out("other.qcs"))
-                .exit_code, 0);
+  ASSERT_EQ(
+      test::run_command(test::qcal_bin() + " calibrate " + out("other.onnx") + " --data " +
+                        out("a.npy") + " -o " + out("oo") + " --save-stats " + out("other.qcs"))
+          .exit_code,
+      0);
   expect_error("--from-stats " + out("other.qcs"), "different model");
   // A pattern matching nothing is a warning, not an error.
   const auto w = qcal("--data " + out("a.npy") + " -o " + out("ex") + " --exclude nothing_matches");
   EXPECT_EQ(w.exit_code, 0);
-  EXPECT_NE(w.output.find("warning: --exclude 'nothing_matches' matches no node"), std::string::npos) << w.output;
+  EXPECT_NE(w.output.find("warning: --exclude 'nothing_matches' matches no node"),
+            std::string::npos)
+      << w.output;
 }
 
 // PaddleOCR exports are opset 9 (cls, rec) and 11 (det), with weights in Constant nodes: calibrate
@@ -206,34 +232,42 @@ TEST(CalibrateOpsetUpgrade, PaddleOcrModelsGetAnOpset13QdqModelThatOnnxRuntimeRu
     SCOPED_TRACE(c.file);
     // Four photos with text, preprocessed as PaddleOCR does (the parity tests' script).
     std::string rows;
-    for (const char* image : {"imageTextN.png", "imageTextR.png", "text_motion.jpg", "licenseplate_motion.jpg"}) {
+    for (const char* image :
+         {"imageTextN.png", "imageTextR.png", "text_motion.jpg", "licenseplate_motion.jpg"}) {
       const auto npy = dir / (std::string(c.kind) + "_" + image + ".npy");
-      const auto r = test::run_command(test::system_python() + " " + QCAL_SOURCE_DIR +
-                                       "/tests/integration/engine_parity_inputs.py " + c.kind + " " +
-                                       (test::opencv_data() / image).string() + " " + npy.string());
+      const auto r =
+          test::run_command(test::system_python() + " " + QCAL_SOURCE_DIR +
+                            "/tests/integration/engine_parity_inputs.py " + c.kind + " " +
+                            (test::opencv_data() / image).string() + " " + npy.string());
       ASSERT_EQ(r.exit_code, 0) << r.output;
       rows += (rows.empty() ? "" : ", ") + std::string("np.load('") + npy.string() + "')";
     }
     const auto data = dir / (std::string(c.kind) + ".npy");
-    ASSERT_EQ(test::run_command(test::system_python() + " -c \"import numpy as np; np.save('" + data.string() +
-                                "', np.concatenate([" + rows + "]))\"").exit_code, 0);
+    ASSERT_EQ(test::run_command(test::system_python() + " -c \"import numpy as np; np.save('" +
+                                data.string() + "', np.concatenate([" + rows + "]))\"")
+                  .exit_code,
+              0);
     const auto out = dir / c.kind;
-    const auto r = test::run_command(test::qcal_bin() + " calibrate " + (models / c.file).string() + " --data " +
-                                     data.string() + " -o " + out.string() + " --no-report -j 2 --dominant-noise-samples 1 --save-stats " +
+    const auto r = test::run_command(test::qcal_bin() + " calibrate " + (models / c.file).string() +
+                                     " --data " + data.string() + " -o " + out.string() +
+                                     " --no-report -j 2 --dominant-noise-samples 1 --save-stats " +
                                      (dir / (std::string(c.kind) + ".qcs")).string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("the model is opset " + std::to_string(c.opset) + ": converted to opset 13"),
-              std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find(" 0 int8 weights"), std::string::npos) << r.output;  // Constant-node weights
+    EXPECT_NE(
+        r.output.find("the model is opset " + std::to_string(c.opset) + ": converted to opset 13"),
+        std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find(" 0 int8 weights"), std::string::npos)
+        << r.output;  // Constant-node weights
     const auto qdq = out / (std::filesystem::path(c.file).stem().string() + ".qdq.onnx");
     // From the statistics the conversion gives the same QDQ model (the dominant-noise rule
     // measures on --eval-data there: the same samples give the same selection; one probe
     // sample keeps its ~100 single-tensor runs per model affordable here).
     const auto again = dir / (std::string(c.kind) + "_from_stats");
-    const auto fs = test::run_command(test::qcal_bin() + " calibrate " + (models / c.file).string() +
-                                      " --from-stats " + (dir / (std::string(c.kind) + ".qcs")).string() + " -o " +
-                                      again.string() + " --no-report -j 2 --dominant-noise-samples 1 --eval-data " +
-                                      data.string());
+    const auto fs = test::run_command(
+        test::qcal_bin() + " calibrate " + (models / c.file).string() + " --from-stats " +
+        (dir / (std::string(c.kind) + ".qcs")).string() + " -o " + again.string() +
+        " --no-report -j 2 --dominant-noise-samples 1 --eval-data " + data.string());
     ASSERT_EQ(fs.exit_code, 0) << fs.output;
     EXPECT_EQ(read_file(again / qdq.filename()), read_file(qdq));
     onnx::ModelProto m;
@@ -247,9 +281,10 @@ TEST(CalibrateOpsetUpgrade, PaddleOcrModelsGetAnOpset13QdqModelThatOnnxRuntimeRu
       for (const auto& a : n.attribute()) per_channel += a.name() == "axis" ? 1 : 0;
     }
     EXPECT_GT(per_channel, 10u);  // per-channel weight scales need opset 13
-    const auto e = test::run_command("{ " + test::qcal_bin() + " eval " + (models / c.file).string() + " " + qdq.string() +
-                                     " --data " + data.string() + " --runtime ort --json - -o " +
-                                     (dir / (std::string(c.kind) + "_eval")).string() + " -j 2 2>/dev/null; }");
+    const auto e = test::run_command(
+        "{ " + test::qcal_bin() + " eval " + (models / c.file).string() + " " + qdq.string() +
+        " --data " + data.string() + " --runtime ort --json - -o " +
+        (dir / (std::string(c.kind) + "_eval")).string() + " -j 2 2>/dev/null; }");
     ASSERT_EQ(e.exit_code, 0) << e.output;
     const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));
     double worst = 1.0;

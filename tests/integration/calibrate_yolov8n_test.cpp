@@ -2,9 +2,9 @@
 // photos from opencv-doc), the QDQ model run in ONNX Runtime stays close to FP32 on held-out
 // real images (per-output cosine >= 0.99).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
@@ -17,9 +17,9 @@ std::map<std::string, std::filesystem::path> run_ort(const std::filesystem::path
                                                      const std::filesystem::path& input,
                                                      const std::filesystem::path& out_dir) {
   std::filesystem::create_directories(out_dir);
-  const auto r = test::run_command("{ node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js " +
-                                   model.string() + " --input images=" + input.string() +
-                                   " --out " + out_dir.string() + " 2>/dev/null; }");
+  const auto r = test::run_command(
+      "{ node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js " + model.string() +
+      " --input images=" + input.string() + " --out " + out_dir.string() + " 2>/dev/null; }");
   // The group keeps ORT warnings (stderr) out of the JSON; run_command appends 2>&1 after it.
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, std::filesystem::path> out;
@@ -43,8 +43,8 @@ TEST(CalibrateYolov8n, QdqModelMatchesFloatOnHeldOutImages) {
   test::TempDir dir;
   const auto model = test::deps_dir() / "models" / "yolov8n.onnx";
   const auto frames = test::run_command(test::system_python() + " " + QCAL_SOURCE_DIR +
-                                        "/tests/integration/yolo_frames.py " + (dir / "calib").string() +
-                                        " " + (dir / "held").string());
+                                        "/tests/integration/yolo_frames.py " +
+                                        (dir / "calib").string() + " " + (dir / "held").string());
   ASSERT_EQ(frames.exit_code, 0) << frames.output;
   const auto r = test::run_command(test::qcal_bin() + " calibrate " + model.string() + " --data " +
                                    (dir / "calib").string() + " --recipe yolo -o " +

@@ -2,12 +2,11 @@
 // 25 fps and a variable-frame-rate clip made with ffmpeg, the real vtest.avi, bad inputs, exit
 // statuses and messages.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -63,7 +62,8 @@ class FramesCli : public ::testing::Test {
       std::error_code ec;
       fs::rename(tmp, cache, ec);  // another test process may have won the race: fine
     }
-    for (const char* name : {"src90.avi", "src60.avi", "cfr30.mp4", "ntsc.mp4", "pal.mp4", "vfr.mp4"}) {
+    for (const char* name :
+         {"src90.avi", "src60.avi", "cfr30.mp4", "ntsc.mp4", "pal.mp4", "vfr.mp4"}) {
       fs::copy_file(cache / name, *dir_ / name);
     }
   }
@@ -87,7 +87,8 @@ TEST_F(FramesCli, FpsByTimestampAt30And2997And25Fps) {
   const std::string csv = read_file(out / "frames.csv");
   EXPECT_NE(csv.find("ntsc.mp4,30,1.001,ntsc_frame_000030.jpg,"), std::string::npos) << csv;
 
-  r = qcal("frames " + q(*dir_ / "pal.mp4") + " -o " + q(*dir_ / "pal2") + " --fps 2 --jpeg-quality 80");
+  r = qcal("frames " + q(*dir_ / "pal.mp4") + " -o " + q(*dir_ / "pal2") +
+           " --fps 2 --jpeg-quality 80");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(written(*dir_ / "pal2", "pal"), (std::vector<int>{0, 13, 25, 38, 50, 63, 75, 88}));
 }
@@ -96,12 +97,13 @@ TEST_F(FramesCli, FpsOnVariableFrameRate) {
   const fs::path out = *dir_ / "vfr";
   auto r = qcal("frames " + q(*dir_ / "vfr.mp4") + " -o " + q(out) + " --fps 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(written(out, "vfr"), (std::vector<int>{0, 6, 12, 18, 24, 30, 32, 34, 36, 38, 40, 42, 44,
-                                                   46, 48, 50, 52, 54, 56, 58}));
+  EXPECT_EQ(written(out, "vfr"), (std::vector<int>{0,  6,  12, 18, 24, 30, 32, 34, 36, 38,
+                                                   40, 42, 44, 46, 48, 50, 52, 54, 56, 58}));
 }
 
 TEST_F(FramesCli, EveryCountCapAndRange) {
-  auto r = qcal("frames " + q(*dir_ / "ntsc.mp4") + " -o " + q(*dir_ / "every") + " --every 30 --format png");
+  auto r = qcal("frames " + q(*dir_ / "ntsc.mp4") + " -o " + q(*dir_ / "every") +
+                " --every 30 --format png");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(*dir_ / "every" / "ntsc_frame_000060.png"));
   EXPECT_EQ(written(*dir_ / "every", "ntsc"), (std::vector<int>{0, 30, 60}));
@@ -110,7 +112,8 @@ TEST_F(FramesCli, EveryCountCapAndRange) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(written(*dir_ / "count", "cfr30"), (std::vector<int>{11, 33, 56, 78}));
 
-  r = qcal("frames " + q(*dir_ / "cfr30.mp4") + " -o " + q(*dir_ / "cap") + " --every 1 --max-per-video 3");
+  r = qcal("frames " + q(*dir_ / "cfr30.mp4") + " -o " + q(*dir_ / "cap") +
+           " --every 1 --max-per-video 3");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(written(*dir_ / "cap", "cfr30"), (std::vector<int>{15, 45, 75}));
 
@@ -135,7 +138,8 @@ TEST_F(FramesCli, BadInputsAreNamedAndTheOthersProcessed) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
   for (const char* name : {"zero.mp4", "notes.mp4", "cut.mp4", "cut_avi.AVI"}) {
     EXPECT_NE(r.output.find("qcal: error: " + (in / name).string() + ": "), std::string::npos)
-        << name << "\n" << r.output;
+        << name << "\n"
+        << r.output;
   }
   EXPECT_NE(r.output.find("truncated or corrupt"), std::string::npos);
   EXPECT_NE(r.output.find("cannot open video"), std::string::npos);
@@ -147,7 +151,8 @@ TEST_F(FramesCli, BadInputsAreNamedAndTheOthersProcessed) {
 }
 
 TEST_F(FramesCli, UsageAndInputErrors) {
-  auto r = qcal("frames " + q(*dir_ / "cfr30.mp4") + " -o " + q(*dir_ / "u") + " --every 2 --fps 1");
+  auto r =
+      qcal("frames " + q(*dir_ / "cfr30.mp4") + " -o " + q(*dir_ / "u") + " --every 2 --fps 1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   r = qcal("frames " + q(*dir_ / "missing.mp4") + " -o " + q(*dir_ / "u"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -158,8 +163,9 @@ TEST_F(FramesCli, UsageAndInputErrors) {
   EXPECT_NE(r.output.find("no videos found"), std::string::npos);
   r = qcal("frames --help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* flag : {"--every", "--fps", "--count", "--max-per-video", "--start", "--end",
-                           "--format", "--jpeg-quality", "--skip-similar", "--keep-blank", "--jobs"}) {
+  for (const char* flag :
+       {"--every", "--fps", "--count", "--max-per-video", "--start", "--end", "--format",
+        "--jpeg-quality", "--skip-similar", "--keep-blank", "--jobs"}) {
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   }
 }
@@ -178,7 +184,8 @@ TEST(FramesVtest, SamplingModesOnTheRealSampleVideo) {
 
   r = qcal("frames " + q(video) + " -o " + q(dir / "every") + " --every 100");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(written(dir / "every", "vtest", false), (std::vector<int>{0, 100, 200, 300, 400, 500, 600, 700}));
+  EXPECT_EQ(written(dir / "every", "vtest", false),
+            (std::vector<int>{0, 100, 200, 300, 400, 500, 600, 700}));
 
   r = qcal("frames " + q(video) + " -o " + q(dir / "cap") + " --fps 1 --max-per-video 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -195,7 +202,8 @@ void make_images(const fs::path& dir, int count) {
   fs::create_directories(dir);
   cv::Mat scene = make_texture(5, 800, 600);
   for (int i = 0; i < 24; ++i) {
-    cv::line(scene, cv::Point(i * 33, 0), cv::Point(799 - i * 9, 599), cv::Scalar(30, 200, 40 + 8 * i), 2);
+    cv::line(scene, cv::Point(i * 33, 0), cv::Point(799 - i * 9, 599),
+             cv::Scalar(30, 200, 40 + 8 * i), 2);
   }
   for (int i = 0; i < count; ++i) {
     cv::Mat img = scene.clone();
@@ -216,7 +224,8 @@ std::string without_output_line(std::string json) {
 TEST(SelectCli, TopStrategyUnreadableFilesAndDeterminism) {
   TempDir dir;
   make_images(dir / "src", 16);
-  auto r = qcal("select " + q(dir / "src") + " -o " + q(dir / "top") + " -n 4 --threshold 0 --strategy top");
+  auto r = qcal("select " + q(dir / "src") + " -o " + q(dir / "top") +
+                " -n 4 --threshold 0 --strategy top");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (int i = 0; i < 4; ++i) {
     EXPECT_TRUE(fs::exists(dir / "top" / ("p" + std::to_string(10 + i) + ".jpg"))) << i;
@@ -232,15 +241,16 @@ TEST(SelectCli, TopStrategyUnreadableFilesAndDeterminism) {
   std::string analyses[2];
   for (int t = 0; t < 2; ++t) {
     const fs::path out = dir / ("d" + std::to_string(t));
-    r = qcal("select " + q(dir / "src") + " -o " + q(out) + " -n 6 --strategy diverse --threshold 0 --threads " +
-             (t ? "2" : "1"));
+    r = qcal("select " + q(dir / "src") + " -o " + q(out) +
+             " -n 6 --strategy diverse --threshold 0 --threads " + (t ? "2" : "1"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     analyses[t] = without_output_line(read_file(out / "calibration_analysis.json"));
   }
   EXPECT_EQ(analyses[0], analyses[1]);
 
   // Rerunning the README's command into the same folder works (the old selection is replaced).
-  r = qcal("select " + q(dir / "src") + " -o " + q(dir / "top") + " -n 4 --threshold 0 --strategy top --link");
+  r = qcal("select " + q(dir / "src") + " -o " + q(dir / "top") +
+           " -n 4 --threshold 0 --strategy top --link");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::is_symlink(dir / "top" / "p10.jpg"));
 }
@@ -250,12 +260,14 @@ TEST(SelectCli, FewerThanNPassed) {
   make_images(dir / "src", 6);
   auto r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") + " -n 5 --threshold 99");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("only 0 of 6 readable images score at least 99.0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("only 0 of 6 readable images score at least 99.0"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("would give 5"), std::string::npos) << r.output;
   r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") + " -n 10 --threshold 0");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("only 6 images are readable"), std::string::npos) << r.output;
-  r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") + " -n 10 --threshold 0 --allow-fewer");
+  r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") +
+           " -n 10 --threshold 0 --allow-fewer");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") + " --weights 1,2,3");
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -266,9 +278,11 @@ TEST(SampleCli, SameListEveryRunRelativePaths) {
   TempDir dir;
   fs::create_directories(dir / "coco" / "train2017");
   for (int i = 0; i < 50; ++i) {
-    write_file_atomic(dir / "coco" / "train2017" / ("0000" + std::to_string(1000 + i) + ".jpg"), "x");
+    write_file_atomic(dir / "coco" / "train2017" / ("0000" + std::to_string(1000 + i) + ".jpg"),
+                      "x");
   }
-  const std::string base = "sample " + q(dir / "coco") + " -n 10 --seed 7 --relative-to " + q(dir.path());
+  const std::string base =
+      "sample " + q(dir / "coco") + " -n 10 --seed 7 --relative-to " + q(dir.path());
   auto a = qcal(base + " -o " + q(dir / "a.txt"));
   auto b = qcal(base + " -o " + q(dir / "b.txt"));
   ASSERT_EQ(a.exit_code, 0) << a.output;
@@ -283,7 +297,9 @@ TEST(SampleCli, SameListEveryRunRelativePaths) {
   auto over = qcal("sample " + q(dir / "coco") + " -n 51");
   EXPECT_EQ(over.exit_code, 1);
   EXPECT_NE(over.output.find("--allow-fewer"), std::string::npos) << over.output;
-  EXPECT_EQ(qcal("sample " + q(dir / "coco") + " -n 51 --allow-fewer -o " + q(dir / "all.txt")).exit_code, 0);
+  EXPECT_EQ(
+      qcal("sample " + q(dir / "coco") + " -n 51 --allow-fewer -o " + q(dir / "all.txt")).exit_code,
+      0);
 }
 
 }  // namespace

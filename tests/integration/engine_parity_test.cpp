@@ -2,7 +2,6 @@
 // output's relative L2 error ||qcal - ort|| / ||ort|| must be at most 1e-4.
 #include <cmath>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "core/npy.hpp"
@@ -53,8 +52,9 @@ void check_parity(const Case& c, int threads) {
                         " --threads " + std::to_string(threads) + " 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto ort = nlohmann::json::parse(r.output);
-  r = test::run_command(test::qcal_bin() + " run " + model.string() + " --input '" + feed + "' -o " +
-                        (dir / "qcal").string() + " --threads " + std::to_string(threads) + " -q");
+  r = test::run_command(test::qcal_bin() + " run " + model.string() + " --input '" + feed +
+                        "' -o " + (dir / "qcal").string() + " --threads " +
+                        std::to_string(threads) + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_FALSE(ort["outputs"].empty());
   for (const auto& [name, file] : ort["outputs"].items()) {
@@ -69,7 +69,9 @@ void check_parity(const Case& c, int threads) {
 }
 
 TEST(EngineParity, Yolov8n) { check_parity({"yolov8n.onnx", "images", "yolo", "messi5.jpg"}, 2); }
-TEST(EngineParity, Yolov8nOneThread) { check_parity({"yolov8n.onnx", "images", "yolo", "basketball1.png"}, 1); }
+TEST(EngineParity, Yolov8nOneThread) {
+  check_parity({"yolov8n.onnx", "images", "yolo", "basketball1.png"}, 1);
+}
 TEST(EngineParity, PPOCRv4Det) {
   check_parity({"ch_PP-OCRv4_det_infer.onnx", "x", "det", "imageTextN.png"}, 2);
 }
@@ -80,10 +82,12 @@ TEST(EngineParity, PPOCRMobileCls) {
   check_parity({"ch_ppocr_mobile_v2.0_cls_infer.onnx", "x", "cls", "imageTextR.png"}, 2);
 }
 TEST(EngineParity, BlazeFaceFront128) {
-  check_parity({"face_detection_front_128x128_barracuda.onnx", "input:0", "blazeface128", "messi5.jpg"}, 2);
+  check_parity(
+      {"face_detection_front_128x128_barracuda.onnx", "input:0", "blazeface128", "messi5.jpg"}, 2);
 }
 TEST(EngineParity, BlazeFaceBack256) {
-  check_parity({"face_detection_back_256x256_barracuda.onnx", "input:0", "blazeface256", "messi5.jpg"}, 2);
+  check_parity(
+      {"face_detection_back_256x256_barracuda.onnx", "input:0", "blazeface256", "messi5.jpg"}, 2);
 }
 
 }  // namespace

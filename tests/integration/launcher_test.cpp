@@ -2,7 +2,6 @@
 // policy, passes the arguments through unchanged, and fails clearly without qcal-main. Tested by
 // copying it next to a stand-in qcal-main that prints what it received.
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -21,7 +20,9 @@ class Launcher : public ::testing::Test {
   }
   void stand_in() {
     const auto main = dir_ / "qcal-main";
-    write_file_atomic(main, "#!/bin/sh\necho \"spin=${GOMP_SPINCOUNT-unset} policy=${OMP_WAIT_POLICY-unset} args=$*\"\n");
+    write_file_atomic(main,
+                      "#!/bin/sh\necho \"spin=${GOMP_SPINCOUNT-unset} "
+                      "policy=${OMP_WAIT_POLICY-unset} args=$*\"\n");
     ::chmod(main.c_str(), 0755);
   }
   test::TempDir dir_;
@@ -33,7 +34,8 @@ TEST_F(Launcher, SetsTheSpinCountUnlessTheUserChoseAPolicy) {
   const std::string clean = "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY ";
   auto r = test::run_command(clean + launcher_.string() + " calibrate 'a b' --threads 2");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, std::string("spin=") + QCAL_SPINCOUNT_EXPECTED + " policy=unset args=calibrate a b --threads 2\n");
+  EXPECT_EQ(r.output, std::string("spin=") + QCAL_SPINCOUNT_EXPECTED +
+                          " policy=unset args=calibrate a b --threads 2\n");
   r = test::run_command(clean + "OMP_WAIT_POLICY=active " + launcher_.string() + " run");
   EXPECT_EQ(r.output, "spin=unset policy=active args=run\n");
   r = test::run_command(clean + "GOMP_SPINCOUNT=7 " + launcher_.string());
@@ -43,7 +45,8 @@ TEST_F(Launcher, SetsTheSpinCountUnlessTheUserChoseAPolicy) {
 TEST_F(Launcher, MissingMainIsAClearError) {
   const auto r = test::run_command(launcher_.string() + " --version");
   EXPECT_EQ(r.exit_code, 70);
-  EXPECT_NE(r.output.find("cannot run " + (dir_ / "qcal-main").string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot run " + (dir_ / "qcal-main").string()), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

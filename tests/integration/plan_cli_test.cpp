@@ -1,5 +1,6 @@
 // `qcal plan` end to end: the binary on CSV fixtures, its exit codes, stdout, --json and --html.
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
@@ -14,11 +15,13 @@ std::string data(const std::string& name) {
 
 std::string plan_cmd(const std::string& args) { return test::qcal_bin() + " plan " + args; }
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 TEST(PlanCli, ChoosesAndPrintsTable) {
-  auto r = test::run_command(plan_cmd("--profiles " + data("jetson_runs.csv") +
-                                      " --target-fps 30 --max-power-w 10"));
+  auto r = test::run_command(
+      plan_cmd("--profiles " + data("jetson_runs.csv") + " --target-fps 30 --max-power-w 10"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(has(r.output, "chosen: yolov8n_int8_static int8 b1 1x3x640x640, 133.3 FPS"))
       << r.output;
@@ -30,10 +33,10 @@ TEST(PlanCli, JsonAndHtmlOutputs) {
   test::TempDir dir;
   const auto json_path = dir / "plan.json";
   const auto html_path = dir / "plan.html";
-  auto r = test::run_command(plan_cmd("--profiles " + data("jetson_runs.csv") +
-                                      " --target-fps 30 --max-drop 1 --accuracy " +
-                                      data("eval_int8.json") + " --assume-lossless FP16 --quiet --json --html " +
-                                      html_path.string() + " > " + json_path.string()));
+  auto r = test::run_command(plan_cmd(
+      "--profiles " + data("jetson_runs.csv") + " --target-fps 30 --max-drop 1 --accuracy " +
+      data("eval_int8.json") + " --assume-lossless FP16 --quiet --json --html " +
+      html_path.string() + " > " + json_path.string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = nlohmann::json::parse(read_file(json_path));
   const auto& chosen = j["configurations"][j["chosen"].get<std::size_t>()];
@@ -50,8 +53,8 @@ TEST(PlanCli, JsonAndHtmlOutputs) {
 }
 
 TEST(PlanCli, NothingQualifiesExitsThreeWithTheGap) {
-  auto r = test::run_command(plan_cmd("--profiles " + data("jetson_runs.csv") +
-                                      " --target-fps 200 --no-predict"));
+  auto r = test::run_command(
+      plan_cmd("--profiles " + data("jetson_runs.csv") + " --target-fps 200 --no-predict"));
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_TRUE(has(r.output, "no configuration meets every constraint"));
   EXPECT_TRUE(has(r.output, "target-fps: 5 of 5 configurations fail; best is yolov8n_int8_static"));
@@ -59,8 +62,8 @@ TEST(PlanCli, NothingQualifiesExitsThreeWithTheGap) {
 }
 
 TEST(PlanCli, UnusableRowsAreReportedNotDropped) {
-  auto r = test::run_command(plan_cmd("--profiles " + data("malformed.csv") + " " +
-                                      data("throttle.csv")));
+  auto r = test::run_command(
+      plan_cmd("--profiles " + data("malformed.csv") + " " + data("throttle.csv")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(has(r.output, "unusable rows: 8 of 37"));
   EXPECT_TRUE(has(r.output, "malformed.csv:13: power_mW 'lots' is not a number"));
@@ -85,7 +88,8 @@ TEST(PlanCli, ErrorsNameTheFileAndUseExitCodes) {
   r = test::run_command(plan_cmd("--profiles " + data("jetson_runs.csv") + " --target-fps 0"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(has(r.output, "--target-fps must be a positive number"));
-  r = test::run_command(plan_cmd("--profiles " + data("jetson_runs.csv") + " --assume-lossless 'fp?'"));
+  r = test::run_command(
+      plan_cmd("--profiles " + data("jetson_runs.csv") + " --assume-lossless 'fp?'"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
 }
 
@@ -106,9 +110,9 @@ TEST(FramesFromProfileCli, ExtractsFromTheNamedVideo) {
                     "engine_name,engine_shape,trt_latency_ms,frame_source_name\n"
                     "yolov8n_fp16_static,\"[1, 3, 640, 640]\",12.5,YOLOvideo\n");
   const auto out = dir / "out";
-  auto r = test::run_command(test::qcal_bin() + " frames --from-profile " + (dir / "runs.csv").string() +
-                             " --video-dir " + (dir / "videos").string() + " -o " + out.string() +
-                             " --count 4");
+  auto r = test::run_command(test::qcal_bin() + " frames --from-profile " +
+                             (dir / "runs.csv").string() + " --video-dir " +
+                             (dir / "videos").string() + " -o " + out.string() + " --count 4");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(has(r.output, "YOLOvideo -> ")) << r.output;
   EXPECT_TRUE(has(r.output, "engine input 640x640")) << r.output;

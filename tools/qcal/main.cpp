@@ -1,7 +1,6 @@
 // qcal entry point: builds the CLI from the verb table, runs the chosen verb, maps errors to
 // exit codes (1 error, 2 usage, 70 internal) and prints them as "qcal: error: ...".
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 #include <iostream>

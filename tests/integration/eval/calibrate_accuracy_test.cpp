@@ -64,9 +64,10 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   const std::string base = test::qcal_bin() + " calibrate " + q(yolo_model()) + " --data " +
                            q(dir / "calib") + " --recipe yolo -j 2";
   // 2 evaluation frames keep the ~130 single-tensor runs per frame affordable on 2 cores.
-  const auto r = test::run_command(base + " -o " + q(dir / "out") + " --eval-data " +
-                                   q(dir / "eval") + " --eval-samples 2 --max-drop 0.5 --metric "
-                                   "map50-95 --saturation --json");
+  const auto r =
+      test::run_command(base + " -o " + q(dir / "out") + " --eval-data " + q(dir / "eval") +
+                        " --eval-samples 2 --max-drop 0.5 --metric "
+                        "map50-95 --saturation --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto summary = nlohmann::json::parse(r.output.substr(r.output.find('{')));
   const fs::path out = dir / "out";
@@ -121,9 +122,11 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   EXPECT_EQ(summary["accuracy"]["mixed_precision"]["after"], mp["after"]);
   const std::string list = read_file(out / "mixed_precision.exclude.txt");
   EXPECT_EQ(list[0], '#');
-  for (const auto& n : excluded) EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
+  for (const auto& n : excluded)
+    EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
   // The list holds rule 1c's nodes too; with the rule off it rebuilds the model exactly.
-  for (const auto& n : mp["dominant_noise_nodes"]) EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
+  for (const auto& n : mp["dominant_noise_nodes"])
+    EXPECT_NE(list.find(n.get<std::string>() + "\n"), std::string::npos);
   const auto again = test::run_command(base + " -o " + q(dir / "again") + " --exclude @" +
                                        (out / "mixed_precision.exclude.txt").string() +
                                        " --dominant-noise off --no-report");
@@ -172,10 +175,12 @@ TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {
   EXPECT_EQ(count(html, "src=\"data:image/png;base64,"), 8u);  // 4 calibration frames x 2
   EXPECT_FALSE(fs::exists(dir / "out" / "sensitivity.json"));
 
-  const auto e = test::run_command(test::qcal_bin() + " eval " + q(yolo_model()) + " " +
-                                   q(dir / "out" / "yolov8n.qdq.onnx") + " --data " + q(dir / "eval") +
-                                   " --recipe yolo --task yolo --sensitivity --sensitivity-samples 1 "
-                                   "--threads 2 -o " + q(dir / "ev"));
+  const auto e =
+      test::run_command(test::qcal_bin() + " eval " + q(yolo_model()) + " " +
+                        q(dir / "out" / "yolov8n.qdq.onnx") + " --data " + q(dir / "eval") +
+                        " --recipe yolo --task yolo --sensitivity --sensitivity-samples 1 "
+                        "--threads 2 -o " +
+                        q(dir / "ev"));
   ASSERT_EQ(e.exit_code, 0) << e.output;
   EXPECT_NE(e.output.find("most sensitive first"), std::string::npos) << e.output;
   const auto j = read_json(dir / "ev" / "eval.json");
@@ -203,8 +208,10 @@ TEST(CalibrateAccuracy, DominantNoiseRuleKeepsYolov8nStemActivationFloat) {
                            q(dir / "calib") + " --recipe yolo";
   const auto r = test::run_command(base + " -j 2 -o " + q(dir / "on"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("warning: kept float by the dominant-noise rule: /model.1/act/Mul_output_0"),
-            std::string::npos) << r.output;
+  EXPECT_NE(
+      r.output.find("warning: kept float by the dominant-noise rule: /model.1/act/Mul_output_0"),
+      std::string::npos)
+      << r.output;
   const auto ranges = read_json(dir / "on" / "ranges.json");
   const auto& dn = ranges["dominant_noise"];
   ASSERT_EQ(dn["kept_float"].size(), 1u) << dn.dump(1);
@@ -219,13 +226,15 @@ TEST(CalibrateAccuracy, DominantNoiseRuleKeepsYolov8nStemActivationFloat) {
   EXPECT_FALSE(t["qdq"].get<bool>());
   bool named = false;
   for (const auto& f : ranges["float_nodes"]) {
-    named = named || f.get<std::string>().rfind("/model.2/cv1/conv/Conv (Conv): dominant noise", 0) == 0;
+    named = named ||
+            f.get<std::string>().rfind("/model.2/cv1/conv/Conv (Conv): dominant noise", 0) == 0;
   }
   EXPECT_TRUE(named) << ranges["float_nodes"].dump(1);
   EXPECT_NE(read_file(dir / "on" / "report.html").find("dominant-noise rule"), std::string::npos);
 
   // Off: every planned tensor int8 (one Q/DQ pair more), no rule in ranges.json.
-  const auto off = test::run_command(base + " -j 2 --no-report --dominant-noise off -o " + q(dir / "off"));
+  const auto off =
+      test::run_command(base + " -j 2 --no-report --dominant-noise off -o " + q(dir / "off"));
   ASSERT_EQ(off.exit_code, 0) << off.output;
   EXPECT_EQ(off.output.find("dominant-noise"), std::string::npos) << off.output;
   const auto ranges_off = read_json(dir / "off" / "ranges.json");
@@ -246,7 +255,8 @@ TEST(CalibrateAccuracy, DominantNoiseRuleKeepsYolov8nStemActivationFloat) {
 
 TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
   test::TempDir dir;
-  const std::string base = test::qcal_bin() + " calibrate " + q(yolo_model()) + " -o " + q(dir / "out");
+  const std::string base =
+      test::qcal_bin() + " calibrate " + q(yolo_model()) + " -o " + q(dir / "out");
   write_file_atomic(dir / "x.npy", "not used");
   write_file_atomic(dir / "s.qcs", "not used");
   auto expect_error = [&](const std::string& args, const std::string& message) {
@@ -255,20 +265,23 @@ TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
     EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
   };
   expect_error("--data " + q(dir / "x.npy") + " --max-drop -1", "must be >= 0");
-  expect_error("--data " + q(dir / "x.npy") + " --max-drop 0.5 --metric top1", "--metric must be cosine or map50-95");
+  expect_error("--data " + q(dir / "x.npy") + " --max-drop 0.5 --metric top1",
+               "--metric must be cosine or map50-95");
   expect_error("--from-stats " + q(dir / "s.qcs") + " --max-drop 0.5", "give --eval-data");
   expect_error("--from-stats " + q(dir / "s.qcs") + " --saturation --eval-data " + q(dir / "x.npy"),
                "--saturation needs the calibration data");
   expect_error("--data " + q(dir / "x.npy") + " --exclude @" + (dir / "missing.txt").string(),
                "--exclude @FILE");
-  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir.path()) + " --sensitivity", "--labels applies to --metric map50-95");
+  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir.path()) + " --sensitivity",
+               "--labels applies to --metric map50-95");
   const std::string dn = "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off'";
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise abc", dn + ", got 'abc'");
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 0", dn);
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise -1", dn);
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 100", dn);
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise 1dB", dn + ", got '1dB'");
-  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise-samples 0", "--dominant-noise-samples");
+  expect_error("--data " + q(dir / "x.npy") + " --dominant-noise-samples 0",
+               "--dominant-noise-samples");
   EXPECT_FALSE(fs::exists(dir / "out" / "report.html"));
 }
 

@@ -25,9 +25,9 @@ TEST(FaceDetectorAccuracy, Int8FindsTheFacesFp32FindsOnHeldOutFrames) {
   const fs::path model = test::deps_dir() / "models" / "yolov8n-face.onnx";
   ASSERT_TRUE(fs::exists(model)) << model << " missing: run scripts/setup.sh";
   // 60 frames spread over the clip; every third is held out, the rest calibrate.
-  auto r = test::run_command(test::qcal_bin() + " frames " +
-                             q(test::opencv_data() / "Megamind.avi") + " --count 60 -q -o " +
-                             q(dir / "frames"));
+  auto r =
+      test::run_command(test::qcal_bin() + " frames " + q(test::opencv_data() / "Megamind.avi") +
+                        " --count 60 -q -o " + q(dir / "frames"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::vector<fs::path> frames;
   for (const auto& e : fs::directory_iterator(dir / "frames")) frames.push_back(e.path());
@@ -44,8 +44,7 @@ TEST(FaceDetectorAccuracy, Int8FindsTheFacesFp32FindsOnHeldOutFrames) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = test::run_command(test::qcal_bin() + " eval " + q(model) + " " +
                         q(dir / "out" / "yolov8n-face.qdq.onnx") + " --data " + q(dir / "held") +
-                        " --recipe yolo --task yolo --runtime ort -q -j 2 -o " +
-                        q(dir / "eval"));
+                        " --recipe yolo --task yolo --runtime ort -q -j 2 -o " + q(dir / "eval"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(read_file(dir / "eval" / "eval.json"));
   const auto& faces = j["objects"]["int8_vs_fp32"];

@@ -132,20 +132,24 @@ TEST(ReportChromium, CalibrateSectionsRender) {
   test::TempDir dir;
   ReportData d = full_report();
   d.title = "qcal calibrate: yolov8n.onnx";
-  std::vector<TensorSensitivity> s = {{"/model.22/cv3.0/Conv_output_0", 41.0, 0.9999, 30, 0.999, 4.5},
-                                      {"/model.9/cv2/act/Mul_output_0", 28.9, 0.9993, 5.3, 0.84, 0.0}};
+  std::vector<TensorSensitivity> s = {
+      {"/model.22/cv3.0/Conv_output_0", 41.0, 0.9999, 30, 0.999, 4.5},
+      {"/model.9/cv2/act/Mul_output_0", 28.9, 0.9993, 5.3, 0.84, 0.0}};
   d.sensitivity = rank_sensitivity(s);
-  d.accuracy = {{"INT8 vs FP32 on the evaluation set (map50-95)",
-                 {"model", "float activations", "FP32", "INT8", "drop (pp)"},
-                 {{"all quantized", "0", "1", "0.80", "19.6"},
-                  {"mixed precision (--max-drop 0.5)", "12", "1", "0.996", "0.4"}},
-                 "12 nodes kept float"},
-                {"Calibration set size",
-                 {"samples", "mean amax change (%)", "max amax change (%)", "map50-95", "drop (pp)"},
-                 {{"10", "12.3", "80", "0.53", "47"}, {"115", "0", "0", "0.80", "19.6"}},
-                 ""}};
-  d.saturation.push_back({"Ranges vs calibration set size", "calibration samples",
-                          "mean amax change vs full set (%)", true,
+  d.accuracy = {
+      {"INT8 vs FP32 on the evaluation set (map50-95)",
+       {"model", "float activations", "FP32", "INT8", "drop (pp)"},
+       {{"all quantized", "0", "1", "0.80", "19.6"},
+        {"mixed precision (--max-drop 0.5)", "12", "1", "0.996", "0.4"}},
+       "12 nodes kept float"},
+      {"Calibration set size",
+       {"samples", "mean amax change (%)", "max amax change (%)", "map50-95", "drop (pp)"},
+       {{"10", "12.3", "80", "0.53", "47"}, {"115", "0", "0", "0.80", "19.6"}},
+       ""}};
+  d.saturation.push_back({"Ranges vs calibration set size",
+                          "calibration samples",
+                          "mean amax change vs full set (%)",
+                          true,
                           {{"amax", {{10, 12.3}, {25, 9.0}, {50, 6.3}, {100, 1.0}, {115, 0}}}}});
   const auto html_path = dir / "report.html";
   write_report_html(html_path, d);

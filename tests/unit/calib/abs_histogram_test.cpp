@@ -27,15 +27,16 @@ std::vector<float> heavy_tailed(std::size_t n, std::uint64_t seed, float scale) 
 std::vector<std::uint64_t> direct_bins(const std::vector<float>& values, int bins, int exponent) {
   std::vector<std::uint64_t> counts(static_cast<std::size_t>(bins), 0);
   for (float v : values) {
-    const double idx = std::floor(std::fabs(static_cast<double>(v)) * bins / std::ldexp(1.0, exponent));
+    const double idx =
+        std::floor(std::fabs(static_cast<double>(v)) * bins / std::ldexp(1.0, exponent));
     counts[static_cast<std::size_t>(idx)] += 1;
   }
   return counts;
 }
 
 TEST(AbsHistogram, RangeIsSmallestPowerOfTwoAboveAbsmax) {
-  EXPECT_EQ(range_exponent_for(1.0f), 1);    // [0, 2)
-  EXPECT_EQ(range_exponent_for(0.75f), 0);   // [0, 1)
+  EXPECT_EQ(range_exponent_for(1.0f), 1);   // [0, 2)
+  EXPECT_EQ(range_exponent_for(0.75f), 0);  // [0, 1)
   EXPECT_EQ(range_exponent_for(0.5f), 0);
   EXPECT_EQ(range_exponent_for(3.0f), 2);
   EXPECT_EQ(range_exponent_for(0.0f), kMinRangeExponent);
@@ -64,7 +65,8 @@ TEST(AbsHistogram, GrowsAndMatchesDirectBinning) {
 TEST(AbsHistogram, BatchOrderShardingAndThreadsGiveIdenticalCounts) {
   std::vector<std::vector<float>> batches;
   for (std::uint64_t b = 0; b < 12; ++b) {
-    batches.push_back(heavy_tailed(3000 + 100 * b, 10 + b, static_cast<float>(0.01 * std::pow(3.0, b % 7))));
+    batches.push_back(
+        heavy_tailed(3000 + 100 * b, 10 + b, static_cast<float>(0.01 * std::pow(3.0, b % 7))));
   }
   auto run = [&](const std::vector<std::size_t>& order, int threads) {
     CollectOptions o;
@@ -89,7 +91,8 @@ TEST(AbsHistogram, BatchOrderShardingAndThreadsGiveIdenticalCounts) {
   const auto c = run(shuffled, 3);
   ASSERT_TRUE(a.histogram() && b.histogram() && c.histogram());
   auto counts = [](const TensorStats& s) {
-    return std::vector<std::uint64_t>(s.histogram()->counts().begin(), s.histogram()->counts().end());
+    return std::vector<std::uint64_t>(s.histogram()->counts().begin(),
+                                      s.histogram()->counts().end());
   };
   EXPECT_EQ(counts(a), counts(b));
   EXPECT_EQ(counts(a), counts(c));

@@ -3,10 +3,10 @@
 #include "calib/range_select.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.hpp"
@@ -38,16 +38,17 @@ std::vector<Counts> synthetic_histograms() {
     return v;
   };
   // Gaussian |x| over [0, 4.5 sigma]
-  out.push_back(histogram_of(draw(200000, [&] { return std::fabs(rng.next_normal()); }), 2048,
-                             4.6 / 2048));
+  out.push_back(
+      histogram_of(draw(200000, [&] { return std::fabs(rng.next_normal()); }), 2048, 4.6 / 2048));
   // Laplacian with a long tail
-  out.push_back(histogram_of(
-      draw(200000, [&] { return -std::log(1.0 - rng.next_double()); }), 2048, 14.0 / 2048));
+  out.push_back(histogram_of(draw(200000, [&] { return -std::log(1.0 - rng.next_double()); }), 2048,
+                             14.0 / 2048));
   // ReLU-like: half zeros plus a half-normal
-  out.push_back(histogram_of(draw(100000, [&] {
-                               const double g = rng.next_normal();
-                               return g > 0 ? g : 0.0;
-                             }),
+  out.push_back(histogram_of(draw(100000,
+                                  [&] {
+                                    const double g = rng.next_normal();
+                                    return g > 0 ? g : 0.0;
+                                  }),
                              1024, 4.5 / 1024));
   // Bulk plus a few far outliers (clipping should win)
   {
@@ -128,8 +129,8 @@ TEST(Selectors, MatchNumpyReferenceOnSyntheticHistograms) {
                     "/tests/unit/calib/reference_selectors.py " + (dir / "out.json").string();
   for (std::size_t h = 0; h < hists.size(); ++h) {
     const auto path = dir / ("h" + std::to_string(h) + ".npy");
-    write_npy(path, Tensor::from_values<std::uint64_t>(
-                        {static_cast<std::int64_t>(hists[h].size())}, hists[h]));
+    write_npy(path, Tensor::from_values<std::uint64_t>({static_cast<std::int64_t>(hists[h].size())},
+                                                       hists[h]));
     cmd += " " + path.string();
   }
   const auto r = test::run_command(cmd);
@@ -164,7 +165,7 @@ TEST(QuantParams, DegenerateAndRegular) {
   EXPECT_EQ(symmetric_int8(2.54f).zero_point, 0);
   const auto u = asymmetric_uint8(-1.0f, 3.0f);
   EXPECT_FLOAT_EQ(u.scale, 4.0f / 255.0f);
-  EXPECT_EQ(u.zero_point, 64);  // round(63.75)
+  EXPECT_EQ(u.zero_point, 64);                     // round(63.75)
   const auto relu = asymmetric_uint8(0.5f, 2.0f);  // range widened to include 0
   EXPECT_EQ(relu.zero_point, 0);
   EXPECT_GT(asymmetric_uint8(0.0f, 0.0f).scale, 0.0f);
@@ -195,7 +196,8 @@ TEST(Entropy, FloorBoundsTheClippedFractionOnSiluActivations) {
   Rng rng(7);
   std::vector<float> values(400000);
   for (std::size_t k = 0; k < values.size(); ++k) {
-    const double x = k < 380000 ? -1.5 + rng.next_normal() : -2.0 * std::log(1.0 - rng.next_double());
+    const double x =
+        k < 380000 ? -1.5 + rng.next_normal() : -2.0 * std::log(1.0 - rng.next_double());
     values[k] = static_cast<float>(x / (1.0 + std::exp(-x)));
   }
   CollectOptions c;
@@ -215,7 +217,8 @@ TEST(Entropy, FloorBoundsTheClippedFractionOnSiluActivations) {
   auto counts = h.counts();
   std::size_t used = counts.size();
   while (used > 1 && counts[used - 1] == 0) --used;
-  EXPECT_EQ(r_pure.amax, static_cast<float>(select_amax_entropy(counts.first(used), h.bin_width())));
+  EXPECT_EQ(r_pure.amax,
+            static_cast<float>(select_amax_entropy(counts.first(used), h.bin_width())));
   EXPECT_GT(clipped_fraction(r_pure.amax), 0.005);  // KL alone clips about 1% here
 
   const Range r_floor = select_range(stats, SelectOptions{});  // default floor 99.99

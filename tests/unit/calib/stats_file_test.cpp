@@ -37,7 +37,8 @@ StatsSet collect(const std::vector<std::vector<float>>& batches, std::size_t fir
   set.add_tensor("b");
   for (std::size_t i = first; i < last; ++i) {
     Shape shape{static_cast<std::int64_t>(batches[i].size())};
-    set.observe("a", TensorView{DType::kFloat32, shape, batches[i].data()}, static_cast<std::int64_t>(i));
+    set.observe("a", TensorView{DType::kFloat32, shape, batches[i].data()},
+                static_cast<std::int64_t>(i));
     std::vector<float> relu = batches[i];
     for (auto& x : relu) x = std::max(x, 0.0f);
     set.observe("b", TensorView{DType::kFloat32, shape, relu.data()}, static_cast<std::int64_t>(i));
@@ -65,8 +66,8 @@ TEST(StatsFile, MergedShardsGiveTheSameRangesAsOneRun) {
   merged.merge(StatsSet::deserialize(collect(batches, 4, 9, 3).serialize(), "shard2"));
   EXPECT_EQ(merged.provenance().samples, 9u);
   EXPECT_EQ(merged.provenance().data_fingerprints.size(), 2u);
-  for (Method m : {Method::kMinMax, Method::kEma, Method::kPercentile, Method::kEntropy,
-                   Method::kMse}) {
+  for (Method m :
+       {Method::kMinMax, Method::kEma, Method::kPercentile, Method::kEntropy, Method::kMse}) {
     SelectOptions o;
     o.method = m;
     for (const char* name : {"a", "b"}) {

@@ -41,8 +41,8 @@ TEST(TensorStats, MinMaxAndEmaOverBatches) {
   o.method = Method::kEma;
   o.ema_momentum = 0.5;
   r = select_range(s, o);
-  EXPECT_FLOAT_EQ(r.min, -2.0f);   // -1 + 0.5 * (-3 + 1)
-  EXPECT_FLOAT_EQ(r.max, 1.25f);   // 2 + 0.5 * (0.5 - 2)
+  EXPECT_FLOAT_EQ(r.min, -2.0f);  // -1 + 0.5 * (-3 + 1)
+  EXPECT_FLOAT_EQ(r.max, 1.25f);  // 2 + 0.5 * (0.5 - 2)
   EXPECT_FLOAT_EQ(r.amax, 2.0f);
 }
 
@@ -71,8 +71,11 @@ TEST(TensorStats, IgnoreNonFiniteSkipsAndCounts) {
   CollectOptions o;
   o.ignore_nonfinite = true;
   TensorStats s(o);
-  s.observe("t", batch({1.0f, std::numeric_limits<float>::quiet_NaN(), -2.0f,
-                        -std::numeric_limits<float>::infinity()}).view(), 0);
+  s.observe("t",
+            batch({1.0f, std::numeric_limits<float>::quiet_NaN(), -2.0f,
+                   -std::numeric_limits<float>::infinity()})
+                .view(),
+            0);
   EXPECT_EQ(s.nonfinite(), 2u);
   EXPECT_EQ(s.count(), 2u);
   EXPECT_EQ(s.min(), -2.0f);
@@ -83,8 +86,8 @@ TEST(TensorStats, AllZeroTensorGetsUsableScale) {
   TensorStats s;
   s.observe("zeros", batch(std::vector<float>(1000, 0.0f)).view(), 0);
   s.observe("zeros", batch(std::vector<float>(10, -0.0f)).view(), 1);
-  for (Method m : {Method::kMinMax, Method::kEma, Method::kPercentile, Method::kEntropy,
-                   Method::kMse}) {
+  for (Method m :
+       {Method::kMinMax, Method::kEma, Method::kPercentile, Method::kEntropy, Method::kMse}) {
     SelectOptions o;
     o.method = m;
     const auto r = select_range(s, o);
@@ -161,8 +164,9 @@ TEST(ScanMinMax, MatchesScalarScanAtEveryLengthAndPosition) {
     EXPECT_EQ(r.max, hi) << n;
     EXPECT_TRUE(r.all_finite) << n;
     for (std::size_t at : {std::size_t{0}, n / 2, n - 1}) {
-      for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                        -std::numeric_limits<float>::infinity()}) {
+      for (float bad :
+           {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+            -std::numeric_limits<float>::infinity()}) {
         auto w = v;
         w[at] = bad;
         EXPECT_FALSE(scan_min_max(w).all_finite) << n << " at " << at << " value " << bad;
@@ -197,7 +201,8 @@ TEST(TensorStats, ThreadCountDoesNotChangeResults) {
     EXPECT_EQ(s.count(), runs[0].count());
     const auto a = s.histogram()->counts();
     const auto b = runs[0].histogram()->counts();
-    EXPECT_EQ(std::vector<std::uint64_t>(a.begin(), a.end()), std::vector<std::uint64_t>(b.begin(), b.end()));
+    EXPECT_EQ(std::vector<std::uint64_t>(a.begin(), a.end()),
+              std::vector<std::uint64_t>(b.begin(), b.end()));
   }
   // A NaN deep inside one thread's chunk is still found and reported with its element index.
   v[v.size() - 5] = std::numeric_limits<float>::quiet_NaN();
@@ -238,7 +243,8 @@ TEST(TensorStats, HistogramGrowingWithinABatchEqualsDirectBinning) {
     ASSERT_EQ(h.range_exponent(), range_exponent_for(absmax));
     std::vector<std::uint64_t> direct(static_cast<std::size_t>(h.num_bins()), 0);
     const double width = h.bin_width();
-    for (float x : small.values) ++direct[static_cast<std::size_t>(std::fabs(static_cast<double>(x)) / width)];
+    for (float x : small.values)
+      ++direct[static_cast<std::size_t>(std::fabs(static_cast<double>(x)) / width)];
     for (float x : v) ++direct[static_cast<std::size_t>(std::fabs(static_cast<double>(x)) / width)];
     const auto c = h.counts();
     EXPECT_EQ(std::vector<std::uint64_t>(c.begin(), c.end()), direct) << threads << " threads";
@@ -290,7 +296,8 @@ TEST(TensorStats, UnionOfPartsEqualsObservingTheConcatenation) {
   EXPECT_EQ(derived.histogram()->range_exponent(), direct.histogram()->range_exponent());
   const auto hd = derived.histogram()->counts();
   const auto hx = direct.histogram()->counts();
-  EXPECT_EQ(std::vector<std::uint64_t>(hd.begin(), hd.end()), std::vector<std::uint64_t>(hx.begin(), hx.end()));
+  EXPECT_EQ(std::vector<std::uint64_t>(hd.begin(), hd.end()),
+            std::vector<std::uint64_t>(hx.begin(), hx.end()));
 
   // A part that missed the batch is a bug, reported with the tensor's name.
   TensorStats late(o);

@@ -22,7 +22,10 @@ TEST(AtomicFile, CommitRenames) {
 
 TEST(AtomicFile, NoCommitNoFile) {
   test::TempDir dir;
-  { AtomicFile f(dir / "out.txt"); f.write("partial"); }
+  {
+    AtomicFile f(dir / "out.txt");
+    f.write("partial");
+  }
   EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 

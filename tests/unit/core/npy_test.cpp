@@ -65,9 +65,8 @@ TEST(Npy, NumpyReadsWhatWeWrite) {
   std::vector<float> data{0.25f, 1.0f, -3.0f, 4.0f, 5.0f, 6.0f};
   w.append(data.data(), 2);
   w.finish();
-  auto r = test::run_command(test::system_python() +
-                             " -c \"import numpy as np; a=np.load('" + (dir / "n.npy").string() +
-                             "'); print(a.shape, a.dtype, a.sum())\"");
+  auto r = test::run_command(test::system_python() + " -c \"import numpy as np; a=np.load('" +
+                             (dir / "n.npy").string() + "'); print(a.shape, a.dtype, a.sum())\"");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, "(2, 3) float32 13.25\n");
 }

@@ -1,5 +1,7 @@
 // .npz writer and reader: numpy reads what we write, we read what numpy writes (stored and
 // deflated), corrupt archives give clear errors, and a failed write leaves no file.
+#include "core/npz.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,7 +9,6 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/npz.hpp"
 #include "test_support.hpp"
 
 namespace qcal {
@@ -15,7 +16,8 @@ namespace {
 
 Tensor iota_f32(Shape shape, float start) {
   Tensor t(DType::kFloat32, std::move(shape));
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = start + static_cast<float>(i) * 0.5f;
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    t.data<float>()[i] = start + static_cast<float>(i) * 0.5f;
   return t;
 }
 
@@ -40,7 +42,8 @@ TEST(Npz, NumpyReadsStreamedAndWholeArrays) {
       "import numpy as np, zipfile, sys\n"
       "z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None\n"
       "d = np.load(sys.argv[1])\n"
-      "a = d['images']; assert a.shape == (3, 3, 4, 5) and a.dtype == np.float32, (a.shape, a.dtype)\n"
+      "a = d['images']; assert a.shape == (3, 3, 4, 5) and a.dtype == np.float32, (a.shape, "
+      "a.dtype)\n"
       "exp = np.concatenate([np.arange(120, dtype=np.float32).reshape(2,3,4,5) * 0.5,\n"
       "                      1000 + np.arange(60, dtype=np.float32).reshape(1,3,4,5) * 0.5])\n"
       "assert (a == exp).all()\n"
@@ -48,7 +51,8 @@ TEST(Npz, NumpyReadsStreamedAndWholeArrays) {
       "assert sorted(d.files) == ['ids', 'images']\n"
       "print('ok')\n";
   write_file_atomic(tmp / "check.py", script);
-  auto r = test::run_command(test::system_python() + " " + (tmp / "check.py").string() + " " + path.string());
+  auto r = test::run_command(test::system_python() + " " + (tmp / "check.py").string() + " " +
+                             path.string());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok"), std::string::npos) << r.output;
 
@@ -72,7 +76,8 @@ TEST(Npz, ReadsNumpyStoredAndCompressed) {
       "np.savez(sys.argv[1] + '/plain.npz', a=a, b=b)\n"
       "np.savez_compressed(sys.argv[1] + '/packed.npz', a=a, b=b)\n";
   write_file_atomic(tmp / "make.py", script);
-  auto r = test::run_command(test::system_python() + " " + (tmp / "make.py").string() + " " + tmp.path().string());
+  auto r = test::run_command(test::system_python() + " " + (tmp / "make.py").string() + " " +
+                             tmp.path().string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* name : {"plain.npz", "packed.npz"}) {
     auto arrays = read_npz(tmp / name);
@@ -97,7 +102,8 @@ TEST(Npz, ArrayReaderStreamsRowsOfStoredAndCompressedMembers) {
       "np.savez(sys.argv[1] + '/plain.npz', images=a, b=b)\n"
       "np.savez_compressed(sys.argv[1] + '/packed.npz', images=a, b=b)\n";
   write_file_atomic(tmp / "make.py", script);
-  auto r = test::run_command(test::system_python() + " " + (tmp / "make.py").string() + " " + tmp.path().string());
+  auto r = test::run_command(test::system_python() + " " + (tmp / "make.py").string() + " " +
+                             tmp.path().string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* name : {"plain.npz", "packed.npz"}) {
     SCOPED_TRACE(name);
@@ -112,7 +118,8 @@ TEST(Npz, ArrayReaderStreamsRowsOfStoredAndCompressedMembers) {
       const Tensor rows = reader.read_rows(first, count);
       EXPECT_EQ(rows.shape(), (Shape{count, 3, 50, 70}));
       EXPECT_EQ(std::memcmp(rows.raw_data(),
-                            static_cast<const char*>(whole.raw_data()) + row_bytes * static_cast<std::size_t>(first),
+                            static_cast<const char*>(whole.raw_data()) +
+                                row_bytes * static_cast<std::size_t>(first),
                             row_bytes * static_cast<std::size_t>(count)),
                 0)
           << "rows " << first;

@@ -13,12 +13,14 @@ namespace qcal::dataset {
 namespace {
 
 // Feeds a timeline to a plan, stopping as extract_frames does; returns the kept indices.
-std::vector<std::int64_t> run_plan(const FrameSampling& s, const std::vector<double>& times, double fps) {
+std::vector<std::int64_t> run_plan(const FrameSampling& s, const std::vector<double>& times,
+                                   double fps) {
   FramePlan plan(s, VideoInfo{static_cast<std::int64_t>(times.size()), fps});
   std::vector<std::int64_t> kept;
   for (std::size_t i = 0; i < times.size(); ++i) {
     if (plan.past_end(times[i])) break;
-    if (plan.want(static_cast<std::int64_t>(i), times[i])) kept.push_back(static_cast<std::int64_t>(i));
+    if (plan.want(static_cast<std::int64_t>(i), times[i]))
+      kept.push_back(static_cast<std::int64_t>(i));
     if (plan.exhausted()) break;
   }
   return kept;
@@ -73,8 +75,8 @@ TEST(FramePlan, FpsOnVariableFrameRate) {
   for (int i = 0; i < 30; ++i) t.push_back(i / 30.0);
   for (int i = 0; i < 30; ++i) t.push_back(1.0 + i / 10.0);
   EXPECT_EQ(run_plan(mode(SamplingMode::kFps, 5), t, 15.8),
-            (std::vector<std::int64_t>{0, 6, 12, 18, 24, 30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50,
-                                       52, 54, 56, 58}));
+            (std::vector<std::int64_t>{0,  6,  12, 18, 24, 30, 32, 34, 36, 38,
+                                       40, 42, 44, 46, 48, 50, 52, 54, 56, 58}));
 }
 
 TEST(FramePlan, CountSpreadsEvenly) {

@@ -15,7 +15,8 @@
 namespace qcal::dataset {
 namespace {
 
-std::filesystem::path write_jpeg(const test::TempDir& dir, const std::string& name, const cv::Mat& img) {
+std::filesystem::path write_jpeg(const test::TempDir& dir, const std::string& name,
+                                 const cv::Mat& img) {
   const auto path = dir / name;
   EXPECT_TRUE(cv::imwrite(path.string(), img, {cv::IMWRITE_JPEG_QUALITY, 95}));
   return path;
@@ -25,7 +26,8 @@ std::filesystem::path write_jpeg(const test::TempDir& dir, const std::string& na
 cv::Mat detailed_scene() {
   cv::Mat img = test::make_texture(7, 1280, 960);
   for (int i = 0; i < 40; ++i) {
-    cv::line(img, cv::Point(i * 32, 0), cv::Point(1279 - i * 20, 959), cv::Scalar(20 * (i % 12), 40, 240), 2);
+    cv::line(img, cv::Point(i * 32, 0), cv::Point(1279 - i * 20, 959),
+             cv::Scalar(20 * (i % 12), 40, 240), 2);
   }
   cv::putText(img, "qcal calibration", cv::Point(100, 500), cv::FONT_HERSHEY_SIMPLEX, 4,
               cv::Scalar(10, 10, 10), 6);
@@ -39,7 +41,8 @@ TEST(ImageQuality, SharpnessFollowsBlur) {
   for (double sigma : {0.0, 1.5, 3.0, 6.0}) {
     cv::Mat img = scene.clone();
     if (sigma > 0) cv::GaussianBlur(scene, img, cv::Size(0, 0), sigma);
-    const auto path = write_jpeg(dir, "blur" + std::to_string(static_cast<int>(sigma * 10)) + ".jpg", img);
+    const auto path =
+        write_jpeg(dir, "blur" + std::to_string(static_cast<int>(sigma * 10)) + ".jpg", img);
     const auto m = measure_image(path, nullptr);
     EXPECT_EQ(m.width, 1280);
     EXPECT_EQ(m.height, 960);

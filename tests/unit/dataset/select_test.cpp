@@ -3,11 +3,10 @@
 #include "dataset/select.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -22,7 +21,8 @@ namespace {
 
 std::vector<double> ramp(std::size_t n) {
   std::vector<double> s;
-  for (std::size_t i = 0; i < n; ++i) s.push_back(static_cast<double>((i * 37) % n));  // a permutation
+  for (std::size_t i = 0; i < n; ++i)
+    s.push_back(static_cast<double>((i * 37) % n));  // a permutation
   return s;
 }
 
@@ -68,7 +68,8 @@ TEST(Choose, DiverseAvoidsNearDuplicates) {
   std::vector<double> scores;
   for (int cluster = 0; cluster < 3; ++cluster) {
     for (int k = 0; k < 5; ++k) {
-      desc.push_back(std::vector<float>(6, static_cast<float>(cluster) + 0.01f * static_cast<float>(k)));
+      desc.push_back(
+          std::vector<float>(6, static_cast<float>(cluster) + 0.01f * static_cast<float>(k)));
       scores.push_back(cluster == 0 ? 90 - k : 50 - k);  // cluster 0 holds all the best scores
     }
   }
@@ -91,7 +92,8 @@ void make_blur_folder(const fs::path& dir, int count) {
   fs::create_directories(dir / "sub");
   cv::Mat scene = test::make_texture(3, 800, 600);
   for (int i = 0; i < 30; ++i) {
-    cv::line(scene, cv::Point(i * 27, 0), cv::Point(799 - i * 11, 599), cv::Scalar(250, 30, 30 + 7 * i), 2);
+    cv::line(scene, cv::Point(i * 27, 0), cv::Point(799 - i * 11, 599),
+             cv::Scalar(250, 30, 30 + 7 * i), 2);
   }
   for (int i = 0; i < count; ++i) {
     cv::Mat img = scene.clone();
@@ -134,7 +136,8 @@ TEST(SelectCalibrationSet, TopPicksTheSharpestAndWritesEverything) {
   // Sharpness falls with blur along the folder.
   double previous = 101;
   for (int i = 0; i < 10; ++i) {
-    const std::string rel = std::string(i % 2 ? "sub/" : "") + "img_" + std::to_string(100 + i) + ".jpg";
+    const std::string rel =
+        std::string(i % 2 ? "sub/" : "") + "img_" + std::to_string(100 + i) + ".jpg";
     for (const auto& img : j["images"]) {
       if (img["path"] == rel) {
         EXPECT_LT(img["scores"]["sharpness"].get<double>(), previous) << rel;
@@ -149,7 +152,8 @@ TEST(SelectCalibrationSet, BrightnessWeightPrefersWellExposedImages) {
   test::TempDir dir;
   fs::create_directories(dir / "src");
   const cv::Mat scene = test::make_texture(9, 640, 480);
-  const std::vector<std::pair<double, double>> exposures = {{0.1, 0}, {0.3, 0}, {1.0, 0}, {0.9, 10}, {0.3, 200}};
+  const std::vector<std::pair<double, double>> exposures = {
+      {0.1, 0}, {0.3, 0}, {1.0, 0}, {0.9, 10}, {0.3, 200}};
   for (std::size_t i = 0; i < exposures.size(); ++i) {
     cv::Mat img;
     scene.convertTo(img, -1, exposures[i].first, exposures[i].second);
@@ -186,7 +190,8 @@ TEST(SelectCalibrationSet, FewerThanNPassIsAnErrorSayingWhichThresholdWouldDo) {
     select_calibration_set(o);
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(e.message().find("only 0 of 6 readable images score at least 99.9"), std::string::npos)
+    EXPECT_NE(e.message().find("only 0 of 6 readable images score at least 99.9"),
+              std::string::npos)
         << e.message();
     EXPECT_NE(e.message().find("--threshold "), std::string::npos);
     EXPECT_NE(e.message().find(" would give 4"), std::string::npos);
@@ -215,8 +220,9 @@ TEST(SelectCalibrationSet, SameBytesWhateverTheThreadCount) {
     select_calibration_set(o);
     analysis[t] = read_file(o.out_dir / "calibration_analysis.json");
     // output paths differ by design; drop the line that names the folder
-    analysis[t].erase(analysis[t].find("\"output\": \""), analysis[t].find('\n', analysis[t].find("\"output\": \"")) -
-                                                             analysis[t].find("\"output\": \""));
+    analysis[t].erase(analysis[t].find("\"output\": \""),
+                      analysis[t].find('\n', analysis[t].find("\"output\": \"")) -
+                          analysis[t].find("\"output\": \""));
   }
   EXPECT_EQ(analysis[0], analysis[1]);
 }

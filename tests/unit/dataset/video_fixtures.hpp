@@ -2,13 +2,12 @@
 // block code (so a test can check exactly which frame was extracted), and generated images.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
-
-#include <filesystem>
-#include <functional>
 #include <string>
 
 #include "test_support.hpp"
@@ -61,10 +60,9 @@ inline int read_frame_code(const std::filesystem::path& image) {
 }
 
 // Writes an MJPG .avi of `frames` frames at `fps` with OpenCV; make(i) draws frame i.
-inline void write_mjpg_avi(const std::filesystem::path& path, int frames, double fps,
-                           const std::function<cv::Mat(int)>& make = [](int i) {
-                             return make_coded_frame(i);
-                           }) {
+inline void write_mjpg_avi(
+    const std::filesystem::path& path, int frames, double fps,
+    const std::function<cv::Mat(int)>& make = [](int i) { return make_coded_frame(i); }) {
   cv::Mat first = make(0);
   cv::VideoWriter writer(path.string(), cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'),
                          fps, first.size());

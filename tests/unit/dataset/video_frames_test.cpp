@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 namespace qcal::dataset {
 namespace {
 
-FramesOptions options_for(const fs::path& video, const fs::path& out, SamplingMode mode, double value) {
+FramesOptions options_for(const fs::path& video, const fs::path& out, SamplingMode mode,
+                          double value) {
   FramesOptions o;
   o.inputs = {video};
   o.out_dir = out;
@@ -54,7 +55,8 @@ TEST_F(VideoFrames, EachSamplingModeKeepsTheRightFrames) {
   EXPECT_TRUE(fs::exists(o.out_dir / "clip_frame_000030.jpg"));
 
   o = options_for(dir_ / "clip.avi", dir_ / "fps", SamplingMode::kFps, 1);
-  EXPECT_EQ(kept_indices(extract_frames(o).videos[0], o.out_dir), (std::vector<std::int64_t>{0, 30, 60}));
+  EXPECT_EQ(kept_indices(extract_frames(o).videos[0], o.out_dir),
+            (std::vector<std::int64_t>{0, 30, 60}));
 
   o = options_for(dir_ / "clip.avi", dir_ / "count", SamplingMode::kCount, 4);
   r = extract_frames(o);
@@ -63,7 +65,8 @@ TEST_F(VideoFrames, EachSamplingModeKeepsTheRightFrames) {
 
   o = options_for(dir_ / "clip.avi", dir_ / "cap", SamplingMode::kEvery, 5);
   o.sampling.max_per_video = 3;
-  EXPECT_EQ(kept_indices(extract_frames(o).videos[0], o.out_dir), (std::vector<std::int64_t>{15, 45, 75}));
+  EXPECT_EQ(kept_indices(extract_frames(o).videos[0], o.out_dir),
+            (std::vector<std::int64_t>{15, 45, 75}));
 
   o = options_for(dir_ / "clip.avi", dir_ / "range", SamplingMode::kFps, 10);
   o.sampling.start_s = 1.0;
@@ -131,7 +134,8 @@ TEST_F(VideoFrames, BadVideosFailByNameAndTheOthersGoOn) {
 }
 
 TEST_F(VideoFrames, SameBytesWhateverTheJobCount) {
-  for (int i = 0; i < 3; ++i) fs::copy_file(dir_ / "clip.avi", dir_ / ("c" + std::to_string(i) + ".avi"));
+  for (int i = 0; i < 3; ++i)
+    fs::copy_file(dir_ / "clip.avi", dir_ / ("c" + std::to_string(i) + ".avi"));
   fs::remove(dir_ / "clip.avi");
   std::string csv[2];
   for (int j = 0; j < 2; ++j) {
@@ -141,7 +145,8 @@ TEST_F(VideoFrames, SameBytesWhateverTheJobCount) {
     csv[j] = read_file(o.out_dir / "frames.csv");
   }
   EXPECT_EQ(csv[0], csv[1]);
-  EXPECT_EQ(read_file(dir_ / "out0" / "c1_frame_000045.jpg"), read_file(dir_ / "out1" / "c1_frame_000045.jpg"));
+  EXPECT_EQ(read_file(dir_ / "out0" / "c1_frame_000045.jpg"),
+            read_file(dir_ / "out1" / "c1_frame_000045.jpg"));
 }
 
 TEST_F(VideoFrames, InputErrors) {

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/videoio.hpp>
-
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -21,7 +20,7 @@ namespace qcal::dataset {
 namespace {
 
 struct Reference {
-  std::vector<double> times;  // CAP_PROP_POS_MSEC / 1000 of every frame
+  std::vector<double> times;    // CAP_PROP_POS_MSEC / 1000 of every frame
   std::vector<cv::Mat> frames;  // retrieved where wanted, else empty
 };
 
@@ -140,7 +139,8 @@ TEST_F(VideoReaderTest, RotatedPhoneVideoMatchesVideoCapture) {
   for (const char* angle : {"90", "270"}) {
     const fs::path rotated = dir_ / (std::string("rot") + angle + ".mp4");
     ASSERT_EQ(test::run_command("ffmpeg -v error -y -i '" + (dir_ / "clip.mp4").string() +
-                                "' -c copy -metadata:s:v:0 rotate=" + angle + " '" + rotated.string() + "'")
+                                "' -c copy -metadata:s:v:0 rotate=" + angle + " '" +
+                                rotated.string() + "'")
                   .exit_code,
               0);
     check_against_videocapture(rotated, 9);

@@ -50,7 +50,8 @@ std::shared_ptr<const Model> silu_model() {
   b.initializer_i64("ends", {1}, {5});
   b.initializer_i64("axes", {1}, {1});
   b.node("Slice", {"m", "starts", "ends", "axes"}, {"sl"}, "slice");
-  test::OnnxBuilder::attr_ints(b.node("Transpose", {"a"}, {"tr"}, "transpose"), "perm", {0, 2, 3, 1});
+  test::OnnxBuilder::attr_ints(b.node("Transpose", {"a"}, {"tr"}, "transpose"), "perm",
+                               {0, 2, 3, 1});
   for (const char* o : {"p", "sd", "sum", "sl", "tr"}) b.output(o);
   return std::make_shared<const Model>(Model::load_from_bytes(b.bytes(), {}));
 }
@@ -61,7 +62,8 @@ struct Seen {
   std::map<std::string, MinMaxScan> direct;                // scan_min_max of the view
 };
 
-Seen observe_minmax(Session& s, const Tensor& x, std::optional<std::vector<std::string>> names = std::nullopt) {
+Seen observe_minmax(Session& s, const Tensor& x,
+                    std::optional<std::vector<std::string>> names = std::nullopt) {
   Seen seen;
   s.set_minmax_observer(
       [&](const std::string& name, const TensorView& v, const MinMaxScan* minmax) {
@@ -79,8 +81,10 @@ Seen observe_minmax(Session& s, const Tensor& x, std::optional<std::vector<std::
 void expect_same_scan(const MinMaxScan& handed, const MinMaxScan& direct, const std::string& name) {
   EXPECT_EQ(handed.all_finite, direct.all_finite) << name;
   if (!direct.all_finite) return;
-  EXPECT_EQ(std::bit_cast<std::uint32_t>(handed.min), std::bit_cast<std::uint32_t>(direct.min)) << name;
-  EXPECT_EQ(std::bit_cast<std::uint32_t>(handed.max), std::bit_cast<std::uint32_t>(direct.max)) << name;
+  EXPECT_EQ(std::bit_cast<std::uint32_t>(handed.min), std::bit_cast<std::uint32_t>(direct.min))
+      << name;
+  EXPECT_EQ(std::bit_cast<std::uint32_t>(handed.max), std::bit_cast<std::uint32_t>(direct.max))
+      << name;
 }
 
 Tensor silu_input(Rng& rng) {
@@ -94,7 +98,8 @@ TEST(MinMaxObserver, KernelScansEqualReadingTheTensorAtAnyThreadCount) {
   for (int threads : {1, 2, 3}) {
     Session plain(model, {.num_threads = threads});
     std::vector<std::string> plain_order;
-    plain.set_observer([&](const std::string& name, const TensorView&) { plain_order.push_back(name); });
+    plain.set_observer(
+        [&](const std::string& name, const TensorView&) { plain_order.push_back(name); });
     plain.run(std::vector<Tensor>{x});
 
     Session s(model, {.num_threads = threads});
@@ -113,7 +118,9 @@ TEST(MinMaxObserver, KernelScansEqualReadingTheTensorAtAnyThreadCount) {
     for (const char* t : {"x", "d", "p"}) EXPECT_FALSE(seen.scans.at(t).has_value()) << t;
     // c is reported after the Sigmoid that scanned it (so after s's producer ran), the others as
     // the plain observer orders them.
-    const auto pos = [&](const std::string& n) { return std::find(seen.order.begin(), seen.order.end(), n) - seen.order.begin(); };
+    const auto pos = [&](const std::string& n) {
+      return std::find(seen.order.begin(), seen.order.end(), n) - seen.order.begin();
+    };
     EXPECT_LT(pos("x"), pos("c"));
     EXPECT_EQ(pos("c") + 1, pos("s"));
   }
@@ -142,7 +149,8 @@ TEST(MinMaxObserver, NegativeZerosAreCanonicalAsWhenRead) {
   b.output("n");
   const auto model = std::make_shared<const Model>(Model::load_from_bytes(b.bytes(), {}));
   Rng rng(12);
-  const Tensor x = Tensor::from_values<float>({1, 1, 256, 256}, uniform(256 * 256, -1.0f, 1.0f, rng));
+  const Tensor x =
+      Tensor::from_values<float>({1, 1, 256, 256}, uniform(256 * 256, -1.0f, 1.0f, rng));
   for (int threads : {1, 2}) {
     Session s(model, {.num_threads = threads});
     const Seen seen = observe_minmax(s, x);
@@ -156,7 +164,8 @@ TEST(MinMaxObserver, NegativeZerosAreCanonicalAsWhenRead) {
 
 TEST(MinMaxObserver, NanAndInfAreFlaggedNotHidden) {
   const auto model = silu_model();
-  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     Rng rng(7);
     Tensor x = silu_input(rng);
     x.data<float>()[4 * 64 * 64 - 70] = bad;  // near the end: the last block of the last chunk
@@ -184,7 +193,8 @@ TEST(MinMaxObserver, PlainObserverStillSeesExecutionOrderWithoutScans) {
   std::vector<std::string> order;
   s.set_observer([&](const std::string& name, const TensorView&) { order.push_back(name); });
   s.run(std::vector<Tensor>{x});
-  EXPECT_EQ(order, (std::vector<std::string>{"x", "c", "s", "m", "r", "a", "d", "p", "sd", "sum", "sl", "tr"}));
+  EXPECT_EQ(order, (std::vector<std::string>{"x", "c", "s", "m", "r", "a", "d", "p", "sd", "sum",
+                                             "sl", "tr"}));
 }
 
 }  // namespace

@@ -178,7 +178,8 @@ TEST(Model, ExternalDataStaysInsideTheModelFolder) {
   };
   const auto base = dir.path() / "model";
   EXPECT_NO_THROW(Model::load_from_bytes(make("w.bin"), base));
-  for (const std::string& bad : std::vector<std::string>{"../secret.bin", "/etc/passwd", (dir.path() / "secret.bin").string()}) {
+  for (const std::string& bad : std::vector<std::string>{"../secret.bin", "/etc/passwd",
+                                                         (dir.path() / "secret.bin").string()}) {
     const std::string msg = error_of(make(bad), base);
     EXPECT_NE(msg.find("escapes the model folder"), std::string::npos) << bad << ": " << msg;
     EXPECT_NE(msg.find("tensor: w"), std::string::npos) << msg;

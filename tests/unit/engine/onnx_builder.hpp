@@ -94,8 +94,10 @@ class OnnxBuilder {
     auto* shape = tt->mutable_shape();
     for (auto d : dims) {
       auto* dim = shape->add_dim();
-      if (d < 0) dim->set_dim_param("N");
-      else dim->set_dim_value(d);
+      if (d < 0)
+        dim->set_dim_param("N");
+      else
+        dim->set_dim_value(d);
     }
   }
   onnx::ModelProto model_;

@@ -100,7 +100,8 @@ TEST(Session, FusionMatchesUnfusedAndRespectsTheObserver) {
   const std::vector<Tensor> in{Tensor::from_values<float>({1, 3, 9, 9}, xv)};
 
   Session fused(model);
-  EXPECT_EQ(fused.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(fused.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}),
+            (std::vector<std::string>{"x", "y"}));
   const Tensor yf = fused.run(in)[0];
 
   Session unfused(model);
@@ -120,13 +121,15 @@ TEST(Session, FusionMatchesUnfusedAndRespectsTheObserver) {
   // Watching, on an already planned fused session, tensors it materialises keeps its graph (and
   // plans); watching one that fusion removed rebuilds it. Both see what they ask, same outputs.
   std::vector<std::string> seen_fused;
-  fused.set_observer([&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
-                     std::vector<std::string>{"x", "y"});
+  fused.set_observer(
+      [&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
+      std::vector<std::string>{"x", "y"});
   const Tensor y_watched = fused.run(in)[0];
   EXPECT_EQ(seen_fused, (std::vector<std::string>{"x", "y"}));
   seen_fused.clear();
-  fused.set_observer([&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
-                     std::vector<std::string>{"s"});
+  fused.set_observer(
+      [&](const std::string& name, const TensorView&) { seen_fused.push_back(name); },
+      std::vector<std::string>{"s"});
   const Tensor y_rebuilt = fused.run(in)[0];
   EXPECT_EQ(seen_fused, (std::vector<std::string>{"s"}));
   for (std::int64_t i = 0; i < yf.numel(); ++i) {
@@ -136,7 +139,8 @@ TEST(Session, FusionMatchesUnfusedAndRespectsTheObserver) {
   // Back to the fused graph's own tensors after a rebuild that watched "s": rebuilt again, so
   // the SiLU fusion returns and "s" is gone.
   fused.set_observer([](const std::string&, const TensorView&) {}, std::vector<std::string>{"y"});
-  EXPECT_EQ(fused.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(fused.tensor_names(std::vector<Shape>{{1, 3, 9, 9}}),
+            (std::vector<std::string>{"x", "y"}));
 }
 
 TEST(Session, OutputsDoNotDependOnThreadCount) {

@@ -1,17 +1,18 @@
 // measure_sensitivity on a small model built in memory: fake quantization in place through the
 // engine observer gives exactly the outputs computed by hand, the caller's inputs are not
 // touched, the along-model error matches, and activation scales are read back from a QDQ model.
+#include "eval/sensitivity_run.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "../engine/onnx_builder.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "engine/model.hpp"
-#include "eval/sensitivity_run.hpp"
 #include "eval/tensor_metrics.hpp"
-#include "../engine/onnx_builder.hpp"
 #include "test_support.hpp"
 
 namespace qcal::eval {
@@ -125,7 +126,8 @@ TEST(MeasureSensitivity, UnknownTensorsAreSkippedAndNoSamplesIsAnError) {
   const auto path = dir / "m.onnx";
   write_file_atomic(path, small_model());
   std::vector<float> r(6, 0.5f);
-  std::vector<std::vector<Tensor>> samples = {{Tensor::from_values<float>({1, 6}, std::span<const float>(r))}};
+  std::vector<std::vector<Tensor>> samples = {
+      {Tensor::from_values<float>({1, 6}, std::span<const float>(r))}};
   const auto run = measure_sensitivity(path, {{"nope", {}}, {"t1", {.scale = 0.1f}}}, samples, {});
   ASSERT_EQ(run.tensors.size(), 1u);
   EXPECT_EQ(run.skipped, std::vector<std::string>{"nope"});
@@ -153,7 +155,8 @@ TEST(ActivationQuantFromQdq, ReadsScalarActivationQuantizeLinear) {
   b.node("Add", {"xd", "wd"}, {"a"}, "add");
   b.node("QuantizeLinear", {"a", "s", "uz"}, {"aq"}, "q2");
   b.node("DequantizeLinear", {"aq", "s", "uz"}, {"y"}, "d2");
-  const auto m = engine::Model::load_from_bytes(b.bytes(), {}, engine::LoadOptions{.check_ops = false});
+  const auto m =
+      engine::Model::load_from_bytes(b.bytes(), {}, engine::LoadOptions{.check_ops = false});
   const auto q = activation_quant_from_qdq(m);
   ASSERT_EQ(q.size(), 2u);
   EXPECT_EQ(q.at("x").scale, 0.25f);

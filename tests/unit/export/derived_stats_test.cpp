@@ -45,7 +45,8 @@ std::string concat_model() {
 // Collects statistics with derivation off and on, at 1 and 2 threads: the serialized bytes must
 // all be equal. `check(stats)` adds per-model expectations.
 template <typename Check>
-void expect_derived_equals_direct(const std::filesystem::path& model, const std::filesystem::path& npy,
+void expect_derived_equals_direct(const std::filesystem::path& model,
+                                  const std::filesystem::path& npy,
                                   const std::vector<std::string>& required, const Check& check) {
   std::string reference;
   for (bool derive : {false, true}) {
@@ -70,7 +71,8 @@ TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
   Tensor x(DType::kFloat32, {6, 4, 8, 8});
   Rng rng(8);
   for (std::int64_t i = 0; i < x.numel(); ++i) {
-    x.data<float>()[i] = static_cast<float>(rng.next_normal() * static_cast<double>(1 + (i / 256) % 6));  // ranges vary by channel
+    x.data<float>()[i] = static_cast<float>(
+        rng.next_normal() * static_cast<double>(1 + (i / 256) % 6));  // ranges vary by channel
   }
   write_npy(dir.path() / "x.npy", x);
 
@@ -81,10 +83,11 @@ TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
   EXPECT_EQ(names, (std::vector<std::string>{"cat", "t", "rs"}));
   ASSERT_FALSE(derived.empty());
   EXPECT_EQ(derived[0].parts, (std::vector<std::string>{"r1", "c2", "r1"}));
-  expect_derived_equals_direct(model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
-    ASSERT_TRUE(stats.has_tensor("cat") && stats.has_tensor("rs") && stats.has_tensor("t"));
-    EXPECT_EQ(stats.at("cat").count(), 6u * 20 * 64);
-  });
+  expect_derived_equals_direct(
+      model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
+        ASSERT_TRUE(stats.has_tensor("cat") && stats.has_tensor("rs") && stats.has_tensor("t"));
+        EXPECT_EQ(stats.at("cat").count(), 6u * 20 * 64);
+      });
 }
 
 // a = Relu(Conv(X)) [1,8,8,8] is split by two Slices along channels (C2f's chunk), b by two
@@ -118,7 +121,8 @@ std::string slice_model() {
   test::OnnxBuilder::attr_string(up, "mode", "nearest");
   test::OnnxBuilder::attr_string(up, "coordinate_transformation_mode", "asymmetric");
   test::OnnxBuilder::attr_string(up, "nearest_mode", "floor");
-  test::OnnxBuilder::attr_string(b.node("Resize", {"a", "", "up15"}, {"v"}, "up15"), "mode", "nearest");
+  test::OnnxBuilder::attr_string(b.node("Resize", {"a", "", "up15"}, {"v"}, "up15"), "mode",
+                                 "nearest");
   for (const char* o : {"s0", "s1", "q0", "q1", "p0", "p1", "u", "v"}) b.output(o);
   return b.bytes();
 }
@@ -129,10 +133,12 @@ TEST(DerivedStats, SlicePartitionSplitAndUpsamplingEqualDirectObservation) {
   write_file_atomic(model, slice_model());
   Tensor x(DType::kFloat32, {5, 4, 8, 8});
   Rng rng(9);
-  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(rng.next_normal());
+  for (std::int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = static_cast<float>(rng.next_normal());
   write_npy(dir.path() / "x.npy", x);
 
-  const std::vector<std::string> required{"X", "a", "b", "c", "s0", "s1", "q0", "q1", "p0", "p1", "u", "v"};
+  const std::vector<std::string> required{"X",  "a",  "b",  "c",  "s0", "s1",
+                                          "q0", "q1", "p0", "p1", "u",  "v"};
   const auto derived = derived_tensors(model, required);
   std::map<std::string, std::vector<std::string>> by_name;
   for (const auto& d : derived) by_name[d.name] = d.parts;
@@ -145,10 +151,11 @@ TEST(DerivedStats, SlicePartitionSplitAndUpsamplingEqualDirectObservation) {
   std::vector<std::string> order;
   for (const auto& d : derived) order.push_back(d.name);
   EXPECT_LT(std::find(order.begin(), order.end(), "a"), std::find(order.begin(), order.end(), "u"));
-  expect_derived_equals_direct(model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
-    ASSERT_TRUE(stats.has_tensor("a") && stats.has_tensor("u") && stats.has_tensor("c"));
-    EXPECT_EQ(stats.at("u").count(), 5u * 8 * 16 * 16);
-  });
+  expect_derived_equals_direct(
+      model, dir.path() / "x.npy", required, [](const calib::StatsSet& stats) {
+        ASSERT_TRUE(stats.has_tensor("a") && stats.has_tensor("u") && stats.has_tensor("c"));
+        EXPECT_EQ(stats.at("u").count(), 5u * 8 * 16 * 16);
+      });
 }
 
 }  // namespace

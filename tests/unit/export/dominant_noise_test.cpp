@@ -54,7 +54,8 @@ TEST(DominantNoise, CapsAndThresholds) {
   auto v = benign(60, 50.0);
   v.emplace_back("z_bad", 30.0);
   v.emplace_back("a_bad", 30.0);
-  EXPECT_EQ(names(select_dominant_noise(noise_shares(v), {})), (std::vector<std::string>{"a_bad", "z_bad"}));
+  EXPECT_EQ(names(select_dominant_noise(noise_shares(v), {})),
+            (std::vector<std::string>{"a_bad", "z_bad"}));
   // Six equal bad ones: 0.165 each, below the 1 dB share 0.206: none (at most 1/share tensors
   // can qualify). A 0.5 dB gain (share 0.109) takes all six.
   auto six = benign(60, 60.0);
@@ -118,7 +119,8 @@ TEST(DominantNoise, ConsumersBecomeFloatWithTheRulesReason) {
   EXPECT_FALSE(kept.weights.count("w2"));
   EXPECT_TRUE(kept.weights.count("w1"));  // conv1 stays int8: decided before exclusions
   bool named = false;
-  for (const auto& f : kept.float_nodes) named = named || f == "conv2 (Conv): dominant noise (test)";
+  for (const auto& f : kept.float_nodes)
+    named = named || f == "conv2 (Conv): dominant noise (test)";
   EXPECT_TRUE(named);
 }
 

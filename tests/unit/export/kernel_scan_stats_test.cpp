@@ -64,15 +64,18 @@ TEST(KernelScans, Yolov8nScansEqualReadingEveryTensor) {
     if (kSanitized && threads == 1) continue;
     engine::Session s(model, {.num_threads = threads});
     std::size_t seen = 0, scanned = 0;
-    s.set_minmax_observer([&](const std::string& name, const TensorView& v, const MinMaxScan* minmax) {
+    s.set_minmax_observer([&](const std::string& name, const TensorView& v,
+                              const MinMaxScan* minmax) {
       ++seen;
       if (!minmax || v.dtype != DType::kFloat32) return;
       ++scanned;
       const MinMaxScan direct = scan_min_max(v.values<float>());
       ASSERT_TRUE(direct.all_finite) << name;
       EXPECT_EQ(minmax->all_finite, direct.all_finite) << name;
-      EXPECT_EQ(std::bit_cast<std::uint32_t>(minmax->min), std::bit_cast<std::uint32_t>(direct.min)) << name;
-      EXPECT_EQ(std::bit_cast<std::uint32_t>(minmax->max), std::bit_cast<std::uint32_t>(direct.max)) << name;
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(minmax->min), std::bit_cast<std::uint32_t>(direct.min))
+          << name;
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(minmax->max), std::bit_cast<std::uint32_t>(direct.max))
+          << name;
     });
     s.run(std::vector<Tensor>{first});
     EXPECT_EQ(seen, every_tensor(*model).size());
@@ -94,7 +97,8 @@ TEST(KernelScans, Yolov8nMinMaxStatisticsAreByteIdenticalToReadingEveryTensor) {
     int threads;
   };
   std::string reference;
-  for (const Way w : {Way{false, false, 1}, Way{false, true, 2}, Way{true, true, 1}, Way{true, true, 2}}) {
+  for (const Way w :
+       {Way{false, false, 1}, Way{false, true, 2}, Way{true, true, 1}, Way{true, true, 2}}) {
     if (kSanitized && w.derive != w.scans) continue;
     CalibrateOptions o;
     o.select.method = calib::Method::kMinMax;  // no histogram: the scans are used
@@ -106,8 +110,8 @@ TEST(KernelScans, Yolov8nMinMaxStatisticsAreByteIdenticalToReadingEveryTensor) {
     EXPECT_EQ(stats.tensors().size(), all.size());
     const std::string bytes = stats.serialize();
     if (reference.empty()) reference = bytes;
-    EXPECT_EQ(bytes, reference) << "derive " << w.derive << ", kernel scans " << w.scans << ", " << w.threads
-                                << " threads";
+    EXPECT_EQ(bytes, reference) << "derive " << w.derive << ", kernel scans " << w.scans << ", "
+                                << w.threads << " threads";
   }
 }
 

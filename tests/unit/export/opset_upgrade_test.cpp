@@ -1,11 +1,12 @@
 // Opset upgrade before Q/DQ: ONNX's converter rewrites attribute-style ops, softmax-like ops on
 // the last axis are made opset-13 safe, other axes are refused by name, and the engine check
 // catches a conversion that changes outputs.
+#include "export/opset_upgrade.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "export/opset_upgrade.hpp"
 #include "unit/engine/onnx_builder.hpp"
 
 namespace qcal::exporter {
@@ -35,7 +36,8 @@ std::string opset9_model(std::int64_t softmax_axis, bool flatten) {
 Tensor input(std::uint64_t seed) {
   Tensor x(DType::kFloat32, {1, 4, 6, 6});
   Rng rng(seed);
-  for (std::int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(rng.next_normal());
+  for (std::int64_t i = 0; i < x.numel(); ++i)
+    x.data<float>()[i] = static_cast<float>(rng.next_normal());
   return x;
 }
 

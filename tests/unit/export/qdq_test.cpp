@@ -1,12 +1,12 @@
 // QDQ placement and writer: rules on a hand-built graph, checker-clean output, ONNX Runtime
 // parity on a small model, and the placement on yolov8n.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -38,7 +38,8 @@ void add_weight(onnx::GraphProto& g, const std::string& name, std::vector<std::i
     t->add_dims(d);
     n *= d;
   }
-  for (std::int64_t k = 0; k < n; ++k) t->add_float_data(static_cast<float>(rng.next_normal() * scale));
+  for (std::int64_t k = 0; k < n; ++k)
+    t->add_float_data(static_cast<float>(rng.next_normal() * scale));
 }
 
 onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, const std::string& name,
@@ -128,8 +129,8 @@ TEST(QdqPlacement, SmallGraphFollowsTheRules) {
   EXPECT_EQ(keys(plan), (std::set<std::string>{"X", "r1", "p1", "a1", "c3", "f"}));
   ASSERT_EQ(plan.weights.size(), 4u);
   EXPECT_EQ(plan.weights.at("W1").axis, 0);
-  EXPECT_EQ(plan.weights.at("Wg").axis, 0);  // transB = 1: [N, K], N on axis 0
-  EXPECT_FALSE(plan.weights.count("B1"));   // bias stays float
+  EXPECT_EQ(plan.weights.at("Wg").axis, 0);         // transB = 1: [N, K], N on axis 0
+  EXPECT_FALSE(plan.weights.count("B1"));           // bias stays float
   EXPECT_EQ(plan.activations.at("p1").size(), 2u);  // conv2 and the residual Add
 }
 
@@ -143,7 +144,8 @@ TEST(QdqPlacement, OutputLayersStayFloatByDefault) {
   EXPECT_FALSE(plan.weights.count("Wg"));
   EXPECT_TRUE(plan.weights.count("W3"));
   bool named = false;
-  for (const auto& f : plan.float_nodes) named = named || f.rfind("gemm (Gemm): output layer", 0) == 0;
+  for (const auto& f : plan.float_nodes)
+    named = named || f.rfind("gemm (Gemm): output layer", 0) == 0;
   EXPECT_TRUE(named);
   // Excluding the output layer does not make conv3 an output layer (decided before --exclude,
   // so mixed precision's exclusions never spread upstream), and excluding conv3 too leaves
@@ -180,7 +182,7 @@ TEST(QdqWriter, WeightQuantizationIsPerChannelSymmetric) {
   EXPECT_FLOAT_EQ(q.scales[0], 1.0f / 127);
   EXPECT_FLOAT_EQ(q.scales[2], 1.0f / 127);  // all-zero channel: usable scale
   EXPECT_EQ(q.values[0], 127);
-  EXPECT_EQ(q.values[1], -64);   // -63.5 rounds half to even
+  EXPECT_EQ(q.values[1], -64);  // -63.5 rounds half to even
   EXPECT_EQ(q.values[2], 127);
   EXPECT_EQ(q.values[3], 0);
   EXPECT_EQ(q.values[6], -127);
@@ -196,10 +198,10 @@ std::map<std::string, std::filesystem::path> run_ort(const std::filesystem::path
                                                      const std::filesystem::path& input,
                                                      const std::filesystem::path& out_dir) {
   std::filesystem::create_directories(out_dir);
-  const auto r = test::run_command("{ node " + std::string(QCAL_SOURCE_DIR) +
-                                   "/tools/ort/ort_run.js " + model.string() + " --input " +
-                                   input_name + "=" + input.string() + " --out " +
-                                   out_dir.string() + " 2>/dev/null; }");
+  const auto r =
+      test::run_command("{ node " + std::string(QCAL_SOURCE_DIR) + "/tools/ort/ort_run.js " +
+                        model.string() + " --input " + input_name + "=" + input.string() +
+                        " --out " + out_dir.string() + " 2>/dev/null; }");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::map<std::string, std::filesystem::path> out;
   if (r.exit_code != 0) return out;
@@ -221,7 +223,8 @@ double cosine(const Tensor& a, const Tensor& b) {
 }
 
 // Symmetric int8 ranges (amax) of the intermediates from a float run's outputs, and X's.
-std::map<std::string, calib::QuantParams> minmax_params(const std::map<std::string, std::filesystem::path>& fp32) {
+std::map<std::string, calib::QuantParams> minmax_params(
+    const std::map<std::string, std::filesystem::path>& fp32) {
   std::map<std::string, calib::QuantParams> params;
   params["X"] = calib::symmetric_int8(1.0f);
   for (const auto& t : kIntermediates) {
@@ -246,8 +249,8 @@ TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
   const auto params = minmax_params(fp32);
   const std::string model = small_model(false);
   const auto plan = plan_qdq(read_graph_view(model, "small.onnx"), all_layers());
-  const auto result = write_qdq_model(model, "small.onnx", plan, params,
-                                      ActivationType::kInt8Symmetric);
+  const auto result =
+      write_qdq_model(model, "small.onnx", plan, params, ActivationType::kInt8Symmetric);
   EXPECT_TRUE(result.warnings.empty()) << result.warnings[0];
   EXPECT_EQ(result.activation_pairs, 6u);
   EXPECT_EQ(result.weights, 4u);
@@ -263,8 +266,10 @@ TEST(QdqWriter, SmallModelPassesCheckerAndMatchesFloatInOnnxRuntime) {
 
   // uint8 asymmetric activations.
   std::map<std::string, calib::QuantParams> uparams;
-  for (const auto& [k, p] : params) uparams[k] = calib::asymmetric_uint8(-p.scale * 127, p.scale * 127);
-  const auto u = write_qdq_model(model, "small.onnx", plan, uparams, ActivationType::kUInt8Asymmetric);
+  for (const auto& [k, p] : params)
+    uparams[k] = calib::asymmetric_uint8(-p.scale * 127, p.scale * 127);
+  const auto u =
+      write_qdq_model(model, "small.onnx", plan, uparams, ActivationType::kUInt8Asymmetric);
   write_file_atomic(dir / "u8.onnx", u.model_bytes);
   const auto uq = run_ort(dir / "u8.onnx", "X", dir / "x.npy", dir / "u");
   ASSERT_TRUE(uq.count("out"));
@@ -310,16 +315,19 @@ TEST(QdqWriter, WeightsInConstantNodesAreQuantizedLikeInitializers) {
   ASSERT_FALSE(fp32.empty());
   const auto params = minmax_params(fp32);
   const auto plan = plan_qdq(read_graph_view(model, "const.onnx"), all_layers());
-  const auto result = write_qdq_model(model, "const.onnx", plan, params, ActivationType::kInt8Symmetric);
+  const auto result =
+      write_qdq_model(model, "const.onnx", plan, params, ActivationType::kInt8Symmetric);
   EXPECT_EQ(result.weights, 4u);  // W1 (initializer) and the three Constant-node weights
   onnx::ModelProto q;
   ASSERT_TRUE(q.ParseFromString(result.model_bytes));
-  for (const auto& n : q.graph().node()) EXPECT_NE(n.op_type(), "Constant") << n.name();  // float copies gone
+  for (const auto& n : q.graph().node())
+    EXPECT_NE(n.op_type(), "Constant") << n.name();  // float copies gone
   std::set<std::string> int8_inits;
   for (const auto& t : q.graph().initializer()) {
     if (t.data_type() == onnx::TensorProto::INT8 && t.dims_size() > 1) int8_inits.insert(t.name());
   }
-  EXPECT_EQ(int8_inits, (std::set<std::string>{"W1_quantized", "W2_quantized", "W3_quantized", "Wg_quantized"}));
+  EXPECT_EQ(int8_inits, (std::set<std::string>{"W1_quantized", "W2_quantized", "W3_quantized",
+                                               "Wg_quantized"}));
   // Gemm weight [5, 4] with transB: per output row, so 5 scales.
   for (const auto& t : q.graph().initializer()) {
     if (t.name() == "Wg_scale") {
@@ -352,15 +360,18 @@ TEST(QdqPlacement, Yolov8nKeepsHeadFloatAndWritesACheckerCleanModel) {
   EXPECT_EQ(plan.weights.size(), convs - 7);
   std::set<std::string> output_layers;
   for (const auto& f : plan.float_nodes) {
-    if (f.find(": output layer") != std::string::npos) output_layers.insert(f.substr(0, f.find(' ')));
+    if (f.find(": output layer") != std::string::npos)
+      output_layers.insert(f.substr(0, f.find(' ')));
   }
-  EXPECT_EQ(output_layers, (std::set<std::string>{"/model.22/cv2.0/cv2.0.2/Conv", "/model.22/cv2.1/cv2.1.2/Conv",
-                                                  "/model.22/cv2.2/cv2.2.2/Conv", "/model.22/cv3.0/cv3.0.2/Conv",
-                                                  "/model.22/cv3.1/cv3.1.2/Conv", "/model.22/cv3.2/cv3.2.2/Conv"}));
+  EXPECT_EQ(output_layers, (std::set<std::string>{
+                               "/model.22/cv2.0/cv2.0.2/Conv", "/model.22/cv2.1/cv2.1.2/Conv",
+                               "/model.22/cv2.2/cv2.2.2/Conv", "/model.22/cv3.0/cv3.0.2/Conv",
+                               "/model.22/cv3.1/cv3.1.2/Conv", "/model.22/cv3.2/cv3.2.2/Conv"}));
   EXPECT_EQ(plan_qdq(view, all_layers()).weights.size(), convs - 1);
   EXPECT_TRUE(plan.activations.count("images"));
   bool dfl_float = false;
-  for (const auto& f : plan.float_nodes) dfl_float = dfl_float || f.find("Softmax") != std::string::npos;
+  for (const auto& f : plan.float_nodes)
+    dfl_float = dfl_float || f.find("Softmax") != std::string::npos;
   EXPECT_TRUE(dfl_float);
   // Q/DQ feed only compute ops and the ops TensorRT fuses with them: never Sigmoid, Softmax,
   // Mul or Sub (activations, box decoding) nor shape plumbing.
@@ -374,8 +385,8 @@ TEST(QdqPlacement, Yolov8nKeepsHeadFloatAndWritesACheckerCleanModel) {
   }
   std::map<std::string, calib::QuantParams> params;
   for (const auto& [t, uses] : plan.activations) params[t] = calib::symmetric_int8(4.0f);
-  const auto result = write_qdq_model(bytes, path.string(), plan, params,
-                                      ActivationType::kInt8Symmetric);
+  const auto result =
+      write_qdq_model(bytes, path.string(), plan, params, ActivationType::kInt8Symmetric);
   EXPECT_EQ(result.activation_pairs, plan.activations.size());
   EXPECT_GT(result.activation_pairs, 60u);
 }

@@ -38,9 +38,10 @@ struct Fixture {
   std::map<std::string, calib::Range> ranges;
   Fixture() {
     graph.inputs = {"x", "a", "b", "d", "e"};
-    graph.nodes = {node("sig", "Sigmoid", {"x"}, {"s"}), node("reshape", "Reshape", {"s", "shape"}, {"r"}),
-                   node("concat1", "Concat", {"a", "b"}, {"c1"}),
-                   node("concat2", "Concat", {"b", "d"}, {"c2"}), node("conv", "Conv", {"e", "w"}, {"y"})};
+    graph.nodes = {
+        node("sig", "Sigmoid", {"x"}, {"s"}), node("reshape", "Reshape", {"s", "shape"}, {"r"}),
+        node("concat1", "Concat", {"a", "b"}, {"c1"}),
+        node("concat2", "Concat", {"b", "d"}, {"c2"}), node("conv", "Conv", {"e", "w"}, {"y"})};
     graph.initializers = {"shape", "w"};
     plan.activations["a"] = {{2, 0}};
     plan.activations["b"] = {{2, 1}, {3, 0}};

@@ -21,8 +21,8 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
   Rng rng(2024);
   const char* pads_modes[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
   using K = FusedOp::Kind;
-  const K acts[] = {K::kRelu, K::kClip, K::kLeakyRelu, K::kHardSwish,
-                    K::kSwish, K::kSigmoid, K::kMul, K::kAdd};
+  const K acts[] = {K::kRelu,  K::kClip,    K::kLeakyRelu, K::kHardSwish,
+                    K::kSwish, K::kSigmoid, K::kMul,       K::kAdd};
   int tested = 0;
   for (int trial = 0; trial < 60; ++trial) {
     const std::size_t nsp = trial % 10 == 0 ? 1 : (trial % 10 == 1 ? 3 : 2);
@@ -34,7 +34,8 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
     const bool depthwise = trial % 7 == 3;
     const std::int64_t in_c = depthwise ? 8 : cin;
     attrs.group = depthwise ? 8 : group;
-    const std::int64_t out_c = attrs.group * (1 + static_cast<std::int64_t>(rng.next_below(depthwise ? 2 : 6)));
+    const std::int64_t out_c =
+        attrs.group * (1 + static_cast<std::int64_t>(rng.next_below(depthwise ? 2 : 6)));
     attrs.auto_pad = pads_modes[rng.next_below(4)];
     Shape x{1 + static_cast<std::int64_t>(rng.next_below(2)), in_c};
     Shape w{out_c, in_c / attrs.group};
@@ -46,7 +47,8 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
       attrs.dilations.push_back(1 + static_cast<std::int64_t>(rng.next_below(2)));
     }
     if (attrs.auto_pad == "NOTSET") {
-      for (std::size_t i = 0; i < 2 * nsp; ++i) attrs.pads.push_back(static_cast<std::int64_t>(rng.next_below(3)));
+      for (std::size_t i = 0; i < 2 * nsp; ++i)
+        attrs.pads.push_back(static_cast<std::int64_t>(rng.next_below(3)));
     }
     // A chain of 0 to 3 fused ops (PP-OCR's Conv -> Mul -> Add -> HardSwish -> Mul -> Add
     // chains run as such post-op sequences).
@@ -58,15 +60,20 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
       const auto alg = [](K kind) { return kind == K::kLeakyRelu ? K::kRelu : kind; };
       bool repeated = false;
       for (const auto& prev : attrs.activation.ops) {
-        repeated = repeated || (op.kind != K::kMul && op.kind != K::kAdd && alg(prev.kind) == alg(op.kind));
+        repeated = repeated ||
+                   (op.kind != K::kMul && op.kind != K::kAdd && alg(prev.kind) == alg(op.kind));
       }
       if (repeated) continue;
-      op.alpha = op.kind == K::kClip ? -0.3f : op.kind == K::kSwish ? 1.f : op.kind == K::kMul ? 1.7f : 0.1f;
+      op.alpha = op.kind == K::kClip    ? -0.3f
+                 : op.kind == K::kSwish ? 1.f
+                 : op.kind == K::kMul   ? 1.7f
+                                        : 0.1f;
       op.beta = 0.4f;
       attrs.activation.ops.push_back(op);
     }
     std::string chain_text;
-    for (const auto& op : attrs.activation.ops) chain_text += std::to_string(static_cast<int>(op.kind)) + " ";
+    for (const auto& op : attrs.activation.ops)
+      chain_text += std::to_string(static_cast<int>(op.kind)) + " ";
     const bool bias = rng.next_below(2) == 1;
     Shape b{out_c};
     ConvGeometry g;
@@ -85,14 +92,16 @@ TEST(ConvF32OneDnn, MatchesReferenceOnSeededSweep) {
     conv_f32_ref(g, xv.data(), wv.data(), bias ? bv.data() : nullptr, ref.data(), attrs.activation);
     const Tensor wt = Tensor::from_values<float>(w, wv);
     ConvF32OneDnn kernel;
-    kernel.run(g, attrs.activation, xv.data(), wt, bias ? bv.data() : nullptr, fast.data(), trial % 2 == 0);
+    kernel.run(g, attrs.activation, xv.data(), wt, bias ? bv.data() : nullptr, fast.data(),
+               trial % 2 == 0);
     // Twice: the second run takes the cached primitive and (for constant weights) cached reorder.
     fast = test::poisoned(out_n);
-    kernel.run(g, attrs.activation, xv.data(), wt, bias ? bv.data() : nullptr, fast.data(), trial % 2 == 0);
+    kernel.run(g, attrs.activation, xv.data(), wt, bias ? bv.data() : nullptr, fast.data(),
+               trial % 2 == 0);
     test::expect_close(fast, ref, shape_numel(w) / out_c,
                        "trial " + std::to_string(trial) + " x " + shape_to_string(x) + " w " +
-                           shape_to_string(w) + " " + attrs.auto_pad + " " + kernel.implementation() +
-                           " post-ops " + chain_text);
+                           shape_to_string(w) + " " + attrs.auto_pad + " " +
+                           kernel.implementation() + " post-ops " + chain_text);
   }
   EXPECT_GE(tested, 45);  // few draws may be skipped (kernel larger than the padded input)
 }

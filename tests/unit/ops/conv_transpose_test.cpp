@@ -32,7 +32,8 @@ TEST(ConvTransposeF32OneDnn, MatchesReferenceOnSeededSweep) {
       attrs.dilations.push_back(1 + static_cast<std::int64_t>(rng.next_below(2)));
       attrs.output_padding.push_back(0);
     }
-    for (std::size_t i = 0; i < 2 * nsp; ++i) attrs.pads.push_back(static_cast<std::int64_t>(rng.next_below(2)));
+    for (std::size_t i = 0; i < 2 * nsp; ++i)
+      attrs.pads.push_back(static_cast<std::int64_t>(rng.next_below(2)));
     if (trial % 3 == 0) attrs.output_padding[0] = std::min<std::int64_t>(attrs.strides[0] - 1, 1);
     const bool bias = trial % 2 == 0;
     const Shape b{attrs.group * cout_g};
@@ -54,9 +55,9 @@ TEST(ConvTransposeF32OneDnn, MatchesReferenceOnSeededSweep) {
     conv_transpose_f32_ref(g, xv.data(), wv.data(), bias ? bv.data() : nullptr, ref.data());
     fast_kernel.run(g, xv.data(), Tensor::from_values<float>(w, wv), bias ? bv.data() : nullptr,
                     fast.data(), true);
-    test::expect_close(fast, ref, cin * shape_numel(w) / (cin * cout_g),
-                       "trial " + std::to_string(trial) + " x " + shape_to_string(x) + " w " +
-                           shape_to_string(w));
+    test::expect_close(
+        fast, ref, cin * shape_numel(w) / (cin * cout_g),
+        "trial " + std::to_string(trial) + " x " + shape_to_string(x) + " w " + shape_to_string(w));
   }
   EXPECT_GE(tested, 30);
 }
@@ -87,8 +88,8 @@ TEST(ConvTransposeKernel, GemmPathMatchesReferenceAtAnyThreadCount) {
     std::vector<std::vector<float>> outs;
     for (int threads : {1, 3}) {
       auto kernel = make_conv_transpose(node);
-      const std::vector<TensorInfo> infos{{DType::kFloat32, xs, nullptr}, {DType::kFloat32, ws, &w},
-                                          {DType::kFloat32, bs, &b}};
+      const std::vector<TensorInfo> infos{
+          {DType::kFloat32, xs, nullptr}, {DType::kFloat32, ws, &w}, {DType::kFloat32, bs, &b}};
       const auto out_info = kernel->infer(infos);
       Tensor y(DType::kFloat32, out_info[0].shape);
       const Tensor* ins[] = {&x, &w, &b};
@@ -96,7 +97,8 @@ TEST(ConvTransposeKernel, GemmPathMatchesReferenceAtAnyThreadCount) {
       kernel->run(ins, outs_ptr, RunContext{threads});
       outs.emplace_back(y.data<float>(), y.data<float>() + y.numel());
     }
-    test::expect_close(outs[0], ref, cin, "cin " + std::to_string(cin) + " cout " + std::to_string(cout));
+    test::expect_close(outs[0], ref, cin,
+                       "cin " + std::to_string(cin) + " cout " + std::to_string(cout));
     EXPECT_EQ(outs[0], outs[1]);
   }
 }

@@ -45,8 +45,11 @@ TEST(Elementwise, ModSignFollowsDivisorOrDividend) {
   node.attributes["fmod"] = std::int64_t{1};
   EXPECT_EQ(values_of<std::int64_t>(run1(node, {a, b})), (std::vector<std::int64_t>{-1, 1, -1, 0}));
   // Float Mod requires fmod=1.
-  expect_error([&] { run1(make_node("Mod", 2), {tensor<float>({1}, {1}), tensor<float>({1}, {1})}); },
-               {"fmod=1", "test_Mod"});
+  expect_error(
+      [&] {
+        run1(make_node("Mod", 2), {tensor<float>({1}, {1}), tensor<float>({1}, {1})});
+      },
+      {"fmod=1", "test_Mod"});
 }
 
 TEST(Elementwise, PowMixedTypesAndSquare) {
@@ -88,8 +91,12 @@ TEST(Elementwise, PReluPerChannelSlope) {
   const Tensor slope = tensor<float>({2, 1, 1}, {0.5f, 0.25f});
   EXPECT_EQ(values_of<float>(run1(make_node("PRelu", 2), {x, slope})),
             (std::vector<float>{-0.5f, 2, -1, 4}));
-  expect_error([&] { run1(make_node("PRelu", 2), {tensor<float>({2}, {1, 2}), tensor<float>({2, 2}, {1, 2, 3, 4})}); },
-               {"does not broadcast"});
+  expect_error(
+      [&] {
+        run1(make_node("PRelu", 2),
+             {tensor<float>({2}, {1, 2}), tensor<float>({2, 2}, {1, 2, 3, 4})});
+      },
+      {"does not broadcast"});
 }
 
 TEST(Elementwise, WhereBroadcastsAllThree) {
@@ -102,10 +109,17 @@ TEST(Elementwise, WhereBroadcastsAllThree) {
 }
 
 TEST(Elementwise, ErrorsNameTheNode) {
-  expect_error([&] { run1(make_node("Add", 2), {tensor<float>({2, 3}, {1, 2, 3, 4, 5, 6}), tensor<float>({2}, {1, 2})}); },
-               {"[2, 3]", "[2]", "do not broadcast", "test_Add"});
-  expect_error([&] { run1(make_node("Add", 2), {tensor<float>({1}, {1}), tensor<std::int64_t>({1}, {1})}); },
-               {"dtypes differ"});
+  expect_error(
+      [&] {
+        run1(make_node("Add", 2),
+             {tensor<float>({2, 3}, {1, 2, 3, 4, 5, 6}), tensor<float>({2}, {1, 2})});
+      },
+      {"[2, 3]", "[2]", "do not broadcast", "test_Add"});
+  expect_error(
+      [&] {
+        run1(make_node("Add", 2), {tensor<float>({1}, {1}), tensor<std::int64_t>({1}, {1})});
+      },
+      {"dtypes differ"});
   expect_error([&] { run1(make_node("Add", 2), {bools({1}, {1}), bools({1}, {1})}); }, {"bool"});
   auto legacy = make_node("Add", 2, 1, 7);
   legacy.attributes["broadcast"] = std::int64_t{1};
@@ -117,12 +131,13 @@ TEST(Elementwise, ErrorsNameTheNode) {
 TEST(Elementwise, BroadcastSweepMatchesReference) {
   Rng rng(1234);
   const char* ops_list[] = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
-  const BinaryOp kinds[] = {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul, BinaryOp::kDiv,
-                            BinaryOp::kMax, BinaryOp::kMin};
+  const BinaryOp kinds[] = {BinaryOp::kAdd, BinaryOp::kSub, BinaryOp::kMul,
+                            BinaryOp::kDiv, BinaryOp::kMax, BinaryOp::kMin};
   for (int trial = 0; trial < 60; ++trial) {
     const int rank = 1 + static_cast<int>(rng.next_double() * 4);
     Shape out(static_cast<std::size_t>(rank));
-    for (auto& d : out) d = 1 + static_cast<std::int64_t>(rng.next_double() * (trial % 5 == 0 ? 70 : 9));
+    for (auto& d : out)
+      d = 1 + static_cast<std::int64_t>(rng.next_double() * (trial % 5 == 0 ? 70 : 9));
     Shape sa = out, sb = out;
     for (int d = 0; d < rank; ++d) {
       if (rng.next_double() < 0.35) sa[static_cast<std::size_t>(d)] = 1;
@@ -135,12 +150,12 @@ TEST(Elementwise, BroadcastSweepMatchesReference) {
     const Tensor fast1 = run1(make_node(ops_list[k], 2), {a, b}, 1);
     const Tensor fast3 = run1(make_node(ops_list[k], 2), {a, b}, 3);
     std::vector<float> ref(static_cast<std::size_t>(fast1.numel()), std::nanf(""));
-    ops::binary_f32_ref(kinds[k], a.data<float>(), a.shape(), b.data<float>(), b.shape(), ref.data(),
-                        fast1.shape());
+    ops::binary_f32_ref(kinds[k], a.data<float>(), a.shape(), b.data<float>(), b.shape(),
+                        ref.data(), fast1.shape());
     ASSERT_TRUE(same_bytes(fast1, fast3)) << "thread count changed the result";
     for (std::size_t i = 0; i < ref.size(); ++i) {
-      ASSERT_EQ(fast1.data<float>()[i], ref[i]) << ops_list[k] << " " << shape_to_string(sa) << " "
-                                                << shape_to_string(sb) << " at " << i;
+      ASSERT_EQ(fast1.data<float>()[i], ref[i])
+          << ops_list[k] << " " << shape_to_string(sa) << " " << shape_to_string(sb) << " at " << i;
     }
   }
 }
@@ -149,7 +164,8 @@ TEST(Elementwise, LargeTensorIsIdenticalAcrossThreadCounts) {
   Rng rng(7);
   const Tensor a = random_tensor(rng, {1, 64, 80, 80});
   const Tensor b = random_tensor(rng, {1, 64, 1, 1});
-  EXPECT_TRUE(same_bytes(run1(make_node("Mul", 2), {a, b}, 1), run1(make_node("Mul", 2), {a, b}, 4)));
+  EXPECT_TRUE(
+      same_bytes(run1(make_node("Mul", 2), {a, b}, 1), run1(make_node("Mul", 2), {a, b}, 4)));
 }
 
 }  // namespace

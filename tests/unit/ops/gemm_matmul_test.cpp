@@ -39,7 +39,8 @@ TEST(GemmF32Blas, MatchesReferenceOnSeededSweep) {
     auto ref = test::poisoned(m * n);
     auto fast = test::poisoned(m * n);
     gemm_f32_ref(attrs, g, av.data(), bv.data(), c ? cv.data() : nullptr, ref.data());
-    gemm_f32_fast(attrs, g, av.data(), bv.data(), c ? cv.data() : nullptr, fast.data(), 1 + trial % 2);
+    gemm_f32_fast(attrs, g, av.data(), bv.data(), c ? cv.data() : nullptr, fast.data(),
+                  1 + trial % 2);
     test::expect_close(fast, ref, k, "gemm trial " + std::to_string(trial));
   }
   EXPECT_THROW(infer_gemm({}, {2, 3}, {4, 5}, nullptr, node_of("Gemm")), Error);
@@ -49,9 +50,14 @@ TEST(GemmF32Blas, MatchesReferenceOnSeededSweep) {
 
 TEST(MatMulF32Blas, MatchesReferenceOnSeededSweep) {
   Rng rng(11);
-  const std::vector<std::pair<Shape, Shape>> fixed = {
-      {{5}, {5}}, {{5}, {5, 3}}, {{4, 5}, {5}}, {{2, 3, 4, 5}, {5, 6}}, {{3, 1, 4, 5}, {2, 5, 6}},
-      {{1, 4, 5}, {3, 5, 2}}, {{6, 7}, {2, 7, 3}}, {{2, 3, 0, 5}, {5, 4}}};
+  const std::vector<std::pair<Shape, Shape>> fixed = {{{5}, {5}},
+                                                      {{5}, {5, 3}},
+                                                      {{4, 5}, {5}},
+                                                      {{2, 3, 4, 5}, {5, 6}},
+                                                      {{3, 1, 4, 5}, {2, 5, 6}},
+                                                      {{1, 4, 5}, {3, 5, 2}},
+                                                      {{6, 7}, {2, 7, 3}},
+                                                      {{2, 3, 0, 5}, {5, 4}}};
   for (int trial = 0; trial < 40; ++trial) {
     Shape a, b;
     if (trial < static_cast<int>(fixed.size())) {
@@ -76,7 +82,8 @@ TEST(MatMulF32Blas, MatchesReferenceOnSeededSweep) {
     test::expect_close(fast, ref, g.k, "matmul " + shape_to_string(a) + " x " + shape_to_string(b));
   }
   EXPECT_EQ(infer_matmul({5}, {5}, node_of("MatMul")).out_shape, Shape{});
-  EXPECT_EQ(infer_matmul({3, 1, 4, 5}, {2, 5, 6}, node_of("MatMul")).out_shape, (Shape{3, 2, 4, 6}));
+  EXPECT_EQ(infer_matmul({3, 1, 4, 5}, {2, 5, 6}, node_of("MatMul")).out_shape,
+            (Shape{3, 2, 4, 6}));
   EXPECT_THROW(infer_matmul({2, 3, 4}, {3, 4, 5}, node_of("MatMul")), Error);
   EXPECT_THROW(infer_matmul({4, 5}, {4, 6}, node_of("MatMul")), Error);
 }

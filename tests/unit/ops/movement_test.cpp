@@ -20,7 +20,8 @@ TEST(Movement, TransposeMatchesNaivePermutation) {
     for (int h = 0; h < 4; ++h)
       for (int w = 0; w < 5; ++w)
         for (int c = 0; c < 3; ++c)
-          ASSERT_EQ(y.data<float>()[((n * 4 + h) * 5 + w) * 3 + c], x.data<float>()[((n * 3 + c) * 4 + h) * 5 + w]);
+          ASSERT_EQ(y.data<float>()[((n * 4 + h) * 5 + w) * 3 + c],
+                    x.data<float>()[((n * 3 + c) * 4 + h) * 5 + w]);
   EXPECT_EQ(run1(make_node("Transpose", 1), {x}).shape(), (Shape{5, 4, 3, 2}));  // default: reverse
   node.attributes["perm"] = std::vector<std::int64_t>{0, 0, 1, 2};
   expect_error([&] { run1(node, {x}); }, {"not a permutation"});
@@ -35,9 +36,10 @@ TEST(Movement, SliceNegativeStepAndClamping) {
                          tensor<std::int64_t>({1}, {1}), tensor<std::int64_t>({1}, {-1})});
   EXPECT_EQ(values_of<float>(y), (std::vector<float>{4, 3, 2, 1, 0, 9, 8, 7, 6, 5}));
   // Step 2 from 1 to end, axis -1; rows 1..; ends past the dim clamp.
-  const Tensor z = run1(make_node("Slice", 5, 1, 13),
-                        {x, tensor<std::int64_t>({2}, {1, 1}), tensor<std::int64_t>({2}, {100, big}),
-                         tensor<std::int64_t>({2}, {0, -1}), tensor<std::int64_t>({2}, {1, 2})});
+  const Tensor z =
+      run1(make_node("Slice", 5, 1, 13),
+           {x, tensor<std::int64_t>({2}, {1, 1}), tensor<std::int64_t>({2}, {100, big}),
+            tensor<std::int64_t>({2}, {0, -1}), tensor<std::int64_t>({2}, {1, 2})});
   EXPECT_EQ(values_of<float>(z), (std::vector<float>{6, 8}));
   // Opset 1 attributes; empty result when start >= end.
   auto old = make_node("Slice", 1, 1, 9);
@@ -45,16 +47,20 @@ TEST(Movement, SliceNegativeStepAndClamping) {
   old.attributes["ends"] = std::vector<std::int64_t>{2};
   old.attributes["axes"] = std::vector<std::int64_t>{1};
   EXPECT_EQ(run1(old, {x}).shape(), (Shape{2, 0}));
-  expect_error([&] {
-    run1(make_node("Slice", 5, 1, 13), {x, tensor<std::int64_t>({1}, {0}), tensor<std::int64_t>({1}, {1}),
-                                         tensor<std::int64_t>({1}, {0}), tensor<std::int64_t>({1}, {0})});
-  }, {"step must not be 0"});
+  expect_error(
+      [&] {
+        run1(make_node("Slice", 5, 1, 13),
+             {x, tensor<std::int64_t>({1}, {0}), tensor<std::int64_t>({1}, {1}),
+              tensor<std::int64_t>({1}, {0}), tensor<std::int64_t>({1}, {0})});
+      },
+      {"step must not be 0"});
 }
 
 TEST(Movement, SliceSweepMatchesReference) {
   Rng rng(11);
   for (int trial = 0; trial < 40; ++trial) {
-    const Shape shape{1 + static_cast<std::int64_t>(rng.next_double() * 6), 1 + static_cast<std::int64_t>(rng.next_double() * 7),
+    const Shape shape{1 + static_cast<std::int64_t>(rng.next_double() * 6),
+                      1 + static_cast<std::int64_t>(rng.next_double() * 7),
                       1 + static_cast<std::int64_t>(rng.next_double() * 9)};
     const Tensor x = random_tensor(rng, shape);
     std::vector<std::int64_t> starts, ends, axes, steps;
@@ -62,15 +68,21 @@ TEST(Movement, SliceSweepMatchesReference) {
       if (rng.next_double() < 0.3) continue;
       const std::int64_t dim = shape[static_cast<std::size_t>(a)];
       axes.push_back(a - (rng.next_double() < 0.5 ? 3 : 0));
-      starts.push_back(static_cast<std::int64_t>(rng.next_double() * static_cast<double>(2 * dim + 2)) - dim - 1);
-      ends.push_back(static_cast<std::int64_t>(rng.next_double() * static_cast<double>(2 * dim + 2)) - dim - 1);
-      steps.push_back((rng.next_double() < 0.5 ? -1 : 1) * (1 + static_cast<std::int64_t>(rng.next_double() * 3)));
+      starts.push_back(
+          static_cast<std::int64_t>(rng.next_double() * static_cast<double>(2 * dim + 2)) - dim -
+          1);
+      ends.push_back(
+          static_cast<std::int64_t>(rng.next_double() * static_cast<double>(2 * dim + 2)) - dim -
+          1);
+      steps.push_back((rng.next_double() < 0.5 ? -1 : 1) *
+                      (1 + static_cast<std::int64_t>(rng.next_double() * 3)));
     }
     if (axes.empty()) continue;
     const auto n = static_cast<std::int64_t>(axes.size());
     const Tensor y = run1(make_node("Slice", 5, 1, 13),
                           {x, tensor<std::int64_t>({n}, starts), tensor<std::int64_t>({n}, ends),
-                           tensor<std::int64_t>({n}, axes), tensor<std::int64_t>({n}, steps)}, 2);
+                           tensor<std::int64_t>({n}, axes), tensor<std::int64_t>({n}, steps)},
+                          2);
     ops::NodeDef node = make_node("Slice", 5, 1, 13);
     const ops::SliceRegion region = ops::infer_slice(node, shape, starts, ends, axes, steps);
     ASSERT_EQ(y.shape(), region.count);
@@ -126,10 +138,15 @@ TEST(Movement, GatherWrapsNegativeIndicesAndRejectsBadOnes) {
   EXPECT_EQ(values_of<float>(y), (std::vector<float>{5, 6, 1, 2}));
   auto axis1 = make_node("Gather", 2);
   axis1.attributes["axis"] = std::int64_t{1};
-  EXPECT_EQ(values_of<float>(run1(axis1, {data, Tensor::scalar<std::int32_t>(1)})), (std::vector<float>{2, 4, 6}));
-  expect_error([&] { run1(make_node("Gather", 2), {data, tensor<std::int64_t>({1}, {3})}); },
-               {"outside [-3, 3)", "test_Gather"});
-  const Tensor ge = run1(make_node("GatherElements", 2), {data, tensor<std::int64_t>({1, 2}, {2, 0})});
+  EXPECT_EQ(values_of<float>(run1(axis1, {data, Tensor::scalar<std::int32_t>(1)})),
+            (std::vector<float>{2, 4, 6}));
+  expect_error(
+      [&] {
+        run1(make_node("Gather", 2), {data, tensor<std::int64_t>({1}, {3})});
+      },
+      {"outside [-3, 3)", "test_Gather"});
+  const Tensor ge =
+      run1(make_node("GatherElements", 2), {data, tensor<std::int64_t>({1, 2}, {2, 0})});
   EXPECT_EQ(values_of<float>(ge), (std::vector<float>{5, 2}));
 }
 
@@ -154,7 +171,8 @@ TEST(Movement, PadModesMatchReference) {
   const Tensor big = random_tensor(rng, {2, 3, 5, 7});
   const Tensor big_pads = tensor<std::int64_t>({8}, {0, 1, 2, 3, 1, 0, 4, 2});
   const char* modes[] = {"constant", "reflect", "edge", "wrap"};
-  const ops::PadMode kinds[] = {ops::PadMode::kConstant, ops::PadMode::kReflect, ops::PadMode::kEdge, ops::PadMode::kWrap};
+  const ops::PadMode kinds[] = {ops::PadMode::kConstant, ops::PadMode::kReflect,
+                                ops::PadMode::kEdge, ops::PadMode::kWrap};
   for (int m = 0; m < 4; ++m) {
     auto node = make_node("Pad", 2, 1, 19);
     node.attributes["mode"] = std::string(modes[m]);
@@ -164,12 +182,17 @@ TEST(Movement, PadModesMatchReference) {
     ops::pad_f32_ref(big.data<float>(), big.shape(), amounts, kinds[m], 0.0f, ref.data());
     EXPECT_EQ(values_of<float>(y), ref) << modes[m];
   }
-  expect_error([&] { run1(crop, {x, tensor<std::int64_t>({2}, {1, 1})}); }, {"pads has 2 values, expected 4"});
+  expect_error(
+      [&] {
+        run1(crop, {x, tensor<std::int64_t>({2}, {1, 1})});
+      },
+      {"pads has 2 values, expected 4"});
 }
 
 TEST(Movement, Tile) {
   const Tensor x = tensor<float>({2, 1}, {1, 2});
-  const Tensor y = run1(make_node("Tile", 2), {x, tensor<std::int64_t>({2}, {2, 3})}, 1, {false, true});
+  const Tensor y =
+      run1(make_node("Tile", 2), {x, tensor<std::int64_t>({2}, {2, 3})}, 1, {false, true});
   EXPECT_EQ(y.shape(), (Shape{4, 3}));
   EXPECT_EQ(values_of<float>(y), (std::vector<float>{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2}));
 }

@@ -17,8 +17,8 @@
 
 namespace qcal::test {
 
-inline ops::NodeDef make_node(const std::string& op, std::size_t num_inputs, std::size_t num_outputs = 1,
-                              int opset = 17) {
+inline ops::NodeDef make_node(const std::string& op, std::size_t num_inputs,
+                              std::size_t num_outputs = 1, int opset = 17) {
   ops::NodeDef node;
   node.name = "test_" + op;
   node.op_type = op;
@@ -95,7 +95,8 @@ std::vector<T> values_of(const Tensor& t) {
 inline Tensor random_tensor(Rng& rng, Shape shape, double lo = -1.0, double hi = 1.0) {
   Tensor t(DType::kFloat32, std::move(shape));
   float* p = t.data<float>();
-  for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(lo + (hi - lo) * rng.next_double());
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    p[i] = static_cast<float>(lo + (hi - lo) * rng.next_double());
   return t;
 }
 

@@ -7,8 +7,8 @@
 namespace qcal::test {
 namespace {
 
-ops::NodeDef pool_node(const char* op, std::vector<std::int64_t> kernel, std::vector<std::int64_t> strides,
-                       std::vector<std::int64_t> pads) {
+ops::NodeDef pool_node(const char* op, std::vector<std::int64_t> kernel,
+                       std::vector<std::int64_t> strides, std::vector<std::int64_t> pads) {
   auto node = make_node(op, 1, 1, 12);
   node.attributes["kernel_shape"] = std::move(kernel);
   if (!strides.empty()) node.attributes["strides"] = std::move(strides);
@@ -75,20 +75,28 @@ TEST(Pool, SweepMatchesReference) {
     ASSERT_EQ(y.shape(), ops::pool_output_shape(g));
     std::vector<float> ref(static_cast<std::size_t>(y.numel()));
     ops::pool_f32_ref(attrs, g, x.data<float>(), ref.data());
-    for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-6) << "trial " << trial;
+    for (std::size_t i = 0; i < ref.size(); ++i)
+      ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-6) << "trial " << trial;
   }
 }
 
 TEST(Pool, GlobalPoolsAndErrors) {
   const Tensor x = tensor<float>({1, 2, 2, 2}, {1, 2, 3, 4, -1, -2, -3, -4});
-  EXPECT_EQ(values_of<float>(run1(make_node("GlobalAveragePool", 1), {x})), (std::vector<float>{2.5f, -2.5f}));
+  EXPECT_EQ(values_of<float>(run1(make_node("GlobalAveragePool", 1), {x})),
+            (std::vector<float>{2.5f, -2.5f}));
   const Tensor mx = run1(make_node("GlobalMaxPool", 1), {x});
   EXPECT_EQ(mx.shape(), (Shape{1, 2, 1, 1}));
   EXPECT_EQ(values_of<float>(mx), (std::vector<float>{4, -1}));
-  expect_error([&] { run1(pool_node("MaxPool", {3, 3}, {}, {}), {Tensor(DType::kFloat32, {1, 1, 2, 2})}); },
-               {"larger than the padded input", "test_MaxPool"});
-  expect_error([&] { run1(pool_node("MaxPool", {3}, {}, {}), {Tensor(DType::kFloat32, {1, 1, 4, 4})}); },
-               {"does not match kernel_shape"});
+  expect_error(
+      [&] {
+        run1(pool_node("MaxPool", {3, 3}, {}, {}), {Tensor(DType::kFloat32, {1, 1, 2, 2})});
+      },
+      {"larger than the padded input", "test_MaxPool"});
+  expect_error(
+      [&] {
+        run1(pool_node("MaxPool", {3}, {}, {}), {Tensor(DType::kFloat32, {1, 1, 4, 4})});
+      },
+      {"does not match kernel_shape"});
 }
 
 }  // namespace

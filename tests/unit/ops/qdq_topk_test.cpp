@@ -21,7 +21,8 @@ TEST(Qdq, QuantizeRoundsHalfToEvenAndSaturates) {
   // Matches the hand-rolled reference on a sweep.
   Rng rng(2);
   const Tensor r = random_tensor(rng, {4096}, -3, 3);
-  const Tensor q = run1(make_node("QuantizeLinear", 3, 1, 13), {r, Tensor::scalar<float>(0.02f), Tensor::scalar<std::uint8_t>(128)});
+  const Tensor q = run1(make_node("QuantizeLinear", 3, 1, 13),
+                        {r, Tensor::scalar<float>(0.02f), Tensor::scalar<std::uint8_t>(128)});
   std::vector<std::int32_t> ref(4096);
   ops::quantize_linear_f32_ref(r.data<float>(), 4096, 0.02f, 128, 0, 255, ref.data());
   for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(q.data<std::uint8_t>()[i], ref[i]);
@@ -38,14 +39,25 @@ TEST(Qdq, PerAxisRoundTrip) {
   auto dq = make_node("DequantizeLinear", 3, 1, 13);
   dq.attributes["axis"] = std::int64_t{0};
   const Tensor back = run1(dq, {qw, scales, zps});
-  for (int i = 0; i < 6; ++i) EXPECT_NEAR(back.data<float>()[i], w.data<float>()[i], 1e-6 * (1 + std::fabs(w.data<float>()[i])));
-  expect_error([&] { run1(q, {w, tensor<float>({3}, {1, 1, 1}), Tensor()}); }, {"per-axis scale has 3 values, axis 0 has 2"});
-  expect_error([&] { run1(dq, {qw, scales, tensor<std::uint8_t>({2}, {0, 0})}); }, {"x_zero_point"});
+  for (int i = 0; i < 6; ++i)
+    EXPECT_NEAR(back.data<float>()[i], w.data<float>()[i],
+                1e-6 * (1 + std::fabs(w.data<float>()[i])));
+  expect_error(
+      [&] {
+        run1(q, {w, tensor<float>({3}, {1, 1, 1}), Tensor()});
+      },
+      {"per-axis scale has 3 values, axis 0 has 2"});
+  expect_error(
+      [&] {
+        run1(dq, {qw, scales, tensor<std::uint8_t>({2}, {0, 0})});
+      },
+      {"x_zero_point"});
 }
 
 TEST(TopK, TiesSmallestAndErrors) {
   const Tensor x = tensor<float>({2, 4}, {3, 1, 3, 2, 0, 5, 5, 1});
-  const auto run = run_op(make_node("TopK", 2, 2, 11), {x, tensor<std::int64_t>({1}, {2})}, 1, {false, true});
+  const auto run =
+      run_op(make_node("TopK", 2, 2, 11), {x, tensor<std::int64_t>({1}, {2})}, 1, {false, true});
   EXPECT_EQ(values_of<float>(run.outputs[0]), (std::vector<float>{3, 3, 5, 5}));
   EXPECT_EQ(values_of<std::int64_t>(run.outputs[1]), (std::vector<std::int64_t>{0, 2, 1, 2}));
   auto smallest = make_node("TopK", 2, 2, 11);
@@ -54,8 +66,11 @@ TEST(TopK, TiesSmallestAndErrors) {
   const auto s = run_op(smallest, {x, tensor<std::int64_t>({1}, {1})});
   EXPECT_EQ(values_of<float>(s.outputs[0]), (std::vector<float>{0, 1, 3, 1}));
   EXPECT_EQ(values_of<std::int64_t>(s.outputs[1]), (std::vector<std::int64_t>{1, 0, 0, 1}));
-  expect_error([&] { run_op(make_node("TopK", 2, 2, 11), {x, tensor<std::int64_t>({1}, {5})}, 1, {false, true}); },
-               {"K=5", "test_TopK"});
+  expect_error(
+      [&] {
+        run_op(make_node("TopK", 2, 2, 11), {x, tensor<std::int64_t>({1}, {5})}, 1, {false, true});
+      },
+      {"K=5", "test_TopK"});
 }
 
 }  // namespace

@@ -24,27 +24,35 @@ TEST(Reduce, MeanKeepdimsAndAttributeAxes) {
 
 TEST(Reduce, AxesInputAndNoop) {
   const Tensor x = tensor<float>({2, 2}, {1, 2, 3, 4});
-  EXPECT_EQ(values_of<float>(run1(make_node("ReduceSum", 2, 1, 13), {x, tensor<std::int64_t>({1}, {1})}, 1, {false, true})),
+  EXPECT_EQ(values_of<float>(run1(make_node("ReduceSum", 2, 1, 13),
+                                  {x, tensor<std::int64_t>({1}, {1})}, 1, {false, true})),
             (std::vector<float>{3, 7}));
   auto noop = make_node("ReduceSum", 2, 1, 13);
   noop.attributes["noop_with_empty_axes"] = std::int64_t{1};
   EXPECT_EQ(values_of<float>(run1(noop, {x, Tensor(DType::kInt64, {0})}, 1, {false, true})),
             (std::vector<float>{1, 2, 3, 4}));
-  const Tensor l2 = run1(make_node("ReduceL2", 2, 1, 18), {x, tensor<std::int64_t>({1}, {0})}, 1, {false, true});
+  const Tensor l2 =
+      run1(make_node("ReduceL2", 2, 1, 18), {x, tensor<std::int64_t>({1}, {0})}, 1, {false, true});
   EXPECT_FLOAT_EQ(l2.data<float>()[0], std::sqrt(10.0f));
   EXPECT_FLOAT_EQ(l2.data<float>()[1], std::sqrt(20.0f));
-  expect_error([&] { run1(make_node("ReduceSum", 2, 1, 13), {x, tensor<std::int64_t>({1}, {2})}, 1, {false, true}); },
-               {"out of range"});
+  expect_error(
+      [&] {
+        run1(make_node("ReduceSum", 2, 1, 13), {x, tensor<std::int64_t>({1}, {2})}, 1,
+             {false, true});
+      },
+      {"out of range"});
 }
 
 TEST(Reduce, NonContiguousAxesMatchReference) {
   Rng rng(21);
   const Tensor x = random_tensor(rng, {3, 4, 5, 6});
-  const char* names[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
-                         "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare"};
-  const ops::ReduceOp kinds[] = {ops::ReduceOp::kSum, ops::ReduceOp::kMean, ops::ReduceOp::kMax, ops::ReduceOp::kMin,
-                                 ops::ReduceOp::kProd, ops::ReduceOp::kL1, ops::ReduceOp::kL2,
-                                 ops::ReduceOp::kLogSumExp, ops::ReduceOp::kSumSquare};
+  const char* names[] = {"ReduceSum", "ReduceMean",      "ReduceMax",
+                         "ReduceMin", "ReduceProd",      "ReduceL1",
+                         "ReduceL2",  "ReduceLogSumExp", "ReduceSumSquare"};
+  const ops::ReduceOp kinds[] = {
+      ops::ReduceOp::kSum, ops::ReduceOp::kMean,      ops::ReduceOp::kMax,
+      ops::ReduceOp::kMin, ops::ReduceOp::kProd,      ops::ReduceOp::kL1,
+      ops::ReduceOp::kL2,  ops::ReduceOp::kLogSumExp, ops::ReduceOp::kSumSquare};
   // Axes {1, 3}: gather kept dims (3, 5) first, then reduce 4 * 6 values each.
   std::vector<float> moved(static_cast<std::size_t>(x.numel()));
   std::size_t k = 0;
@@ -62,14 +70,16 @@ TEST(Reduce, NonContiguousAxesMatchReference) {
     ASSERT_TRUE(same_bytes(y1, y3));
     std::vector<float> ref(15);
     ops::reduce_f32_ref(kinds[i], moved.data(), 15, 24, 1, ref.data());
-    for (std::size_t j = 0; j < 15; ++j) ASSERT_NEAR(y1.data<float>()[j], ref[j], 1e-5 * std::fabs(ref[j]) + 1e-6) << names[i];
+    for (std::size_t j = 0; j < 15; ++j)
+      ASSERT_NEAR(y1.data<float>()[j], ref[j], 1e-5 * std::fabs(ref[j]) + 1e-6) << names[i];
   }
 }
 
 TEST(Reduce, EmptySetIdentities) {
   const Tensor x(DType::kFloat32, {2, 0});
   auto node = make_node("ReduceSum", 2, 1, 13);
-  EXPECT_EQ(values_of<float>(run1(node, {x, tensor<std::int64_t>({1}, {1})}, 1, {false, true})), (std::vector<float>{0, 0}));
+  EXPECT_EQ(values_of<float>(run1(node, {x, tensor<std::int64_t>({1}, {1})}, 1, {false, true})),
+            (std::vector<float>{0, 0}));
   auto prod = make_node("ReduceProd", 1, 1, 13);
   prod.attributes["axes"] = std::vector<std::int64_t>{1};
   EXPECT_EQ(values_of<float>(run1(prod, {x})), (std::vector<float>{1, 1}));

@@ -20,9 +20,11 @@ TEST(Resize, NearestAsymmetricFloorDoublesLikeYolo) {
   auto node = resize_node("nearest", "asymmetric");
   node.attributes["nearest_mode"] = std::string("floor");
   const Tensor x = tensor<float>({1, 1, 2, 2}, {1, 2, 3, 4});
-  const Tensor y = run1(node, {x, Tensor(), tensor<float>({4}, {1, 1, 2, 2})}, 1, {false, true, true});
+  const Tensor y =
+      run1(node, {x, Tensor(), tensor<float>({4}, {1, 1, 2, 2})}, 1, {false, true, true});
   EXPECT_EQ(y.shape(), (Shape{1, 1, 4, 4}));
-  EXPECT_EQ(values_of<float>(y), (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+  EXPECT_EQ(values_of<float>(y),
+            (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
 }
 
 TEST(Resize, LinearHalfPixelAndAlignCorners) {
@@ -32,12 +34,14 @@ TEST(Resize, LinearHalfPixelAndAlignCorners) {
   EXPECT_EQ(values_of<float>(run1(half, {x, Tensor(), tensor<float>({4}, {1, 1, 1, 2})})),
             (std::vector<float>{0, 1, 3, 4}));
   auto corners = resize_node("linear", "align_corners");
-  EXPECT_EQ(values_of<float>(run1(corners, {x, Tensor(), Tensor(), tensor<std::int64_t>({4}, {1, 1, 1, 5})})),
+  EXPECT_EQ(values_of<float>(
+                run1(corners, {x, Tensor(), Tensor(), tensor<std::int64_t>({4}, {1, 1, 1, 5})})),
             (std::vector<float>{0, 1, 2, 3, 4}));
   // pytorch_half_pixel: an output length of 1 samples coordinate 0.
   auto pt = resize_node("linear", "pytorch_half_pixel");
-  EXPECT_EQ(values_of<float>(run1(pt, {x, Tensor(), Tensor(), tensor<std::int64_t>({4}, {1, 1, 1, 1})})),
-            (std::vector<float>{0}));
+  EXPECT_EQ(
+      values_of<float>(run1(pt, {x, Tensor(), Tensor(), tensor<std::int64_t>({4}, {1, 1, 1, 1})})),
+      (std::vector<float>{0}));
 }
 
 TEST(Resize, Opset10AndUpsampleUseFloorForUpsampling) {
@@ -59,16 +63,25 @@ TEST(Resize, CropAndResizeExtrapolates) {
   node.attributes["extrapolation_value"] = 10.0f;
   const Tensor x = tensor<float>({1, 3}, {0, 1, 2});
   // roi [0, 0.5] .. [1, 1.5] on the last axis: samples 1, 2 and then beyond the input.
-  const Tensor y = run1(node, {x, tensor<float>({4}, {0, 0.5f, 1, 1.5f}), Tensor(), tensor<std::int64_t>({2}, {1, 3})});
+  const Tensor y = run1(node, {x, tensor<float>({4}, {0, 0.5f, 1, 1.5f}), Tensor(),
+                               tensor<std::int64_t>({2}, {1, 3})});
   EXPECT_EQ(values_of<float>(y), (std::vector<float>{1, 2, 10}));
 }
 
 TEST(Resize, Errors) {
   const Tensor x(DType::kFloat32, {1, 1, 2, 2});
   auto node = resize_node("linear", "half_pixel");
-  expect_error([&] { run1(node, {x, Tensor(), tensor<float>({4}, {1, 1, 2, 2}), tensor<std::int64_t>({4}, {1, 1, 4, 4})}); },
-               {"exactly one of scales and sizes"});
-  expect_error([&] { run1(node, {x, Tensor(), tensor<float>({2}, {2, 2})}); }, {"scales has 2 values for 4 axes"});
+  expect_error(
+      [&] {
+        run1(node, {x, Tensor(), tensor<float>({4}, {1, 1, 2, 2}),
+                    tensor<std::int64_t>({4}, {1, 1, 4, 4})});
+      },
+      {"exactly one of scales and sizes"});
+  expect_error(
+      [&] {
+        run1(node, {x, Tensor(), tensor<float>({2}, {2, 2})});
+      },
+      {"scales has 2 values for 4 axes"});
   auto bad = resize_node("linear", "sideways");
   expect_error([&] { ops::make_resize(bad); }, {"sideways", "test_Resize"});
   auto aa = resize_node("linear", "half_pixel", 18);
@@ -97,7 +110,8 @@ TEST(Resize, SweepMatchesSeparableReference) {
     std::vector<float> ref(static_cast<std::size_t>(y.numel()));
     ops::resize_f32_ref(attrs, x.data<float>(), in, plan, ref.data());
     for (std::size_t i = 0; i < ref.size(); ++i) {
-      ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-5) << modes[trial % 3] << " " << transforms[(trial / 3) % 4];
+      ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-5)
+          << modes[trial % 3] << " " << transforms[(trial / 3) % 4];
     }
   }
 }

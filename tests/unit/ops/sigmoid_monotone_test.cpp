@@ -27,7 +27,8 @@ constexpr std::int64_t kNear = 2048;
 // Position of a float on the ordered line: -inf .. -0 map below +0 .. +inf (NaNs excluded).
 std::int64_t order_of(float x) {
   const auto bits = std::bit_cast<std::uint32_t>(x);
-  return (bits & 0x80000000u) ? -static_cast<std::int64_t>(bits & 0x7FFFFFFFu) - 1 : static_cast<std::int64_t>(bits);
+  return (bits & 0x80000000u) ? -static_cast<std::int64_t>(bits & 0x7FFFFFFFu) - 1
+                              : static_cast<std::int64_t>(bits);
 }
 float float_at(std::int64_t order) {
   return order < 0 ? std::bit_cast<float>(static_cast<std::uint32_t>(-(order + 1)) | 0x80000000u)
@@ -67,13 +68,15 @@ TEST(SigmoidF32, MonotoneOverEveryFloat) {
     const auto centre = order_of(static_cast<float>((k + 0.5) * 0.6931471805599453));
     expect_monotone(centre - kNear, centre + kNear, 1);
   }
-  for (const float x : {0.0f, 87.0f, -87.0f, 88.0f, -88.0f}) expect_monotone(order_of(x) - kNear, order_of(x) + kNear, 1);
+  for (const float x : {0.0f, 87.0f, -87.0f, 88.0f, -88.0f})
+    expect_monotone(order_of(x) - kNear, order_of(x) + kNear, 1);
 }
 
 TEST(SigmoidF32, ZeroOfEitherSignAndNoZeroOutput) {
   // A scan reports a zero as +0, so both zeros must map alike; the derived range is canonical
   // only if no output is a zero.
-  const float in[4] = {-0.0f, 0.0f, -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+  const float in[4] = {-0.0f, 0.0f, -std::numeric_limits<float>::infinity(),
+                       std::numeric_limits<float>::infinity()};
   float out[4];
   sigmoid_f32(in, out, 4);
   EXPECT_EQ(std::bit_cast<std::uint32_t>(out[0]), std::bit_cast<std::uint32_t>(out[1]));

@@ -19,14 +19,17 @@ TEST(Softmax, InnerAndOuterAxesMatchReference) {
       const Tensor y1 = run1(node, {x}, 1);
       const Tensor y3 = run1(node, {x}, 3);
       for (std::int64_t i = 0; i < y1.numel(); ++i) {
-        ASSERT_EQ(y1.data<float>()[i], y3.data<float>()[i]) << op << " axis " << axis << " at " << i;
+        ASSERT_EQ(y1.data<float>()[i], y3.data<float>()[i])
+            << op << " axis " << axis << " at " << i;
       }
       const std::int64_t outer = axis == 1 ? 2 : 2 * 16 * 4, reduce = axis == 1 ? 16 : 33,
                          inner = axis == 1 ? 4 * 33 : 1;
       std::vector<float> ref(static_cast<std::size_t>(x.numel()));
-      ops::softmax_f32_ref(std::string(op) == "LogSoftmax", x.data<float>(), outer, reduce, inner, ref.data());
+      ops::softmax_f32_ref(std::string(op) == "LogSoftmax", x.data<float>(), outer, reduce, inner,
+                           ref.data());
       for (std::size_t i = 0; i < ref.size(); ++i) {
-        ASSERT_NEAR(y1.data<float>()[i], ref[i], 2e-6 * std::fabs(ref[i]) + 1e-6) << op << " axis " << axis;
+        ASSERT_NEAR(y1.data<float>()[i], ref[i], 2e-6 * std::fabs(ref[i]) + 1e-6)
+            << op << " axis " << axis;
       }
     }
   }
@@ -45,18 +48,25 @@ TEST(Softmax, Opset11CoercesTo2D) {
 TEST(Normalization, BatchNormMatchesReference) {
   Rng rng(8);
   const Tensor x = random_tensor(rng, {2, 3, 4, 5});
-  const Tensor scale = random_tensor(rng, {3}), bias = random_tensor(rng, {3}), mean = random_tensor(rng, {3});
+  const Tensor scale = random_tensor(rng, {3}), bias = random_tensor(rng, {3}),
+               mean = random_tensor(rng, {3});
   const Tensor var = random_tensor(rng, {3}, 0.1, 2.0);
   const Tensor y = run1(make_node("BatchNormalization", 5, 1, 15), {x, scale, bias, mean, var}, 2);
   std::vector<float> ref(static_cast<std::size_t>(x.numel()));
-  ops::batch_normalization_f32_ref(x.data<float>(), x.shape(), scale.data<float>(), bias.data<float>(),
-                                   mean.data<float>(), var.data<float>(), 1e-5f, ref.data());
-  for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-5 * (1 + std::fabs(ref[i])));
+  ops::batch_normalization_f32_ref(x.data<float>(), x.shape(), scale.data<float>(),
+                                   bias.data<float>(), mean.data<float>(), var.data<float>(), 1e-5f,
+                                   ref.data());
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    ASSERT_NEAR(y.data<float>()[i], ref[i], 1e-5 * (1 + std::fabs(ref[i])));
   auto training = make_node("BatchNormalization", 5, 1, 15);
   training.attributes["training_mode"] = std::int64_t{1};
   expect_error([&] { run1(training, {x, scale, bias, mean, var}); }, {"training mode"});
-  expect_error([&] { run1(make_node("BatchNormalization", 5, 1, 15), {x, scale, bias, mean, tensor<float>({2}, {1, 1})}); },
-               {"must have shape [3]"});
+  expect_error(
+      [&] {
+        run1(make_node("BatchNormalization", 5, 1, 15),
+             {x, scale, bias, mean, tensor<float>({2}, {1, 1})});
+      },
+      {"must have shape [3]"});
 }
 
 TEST(Normalization, LayerNormWithStatsOutputs) {
@@ -67,8 +77,10 @@ TEST(Normalization, LayerNormWithStatsOutputs) {
   const auto run = run_op(node, {x, scale, bias}, 2);
   ASSERT_EQ(run.outputs[1].shape(), (Shape{3, 4, 1}));
   std::vector<float> ref(static_cast<std::size_t>(x.numel()));
-  ops::layer_normalization_f32_ref(x.data<float>(), 12, 8, scale.data<float>(), bias.data<float>(), 1e-5f, ref.data());
-  for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(run.outputs[0].data<float>()[i], ref[i], 1e-5);
+  ops::layer_normalization_f32_ref(x.data<float>(), 12, 8, scale.data<float>(), bias.data<float>(),
+                                   1e-5f, ref.data());
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    ASSERT_NEAR(run.outputs[0].data<float>()[i], ref[i], 1e-5);
   double mean0 = 0;
   for (int i = 0; i < 8; ++i) mean0 += x.data<float>()[i];
   EXPECT_NEAR(run.outputs[1].data<float>()[0], mean0 / 8, 1e-6);

@@ -22,7 +22,8 @@ TEST(Unary, SigmoidMatchesReferenceWithinFewUlps) {
     ASSERT_NEAR(y.data<float>()[i], ref[i], 4e-7 * ref[i] + 1e-38) << x.data<float>()[i];
   }
   // Extremes and NaN.
-  const Tensor e = run1(make_node("Sigmoid", 1), {tensor<float>({3}, {-1000, 1000, std::nanf("")})});
+  const Tensor e =
+      run1(make_node("Sigmoid", 1), {tensor<float>({3}, {-1000, 1000, std::nanf("")})});
   EXPECT_LT(e.data<float>()[0], 1e-30f);
   EXPECT_EQ(e.data<float>()[1], 1.0f);
   EXPECT_TRUE(std::isnan(e.data<float>()[2]));
@@ -48,7 +49,8 @@ TEST(Unary, Activations) {
   EXPECT_FLOAT_EQ(run1(leaky, {x}).data<float>()[0], -0.04f);
   const Tensor gelu = run1(make_node("Gelu", 1, 1, 20), {x});
   EXPECT_NEAR(gelu.data<float>()[3], 0.8413447f, 1e-6);
-  EXPECT_EQ(values_of<float>(run1(make_node("Sign", 1), {x})), (std::vector<float>{-1, -1, 0, 1, 1}));
+  EXPECT_EQ(values_of<float>(run1(make_node("Sign", 1), {x})),
+            (std::vector<float>{-1, -1, 0, 1, 1}));
 }
 
 TEST(Unary, RoundHalfToEven) {
@@ -64,28 +66,37 @@ TEST(Unary, ClipAttributesBeforeOpset11InputsAfter) {
   old.attributes["max"] = 6.0f;
   EXPECT_EQ(values_of<float>(run1(old, {x})), (std::vector<float>{0, 0.5f, 3, 6}));
   // Opset 13: min and max inputs, each optional.
-  EXPECT_EQ(values_of<float>(run1(make_node("Clip", 3, 1, 13), {x, Tensor::scalar<float>(0), Tensor::scalar<float>(6)})),
+  EXPECT_EQ(values_of<float>(run1(make_node("Clip", 3, 1, 13),
+                                  {x, Tensor::scalar<float>(0), Tensor::scalar<float>(6)})),
             (std::vector<float>{0, 0.5f, 3, 6}));
-  EXPECT_EQ(values_of<float>(run1(make_node("Clip", 3, 1, 13), {x, Tensor(), Tensor::scalar<float>(1)})),
-            (std::vector<float>{-2, 0.5f, 1, 1}));
+  EXPECT_EQ(
+      values_of<float>(run1(make_node("Clip", 3, 1, 13), {x, Tensor(), Tensor::scalar<float>(1)})),
+      (std::vector<float>{-2, 0.5f, 1, 1}));
   // min > max: every output is max.
-  EXPECT_EQ(values_of<float>(run1(make_node("Clip", 3, 1, 13), {x, Tensor::scalar<float>(5), Tensor::scalar<float>(1)})),
+  EXPECT_EQ(values_of<float>(run1(make_node("Clip", 3, 1, 13),
+                                  {x, Tensor::scalar<float>(5), Tensor::scalar<float>(1)})),
             (std::vector<float>{1, 1, 1, 1}));
   // Integer Clip (opset 12+).
-  EXPECT_EQ(values_of<std::int32_t>(run1(make_node("Clip", 3, 1, 13),
-                                         {tensor<std::int32_t>({3}, {-5, 2, 9}), Tensor::scalar<std::int32_t>(0), Tensor()})),
+  EXPECT_EQ(values_of<std::int32_t>(
+                run1(make_node("Clip", 3, 1, 13), {tensor<std::int32_t>({3}, {-5, 2, 9}),
+                                                   Tensor::scalar<std::int32_t>(0), Tensor()})),
             (std::vector<std::int32_t>{0, 2, 9}));
-  expect_error([&] { run1(make_node("Clip", 3, 1, 13), {x, tensor<float>({2}, {0, 1}), Tensor()}); },
-               {"scalar"});
+  expect_error(
+      [&] {
+        run1(make_node("Clip", 3, 1, 13), {x, tensor<float>({2}, {0, 1}), Tensor()});
+      },
+      {"scalar"});
 }
 
 TEST(Unary, CastSaturatesAndMapsNaNToZero) {
   auto cast = make_node("Cast", 1, 1, 13);
   cast.attributes["to"] = std::int64_t{3};  // INT8
   const Tensor x = tensor<float>({5}, {1.9f, -1.9f, 300.0f, -300.0f, std::nanf("")});
-  EXPECT_EQ(values_of<std::int8_t>(run1(cast, {x})), (std::vector<std::int8_t>{1, -1, 127, -128, 0}));
+  EXPECT_EQ(values_of<std::int8_t>(run1(cast, {x})),
+            (std::vector<std::int8_t>{1, -1, 127, -128, 0}));
   cast.attributes["to"] = std::int64_t{9};  // BOOL
-  EXPECT_EQ(values_of<bool>(run1(cast, {tensor<float>({2}, {0, 0.1f})})), (std::vector<bool>{false, true}));
+  EXPECT_EQ(values_of<bool>(run1(cast, {tensor<float>({2}, {0, 0.1f})})),
+            (std::vector<bool>{false, true}));
   cast.attributes["to"] = std::int64_t{1};
   EXPECT_EQ(values_of<float>(run1(cast, {tensor<std::int64_t>({2}, {-3, 1 << 20})})),
             (std::vector<float>{-3, 1 << 20}));
@@ -94,17 +105,21 @@ TEST(Unary, CastSaturatesAndMapsNaNToZero) {
 }
 
 TEST(Unary, CastLikeTakesTheTargetsDtype) {
-  const Tensor y = run1(make_node("CastLike", 2, 1, 15), {tensor<float>({2}, {1.5f, -2.5f}), Tensor::scalar<std::int32_t>(0)});
+  const Tensor y = run1(make_node("CastLike", 2, 1, 15),
+                        {tensor<float>({2}, {1.5f, -2.5f}), Tensor::scalar<std::int32_t>(0)});
   EXPECT_EQ(y.dtype(), DType::kInt32);
   EXPECT_EQ(values_of<std::int32_t>(y), (std::vector<std::int32_t>{1, -2}));
 }
 
 TEST(Unary, IntegerAbsNegAndDtypeErrors) {
   const Tensor x = tensor<std::int64_t>({2}, {-3, 4});
-  EXPECT_EQ(values_of<std::int64_t>(run1(make_node("Abs", 1), {x})), (std::vector<std::int64_t>{3, 4}));
-  EXPECT_EQ(values_of<std::int64_t>(run1(make_node("Neg", 1), {x})), (std::vector<std::int64_t>{3, -4}));
+  EXPECT_EQ(values_of<std::int64_t>(run1(make_node("Abs", 1), {x})),
+            (std::vector<std::int64_t>{3, 4}));
+  EXPECT_EQ(values_of<std::int64_t>(run1(make_node("Neg", 1), {x})),
+            (std::vector<std::int64_t>{3, -4}));
   expect_error([&] { run1(make_node("Sqrt", 1), {x}); }, {"int64", "float32"});
-  EXPECT_EQ(values_of<bool>(run1(make_node("Not", 1), {bools({2}, {1, 0})})), (std::vector<bool>{false, true}));
+  EXPECT_EQ(values_of<bool>(run1(make_node("Not", 1), {bools({2}, {1, 0})})),
+            (std::vector<bool>{false, true}));
 }
 
 }  // namespace

@@ -202,7 +202,8 @@ TEST(Planner, DetectsThermalThrottling) {
   EXPECT_FALSE(cool.throttle.throttling);
   EXPECT_DOUBLE_EQ(cool.checked_latency_ms, cool.latency_p50_ms);
   bool noted = false;
-  for (const auto& n : p.notes) noted = noted || (contains(n, "hot_fp16") && contains(n, "THROTTLING"));
+  for (const auto& n : p.notes)
+    noted = noted || (contains(n, "hot_fp16") && contains(n, "THROTTLING"));
   EXPECT_TRUE(noted);
 }
 

@@ -2,6 +2,7 @@
 #include "plan/profile_source.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.hpp"
@@ -13,7 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 struct Dir {
   test::TempDir tmp;
@@ -80,17 +83,19 @@ TEST(ProfileSource, NoMatchAndSeveralMatchesListCandidates) {
 TEST(ProfileSource, MissingColumnFolderOrSourcesAreErrors) {
   Dir d;
   EXPECT_THROW(resolve_profile_sources({d.csv("engine_name\nx\n")}, d.tmp / "videos"), Error);
-  EXPECT_THROW(resolve_profile_sources({d.csv("frame_source_name\n\n,\n")}, d.tmp / "videos"), Error);
+  EXPECT_THROW(resolve_profile_sources({d.csv("frame_source_name\n\n,\n")}, d.tmp / "videos"),
+               Error);
   EXPECT_THROW(resolve_profile_sources({d.csv("frame_source_name\nYOLOvideo\n")}, d.tmp / "none"),
                Error);
 }
 
 TEST(ProfileSource, InputSizeUnknownWhenShapesDisagreeOrLayoutUnclear) {
   Dir d;
-  ProfileSources s = resolve_profile_sources(
-      {d.csv("engine_shape,frame_source_name\n\"[1,3,640,640]\",YOLOvideo\n\"[1,3,320,320]\",YOLOvideo\n"
-             "\"[1,3,3,3]\",street\n")},
-      d.tmp / "videos");
+  ProfileSources s =
+      resolve_profile_sources({d.csv("engine_shape,frame_source_name\n\"[1,3,640,640]\","
+                                     "YOLOvideo\n\"[1,3,320,320]\",YOLOvideo\n"
+                                     "\"[1,3,3,3]\",street\n")},
+                              d.tmp / "videos");
   EXPECT_EQ(s.sources[0].shapes.size(), 2u);
   EXPECT_FALSE(s.sources[0].input_width);
   EXPECT_FALSE(s.sources[1].input_width);

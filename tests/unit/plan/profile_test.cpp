@@ -93,7 +93,8 @@ TEST(Profile, UnitsByColumnSuffix) {
   EXPECT_DOUBLE_EQ(*set.runs[0].power_w, 7.5);
   EXPECT_NEAR(*set.runs[0].temp_c, 100.0, 1e-9);
   EXPECT_NEAR(*set.runs[0].engine_size_mb, 2.048, 1e-12);
-  set = load_text(dir, "engine_precision,Latency (s),power_uW,temp_K\nint8,0.0075,5500000,323.15\n");
+  set =
+      load_text(dir, "engine_precision,Latency (s),power_uW,temp_K\nint8,0.0075,5500000,323.15\n");
   ASSERT_EQ(set.runs.size(), 1u);
   EXPECT_DOUBLE_EQ(set.runs[0].latency_ms, 7.5);
   EXPECT_NEAR(*set.runs[0].power_w, 5.5, 1e-12);
@@ -204,9 +205,15 @@ TEST(Profile, MutatedCsvNeverCrashesAndAccountsForEveryRow) {
     for (int e = 0; e < edits && !text.empty(); ++e) {
       std::size_t pos = next() % text.size();
       switch (next() % 3) {
-        case 0: text.erase(pos, 1 + next() % 4); break;
-        case 1: text.insert(pos, 1, inserts[next() % sizeof inserts]); break;
-        default: text.insert(pos, text.substr(pos, next() % 40)); break;
+        case 0:
+          text.erase(pos, 1 + next() % 4);
+          break;
+        case 1:
+          text.insert(pos, 1, inserts[next() % sizeof inserts]);
+          break;
+        default:
+          text.insert(pos, text.substr(pos, next() % 40));
+          break;
       }
     }
     write_file_atomic(dir / "m.csv", text);

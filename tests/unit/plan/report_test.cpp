@@ -2,6 +2,7 @@
 #include "plan/report.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
@@ -73,8 +74,8 @@ TEST(Report, HtmlIsSelfContainedWithChartAndChosenPoint) {
   for (const char* s : {"http://", "https://", "<script", "<link", "src="}) {
     std::string stripped = html;
     // The SVG namespace URI is an identifier, not a fetch.
-    for (std::size_t pos; (pos = stripped.find("xmlns=\"http://www.w3.org/2000/svg\"")) !=
-                          std::string::npos;) {
+    for (std::size_t pos;
+         (pos = stripped.find("xmlns=\"http://www.w3.org/2000/svg\"")) != std::string::npos;) {
       stripped.erase(pos, 34);
     }
     EXPECT_EQ(stripped.find(s), std::string::npos) << s;

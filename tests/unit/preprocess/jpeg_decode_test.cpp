@@ -1,17 +1,18 @@
 // pack's JPEG decoder (libjpeg-turbo straight into BGR) against cv::imread, pixel for pixel: every
 // JPEG in opencv-doc's data, encoder variants, EXIF, damaged files, and buffer reuse.
+#include "preprocess/jpeg_decode.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <array>
-#include <string_view>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string_view>
 
 #include "core/atomic_file.hpp"
 #include "core/files.hpp"
-#include "preprocess/jpeg_decode.hpp"
 #include "preprocess/pipeline.hpp"
 #include "preprocess_test_support.hpp"
 
@@ -29,8 +30,9 @@ void write_bytes(const std::filesystem::path& p, const std::vector<unsigned char
 
 ::testing::AssertionResult same_pixels(const cv::Mat& a, const cv::Mat& b) {
   if (a.size() != b.size() || a.type() != b.type()) {
-    return ::testing::AssertionFailure() << "size/type " << a.cols << "x" << a.rows << "/" << a.type() << " vs " << b.cols
-                                         << "x" << b.rows << "/" << b.type();
+    return ::testing::AssertionFailure()
+           << "size/type " << a.cols << "x" << a.rows << "/" << a.type() << " vs " << b.cols << "x"
+           << b.rows << "/" << b.type();
   }
   const double d = cv::norm(a, b, cv::NORM_INF);
   if (d != 0) return ::testing::AssertionFailure() << "max |diff| " << d;
@@ -38,8 +40,10 @@ void write_bytes(const std::filesystem::path& p, const std::vector<unsigned char
 }
 
 // Inserts an APP1 segment right after SOI.
-std::vector<unsigned char> with_app1(std::vector<unsigned char> jpg, const std::vector<unsigned char>& payload) {
-  std::vector<unsigned char> seg = {0xFF, 0xE1, static_cast<unsigned char>((payload.size() + 2) >> 8),
+std::vector<unsigned char> with_app1(std::vector<unsigned char> jpg,
+                                     const std::vector<unsigned char>& payload) {
+  std::vector<unsigned char> seg = {0xFF, 0xE1,
+                                    static_cast<unsigned char>((payload.size() + 2) >> 8),
                                     static_cast<unsigned char>((payload.size() + 2) & 0xFF)};
   seg.insert(seg.end(), payload.begin(), payload.end());
   jpg.insert(jpg.begin() + 2, seg.begin(), seg.end());
@@ -48,8 +52,8 @@ std::vector<unsigned char> with_app1(std::vector<unsigned char> jpg, const std::
 
 // An EXIF payload whose IFD0 holds one Orientation entry (little-endian TIFF).
 std::vector<unsigned char> exif_orientation(unsigned char value) {
-  return {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 0x2A, 0x00, 8, 0, 0, 0, 1, 0,
-          0x12, 0x01, 3, 0, 1, 0, 0, 0, value, 0, 0, 0, 0, 0, 0, 0};
+  return {'E',  'x',  'i', 'f', 0, 0, 'I', 'I', 0x2A,  0x00, 8, 0, 0, 0, 1, 0,
+          0x12, 0x01, 3,   0,   1, 0, 0,   0,   value, 0,    0, 0, 0, 0, 0, 0};
 }
 
 cv::Mat messi() {
@@ -93,7 +97,9 @@ TEST(JpegDecode, EncoderVariantsEqualImread) {
       {"progressive", m, {cv::IMWRITE_JPEG_PROGRESSIVE, 1}},
       {"optimized", m, {cv::IMWRITE_JPEG_OPTIMIZE, 1}},
       {"restart", m, {cv::IMWRITE_JPEG_RST_INTERVAL, 3}},
-      {"444", m, {cv::IMWRITE_JPEG_LUMA_QUALITY, 90, cv::IMWRITE_JPEG_CHROMA_QUALITY, 70}},  // no subsampling
+      {"444",
+       m,
+       {cv::IMWRITE_JPEG_LUMA_QUALITY, 90, cv::IMWRITE_JPEG_CHROMA_QUALITY, 70}},  // no subsampling
       {"gray", gray, {}},
       {"1x1", m(cv::Rect(5, 5, 1, 1)).clone(), {}},
       {"odd 17x13", m(cv::Rect(3, 7, 17, 13)).clone(), {}},
@@ -125,7 +131,8 @@ TEST(JpegDecode, FallbacksStillEqualImread) {
     }
   }
   ASSERT_LT(no_dht.size(), jpg.size());
-  const std::vector<unsigned char> xmp = {'h', 't', 't', 'p', ':', '/', '/', 'n', 's', '.', 'a', 'd', 'o', 'b', 'e', '.'};
+  const std::vector<unsigned char> xmp = {'h', 't', 't', 'p', ':', '/', '/', 'n',
+                                          's', '.', 'a', 'd', 'o', 'b', 'e', '.'};
   struct Case {
     const char* name;
     std::vector<unsigned char> bytes;
@@ -137,7 +144,10 @@ TEST(JpegDecode, FallbacksStillEqualImread) {
       {"exif orientation 3", with_app1(jpg, exif_orientation(3)), false},
       {"xmp first", with_app1(with_app1(jpg, exif_orientation(6)), xmp), false},
       {"short app1", with_app1(jpg, {'E', 'x', 'i'}), false},
-      {"truncated", std::vector<unsigned char>(jpg.begin(), jpg.begin() + static_cast<std::ptrdiff_t>(jpg.size() / 2)), false},
+      {"truncated",
+       std::vector<unsigned char>(jpg.begin(),
+                                  jpg.begin() + static_cast<std::ptrdiff_t>(jpg.size() / 2)),
+       false},
       {"no huffman tables", no_dht, false},
   };
   std::vector<unsigned char> buf;

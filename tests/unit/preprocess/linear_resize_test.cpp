@@ -1,12 +1,12 @@
 // Our bilinear 8-bit resize against cv::resize(INTER_LINEAR), byte for byte: random images over a
 // sweep of source/target sizes (down, up, mixed, tiny, odd, the yolo letterbox sizes), 1 and 3
 // channels, continuous and ROI sources, every kernel this CPU runs (scalar, AVX2, AVX-512).
+#include "preprocess/linear_resize.hpp"
+
 #include <gtest/gtest.h>
 
-#include <random>
 #include <opencv2/imgproc.hpp>
-
-#include "preprocess/linear_resize.hpp"
+#include <random>
 
 namespace qcal::preprocess {
 namespace {
@@ -14,7 +14,8 @@ namespace {
 cv::Mat random_image(std::mt19937& rng, int w, int h, int cn) {
   cv::Mat m(h, w, CV_8UC(cn));
   for (int y = 0; y < h; ++y) {
-    for (int x = 0; x < w * cn; ++x) m.ptr<std::uint8_t>(y)[x] = static_cast<std::uint8_t>(rng() % 256);
+    for (int x = 0; x < w * cn; ++x)
+      m.ptr<std::uint8_t>(y)[x] = static_cast<std::uint8_t>(rng() % 256);
   }
   return m;
 }
@@ -38,8 +39,9 @@ void expect_same_as_opencv(const cv::Mat& src, int w, int h) {
     cv::Mat diff;
     cv::absdiff(got, want, diff);
     const int bad = cv::countNonZero(diff.reshape(1));
-    EXPECT_EQ(bad, 0) << src.cols << "x" << src.rows << "x" << src.channels() << " -> " << w << "x" << h << ": " << bad
-                      << " bytes differ (max " << cv::norm(diff, cv::NORM_INF) << ")";
+    EXPECT_EQ(bad, 0) << src.cols << "x" << src.rows << "x" << src.channels() << " -> " << w << "x"
+                      << h << ": " << bad << " bytes differ (max " << cv::norm(diff, cv::NORM_INF)
+                      << ")";
   }
 }
 
@@ -47,12 +49,14 @@ TEST(LinearResize, MatchesOpencvOverASweepOfSizes) {
   std::mt19937 rng(11);
   const std::vector<std::pair<cv::Size, cv::Size>> pairs = {
       {{768, 576}, {640, 480}},  // yolo letterbox of vtest.avi
-      {{1920, 1080}, {640, 360}}, {{640, 480}, {640, 640}}, {{500, 375}, {320, 240}}, {{112, 112}, {640, 640}},
-      {{640, 360}, {1280, 720}},  // exact 2x up
+      {{1920, 1080}, {640, 360}}, {{640, 480}, {640, 640}},  {{500, 375}, {320, 240}},
+      {{112, 112}, {640, 640}},   {{640, 360}, {1280, 720}},  // exact 2x up
       {{1280, 720}, {640, 360}},  // exact 2x down: OpenCV uses INTER_AREA
-      {{1281, 721}, {640, 360}}, {{300, 300}, {100, 100}}, {{7, 5}, {3, 2}}, {{1, 1}, {5, 3}}, {{5, 3}, {1, 1}},
-      {{1, 40}, {3, 17}}, {{40, 1}, {17, 3}}, {{33, 17}, {97, 61}}, {{97, 61}, {33, 17}}, {{250, 10}, {251, 10}},
-      {{17, 200}, {16, 199}}, {{640, 480}, {112, 112}}, {{4032, 3024}, {640, 480}},
+      {{1281, 721}, {640, 360}},  {{300, 300}, {100, 100}},  {{7, 5}, {3, 2}},
+      {{1, 1}, {5, 3}},           {{5, 3}, {1, 1}},          {{1, 40}, {3, 17}},
+      {{40, 1}, {17, 3}},         {{33, 17}, {97, 61}},      {{97, 61}, {33, 17}},
+      {{250, 10}, {251, 10}},     {{17, 200}, {16, 199}},    {{640, 480}, {112, 112}},
+      {{4032, 3024}, {640, 480}},
   };
   for (int cn : {3, 1}) {
     for (const auto& [s, d] : pairs) {
@@ -77,7 +81,8 @@ TEST(LinearResize, RoiSourceAndReusedDestination) {
   const cv::Mat corner = big(cv::Rect(400 - 97, 300 - 41, 97, 41));  // last bytes of the allocation
   cv::Mat got;
   for (const cv::Mat* src : {&roi, &corner}) {
-    for (cv::Size d : {cv::Size(320, 240), cv::Size(320, 240), cv::Size(640, 640), cv::Size(61, 19)}) {
+    for (cv::Size d :
+         {cv::Size(320, 240), cv::Size(320, 240), cv::Size(640, 640), cv::Size(61, 19)}) {
       cv::Mat want;
       cv::resize(*src, want, d, 0, 0, cv::INTER_LINEAR);
       for (ResizeKernel k : supported_resize_kernels()) {

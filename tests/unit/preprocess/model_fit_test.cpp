@@ -1,4 +1,6 @@
 // Recipe <-> model input fitting, the config writers' rules and the check library's verdicts.
+#include "preprocess/model_fit.hpp"
+
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
@@ -6,7 +8,6 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "preprocess/check.hpp"
-#include "preprocess/model_fit.hpp"
 #include "preprocess/npu_config.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
@@ -30,25 +31,33 @@ TEST(ModelFit, PresetTakesModelSizeLayoutAndName) {
   EXPECT_EQ(r.input_name, "images");
   Recipe nhwc = fit_recipe_to_model("edgeface", {"x", {1, 112, 112, 3}, "m.onnx"}, std::nullopt);
   EXPECT_EQ(infer_shape(nhwc).shape, (Shape{1, 112, 112, 3}));
-  Recipe dyn = fit_recipe_to_model("yunet", {"input", {-1, 3, -1, -1}, "m.onnx"}, std::array<int, 2>{640, 480});
+  Recipe dyn = fit_recipe_to_model("yunet", {"input", {-1, 3, -1, -1}, "m.onnx"},
+                                   std::array<int, 2>{640, 480});
   EXPECT_EQ(infer_shape(dyn).shape, (Shape{1, 3, 480, 640}));
 }
 
 TEST(ModelFit, ClearErrors) {
-  const std::string dynamic = error_of([] { fit_recipe_to_model("yolo", {"x", {1, 3, -1, -1}, "det.onnx"}, std::nullopt); });
+  const std::string dynamic = error_of([] {
+    fit_recipe_to_model("yolo", {"x", {1, 3, -1, -1}, "det.onnx"}, std::nullopt);
+  });
   EXPECT_NE(dynamic.find("dynamic size"), std::string::npos) << dynamic;
   EXPECT_NE(dynamic.find("--size"), std::string::npos) << dynamic;
   EXPECT_NE(dynamic.find("det.onnx"), std::string::npos) << dynamic;
-  const std::string contra =
-      error_of([] { fit_recipe_to_model("yolo", {"x", {1, 3, 640, 640}, "m"}, std::array<int, 2>{320, 320}); });
+  const std::string contra = error_of([] {
+    fit_recipe_to_model("yolo", {"x", {1, 3, 640, 640}, "m"}, std::array<int, 2>{320, 320});
+  });
   EXPECT_NE(contra.find("contradicts"), std::string::npos) << contra;
   Recipe face = make_preset("edgeface");
-  const std::string mismatch = error_of([&] { check_recipe_feeds(face, {"images", {1, 3, 640, 640}, "yolo.onnx"}); });
+  const std::string mismatch = error_of([&] {
+    check_recipe_feeds(face, {"images", {1, 3, 640, 640}, "yolo.onnx"});
+  });
   EXPECT_NE(mismatch.find("[1, 3, 112, 112]"), std::string::npos) << mismatch;
   EXPECT_NE(mismatch.find("[1, 3, 640, 640]"), std::string::npos) << mismatch;
   Recipe nhwc = make_preset("yunet");
   nhwc.steps.erase(nhwc.steps.begin() + 1);  // drop the transpose: NHWC output
-  const std::string layout = error_of([&] { check_recipe_feeds(nhwc, {"input", {1, 3, 320, 320}, "m"}); });
+  const std::string layout = error_of([&] {
+    check_recipe_feeds(nhwc, {"input", {1, 3, 320, 320}, "m"});
+  });
   EXPECT_NE(layout.find("layout"), std::string::npos) << layout;
   EXPECT_TRUE(shape_feeds({1, 3, 640, 640}, {-1, 3, 640, 640}));
   EXPECT_TRUE(shape_feeds({3, 64, 64}, {8, 3, -1, 64}));
@@ -78,7 +87,8 @@ TEST(NpuConfig, CaseSensitiveExtensionsAndCounts) {
   r = make_calibration_config(req);
   EXPECT_NE(r.warnings[0].find("will skip them"), std::string::npos);
   req.dataset = tmp / "missing";
-  EXPECT_NE(error_of([&] { make_calibration_config(req); }).find("dataset folder does not exist"), std::string::npos);
+  EXPECT_NE(error_of([&] { make_calibration_config(req); }).find("dataset folder does not exist"),
+            std::string::npos);
 }
 
 TEST(Check, StatsAndVerdicts) {
@@ -93,7 +103,8 @@ TEST(Check, StatsAndVerdicts) {
   EXPECT_NEAR(st[0].std, std::sqrt(1.25), 1e-12);
   EXPECT_DOUBLE_EQ(st[1].std, 0);
 
-  const std::vector<std::filesystem::path> images = {test::opencv_data() / "messi5.jpg", test::opencv_data() / "fruits.jpg"};
+  const std::vector<std::filesystem::path> images = {test::opencv_data() / "messi5.jpg",
+                                                     test::opencv_data() / "fruits.jpg"};
   CheckOptions good;
   good.recipe = make_preset("yolo");
   good.expected = make_preset("yolo");

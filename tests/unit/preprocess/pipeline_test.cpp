@@ -1,4 +1,6 @@
 // Every step and preset against the Python reference (cv2 + numpy + PIL): bit for bit.
+#include "preprocess/pipeline.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,7 +10,6 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
-#include "preprocess/pipeline.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess_test_support.hpp"
 
@@ -37,9 +38,12 @@ std::vector<std::filesystem::path> test_images(const test::TempDir& tmp) {
 
 std::string describe_mismatch(const Tensor& ours, const Tensor& ref) {
   if (ours.dtype() != ref.dtype()) {
-    return "dtype " + std::string(dtype_name(ours.dtype())) + " vs reference " + std::string(dtype_name(ref.dtype()));
+    return "dtype " + std::string(dtype_name(ours.dtype())) + " vs reference " +
+           std::string(dtype_name(ref.dtype()));
   }
-  if (ours.shape() != ref.shape()) return "shape " + shape_to_string(ours.shape()) + " vs reference " + shape_to_string(ref.shape());
+  if (ours.shape() != ref.shape())
+    return "shape " + shape_to_string(ours.shape()) + " vs reference " +
+           shape_to_string(ref.shape());
   if (std::memcmp(ours.raw_data(), ref.raw_data(), ours.nbytes()) == 0) return "";
   std::int64_t first = -1;
   double max_diff = 0;
@@ -60,15 +64,17 @@ std::string describe_mismatch(const Tensor& ours, const Tensor& ref) {
       max_diff = std::max(max_diff, std::fabs(a - b));
     }
   }
-  return std::to_string(count) + " elements differ, first at " + std::to_string(first) + ", max |diff| " +
-         std::to_string(max_diff);
+  return std::to_string(count) + " elements differ, first at " + std::to_string(first) +
+         ", max |diff| " + std::to_string(max_diff);
 }
 
 // Collects (recipe, label) pairs and, when it goes out of scope, runs them all through qcal and
 // through one Python reference process (importing cv2 once per test keeps the suite fast).
 class ReferenceBatch {
  public:
-  void operator()(const json& recipe_json, const std::string& label) { jobs_.emplace_back(recipe_json, label); }
+  void operator()(const json& recipe_json, const std::string& label) {
+    jobs_.emplace_back(recipe_json, label);
+  }
   ~ReferenceBatch() {
     test::TempDir tmp;
     const auto images = test_images(tmp);
@@ -120,8 +126,8 @@ TEST(PipelineReference, Presets) {
 
 TEST(PipelineReference, ConvertColorEveryForm) {
   ReferenceBatch expect_matches_reference;
-  for (const char* form : {"BGR2RGB", "RGB2BGR", "BGR2GRAY", "RGB2GRAY", "BGR2YCrCb", "RGB2YCrCb", "BGR2YUV",
-                           "RGB2YUV", "BGR2HSV", "RGB2HSV", "BGR2LAB", "RGB2LAB"}) {
+  for (const char* form : {"BGR2RGB", "RGB2BGR", "BGR2GRAY", "RGB2GRAY", "BGR2YCrCb", "RGB2YCrCb",
+                           "BGR2YUV", "RGB2YUV", "BGR2HSV", "RGB2HSV", "BGR2LAB", "RGB2LAB"}) {
     // uint8 output: the cvtColor result itself, byte for byte.
     expect_matches_reference(with_dtype(steps({{{"resize", {{"width", 96}, {"height", 64}}}},
                                                {{"convertColor", {{"form", form}}}}}),
@@ -134,7 +140,9 @@ TEST(PipelineReference, ResizeDefaultEveryInterpolation) {
   ReferenceBatch expect_matches_reference;
   for (const char* interp : {"LINEAR", "NEAREST", "CUBIC", "AREA", "LANCZOS4"}) {
     expect_matches_reference(
-        with_dtype(steps({{{"resize", {{"width", 300}, {"height", 200}, {"interpolation", interp}}}}}), "uint8"),
+        with_dtype(
+            steps({{{"resize", {{"width", 300}, {"height", 200}, {"interpolation", interp}}}}}),
+            "uint8"),
         std::string("default ") + interp);
     expect_matches_reference(
         with_dtype(steps({{{"resize", {{"size", 640}, {"interpolation", interp}}}}}), "uint8"),
@@ -146,24 +154,35 @@ TEST(PipelineReference, ResizeTorchvisionEveryFilter) {
   ReferenceBatch expect_matches_reference;
   for (const char* interp : {"BILINEAR", "BICUBIC", "LANCZOS", "BOX", "HAMMING"}) {
     expect_matches_reference(
-        with_dtype(steps({{{"resize", {{"mode", "torchvision"}, {"size", 224}, {"interpolation", interp}}}}}), "uint8"),
-        std::string("torchvision short side ") + interp);
-    expect_matches_reference(
-        with_dtype(steps({{{"resize", {{"mode", "torchvision"}, {"width", 333}, {"height", 611}, {"interpolation", interp}}}}}),
+        with_dtype(steps({{{"resize",
+                            {{"mode", "torchvision"}, {"size", 224}, {"interpolation", interp}}}}}),
                    "uint8"),
-        std::string("torchvision exact ") + interp);
+        std::string("torchvision short side ") + interp);
+    expect_matches_reference(with_dtype(steps({{{"resize",
+                                                 {{"mode", "torchvision"},
+                                                  {"width", 333},
+                                                  {"height", 611},
+                                                  {"interpolation", interp}}}}}),
+                                        "uint8"),
+                             std::string("torchvision exact ") + interp);
   }
 }
 
 TEST(PipelineReference, LetterboxVariants) {
   ReferenceBatch expect_matches_reference;
-  expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"size", 640}}}}}), "pad 640 default");
-  expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"width", 320}, {"height", 480}, {"pad_value", {0, 0, 0}}}}}}),
-                           "pad 320x480 black");
-  expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"size", 416}, {"pad_location", "corner"}}}}}),
-                           "pad corner");
-  expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"size", 333}, {"interpolation", "AREA"}, {"pad_value", 114}}}}}),
-                           "pad odd size area");
+  expect_matches_reference(steps({{{"resize", {{"mode", "pad"}, {"size", 640}}}}}),
+                           "pad 640 default");
+  expect_matches_reference(
+      steps({{{"resize",
+               {{"mode", "pad"}, {"width", 320}, {"height", 480}, {"pad_value", {0, 0, 0}}}}}}),
+      "pad 320x480 black");
+  expect_matches_reference(
+      steps({{{"resize", {{"mode", "pad"}, {"size", 416}, {"pad_location", "corner"}}}}}),
+      "pad corner");
+  expect_matches_reference(
+      steps({{{"resize",
+               {{"mode", "pad"}, {"size", 333}, {"interpolation", "AREA"}, {"pad_value", 114}}}}}),
+      "pad odd size area");
 }
 
 TEST(PipelineReference, CenterCrop) {
@@ -172,8 +191,9 @@ TEST(PipelineReference, CenterCrop) {
                                              {{"centercrop", {{"width", 224}, {"height", 224}}}}}),
                                       "uint8"),
                            "resize 256 + crop 224");
-  expect_matches_reference(with_dtype(steps({{{"centercrop", {{"width", 301}, {"height", 700}}}}}), "uint8"),
-                           "crop larger than image (zero padding)");
+  expect_matches_reference(
+      with_dtype(steps({{{"centercrop", {{"width", 301}, {"height", 700}}}}}), "uint8"),
+      "crop larger than image (zero padding)");
 }
 
 TEST(PipelineReference, Arithmetic) {
@@ -198,17 +218,20 @@ TEST(PipelineReference, Arithmetic) {
 TEST(PipelineReference, ArithmeticBeforeImageStepsRunsInFloat) {
   ReferenceBatch expect_matches_reference;
   // div before resize: cv::resize on a float32 image, then colour on float.
-  expect_matches_reference(steps({{{"div", {{"x", 255}}}},
-                                  {{"resize", {{"width", 200}, {"height", 150}, {"interpolation", "CUBIC"}}}},
-                                  {{"convertColor", {{"form", "BGR2HSV"}}}}}),
-                           "float resize + float HSV");
+  expect_matches_reference(
+      steps({{{"div", {{"x", 255}}}},
+             {{"resize", {{"width", 200}, {"height", 150}, {"interpolation", "CUBIC"}}}},
+             {{"convertColor", {{"form", "BGR2HSV"}}}}}),
+      "float resize + float HSV");
 }
 
 TEST(PipelineReference, Layouts) {
   ReferenceBatch expect_matches_reference;
-  expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"expandDim", {{"axis", 0}}}}}),
-                           "NHWC via expandDim");
-  expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"transpose", {{"axis", {2, 0, 1}}}}}}),
+  expect_matches_reference(
+      steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"expandDim", {{"axis", 0}}}}}),
+      "NHWC via expandDim");
+  expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}},
+                                  {{"transpose", {{"axis", {2, 0, 1}}}}}}),
                            "CHW without batch");
   expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}},
                                   {{"transpose", {{"axis", {1, 0, 2}}}}},
@@ -217,7 +240,8 @@ TEST(PipelineReference, Layouts) {
   json nhwc = steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"div", {{"x", 255}}}}});
   nhwc["layout"] = "NHWC";
   expect_matches_reference(nhwc, "layout key NHWC");
-  expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}}, {{"convertColor", {{"form", "BGR2GRAY"}}}}}),
+  expect_matches_reference(steps({{{"resize", {{"width", 64}, {"height", 48}}}},
+                                  {{"convertColor", {{"form", "BGR2GRAY"}}}}}),
                            "gray NCHW");
 }
 
@@ -237,9 +261,11 @@ TEST(Pipeline, PlanePiecesEqualTheWholeRun) {
       const Tensor whole = pipeline.run(img);
       pipeline.prepare(img, p);
       ASSERT_EQ(p.info.shape, whole.shape());
-      const auto height = static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
-      const auto row_bytes = static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) *
-                             dtype_size(whole.dtype());
+      const auto height =
+          static_cast<int>(p.info.shape[static_cast<std::size_t>(p.info.height_axis)]);
+      const auto row_bytes =
+          static_cast<std::size_t>(p.info.shape[static_cast<std::size_t>(p.info.width_axis)]) *
+          dtype_size(whole.dtype());
       std::vector<unsigned char> pieces(whole.nbytes());
       std::size_t at = 0;
       for (int c = 0; c < p.info.channels; ++c) {
@@ -277,12 +303,12 @@ void write_exif_rotated_jpeg(const std::filesystem::path& path, const cv::Mat& i
   std::vector<unsigned char> jpg;
   cv::imencode(".jpg", img, jpg, {cv::IMWRITE_JPEG_QUALITY, 90});
   const unsigned char app1[] = {
-      0xFF, 0xE1, 0x00, 34,                     // APP1, length 34 (itself + payload)
-      'E', 'x', 'i', 'f', 0, 0,                 // Exif header
-      'I', 'I', 0x2A, 0x00, 8, 0, 0, 0,         // TIFF little-endian, IFD at offset 8
-      1, 0,                                     // one entry
-      0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, // Orientation (0x0112), SHORT, 1, value 6
-      0, 0, 0, 0};                              // no next IFD
+      0xFF, 0xE1, 0x00, 34,                            // APP1, length 34 (itself + payload)
+      'E',  'x',  'i',  'f',  0, 0,                    // Exif header
+      'I',  'I',  0x2A, 0x00, 8, 0, 0, 0,              // TIFF little-endian, IFD at offset 8
+      1,    0,                                         // one entry
+      0x12, 0x01, 3,    0,    1, 0, 0, 0, 6, 0, 0, 0,  // Orientation (0x0112), SHORT, 1, value 6
+      0,    0,    0,    0};                            // no next IFD
   jpg.insert(jpg.begin() + 2, std::begin(app1), std::end(app1));
   write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(jpg.data()), jpg.size()));
 }

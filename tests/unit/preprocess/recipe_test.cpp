@@ -1,9 +1,10 @@
 // Recipes as data: presets, shape inference, DX-COM JSON round trips and clear errors.
+#include "preprocess/recipe.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "preprocess/recipe.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "test_support.hpp"
 
@@ -34,7 +35,8 @@ TEST(Recipe, PresetShapes) {
   EXPECT_EQ(output_color_order(make_preset("yolo")), "RGB");
   EXPECT_EQ(output_color_order(make_preset("yunet")), "BGR");
   EXPECT_EQ(output_color_order(make_preset("edgeface")), "RGB");
-  EXPECT_NE(error_of([] { make_preset("resnet"); }).find("unknown preset 'resnet'"), std::string::npos);
+  EXPECT_NE(error_of([] { make_preset("resnet"); }).find("unknown preset 'resnet'"),
+            std::string::npos);
 }
 
 TEST(Recipe, AffineOfPresets) {
@@ -59,20 +61,21 @@ TEST(RecipeJson, RoundTripEveryPresetAndEveryStep) {
     Recipe back = recipe_from_json(json::parse(recipe_to_json(r).dump()), name);
     EXPECT_TRUE(same_recipe(r, back)) << recipe_to_json(back).dump();
   }
-  json all = {{"dtype", "float32"},
-              {"layout", "NCHW"},
-              {"input_name", "x"},
-              {"preprocessings",
-               {{{"convertColor", {{"form", "BGR2YCrCb"}}}},
-                {{"resize", {{"mode", "torchvision"}, {"size", 256}, {"interpolation", "BICUBIC"}}}},
-                {{"centercrop", {{"width", 224}, {"height", 224}}}},
-                {{"mul", {{"x", 2}}}},
-                {{"add", {{"x", 0.5}}}},
-                {{"subtract", {{"x", 1}}}},
-                {{"div", {{"x", 255.5}}}},
-                {{"normalize", {{"mean", {0.1, 0.2, 0.3}}, {"std", 0.5}}}},
-                {{"transpose", {{"axis", {2, 0, 1}}}}},
-                {{"expandDim", {{"axis", 0}}}}}}};
+  json all = {
+      {"dtype", "float32"},
+      {"layout", "NCHW"},
+      {"input_name", "x"},
+      {"preprocessings",
+       {{{"convertColor", {{"form", "BGR2YCrCb"}}}},
+        {{"resize", {{"mode", "torchvision"}, {"size", 256}, {"interpolation", "BICUBIC"}}}},
+        {{"centercrop", {{"width", 224}, {"height", 224}}}},
+        {{"mul", {{"x", 2}}}},
+        {{"add", {{"x", 0.5}}}},
+        {{"subtract", {{"x", 1}}}},
+        {{"div", {{"x", 255.5}}}},
+        {{"normalize", {{"mean", {0.1, 0.2, 0.3}}, {"std", 0.5}}}},
+        {{"transpose", {{"axis", {2, 0, 1}}}}},
+        {{"expandDim", {{"axis", 0}}}}}}};
   Recipe r = recipe_from_json(all, "all");
   const json written = recipe_to_json(r);
   Recipe back = recipe_from_json(json::parse(written.dump()), "written");
@@ -133,22 +136,32 @@ TEST(RecipeJson, BadRecipesGiveClearErrors) {
     return error_of([&] { recipe_from_json(parse_json_text(text, "r.json"), "r.json"); });
   };
   EXPECT_NE(err(R"([{"blur": {"k": 3}}])").find("unknown step 'blur'"), std::string::npos);
-  EXPECT_NE(err(R"([{"resize": {"width": -3, "height": 10}}])").find("positive"), std::string::npos);
+  EXPECT_NE(err(R"([{"resize": {"width": -3, "height": 10}}])").find("positive"),
+            std::string::npos);
   EXPECT_NE(err(R"([{"resize": {"size": -640}}])").find("positive"), std::string::npos);
   EXPECT_NE(err(R"([{"resize": {"width": 3}}])").find("positive"), std::string::npos);
-  EXPECT_NE(err(R"([{"resize": {"size": 64, "widht": 3}}])").find("unknown parameter 'widht'"), std::string::npos);
-  EXPECT_NE(err(R"([{"resize": {"size": 64, "mode": "stretch"}}])").find("unknown mode"), std::string::npos);
-  EXPECT_NE(err(R"([{"resize": {"size": 64, "interpolation": "BICUBIC"}}])").find("not supported"), std::string::npos);
-  EXPECT_NE(err(R"([{"convertColor": {"form": "BGR2XYZ"}}])").find("unknown form 'BGR2XYZ'"), std::string::npos);
-  EXPECT_NE(err(R"([{"convertColor": {"form": "BGR2GRAY"}}, {"convertColor": {"form": "BGR2RGB"}}])").find("3-channel"),
+  EXPECT_NE(err(R"([{"resize": {"size": 64, "widht": 3}}])").find("unknown parameter 'widht'"),
             std::string::npos);
+  EXPECT_NE(err(R"([{"resize": {"size": 64, "mode": "stretch"}}])").find("unknown mode"),
+            std::string::npos);
+  EXPECT_NE(err(R"([{"resize": {"size": 64, "interpolation": "BICUBIC"}}])").find("not supported"),
+            std::string::npos);
+  EXPECT_NE(err(R"([{"convertColor": {"form": "BGR2XYZ"}}])").find("unknown form 'BGR2XYZ'"),
+            std::string::npos);
+  EXPECT_NE(
+      err(R"([{"convertColor": {"form": "BGR2GRAY"}}, {"convertColor": {"form": "BGR2RGB"}}])")
+          .find("3-channel"),
+      std::string::npos);
   EXPECT_NE(err(R"([{"div": {"x": 0}}])").find("must not be 0"), std::string::npos);
   EXPECT_NE(err(R"([{"transpose": {"axis": [0, 0, 1]}}])").find("permutation"), std::string::npos);
-  EXPECT_NE(err(R"([{"transpose": {"axis": [2, 0, 1]}}, {"resize": {"size": 3}}])").find("before transpose"),
+  EXPECT_NE(err(R"([{"transpose": {"axis": [2, 0, 1]}}, {"resize": {"size": 3}}])")
+                .find("before transpose"),
             std::string::npos);
   EXPECT_NE(err(R"([{"expandDim": {"axis": 5}}])").find("out of range"), std::string::npos);
-  EXPECT_NE(err(R"({"preprocessings": [{"div": {"x": 255}}], "dtype": "uint8"})").find("uint8"), std::string::npos);
-  EXPECT_NE(err(R"({"preprocessings": [], "layuot": "NCHW"})").find("unknown recipe key 'layuot'"), std::string::npos);
+  EXPECT_NE(err(R"({"preprocessings": [{"div": {"x": 255}}], "dtype": "uint8"})").find("uint8"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"preprocessings": [], "layuot": "NCHW"})").find("unknown recipe key 'layuot'"),
+            std::string::npos);
   EXPECT_NE(err(R"([{"div": {"x": "255"}}])").find("must be a number"), std::string::npos);
   EXPECT_NE(err(R"([{"div": 255}])").find("parameters must be an object"), std::string::npos);
   EXPECT_NE(err(R"({"inputs": {}})").find("not a recipe"), std::string::npos);
@@ -159,7 +172,8 @@ TEST(RecipeJson, BadRecipesGiveClearErrors) {
 
 TEST(RecipeJson, ResolveRecipe) {
   EXPECT_EQ(resolve_recipe("yolo").name, "yolo");
-  EXPECT_NE(error_of([] { resolve_recipe("/no/such/recipe.json"); }).find("neither a preset"), std::string::npos);
+  EXPECT_NE(error_of([] { resolve_recipe("/no/such/recipe.json"); }).find("neither a preset"),
+            std::string::npos);
 }
 
 }  // namespace

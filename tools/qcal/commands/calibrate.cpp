@@ -1,11 +1,12 @@
 // `qcal calibrate`: options and data-source wiring for exporter::calibrate (activation ranges,
 // QDQ ONNX model, TensorRT calibration cache, ranges.json, statistics files).
-#include <nlohmann/json.hpp>
+#include "export/calibrate.hpp"
 
 #include <algorithm>
-#include <iostream>
 #include <cstring>
+#include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "commands/commands.hpp"
@@ -13,7 +14,6 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "engine/model.hpp"
-#include "export/calibrate.hpp"
 #include "preprocess/pipeline.hpp"
 #include "preprocess/recipe_json.hpp"
 
@@ -25,7 +25,9 @@ class ImageSource final : public exporter::SampleSource {
  public:
   ImageSource(std::vector<std::filesystem::path> files, preprocess::Recipe recipe,
               std::string description)
-      : files_(std::move(files)), pipeline_(std::move(recipe)), description_(std::move(description)) {
+      : files_(std::move(files)),
+        pipeline_(std::move(recipe)),
+        description_(std::move(description)) {
     if (files_.empty()) {
       Error e(ErrorCode::kInvalidArgument, "no images found");
       e.with("data", description_);
@@ -47,8 +49,9 @@ class ImageSource final : public exporter::SampleSource {
       const Tensor t = load(first + k);
       if (row_of(t.shape(), first + k) != row_shape_) {
         Error e(ErrorCode::kInvalidArgument,
-                "preprocessed image has shape " + shape_to_string(t.shape()) + ", expected rows of " +
-                    shape_to_string(row_shape_) + " (add a resize step to the recipe)");
+                "preprocessed image has shape " + shape_to_string(t.shape()) +
+                    ", expected rows of " + shape_to_string(row_shape_) +
+                    " (add a resize step to the recipe)");
         e.with("image", files_[static_cast<std::size_t>(first + k)].string());
         throw e;
       }
@@ -74,8 +77,10 @@ class ImageSource final : public exporter::SampleSource {
   // A recipe output [1, C, H, W] is one sample of row [C, H, W].
   Shape row_of(const Shape& s, std::int64_t index) const {
     if (s.empty() || s[0] != 1) {
-      Error e(ErrorCode::kInvalidArgument, "the recipe must produce one sample with a leading batch "
-                                           "dimension of 1 (expandDim), got " + shape_to_string(s));
+      Error e(ErrorCode::kInvalidArgument,
+              "the recipe must produce one sample with a leading batch "
+              "dimension of 1 (expandDim), got " +
+                  shape_to_string(s));
       e.with("image", files_[static_cast<std::size_t>(index)].string());
       throw e;
     }
@@ -169,7 +174,8 @@ std::vector<std::string> expand_excludes(const std::vector<std::string>& values)
     std::istringstream in(read_file(file));
     std::string line;
     while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.pop_back();
       std::size_t b = 0;
       while (b < line.size() && (line[b] == ' ' || line[b] == '\t')) ++b;
       line.erase(0, b);
@@ -187,7 +193,8 @@ std::unique_ptr<exporter::SampleSource> open_source(const CalibrateCli& o,
   const std::filesystem::path data(o.data);
   const std::string ext = extension_lower(data);
   if (ext == "npy" || ext == "npz") {
-    if (!o.recipe.empty()) throw_invalid("--recipe applies to images; " + o.data + " is already preprocessed");
+    if (!o.recipe.empty())
+      throw_invalid("--recipe applies to images; " + o.data + " is already preprocessed");
     return exporter::open_array_source(data, input_name);
   }
   if (ext == "json" && o.recipe.empty()) {
@@ -198,7 +205,8 @@ std::unique_ptr<exporter::SampleSource> open_source(const CalibrateCli& o,
     std::vector<std::string> exts_store = config.file_extensions;
     for (auto& e : exts_store) {
       if (!e.empty() && e[0] == '.') e.erase(0, 1);
-      std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(e.begin(), e.end(), e.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
     }
     std::vector<std::string_view> exts(exts_store.begin(), exts_store.end());
     if (exts.empty()) exts.assign(kImageExtensions.begin(), kImageExtensions.end());
@@ -208,7 +216,8 @@ std::unique_ptr<exporter::SampleSource> open_source(const CalibrateCli& o,
     return std::make_unique<ImageSource>(list_files(root, exts), config.recipe, root.string());
   }
   if (o.recipe.empty()) {
-    throw_invalid("--data " + o.data + " is not .npy/.npz/DX-COM .json: images need --recipe "
+    throw_invalid("--data " + o.data +
+                  " is not .npy/.npz/DX-COM .json: images need --recipe "
                   "(a preset such as yolo, or a recipe .json)");
   }
   auto recipe = preprocess::resolve_recipe(o.recipe);
@@ -269,14 +278,17 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
     if (ext != "npy" && ext != "npz") acc.eval_recipe = o.recipe;
   } else if (!o.data.empty()) {
     const std::string ext = extension_lower(o.data);
-    if (ext == "npy" || ext == "npz" || (!o.recipe.empty() && std::filesystem::is_directory(o.data))) {
+    if (ext == "npy" || ext == "npz" ||
+        (!o.recipe.empty() && std::filesystem::is_directory(o.data))) {
       acc.eval_data = o.data;
       acc.eval_recipe = o.recipe;
       acc.eval_data_is_calibration_data = true;
     }
   }
   if (exporter::needs_eval_data(acc) && acc.eval_data.empty()) {
-    throw_invalid(std::string(o.max_drop_given ? "--max-drop" : o.saturation ? "--saturation" : "--sensitivity") +
+    throw_invalid(std::string(o.max_drop_given ? "--max-drop"
+                              : o.saturation   ? "--saturation"
+                                               : "--sensitivity") +
                   " evaluates the quantized model and needs evaluation data: give --eval-data "
                   "(.npy/.npz, or images with --recipe); it cannot be derived from " +
                   (o.data.empty() ? std::string("--from-stats") : "the DX-COM config " + o.data));
@@ -325,11 +337,11 @@ int run_calibrate(CalibrateCli& o, bool method_given) {
     if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "calibrated " << report.tensors << " tensors on " << report.samples
-              << " samples (" << calib::method_name(options.select.method) << ")\n"
+    std::cout << "calibrated " << report.tensors << " tensors on " << report.samples << " samples ("
+              << calib::method_name(options.select.method) << ")\n"
               << "  " << report.qdq_model.string() << "  (" << report.activation_pairs
-              << " Q/DQ pairs, " << report.weights << " int8 weights, "
-              << report.float_nodes.size() << " quantizable nodes kept float)\n"
+              << " Q/DQ pairs, " << report.weights << " int8 weights, " << report.float_nodes.size()
+              << " quantizable nodes kept float)\n"
               << "  " << report.cache.string() << "\n"
               << "  " << report.ranges.string() << "  (" << report.range_rule_changes
               << " ranges set by graph rules: shared Concat scales, full-range probabilities)\n";
@@ -354,10 +366,12 @@ Runner register_calibrate(CLI::App& app) {
                   "Samples: .npy/.npz (qcal pack), an image folder or list file (with --recipe), "
                   "or a DX-COM JSON config");
   cmd->add_option("-o,--out", o->out_dir, "Output folder")->required();
-  auto* method = cmd->add_option("--method,-m", o->method, "entropy | minmax | ema | percentile | mse")
-                     ->capture_default_str();
+  auto* method =
+      cmd->add_option("--method,-m", o->method, "entropy | minmax | ema | percentile | mse")
+          ->capture_default_str();
   cmd->add_option("--entropy-floor", o->entropy_floor,
-                  "Entropy never clips more than (100 - P) percent of |x| (0: TensorRT's thresholds exactly)")
+                  "Entropy never clips more than (100 - P) percent of |x| (0: TensorRT's "
+                  "thresholds exactly)")
       ->capture_default_str();
   cmd->add_option("--percentile", o->percentile, "Percent of |x| kept by --method percentile")
       ->capture_default_str();
@@ -366,15 +380,20 @@ Runner register_calibrate(CLI::App& app) {
   auto* pc = cmd->add_flag("--per-channel", o->per_channel, "Per-output-channel weights (default)");
   cmd->add_flag("--per-tensor", o->per_tensor, "One scale per weight tensor")->excludes(pc);
   cmd->add_flag("--separate-concat-scales", o->separate_concat_scales,
-                "Give each Concat input its own scale (default: one shared scale, as TensorRT needs to run Concat as a copy)");
+                "Give each Concat input its own scale (default: one shared scale, as TensorRT "
+                "needs to run Concat as a copy)");
   cmd->add_flag("--quantize-output-layers", o->quantize_output_layers,
-                "Quantize the layers that produce the outputs too (default: compute ops with no int8 compute op downstream, e.g. a detector's final box/class convs, and linear layers feeding only them stay float)");
+                "Quantize the layers that produce the outputs too (default: compute ops with no "
+                "int8 compute op downstream, e.g. a detector's final box/class convs, and linear "
+                "layers feeding only them stay float)");
   cmd->add_flag("--quantize-residual-inputs", o->quantize_residual_inputs,
-                "Quantize both inputs of a residual Add (default: an input that comes straight from an int8 Conv/Gemm stays float, as TensorRT fuses the Add into that layer)");
-  cmd->add_option("--dominant-noise", o->dominant_noise,
-                  "Keep float an activation whose int8 rounding makes so much of the output quantization "
-                  "noise that keeping it float lifts the output SQNR by at least DB dB, measured on a few "
-                  "calibration samples ('off': all int8)")
+                "Quantize both inputs of a residual Add (default: an input that comes straight "
+                "from an int8 Conv/Gemm stays float, as TensorRT fuses the Add into that layer)");
+  cmd->add_option(
+         "--dominant-noise", o->dominant_noise,
+         "Keep float an activation whose int8 rounding makes so much of the output quantization "
+         "noise that keeping it float lifts the output SQNR by at least DB dB, measured on a few "
+         "calibration samples ('off': all int8)")
       ->capture_default_str();
   cmd->add_option("--dominant-noise-samples", o->dominant_noise_samples,
                   "Calibration samples the dominant-noise rule measures on")
@@ -389,12 +408,14 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_option("--trt-version", o->trt_version,
                   "TensorRT version in the cache header (8601 = 8.6.1, 100300 = 10.3.0)")
       ->capture_default_str();
-  cmd->add_option("--num-bins", o->num_bins, "Histogram bins (power of two)")->capture_default_str();
+  cmd->add_option("--num-bins", o->num_bins, "Histogram bins (power of two)")
+      ->capture_default_str();
   cmd->add_option("--save-stats", o->save_stats, "Also save the statistics (.qcs)");
   cmd->add_option("--from-stats", o->from_stats,
                   "Merge saved statistics (shards, in order) instead of running the model")
       ->check(CLI::ExistingFile);
-  cmd->add_flag("--ignore-nonfinite", o->ignore_nonfinite, "Skip NaN/Inf activations instead of stopping");
+  cmd->add_flag("--ignore-nonfinite", o->ignore_nonfinite,
+                "Skip NaN/Inf activations instead of stopping");
   cmd->add_flag("--sensitivity", o->sensitivity,
                 "Rank the quantized tensors by how much quantizing each alone changes the outputs "
                 "(sensitivity.json, report)");

@@ -1,4 +1,6 @@
 // `qcal check`: prove a preprocessing config on sampled images (exit 3 when a check fails).
+#include "preprocess/check.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -6,7 +8,6 @@
 #include "commands/commands.hpp"
 #include "commands/model_input.hpp"
 #include "core/error.hpp"
-#include "preprocess/check.hpp"
 #include "preprocess/model_fit.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
@@ -36,8 +37,8 @@ std::string num(double v) {
 }
 
 void print_table(const pp::CheckReport& r) {
-  std::printf("%-3s %-28s %-20s %-8s %2s %10s %10s %10s %10s %5s %5s %-5s\n", "#", "image", "shape", "dtype", "ch", "min", "max",
-              "mean", "std", "nan", "inf", "order");
+  std::printf("%-3s %-28s %-20s %-8s %2s %10s %10s %10s %10s %5s %5s %-5s\n", "#", "image", "shape",
+              "dtype", "ch", "min", "max", "mean", "std", "nan", "inf", "order");
   for (std::size_t i = 0; i < r.samples.size(); ++i) {
     const auto& s = r.samples[i];
     std::string name = s.image.filename().string();
@@ -47,10 +48,12 @@ void print_table(const pp::CheckReport& r) {
     }
     for (std::size_t c = 0; c < s.channels.size(); ++c) {
       const auto& st = s.channels[c];
-      std::printf("%-3s %-28s %-20s %-8s %2zu %s %s %s %s %5lld %5lld %-5s\n", c == 0 ? std::to_string(i).c_str() : "",
-                  c == 0 ? name.c_str() : "", c == 0 ? shape_to_string(s.shape).c_str() : "",
-                  c == 0 ? std::string(dtype_name(s.dtype)).c_str() : "", c, num(st.min).c_str(), num(st.max).c_str(),
-                  num(st.mean).c_str(), num(st.std).c_str(), static_cast<long long>(st.nan), static_cast<long long>(st.inf),
+      std::printf("%-3s %-28s %-20s %-8s %2zu %s %s %s %s %5lld %5lld %-5s\n",
+                  c == 0 ? std::to_string(i).c_str() : "", c == 0 ? name.c_str() : "",
+                  c == 0 ? shape_to_string(s.shape).c_str() : "",
+                  c == 0 ? std::string(dtype_name(s.dtype)).c_str() : "", c, num(st.min).c_str(),
+                  num(st.max).c_str(), num(st.mean).c_str(), num(st.std).c_str(),
+                  static_cast<long long>(st.nan), static_cast<long long>(st.inf),
                   c == 0 ? s.color_evidence.c_str() : "");
     }
     for (const auto& p : s.problems) std::printf("    FAIL: %s\n", p.c_str());
@@ -58,9 +61,10 @@ void print_table(const pp::CheckReport& r) {
   for (const auto& p : r.problems) std::printf("FAIL: %s\n", p.c_str());
   std::size_t failed = 0;
   for (const auto& s : r.samples) failed += s.problems.empty() ? 0 : 1;
-  std::printf("check: %zu sample(s), %zu failed, %zu recipe problem(s): %s\n", r.samples.size(), failed, r.problems.size(),
-              r.ok() ? "PASS" : "FAIL");
-  if (!r.contact_sheet.empty()) std::printf("contact sheet: %s\n", r.contact_sheet.string().c_str());
+  std::printf("check: %zu sample(s), %zu failed, %zu recipe problem(s): %s\n", r.samples.size(),
+              failed, r.problems.size(), r.ok() ? "PASS" : "FAIL");
+  if (!r.contact_sheet.empty())
+    std::printf("contact sheet: %s\n", r.contact_sheet.string().c_str());
 }
 
 nlohmann::json to_json(const pp::CheckReport& r) {
@@ -68,7 +72,12 @@ nlohmann::json to_json(const pp::CheckReport& r) {
   for (const auto& s : r.samples) {
     nlohmann::json ch = nlohmann::json::array();
     for (const auto& st : s.channels) {
-      ch.push_back({{"min", st.min}, {"max", st.max}, {"mean", st.mean}, {"std", st.std}, {"nan", st.nan}, {"inf", st.inf}});
+      ch.push_back({{"min", st.min},
+                    {"max", st.max},
+                    {"mean", st.mean},
+                    {"std", st.std},
+                    {"nan", st.nan},
+                    {"inf", st.inf}});
     }
     samples.push_back({{"image", s.image.string()},
                        {"shape", s.shape},
@@ -78,7 +87,10 @@ nlohmann::json to_json(const pp::CheckReport& r) {
                        {"problems", s.problems},
                        {"visualization", s.visualization.string()}});
   }
-  return {{"ok", r.ok()}, {"problems", r.problems}, {"samples", samples}, {"contact_sheet", r.contact_sheet.string()}};
+  return {{"ok", r.ok()},
+          {"problems", r.problems},
+          {"samples", samples},
+          {"contact_sheet", r.contact_sheet.string()}};
 }
 
 int run_check(const CheckArgs& a) {
@@ -96,7 +108,8 @@ int run_check(const CheckArgs& a) {
   } else if (source.config) {
     o.recipe = source.config->recipe;
   } else {
-    throw Error(ErrorCode::kInvalidArgument, "give --recipe (a preset or recipe .json) to check IMAGES");
+    throw Error(ErrorCode::kInvalidArgument,
+                "give --recipe (a preset or recipe .json) to check IMAGES");
   }
   if (!a.expect.empty()) o.expected = pp::make_preset(a.expect);
   if (!a.model.empty()) {
@@ -120,20 +133,30 @@ int run_check(const CheckArgs& a) {
 
 Runner register_check(CLI::App& app) {
   auto args = std::make_shared<CheckArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "check", "Prove a preprocessing config on sampled images: shapes, per-channel stats, NaN/Inf, range and colour-order "
-               "checks, optional side-by-side PNGs. Exit 3 when a check fails.");
-  cmd->add_option("images", args->images, "Images to check with --recipe (a folder or list file), instead of --config");
-  cmd->add_option("--config,-c", args->config, "DX-COM config .json (its dataset, recipe and input shape)");
+  CLI::App* cmd =
+      app.add_subcommand("check",
+                         "Prove a preprocessing config on sampled images: shapes, per-channel "
+                         "stats, NaN/Inf, range and colour-order "
+                         "checks, optional side-by-side PNGs. Exit 3 when a check fails.");
+  cmd->add_option("images", args->images,
+                  "Images to check with --recipe (a folder or list file), instead of --config");
+  cmd->add_option("--config,-c", args->config,
+                  "DX-COM config .json (its dataset, recipe and input shape)");
   cmd->add_option("--recipe,-r", args->recipe, "Preset or recipe .json (overrides the config's)");
-  cmd->add_option("--model-type,--expect", args->expect, "The preset the model expects (yolo, yolo-resize, yunet, edgeface): "
-                                                          "values and colour order are checked against it")
+  cmd->add_option("--model-type,--expect", args->expect,
+                  "The preset the model expects (yolo, yolo-resize, yunet, edgeface): "
+                  "values and colour order are checked against it")
       ->check(CLI::IsMember({"yolo", "yolo-resize", "yunet", "edgeface"}));
   cmd->add_option("--model,-m", args->model, "ONNX model whose input shape the tensors must match");
-  cmd->add_option("--input-name", args->input_name, "Model input to check against (multi-input models)");
-  cmd->add_option("--num-samples,-n", args->num_samples, "Images to sample (seeded)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_flag("--visualize", args->visualize, "Write original|tensor PNGs per sample and a contact sheet");
-  cmd->add_option("--output-dir", args->output_dir, "Folder for --visualize")->capture_default_str();
+  cmd->add_option("--input-name", args->input_name,
+                  "Model input to check against (multi-input models)");
+  cmd->add_option("--num-samples,-n", args->num_samples, "Images to sample (seeded)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--visualize", args->visualize,
+                "Write original|tensor PNGs per sample and a contact sheet");
+  cmd->add_option("--output-dir", args->output_dir, "Folder for --visualize")
+      ->capture_default_str();
   add_seed_flag(cmd, args->common);
   add_json_flag(cmd, args->common);
   return [args] { return run_check(*args); };

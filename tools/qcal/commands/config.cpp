@@ -38,7 +38,8 @@ int run_config(const ConfigArgs& a) {
                                          : pp::ConfigFormat::kDxcom;
   std::string recipe_spec = a.model_type;
   if (a.model_type == "custom") {
-    if (a.recipe.empty()) throw Error(ErrorCode::kInvalidArgument, "--model-type custom needs --recipe FILE.json");
+    if (a.recipe.empty())
+      throw Error(ErrorCode::kInvalidArgument, "--model-type custom needs --recipe FILE.json");
     recipe_spec = a.recipe;
   } else if (!a.recipe.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "--recipe goes with --model-type custom");
@@ -56,12 +57,17 @@ int run_config(const ConfigArgs& a) {
     req.input_name = input.name;
   } else {
     if (pp::is_preset_name(recipe_spec)) {
-      req.recipe = size_wh ? pp::make_preset(recipe_spec, (*size_wh)[0], (*size_wh)[1]) : pp::make_preset(recipe_spec);
+      req.recipe = size_wh ? pp::make_preset(recipe_spec, (*size_wh)[0], (*size_wh)[1])
+                           : pp::make_preset(recipe_spec);
     } else {
-      if (size_wh) throw Error(ErrorCode::kInvalidArgument, "--input-size applies to presets; a recipe file sets its own sizes");
+      if (size_wh)
+        throw Error(ErrorCode::kInvalidArgument,
+                    "--input-size applies to presets; a recipe file sets its own sizes");
       req.recipe = pp::resolve_recipe(recipe_spec);
     }
-    req.input_name = !a.input_name.empty() ? a.input_name : !req.recipe.input_name.empty() ? req.recipe.input_name : "input";
+    req.input_name = !a.input_name.empty()            ? a.input_name
+                     : !req.recipe.input_name.empty() ? req.recipe.input_name
+                                                      : "input";
   }
   req.dataset = a.dataset;
   req.calibration_num = a.calibration_num;
@@ -79,8 +85,8 @@ int run_config(const ConfigArgs& a) {
                         {"warnings", r.warnings}};
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "wrote " << a.format << " config " << a.output << " (" << r.images_found << " image(s) found, calibration_num "
-              << a.calibration_num << ")\n";
+    std::cout << "wrote " << a.format << " config " << a.output << " (" << r.images_found
+              << " image(s) found, calibration_num " << a.calibration_num << ")\n";
   }
   return kExitOk;
 }
@@ -89,25 +95,33 @@ int run_config(const ConfigArgs& a) {
 
 Runner register_config(CLI::App& app) {
   auto args = std::make_shared<ConfigArgs>();
-  CLI::App* cmd = app.add_subcommand("config", "Write a calibration config: DX-COM JSON, Ultralytics calibration.yaml or RKNN dataset.txt");
-  cmd->add_option("--model-type", args->model_type, "yolo, yolo-resize, yunet, edgeface, or custom (with --recipe)")
+  CLI::App* cmd = app.add_subcommand(
+      "config",
+      "Write a calibration config: DX-COM JSON, Ultralytics calibration.yaml or RKNN dataset.txt");
+  cmd->add_option("--model-type", args->model_type,
+                  "yolo, yolo-resize, yunet, edgeface, or custom (with --recipe)")
       ->required()
       ->check(CLI::IsMember({"yolo", "yolo-resize", "yunet", "edgeface", "custom"}));
   cmd->add_option("--recipe", args->recipe, "Recipe .json for --model-type custom");
   cmd->add_option("--dataset-path", args->dataset, "Folder of calibration images")->required();
   cmd->add_option("--output-path,-o", args->output, "File to write")->required();
-  cmd->add_option("--calibration-num", args->calibration_num, "Images the compiler calibrates on")->capture_default_str();
+  cmd->add_option("--calibration-num", args->calibration_num, "Images the compiler calibrates on")
+      ->capture_default_str();
   cmd->add_option("--calibration-method", args->method, "DX-COM calibration method")
       ->capture_default_str()
       ->check(CLI::IsMember({"ema", "minmax", "iqr"}));
   cmd->add_option("--model,-m", args->model, "ONNX model: input name and shape come from it");
-  cmd->add_option("--input-name", args->input_name, "Model input name (default: the model's, or the preset's)");
-  cmd->add_option("--input-size", args->input_size, "W H (needed when the model's size is dynamic)")->expected(2);
-  cmd->add_option("--format", args->format, "dxcom (JSON), ultralytics (calibration.yaml) or rknn (dataset.txt)")
+  cmd->add_option("--input-name", args->input_name,
+                  "Model input name (default: the model's, or the preset's)");
+  cmd->add_option("--input-size", args->input_size, "W H (needed when the model's size is dynamic)")
+      ->expected(2);
+  cmd->add_option("--format", args->format,
+                  "dxcom (JSON), ultralytics (calibration.yaml) or rknn (dataset.txt)")
       ->capture_default_str()
       ->check(CLI::IsMember({"dxcom", "ultralytics", "rknn"}));
   cmd->add_option("--file-extensions", args->extensions,
-                  "DX-COM file_extensions (case-sensitive); default: jpeg jpg png plus every case variant found");
+                  "DX-COM file_extensions (case-sensitive); default: jpeg jpg png plus every case "
+                  "variant found");
   add_json_flag(cmd, args->common);
   add_quiet_flag(cmd, args->common);
   return [args] { return run_config(*args); };

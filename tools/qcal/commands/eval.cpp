@@ -39,9 +39,10 @@ nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::Ranked
   const auto int8 = engine::Model::load(c.int8, engine::LoadOptions{.check_ops = false});
   const auto quant = eval::activation_quant_from_qdq(int8);
   if (quant.empty()) {
-    Error e(ErrorCode::kInvalidArgument,
-            "--sensitivity needs a QDQ model: the INT8 model has no QuantizeLinear on an activation "
-            "with a scalar scale");
+    Error e(
+        ErrorCode::kInvalidArgument,
+        "--sensitivity needs a QDQ model: the INT8 model has no QuantizeLinear on an activation "
+        "with a scalar scale");
     e.with("file", c.int8);
     throw e;
   }
@@ -80,7 +81,8 @@ nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::Ranked
   j["all_activations_output_sqnr_db"] = eval::json_number(run.all_output_sqnr_db);
   j["all_activations_output_cosine"] = eval::json_number(run.all_output_cosine);
   j["skipped"] = run.skipped;
-  j["note"] = "activations fake-quantized in qcal's engine with the INT8 model's scales; weights float";
+  j["note"] =
+      "activations fake-quantized in qcal's engine with the INT8 model's scales; weights float";
   summary = "sensitivity (" + std::to_string(ranked.size()) + " tensors, " +
             std::to_string(run.samples) + " samples, " + eval::format_number(run.seconds, 3) +
             " s), most sensitive first:\n";
@@ -88,8 +90,7 @@ nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::Ranked
     const auto& r = ranked[i].result;
     summary += "  " + std::to_string(ranked[i].rank) + ". " + r.tensor + "  " +
                scorer.metric_name() + " drop " + eval::format_number(r.task_drop_pp, 4) +
-               " pp; output SQNR " +
-               eval::format_number(r.output_sqnr_db, 4) + " dB, cosine " +
+               " pp; output SQNR " + eval::format_number(r.output_sqnr_db, 4) + " dB, cosine " +
                eval::format_number(r.output_cosine, 6) + "; own SQNR " +
                eval::format_number(r.along_sqnr_db, 4) + " dB\n";
   }
@@ -209,7 +210,8 @@ Runner register_eval(CLI::App& app) {
     if (!o->labels.empty()) o->command_line += " --labels " + o->labels;
     if (!o->pairs.empty()) o->command_line += " --pairs " + o->pairs;
     if (o->sensitivity) {
-      o->command_line += " --sensitivity --sensitivity-samples " + std::to_string(o->sensitivity_samples);
+      o->command_line +=
+          " --sensitivity --sensitivity-samples " + std::to_string(o->sensitivity_samples);
     }
     return run_eval_command(*o);
   };

@@ -1,12 +1,11 @@
 // `qcal frames`: wiring for dataset::extract_frames, plus the per-video summary table and the
 // progress bar on stderr.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
@@ -57,15 +56,17 @@ class ProgressBar {
     for (std::size_t i = 0; i < decoded_.size(); ++i) {
       done += decoded_[i];
       if (expected_[i] > 0) {
-        fraction += std::min(1.0, static_cast<double>(decoded_[i]) / static_cast<double>(expected_[i]));
+        fraction +=
+            std::min(1.0, static_cast<double>(decoded_[i]) / static_cast<double>(expected_[i]));
       }
     }
     fraction /= static_cast<double>(std::max<std::size_t>(1, decoded_.size()));
     constexpr int kWidth = 30;
     const int filled = static_cast<int>(fraction * kWidth);
-    std::fprintf(stderr, "\r[%s%s] %3d%%  %zu/%zu videos  %lld frames", std::string(filled, '#').c_str(),
-                 std::string(kWidth - filled, '.').c_str(), static_cast<int>(fraction * 100), finished_,
-                 p.video_count, static_cast<long long>(done));
+    std::fprintf(stderr, "\r[%s%s] %3d%%  %zu/%zu videos  %lld frames",
+                 std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
+                 static_cast<int>(fraction * 100), finished_, p.video_count,
+                 static_cast<long long>(done));
     std::fflush(stderr);
   }
   void finish() { std::fprintf(stderr, "\r%80s\r", ""); }
@@ -77,8 +78,8 @@ class ProgressBar {
 };
 
 void print_summary(const dataset::FramesReport& r) {
-  std::fprintf(stderr, "%-32s %10s %7s %8s %6s %6s %8s  %s\n", "video", "duration", "fps", "decoded",
-               "kept", "blank", "similar", "status");
+  std::fprintf(stderr, "%-32s %10s %7s %8s %6s %6s %8s  %s\n", "video", "duration", "fps",
+               "decoded", "kept", "blank", "similar", "status");
   std::int64_t decoded = 0, kept = 0, blank = 0, similar = 0;
   double duration = 0;
   for (const auto& v : r.videos) {
@@ -87,7 +88,8 @@ void print_summary(const dataset::FramesReport& r) {
     std::fprintf(stderr, "%-32s %8.1f s %7.2f %8lld %6lld %6lld %8lld  %s\n", name.c_str(),
                  v.duration_s, v.fps, static_cast<long long>(v.frames_decoded),
                  static_cast<long long>(v.kept), static_cast<long long>(v.skipped_blank),
-                 static_cast<long long>(v.skipped_similar), v.failed ? ("FAILED: " + v.error).c_str() : "ok");
+                 static_cast<long long>(v.skipped_similar),
+                 v.failed ? ("FAILED: " + v.error).c_str() : "ok");
     decoded += v.frames_decoded;
     kept += v.kept;
     blank += v.skipped_blank;
@@ -105,11 +107,13 @@ int run_frames(const FramesArgs& a) {
   std::optional<plan::ProfileSources> sources;
   if (!a.from_profile.empty()) {
     std::filesystem::path csv = a.from_profile;
-    std::filesystem::path dir = a.video_dir.empty() ? csv.parent_path() : std::filesystem::path(a.video_dir);
+    std::filesystem::path dir =
+        a.video_dir.empty() ? csv.parent_path() : std::filesystem::path(a.video_dir);
     sources = plan::resolve_profile_sources({csv}, dir.empty() ? "." : dir);
     for (const auto& s : sources->sources) o.inputs.push_back(s.video);
   }
-  if (o.inputs.empty()) qcal::throw_invalid("give video files or folders, or --from-profile runs.csv");
+  if (o.inputs.empty())
+    qcal::throw_invalid("give video files or folders, or --from-profile runs.csv");
   o.out_dir = a.out_dir;
   if (a.every > 0) {
     o.sampling.mode = dataset::SamplingMode::kEvery;
@@ -139,14 +143,16 @@ int run_frames(const FramesArgs& a) {
   if (show_progress) bar->finish();
 
   if (sources) {
-    write_file_atomic(o.out_dir / "profile_sources.json", plan::format_profile_sources_json(*sources));
+    write_file_atomic(o.out_dir / "profile_sources.json",
+                      plan::format_profile_sources_json(*sources));
   }
   if (!a.common.quiet) {
     if (sources) {
       for (const auto& s : sources->sources) {
-        std::string size = s.input_width ? std::to_string(*s.input_width) + "x" +
-                                               std::to_string(*s.input_height) + " (WxH, from engine_shape)"
-                                         : "size unknown (no single NCHW/NHWC engine_shape)";
+        std::string size = s.input_width
+                               ? std::to_string(*s.input_width) + "x" +
+                                     std::to_string(*s.input_height) + " (WxH, from engine_shape)"
+                               : "size unknown (no single NCHW/NHWC engine_shape)";
         std::fprintf(stderr, "profile: %s -> %s, engine input %s\n", s.name.c_str(),
                      s.video.string().c_str(), size.c_str());
       }
@@ -167,16 +173,22 @@ int run_frames(const FramesArgs& a) {
     j["failed_videos"] = report.failed_videos();
     nlohmann::ordered_json videos = nlohmann::ordered_json::array();
     for (const auto& v : report.videos) {
-      videos.push_back({{"video", v.path.string()},   {"duration_s", v.duration_s},
-                        {"fps", v.fps},               {"frames_decoded", v.frames_decoded},
+      videos.push_back({{"video", v.path.string()},
+                        {"duration_s", v.duration_s},
+                        {"fps", v.fps},
+                        {"frames_decoded", v.frames_decoded},
                         {"frames_skipped_undecoded", v.frames_skipped_undecoded},
                         {"decoder", v.decoder},
-                        {"kept", v.kept},             {"skipped_blank", v.skipped_blank},
-                        {"skipped_similar", v.skipped_similar}, {"failed", v.failed},
+                        {"kept", v.kept},
+                        {"skipped_blank", v.skipped_blank},
+                        {"skipped_similar", v.skipped_similar},
+                        {"failed", v.failed},
                         {"error", v.error}});
     }
     j["videos"] = videos;
-    if (sources) j["profile_sources"] = nlohmann::ordered_json::parse(plan::format_profile_sources_json(*sources));
+    if (sources)
+      j["profile_sources"] =
+          nlohmann::ordered_json::parse(plan::format_profile_sources_json(*sources));
     std::cout << j.dump(2) << "\n";
   }
   return report.failed_videos() > 0 ? kExitPartial : kExitOk;
@@ -191,8 +203,9 @@ Runner register_frames(CLI::App& app) {
       "Writes <video stem>_frame_<index>.<ext> and OUT_DIR/frames.csv (video, frame_index, "
       "timestamp_s, output, skip_reason). Default sampling: --fps 1. Exit status 3 when a video "
       "could not be opened or decoded completely (the others are still processed).");
-  cmd->add_option("inputs", a->inputs, "Video files, or folders searched recursively for "
-                                       ".mp4 .mov .avi .mkv .webm (any letter case)");
+  cmd->add_option("inputs", a->inputs,
+                  "Video files, or folders searched recursively for "
+                  ".mp4 .mov .avi .mkv .webm (any letter case)");
   auto* from = cmd->add_option("--from-profile", a->from_profile,
                                "Profiling CSV (qcal plan's input): extract from the video its "
                                "frame_source_name names; the engine input size comes from "
@@ -202,9 +215,11 @@ Runner register_frames(CLI::App& app) {
                   "case (default: the CSV's folder)")
       ->needs(from);
   cmd->add_option("-o,--output", a->out_dir, "Output folder (created if missing)")->required();
-  auto* every = cmd->add_option("--every", a->every, "Keep every Nth frame")->check(CLI::PositiveNumber);
-  auto* fps = cmd->add_option("--fps", a->fps, "Keep R frames per second of video time (by timestamp; "
-                                               "right for 29.97 fps and variable frame rate)")
+  auto* every =
+      cmd->add_option("--every", a->every, "Keep every Nth frame")->check(CLI::PositiveNumber);
+  auto* fps = cmd->add_option("--fps", a->fps,
+                              "Keep R frames per second of video time (by timestamp; "
+                              "right for 29.97 fps and variable frame rate)")
                   ->check(CLI::PositiveNumber);
   auto* count = cmd->add_option("--count", a->count, "Keep N frames spread evenly over each video")
                     ->check(CLI::PositiveNumber);
@@ -213,7 +228,8 @@ Runner register_frames(CLI::App& app) {
   cmd->add_option("--max-per-video", a->max_per_video,
                   "At most N frames per video, spread evenly over it (0: no cap)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--start", a->start, "Start of the range, in seconds")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--start", a->start, "Start of the range, in seconds")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--end", a->end, "End of the range (exclusive), in seconds");
   cmd->add_option("--format", a->format, "Output image format")
       ->check(CLI::IsMember({"jpg", "png"}))

@@ -1,13 +1,13 @@
 // `qcal inspect MODEL.onnx`: wiring for engine::summarize_model; text or --json on stdout.
+#include "engine/inspect.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
-#include "engine/inspect.hpp"
 #include "engine/model.hpp"
 
 namespace qcal::cli {
@@ -24,8 +24,11 @@ nlohmann::json io_json(const std::vector<engine::ValueInfo>& values) {
   for (const auto& v : values) {
     nlohmann::json dims = nlohmann::json::array();
     for (std::size_t i = 0; i < v.shape.size(); ++i) {
-      if (v.shape[i] >= 0) dims.push_back(v.shape[i]);
-      else dims.push_back(v.dim_params[i].empty() ? nlohmann::json(-1) : nlohmann::json(v.dim_params[i]));
+      if (v.shape[i] >= 0)
+        dims.push_back(v.shape[i]);
+      else
+        dims.push_back(v.dim_params[i].empty() ? nlohmann::json(-1)
+                                               : nlohmann::json(v.dim_params[i]));
     }
     arr.push_back({{"name", v.name}, {"dtype", std::string(dtype_name(v.dtype))}, {"shape", dims}});
   }
@@ -36,7 +39,8 @@ std::string shape_text(const engine::ValueInfo& v) {
   std::string s = "[";
   for (std::size_t i = 0; i < v.shape.size(); ++i) {
     if (i) s += ", ";
-    s += v.shape[i] >= 0 ? std::to_string(v.shape[i]) : (v.dim_params[i].empty() ? "?" : v.dim_params[i]);
+    s += v.shape[i] >= 0 ? std::to_string(v.shape[i])
+                         : (v.dim_params[i].empty() ? "?" : v.dim_params[i]);
   }
   return s + "]";
 }
@@ -78,10 +82,12 @@ int run_inspect(const InspectArgs& a) {
   std::printf("producer:   %s (IR %lld, ai.onnx opset %d)\n", model.producer().c_str(),
               static_cast<long long>(model.ir_version()), model.onnx_opset());
   for (const auto& v : model.inputs()) {
-    std::printf("input:      %s  %s %s\n", v.name.c_str(), std::string(dtype_name(v.dtype)).c_str(), shape_text(v).c_str());
+    std::printf("input:      %s  %s %s\n", v.name.c_str(), std::string(dtype_name(v.dtype)).c_str(),
+                shape_text(v).c_str());
   }
   for (const auto& v : model.outputs()) {
-    std::printf("output:     %s  %s %s\n", v.name.c_str(), std::string(dtype_name(v.dtype)).c_str(), shape_text(v).c_str());
+    std::printf("output:     %s  %s %s\n", v.name.c_str(), std::string(dtype_name(v.dtype)).c_str(),
+                shape_text(v).c_str());
   }
   std::printf("nodes:      %zu\n", model.nodes().size());
   std::printf("parameters: %lld (%.2f MB)\n", static_cast<long long>(s.parameter_count),
@@ -92,15 +98,16 @@ int run_inspect(const InspectArgs& a) {
     std::printf("FLOPs:      %.3f G at %s (2 x multiply-adds of Conv/ConvTranspose/Gemm/MatMul)\n",
                 static_cast<double>(s.flops) / 1e9, sh.c_str());
   } else {
-    std::printf("FLOPs:      n/a (%s)\n", shapes_note.empty() ? s.flops_note.c_str() : shapes_note.c_str());
+    std::printf("FLOPs:      n/a (%s)\n",
+                shapes_note.empty() ? s.flops_note.c_str() : shapes_note.c_str());
   }
   std::printf("ops:\n");
   for (const auto& [op, count] : s.op_counts) std::printf("  %-24s %d\n", op.c_str(), count);
   if (!s.unsupported.empty()) {
     std::printf("unsupported nodes: %zu\n", s.unsupported.size());
     for (const auto& n : s.unsupported) {
-      std::printf("  %s: %s%s (opset %d)\n", n.name.c_str(), n.domain.empty() ? "" : (n.domain + ".").c_str(),
-                  n.op_type.c_str(), n.opset);
+      std::printf("  %s: %s%s (opset %d)\n", n.name.c_str(),
+                  n.domain.empty() ? "" : (n.domain + ".").c_str(), n.op_type.c_str(), n.opset);
     }
     return kExitPartial;
   }
@@ -112,7 +119,8 @@ int run_inspect(const InspectArgs& a) {
 
 Runner register_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
-  auto* cmd = app.add_subcommand("inspect", "Summarise an ONNX model: IO, opset, ops, parameters, FLOPs, unsupported ops");
+  auto* cmd = app.add_subcommand(
+      "inspect", "Summarise an ONNX model: IO, opset, ops, parameters, FLOPs, unsupported ops");
   cmd->footer("Exit status 3 when the model has ops qcal cannot run (they are listed).");
   cmd->add_option("model", a->model, "ONNX model file")->required();
   cmd->add_option("--input-size", a->input_size,

@@ -1,4 +1,6 @@
 // `qcal pack`: calibration tensors for compilers and for qcal (.npy, .npz, RKNN folder).
+#include "preprocess/pack.hpp"
+
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -7,7 +9,6 @@
 #include "commands/model_input.hpp"
 #include "core/error.hpp"
 #include "preprocess/model_fit.hpp"
-#include "preprocess/pack.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
 
@@ -44,7 +45,8 @@ Shape parse_shape(const std::string& text) {
       used = 0;
     }
     if (used != part.size() || part.empty() || v <= 0) {
-      throw Error(ErrorCode::kInvalidArgument, "--shape '" + text + "' must be positive dimensions like 1x3x640x640");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "--shape '" + text + "' must be positive dimensions like 1x3x640x640");
     }
     shape.push_back(v);
     if (x == std::string::npos) break;
@@ -54,26 +56,32 @@ Shape parse_shape(const std::string& text) {
 }
 
 void warn_synthetic(std::int64_t n, const Shape& shape) {
-  std::cerr << "qcal: WARNING: ************************************************************\n"
-            << "qcal: WARNING: writing " << n << " SYNTHETIC samples of " << shape_to_string(shape)
-            << " (uniform random 0..1), NOT real images.\n"
-            << "qcal: WARNING: INT8 ranges calibrated on random data do not match what the camera\n"
-            << "qcal: WARNING: sends; expect accuracy loss. Use real frames (qcal sample) when you can.\n"
-            << "qcal: WARNING: The sidecar records \"synthetic\": true.\n"
-            << "qcal: WARNING: ************************************************************\n";
+  std::cerr
+      << "qcal: WARNING: ************************************************************\n"
+      << "qcal: WARNING: writing " << n << " SYNTHETIC samples of " << shape_to_string(shape)
+      << " (uniform random 0..1), NOT real images.\n"
+      << "qcal: WARNING: INT8 ranges calibrated on random data do not match what the camera\n"
+      << "qcal: WARNING: sends; expect accuracy loss. Use real frames (qcal sample) when you can.\n"
+      << "qcal: WARNING: The sidecar records \"synthetic\": true.\n"
+      << "qcal: WARNING: ************************************************************\n";
 }
 
 void print_result(const pp::PackResult& r, const PackArgs& a) {
   if (a.common.json) {
-    nlohmann::json j = {{"output", r.output.string()},   {"sidecar", r.sidecar.string()},
-                        {"format", pp::pack_format_name(r.format)}, {"count", r.count},
-                        {"shape", r.shape},                {"dtype", std::string(dtype_name(r.dtype))},
-                        {"data_xxh3_64", r.fingerprint},           {"synthetic", r.synthetic}};
+    nlohmann::json j = {{"output", r.output.string()},
+                        {"sidecar", r.sidecar.string()},
+                        {"format", pp::pack_format_name(r.format)},
+                        {"count", r.count},
+                        {"shape", r.shape},
+                        {"dtype", std::string(dtype_name(r.dtype))},
+                        {"data_xxh3_64", r.fingerprint},
+                        {"synthetic", r.synthetic}};
     std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << "packed " << r.count << (r.synthetic ? " SYNTHETIC" : "") << " samples " << shape_to_string(r.shape) << " "
-              << dtype_name(r.dtype) << " -> " << r.output.string() << " (" << pp::pack_format_name(r.format)
-              << "; metadata " << r.sidecar.string() << ")\n";
+    std::cout << "packed " << r.count << (r.synthetic ? " SYNTHETIC" : "") << " samples "
+              << shape_to_string(r.shape) << " " << dtype_name(r.dtype) << " -> "
+              << r.output.string() << " (" << pp::pack_format_name(r.format) << "; metadata "
+              << r.sidecar.string() << ")\n";
   }
 }
 
@@ -101,11 +109,13 @@ int run_pack(const PackArgs& a) {
     Shape shape;
     if (!a.shape.empty()) {
       shape = parse_shape(a.shape);
-    } else if (model && std::all_of(model->shape.begin(), model->shape.end(), [](std::int64_t d) { return d > 0; })) {
+    } else if (model && std::all_of(model->shape.begin(), model->shape.end(),
+                                    [](std::int64_t d) { return d > 0; })) {
       shape = model->shape;
       shape[0] = 1;
     } else {
-      throw Error(ErrorCode::kInvalidArgument, "--synthetic needs --shape (e.g. 1x3x640x640) or a --model with a static input");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "--synthetic needs --shape (e.g. 1x3x640x640) or a --model with a static input");
     }
     options.input_name = model ? model->name : (a.input_name.empty() ? "input" : a.input_name);
     if (model) {
@@ -113,22 +123,29 @@ int run_pack(const PackArgs& a) {
       options.expect_sample_shape = want;
       options.expect_source = "model input '" + model->name + "'";
     }
-    options.recipe = pp::make_preset("yolo");  // unused for synthetic data; not written to the sidecar
+    options.recipe =
+        pp::make_preset("yolo");  // unused for synthetic data; not written to the sidecar
     if (!a.common.quiet) warn_synthetic(a.synthetic, shape);
-    const pp::PackResult r = pp::pack_synthetic(a.synthetic, shape, a.common.seed, a.output, options);
+    const pp::PackResult r =
+        pp::pack_synthetic(a.synthetic, shape, a.common.seed, a.output, options);
     print_result(r, a);
     return kExitOk;
   }
 
-  if (a.images.empty()) throw Error(ErrorCode::kInvalidArgument, "give IMAGES (a folder, a list file or a DX-COM config)");
+  if (a.images.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                "give IMAGES (a folder, a list file or a DX-COM config)");
   pp::ImageSource source = pp::resolve_image_source(a.images);
   std::vector<std::filesystem::path> images = source.images;
-  if (a.limit > 0 && static_cast<std::size_t>(a.limit) < images.size()) images.resize(static_cast<std::size_t>(a.limit));
+  if (a.limit > 0 && static_cast<std::size_t>(a.limit) < images.size())
+    images.resize(static_cast<std::size_t>(a.limit));
 
   if (model) {
     std::string recipe = a.recipe;
     if (recipe.empty()) {
-      if (!source.config) throw Error(ErrorCode::kInvalidArgument, "give --recipe (yolo, yolo-resize, yunet, edgeface or a recipe .json)");
+      if (!source.config)
+        throw Error(ErrorCode::kInvalidArgument,
+                    "give --recipe (yolo, yolo-resize, yunet, edgeface or a recipe .json)");
       recipe = a.images;  // the config's own preprocessings
     }
     options.recipe = pp::fit_recipe_to_model(recipe, *model, size_wh);
@@ -138,17 +155,21 @@ int run_pack(const PackArgs& a) {
   } else {
     if (!a.recipe.empty()) {
       if (pp::is_preset_name(a.recipe)) {
-        options.recipe = size_wh ? pp::make_preset(a.recipe, (*size_wh)[0], (*size_wh)[1]) : pp::make_preset(a.recipe);
+        options.recipe = size_wh ? pp::make_preset(a.recipe, (*size_wh)[0], (*size_wh)[1])
+                                 : pp::make_preset(a.recipe);
       } else {
-        if (size_wh) throw Error(ErrorCode::kInvalidArgument, "--size applies to presets; a recipe file sets its own sizes");
+        if (size_wh)
+          throw Error(ErrorCode::kInvalidArgument,
+                      "--size applies to presets; a recipe file sets its own sizes");
         options.recipe = pp::resolve_recipe(a.recipe);
       }
     } else if (source.config) {
       options.recipe = source.config->recipe;
     } else {
-      throw Error(ErrorCode::kInvalidArgument, "give --recipe (yolo, yolo-resize, yunet, edgeface or a recipe .json)");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "give --recipe (yolo, yolo-resize, yunet, edgeface or a recipe .json)");
     }
-    options.input_name = !a.input_name.empty() ? a.input_name
+    options.input_name = !a.input_name.empty()                ? a.input_name
                          : !options.recipe.input_name.empty() ? options.recipe.input_name
                                                               : "input";
     if (source.config && source.config->inputs.size() == 1) {
@@ -160,8 +181,10 @@ int run_pack(const PackArgs& a) {
     }
   }
   if (!a.common.quiet) {
-    std::cerr << "qcal pack: " << images.size() << " image(s) from " << source.kind << " " << a.images << ", recipe "
-              << (options.recipe.name.empty() ? a.recipe : options.recipe.name) << ", " << options.threads << " thread(s)\n";
+    std::cerr << "qcal pack: " << images.size() << " image(s) from " << source.kind << " "
+              << a.images << ", recipe "
+              << (options.recipe.name.empty() ? a.recipe : options.recipe.name) << ", "
+              << options.threads << " thread(s)\n";
   }
   const pp::PackResult r = pp::pack_images(images, a.output, options);
   print_result(r, a);
@@ -172,18 +195,31 @@ int run_pack(const PackArgs& a) {
 
 Runner register_pack(CLI::App& app) {
   auto args = std::make_shared<PackArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "pack", "Preprocess images into calibration tensors: OUT.npy ([N,C,H,W], ModelOpt), OUT.npz (keyed by input name), "
-              "or a folder of per-sample .npy + dataset.txt (RKNN)");
-  cmd->add_option("images", args->images, "A folder, a list file (one path per line, as `qcal sample` writes) or a DX-COM config .json");
-  cmd->add_option("--recipe,-r", args->recipe, "Preset (yolo, yolo-resize, yunet, edgeface) or a recipe/DX-COM .json; default: the config's");
-  cmd->add_option("--model,-m", args->model, "ONNX model: presets take its input name, size and layout; the recipe must fit it");
-  cmd->add_option("--size", args->size, "W H: preset size when there is no model or its input size is dynamic")->expected(2);
-  cmd->add_option("--input-name", args->input_name, "Model input name (npz key; chooses the input of a multi-input model)");
+  CLI::App* cmd = app.add_subcommand("pack",
+                                     "Preprocess images into calibration tensors: OUT.npy "
+                                     "([N,C,H,W], ModelOpt), OUT.npz (keyed by input name), "
+                                     "or a folder of per-sample .npy + dataset.txt (RKNN)");
+  cmd->add_option("images", args->images,
+                  "A folder, a list file (one path per line, as `qcal sample` writes) or a DX-COM "
+                  "config .json");
+  cmd->add_option("--recipe,-r", args->recipe,
+                  "Preset (yolo, yolo-resize, yunet, edgeface) or a recipe/DX-COM .json; default: "
+                  "the config's");
+  cmd->add_option(
+      "--model,-m", args->model,
+      "ONNX model: presets take its input name, size and layout; the recipe must fit it");
+  cmd->add_option("--size", args->size,
+                  "W H: preset size when there is no model or its input size is dynamic")
+      ->expected(2);
+  cmd->add_option("--input-name", args->input_name,
+                  "Model input name (npz key; chooses the input of a multi-input model)");
   cmd->add_option("--output,-o", args->output, "OUT.npy, OUT.npz, or a folder")->required();
-  cmd->add_option("--limit", args->limit, "Pack at most this many images (the first ones in order)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--limit", args->limit, "Pack at most this many images (the first ones in order)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", args->force, "Replace an existing output folder");
-  cmd->add_option("--synthetic", args->synthetic, "Write N samples of uniform random data instead of images (only on request; recorded as synthetic)")
+  cmd->add_option("--synthetic", args->synthetic,
+                  "Write N samples of uniform random data instead of images (only on request; "
+                  "recorded as synthetic)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--shape", args->shape, "Sample shape for --synthetic, e.g. 1x3x640x640");
   add_threads_flag(cmd, args->common);

@@ -39,10 +39,12 @@ int run_plan(const PlanCliOptions& o) {
   po.max_latency_ms = o.max_latency_ms;
   po.max_drop_pp = o.max_drop;
   static const std::map<std::string, plan::Objective> kObjectives = {
-      {"fps", plan::Objective::kFps}, {"power", plan::Objective::kPower},
+      {"fps", plan::Objective::kFps},
+      {"power", plan::Objective::kPower},
       {"accuracy", plan::Objective::kAccuracy}};
   static const std::map<std::string, plan::LatencyStat> kStats = {
-      {"median", plan::LatencyStat::kMedian}, {"p90", plan::LatencyStat::kP90},
+      {"median", plan::LatencyStat::kMedian},
+      {"p90", plan::LatencyStat::kP90},
       {"p99", plan::LatencyStat::kP99}};
   po.objective = kObjectives.at(o.objective);
   po.latency_stat = kStats.at(o.latency_stat);
@@ -92,7 +94,8 @@ Runner register_plan(CLI::App& app) {
       ->expected(1, -1);
   cmd->add_option("--max-drop", o->max_drop,
                   "Maximum accuracy drop against FP32, in percentage points of the metric");
-  cmd->add_option("--metric", o->metric, "Metric of the eval files to use (default: their primary)");
+  cmd->add_option("--metric", o->metric,
+                  "Metric of the eval files to use (default: their primary)");
   cmd->add_option("--objective", o->objective, "What to optimise among qualifying configurations")
       ->check(CLI::IsMember({"fps", "power", "accuracy"}))
       ->capture_default_str();
@@ -103,9 +106,9 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--assume-lossless", o->assume_lossless,
                   "Precisions taken as 0 drop when no eval file covers them (e.g. fp16)")
       ->expected(1, -1);
-  cmd->add_flag("--no-predict", o->no_predict,
-                "Do not predict precisions that were not profiled");
-  cmd->add_option("--latency-column", o->columns.latency, "Latency column (default: found by name)");
+  cmd->add_flag("--no-predict", o->no_predict, "Do not predict precisions that were not profiled");
+  cmd->add_option("--latency-column", o->columns.latency,
+                  "Latency column (default: found by name)");
   cmd->add_option("--power-column", o->columns.power, "Power column (default: found by name)");
   cmd->add_option("--temp-column", o->columns.temperature,
                   "Temperature column (default: found by name)");

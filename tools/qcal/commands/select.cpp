@@ -1,14 +1,14 @@
 // `qcal select`: wiring for dataset::select_calibration_set; prints the outcome on stderr.
-#include <nlohmann/json.hpp>
+#include "dataset/select.hpp"
 
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
-#include "dataset/select.hpp"
 
 namespace qcal::cli {
 
@@ -91,11 +91,13 @@ int run_select(const SelectArgs& a) {
     std::fprintf(stderr, "%zu images: %zu readable, %zu unreadable, %zu scoring >= %g\n",
                  r.images.size(), r.readable, unreadable, r.passed, a.threshold);
     for (const auto& img : r.images) {
-      if (!img.readable) std::fprintf(stderr, "  skipped %s: %s\n", img.path.string().c_str(), img.error.c_str());
+      if (!img.readable)
+        std::fprintf(stderr, "  skipped %s: %s\n", img.path.string().c_str(), img.error.c_str());
     }
-    if (r.fewer_than_requested) std::fprintf(stderr, "qcal: warning: %s\n", r.shortfall_message.c_str());
-    std::fprintf(stderr, "selected %zu (%s) into %s\nanalysis: %s\n", r.selected, a.strategy.c_str(),
-                 a.out.c_str(), r.analysis_path.string().c_str());
+    if (r.fewer_than_requested)
+      std::fprintf(stderr, "qcal: warning: %s\n", r.shortfall_message.c_str());
+    std::fprintf(stderr, "selected %zu (%s) into %s\nanalysis: %s\n", r.selected,
+                 a.strategy.c_str(), a.out.c_str(), r.analysis_path.string().c_str());
   }
   if (a.common.json) {
     nlohmann::ordered_json j;
@@ -114,16 +116,20 @@ int run_select(const SelectArgs& a) {
 
 Runner register_select(CLI::App& app) {
   auto a = std::make_shared<SelectArgs>();
-  auto* cmd = app.add_subcommand("select", "Choose a quality-scored, diverse calibration set from an image folder");
+  auto* cmd = app.add_subcommand(
+      "select", "Choose a quality-scored, diverse calibration set from an image folder");
   cmd->footer(
       "Scores every image 0-100 (sharpness, brightness, contrast, resolution, colourfulness), "
       "keeps those at or above --threshold and picks n by --strategy. Writes the images (copies, "
       "or links with --link), OUT_DIR/calibration_analysis.json and OUT_DIR/README.md. OUT_DIR "
       "must be new, empty, or hold a previous selection (which is replaced).");
-  cmd->add_option("src", a->src, "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp")
+  cmd->add_option("src", a->src,
+                  "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp")
       ->required();
   cmd->add_option("-o,--output", a->out, "Output folder")->required();
-  cmd->add_option("-n", a->n, "Number of images to select")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("-n", a->n, "Number of images to select")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
@@ -140,8 +146,9 @@ Runner register_select(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
-  cmd->add_flag("--allow-fewer", a->allow_fewer,
-                "When fewer than n images pass, select them all (with a warning) instead of failing");
+  cmd->add_flag(
+      "--allow-fewer", a->allow_fewer,
+      "When fewer than n images pass, select them all (with a warning) instead of failing");
   add_seed_flag(cmd, a->common);
   add_threads_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
