@@ -39,13 +39,24 @@
 #include "core/rng.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
-#include "export/calibrate.hpp"
+#include "eval/samples.hpp"
 #include "preprocess/pack.hpp"
 #include "preprocess/recipe.hpp"
+#include "preprocess/sample_data.hpp"
+#include "quantize/calibrate.hpp"
+#include "quantize/statistics.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// The .npy as calibrate opens it (the sample-data layer) for this model.
+std::unique_ptr<qcal::preprocess::SampleData> open_npy(const fs::path& npy,
+                                                       const qcal::engine::Model& model) {
+  qcal::preprocess::DataRequest request;
+  request.data = npy;
+  return qcal::preprocess::open_sample_data(request, qcal::eval::model_input_infos(model, ""));
+}
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
@@ -268,29 +279,30 @@ int main(int argc, char** argv) {
   std::vector<double> load_s, first_run_s, read_s;
   // What calibrate() observes besides the fused graph's tensors: the activations its QDQ plan
   // quantizes (on yolov8n, SiLU outputs inside chained convs: observing them splits the chains).
-  qcal::exporter::CalibrateOptions plan_options;
-  plan_options.model_path = model_path;
-  const std::vector<std::string> required = qcal::exporter::quantized_activations(plan_options);
+  qcal::quantize::ModelContext plan_model = qcal::quantize::read_model(model_path);
+  qcal::quantize::prepare_for_qdq(plan_model, true, nullptr);
+  const std::vector<std::string> required =
+      qcal::quantize::quantized_activations(plan_model, qcal::quantize::CalibrateOptions{});
   std::size_t observed_tensors = 0;
   double observed_elems = 0;
 
   for (int round = 0; round < rounds; ++round) {
     // Plain inference: steady state (planned and warmed up), reading each row from the same .npy.
     {
-      auto source = qcal::exporter::open_array_source(npy, input.name);
+      auto source = open_npy(npy, *model);
       const auto l0 = Clock::now();
       auto m = std::make_shared<const qcal::engine::Model>(qcal::engine::Model::load(model_path));
       load_s.push_back(since(l0));
       qcal::engine::Session plain(m, {.num_threads = threads});
       const auto f0 = Clock::now();
-      plain.run(std::vector<qcal::Tensor>{source->read(0, 1)});  // plan + warm up
+      plain.run(source->read(0, 1));  // plan + warm up
       first_run_s.push_back(since(f0));
       const double c0 = cpu_seconds();
       t0 = Clock::now();
       double reading = 0;
       for (int i = 0; i < images; ++i) {
         const auto r0 = Clock::now();
-        qcal::Tensor x = source->read(i, 1);
+        qcal::Tensor x = source->read(i, 1)[0];
         reading += since(r0);
         plain.run(std::vector<qcal::Tensor>{std::move(x)});
       }
@@ -299,15 +311,18 @@ int main(int argc, char** argv) {
       read_s.push_back(reading);
     }
     for (std::size_t k = 0; k < phases.size(); ++k) {
-      auto source = qcal::exporter::open_array_source(npy, input.name);
-      qcal::exporter::CalibrateOptions o;
-      o.select.method = methods[k];
+      auto source = open_npy(npy, *model);
+      qcal::quantize::CollectOptions o;
+      o.histogram = qcal::calib::method_needs_histogram(methods[k]);
       o.threads = threads;
-      double inference = 0, observe = 0;
       const double c0 = cpu_seconds();
       t0 = Clock::now();
-      const auto s = qcal::exporter::collect_statistics(model_path, required, *source, o, {},
-                                                        &inference, &observe);
+      // The model is loaded inside the timed phase, as calibrate pays for it.
+      auto m = std::make_shared<const qcal::engine::Model>(qcal::engine::Model::load(model_path));
+      const auto collection = qcal::quantize::collect_statistics(m, required, *source, o);
+      const auto& s = collection.stats;
+      const double inference = collection.inference_seconds;
+      const double observe = collection.observe_seconds;
       Phase& p = phases[k];
       p.wall.push_back(since(t0));
       p.cpu.push_back(cpu_seconds() - c0);
@@ -323,15 +338,15 @@ int main(int argc, char** argv) {
   }
   for (int round = 0; round < rounds; ++round) {
     for (std::size_t k = 0; k < whole.size(); ++k) {
-      auto source = qcal::exporter::open_array_source(npy, input.name);
-      qcal::exporter::CalibrateOptions o;
-      o.model_path = model_path;
-      o.out_dir = dir / "out";
-      o.select.method = whole_methods[k];
-      o.threads = threads;
+      qcal::quantize::CalibrateRequest o;
+      o.model = model_path;
+      o.data = qcal::preprocess::data_request(npy);
+      o.options.out_dir = dir / "out";
+      o.options.select.method = whole_methods[k];
+      o.options.threads = threads;
       const double c0 = cpu_seconds();
       t0 = Clock::now();
-      qcal::exporter::calibrate(o, source.get());
+      qcal::quantize::run_calibrate(o);
       whole[k].wall.push_back(since(t0));
       whole[k].cpu.push_back(cpu_seconds() - c0);
       whole[k].ratio.push_back(whole[k].wall.back() / median(plain_phase.wall));
@@ -341,8 +356,8 @@ int main(int argc, char** argv) {
   // The data fingerprint calibrate computes over every row (XXH3-64, serial).
   double hash_s = 0;
   {
-    auto source = qcal::exporter::open_array_source(npy, input.name);
-    const qcal::Tensor x = source->read(0, 1);
+    auto source = open_npy(npy, *model);
+    const qcal::Tensor x = source->read(0, 1)[0];
     const auto f0 = Clock::now();
     const auto h = XXH3_64bits(x.raw_data(), static_cast<std::size_t>(x.nbytes()));
     hash_s = since(f0) + static_cast<double>(h & 1) * 0;

@@ -31,9 +31,9 @@
 #include "engine/inspect.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
-#include "export/calibrate.hpp"
 #include "ops/conv.hpp"
 #include "ops/conv_f32_onednn.hpp"
+#include "quantize/derived_tensors.hpp"
 
 namespace fs = std::filesystem;
 using namespace qcal;
@@ -211,7 +211,7 @@ int profile_child(const fs::path& model_path, int threads) {
 }
 
 // A session observing `names` the way calibrate does: tensors whose statistics combine from their
-// inputs' (exporter::derived_tensors) are not read; combine() after each run adds them. With
+// inputs' (quantize::derived_tensors) are not read; combine() after each run adds them. With
 // `kernel_scans` (what calibrate does), through a MinMaxObserver: the min/max the elementwise
 // kernels computed while writing (or reading) a tensor replace reading it; without, every
 // observed tensor is read (the previous way, for comparison).
@@ -221,8 +221,8 @@ struct CalibrateWay {
                bool kernel_scans = true, bool derive = true)
       : session(model, {.num_threads = threads}),
         stats(std::make_unique<calib::StatsSet>(collect)),
-        derived(derive ? exporter::derived_tensors(*model, names)
-                       : std::vector<exporter::DerivedTensor>{}) {
+        derived(derive ? quantize::derived_tensors(*model, names)
+                       : std::vector<quantize::DerivedTensor>{}) {
     for (const auto& n : names) {
       if (std::none_of(derived.begin(), derived.end(), [&](const auto& d) { return d.name == n; }))
         read.push_back(n);
@@ -248,7 +248,7 @@ struct CalibrateWay {
   }
   engine::Session session;
   std::unique_ptr<calib::StatsSet> stats;
-  std::vector<exporter::DerivedTensor> derived;
+  std::vector<quantize::DerivedTensor> derived;
   std::vector<std::string> read;
   std::unique_ptr<std::size_t> scans =
       std::make_unique<std::size_t>(0);  // tensors handed a kernel scan, all runs

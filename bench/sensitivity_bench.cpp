@@ -11,7 +11,7 @@
 #include <string>
 
 #include "engine/session.hpp"
-#include "eval/sensitivity_run.hpp"
+#include "quantize/sensitivity_run.hpp"
 
 using namespace qcal;
 using Clock = std::chrono::steady_clock;
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   });
   session.run(std::vector<Tensor>{x});
   session.set_observer(nullptr);
-  std::map<std::string, eval::ActivationQuant> quant;
+  std::map<std::string, quantize::ActivationQuant> quant;
   for (const auto& [name, m] : amax) {
     if (quant.size() >= max_tensors) break;
     if (m > 0 && name != in.name) quant[name] = {.scale = m / 127.0f};
@@ -54,10 +54,12 @@ int main(int argc, char** argv) {
   const auto t0 = Clock::now();
   for (std::size_t i = 0; i < runs; ++i) session.run(std::vector<Tensor>{x});
   const double plain = std::chrono::duration<double>(Clock::now() - t0).count();
-  eval::SensitivityRunOptions options;
+  quantize::SensitivityRunOptions options;
   options.threads = threads;
   const auto t1 = Clock::now();
-  const auto result = eval::measure_sensitivity(model_path, quant, samples, options);
+  const auto result = quantize::measure_sensitivity(
+      std::make_shared<const engine::Model>(engine::Model::load(model_path)), quant, samples,
+      options);
   const double sens = std::chrono::duration<double>(Clock::now() - t1).count();
   std::printf("model %s, %zu tensors, 1 sample, %d threads\n", model_path.c_str(), quant.size(),
               threads);

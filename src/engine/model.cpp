@@ -2,6 +2,7 @@
 // every size checked and every problem reported with the node or tensor at fault.
 #include "engine/model.hpp"
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -232,8 +233,15 @@ Model ModelBuilder::build(const onnx::ModelProto& proto, const std::filesystem::
   return m;
 }
 
+namespace {
+std::atomic<std::uint64_t> g_parse_count{0};
+}  // namespace
+
+std::uint64_t Model::parse_count() { return g_parse_count.load(); }
+
 Model Model::load_from_bytes(std::string_view bytes, const std::filesystem::path& base_dir,
                              const LoadOptions& options) {
+  g_parse_count.fetch_add(1);
   onnx::ModelProto proto;
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     throw Error(ErrorCode::kLimit,

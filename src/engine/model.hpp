@@ -52,6 +52,9 @@ class Model {
   // (none allowed when base_dir is empty).
   static Model load_from_bytes(std::string_view bytes, const std::filesystem::path& base_dir,
                                const LoadOptions& options = {});
+  // Models parsed so far in this process (load and load_from_bytes): tests count a pipeline's
+  // parses with it.
+  static std::uint64_t parse_count();
 
   const std::vector<ValueInfo>& inputs() const { return inputs_; }
   const std::vector<ValueInfo>& outputs() const { return outputs_; }

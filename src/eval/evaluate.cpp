@@ -268,7 +268,12 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner&
   if (!o.pairs.empty() && o.task != Task::kEmbedding) {
     throw Error(ErrorCode::kInvalidArgument, "--pairs applies to the embedding task");
   }
-  auto source = open_samples(o.data, o.recipe, fp32->model(), o.limit);
+  preprocess::DataRequest request;
+  request.data = o.data;
+  request.recipe = o.recipe;
+  request.size_wh = o.size_wh;
+  request.limit = static_cast<std::int64_t>(o.limit);
+  auto source = open_samples(request, fp32->model(), o.fp32_model.string());
   if (source->size() == 0) throw Error(ErrorCode::kInvalidArgument, "the data holds no samples");
   if (!o.labels.empty() && !source->has_images()) {
     throw Error(ErrorCode::kInvalidArgument,

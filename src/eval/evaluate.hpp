@@ -2,6 +2,7 @@
 // quantization cost, per output tensor (raw) and on the task (YOLO, YuNet, embeddings).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -25,7 +26,8 @@ const char* task_name(Task task);
 
 struct EvalOptions {
   std::filesystem::path fp32_model, int8_model, data;
-  std::string recipe;  // for image data: preset name or recipe .json
+  std::string recipe;  // for image data: preset name or recipe .json (fitted to the model input)
+  std::optional<std::array<int, 2>> size_wh;  // presets on a model with a dynamic size
   Task task = Task::kRaw;
   std::filesystem::path labels;  // YOLO txt folder or COCO instances .json (detection)
   std::filesystem::path pairs;   // verification pairs (embedding)

@@ -41,6 +41,8 @@ class QcalRunner final : public ModelRunner {
   QcalRunner(engine::Model model, const RunnerOptions& options)
       : model_(std::make_shared<const engine::Model>(std::move(model))),
         session_(model_, {.num_threads = options.threads}) {}
+  QcalRunner(std::shared_ptr<const engine::Model> model, const RunnerOptions& options)
+      : model_(std::move(model)), session_(model_, {.num_threads = options.threads}) {}
   const engine::Model& model() const override { return *model_; }
   std::vector<TensorMap> run(const std::vector<TensorMap>& samples) override {
     std::vector<TensorMap> out;
@@ -187,6 +189,11 @@ class OrtRunner final : public ModelRunner {
 std::unique_ptr<ModelRunner> make_qcal_runner(const std::filesystem::path& model_path,
                                               const RunnerOptions& options) {
   return std::make_unique<QcalRunner>(model_path, options);
+}
+
+std::unique_ptr<ModelRunner> make_qcal_runner(std::shared_ptr<const engine::Model> model,
+                                              const RunnerOptions& options) {
+  return std::make_unique<QcalRunner>(std::move(model), options);
 }
 
 std::unique_ptr<ModelRunner> make_qcal_runner_from_bytes(std::string_view bytes,

@@ -36,6 +36,9 @@ struct RunnerOptions {
 // qcal's engine. Loading checks that every op is supported (the error lists all that are not).
 std::unique_ptr<ModelRunner> make_qcal_runner(const std::filesystem::path& model_path,
                                               const RunnerOptions& options);
+// qcal's engine on a model already parsed (a run context's).
+std::unique_ptr<ModelRunner> make_qcal_runner(std::shared_ptr<const engine::Model> model,
+                                              const RunnerOptions& options);
 // ONNX Runtime: `node tools/ort/ort_batch.js` once per chunk of samples, inputs and outputs
 // exchanged as stacked .npy files in a private temporary folder (removed afterwards). The
 // script is found at $QCAL_ORT_BATCH or in the source tree; node at $QCAL_NODE or on PATH.

@@ -1,4 +1,5 @@
-// Opset upgrade with ONNX's version converter, and the engine check that it changed nothing.
+// Opset upgrade with ONNX's version converter (the engine check that it changed nothing is the
+// caller's: quantize/model_context.cpp).
 #include "export/opset_upgrade.hpp"
 
 #include <onnx/onnx_pb.h>
@@ -9,8 +10,6 @@
 #include <memory>
 
 #include "core/error.hpp"
-#include "engine/model.hpp"
-#include "engine/session.hpp"
 #include "export/onnx_proto_util.hpp"
 
 namespace qcal::exporter {
@@ -33,7 +32,7 @@ int model_opset(const std::string& model_bytes, const std::string& what) {
 }
 
 std::string upgrade_opset(const std::string& model_bytes, const std::string& what, int target_opset,
-                          std::span<const Shape> input_shapes) {
+                          const SoftmaxRanks& softmax_ranks) {
   auto model = parse_model(model_bytes, what);
   const int from = model_opset(model_bytes, what);
   const std::string goal = "converting the model from opset " + std::to_string(from) + " to " +
@@ -43,10 +42,9 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
       throw unsupported(goal + " is not supported for weights in external data files", what);
     }
   }
-  // Input ranks of the softmax-like nodes, from the engine's shape inference (unfused, so the
-  // nodes are the model's own).
+  // Input ranks of the softmax-like nodes, asked for only when one's axis is not already -1.
   std::map<std::string, std::size_t> rank_of;  // the node's output tensor -> its input's rank
-  bool needs_ranks = false;                    // a softmax-like node whose axis is not already -1
+  bool needs_ranks = false;
   for (const auto& node : model.graph().node()) {
     const std::string& op = node.op_type();
     if (!node.domain().empty() || (op != "Softmax" && op != "LogSoftmax" && op != "Hardmax"))
@@ -55,20 +53,7 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
     for (const auto& a : node.attribute()) last = last || (a.name() == "axis" && a.i() == -1);
     needs_ranks = needs_ranks || !last;
   }
-  if (from < 13 && needs_ranks) {
-    auto parsed = std::make_shared<const engine::Model>(
-        engine::Model::load_from_bytes(model_bytes, std::filesystem::path(what).parent_path()));
-    engine::SessionOptions o;
-    o.fuse = false;
-    engine::Session session(parsed, o);
-    for (const auto& ns : session.node_shapes(input_shapes)) {
-      const auto& op = ns.node->op_type;
-      if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && !ns.inputs.empty() &&
-          !ns.node->outputs.empty()) {
-        rank_of[ns.node->outputs[0]] = ns.inputs[0].size();
-      }
-    }
-  }
+  if (from < 13 && needs_ranks && softmax_ranks) rank_of = softmax_ranks();
   for (auto& node : *model.mutable_graph()->mutable_node()) {
     const std::string& op = node.op_type();
     if (from >= 13 || !node.domain().empty() || node.output_size() == 0 ||
@@ -108,49 +93,6 @@ std::string upgrade_opset(const std::string& model_bytes, const std::string& wha
     throw unsupported(goal + " failed in ONNX's version converter: " + ex.what(), what);
   }
   return out.SerializeAsString();
-}
-
-void check_same_outputs(const std::string& original_bytes, const std::string& converted_bytes,
-                        const std::string& what, std::span<const Tensor> inputs) {
-  const auto base = std::filesystem::path(what).parent_path();
-  std::vector<std::vector<Tensor>> results;
-  std::vector<std::string> names;
-  for (const std::string* bytes : {&original_bytes, &converted_bytes}) {
-    auto model =
-        std::make_shared<const engine::Model>(engine::Model::load_from_bytes(*bytes, base));
-    if (names.empty()) {
-      for (const auto& o : model->outputs()) names.push_back(o.name);
-    }
-    engine::Session session(model);
-    results.push_back(session.run(inputs));
-  }
-  const auto& a = results[0];
-  const auto& b = results[1];
-  if (a.size() != b.size()) {
-    throw unsupported("the opset conversion changed the number of model outputs", what);
-  }
-  for (std::size_t k = 0; k < a.size(); ++k) {
-    bool same_shape = a[k].shape() == b[k].shape() && a[k].dtype() == b[k].dtype();
-    double diff = 0, ref = 0;
-    if (same_shape && a[k].dtype() == DType::kFloat32) {
-      const auto x = a[k].values<float>();
-      const auto y = b[k].values<float>();
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        const double d = static_cast<double>(x[i]) - static_cast<double>(y[i]);
-        diff += d * d;
-        ref += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-      }
-    }
-    const double rel = ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
-    if (!same_shape || !(rel <= 1e-5)) {
-      Error e(ErrorCode::kNumeric,
-              "the opset conversion changed the model's output (relative L2 error " +
-                  std::to_string(rel) + ", shape " + shape_to_string(b[k].shape()) +
-                  " instead of " + shape_to_string(a[k].shape()) + ")");
-      e.with("file", what).with("tensor", k < names.size() ? names[k] : std::to_string(k));
-      throw e;
-    }
-  }
 }
 
 }  // namespace qcal::exporter

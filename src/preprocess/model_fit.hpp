@@ -14,8 +14,9 @@ namespace qcal::preprocess {
 // A model input as the model declares it (plain data; the engine reads ONNX).
 struct ModelInputInfo {
   std::string name;
-  Shape shape;         // -1 for a dimension the model leaves open
-  std::string source;  // e.g. the model file, for messages
+  Shape shape;                      // -1 for a dimension the model leaves open
+  std::string source;               // e.g. the model file, for messages
+  DType dtype = DType::kUndefined;  // kUndefined: not known
 };
 
 // "NCHW" or "NHWC" guessed from where a 1- or 3-sized axis sits in a rank-4 input.

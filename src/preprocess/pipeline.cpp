@@ -105,33 +105,48 @@ struct Letterbox {
   int right = 0;
 };
 
-// resize_buf: where the resized image goes (reused when its size and type already match).
-Letterbox letterbox_geometry(const cv::Mat& img, const Step& s, cv::Mat& resize_buf) {
+// The letterbox's numbers for an image of w x h: the unpadded size and the padding.
+struct LetterboxPlacement {
+  double gain = 1.0;
+  int unpad_w = 0, unpad_h = 0;
+  int top = 0, bottom = 0, left = 0, right = 0;
+};
+
+LetterboxPlacement letterbox_placement(int w, int h, const Step& s) {
   const int th = s.size > 0 ? s.size : s.height;
   const int tw = s.size > 0 ? s.size : s.width;
-  const int h = img.rows;
-  const int w = img.cols;
-  const double r = std::min(static_cast<double>(th) / h, static_cast<double>(tw) / w);
-  const int unpad_w = static_cast<int>(py_round(w * r));
-  const int unpad_h = static_cast<int>(py_round(h * r));
-  double dw = tw - unpad_w;
-  double dh = th - unpad_h;
+  LetterboxPlacement p;
+  p.gain = std::min(static_cast<double>(th) / h, static_cast<double>(tw) / w);
+  p.unpad_w = static_cast<int>(py_round(w * p.gain));
+  p.unpad_h = static_cast<int>(py_round(h * p.gain));
+  double dw = tw - p.unpad_w;
+  double dh = th - p.unpad_h;
   const bool center = upper(s.pad_location) != "CORNER";
   if (center) {
     dw /= 2;
     dh /= 2;
   }
+  p.top = center ? static_cast<int>(py_round(dh - 0.1)) : 0;
+  p.bottom = static_cast<int>(py_round(dh + 0.1));
+  p.left = center ? static_cast<int>(py_round(dw - 0.1)) : 0;
+  p.right = static_cast<int>(py_round(dw + 0.1));
+  return p;
+}
+
+// resize_buf: where the resized image goes (reused when its size and type already match).
+Letterbox letterbox_geometry(const cv::Mat& img, const Step& s, cv::Mat& resize_buf) {
+  const LetterboxPlacement p = letterbox_placement(img.cols, img.rows, s);
   Letterbox lb;
-  if (unpad_w != w || unpad_h != h) {
-    resize_cv(img, resize_buf, unpad_w, unpad_h, cv_interpolation(s.interpolation));
+  if (p.unpad_w != img.cols || p.unpad_h != img.rows) {
+    resize_cv(img, resize_buf, p.unpad_w, p.unpad_h, cv_interpolation(s.interpolation));
     lb.resized = resize_buf;
   } else {
     lb.resized = img;
   }
-  lb.top = center ? static_cast<int>(py_round(dh - 0.1)) : 0;
-  lb.bottom = static_cast<int>(py_round(dh + 0.1));
-  lb.left = center ? static_cast<int>(py_round(dw - 0.1)) : 0;
-  lb.right = static_cast<int>(py_round(dw + 0.1));
+  lb.top = p.top;
+  lb.bottom = p.bottom;
+  lb.left = p.left;
+  lb.right = p.right;
   return lb;
 }
 
@@ -295,6 +310,33 @@ void decode_image_into(const std::filesystem::path& path, std::vector<unsigned c
   // Missing, empty, unreadable or not decodable from memory: imread gives the pixels or the
   // error naming the file.
   image = decode_image(path);
+}
+
+std::optional<ImageGeometry> recipe_geometry(const Recipe& recipe, int image_w, int image_h) {
+  ImageGeometry g;
+  g.image_w = g.input_w = image_w;
+  g.image_h = g.input_h = image_h;
+  int resizes = 0;
+  for (const Step& s : recipe.steps) {
+    if (s.kind == StepKind::kCenterCrop) return std::nullopt;
+    if (s.kind != StepKind::kResize) continue;
+    if (++resizes > 1 || s.mode == ResizeMode::kTorchvision) return std::nullopt;
+    const int w = s.size > 0 ? s.size : s.width;
+    const int h = s.size > 0 ? s.size : s.height;
+    if (w <= 0 || h <= 0) return std::nullopt;
+    g.input_w = w;
+    g.input_h = h;
+    if (s.mode == ResizeMode::kPad) {
+      const LetterboxPlacement p = letterbox_placement(image_w, image_h, s);
+      g.gain_x = g.gain_y = p.gain;
+      g.pad_left = p.left;
+      g.pad_top = p.top;
+    } else {
+      g.gain_x = static_cast<double>(w) / image_w;
+      g.gain_y = static_cast<double>(h) / image_h;
+    }
+  }
+  return g;
 }
 
 Pipeline::Pipeline(Recipe recipe) : recipe_(std::move(recipe)) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,21 @@ struct PreparedImage {
   int pad_left = 0;
   int pad_right = 0;
 };
+
+// Where the decoded image sits in the recipe's output: what its resize step applied (letterbox
+// scale and padding, or a plain resize's gains), so that boxes predicted in network-input pixels
+// map back to the image.
+struct ImageGeometry {
+  int image_w = 0, image_h = 0;       // the decoded image
+  int input_w = 0, input_h = 0;       // the network input
+  double gain_x = 1.0, gain_y = 1.0;  // input pixels per image pixel
+  int pad_left = 0, pad_top = 0;      // padding before the image
+};
+
+// The geometry of an image of image_w x image_h under `recipe`: its one resize step (letterbox or
+// plain resize; none: the image is the input). nullopt when no such inverse exists: a crop,
+// torchvision's short-side resize, or several resizes.
+std::optional<ImageGeometry> recipe_geometry(const Recipe& recipe, int image_w, int image_h);
 
 class Pipeline {
  public:

@@ -7,6 +7,8 @@
 #include "core/error.hpp"
 #include "core/npy.hpp"
 #include "core/npz.hpp"
+#include "preprocess/recipe.hpp"
+#include "preprocess/recipe_json.hpp"
 #include "test_support.hpp"
 
 namespace qcal::eval {
@@ -49,7 +51,7 @@ TEST(Samples, NpyThatDoesNotFit) {
     (void)open_samples(dir / "bad.npy", "", relu_model());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(e.message().find("do not fit model input 'x'"), std::string::npos);
+    EXPECT_NE(e.message().find("does not match model input 'x'"), std::string::npos) << e.message();
     EXPECT_NE(e.describe().find("bad.npy"), std::string::npos);
   }
   Tensor ints(DType::kInt32, {1, 3, 4, 5});
@@ -113,12 +115,18 @@ TEST(Samples, ImagesThroughRecipeWithGeometry) {
   const EvalSample r = open_samples(dir / "img", "yolo-resize", yolo)->get(0, false);
   ASSERT_TRUE(r.geometry.has_value());
   EXPECT_DOUBLE_EQ(r.geometry->gain_y, 640.0 / 342.0);
-  // A recipe whose output does not fit the model names the image.
+  // A preset is fitted to the model's input (edgeface's default is 112x112).
+  EXPECT_EQ(open_samples(dir / "img", "edgeface", yolo)->get(0, false).inputs.at("images").shape(),
+            (Shape{1, 3, 640, 640}));
+  // A recipe file is kept as written: one whose output cannot feed the model is refused,
+  // naming both shapes.
+  preprocess::save_recipe_file(dir / "r112.json", preprocess::make_preset("edgeface", 112, 112));
   try {
-    (void)open_samples(dir / "img", "edgeface", yolo)->get(0, false);
+    (void)open_samples(dir / "img", (dir / "r112.json").string(), yolo);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(e.describe().find("messi5.jpg"), std::string::npos);
+    EXPECT_NE(e.message().find("[1, 3, 112, 112]"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("[1, 3, 640, 640]"), std::string::npos) << e.message();
   }
 }
 

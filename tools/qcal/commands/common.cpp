@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/error.hpp"
+
 namespace qcal::cli {
 
 void add_threads_flag(CLI::App* cmd, CommonOptions& o) {
@@ -21,6 +23,19 @@ void add_json_flag(CLI::App* cmd, CommonOptions& o) {
 }
 void add_quiet_flag(CLI::App* cmd, CommonOptions& o) {
   cmd->add_flag("--quiet,-q", o.quiet, "Print nothing on stderr but errors");
+}
+
+void add_size_option(CLI::App* cmd, std::vector<int>& size) {
+  cmd->add_option("--size", size, "W H: the preset's size when the model's input size is dynamic")
+      ->expected(2);
+}
+
+std::optional<std::array<int, 2>> parse_size_wh(const std::vector<int>& size) {
+  if (size.empty()) return std::nullopt;
+  if (size.size() != 2 || size[0] <= 0 || size[1] <= 0) {
+    throw Error(ErrorCode::kInvalidArgument, "--size needs two positive numbers: W H");
+  }
+  return std::array<int, 2>{size[0], size[1]};
 }
 
 int resolve_threads(int threads) {

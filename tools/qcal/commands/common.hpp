@@ -3,9 +3,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace qcal::cli {
 
@@ -29,6 +32,9 @@ void add_threads_flag(CLI::App* cmd, CommonOptions& o);
 void add_seed_flag(CLI::App* cmd, CommonOptions& o);
 void add_json_flag(CLI::App* cmd, CommonOptions& o);
 void add_quiet_flag(CLI::App* cmd, CommonOptions& o);
+// --size W H (the preset's size for a model with a dynamic input size) and its value.
+void add_size_option(CLI::App* cmd, std::vector<int>& size);
+std::optional<std::array<int, 2>> parse_size_wh(const std::vector<int>& size);
 // Resolves threads == 0 to the number of cores.
 int resolve_threads(int threads);
 

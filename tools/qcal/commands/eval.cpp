@@ -9,7 +9,7 @@
 #include "engine/model.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/samples.hpp"
-#include "eval/sensitivity_run.hpp"
+#include "quantize/sensitivity.hpp"
 
 namespace qcal::cli {
 namespace {
@@ -17,6 +17,7 @@ namespace {
 struct EvalCliOptions {
   CommonOptions common;
   std::string fp32, int8, data, recipe, labels, pairs;
+  std::vector<int> size;
   std::string task = "raw";
   std::string runtime = "qcal";
   std::string json_path;  // "-": print the JSON on stdout instead of the table
@@ -32,69 +33,64 @@ struct EvalCliOptions {
   std::string command_line;
 };
 
-// --sensitivity: rank the INT8 model's quantized activations (scales read from its
-// QuantizeLinear nodes) by fake-quantizing each alone in the FP32 model, in qcal's engine.
-nlohmann::json run_sensitivity(const EvalCliOptions& c, std::vector<eval::RankedTensor>& ranked,
-                               std::string& summary) {
-  const auto int8 = engine::Model::load(c.int8, engine::LoadOptions{.check_ops = false});
-  const auto quant = eval::activation_quant_from_qdq(int8);
-  if (quant.empty()) {
-    Error e(
-        ErrorCode::kInvalidArgument,
-        "--sensitivity needs a QDQ model: the INT8 model has no QuantizeLinear on an activation "
-        "with a scalar scale");
-    e.with("file", c.int8);
-    throw e;
+preprocess::DataRequest data_request(const EvalCliOptions& c, std::size_t limit) {
+  preprocess::DataRequest r;
+  r.data = c.data;
+  r.recipe = c.recipe;
+  r.size_wh = parse_size_wh(c.size);
+  r.limit = static_cast<std::int64_t>(limit);
+  return r;
+}
+
+std::string sensitivity_summary(const quantize::SensitivityResult& r, const char* metric) {
+  std::string summary = "sensitivity (" + std::to_string(r.ranked.size()) + " tensors, " +
+                        std::to_string(r.run.samples) + " samples, " +
+                        eval::format_number(r.run.seconds, 3) + " s), most sensitive first:\n";
+  for (std::size_t i = 0; i < r.ranked.size() && i < 10; ++i) {
+    const auto& t = r.ranked[i].result;
+    summary += "  " + std::to_string(r.ranked[i].rank) + ". " + t.tensor + "  " + metric +
+               " drop " + eval::format_number(t.task_drop_pp, 4) + " pp; output SQNR " +
+               eval::format_number(t.output_sqnr_db, 4) + " dB, cosine " +
+               eval::format_number(t.output_cosine, 6) + "; own SQNR " +
+               eval::format_number(t.along_sqnr_db, 4) + " dB\n";
   }
-  const auto fp32 = engine::Model::load(c.fp32, engine::LoadOptions{.check_ops = false});
-  auto source = eval::open_samples(c.data, c.recipe, fp32, c.sensitivity_samples);
-  std::vector<std::vector<Tensor>> samples;
+  return summary;
+}
+
+// --sensitivity: rank the INT8 model's quantized activations (scales read from its
+// QuantizeLinear nodes) by fake-quantizing each alone in the FP32 model, in qcal's engine
+// (quantize::run_sensitivity, the runner calibrate uses).
+quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
+  const auto int8 = engine::Model::load(c.int8, engine::LoadOptions{.check_ops = false});
+  quantize::SensitivityRequest request;
+  request.quant = quantize::activation_quant_from_qdq(int8);
+  if (request.quant.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "--sensitivity needs a QDQ model: the INT8 model has no QuantizeLinear on an "
+                "activation with a scalar scale")
+        .with("file", c.int8);
+  }
+  request.fp32 = std::make_shared<const engine::Model>(engine::Model::load(c.fp32));
+  request.model_name = c.fp32;
+  auto source = eval::open_samples(data_request(c, c.sensitivity_samples), *request.fp32, c.fp32);
   for (std::size_t i = 0; i < source->size(); ++i) {
     auto s = source->get(i, false);
     std::vector<Tensor> ins;
-    for (const auto& in : fp32.inputs()) ins.push_back(s.inputs.at(in.name));
-    samples.push_back(std::move(ins));
+    for (const auto& in : request.fp32->inputs()) ins.push_back(s.inputs.at(in.name));
+    request.samples.push_back(std::move(ins));
   }
-  const bool show_progress = !c.common.quiet && stderr_is_tty();
   // The task drop per tensor leads the ranking: mAP50-95 vs FP32 detections for yolo, the
   // worst output's cosine otherwise.
-  eval::TaskDropScorer scorer(c.task == "yolo" ? eval::TaskDropScorer::Kind::kYoloMap
-                                               : eval::TaskDropScorer::Kind::kWorstCosine);
-  eval::SensitivityRunOptions so;
-  so.threads = c.common.threads;
-  so.on_outputs = [&](const std::string& tensor, std::size_t sample, const std::vector<Tensor>& ref,
-                      const std::vector<Tensor>& test) { scorer.add(tensor, sample, ref, test); };
-  const auto run = eval::measure_sensitivity(
-      c.fp32, quant, samples, so, [&](std::size_t done, std::size_t total) {
-        if (show_progress) std::cerr << "\rsensitivity: " << done << "/" << total << std::flush;
-      });
+  request.metric = c.task == "yolo" ? quantize::TaskDropScorer::Kind::kYoloMap
+                                    : quantize::TaskDropScorer::Kind::kWorstCosine;
+  request.scales = "the INT8 model's scales";
+  request.threads = c.common.threads;
+  const bool show_progress = !c.common.quiet && stderr_is_tty();
+  auto r = quantize::run_sensitivity(request, [&](std::size_t done, std::size_t total) {
+    if (show_progress) std::cerr << "\rsensitivity: " << done << "/" << total << std::flush;
+  });
   if (show_progress) std::cerr << "\n";
-  auto tensors = run.tensors;
-  for (auto& t : tensors) t.task_drop_pp = scorer.drop(t.tensor);
-  ranked = eval::rank_sensitivity(tensors);
-  nlohmann::json j = eval::sensitivity_to_json(ranked);
-  j["format"] = "qcal.sensitivity/1";
-  j["samples"] = run.samples;
-  j["engine_runs"] = run.runs;
-  j["task_metric"] = scorer.metric_name();
-  j["all_activations_task_drop_pp"] = eval::json_number(scorer.drop(""));
-  j["all_activations_output_sqnr_db"] = eval::json_number(run.all_output_sqnr_db);
-  j["all_activations_output_cosine"] = eval::json_number(run.all_output_cosine);
-  j["skipped"] = run.skipped;
-  j["note"] =
-      "activations fake-quantized in qcal's engine with the INT8 model's scales; weights float";
-  summary = "sensitivity (" + std::to_string(ranked.size()) + " tensors, " +
-            std::to_string(run.samples) + " samples, " + eval::format_number(run.seconds, 3) +
-            " s), most sensitive first:\n";
-  for (std::size_t i = 0; i < ranked.size() && i < 10; ++i) {
-    const auto& r = ranked[i].result;
-    summary += "  " + std::to_string(ranked[i].rank) + ". " + r.tensor + "  " +
-               scorer.metric_name() + " drop " + eval::format_number(r.task_drop_pp, 4) +
-               " pp; output SQNR " + eval::format_number(r.output_sqnr_db, 4) + " dB, cosine " +
-               eval::format_number(r.output_cosine, 6) + "; own SQNR " +
-               eval::format_number(r.along_sqnr_db, 4) + " dB\n";
-  }
-  return j;
+  return r;
 }
 
 int run_eval_command(const EvalCliOptions& c) {
@@ -103,6 +99,7 @@ int run_eval_command(const EvalCliOptions& c) {
   o.int8_model = c.int8;
   o.data = c.data;
   o.recipe = c.recipe;
+  o.size_wh = parse_size_wh(c.size);
   o.task = eval::parse_task(c.task);
   o.labels = c.labels;
   o.pairs = c.pairs;
@@ -125,7 +122,10 @@ int run_eval_command(const EvalCliOptions& c) {
   std::string sensitivity_text;
   std::optional<nlohmann::json> sensitivity;
   if (c.sensitivity) {
-    sensitivity = run_sensitivity(c, report.sensitivity, sensitivity_text);
+    const quantize::SensitivityResult s = run_sensitivity(c);
+    report.sensitivity = s.ranked;
+    sensitivity_text = sensitivity_summary(s, s.json["task_metric"].get<std::string>().c_str());
+    sensitivity = s.json;
     j["sensitivity"] = *sensitivity;
   }
   const std::string json_text = j.dump(2) + "\n";
@@ -165,7 +165,9 @@ Runner register_eval(CLI::App& app) {
          "Preprocessed inputs (.npy [N, ...] or .npz by input name), or images with --recipe")
       ->required();
   cmd->add_option("--recipe", o->recipe,
-                  "Preprocessing for image data: a preset or a recipe .json");
+                  "Preprocessing for image data: a preset (fitted to the model input) or a recipe "
+                  ".json");
+  add_size_option(cmd, o->size);
   cmd->add_option("--task", o->task, "What the model does: raw, yolo, yunet, embedding")
       ->capture_default_str()
       ->check(CLI::IsMember({"raw", "yolo", "yunet", "embedding"}));
@@ -207,6 +209,10 @@ Runner register_eval(CLI::App& app) {
     for (const std::string& a : {o->fp32, o->int8}) o->command_line += " " + a;
     o->command_line += " --data " + o->data + " --task " + o->task + " --runtime " + o->runtime;
     if (!o->recipe.empty()) o->command_line += " --recipe " + o->recipe;
+    if (o->size.size() == 2) {
+      o->command_line += " --size " + std::to_string(o->size[0]) + " " + std::to_string(o->size[1]);
+    }
+    if (o->limit > 0) o->command_line += " --limit " + std::to_string(o->limit);
     if (!o->labels.empty()) o->command_line += " --labels " + o->labels;
     if (!o->pairs.empty()) o->command_line += " --pairs " + o->pairs;
     if (o->sensitivity) {

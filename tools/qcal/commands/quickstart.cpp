@@ -14,9 +14,9 @@
 #include "dataset/video_frames.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/report.hpp"
-#include "export/calibrate.hpp"
 #include "preprocess/pack.hpp"
 #include "preprocess/recipe_json.hpp"
+#include "quantize/calibrate.hpp"
 
 namespace qcal::cli {
 
@@ -123,14 +123,14 @@ int run_quickstart(const QuickstartArgs& a) {
 
   std::fprintf(stderr, "quickstart: [4/5] entropy calibration of %s on %lld images\n",
                model.filename().string().c_str(), static_cast<long long>(packed.count));
-  exporter::CalibrateOptions cal;
-  cal.model_path = model;
-  cal.out_dir = out / "int8";
-  cal.threads = threads;
-  cal.recipe_description = "yolo";
-  fs::create_directories(cal.out_dir);
-  auto source = exporter::open_array_source(packed.output, "images");
-  const auto cr = exporter::calibrate(cal, source.get());
+  quantize::CalibrateRequest cal;
+  cal.model = model;
+  cal.data = preprocess::data_request(packed.output);
+  cal.options.out_dir = out / "int8";
+  cal.options.threads = threads;
+  cal.options.data_recipe = "yolo";
+  fs::create_directories(cal.options.out_dir);
+  const auto cr = quantize::run_calibrate(cal);
 
   std::fprintf(stderr, "quickstart: [5/5] INT8 vs FP32 on %zu held-out frames\n", held_out);
   eval::EvalOptions ev;

@@ -9,20 +9,20 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "calib/range_select.hpp"
 #include "core/tensor.hpp"
+#include "engine/model.hpp"
 #include "export/qdq_placement.hpp"
+#include "preprocess/sample_data.hpp"
 
-namespace qcal::engine {
-class Model;
-}
+namespace qcal::quantize {
 
-namespace qcal::exporter {
-
-class SampleSource;
+using exporter::GraphView;
+using exporter::PlacementPlan;
 
 struct DominantNoiseOptions {
   bool enabled = true;  // `--dominant-noise off` turns the rule off (every planned tensor int8)
@@ -68,8 +68,8 @@ struct DominantNoiseRun {
 
 // Measures each quantized activation alone on `samples` (inputs per sample, in model input
 // order) with the int8 parameters of `ranges`, then selects.
-DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, const GraphView& graph,
-                                    const PlacementPlan& plan,
+DominantNoiseRun run_dominant_noise(std::shared_ptr<const engine::Model> model,
+                                    const GraphView& graph, const PlacementPlan& plan,
                                     const std::vector<std::string>& qdq_tensors,
                                     const std::map<std::string, calib::Range>& ranges,
                                     bool uint8_activations,
@@ -79,7 +79,8 @@ DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, con
 // `count` probe inputs for the rule from the calibration data: batches (the model's batch size,
 // 1 when dynamic) at evenly spaced positions (k + 0.5) / count of the first `limit` samples (0:
 // all), so the probes do not all come from one end of a video. Fewer when there are fewer.
-std::vector<std::vector<Tensor>> probe_samples(SampleSource& source, const engine::Model& model,
-                                               std::int64_t limit, std::size_t count);
+std::vector<std::vector<Tensor>> probe_samples(preprocess::SampleData& data,
+                                               const engine::Model& model, std::int64_t limit,
+                                               std::size_t count);
 
-}  // namespace qcal::exporter
+}  // namespace qcal::quantize

@@ -1,7 +1,7 @@
 // Layer sensitivity in qcal's engine: one session observing the quantized activations, which
 // the observer fake-quantizes in place (engine::observed_data_for_rewrite) for one tensor, for
 // all of them, or for none (the FP32 reference, whose copies feed the along-model error).
-#include "eval/sensitivity_run.hpp"
+#include "quantize/sensitivity_run.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,14 @@
 #include "engine/session.hpp"
 #include "eval/tensor_metrics.hpp"
 
-namespace qcal::eval {
+namespace qcal::quantize {
+
+using eval::decode_yolo;
+using eval::evaluate_map;
+using eval::TensorComparator;
+using eval::TensorComparison;
+using eval::TensorSensitivity;
+using eval::YoloDecodeOptions;
 
 void fake_quantize(std::span<float> values, const ActivationQuant& q) {
   const float lo = static_cast<float>(q.qmin), hi = static_cast<float>(q.qmax);
@@ -103,7 +110,7 @@ enum class Mode { kReference, kOne, kAll };
 
 }  // namespace
 
-SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
+SensitivityRun measure_sensitivity(std::shared_ptr<const engine::Model> model,
                                    const std::map<std::string, ActivationQuant>& quant,
                                    const std::vector<std::vector<Tensor>>& samples,
                                    const SensitivityRunOptions& options,
@@ -112,7 +119,6 @@ SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
   SensitivityRun run;
   if (samples.empty())
     throw Error(ErrorCode::kInvalidArgument, "sensitivity needs at least one sample");
-  auto model = std::make_shared<const engine::Model>(engine::Model::load(fp32_model));
   std::set<std::string> produced;
   for (const auto& in : model->inputs()) produced.insert(in.name);
   for (const auto& node : model->nodes()) produced.insert(node.outputs.begin(), node.outputs.end());
@@ -231,4 +237,4 @@ SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
   return run;
 }
 
-}  // namespace qcal::eval
+}  // namespace qcal::quantize

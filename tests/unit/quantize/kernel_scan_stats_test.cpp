@@ -11,12 +11,13 @@
 #include "core/minmax_scan.hpp"
 #include "core/npy.hpp"
 #include "engine/session.hpp"
-#include "export/calibrate.hpp"
 #include "preprocess/pipeline.hpp"
 #include "preprocess/recipe.hpp"
+#include "quantize/derived_tensors.hpp"
 #include "test_support.hpp"
+#include "unit/quantize/collect_support.hpp"
 
-namespace qcal::exporter {
+namespace qcal::quantize {
 namespace {
 
 // Under the sanitizers (CI's ASan+UBSan unit run) every yolov8n run costs seconds: one image and
@@ -100,13 +101,12 @@ TEST(KernelScans, Yolov8nMinMaxStatisticsAreByteIdenticalToReadingEveryTensor) {
   for (const Way w :
        {Way{false, false, 1}, Way{false, true, 2}, Way{true, true, 1}, Way{true, true, 2}}) {
     if (kSanitized && w.derive != w.scans) continue;
-    CalibrateOptions o;
-    o.select.method = calib::Method::kMinMax;  // no histogram: the scans are used
+    CollectOptions o;
+    o.histogram = false;  // minmax: no histogram, so the scans are used
     o.threads = w.threads;
     o.derive_unions = w.derive;
     o.kernel_scans = w.scans;
-    auto source = open_array_source(dir.path() / "x.npy", "images");
-    const auto stats = collect_statistics(yolov8n(), all, *source, o, {}, nullptr, nullptr);
+    const auto stats = test::collect(yolov8n(), all, dir.path() / "x.npy", o);
     EXPECT_EQ(stats.tensors().size(), all.size());
     const std::string bytes = stats.serialize();
     if (reference.empty()) reference = bytes;
@@ -116,4 +116,4 @@ TEST(KernelScans, Yolov8nMinMaxStatisticsAreByteIdenticalToReadingEveryTensor) {
 }
 
 }  // namespace
-}  // namespace qcal::exporter
+}  // namespace qcal::quantize

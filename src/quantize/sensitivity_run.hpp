@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@
 #include "eval/sensitivity.hpp"
 #include "eval/tensor_metrics.hpp"
 
-namespace qcal::eval {
+namespace qcal::quantize {
 
 // An activation's quantization: q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax),
 // then x' = (q - zero_point) * scale (ONNX QuantizeLinear + DequantizeLinear).
@@ -61,9 +62,9 @@ class TaskDropScorer {
 
  private:
   Kind kind_;
-  std::vector<std::optional<std::vector<GroundTruthBox>>> reference_;
-  std::map<std::string, std::vector<ImageDetections>> dets_;
-  std::map<std::string, std::vector<TensorComparator>> cosines_;
+  std::vector<std::optional<std::vector<eval::GroundTruthBox>>> reference_;
+  std::map<std::string, std::vector<eval::ImageDetections>> dets_;
+  std::map<std::string, std::vector<eval::TensorComparator>> cosines_;
 };
 
 struct SensitivityRunOptions {
@@ -72,7 +73,8 @@ struct SensitivityRunOptions {
 };
 
 struct SensitivityRun {
-  std::vector<TensorSensitivity> tensors;  // in the name order of the quant map (minus skipped)
+  std::vector<eval::TensorSensitivity>
+      tensors;  // in the name order of the quant map (minus skipped)
   // The final outputs with every listed activation fake-quantized (weights stay float).
   double all_output_sqnr_db = 0.0;
   double all_output_cosine = 1.0;
@@ -87,10 +89,10 @@ using SensitivityProgress = std::function<void(std::size_t done, std::size_t tot
 // `samples`: per sample, the model's inputs in model().inputs() order (batch 1 each). Cost:
 // (tensors + 2) engine runs per sample; no activation of more than one sample is held (the
 // FP32 copies of the listed tensors of the current sample, for the along-model error).
-SensitivityRun measure_sensitivity(const std::filesystem::path& fp32_model,
+SensitivityRun measure_sensitivity(std::shared_ptr<const engine::Model> fp32_model,
                                    const std::map<std::string, ActivationQuant>& quant,
                                    const std::vector<std::vector<Tensor>>& samples,
                                    const SensitivityRunOptions& options,
                                    const SensitivityProgress& progress = {});
 
-}  // namespace qcal::eval
+}  // namespace qcal::quantize

@@ -1,7 +1,7 @@
 // measure_sensitivity on a small model built in memory: fake quantization in place through the
 // engine observer gives exactly the outputs computed by hand, the caller's inputs are not
 // touched, the along-model error matches, and activation scales are read back from a QDQ model.
-#include "eval/sensitivity_run.hpp"
+#include "quantize/sensitivity_run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,8 +15,15 @@
 #include "eval/tensor_metrics.hpp"
 #include "test_support.hpp"
 
-namespace qcal::eval {
+namespace qcal::quantize {
+
+using eval::TensorComparator;
+using eval::TensorSensitivity;
 namespace {
+
+std::shared_ptr<const engine::Model> load(const std::filesystem::path& p) {
+  return std::make_shared<const engine::Model>(engine::Model::load(p));
+}
 
 // y = (x * 2 + 0.3) * 1.5: tensors x (input), t1 = x * 2, t2 = t1 + 0.3, y.
 std::string small_model() {
@@ -78,7 +85,7 @@ TEST(MeasureSensitivity, MatchesHandComputedOutputsAndLeavesInputsAlone) {
   }
   SensitivityRunOptions one_thread;
   one_thread.threads = 1;
-  const auto run = measure_sensitivity(path, quant, samples, one_thread);
+  const auto run = measure_sensitivity(load(path), quant, samples, one_thread);
   ASSERT_EQ(run.tensors.size(), 3u);
   EXPECT_EQ(run.samples, 2u);
   EXPECT_EQ(run.runs, 2u * (3 + 2));
@@ -128,10 +135,11 @@ TEST(MeasureSensitivity, UnknownTensorsAreSkippedAndNoSamplesIsAnError) {
   std::vector<float> r(6, 0.5f);
   std::vector<std::vector<Tensor>> samples = {
       {Tensor::from_values<float>({1, 6}, std::span<const float>(r))}};
-  const auto run = measure_sensitivity(path, {{"nope", {}}, {"t1", {.scale = 0.1f}}}, samples, {});
+  const auto run =
+      measure_sensitivity(load(path), {{"nope", {}}, {"t1", {.scale = 0.1f}}}, samples, {});
   ASSERT_EQ(run.tensors.size(), 1u);
   EXPECT_EQ(run.skipped, std::vector<std::string>{"nope"});
-  EXPECT_THROW(measure_sensitivity(path, {{"t1", {}}}, {}, {}), Error);
+  EXPECT_THROW(measure_sensitivity(load(path), {{"t1", {}}}, {}, {}), Error);
 }
 
 TEST(ActivationQuantFromQdq, ReadsScalarActivationQuantizeLinear) {
@@ -204,4 +212,4 @@ TEST(TaskDropScorer, YoloMapAgainstFp32DetectionsAndWorstCosine) {
 }
 
 }  // namespace
-}  // namespace qcal::eval
+}  // namespace qcal::quantize

@@ -9,11 +9,12 @@
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
-#include "export/calibrate.hpp"
+#include "quantize/derived_tensors.hpp"
 #include "test_support.hpp"
 #include "unit/engine/onnx_builder.hpp"
+#include "unit/quantize/collect_support.hpp"
 
-namespace qcal::exporter {
+namespace qcal::quantize {
 namespace {
 
 std::vector<float> normal(std::size_t n, Rng& rng) {
@@ -51,11 +52,10 @@ void expect_derived_equals_direct(const std::filesystem::path& model,
   std::string reference;
   for (bool derive : {false, true}) {
     for (int threads : {1, 2}) {
-      CalibrateOptions o;
+      CollectOptions o;
       o.threads = threads;
       o.derive_unions = derive;
-      auto source = open_array_source(npy, "X");
-      const auto stats = collect_statistics(model, required, *source, o, {}, nullptr, nullptr);
+      const auto stats = test::collect(model, required, npy, o);
       check(stats);
       const std::string bytes = stats.serialize();
       if (reference.empty()) reference = bytes;
@@ -77,7 +77,7 @@ TEST(DerivedStats, ConcatAndReshapeStatisticsEqualDirectObservation) {
   write_npy(dir.path() / "x.npy", x);
 
   const std::vector<std::string> required{"X", "r1", "c2", "cat", "t", "rs", "out"};
-  const auto derived = derived_tensors(model, required);
+  const auto derived = derived_tensors(engine::Model::load(model), required);
   std::vector<std::string> names;
   for (const auto& d : derived) names.push_back(d.name);
   EXPECT_EQ(names, (std::vector<std::string>{"cat", "t", "rs"}));
@@ -139,7 +139,7 @@ TEST(DerivedStats, SlicePartitionSplitAndUpsamplingEqualDirectObservation) {
 
   const std::vector<std::string> required{"X",  "a",  "b",  "c",  "s0", "s1",
                                           "q0", "q1", "p0", "p1", "u",  "v"};
-  const auto derived = derived_tensors(model, required);
+  const auto derived = derived_tensors(engine::Model::load(model), required);
   std::map<std::string, std::vector<std::string>> by_name;
   for (const auto& d : derived) by_name[d.name] = d.parts;
   // b's Slices leave channel 2 out and v repeats values unevenly: both are read directly.
@@ -159,4 +159,4 @@ TEST(DerivedStats, SlicePartitionSplitAndUpsamplingEqualDirectObservation) {
 }
 
 }  // namespace
-}  // namespace qcal::exporter
+}  // namespace qcal::quantize

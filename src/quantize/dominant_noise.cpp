@@ -1,19 +1,14 @@
 // The dominant-noise placement rule (see dominant_noise.hpp).
-#include "export/dominant_noise.hpp"
+#include "quantize/dominant_noise.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "core/error.hpp"
-#include "engine/model.hpp"
-#include "eval/samples.hpp"
-#include "eval/sensitivity_run.hpp"
-#include "export/calibrate.hpp"
-#include "export/calibrate_accuracy.hpp"
+#include "quantize/sensitivity.hpp"
 
-namespace qcal::exporter {
+namespace qcal::quantize {
 
 void validate(const DominantNoiseOptions& o) {
   if (!(o.gain_db > 0.0 && o.gain_db <= 60.0)) {
@@ -82,15 +77,15 @@ std::vector<std::string> consumer_nodes(const GraphView& graph, const PlacementP
   return names;
 }
 
-DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, const GraphView& graph,
-                                    const PlacementPlan& plan,
+DominantNoiseRun run_dominant_noise(std::shared_ptr<const engine::Model> model,
+                                    const GraphView& graph, const PlacementPlan& plan,
                                     const std::vector<std::string>& qdq_tensors,
                                     const std::map<std::string, calib::Range>& ranges, bool uint8,
                                     const std::vector<std::vector<Tensor>>& samples,
                                     const DominantNoiseOptions& o, int threads) {
   DominantNoiseRun run;
   if (!o.enabled || qdq_tensors.empty() || samples.empty()) return run;
-  std::map<std::string, eval::ActivationQuant> quant;
+  std::map<std::string, ActivationQuant> quant;
   for (const auto& t : qdq_tensors) {
     auto r = ranges.find(t);
     if (r == ranges.end()) continue;
@@ -98,9 +93,9 @@ DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, con
                          : calib::symmetric_int8(r->second.amax);
     quant[t] = activation_quant(p, uint8);
   }
-  eval::SensitivityRunOptions so;
+  SensitivityRunOptions so;
   so.threads = threads;
-  const eval::SensitivityRun s = eval::measure_sensitivity(model_path, quant, samples, so);
+  const SensitivityRun s = measure_sensitivity(std::move(model), quant, samples, so);
   std::vector<std::pair<std::string, double>> sqnr;
   for (const auto& t : s.tensors) sqnr.emplace_back(t.tensor, t.output_sqnr_db);
   run.shares = noise_shares(sqnr);
@@ -115,8 +110,9 @@ DominantNoiseRun run_dominant_noise(const std::filesystem::path& model_path, con
   return run;
 }
 
-std::vector<std::vector<Tensor>> probe_samples(SampleSource& source, const engine::Model& model,
-                                               std::int64_t limit, std::size_t count) {
+std::vector<std::vector<Tensor>> probe_samples(preprocess::SampleData& source,
+                                               const engine::Model& model, std::int64_t limit,
+                                               std::size_t count) {
   std::vector<std::vector<Tensor>> out;
   if (model.inputs().size() != 1 || count == 0) return out;
   const auto& shape = model.inputs()[0].shape;
@@ -127,82 +123,9 @@ std::vector<std::vector<Tensor>> probe_samples(SampleSource& source, const engin
   const auto k = std::min<std::int64_t>(static_cast<std::int64_t>(count), batches);
   for (std::int64_t i = 0; i < k; ++i) {
     const std::int64_t b = (2 * i + 1) * batches / (2 * k);
-    out.push_back({source.read(b * batch, batch)});
+    out.push_back(source.read(b * batch, batch));
   }
   return out;
 }
 
-bool apply_dominant_noise_rule(const CalibrateOptions& options, SampleSource* source,
-                               const QdqBuild& build, QdqBuilder& builder,
-                               CalibrateReport& report) {
-  const DominantNoiseOptions& o = options.dominant_noise;
-  const auto model =
-      engine::Model::load(options.model_path, engine::LoadOptions{.check_ops = false});
-  std::vector<std::vector<Tensor>> probes;
-  std::string probe_data;
-  if (source) {
-    probes = probe_samples(*source, model, options.num_samples, o.samples);
-    probe_data = "calibration data";
-  } else if (!options.accuracy.eval_data.empty() && model.inputs().size() == 1) {
-    // The same evenly spaced positions as probe_samples(), so that --from-stats with the
-    // calibration data as --eval-data measures on the same samples as one run over it.
-    auto eval_source =
-        eval::open_samples(options.accuracy.eval_data, options.accuracy.eval_recipe, model);
-    const std::size_t n = eval_source->size();
-    const std::size_t k = std::min(n, o.samples);
-    for (std::size_t i = 0; i < k; ++i) {
-      probes.push_back(
-          {eval_source->get((2 * i + 1) * n / (2 * k), false).inputs.at(model.inputs()[0].name)});
-    }
-    probe_data = "--eval-data";
-  }
-  if (probes.empty()) {
-    report.warnings.push_back(
-        "the dominant-noise rule needs samples to run and has none (--from-stats without "
-        "--eval-data): every planned tensor is int8; give --eval-data, or --dominant-noise off");
-    return false;
-  }
-  const DominantNoiseRun run = run_dominant_noise(
-      options.model_path, builder.graph(), build.plan, build.qdq_tensors, build.ranges,
-      options.activations == ActivationType::kUInt8Asymmetric, probes, o, options.threads);
-  nlohmann::json j;
-  j["gain_db"] = o.gain_db;
-  j["share_threshold"] = o.share();
-  j["samples"] = run.samples;
-  j["sample_data"] = probe_data;
-  nlohmann::json kept = nlohmann::json::array();
-  std::map<std::string, std::string> reasons;
-  for (const auto& n : run.selected) {
-    const std::string pct = std::to_string(static_cast<int>(std::lround(n.share * 100.0)));
-    const auto& nodes = run.nodes.at(n.tensor);
-    kept.push_back({{"tensor", n.tensor},
-                    {"share", n.share},
-                    {"output_sqnr_db", n.output_sqnr_db},
-                    {"nodes", nodes}});
-    std::string node_list;
-    for (const auto& name : nodes) {
-      reasons[name] = "dominant noise (its input " + n.tensor + " alone makes " + pct +
-                      "% of the output quantization noise)";
-      node_list += (node_list.empty() ? "" : ", ") + name;
-    }
-    report.warnings.push_back("kept float by the dominant-noise rule: " + n.tensor + " (" + pct +
-                              "% of the output quantization noise on " +
-                              std::to_string(run.samples) + " " + probe_data + " samples); " +
-                              node_list + " run float; --dominant-noise off quantizes it");
-  }
-  j["kept_float"] = std::move(kept);
-  nlohmann::json top = nlohmann::json::array();
-  for (std::size_t i = 0; i < run.shares.size() && i < 5; ++i) {
-    top.push_back({{"tensor", run.shares[i].tensor},
-                   {"share", run.shares[i].share},
-                   {"output_sqnr_db", run.shares[i].output_sqnr_db}});
-  }
-  j["largest_shares"] = std::move(top);
-  report.dominant_noise = run.selected;
-  report.dominant_noise_json = std::move(j);
-  if (reasons.empty()) return false;
-  builder.keep_float(reasons);
-  return true;
-}
-
-}  // namespace qcal::exporter
+}  // namespace qcal::quantize

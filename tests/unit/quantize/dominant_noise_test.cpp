@@ -1,7 +1,7 @@
 // The dominant-noise rule on synthetic per-tensor output SQNRs: a tensor that makes most of the
 // noise is selected, benign ones are not, the equal-share guard and the gain threshold cap the
 // selection, `off` selects nothing; its nodes become float with the rule's reason.
-#include "export/dominant_noise.hpp"
+#include "quantize/dominant_noise.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,11 @@
 
 #include "core/error.hpp"
 
-namespace qcal::exporter {
+namespace qcal::quantize {
 namespace {
+
+using exporter::GraphNode;
+using exporter::PlacementOptions;
 
 std::vector<std::pair<std::string, double>> benign(int n, double db) {
   std::vector<std::pair<std::string, double>> v;
@@ -102,19 +105,19 @@ GraphNode node(std::string name, std::string op, std::vector<std::string> in,
 TEST(DominantNoise, ConsumersBecomeFloatWithTheRulesReason) {
   // x -> conv1 -> a -> conv2 -> b -> relu -> r -> conv3 -> y (conv3 is the output layer; the
   // Relu keeps conv2 from being part of it).
-  GraphView g;
+  exporter::GraphView g;
   g.inputs = {"x"};
   g.outputs = {"y"};
   g.initializers = {"w1", "w2", "w3"};
   g.nodes = {node("conv1", "Conv", {"x", "w1"}, {"a"}), node("conv2", "Conv", {"a", "w2"}, {"b"}),
              node("relu", "Relu", {"b"}, {"r"}), node("conv3", "Conv", {"r", "w3"}, {"y"})};
   PlacementOptions o;
-  const auto plan = plan_qdq(g, o);
+  const auto plan = exporter::plan_qdq(g, o);
   ASSERT_TRUE(plan.activations.count("a"));
   EXPECT_EQ(consumer_nodes(g, plan, "a"), std::vector<std::string>{"conv2"});
   EXPECT_TRUE(consumer_nodes(g, plan, "nope").empty());
   o.float_reasons["conv2"] = "dominant noise (test)";
-  const auto kept = plan_qdq(g, o);
+  const auto kept = exporter::plan_qdq(g, o);
   EXPECT_FALSE(kept.activations.count("a"));
   EXPECT_FALSE(kept.weights.count("w2"));
   EXPECT_TRUE(kept.weights.count("w1"));  // conv1 stays int8: decided before exclusions
@@ -125,4 +128,4 @@ TEST(DominantNoise, ConsumersBecomeFloatWithTheRulesReason) {
 }
 
 }  // namespace
-}  // namespace qcal::exporter
+}  // namespace qcal::quantize

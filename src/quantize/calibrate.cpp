@@ -1,0 +1,187 @@
+// The calibrate pipeline: statistics, ranges, the placement and dominant-noise rules, the
+// accuracy work, and all-or-nothing output writing.
+#include "quantize/calibrate.hpp"
+
+#include <chrono>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "export/qdq_builder.hpp"
+#include "export/ranges_json.hpp"
+#include "quantize/accuracy.hpp"
+#include "quantize/noise_rule.hpp"
+#include "quantize/saturation.hpp"
+
+namespace qcal::quantize {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+exporter::PlacementOptions placement_options(const CalibrateOptions& options) {
+  exporter::PlacementOptions placement;
+  placement.per_channel = options.per_channel;
+  placement.exclude = options.exclude;
+  placement.keep_output_layers_float = options.keep_output_layers_float;
+  placement.fuse_residual_add = options.fuse_residual_add;
+  return placement;
+}
+
+exporter::RangeRuleOptions range_rule_options(const CalibrateOptions& options) {
+  exporter::RangeRuleOptions rules;
+  rules.share_concat_scale = options.share_concat_scale;
+  rules.keep_probability_range = options.keep_probability_range;
+  return rules;
+}
+
+exporter::QdqBuilder make_builder(const ModelContext& model, const CalibrateOptions& options) {
+  return exporter::QdqBuilder(model.bytes, model.graph, model.path.string(),
+                              placement_options(options), options.activations,
+                              range_rule_options(options));
+}
+
+CollectOptions collect_options(const CalibrateOptions& o) {
+  CollectOptions c;
+  c.num_samples = o.num_samples;
+  c.threads = o.threads;
+  c.num_bins = o.num_bins;
+  c.ignore_nonfinite = o.ignore_nonfinite;
+  // Histograms always (stats files re-select with any method; ratio in bench/), except for
+  // minmax/ema without --save-stats: one pass fewer.
+  c.histogram = calib::method_needs_histogram(o.select.method) || !o.save_stats.empty();
+  c.derive_unions = o.derive_unions;
+  c.kernel_scans = o.kernel_scans;
+  c.data_recipe = o.data_recipe;
+  return c;
+}
+
+// Statistics from the data (with --saturation's prefix snapshots) or merged from saved shards.
+calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* data,
+                           const CalibrateOptions& options, const exporter::QdqBuilder& builder,
+                           const ProgressFn& progress, StatsPrefixes& prefixes,
+                           CalibrateReport& report) {
+  if (options.accuracy.saturation && !options.from_stats.empty()) {
+    throw_invalid("--saturation needs the calibration data (--data), not --from-stats");
+  }
+  if (!options.from_stats.empty()) {
+    return merge_stats_files(options.from_stats, model.fingerprint, model.path.string());
+  }
+  if (!data) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
+  BatchHook on_batch;
+  if (options.accuracy.saturation) {
+    std::int64_t total = data->size();
+    if (options.num_samples > 0) total = std::min(total, options.num_samples);
+    on_batch = saturation_snapshots(total, prefixes);
+  }
+  Collection c = collect_statistics(model.model, builder.planned_activations(), *data,
+                                    collect_options(options), progress, on_batch);
+  report.inference_seconds = c.inference_seconds;
+  report.observe_seconds = c.observe_seconds;
+  c.stats.provenance().model_fingerprint = model.fingerprint;
+  return std::move(c.stats);
+}
+
+std::string ranges_json(const ModelContext& model, const CalibrateOptions& options,
+                        const calib::StatsSet& stats, const exporter::QdqBuild& build,
+                        const CalibrateReport& report) {
+  exporter::RangesJsonInput rj;
+  rj.model_path = model.path.string();
+  rj.stats = &stats;
+  rj.select = options.select;
+  rj.ranges = &build.ranges;
+  rj.uint8_activations = options.activations == exporter::ActivationType::kUInt8Asymmetric;
+  rj.qdq_tensors = build.qdq_tensors;
+  rj.float_nodes = build.plan.float_nodes;
+  rj.rule_changes = &build.rule_changes;
+  rj.dominant_noise = &report.dominant_noise_json;
+  return exporter::format_ranges_json(rj);
+}
+
+std::string trt_cache(const CalibrateOptions& options, const exporter::QdqBuild& build) {
+  std::vector<exporter::TrtCacheEntry> entries;
+  for (const auto& [name, r] : build.ranges) entries.push_back({name, r.amax});
+  const auto algorithm = options.select.method == calib::Method::kMinMax
+                             ? exporter::TrtAlgorithm::kMinMaxCalibration
+                             : exporter::TrtAlgorithm::kEntropyCalibration2;
+  return exporter::format_trt_cache(entries, algorithm, options.trt_version);
+}
+
+// Everything is in memory: each file is written under a temporary name, then all are renamed.
+void write_outputs(const StagedFiles& files) {
+  std::vector<std::unique_ptr<AtomicFile>> staged;
+  for (const auto& [path, bytes] : files) {
+    staged.push_back(std::make_unique<AtomicFile>(path));
+    staged.back()->write(bytes);
+  }
+  for (auto& f : staged) f->commit();
+}
+
+void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
+  report.range_rule_changes = build.rule_changes.size();
+  report.activation_pairs = build.qdq.activation_pairs;
+  report.weights = build.qdq.weights;
+  report.float_nodes = build.plan.float_nodes;
+}
+
+}  // namespace
+
+std::vector<std::string> quantized_activations(const ModelContext& model,
+                                               const CalibrateOptions& options) {
+  return make_builder(model, options).planned_activations();
+}
+
+CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* data,
+                          const CalibrateOptions& options, const std::string& command,
+                          const ProgressFn& progress) {
+  const auto start = Clock::now();
+  calib::validate(options.select);
+  exporter::validate_trt_version(options.trt_version);
+  validate(options.accuracy);
+  CalibrateReport report;
+  report.model = model.path;
+  report.options = options;
+  report.command = command;
+  report.warnings = model.warnings;
+  exporter::QdqBuilder builder = make_builder(model, options);
+  StatsPrefixes prefixes;
+  const calib::StatsSet stats =
+      statistics(model, data, options, builder, progress, prefixes, report);
+  report.samples = static_cast<std::int64_t>(stats.provenance().samples);
+  report.tensors = stats.tensors().size();
+
+  // The method's ranges; the builder applies the range rules for each candidate plan.
+  const auto raw_ranges = calib::select_ranges(stats.tensors(), options.select, options.threads);
+  exporter::QdqBuild default_build = builder.build({}, stats.tensors(), raw_ranges);
+  // Rule 1c: an activation whose rounding alone makes most of the output noise stays float (its
+  // consumers, as --exclude would). Every later build (mixed precision) starts from it.
+  if (options.dominant_noise.enabled && !default_build.qdq_tensors.empty() &&
+      apply_dominant_noise_rule(model, options, data, default_build, builder, report)) {
+    default_build = builder.build({}, stats.tensors(), raw_ranges);
+  }
+  report.warnings.insert(report.warnings.end(), default_build.warnings.begin(),
+                         default_build.warnings.end());
+
+  if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);
+  AccuracyInputs acc_in{&model,      &options,       &builder,  &stats,
+                        &raw_ranges, &default_build, &prefixes, &report};
+  AccuracyOutputs acc = run_accuracy(acc_in);
+  const exporter::QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
+  record_build(final_build, report);
+
+  std::filesystem::create_directories(options.out_dir);
+  report.qdq_model = options.out_dir / (model.path.stem().string() + ".qdq.onnx");
+  report.cache = options.out_dir / "calibration.cache";
+  report.ranges = options.out_dir / "ranges.json";
+  StagedFiles files = {{report.qdq_model, final_build.qdq.model_bytes},
+                       {report.cache, trt_cache(options, final_build)},
+                       {report.ranges, ranges_json(model, options, stats, final_build, report)}};
+  if (!options.save_stats.empty()) {
+    report.stats = options.save_stats;
+    files.emplace_back(report.stats, stats.serialize());
+  }
+  files.insert(files.end(), acc.files.begin(), acc.files.end());
+  write_outputs(files);
+  report.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return report;
+}
+
+}  // namespace qcal::quantize
