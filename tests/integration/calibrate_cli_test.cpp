@@ -189,7 +189,7 @@ TEST_F(CalibrateCli, BadInputFailsCleanlyWithoutOutputs) {
     }
   };
   write_npy(dir_ / "wrong.npy", samples(3, 2, 3));
-  expect_error("--data " + out("wrong.npy"), "does not match the model input");
+  expect_error("--data " + out("wrong.npy"), "does not match model input");
   write_npy(dir_ / "empty.npy", Tensor(DType::kFloat32, {0, 4, 8, 8}));
   expect_error("--data " + out("empty.npy"), "no calibration samples");
   write_file_atomic(dir_ / "corrupt.npy", "\x93NUMPY garbage");

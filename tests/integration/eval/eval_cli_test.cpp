@@ -260,7 +260,7 @@ TEST(EvalCli, BadInputGivesClearErrors) {
   r = qcal_eval(q(yolo_model()) + " " + q(yolo_model()) + " --data " + q(c.dir / "x.npy") +
                 " --runtime ort -o " + q(c.dir / "o3"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("do not fit model input 'images'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("does not match model input 'images'"), std::string::npos) << r.output;
   // --pairs outside the embedding task; an unknown task (usage error).
   write_file_atomic(c.dir / "p.txt", "0 1 1\n");
   r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --pairs " + q(c.dir / "p.txt") +
@@ -271,6 +271,41 @@ TEST(EvalCli, BadInputGivesClearErrors) {
   EXPECT_EQ(r.exit_code, 2);
   // Nothing is left under the output names after a failure.
   EXPECT_FALSE(fs::exists(c.dir / "o3" / "eval.json"));
+}
+
+// Presets fit the model's input in calibrate and eval as in pack: yunet's preset is 320x320,
+// the face detector takes 640x640 (a YuNet exported at 640 is the same case); BlazeFace takes
+// an NHWC 128x128 input and gets the yolo preset at that size and layout.
+TEST(EvalCli, PresetsFitTheModelInputInCalibrateAndEval) {
+  test::TempDir dir;
+  fs::create_directories(dir / "imgs");
+  for (const char* f : {"messi5.jpg", "baboon.jpg"}) {
+    fs::copy_file(test::opencv_data() / f, dir / "imgs" / f);
+  }
+  const fs::path models = test::deps_dir() / "models";
+  const std::string common = " --data " + q(dir / "imgs") + " -n 2 --dominant-noise off -q";
+  auto r = test::run_command(test::qcal_bin() + " calibrate " + q(models / "yolov8n-face.onnx") +
+                             common + " --recipe yunet -o " + q(dir / "face"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = qcal_eval(q(models / "yolov8n-face.onnx") + " " + q(dir / "face" / "yolov8n-face.qdq.onnx") +
+                " --data " + q(dir / "imgs") + " --recipe yunet --limit 2 -q -o " +
+                q(dir / "face-eval"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(read_file(dir / "face-eval" / "eval.json"));
+  EXPECT_EQ(j["samples"], 2);
+  r = test::run_command(test::qcal_bin() + " calibrate " +
+                        q(models / "face_detection_front_128x128_barracuda.onnx") + common +
+                        " --recipe yolo -o " + q(dir / "blaze"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // A recipe file is kept as written and refused, naming both shapes, when it cannot feed the
+  // model.
+  write_file_atomic(dir / "r.json", R"({"preprocessings": [{"resize": {"mode": "pad", "size": 320}},
+    {"div": {"x": 255}}, {"transpose": {"axis": [2, 0, 1]}}, {"expandDim": {"axis": 0}}]})");
+  r = test::run_command(test::qcal_bin() + " calibrate " + q(models / "yolov8n-face.onnx") +
+                        common + " --recipe " + q(dir / "r.json") + " -o " + q(dir / "bad"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("[1, 3, 320, 320]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[1, 3, 640, 640]"), std::string::npos) << r.output;
 }
 
 }  // namespace

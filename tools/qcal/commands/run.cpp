@@ -12,8 +12,8 @@
 #include "core/npz.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
-#include "preprocess/pipeline.hpp"
-#include "preprocess/recipe_json.hpp"
+#include "eval/samples.hpp"
+#include "preprocess/sample_data.hpp"
 
 namespace qcal::cli {
 namespace {
@@ -91,46 +91,31 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   return kExitOk;
 }
 
-// Images: each through the recipe, one run per image; output i of image k is row k of the
-// array (the model's batch dimension of 1 is dropped, so arrays are [images, ...]).
-int run_images(const RunArgs& a, engine::Session& session, const engine::Model& model) {
-  if (a.recipe.empty())
+// The --input paths as image data (the sample-data layer: the recipe fitted to the model's
+// input), one source per path.
+std::vector<std::unique_ptr<preprocess::SampleData>> open_images(const RunArgs& a,
+                                                                 const engine::Model& model) {
+  if (a.recipe.empty()) {
     throw Error(ErrorCode::kInvalidArgument,
                 "image inputs need --recipe (a preset or recipe JSON)");
-  if (model.inputs().size() != 1)
-    throw Error(ErrorCode::kInvalidArgument, "image inputs need a model with one input");
-  if (!is_npz(a.output))
+  }
+  if (!is_npz(a.output)) {
     throw Error(ErrorCode::kInvalidArgument, "image inputs write an .npz: give -o outputs.npz");
-  std::vector<std::filesystem::path> images;
+  }
+  std::vector<std::unique_ptr<preprocess::SampleData>> sources;
   for (const auto& in : a.inputs) {
-    auto found = list_files(in, kImageExtensions);
-    images.insert(images.end(), found.begin(), found.end());
+    preprocess::DataRequest r = preprocess::data_request(in, a.recipe);
+    r.option = "--input";
+    sources.push_back(preprocess::open_sample_data(r, eval::model_input_infos(model, a.model)));
   }
-  if (images.empty())
-    throw Error(ErrorCode::kInvalidArgument, "no images found in the --input paths");
-  preprocess::Pipeline pipeline(preprocess::resolve_recipe(a.recipe));
-  NpzWriter writer(a.output);
-  std::vector<Tensor> first;
-  std::vector<std::vector<Tensor>> all(model.outputs().size());
-  for (std::size_t k = 0; k < images.size(); ++k) {
-    Tensor x;
-    try {
-      x = pipeline.run(preprocess::decode_image(images[k]));
-    } catch (Error& e) {
-      e.with("image", images[k].string());
-      throw;
-    }
-    auto outs = session.run(std::vector<Tensor>{x});
-    for (std::size_t i = 0; i < outs.size(); ++i) {
-      if (k > 0 && outs[i].shape() != all[i][0].shape()) {
-        throw Error(ErrorCode::kInvalidArgument,
-                    "output shape changes between images; use --input per image")
-            .with("image", images[k].string())
-            .with("tensor", model.outputs()[i].name);
-      }
-      all[i].push_back(std::move(outs[i]));
-    }
-  }
+  return sources;
+}
+
+// Output i of every sample, in order (the model's batch dimension of 1 dropped, so arrays are
+// [images, ...]).
+void write_stacked(const std::string& path, const engine::Model& model,
+                   const std::vector<std::vector<Tensor>>& all) {
+  NpzWriter writer(path);
   for (std::size_t i = 0; i < all.size(); ++i) {
     Shape row = all[i][0].shape();
     if (!row.empty() && row[0] == 1) row.erase(row.begin());
@@ -139,8 +124,32 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
     writer.end_array();
   }
   writer.finish();
-  if (!a.common.quiet)
-    std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images.size(), a.output.c_str());
+}
+
+// Images: each through the recipe, one run per image; output i of image k is row k of the
+// array.
+int run_images(const RunArgs& a, engine::Session& session, const engine::Model& model) {
+  const auto sources = open_images(a, model);
+  std::vector<std::vector<Tensor>> all(model.outputs().size());
+  std::size_t images = 0;
+  for (const auto& source : sources) {
+    for (std::int64_t k = 0; k < source->size(); ++k, ++images) {
+      auto outs = session.run(source->sample(k, false).inputs);
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        if (!all[i].empty() && outs[i].shape() != all[i][0].shape()) {
+          throw Error(ErrorCode::kInvalidArgument,
+                      "output shape changes between images; use --input per image")
+              .with("image", source->sample_name(k))
+              .with("tensor", model.outputs()[i].name);
+        }
+        all[i].push_back(std::move(outs[i]));
+      }
+    }
+  }
+  write_stacked(a.output, model, all);
+  if (!a.common.quiet) {
+    std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images, a.output.c_str());
+  }
   return kExitOk;
 }
 
@@ -166,7 +175,8 @@ Runner register_run(CLI::App& app) {
   cmd->add_option("--input,-i", a->inputs, "Input .npy (NAME=FILE.npy), or images/folders")
       ->required();
   cmd->add_option("--recipe", a->recipe,
-                  "Preprocess preset (yolo, yunet, ...) or recipe JSON for images");
+                  "Preprocess preset (yolo, yunet, ...; fitted to the model input) or recipe JSON "
+                  "for images");
   cmd->add_option("-o,--output", a->output, "outputs.npz, or a folder for .npy files")->required();
   cmd->add_option(
       "--dump-tensors", a->dump_dir,
