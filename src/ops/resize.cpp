@@ -499,7 +499,7 @@ ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   attrs.coordinate_transformation_mode =
       node.opset < 11 ? "asymmetric"
                       : node.attr_string("coordinate_transformation_mode", "half_pixel");
-  static const char* kModes[] = {
+  static const char* const kModes[] = {
       "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
       "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
   if (std::find_if(std::begin(kModes), std::end(kModes), [&](const char* m) {

@@ -40,8 +40,8 @@ namespace {
 void hash_update(XXH3_state_t* state, const void* data, std::size_t n) {
   XXH3_64bits_update(state, data, n);
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool has_avx = __builtin_cpu_supports("avx");
-  if (has_avx) __asm__ __volatile__("vzeroupper" ::: "memory");
+  static const bool kHasAvx = __builtin_cpu_supports("avx");
+  if (kHasAvx) __asm__ __volatile__("vzeroupper" ::: "memory");
 #endif
 }
 

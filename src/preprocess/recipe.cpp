@@ -112,8 +112,8 @@ const char* step_kind_name(StepKind kind) {
 const char* layout_name(Layout layout) { return layout == Layout::kNCHW ? "NCHW" : "NHWC"; }
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"yolo", "yolo-resize", "yunet", "edgeface"};
-  return names;
+  static const std::vector<std::string> kNames = {"yolo", "yolo-resize", "yunet", "edgeface"};
+  return kNames;
 }
 
 bool is_preset_name(const std::string& name) {
