@@ -9,6 +9,7 @@ DEPS=${QCAL_DEPS:-$ROOT/.deps}
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   clang libclang-rt-14-dev                       # libFuzzer target
+  clang-format clang-tidy                        # conventions stage of scripts/test.sh (14 on Debian 12)
   libopencv-dev libdnnl-dev libopenblas-dev zlib1g-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -7,8 +7,31 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 JOBS=${QCAL_JOBS:-$(nproc)}
 
+# stage NAME: ends the previous stage (printing its wall time to stderr) and starts NAME. CI's
+# whole run has a time budget, so each stage says what it costs.
+stage_name=""
+stage_start=0
+stage() {
+  local now
+  now=$(date +%s)
+  [ -z "$stage_name" ] || echo "test.sh: stage '$stage_name' took $((now - stage_start)) s" >&2
+  stage_name=$1
+  stage_start=$now
+  [ -z "$stage_name" ] || echo "test.sh: stage '$stage_name'" >&2
+}
+trap 'stage ""' EXIT
+
+stage release-build
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DQCAL_WERROR=ON
 cmake --build build -j "$JOBS"
+
+# Conventions checked by machine: formatting, the module arrows, function size and naming.
+stage conventions
+git ls-files -z '*.cpp' '*.hpp' '*.h' | xargs -0 clang-format --dry-run --Werror
+scripts/check_includes.sh
+JOBS=$JOBS scripts/check_tidy.sh build
+
+stage release-tests
 (cd build && ctest --output-on-failure -j "$JOBS" --timeout 900)
 
 # Loader fuzzing for a bounded time (60 s), only where clang's libFuzzer runtime is installed
@@ -17,6 +40,7 @@ if command -v clang++ >/dev/null &&
    echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
      clang++ -x c++ -fsanitize=fuzzer - -o /tmp/qcal_fuzz_probe.$$ 2>/dev/null; then
   rm -f /tmp/qcal_fuzz_probe.$$
+  stage fuzz
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address" \
     -DQCAL_BUILD_FUZZ=ON -DQCAL_BUILD_TESTS=OFF -DQCAL_BUILD_BENCH=OFF
@@ -32,6 +56,7 @@ else
 fi
 
 # Last, so its summary closes the run.
+stage asan
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DQCAL_SANITIZE=ON -DQCAL_WERROR=ON \
   -DQCAL_BUILD_BENCH=OFF

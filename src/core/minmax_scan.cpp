@@ -152,13 +152,13 @@ ScanFn pick_scan() {
 MinMaxScan scan_min_max(std::span<const float> values) {
   MinMaxScan r;
   if (values.empty()) return r;
-  static const ScanFn scan = pick_scan();
+  static const ScanFn kScan = pick_scan();
   const float* data = values.data();
   const std::size_t n = values.size();
   // data[0] seeds lo/hi; if it is NaN the vector path or the tail sees it again.
   float lo = data[0], hi = data[0];
   bool nan = data[0] != data[0];
-  const std::size_t done = scan ? scan(data, n, lo, hi, nan) : 0;
+  const std::size_t done = kScan ? kScan(data, n, lo, hi, nan) : 0;
   scan_tail(data, done, n, lo, hi, nan);
   // Without NaN, min/max include every value, so Inf shows in them.
   r.all_finite = !nan && std::isfinite(lo) && std::isfinite(hi);

@@ -179,10 +179,9 @@ int reflect101(int i, int n) {
   return i;
 }
 
-}  // namespace
-
-ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
-  Scratch& sc = scratch();
+// Reads, checks and decodes the file, reduced so its long side is near kAnalysisLongSide; fills
+// m's width and height (the full image's, after any EXIF rotation) and analysis_scale.
+cv::Mat decode_for_analysis(const std::filesystem::path& path, Scratch& sc, ImageMeasures& m) {
   std::size_t size = 0;
   read_bytes(path, sc.bytes, size);
   if (size == 0) throw file_error(ErrorCode::kFormat, "image file is empty", path);
@@ -219,7 +218,6 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
   if (image.empty() || image.type() != CV_8UC3) {
     throw file_error(ErrorCode::kFormat, "cannot decode image (corrupt or not an image)", path);
   }
-  ImageMeasures m;
   if (have_size) {
     m.width = header_w;
     m.height = header_h;
@@ -239,17 +237,21 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
     image = sc.reduced;
   }
   m.analysis_scale = scale;
+  return image;
+}
 
+// Exact integer sums over an image and its grey version.
+struct PixelSums {
+  std::int64_t g = 0, gg = 0, l = 0, ll = 0, rg = 0, rgrg = 0, yb = 0, ybyb = 0;
+};
+
+PixelSums sum_pixels(const cv::Mat& image, const cv::Mat& gray) {
   const int rows = image.rows;
   const int cols = image.cols;
-  if (sc.gray.size() < image.total()) sc.gray.resize(image.total());
-  cv::Mat gray(rows, cols, CV_8U, sc.gray.data());
-  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);  // writes in place: gray already has the size
-
   // One pass, exact integer sums: grey, grey^2, Laplacian, Laplacian^2, rg, rg^2, yb2 (= 2*yb),
   // yb2^2. The Laplacian is the 4-neighbour kernel [0 1 0; 1 -4 1; 0 1 0] with reflect-101
   // borders, the same values as cv::Laplacian(ksize = 1).
-  std::int64_t s_g = 0, s_gg = 0, s_l = 0, s_ll = 0, s_rg = 0, s_rgrg = 0, s_yb = 0, s_ybyb = 0;
+  PixelSums s;
   for (int y = 0; y < rows; ++y) {
     const auto* px = image.ptr<std::uint8_t>(y);
     const auto* g = gray.ptr<std::uint8_t>(y);
@@ -304,42 +306,64 @@ ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float
       r_yb += c_yb;
       r_ybyb += c_ybyb;
     }
-    s_g += r_g;
-    s_gg += r_gg;
-    s_l += r_l;
-    s_ll += r_ll;
-    s_rg += r_rg;
-    s_rgrg += r_rgrg;
-    s_yb += r_yb;
-    s_ybyb += r_ybyb;
+    s.g += r_g;
+    s.gg += r_gg;
+    s.l += r_l;
+    s.ll += r_ll;
+    s.rg += r_rg;
+    s.rgrg += r_rgrg;
+    s.yb += r_yb;
+    s.ybyb += r_ybyb;
   }
+  return s;
+}
+
+// Luma mean and spread, sharpness (Laplacian variance) and colourfulness of the decoded image.
+void measure_pixels(const cv::Mat& image, Scratch& sc, ImageMeasures& m) {
+  const int rows = image.rows;
+  const int cols = image.cols;
+  if (sc.gray.size() < image.total()) sc.gray.resize(image.total());
+  cv::Mat gray(rows, cols, CV_8U, sc.gray.data());
+  cv::cvtColor(image, gray, cv::COLOR_BGR2GRAY);  // writes in place: gray already has the size
+  const PixelSums s = sum_pixels(image, gray);
   const double n = static_cast<double>(image.total());
   auto variance = [n](std::int64_t sum, std::int64_t sum_sq) {
     const double mean = static_cast<double>(sum) / n;
     return std::max(0.0, static_cast<double>(sum_sq) / n - mean * mean);
   };
-  m.mean_luma = static_cast<double>(s_g) / n;
-  m.std_luma = std::sqrt(variance(s_g, s_gg));
-  m.laplacian_var = variance(s_l, s_ll);
-  const double mean_rg = static_cast<double>(s_rg) / n;
-  const double mean_yb = static_cast<double>(s_yb) / n / 2.0;
-  const double var_rg = variance(s_rg, s_rgrg);
-  const double var_yb = variance(s_yb, s_ybyb) / 4.0;
+  m.mean_luma = static_cast<double>(s.g) / n;
+  m.std_luma = std::sqrt(variance(s.g, s.gg));
+  m.laplacian_var = variance(s.l, s.ll);
+  const double mean_rg = static_cast<double>(s.rg) / n;
+  const double mean_yb = static_cast<double>(s.yb) / n / 2.0;
+  const double var_rg = variance(s.rg, s.rgrg);
+  const double var_yb = variance(s.yb, s.ybyb) / 4.0;
   m.colorfulness =
       std::sqrt(var_rg + var_yb) + 0.3 * std::sqrt(mean_rg * mean_rg + mean_yb * mean_yb);
+}
 
-  if (descriptor) {
-    cv::Mat thumb;
-    cv::resize(image, thumb, cv::Size(kDescriptorSide, kDescriptorSide), 0, 0, cv::INTER_AREA);
-    descriptor->assign(thumb.total() * 3, 0.0f);
-    for (int y = 0; y < thumb.rows; ++y) {
-      const auto* px = thumb.ptr<std::uint8_t>(y);
-      for (int x = 0; x < thumb.cols * 3; ++x) {
-        (*descriptor)[static_cast<std::size_t>(y * thumb.cols * 3 + x)] =
-            static_cast<float>(px[x]) / 255.0f;
-      }
+// The descriptor: a kDescriptorSide^2 BGR thumbnail, values in [0, 1].
+void fill_descriptor(const cv::Mat& image, std::vector<float>& descriptor) {
+  cv::Mat thumb;
+  cv::resize(image, thumb, cv::Size(kDescriptorSide, kDescriptorSide), 0, 0, cv::INTER_AREA);
+  descriptor.assign(thumb.total() * 3, 0.0f);
+  for (int y = 0; y < thumb.rows; ++y) {
+    const auto* px = thumb.ptr<std::uint8_t>(y);
+    for (int x = 0; x < thumb.cols * 3; ++x) {
+      descriptor[static_cast<std::size_t>(y * thumb.cols * 3 + x)] =
+          static_cast<float>(px[x]) / 255.0f;
     }
   }
+}
+
+}  // namespace
+
+ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
+  Scratch& sc = scratch();
+  ImageMeasures m;
+  const cv::Mat image = decode_for_analysis(path, sc, m);
+  measure_pixels(image, sc, m);
+  if (descriptor) fill_descriptor(image, *descriptor);
   return m;
 }
 

@@ -124,88 +124,107 @@ struct FusedStep {
   std::string output;
 };
 
-}  // namespace
+bool plain(const ops::NodeDef& n, const char* op) {
+  return n.op_type == op && n.domain.empty() && n.outputs.size() == 1;
+}
 
-std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
-                                                const Model& model,
-                                                const std::set<std::string>& keep, bool keep_all) {
-  if (keep_all) return nodes;
-  const auto consumers = consumer_map(nodes);
-  const std::set<std::string> graph_outputs = output_names(model);
-  const auto internal = [&](const std::string& name) {
-    return !graph_outputs.count(name) && !keep.count(name);
-  };
-  const auto consumers_of = [&](const std::string& name) -> const std::vector<int>& {
-    static const std::vector<int> kNone;
-    auto it = consumers.find(name);
-    return it == consumers.end() ? kNone : it->second;
-  };
-  const auto node_at = [&](int i) -> const ops::NodeDef& {
-    return nodes[static_cast<std::size_t>(i)];
-  };
-  const auto plain = [](const ops::NodeDef& n, const char* op) {
-    return n.op_type == op && n.domain.empty() && n.outputs.size() == 1;
-  };
-  // The single consumer of an internal tensor, or -1.
-  const auto only_use = [&](const std::string& name) {
-    const auto& uses = consumers_of(name);
-    return internal(name) && uses.size() == 1 ? uses[0] : -1;
-  };
+// Clip's (min, max): attributes before opset 11, constant inputs after; false when an input is
+// not a constant scalar.
+bool clip_bounds(const Model& model, const ops::NodeDef& clip, float& lo, float& hi) {
+  if (clip.opset < 11) {
+    lo = clip.attr_float("min", -3.402823466e38f);
+    hi = clip.attr_float("max", 3.402823466e38f);
+    return true;
+  }
+  return constant_scalar(model, clip, 1, -3.402823466e38f, lo) &&
+         constant_scalar(model, clip, 2, 3.402823466e38f, hi);
+}
+
+// Finds the elementwise steps that can follow a Conv's output, one at a time.
+class PostOpMatcher {
+ public:
+  PostOpMatcher(const std::vector<ops::NodeDef>& nodes, const Model& model,
+                const std::set<std::string>& keep)
+      : nodes_(nodes),
+        model_(model),
+        keep_(keep),
+        consumers_(consumer_map(nodes)),
+        graph_outputs_(output_names(model)) {}
+
+  // Neither a graph output nor a tensor the caller keeps.
+  bool internal(const std::string& name) const {
+    return !graph_outputs_.count(name) && !keep_.count(name);
+  }
 
   // The next fusable elementwise step on tensor `c` (internal, produced by the chain so far).
   // `rank`: the Conv output's rank.
-  const auto next_step = [&](const std::string& c, std::size_t rank, FusedStep& step) -> bool {
+  bool next_step(const std::string& c, std::size_t rank, FusedStep& step) const {
     const auto& uses = consumers_of(c);
-    if (uses.size() == 1) {
-      const auto& act = node_at(uses[0]);
-      if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() ||
-          act.inputs[0].empty()) {
-        return false;
-      }
-      step = {};
-      step.absorbed = {uses[0]};
-      step.output = act.outputs[0];
-      float k = 0.f;
-      if (act.op_type == "Relu") {
-        step.op = "relu";
-      } else if (act.op_type == "HardSwish") {
-        step.op = "hardswish";
-      } else if (act.op_type == "Sigmoid") {
-        step.op = "sigmoid";
-      } else if (act.op_type == "LeakyRelu") {
-        step.op = "leakyrelu";
-        step.alpha = act.attr_float("alpha", 0.01f);
-      } else if (act.op_type == "Clip" && act.inputs[0] == c) {
-        float lo = 0.f;
-        float hi = 0.f;
-        if (act.opset < 11) {
-          lo = act.attr_float("min", -3.402823466e38f);
-          hi = act.attr_float("max", 3.402823466e38f);
-        } else if (!constant_scalar(model, act, 1, -3.402823466e38f, lo) ||
-                   !constant_scalar(model, act, 2, 3.402823466e38f, hi)) {
-          return false;
-        }
-        step.op = "clip";
-        step.alpha = lo;
-        step.beta = hi;
-      } else if ((act.op_type == "Mul" || act.op_type == "Add") &&
-                 scalar_constant(model, other_input(act, c), rank, k)) {
-        // x * k and x + k commute, so either operand order is the same op.
-        step.op = act.op_type == "Mul" ? "mul" : "add";
-        step.alpha = k;
-      } else if (act.op_type == "Sub" && act.inputs.size() == 2 && act.inputs[0] == c &&
-                 scalar_constant(model, act.inputs[1], rank, k)) {
-        step.op = "add";  // x - k == x + (-k) exactly in IEEE arithmetic
-        step.alpha = -k;
-      } else {
-        return false;
-      }
-      return true;
-    }
+    if (uses.size() == 1) return single_node_step(c, uses[0], rank, step);
     if (uses.size() != 2) return false;
-    // SiLU as exported by PyTorch: s = Sigmoid(c); m = Mul(c, s) (either operand order).
-    // HardSwish as exported by Paddle: a = Add(c, 3); h = Clip(a, 0, 6); m = Mul(c, h);
-    // y = Div(m, 6). Both: c feeds one node directly and the chain's Mul.
+    return two_use_step(c, uses, rank, step);
+  }
+
+ private:
+  const std::vector<int>& consumers_of(const std::string& name) const {
+    static const std::vector<int> kNone;
+    auto it = consumers_.find(name);
+    return it == consumers_.end() ? kNone : it->second;
+  }
+  const ops::NodeDef& node_at(int i) const { return nodes_[static_cast<std::size_t>(i)]; }
+  // The single consumer of an internal tensor, or -1.
+  int only_use(const std::string& name) const {
+    const auto& uses = consumers_of(name);
+    return internal(name) && uses.size() == 1 ? uses[0] : -1;
+  }
+
+  // `c`'s only consumer `use` as one step: an activation, Clip, or Mul/Add/Sub by a scalar.
+  bool single_node_step(const std::string& c, int use, std::size_t rank, FusedStep& step) const {
+    const auto& act = node_at(use);
+    if (!act.domain.empty() || act.outputs.size() != 1 || act.inputs.empty() ||
+        act.inputs[0].empty()) {
+      return false;
+    }
+    step = {};
+    step.absorbed = {use};
+    step.output = act.outputs[0];
+    float k = 0.f;
+    if (act.op_type == "Relu") {
+      step.op = "relu";
+    } else if (act.op_type == "HardSwish") {
+      step.op = "hardswish";
+    } else if (act.op_type == "Sigmoid") {
+      step.op = "sigmoid";
+    } else if (act.op_type == "LeakyRelu") {
+      step.op = "leakyrelu";
+      step.alpha = act.attr_float("alpha", 0.01f);
+    } else if (act.op_type == "Clip" && act.inputs[0] == c) {
+      float lo = 0.f;
+      float hi = 0.f;
+      if (!clip_bounds(model_, act, lo, hi)) return false;
+      step.op = "clip";
+      step.alpha = lo;
+      step.beta = hi;
+    } else if ((act.op_type == "Mul" || act.op_type == "Add") &&
+               scalar_constant(model_, other_input(act, c), rank, k)) {
+      // x * k and x + k commute, so either operand order is the same op.
+      step.op = act.op_type == "Mul" ? "mul" : "add";
+      step.alpha = k;
+    } else if (act.op_type == "Sub" && act.inputs.size() == 2 && act.inputs[0] == c &&
+               scalar_constant(model_, act.inputs[1], rank, k)) {
+      step.op = "add";  // x - k == x + (-k) exactly in IEEE arithmetic
+      step.alpha = -k;
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // SiLU as exported by PyTorch: s = Sigmoid(c); m = Mul(c, s) (either operand order).
+  // HardSwish as exported by Paddle: a = Add(c, 3); h = Clip(a, 0, 6); m = Mul(c, h);
+  // y = Div(m, 6). Both: c feeds one node directly and the chain's Mul.
+  bool two_use_step(const std::string& c, const std::vector<int>& uses, std::size_t rank,
+                    FusedStep& step) const {
     int mul = -1;
     int other = -1;
     for (int u : uses) {
@@ -222,11 +241,18 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
       step = {"swish", 1.f, 0.f, {other, mul}, mn.outputs[0]};
       return true;
     }
+    return paddle_hardswish_step(c, mul, other, via, rank, step);
+  }
+
+  bool paddle_hardswish_step(const std::string& c, int mul, int other, const std::string& via,
+                             std::size_t rank, FusedStep& step) const {
+    const auto& mn = node_at(mul);
+    const auto& on = node_at(other);
     float three = 0.f;
     float lo = 0.f;
     float hi = 0.f;
     float six = 0.f;
-    if (!plain(on, "Add") || !scalar_constant(model, other_input(on, c), rank, three) ||
+    if (!plain(on, "Add") || !scalar_constant(model_, other_input(on, c), rank, three) ||
         three != 3.f) {
       return false;
     }
@@ -235,24 +261,31 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
         node_at(clip).inputs[0] != on.outputs[0] || only_use(via) != mul) {
       return false;
     }
-    const auto& cn = node_at(clip);
-    if (cn.opset < 11) {
-      lo = cn.attr_float("min", -3.402823466e38f);
-      hi = cn.attr_float("max", 3.402823466e38f);
-    } else if (!constant_scalar(model, cn, 1, -3.402823466e38f, lo) ||
-               !constant_scalar(model, cn, 2, 3.402823466e38f, hi)) {
-      return false;
-    }
+    if (!clip_bounds(model_, node_at(clip), lo, hi)) return false;
     const int div = only_use(mn.outputs[0]);
     if (lo != 0.f || hi != 6.f || div < 0 || !plain(node_at(div), "Div") ||
         node_at(div).inputs.size() != 2 || node_at(div).inputs[0] != mn.outputs[0] ||
-        !scalar_constant(model, node_at(div).inputs[1], rank, six) || six != 6.f) {
+        !scalar_constant(model_, node_at(div).inputs[1], rank, six) || six != 6.f) {
       return false;
     }
     step = {"hardswish", 0.f, 0.f, {other, clip, mul, div}, node_at(div).outputs[0]};
     return true;
-  };
+  }
 
+  const std::vector<ops::NodeDef>& nodes_;
+  const Model& model_;
+  const std::set<std::string>& keep_;
+  std::unordered_map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> graph_outputs_;
+};
+
+}  // namespace
+
+std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>& nodes,
+                                                const Model& model,
+                                                const std::set<std::string>& keep, bool keep_all) {
+  if (keep_all) return nodes;
+  const PostOpMatcher matcher(nodes, model, keep);
   std::vector<char> removed(nodes.size(), 0);
   std::vector<ops::NodeDef> out = nodes;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -272,7 +305,7 @@ std::vector<ops::NodeDef> fuse_conv_activations(const std::vector<ops::NodeDef>&
     // oneDNN 2.6 mis-computes a post-op chain holding one eltwise algorithm twice with
     // different parameters: each algorithm (relu and leakyrelu are one) at most once per chain.
     std::set<std::string> eltwise_used;
-    while (internal(c) && next_step(c, rank, step)) {
+    while (matcher.internal(c) && matcher.next_step(c, rank, step)) {
       if (step.op != "mul" && step.op != "add") {
         const std::string alg = step.op == "leakyrelu" ? "relu" : step.op;
         if (!eltwise_used.insert(alg).second) break;

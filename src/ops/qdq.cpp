@@ -65,15 +65,15 @@ void split_axis(const Shape& shape, std::int64_t param_count, std::int64_t axis,
 
 template <typename Q>
 void quantize_block(const float* x, Q* y, std::int64_t n, float scale, float zero_point) {
-  constexpr float qmin = static_cast<float>(std::numeric_limits<Q>::lowest());
-  constexpr float qmax = static_cast<float>(std::numeric_limits<Q>::max());
+  constexpr float kQmin = static_cast<float>(std::numeric_limits<Q>::lowest());
+  constexpr float kQmax = static_cast<float>(std::numeric_limits<Q>::max());
   for (std::int64_t i = 0; i < n; ++i) {
     // Division (not multiplication by 1/scale) as the spec writes it; nearbyint rounds half to
     // even in the default rounding mode; NaN saturates to... zero_point (clamp keeps NaN, so
     // map it explicitly).
     float v = std::nearbyint(x[i] / scale) + zero_point;
     v = v != v ? zero_point : v;
-    v = v < qmin ? qmin : (v > qmax ? qmax : v);
+    v = v < kQmin ? kQmin : (v > kQmax ? kQmax : v);
     y[i] = static_cast<Q>(v);
   }
 }

@@ -164,6 +164,86 @@ class ResizeKernel : public NodeKernel {
   }
 
   void run_tables(const Tensor& x, Tensor& y, int num_threads) {
+    const auto rank = static_cast<int>(x.shape().size());
+    const std::int64_t width = y.shape()[static_cast<std::size_t>(rank - 1)];
+    const bool inner_nearest = build_inner_index(width, rank);
+    if (inner_nearest && rank >= 2 && planar_nearest(x.shape(), y.shape())) {
+      run_planar_nearest(x, y, num_threads);
+      return;
+    }
+    run_general(x, y, inner_nearest, num_threads);
+  }
+
+  // Nearest along the inner dim: a plain index table, so rows are a gather without weights.
+  // Fills inner_index_ and says whether every inner tap set is one tap of weight 1.
+  bool build_inner_index(std::int64_t width, int rank) {
+    const auto& inner_table = tables_[static_cast<std::size_t>(rank - 1)];
+    bool inner_nearest = true;
+    inner_index_.resize(static_cast<std::size_t>(width));
+    for (std::int64_t o = 0; o < width; ++o) {
+      const TapSet& set = inner_table[static_cast<std::size_t>(o)];
+      inner_nearest = inner_nearest && set.count == 1 && set.taps[0].weight == 1.0f;
+      inner_index_[static_cast<std::size_t>(o)] = set.count ? set.taps[0].index : 0;
+    }
+    return inner_nearest;
+  }
+
+  // Fast path (YOLO-style upsampling): every dim before the last two is untouched and the last
+  // two are nearest (the inner one checked by build_inner_index), so a row is (plane, y) with one
+  // division and a gather or a row copy. Needs rank >= 2.
+  bool planar_nearest(const Shape& in_shape, const Shape& out_shape) const {
+    const auto rank = static_cast<int>(in_shape.size());
+    bool planar = true;
+    for (int d = 0; d < rank - 2 && planar; ++d) {
+      planar = in_shape[static_cast<std::size_t>(d)] == out_shape[static_cast<std::size_t>(d)];
+      for (std::int64_t o = 0; o < out_shape[static_cast<std::size_t>(d)] && planar; ++o) {
+        const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
+        planar = set.count == 1 && set.taps[0].index == o && set.taps[0].weight == 1.0f;
+      }
+    }
+    if (planar) {
+      const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
+      for (const TapSet& set : y_table) {
+        planar = planar && set.count == 1 && set.taps[0].weight == 1.0f;
+      }
+    }
+    return planar;
+  }
+
+  void run_planar_nearest(const Tensor& x, Tensor& y, int num_threads) const {
+    const Shape& in_shape = x.shape();
+    const Shape& out_shape = y.shape();
+    const auto rank = static_cast<int>(in_shape.size());
+    const std::int64_t width = out_shape[static_cast<std::size_t>(rank - 1)];
+    const std::int64_t rows = y.numel() / width;
+    const float* px = x.data<float>();
+    float* py = y.data<float>();
+    const std::int64_t* inner_index = inner_index_.data();
+    const std::int64_t out_h = out_shape[static_cast<std::size_t>(rank - 2)];
+    const std::int64_t in_w = in_shape[static_cast<std::size_t>(rank - 1)];
+    const std::int64_t in_plane = in_w * in_shape[static_cast<std::size_t>(rank - 2)];
+    const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
+    parallel_for(
+        rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
+        [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t row = begin; row < end; ++row) {
+            const std::int64_t plane = row / out_h, out_y = row % out_h;
+            const std::int64_t src_y = y_table[static_cast<std::size_t>(out_y)].taps[0].index;
+            float* dst = py + row * width;
+            if (out_y > 0 && row > begin &&
+                y_table[static_cast<std::size_t>(out_y - 1)].taps[0].index == src_y) {
+              std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
+              continue;
+            }
+            const float* src = px + plane * in_plane + src_y * in_w;
+            for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
+          }
+        });
+  }
+
+  // Any taps: per row, the outer dims' taps combined into (offset, weight) pairs, then the inner
+  // dim's taps per output element.
+  void run_general(const Tensor& x, Tensor& y, bool inner_nearest, int num_threads) const {
     const Shape& in_shape = x.shape();
     const Shape& out_shape = y.shape();
     const auto rank = static_cast<int>(in_shape.size());
@@ -174,55 +254,7 @@ class ResizeKernel : public NodeKernel {
     float* py = y.data<float>();
     const float extrapolation = attrs_.extrapolation_value;
     const auto& inner_table = tables_[static_cast<std::size_t>(rank - 1)];
-    // Nearest along the inner dim: a plain index table, so rows are a gather without weights.
-    bool inner_nearest = true;
-    inner_index_.resize(static_cast<std::size_t>(width));
-    for (std::int64_t o = 0; o < width; ++o) {
-      const TapSet& set = inner_table[static_cast<std::size_t>(o)];
-      inner_nearest = inner_nearest && set.count == 1 && set.taps[0].weight == 1.0f;
-      inner_index_[static_cast<std::size_t>(o)] = set.count ? set.taps[0].index : 0;
-    }
     const std::int64_t* inner_index = inner_index_.data();
-    // Fast path (YOLO-style upsampling): every dim before the last two is untouched and the last
-    // two are nearest, so a row is (plane, y) with one division and a gather or a row copy.
-    bool planar_nearest = inner_nearest && rank >= 2;
-    for (int d = 0; d < rank - 2 && planar_nearest; ++d) {
-      planar_nearest =
-          in_shape[static_cast<std::size_t>(d)] == out_shape[static_cast<std::size_t>(d)];
-      for (std::int64_t o = 0; o < out_shape[static_cast<std::size_t>(d)] && planar_nearest; ++o) {
-        const TapSet& set = tables_[static_cast<std::size_t>(d)][static_cast<std::size_t>(o)];
-        planar_nearest = set.count == 1 && set.taps[0].index == o && set.taps[0].weight == 1.0f;
-      }
-    }
-    if (planar_nearest) {
-      const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
-      for (const TapSet& set : y_table) {
-        planar_nearest = planar_nearest && set.count == 1 && set.taps[0].weight == 1.0f;
-      }
-    }
-    if (planar_nearest) {
-      const std::int64_t out_h = out_shape[static_cast<std::size_t>(rank - 2)];
-      const std::int64_t in_w = in_shape[static_cast<std::size_t>(rank - 1)];
-      const std::int64_t in_plane = in_w * in_shape[static_cast<std::size_t>(rank - 2)];
-      const auto& y_table = tables_[static_cast<std::size_t>(rank - 2)];
-      parallel_for(
-          rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
-          [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t row = begin; row < end; ++row) {
-              const std::int64_t plane = row / out_h, out_y = row % out_h;
-              const std::int64_t src_y = y_table[static_cast<std::size_t>(out_y)].taps[0].index;
-              float* dst = py + row * width;
-              if (out_y > 0 && row > begin &&
-                  y_table[static_cast<std::size_t>(out_y - 1)].taps[0].index == src_y) {
-                std::memcpy(dst, dst - width, static_cast<std::size_t>(width) * sizeof(float));
-                continue;
-              }
-              const float* src = px + plane * in_plane + src_y * in_w;
-              for (std::int64_t o = 0; o < width; ++o) dst[o] = src[inner_index[o]];
-            }
-          });
-      return;
-    }
     parallel_for(
         rows, std::max<std::int64_t>(1, 8192 / width), num_threads,
         [&](std::int64_t begin, std::int64_t end) {
@@ -499,7 +531,7 @@ ResizeAttrs parse_resize_attrs(const NodeDef& node) {
   attrs.coordinate_transformation_mode =
       node.opset < 11 ? "asymmetric"
                       : node.attr_string("coordinate_transformation_mode", "half_pixel");
-  static const char* kModes[] = {
+  static const char* const kModes[] = {
       "half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
       "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
   if (std::find_if(std::begin(kModes), std::end(kModes), [&](const char* m) {

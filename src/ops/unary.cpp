@@ -86,6 +86,36 @@ void map_elements(const T* in, R* out, std::int64_t count, int num_threads, cons
   map_elements(in, out, count, num_threads, nullptr, fn);
 }
 
+// Sigmoid on type T. For float, when the input is scanned anyway and all finite, the output's
+// min/max is sigmoid_f32 of the input's: the kernel is monotone non-decreasing over every float
+// (checked over all 2^32 inputs; ops test SigmoidF32.MonotoneOverEveryFloat sweeps them) and never
+// yields a zero, so one scan instead of two, the same bits. Otherwise the output is scanned.
+template <typename T>
+void run_sigmoid(const T* in, T* out, std::int64_t n, int threads, MinMaxRequest* req) {
+  if constexpr (std::is_same_v<T, float>) {
+    const bool derive = req != nullptr && req->want_input && req->want_output;
+    MinMaxRequest input_only;
+    if (derive) input_only.want_input = true;
+    parallel_for_minmax(n, kElementwiseGrain, threads, derive ? &input_only : req, in, out,
+                        [&](std::int64_t begin, std::int64_t end) {
+                          sigmoid_f32(in + begin, out + begin, end - begin);
+                        });
+    if (derive && input_only.input_done) {
+      req->input = input_only.input;
+      req->input_done = true;
+      if (input_only.input.all_finite) {
+        const float ends[2] = {input_only.input.min, input_only.input.max};
+        float mapped[2];
+        sigmoid_f32(ends, mapped, 2);
+        req->output = {mapped[0], mapped[1], true};
+        req->output_done = true;
+      }
+    }
+  } else {
+    map_elements(in, out, n, threads, req, [](T x) { return T{1} / (T{1} + std::exp(-x)); });
+  }
+}
+
 // Float ops on type T (float or double), op chosen outside the loop.
 template <typename T>
 void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, int threads,
@@ -125,32 +155,7 @@ void run_float_unary(const UnaryAttrs& a, const T* in, T* out, std::int64_t n, i
       map_elements(in, out, n, threads, req, [](T x) { return std::erf(x); });
       break;
     case UnaryOp::kSigmoid:
-      if constexpr (std::is_same_v<T, float>) {
-        // When the input is scanned anyway and all finite, the output's min/max is sigmoid_f32 of
-        // the input's: the kernel is monotone non-decreasing over every float (checked over all
-        // 2^32 inputs; ops test SigmoidF32.MonotoneOverEveryFloat sweeps them) and never yields
-        // a zero, so one scan instead of two, the same bits. Otherwise the output is scanned.
-        const bool derive = req != nullptr && req->want_input && req->want_output;
-        MinMaxRequest input_only;
-        if (derive) input_only.want_input = true;
-        parallel_for_minmax(n, kElementwiseGrain, threads, derive ? &input_only : req, in, out,
-                            [&](std::int64_t begin, std::int64_t end) {
-                              sigmoid_f32(in + begin, out + begin, end - begin);
-                            });
-        if (derive && input_only.input_done) {
-          req->input = input_only.input;
-          req->input_done = true;
-          if (input_only.input.all_finite) {
-            const float ends[2] = {input_only.input.min, input_only.input.max};
-            float mapped[2];
-            sigmoid_f32(ends, mapped, 2);
-            req->output = {mapped[0], mapped[1], true};
-            req->output_done = true;
-          }
-        }
-      } else {
-        map_elements(in, out, n, threads, req, [](T x) { return T{1} / (T{1} + std::exp(-x)); });
-      }
+      run_sigmoid(in, out, n, threads, req);
       break;
     case UnaryOp::kTanh:
       map_elements(in, out, n, threads, req, [](T x) { return std::tanh(x); });

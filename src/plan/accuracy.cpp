@@ -55,9 +55,7 @@ void add_evidence(AccuracyTable& table, AccuracyEvidence ev) {
   table.evidence.push_back(std::move(ev));
 }
 
-void load_one(const std::filesystem::path& path, const std::string& metric_wanted,
-              AccuracyTable& table) {
-  const std::string file = path.string();
+Json parse_eval_file(const std::filesystem::path& path, const std::string& file) {
   Json doc;
   try {
     doc = Json::parse(read_file(path));
@@ -65,43 +63,42 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     fail(file, std::string("not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) fail(file, "an eval file must be a JSON object");
+  return doc;
+}
 
-  std::string reference = "fp32";
-  if (doc.contains("reference_precision")) {
-    if (!doc["reference_precision"].is_string()) fail(file, "reference_precision must be a string");
-    reference = canonical_precision(doc["reference_precision"].get<std::string>());
-    if (reference.empty()) fail(file, "reference_precision is not a precision name");
-  }
-  std::string quantized;
-  if (doc.contains("precision")) {
-    if (!doc["precision"].is_string()) fail(file, "precision must be a string");
-    quantized = canonical_precision(doc["precision"].get<std::string>());
-    if (quantized.empty()) fail(file, "precision is not a precision name");
-  }
+// The canonical precision under `key` ("reference_precision", "precision"), or `fallback`.
+std::string read_precision(const Json& doc, const std::string& key, const std::string& fallback,
+                           const std::string& file) {
+  if (!doc.contains(key)) return fallback;
+  if (!doc[key].is_string()) fail(file, key + " must be a string");
+  std::string precision = canonical_precision(doc[key].get<std::string>());
+  if (precision.empty()) fail(file, key + " is not a precision name");
+  return precision;
+}
 
-  // Shorthand: {"precision": "int8", "drop": 0.6, "metric": "map50_95"}.
-  if (!doc.contains("metrics")) {
-    if (quantized.empty() || !doc.contains("drop")) {
-      fail(file,
-           "expected \"metrics\" (or the shorthand \"precision\" + \"drop\"); see "
-           "docs/formats.md");
-    }
-    auto drop = finite_number(doc["drop"]);
-    if (!drop) fail(file, "drop must be a finite number (percentage points)");
-    AccuracyEvidence ev;
-    ev.file = file;
-    ev.precision = quantized;
-    ev.reference_precision = reference;
-    ev.metric = doc.contains("metric") && doc["metric"].is_string()
-                    ? doc["metric"].get<std::string>()
-                    : "accuracy";
-    ev.drop_pp = *drop;
-    add_evidence(table, std::move(ev));
-    return;
+// Shorthand: {"precision": "int8", "drop": 0.6, "metric": "map50_95"}.
+void load_shorthand(const Json& doc, const std::string& file, const std::string& quantized,
+                    const std::string& reference, AccuracyTable& table) {
+  if (quantized.empty() || !doc.contains("drop")) {
+    fail(file,
+         "expected \"metrics\" (or the shorthand \"precision\" + \"drop\"); see "
+         "docs/formats.md");
   }
+  auto drop = finite_number(doc["drop"]);
+  if (!drop) fail(file, "drop must be a finite number (percentage points)");
+  AccuracyEvidence ev;
+  ev.file = file;
+  ev.precision = quantized;
+  ev.reference_precision = reference;
+  ev.metric = doc.contains("metric") && doc["metric"].is_string() ? doc["metric"].get<std::string>()
+                                                                  : "accuracy";
+  ev.drop_pp = *drop;
+  add_evidence(table, std::move(ev));
+}
 
-  const Json& metrics = doc["metrics"];
-  if (!metrics.is_object() || metrics.empty()) fail(file, "\"metrics\" must be a non-empty object");
+// The metric to read: the one asked for, else the file's primary_metric, else the first.
+std::string choose_metric(const Json& doc, const Json& metrics, const std::string& metric_wanted,
+                          const std::string& file) {
   std::string metric = metric_wanted;
   if (metric.empty() && doc.contains("primary_metric") && doc["primary_metric"].is_string()) {
     metric = doc["primary_metric"].get<std::string>();
@@ -114,17 +111,13 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
         .with("file", file)
         .with("metrics", names);
   }
-  const Json& m = metrics[metric];
-  if (!m.is_object()) fail(file, "metrics." + metric + " must be an object");
+  return metric;
+}
 
-  bool higher_is_better = true;
-  if (m.contains("higher_is_better")) {
-    if (!m["higher_is_better"].is_boolean()) fail(file, "higher_is_better must be true or false");
-    higher_is_better = m["higher_is_better"].get<bool>();
-  }
-  // Values on a 0..1 scale (mAP, top-1 as a fraction) by default: drops are reported in
-  // percentage points, so the difference is multiplied by 100; "scale": "percent" says the
-  // values are already percentages.
+// Values on a 0..1 scale (mAP, top-1 as a fraction) by default: drops are reported in
+// percentage points, so the difference is multiplied by 100; "scale": "percent" says the
+// values are already percentages.
+double points_per_unit(const Json& m, const std::string& file) {
   double to_points = 100.0;
   if (m.contains("scale")) {
     std::string scale = m["scale"].is_string() ? m["scale"].get<std::string>() : "";
@@ -134,7 +127,14 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
       fail(file, "scale must be \"fraction\" or \"percent\"");
     }
   }
+  return to_points;
+}
 
+// The metric's value per precision ("reference" and "value" name the file's two precisions).
+std::map<std::string, double> read_values(const Json& m, const std::string& metric,
+                                          const std::string& reference,
+                                          const std::string& quantized, const std::string& file,
+                                          AccuracyTable& table) {
   std::map<std::string, double> values;
   for (const auto& [key, val] : m.items()) {
     // Only known precision names are values; other keys (counts, notes) are ignored.
@@ -153,6 +153,34 @@ void load_one(const std::filesystem::path& path, const std::string& metric_wante
     }
     values[p] = val.get<double>();
   }
+  return values;
+}
+
+void load_one(const std::filesystem::path& path, const std::string& metric_wanted,
+              AccuracyTable& table) {
+  const std::string file = path.string();
+  const Json doc = parse_eval_file(path, file);
+  const std::string reference = read_precision(doc, "reference_precision", "fp32", file);
+  const std::string quantized = read_precision(doc, "precision", "", file);
+  if (!doc.contains("metrics")) {
+    load_shorthand(doc, file, quantized, reference, table);
+    return;
+  }
+
+  const Json& metrics = doc["metrics"];
+  if (!metrics.is_object() || metrics.empty()) fail(file, "\"metrics\" must be a non-empty object");
+  const std::string metric = choose_metric(doc, metrics, metric_wanted, file);
+  const Json& m = metrics[metric];
+  if (!m.is_object()) fail(file, "metrics." + metric + " must be an object");
+
+  bool higher_is_better = true;
+  if (m.contains("higher_is_better")) {
+    if (!m["higher_is_better"].is_boolean()) fail(file, "higher_is_better must be true or false");
+    higher_is_better = m["higher_is_better"].get<bool>();
+  }
+  const double to_points = points_per_unit(m, file);
+  const std::map<std::string, double> values =
+      read_values(m, metric, reference, quantized, file, table);
   auto ref_it = values.find(reference);
   std::optional<double> explicit_drop;
   if (m.contains("drop")) {

@@ -300,6 +300,241 @@ std::string format_shape(const std::vector<std::int64_t>& shape) {
 
 namespace {
 
+// Column names that appear twice (case-insensitively): the first one is used.
+void warn_duplicate_columns(const std::vector<std::string>& header, const std::string& file,
+                            std::vector<std::string>& warnings) {
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (!header[i].empty() && lower(header[i]) == lower(header[j])) {
+        warnings.push_back(file + ": column '" + header[i] +
+                           "' appears twice; the first one is used");
+      }
+    }
+  }
+}
+
+// Where each field is in a file's header; -1 when absent.
+struct ProfileLayout {
+  Column latency;
+  Column power;
+  Column temp;
+  Column size;
+  int precision_i = -1;
+  int batch_i = -1;
+  int shape_i = -1;
+  int name_i = -1;
+  int source_i = -1;
+};
+
+ProfileLayout find_columns(const std::vector<std::string>& header, const ProfileColumns& overrides,
+                           const std::string& file, std::vector<std::string>& warnings) {
+  ProfileLayout layout;
+  layout.latency =
+      find_measure(header, overrides.latency, "latency", kTimeUnits,
+                   {{"trt_latency", 3}, {"latency", 2}}, "--latency-column", file, warnings);
+  layout.power =
+      find_measure(header, overrides.power, "power", kPowerUnits,
+                   {{"power", 3}, {"total_power", 2}, {"board_power", 2}, {"gpu_power", 1}},
+                   "--power-column", file, warnings);
+  layout.temp = find_measure(header, overrides.temperature, "temp", kTempUnits,
+                             {{"gpu_temp", 3}, {"temp", 2}, {"temperature", 2}}, "--temp-column",
+                             file, warnings);
+  layout.size = find_sized(header, "engine_size", kSizeUnits);
+  layout.precision_i = find_named(header, {"engine_precision", "precision"});
+  layout.batch_i = find_named(header, {"engine_batch", "batch", "batch_size"});
+  layout.shape_i = find_named(header, {"engine_shape", "input_shape", "shape"});
+  layout.name_i = find_named(header, {"engine_name", "engine", "model_name", "model"});
+  layout.source_i =
+      find_named(header, {"frame_source_name", "frame_source", "source_name", "source"});
+
+  if (layout.latency.index < 0) {
+    throw Error(ErrorCode::kFormat,
+                "no latency column: expected a column like trt_latency_ms (the unit is the name's "
+                "suffix: _ms, _us, _ns or _s), or name one with --latency-column")
+        .with("file", file)
+        .with("columns", join(header));
+  }
+  if (layout.precision_i < 0) {
+    throw Error(ErrorCode::kFormat, "no precision column: expected engine_precision or precision")
+        .with("file", file)
+        .with("columns", join(header));
+  }
+  return layout;
+}
+
+// The mapping `qcal plan` reports: which header column became which field.
+ColumnMapping describe_mapping(const std::vector<std::string>& header, const ProfileLayout& layout,
+                               const std::string& file) {
+  ColumnMapping map;
+  map.file = file;
+  auto name_of = [&](int i) { return i >= 0 ? header[i] : std::string(); };
+  map.latency = layout.latency.name;
+  map.power = layout.power.name;
+  map.temperature = layout.temp.name;
+  map.size = layout.size.name;
+  map.precision = name_of(layout.precision_i);
+  map.batch = name_of(layout.batch_i);
+  map.shape = name_of(layout.shape_i);
+  map.name = name_of(layout.name_i);
+  map.source = name_of(layout.source_i);
+  const int used[] = {layout.latency.index, layout.power.index, layout.temp.index,
+                      layout.size.index,    layout.precision_i, layout.batch_i,
+                      layout.shape_i,       layout.name_i,      layout.source_i};
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (std::find(std::begin(used), std::end(used), static_cast<int>(i)) == std::end(used)) {
+      map.ignored.push_back(header[i]);
+    }
+  }
+  return map;
+}
+
+// Replaces cells_in by the repaired cells when a row has more cells than the header; false, with
+// the reason, when it cannot be repaired.
+bool repair_cells(const CsvRecord& rec, std::size_t header_size, char delimiter,
+                  std::vector<std::string>& repaired, const std::vector<std::string>*& cells_in,
+                  std::size_t& rejoined, std::string& reason) {
+  repaired = rec.cells;
+  std::vector<std::string>& cells = repaired;
+  // Trailing empty cells (a trailing delimiter) are harmless; an unquoted "[1, 3, 640, 640]"
+  // is rejoined; anything else would shift values into the wrong columns.
+  while (cells.size() > header_size && cells.back().empty()) cells.pop_back();
+  if (cells.size() > header_size) {
+    std::vector<std::string> joined = rejoin_brackets(cells, delimiter);
+    if (joined.size() == header_size) {
+      cells = std::move(joined);
+      ++rejoined;
+    }
+  }
+  if (cells.size() > header_size) {
+    reason = "has " + std::to_string(rec.cells.size()) + " cells but the header has " +
+             std::to_string(header_size) + " (an unquoted delimiter inside a value?)";
+    return false;
+  }
+  cells_in = &repaired;
+  return true;
+}
+
+// Reads one row's cells into a ProfileRun, collecting what is wrong with them.
+class RowParser {
+ public:
+  RowParser(const std::vector<std::string>& header, const ProfileLayout& layout, char delimiter)
+      : header_(header), layout_(layout), delimiter_(delimiter) {}
+
+  std::vector<std::string> parse(const std::vector<std::string>& cells, ProfileRun& run) {
+    cells_ = &cells;
+    // Missing trailing cells read as empty.
+    present_ = cells.size();
+    std::vector<std::string> problems;
+    parse_required(run, problems);
+    if (layout_.name_i >= 0) run.engine_name = cell(layout_.name_i);
+    if (layout_.source_i >= 0) run.frame_source = cell(layout_.source_i);
+    parse_shape_and_batch(run, problems);
+    optional_measure(layout_.power, run.power_w, true, problems);
+    optional_measure(layout_.temp, run.temp_c, false, problems);
+    optional_measure(layout_.size, run.engine_size_mb, true, problems);
+    return problems;
+  }
+
+ private:
+  const std::string& cell(int i) const {
+    static const std::string kEmpty;
+    return static_cast<std::size_t>(i) < present_ ? (*cells_)[static_cast<std::size_t>(i)] : kEmpty;
+  }
+  std::string missing_note(int i) const {
+    return static_cast<std::size_t>(i) >= present_
+               ? " (the row has " + std::to_string(present_) + " of " +
+                     std::to_string(header_.size()) + " columns)"
+               : std::string();
+  }
+  // Numbers: with ';' as delimiter a decimal comma ("12,5") is accepted.
+  std::optional<double> number(const std::string& text) const {
+    if (delimiter_ == ';' && text.find('.') == std::string::npos &&
+        std::count(text.begin(), text.end(), ',') == 1) {
+      std::string t = text;
+      std::replace(t.begin(), t.end(), ',', '.');
+      return parse_number(t);
+    }
+    return parse_number(text);
+  }
+
+  // Latency and precision: a row without them is unusable.
+  void parse_required(ProfileRun& run, std::vector<std::string>& problems) const {
+    const std::string& lat_text = cell(layout_.latency.index);
+    if (lat_text.empty()) {
+      problems.push_back(layout_.latency.name + " is empty" + missing_note(layout_.latency.index));
+    } else if (auto v = number(lat_text); !v) {
+      problems.push_back(layout_.latency.name + " '" + lat_text + "' is not a number");
+    } else if (*v <= 0) {
+      problems.push_back(layout_.latency.name + " " + lat_text + " is not positive");
+    } else {
+      run.latency_ms = *v * layout_.latency.unit.factor;
+    }
+
+    const std::string& prec_text = cell(layout_.precision_i);
+    run.precision = canonical_precision(prec_text);
+    if (prec_text.empty()) {
+      problems.push_back(header_[layout_.precision_i] + " is empty" +
+                         missing_note(layout_.precision_i));
+    } else if (run.precision.empty()) {
+      problems.push_back(header_[layout_.precision_i] + " '" + prec_text +
+                         "' is not a precision name");
+    }
+  }
+
+  void parse_shape_and_batch(ProfileRun& run, std::vector<std::string>& problems) {
+    if (layout_.shape_i >= 0 && !cell(layout_.shape_i).empty()) {
+      // Logs repeat one shape for thousands of rows: parse a new text only.
+      if (cell(layout_.shape_i) != last_shape_text_) {
+        last_shape_text_ = cell(layout_.shape_i);
+        last_shape_ = parse_shape(last_shape_text_);
+      }
+      if (last_shape_) {
+        run.shape = *last_shape_;
+      } else {
+        problems.push_back(header_[layout_.shape_i] + " '" + cell(layout_.shape_i) +
+                           "' is not a list of positive dimensions");
+      }
+    }
+
+    if (layout_.batch_i >= 0 && !cell(layout_.batch_i).empty()) {
+      auto v = number(cell(layout_.batch_i));
+      if (!v || *v < 1 || *v != std::floor(*v) || *v > 1e6) {
+        problems.push_back(header_[layout_.batch_i] + " '" + cell(layout_.batch_i) +
+                           "' is not a positive integer");
+      } else {
+        run.batch = static_cast<std::int64_t>(*v);
+      }
+    } else if (!run.shape.empty()) {
+      run.batch = run.shape[0];  // NCHW: the batch is the leading dimension
+    }
+  }
+
+  // Optional measurements: an empty cell means "not measured"; text that is there but is not a
+  // number makes the row unusable (the log is corrupt there, the rest may be too).
+  void optional_measure(const Column& col, std::optional<double>& out, bool non_negative,
+                        std::vector<std::string>& problems) const {
+    if (col.index < 0) return;
+    const std::string& t = cell(col.index);
+    if (t.empty()) return;
+    auto v = number(t);
+    if (!v) {
+      problems.push_back(col.name + " '" + t + "' is not a number");
+    } else if (non_negative && *v < 0) {
+      problems.push_back(col.name + " " + t + " is negative");
+    } else {
+      out = *v * col.unit.factor + col.unit.offset;
+    }
+  }
+
+  const std::vector<std::string>& header_;
+  const ProfileLayout& layout_;
+  const char delimiter_;
+  const std::vector<std::string>* cells_ = nullptr;
+  std::size_t present_ = 0;
+  std::string last_shape_text_;
+  std::optional<std::vector<std::int64_t>> last_shape_;
+};
+
 void load_one(const std::filesystem::path& path, const ProfileColumns& overrides, ProfileSet& set) {
   const std::string file = path.string();
   // Streamed: one record at a time, so a large log is not held as millions of strings.
@@ -315,66 +550,9 @@ void load_one(const std::filesystem::path& path, const ProfileColumns& overrides
   }
   const std::vector<std::string>& header = header_record.cells;
   const char delimiter = reader.delimiter();
-
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      if (!header[i].empty() && lower(header[i]) == lower(header[j])) {
-        set.warnings.push_back(file + ": column '" + header[i] +
-                               "' appears twice; the first one is used");
-      }
-    }
-  }
-
-  Column latency =
-      find_measure(header, overrides.latency, "latency", kTimeUnits,
-                   {{"trt_latency", 3}, {"latency", 2}}, "--latency-column", file, set.warnings);
-  Column power =
-      find_measure(header, overrides.power, "power", kPowerUnits,
-                   {{"power", 3}, {"total_power", 2}, {"board_power", 2}, {"gpu_power", 1}},
-                   "--power-column", file, set.warnings);
-  Column temp = find_measure(header, overrides.temperature, "temp", kTempUnits,
-                             {{"gpu_temp", 3}, {"temp", 2}, {"temperature", 2}}, "--temp-column",
-                             file, set.warnings);
-  Column size = find_sized(header, "engine_size", kSizeUnits);
-  int precision_i = find_named(header, {"engine_precision", "precision"});
-  int batch_i = find_named(header, {"engine_batch", "batch", "batch_size"});
-  int shape_i = find_named(header, {"engine_shape", "input_shape", "shape"});
-  int name_i = find_named(header, {"engine_name", "engine", "model_name", "model"});
-  int source_i = find_named(header, {"frame_source_name", "frame_source", "source_name", "source"});
-
-  if (latency.index < 0) {
-    throw Error(ErrorCode::kFormat,
-                "no latency column: expected a column like trt_latency_ms (the unit is the name's "
-                "suffix: _ms, _us, _ns or _s), or name one with --latency-column")
-        .with("file", file)
-        .with("columns", join(header));
-  }
-  if (precision_i < 0) {
-    throw Error(ErrorCode::kFormat, "no precision column: expected engine_precision or precision")
-        .with("file", file)
-        .with("columns", join(header));
-  }
-
-  ColumnMapping map;
-  map.file = file;
-  auto name_of = [&](int i) { return i >= 0 ? header[i] : std::string(); };
-  map.latency = latency.name;
-  map.power = power.name;
-  map.temperature = temp.name;
-  map.size = size.name;
-  map.precision = name_of(precision_i);
-  map.batch = name_of(batch_i);
-  map.shape = name_of(shape_i);
-  map.name = name_of(name_i);
-  map.source = name_of(source_i);
-  const int used[] = {latency.index, power.index, temp.index, size.index, precision_i,
-                      batch_i,       shape_i,     name_i,     source_i};
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    if (std::find(std::begin(used), std::end(used), static_cast<int>(i)) == std::end(used)) {
-      map.ignored.push_back(header[i]);
-    }
-  }
-  set.mappings.push_back(map);
+  warn_duplicate_columns(header, file, set.warnings);
+  const ProfileLayout layout = find_columns(header, overrides, file, set.warnings);
+  set.mappings.push_back(describe_mapping(header, layout, file));
 
   std::size_t rejoined = 0;
   const auto file_index = static_cast<std::uint32_t>(set.mappings.size() - 1);
@@ -382,11 +560,9 @@ void load_one(const std::filesystem::path& path, const ProfileColumns& overrides
   // (on a 200k-row log the moves and page faults of its growth cost more than the parsing).
   set.runs.reserve(set.runs.size() +
                    static_cast<std::size_t>(std::count(content.begin(), content.end(), '\n')) + 1);
-  static const std::string kEmpty;
   CsvRecord rec;
   std::vector<std::string> repaired;
-  std::string last_shape_text;
-  std::optional<std::vector<std::int64_t>> last_shape;
+  RowParser parser(header, layout, delimiter);
   while (reader.next(rec)) {
     ++set.rows_read;
     auto reject = [&](std::string reason) {
@@ -398,119 +574,16 @@ void load_one(const std::filesystem::path& path, const ProfileColumns& overrides
     }
     const std::vector<std::string>* cells_in = &rec.cells;
     if (rec.cells.size() > header.size()) {
-      repaired = rec.cells;
-      std::vector<std::string>& cells = repaired;
-      // Trailing empty cells (a trailing delimiter) are harmless; an unquoted "[1, 3, 640, 640]"
-      // is rejoined; anything else would shift values into the wrong columns.
-      while (cells.size() > header.size() && cells.back().empty()) cells.pop_back();
-      if (cells.size() > header.size()) {
-        std::vector<std::string> joined = rejoin_brackets(cells, delimiter);
-        if (joined.size() == header.size()) {
-          cells = std::move(joined);
-          ++rejoined;
-        }
-      }
-      if (cells.size() > header.size()) {
-        reject("has " + std::to_string(rec.cells.size()) + " cells but the header has " +
-               std::to_string(header.size()) + " (an unquoted delimiter inside a value?)");
+      std::string reason;
+      if (!repair_cells(rec, header.size(), delimiter, repaired, cells_in, rejoined, reason)) {
+        reject(std::move(reason));
         continue;
       }
-      cells_in = &repaired;
     }
-    // Missing trailing cells read as empty.
-    const std::size_t present = cells_in->size();
-    auto cell = [&](int i) -> const std::string& {
-      return static_cast<std::size_t>(i) < present ? (*cells_in)[static_cast<std::size_t>(i)]
-                                                   : kEmpty;
-    };
-    auto missing_note = [&](int i) {
-      return static_cast<std::size_t>(i) >= present
-                 ? " (the row has " + std::to_string(present) + " of " +
-                       std::to_string(header.size()) + " columns)"
-                 : std::string();
-    };
-
-    std::vector<std::string> problems;
     ProfileRun run;
     run.file_index = file_index;
     run.line = rec.line;
-    // Numbers: with ';' as delimiter a decimal comma ("12,5") is accepted.
-    auto number = [&](const std::string& text) {
-      if (delimiter == ';' && text.find('.') == std::string::npos &&
-          std::count(text.begin(), text.end(), ',') == 1) {
-        std::string t = text;
-        std::replace(t.begin(), t.end(), ',', '.');
-        return parse_number(t);
-      }
-      return parse_number(text);
-    };
-
-    const std::string& lat_text = cell(latency.index);
-    if (lat_text.empty()) {
-      problems.push_back(latency.name + " is empty" + missing_note(latency.index));
-    } else if (auto v = number(lat_text); !v) {
-      problems.push_back(latency.name + " '" + lat_text + "' is not a number");
-    } else if (*v <= 0) {
-      problems.push_back(latency.name + " " + lat_text + " is not positive");
-    } else {
-      run.latency_ms = *v * latency.unit.factor;
-    }
-
-    const std::string& prec_text = cell(precision_i);
-    run.precision = canonical_precision(prec_text);
-    if (prec_text.empty()) {
-      problems.push_back(header[precision_i] + " is empty" + missing_note(precision_i));
-    } else if (run.precision.empty()) {
-      problems.push_back(header[precision_i] + " '" + prec_text + "' is not a precision name");
-    }
-
-    if (name_i >= 0) run.engine_name = cell(name_i);
-    if (source_i >= 0) run.frame_source = cell(source_i);
-
-    if (shape_i >= 0 && !cell(shape_i).empty()) {
-      // Logs repeat one shape for thousands of rows: parse a new text only.
-      if (cell(shape_i) != last_shape_text) {
-        last_shape_text = cell(shape_i);
-        last_shape = parse_shape(last_shape_text);
-      }
-      if (last_shape) {
-        run.shape = *last_shape;
-      } else {
-        problems.push_back(header[shape_i] + " '" + cell(shape_i) +
-                           "' is not a list of positive dimensions");
-      }
-    }
-
-    if (batch_i >= 0 && !cell(batch_i).empty()) {
-      auto v = number(cell(batch_i));
-      if (!v || *v < 1 || *v != std::floor(*v) || *v > 1e6) {
-        problems.push_back(header[batch_i] + " '" + cell(batch_i) + "' is not a positive integer");
-      } else {
-        run.batch = static_cast<std::int64_t>(*v);
-      }
-    } else if (!run.shape.empty()) {
-      run.batch = run.shape[0];  // NCHW: the batch is the leading dimension
-    }
-
-    // Optional measurements: an empty cell means "not measured"; text that is there but is not a
-    // number makes the row unusable (the log is corrupt there, the rest may be too).
-    auto optional_measure = [&](const Column& col, std::optional<double>& out, bool non_negative) {
-      if (col.index < 0) return;
-      const std::string& t = cell(col.index);
-      if (t.empty()) return;
-      auto v = number(t);
-      if (!v) {
-        problems.push_back(col.name + " '" + t + "' is not a number");
-      } else if (non_negative && *v < 0) {
-        problems.push_back(col.name + " " + t + " is negative");
-      } else {
-        out = *v * col.unit.factor + col.unit.offset;
-      }
-    };
-    optional_measure(power, run.power_w, true);
-    optional_measure(temp, run.temp_c, false);
-    optional_measure(size, run.engine_size_mb, true);
-
+    const std::vector<std::string> problems = parser.parse(*cells_in, run);
     if (!problems.empty()) {
       std::string reason;
       for (const auto& p : problems) reason += (reason.empty() ? "" : "; ") + p;

@@ -54,8 +54,8 @@ int decimals_for(double step) {
 }
 
 std::string chart(const Plan& plan) {
-  const double W = 760, H = 460, left = 70, right = 30, top = 30, bottom = 60;
-  const double pw = W - left - right, ph = H - top - bottom;
+  const double width = 760, height = 460, left = 70, right = 30, top = 30, bottom = 60;
+  const double pw = width - left - right, ph = height - top - bottom;
   std::vector<std::size_t> plotted;
   double max_x = 0, max_y = 0;
   for (std::size_t i = 0; i < plan.configs.size(); ++i) {
@@ -83,43 +83,43 @@ std::string chart(const Plan& plan) {
   double sx = nice_step(max_x, 6), sy = nice_step(max_y, 6);
   max_x = std::ceil(max_x / sx) * sx;
   max_y = std::ceil(max_y / sy) * sy;
-  auto X = [&](double v) { return left + v / max_x * pw; };
-  auto Y = [&](double v) { return top + ph - v / max_y * ph; };
+  auto to_x = [&](double v) { return left + v / max_x * pw; };
+  auto to_y = [&](double v) { return top + ph - v / max_y * ph; };
 
   std::string s;
-  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(W, 0) + "\" height=\"" +
-       fixed(H, 0) + "\" viewBox=\"0 0 " + fixed(W, 0) + " " + fixed(H, 0) +
+  s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + fixed(width, 0) + "\" height=\"" +
+       fixed(height, 0) + "\" viewBox=\"0 0 " + fixed(width, 0) + " " + fixed(height, 0) +
        "\" role=\"img\" aria-label=\"latency versus power\">\n";
   s += "<rect x=\"" + fixed(left, 1) + "\" y=\"" + fixed(top, 1) + "\" width=\"" + fixed(pw, 1) +
        "\" height=\"" + fixed(ph, 1) + "\" fill=\"#fff\" stroke=\"#999\"/>\n";
   for (double v = 0; v <= max_x + sx / 2; v += sx) {
-    s += "<line x1=\"" + fixed(X(v), 1) + "\" y1=\"" + fixed(top, 1) + "\" x2=\"" + fixed(X(v), 1) +
-         "\" y2=\"" + fixed(top + ph, 1) + "\" stroke=\"#eee\"/>\n";
-    s += "<text x=\"" + fixed(X(v), 1) + "\" y=\"" + fixed(top + ph + 18, 1) +
+    s += "<line x1=\"" + fixed(to_x(v), 1) + "\" y1=\"" + fixed(top, 1) + "\" x2=\"" +
+         fixed(to_x(v), 1) + "\" y2=\"" + fixed(top + ph, 1) + "\" stroke=\"#eee\"/>\n";
+    s += "<text x=\"" + fixed(to_x(v), 1) + "\" y=\"" + fixed(top + ph + 18, 1) +
          "\" text-anchor=\"middle\" class=\"tick\">" + fixed(v, decimals_for(sx)) + "</text>\n";
   }
   for (double v = 0; v <= max_y + sy / 2; v += sy) {
-    s += "<line x1=\"" + fixed(left, 1) + "\" y1=\"" + fixed(Y(v), 1) + "\" x2=\"" +
-         fixed(left + pw, 1) + "\" y2=\"" + fixed(Y(v), 1) + "\" stroke=\"#eee\"/>\n";
-    s += "<text x=\"" + fixed(left - 8, 1) + "\" y=\"" + fixed(Y(v) + 4, 1) +
+    s += "<line x1=\"" + fixed(left, 1) + "\" y1=\"" + fixed(to_y(v), 1) + "\" x2=\"" +
+         fixed(left + pw, 1) + "\" y2=\"" + fixed(to_y(v), 1) + "\" stroke=\"#eee\"/>\n";
+    s += "<text x=\"" + fixed(left - 8, 1) + "\" y=\"" + fixed(to_y(v) + 4, 1) +
          "\" text-anchor=\"end\" class=\"tick\">" + fixed(v, decimals_for(sy)) + "</text>\n";
   }
-  s += "<text x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(H - 15, 1) +
+  s += "<text x=\"" + fixed(left + pw / 2, 1) + "\" y=\"" + fixed(height - 15, 1) +
        "\" text-anchor=\"middle\">power (W, median)</text>\n";
   s += "<text transform=\"translate(18 " + fixed(top + ph / 2, 1) +
        ") rotate(-90)\" text-anchor=\"middle\">latency (ms, as checked)</text>\n";
   // Constraint lines: the region that qualifies is left of max power and below the latency lines.
   if (o.max_power_w) {
-    s += "<line x1=\"" + fixed(X(*o.max_power_w), 1) + "\" y1=\"" + fixed(top, 1) + "\" x2=\"" +
-         fixed(X(*o.max_power_w), 1) + "\" y2=\"" + fixed(top + ph, 1) +
-         "\" class=\"limit\"/>\n<text x=\"" + fixed(X(*o.max_power_w) + 4, 1) + "\" y=\"" +
+    s += "<line x1=\"" + fixed(to_x(*o.max_power_w), 1) + "\" y1=\"" + fixed(top, 1) + "\" x2=\"" +
+         fixed(to_x(*o.max_power_w), 1) + "\" y2=\"" + fixed(top + ph, 1) +
+         "\" class=\"limit\"/>\n<text x=\"" + fixed(to_x(*o.max_power_w) + 4, 1) + "\" y=\"" +
          fixed(top + 12, 1) + "\" class=\"limit-label\">max-power-w " + fixed(*o.max_power_w, 2) +
          "</text>\n";
   }
   auto hline = [&](double v, const std::string& label) {
-    s += "<line x1=\"" + fixed(left, 1) + "\" y1=\"" + fixed(Y(v), 1) + "\" x2=\"" +
-         fixed(left + pw, 1) + "\" y2=\"" + fixed(Y(v), 1) + "\" class=\"limit\"/>\n<text x=\"" +
-         fixed(left + pw - 4, 1) + "\" y=\"" + fixed(Y(v) - 4, 1) +
+    s += "<line x1=\"" + fixed(left, 1) + "\" y1=\"" + fixed(to_y(v), 1) + "\" x2=\"" +
+         fixed(left + pw, 1) + "\" y2=\"" + fixed(to_y(v), 1) + "\" class=\"limit\"/>\n<text x=\"" +
+         fixed(left + pw - 4, 1) + "\" y=\"" + fixed(to_y(v) - 4, 1) +
          "\" text-anchor=\"end\" class=\"limit-label\">" + esc(label) + "</text>\n";
   };
   if (o.max_latency_ms) hline(*o.max_latency_ms, "max-latency-ms " + fixed(*o.max_latency_ms, 2));
@@ -131,7 +131,7 @@ std::string chart(const Plan& plan) {
   }
   for (std::size_t i : plotted) {
     const Config& c = plan.configs[i];
-    double x = X(*c.power_w), y = Y(c.checked_latency_ms);
+    double x = to_x(*c.power_w), y = to_y(c.checked_latency_ms);
     std::string cls = c.chosen ? "pt chosen" : c.feasible ? "pt ok" : "pt rejected";
     if (c.predicted) cls += " predicted";
     s += "<g class=\"" + cls + "\"><title>" +

@@ -177,6 +177,134 @@ std::vector<ChannelStats> channel_stats(const Tensor& t, int channel_axis) {
   return out;
 }
 
+namespace {
+
+// Which images to check: all of them, or a seeded sample of num_samples.
+std::vector<std::size_t> pick_samples(const std::vector<fs::path>& images, const CheckOptions& o) {
+  Rng rng(o.seed);
+  std::vector<std::size_t> picks;
+  if (images.size() <= static_cast<std::size_t>(o.num_samples)) {
+    for (std::size_t i = 0; i < images.size(); ++i) picks.push_back(i);
+  } else {
+    picks = sample_indices(images.size(), static_cast<std::size_t>(o.num_samples), rng);
+  }
+  return picks;
+}
+
+// The tensor's shape against the model's input shape, with a layout hint.
+void check_shape(SampleReport& s, const CheckOptions& o) {
+  if (!o.expected_shape || shape_feeds(s.shape, *o.expected_shape)) return;
+  std::string hint;
+  const auto tl = guess_layout(s.shape);
+  const auto ml = guess_layout(*o.expected_shape);
+  if (tl && ml && *tl != *ml)
+    hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " +
+           layout_name(*ml) + ")";
+  s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " +
+                       o.expected_source + " " + shape_to_string(*o.expected_shape) + hint);
+}
+
+// NaN, Inf and constant channels; [vmin, vmax] over the finite channels.
+void check_channels(SampleReport& s, double& vmin, double& vmax) {
+  for (std::size_t c = 0; c < s.channels.size(); ++c) {
+    const ChannelStats& st = s.channels[c];
+    if (st.nan || st.inf) {
+      s.problems.push_back("channel " + std::to_string(c) + " has " + std::to_string(st.nan) +
+                           " NaN and " + std::to_string(st.inf) + " Inf values");
+    } else if (st.min == st.max) {
+      s.problems.push_back("channel " + std::to_string(c) + " is constant (" + fmt(st.min) +
+                           "): a wrong convertColor, normalize or an empty crop");
+    }
+    if (!std::isnan(st.min)) {
+      vmin = std::min(vmin, st.min);
+      vmax = std::max(vmax, st.max);
+    }
+  }
+}
+
+// The values' span against the range the expected preset produces.
+void check_range(SampleReport& s, const CheckOptions& o, const ShapeInfo& info, double vmin,
+                 double vmax) {
+  if (!o.expected || vmin > vmax) return;
+  const Range want = recipe_range(*o.expected, info.channels);
+  const double tol = 0.01 * (want.hi - want.lo);
+  const std::string name = recipe_label(*o.expected);
+  if (vmax > want.hi + tol || vmin < want.lo - tol) {
+    std::string hint;
+    if (vmax > 2.0 && want.hi <= 1.5)
+      hint = ": 0..255 data where " + name + " expects small values (missing div 255 / normalize?)";
+    s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "], outside the range [" +
+                         fmt(want.lo) + ", " + fmt(want.hi) + "] of " + name + hint);
+  } else if (want.hi > 2.0 && vmax <= 1.0 + 1e-6) {
+    s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
+                         " expects 0..255 (an extra div or normalize?)");
+  } else if (want.lo < -0.5 && vmin >= 0.0) {
+    s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
+                         " expects [" + fmt(want.lo) + ", " + fmt(want.hi) +
+                         "] (missing normalize mean/std?)");
+  }
+}
+
+// Colour-order evidence from the data.
+void check_color_order(SampleReport& s, const CheckOptions& o, const ShapeInfo& info,
+                       const std::string& order, const cv::Mat& img) {
+  if (info.channels != 3 || (order != "RGB" && order != "BGR") || s.channels.size() != 3) return;
+  const cv::Scalar means = cv::mean(img);  // B, G, R of the decoded image
+  const AffineMap m = arithmetic_affine(o.recipe, 3);
+  const double t0 = (s.channels[0].mean - m.offset[0]) / m.scale[0];
+  const double t2 = (s.channels[2].mean - m.offset[2]) / m.scale[2];
+  const double cast = means[0] - means[2];
+  if (std::fabs(cast) >= kMinImageCast && std::fabs(t0 - t2) >= kMinTensorCast) {
+    s.color_evidence = ((t0 - t2) > 0) == (cast > 0) ? "BGR" : "RGB";
+    if (o.expected) {
+      const std::string want = output_color_order(*o.expected);
+      if ((want == "RGB" || want == "BGR") && want != s.color_evidence) {
+        s.problems.push_back("channel means suggest " + s.color_evidence +
+                             " order (channel 0 follows the image's " +
+                             (s.color_evidence == "RGB" ? "red" : "blue") + ") but " +
+                             recipe_label(*o.expected) + " expects " + want);
+      }
+    }
+  }
+}
+
+// The sample beside the tensor mapped back to an image, written as sample_<k>.png.
+cv::Mat visualize_sample(SampleReport& s, const CheckOptions& o, const ShapeInfo& info,
+                         const std::string& order, const cv::Mat& img, const Tensor& t,
+                         std::size_t k, double vmin, double vmax) {
+  const AffineMap m = arithmetic_affine(o.recipe, info.channels);
+  const cv::Mat back = tensor_to_image(t, info, m, order);
+  const std::string caption = "tensor " + shape_to_string(s.shape) + " " + order + " [" +
+                              fmt(vmin) + ", " + fmt(vmax) + "]";
+  cv::Mat panel = side_by_side(img, back, caption);
+  char name[32];
+  std::snprintf(name, sizeof name, "sample_%02zu.png", k);
+  s.visualization = o.output_dir / name;
+  write_png(s.visualization, panel);
+  return panel;
+}
+
+// Contact sheet: every panel scaled to a common width, stacked.
+void write_contact_sheet(const std::vector<cv::Mat>& panels, const CheckOptions& o,
+                         CheckReport& report) {
+  constexpr int kWidth = 900;
+  std::vector<cv::Mat> rows;
+  for (const auto& p : panels) {
+    cv::Mat r;
+    const double scale = static_cast<double>(kWidth) / p.cols;
+    cv::resize(p, r, cv::Size(kWidth, std::max(1, static_cast<int>(p.rows * scale))), 0, 0,
+               cv::INTER_AREA);
+    rows.push_back(r);
+    rows.emplace_back(4, kWidth, CV_8UC3, cv::Scalar::all(0));
+  }
+  cv::Mat sheet;
+  cv::vconcat(rows, sheet);
+  report.contact_sheet = o.output_dir / "contact_sheet.png";
+  write_png(report.contact_sheet, sheet);
+}
+
+}  // namespace
+
 CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o) {
   CheckReport report;
   if (images.empty()) throw Error(ErrorCode::kInvalidArgument, "no images to check");
@@ -200,13 +328,7 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
           .with("path", o.output_dir.string());
   }
 
-  Rng rng(o.seed);
-  std::vector<std::size_t> picks;
-  if (images.size() <= static_cast<std::size_t>(o.num_samples)) {
-    for (std::size_t i = 0; i < images.size(); ++i) picks.push_back(i);
-  } else {
-    picks = sample_indices(images.size(), static_cast<std::size_t>(o.num_samples), rng);
-  }
+  const std::vector<std::size_t> picks = pick_samples(images, o);
 
   std::vector<cv::Mat> panels;
   for (std::size_t k = 0; k < picks.size(); ++k) {
@@ -226,104 +348,16 @@ CheckReport run_check(const std::vector<fs::path>& images, const CheckOptions& o
     s.shape = t.shape();
     s.dtype = t.dtype();
     s.channels = channel_stats(t, info.channel_axis);
-    if (o.expected_shape && !shape_feeds(s.shape, *o.expected_shape)) {
-      std::string hint;
-      const auto tl = guess_layout(s.shape);
-      const auto ml = guess_layout(*o.expected_shape);
-      if (tl && ml && *tl != *ml)
-        hint = std::string(" (layout: the tensor is ") + layout_name(*tl) + ", the input " +
-               layout_name(*ml) + ")";
-      s.problems.push_back("shape " + shape_to_string(s.shape) + " does not match " +
-                           o.expected_source + " " + shape_to_string(*o.expected_shape) + hint);
-    }
+    check_shape(s, o);
     double vmin = 1e300;
     double vmax = -1e300;
-    for (std::size_t c = 0; c < s.channels.size(); ++c) {
-      const ChannelStats& st = s.channels[c];
-      if (st.nan || st.inf) {
-        s.problems.push_back("channel " + std::to_string(c) + " has " + std::to_string(st.nan) +
-                             " NaN and " + std::to_string(st.inf) + " Inf values");
-      } else if (st.min == st.max) {
-        s.problems.push_back("channel " + std::to_string(c) + " is constant (" + fmt(st.min) +
-                             "): a wrong convertColor, normalize or an empty crop");
-      }
-      if (!std::isnan(st.min)) {
-        vmin = std::min(vmin, st.min);
-        vmax = std::max(vmax, st.max);
-      }
-    }
-    if (o.expected && vmin <= vmax) {
-      const Range want = recipe_range(*o.expected, info.channels);
-      const double tol = 0.01 * (want.hi - want.lo);
-      const std::string name = recipe_label(*o.expected);
-      if (vmax > want.hi + tol || vmin < want.lo - tol) {
-        std::string hint;
-        if (vmax > 2.0 && want.hi <= 1.5)
-          hint = ": 0..255 data where " + name +
-                 " expects small values (missing div 255 / normalize?)";
-        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) +
-                             "], outside the range [" + fmt(want.lo) + ", " + fmt(want.hi) +
-                             "] of " + name + hint);
-      } else if (want.hi > 2.0 && vmax <= 1.0 + 1e-6) {
-        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
-                             " expects 0..255 (an extra div or normalize?)");
-      } else if (want.lo < -0.5 && vmin >= 0.0) {
-        s.problems.push_back("values span [" + fmt(vmin) + ", " + fmt(vmax) + "] but " + name +
-                             " expects [" + fmt(want.lo) + ", " + fmt(want.hi) +
-                             "] (missing normalize mean/std?)");
-      }
-    }
-    // Colour-order evidence from the data.
-    if (info.channels == 3 && (order == "RGB" || order == "BGR") && s.channels.size() == 3) {
-      const cv::Scalar means = cv::mean(img);  // B, G, R of the decoded image
-      const AffineMap m = arithmetic_affine(o.recipe, 3);
-      const double t0 = (s.channels[0].mean - m.offset[0]) / m.scale[0];
-      const double t2 = (s.channels[2].mean - m.offset[2]) / m.scale[2];
-      const double cast = means[0] - means[2];
-      if (std::fabs(cast) >= kMinImageCast && std::fabs(t0 - t2) >= kMinTensorCast) {
-        s.color_evidence = ((t0 - t2) > 0) == (cast > 0) ? "BGR" : "RGB";
-        if (o.expected) {
-          const std::string want = output_color_order(*o.expected);
-          if ((want == "RGB" || want == "BGR") && want != s.color_evidence) {
-            s.problems.push_back("channel means suggest " + s.color_evidence +
-                                 " order (channel 0 follows the image's " +
-                                 (s.color_evidence == "RGB" ? "red" : "blue") + ") but " +
-                                 recipe_label(*o.expected) + " expects " + want);
-          }
-        }
-      }
-    }
-    if (o.visualize) {
-      const AffineMap m = arithmetic_affine(o.recipe, info.channels);
-      const cv::Mat back = tensor_to_image(t, info, m, order);
-      const std::string caption = "tensor " + shape_to_string(s.shape) + " " + order + " [" +
-                                  fmt(vmin) + ", " + fmt(vmax) + "]";
-      cv::Mat panel = side_by_side(img, back, caption);
-      char name[32];
-      std::snprintf(name, sizeof name, "sample_%02zu.png", k);
-      s.visualization = o.output_dir / name;
-      write_png(s.visualization, panel);
-      panels.push_back(panel);
-    }
+    check_channels(s, vmin, vmax);
+    check_range(s, o, info, vmin, vmax);
+    check_color_order(s, o, info, order, img);
+    if (o.visualize) panels.push_back(visualize_sample(s, o, info, order, img, t, k, vmin, vmax));
     report.samples.push_back(s);
   }
-  if (o.visualize && !panels.empty()) {
-    // Contact sheet: every panel scaled to a common width, stacked.
-    constexpr int kWidth = 900;
-    std::vector<cv::Mat> rows;
-    for (const auto& p : panels) {
-      cv::Mat r;
-      const double scale = static_cast<double>(kWidth) / p.cols;
-      cv::resize(p, r, cv::Size(kWidth, std::max(1, static_cast<int>(p.rows * scale))), 0, 0,
-                 cv::INTER_AREA);
-      rows.push_back(r);
-      rows.emplace_back(4, kWidth, CV_8UC3, cv::Scalar::all(0));
-    }
-    cv::Mat sheet;
-    cv::vconcat(rows, sheet);
-    report.contact_sheet = o.output_dir / "contact_sheet.png";
-    write_png(report.contact_sheet, sheet);
-  }
+  if (o.visualize && !panels.empty()) write_contact_sheet(panels, o, report);
   return report;
 }
 

@@ -309,8 +309,8 @@ Level detect_level() { return Level::kNone; }
 #endif
 
 Level level() {
-  static const Level l = detect_level();
-  return l;
+  static const Level kLevel = detect_level();
+  return kLevel;
 }
 
 void run(const cv::Mat& src, cv::Mat& dst, int width, int height, Level lv) {

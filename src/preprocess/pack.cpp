@@ -40,8 +40,8 @@ namespace {
 void hash_update(XXH3_state_t* state, const void* data, std::size_t n) {
   XXH3_64bits_update(state, data, n);
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool has_avx = __builtin_cpu_supports("avx");
-  if (has_avx) __asm__ __volatile__("vzeroupper" ::: "memory");
+  static const bool kHasAvx = __builtin_cpu_supports("avx");
+  if (kHasAvx) __asm__ __volatile__("vzeroupper" ::: "memory");
 #endif
 }
 
@@ -340,6 +340,188 @@ fs::path sidecar_path(const fs::path& out, PackFormat format) {
   return out.string() + ".json";
 }
 
+// OpenCV's own thread pool stays out while the workers run (cv::resize would otherwise fan
+// out over every core and oversubscribe against them): parallelism is across images. The
+// setting is process-wide, so the caller's is restored afterwards.
+struct OpenCvThreads {
+  int saved = cv::getNumThreads();
+  OpenCvThreads() { cv::setNumThreads(1); }
+  ~OpenCvThreads() { cv::setNumThreads(saved); }
+  OpenCvThreads(const OpenCvThreads&) = delete;
+  OpenCvThreads& operator=(const OpenCvThreads&) = delete;
+};
+
+// `threads` workers and no other thread (the caller's thread is one of them). Each takes the
+// next image, decodes it and runs the image steps (the expensive, parallel part) into slot
+// i % window, then, if no one is writing, becomes the writer: it turns every prepared image
+// that is next in input order into output values in cache-sized pieces, hashing and writing
+// each piece while it is in cache, and goes back to decoding when the next one is not ready.
+// The ordered part (~1 ms of ~3.3 ms per 640x640 sample) so moves between the workers: no
+// third thread competes with them for the cores, and no worker waits for another to finish an
+// image unless the window is full. A slot's buffers are reused, so there is no per-image
+// allocation of the ~5 MB float sample.
+class PackWorkers {
+ public:
+  PackWorkers(const std::vector<fs::path>& images, const PackOptions& o, const Pipeline& pipeline,
+              const fs::path& out, PackFormat format, int threads)
+      : images_(images),
+        o_(o),
+        pipeline_(pipeline),
+        n_(static_cast<std::int64_t>(images.size())),
+        threads_(threads),
+        window_(2 * threads + 2),
+        slots_(static_cast<std::size_t>(window_)),
+        sink_(out, format, o.input_name, o.force, n_) {}
+
+  // Runs the workers (this thread is the last one) and finishes the sink.
+  void run() {
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(threads_ - 1));
+    try {
+      for (int t = 1; t < threads_; ++t) pool.emplace_back([this] { work(); });
+    } catch (...) {
+      {
+        std::lock_guard lock(mu_);
+        abort_ = true;
+      }
+      cv_.notify_all();
+      for (auto& t : pool) t.join();
+      throw;
+    }
+    work();  // this thread is the last worker
+    for (auto& t : pool) t.join();
+    if (failure_) std::rethrow_exception(failure_);
+    if (written_ != n_) throw Error(ErrorCode::kInternal, "pack: a sample was not written");
+    sink_.finish();
+  }
+
+  const SampleSink& sink() const { return sink_; }
+
+ private:
+  struct Slot {
+    PreparedImage prepared;
+    std::exception_ptr error;
+    bool ready = false;
+  };
+  // About 64 KiB per piece: it stays in L2 between conversion, hashing and the copy into the file.
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+
+  // Sample i in order into the sink (only the writer runs this).
+  void write_sample(std::int64_t i) {
+    Slot& slot = slots_[static_cast<std::size_t>(i % window_)];
+    if (slot.error) std::rethrow_exception(slot.error);
+    const std::string& source = images_[static_cast<std::size_t>(i)].string();
+    const PreparedImage& p = slot.prepared;
+    const Shape& shape = p.info.shape;
+    check_expected(shape, o_, source);
+    sink_.begin(shape, o_.recipe.dtype, source);
+    const std::size_t elem = dtype_size(o_.recipe.dtype);
+    if (pipeline_.planar()) {
+      const auto height = static_cast<int>(shape[static_cast<std::size_t>(p.info.height_axis)]);
+      const auto width =
+          static_cast<std::size_t>(shape[static_cast<std::size_t>(p.info.width_axis)]);
+      const std::size_t row_bytes = width * elem;
+      const int rows_per_chunk = static_cast<int>(
+          std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
+      for (int c = 0; c < p.info.channels; ++c) {
+        for (int y = 0; y < height; y += rows_per_chunk) {
+          const int y1 = std::min(height, y + rows_per_chunk);
+          const std::size_t bytes = static_cast<std::size_t>(y1 - y) * row_bytes;
+          pipeline_.write_plane_rows(p, c, y, y1, sink_.reserve(bytes));
+          sink_.commit(bytes);
+        }
+      }
+    } else {
+      const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * elem;
+      pipeline_.write_all(p, sink_.reserve(bytes));
+      sink_.commit(bytes);
+    }
+    sink_.end();
+    if (o_.progress) o_.progress(i + 1, n_);
+  }
+
+  // With mu_ held: while no one writes and the next sample in order is ready, write it (mu_ is
+  // released meanwhile). A slot made ready while another worker writes is seen by that writer
+  // when it looks again, so no ready sample is left behind.
+  void drain(std::unique_lock<std::mutex>& lock) {
+    while (!writing_ && !abort_ && written_ < n_ &&
+           slots_[static_cast<std::size_t>(written_ % window_)].ready) {
+      writing_ = true;
+      const std::int64_t i = written_;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        write_sample(i);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      writing_ = false;
+      if (error) {
+        if (!failure_) failure_ = error;
+        abort_ = true;
+      } else {
+        slots_[static_cast<std::size_t>(i % window_)].ready = false;
+        written_ = i + 1;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  void work() {
+    std::vector<unsigned char> file_bytes;  // the JPEG being decoded, reused
+    // Decoded into this thread's buffer (reused, so warm in cache and already faulted in; 1.3 MB
+    // at 768x576). Where the prepared image still uses its pixels (no image step copied them) it
+    // holds a reference to them, and decode_image_into then takes a fresh buffer.
+    cv::Mat decoded;
+    while (true) {
+      const std::int64_t i = next_.fetch_add(1);
+      if (i >= n_) return;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return abort_ || i < written_ + window_; });
+        if (abort_) return;
+      }
+      // The slot is ours until we mark it ready: sample i - window is written.
+      Slot& slot = slots_[static_cast<std::size_t>(i % window_)];
+      slot.error = nullptr;
+      try {
+        decode_image_into(images_[static_cast<std::size_t>(i)], file_bytes, decoded);
+        pipeline_.prepare(decoded, slot.prepared);
+        const auto nbytes = static_cast<std::size_t>(shape_numel(slot.prepared.info.shape)) *
+                            dtype_size(o_.recipe.dtype);
+        check_alloc(nbytes, "one preprocessed sample");
+      } catch (Error& e) {
+        bool has_image = false;
+        for (const auto& [k, v] : e.context()) has_image = has_image || k == "image";
+        if (!has_image) e.with("image", images_[static_cast<std::size_t>(i)].string());
+        slot.error = std::current_exception();
+      } catch (...) {
+        slot.error = std::current_exception();
+      }
+      std::unique_lock lock(mu_);
+      slot.ready = true;
+      drain(lock);
+    }
+  }
+
+  const std::vector<fs::path>& images_;
+  const PackOptions& o_;
+  const Pipeline& pipeline_;
+  const std::int64_t n_;
+  const int threads_;
+  const std::int64_t window_;
+  std::vector<Slot> slots_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<std::int64_t> next_{0};
+  std::int64_t written_ = 0;    // guarded by mu_
+  bool writing_ = false;        // guarded by mu_: a worker is writing sample `written_`
+  bool abort_ = false;          // guarded by mu_
+  std::exception_ptr failure_;  // guarded by mu_: the first error in input order (or the writer's)
+  SampleSink sink_;
+};
+
 }  // namespace
 
 Shape row_shape_of(const Shape& sample_shape) {
@@ -390,163 +572,11 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
     if (fixed) check_expected(info.shape, o, "(recipe)");
   }
 
-  const auto n = static_cast<std::int64_t>(images.size());
   const int threads = std::max(1, o.threads);
-  const std::int64_t window = 2 * threads + 2;
-  // `threads` workers and no other thread (the caller's thread is one of them). Each takes the
-  // next image, decodes it and runs the image steps (the expensive, parallel part) into slot
-  // i % window, then, if no one is writing, becomes the writer: it turns every prepared image
-  // that is next in input order into output values in cache-sized pieces, hashing and writing
-  // each piece while it is in cache, and goes back to decoding when the next one is not ready.
-  // The ordered part (~1 ms of ~3.3 ms per 640x640 sample) so moves between the workers: no
-  // third thread competes with them for the cores, and no worker waits for another to finish an
-  // image unless the window is full. A slot's buffers are reused, so there is no per-image
-  // allocation of the ~5 MB float sample.
-  struct Slot {
-    PreparedImage prepared;
-    std::exception_ptr error;
-    bool ready = false;
-  };
-  std::vector<Slot> slots(static_cast<std::size_t>(window));
-  std::mutex mu;
-  std::condition_variable cv;
-  std::atomic<std::int64_t> next{0};
-  std::int64_t written = 0;    // guarded by mu
-  bool writing = false;        // guarded by mu: a worker is writing sample `written`
-  bool abort = false;          // guarded by mu
-  std::exception_ptr failure;  // guarded by mu: the first error in input order (or the writer's)
-
-  // OpenCV's own thread pool stays out while the workers run (cv::resize would otherwise fan
-  // out over every core and oversubscribe against them): parallelism is across images. The
-  // setting is process-wide, so the caller's is restored afterwards.
-  struct OpenCvThreads {
-    int saved = cv::getNumThreads();
-    OpenCvThreads() { cv::setNumThreads(1); }
-    ~OpenCvThreads() { cv::setNumThreads(saved); }
-    OpenCvThreads(const OpenCvThreads&) = delete;
-    OpenCvThreads& operator=(const OpenCvThreads&) = delete;
-  } opencv_threads;
-  SampleSink sink(out, format, o.input_name, o.force, n);
-  // About 64 KiB per piece: it stays in L2 between conversion, hashing and the copy into the file.
-  constexpr std::size_t kChunkBytes = 64 * 1024;
-
-  // Sample i in order into the sink (only the writer runs this).
-  auto write_sample = [&](std::int64_t i) {
-    Slot& slot = slots[static_cast<std::size_t>(i % window)];
-    if (slot.error) std::rethrow_exception(slot.error);
-    const std::string& source = images[static_cast<std::size_t>(i)].string();
-    const PreparedImage& p = slot.prepared;
-    const Shape& shape = p.info.shape;
-    check_expected(shape, o, source);
-    sink.begin(shape, o.recipe.dtype, source);
-    const std::size_t elem = dtype_size(o.recipe.dtype);
-    if (pipeline.planar()) {
-      const auto height = static_cast<int>(shape[static_cast<std::size_t>(p.info.height_axis)]);
-      const auto width =
-          static_cast<std::size_t>(shape[static_cast<std::size_t>(p.info.width_axis)]);
-      const std::size_t row_bytes = width * elem;
-      const int rows_per_chunk = static_cast<int>(
-          std::max<std::size_t>(1, kChunkBytes / std::max<std::size_t>(row_bytes, 1)));
-      for (int c = 0; c < p.info.channels; ++c) {
-        for (int y = 0; y < height; y += rows_per_chunk) {
-          const int y1 = std::min(height, y + rows_per_chunk);
-          const std::size_t bytes = static_cast<std::size_t>(y1 - y) * row_bytes;
-          pipeline.write_plane_rows(p, c, y, y1, sink.reserve(bytes));
-          sink.commit(bytes);
-        }
-      }
-    } else {
-      const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * elem;
-      pipeline.write_all(p, sink.reserve(bytes));
-      sink.commit(bytes);
-    }
-    sink.end();
-    if (o.progress) o.progress(i + 1, n);
-  };
-
-  // With mu held: while no one writes and the next sample in order is ready, write it (mu is
-  // released meanwhile). A slot made ready while another worker writes is seen by that writer
-  // when it looks again, so no ready sample is left behind.
-  auto drain = [&](std::unique_lock<std::mutex>& lock) {
-    while (!writing && !abort && written < n &&
-           slots[static_cast<std::size_t>(written % window)].ready) {
-      writing = true;
-      const std::int64_t i = written;
-      lock.unlock();
-      std::exception_ptr error;
-      try {
-        write_sample(i);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      lock.lock();
-      writing = false;
-      if (error) {
-        if (!failure) failure = error;
-        abort = true;
-      } else {
-        slots[static_cast<std::size_t>(i % window)].ready = false;
-        written = i + 1;
-      }
-      cv.notify_all();
-    }
-  };
-
-  auto worker = [&] {
-    std::vector<unsigned char> file_bytes;  // the JPEG being decoded, reused
-    // Decoded into this thread's buffer (reused, so warm in cache and already faulted in; 1.3 MB
-    // at 768x576). Where the prepared image still uses its pixels (no image step copied them) it
-    // holds a reference to them, and decode_image_into then takes a fresh buffer.
-    cv::Mat decoded;
-    while (true) {
-      const std::int64_t i = next.fetch_add(1);
-      if (i >= n) return;
-      {
-        std::unique_lock lock(mu);
-        cv.wait(lock, [&] { return abort || i < written + window; });
-        if (abort) return;
-      }
-      // The slot is ours until we mark it ready: sample i - window is written.
-      Slot& slot = slots[static_cast<std::size_t>(i % window)];
-      slot.error = nullptr;
-      try {
-        decode_image_into(images[static_cast<std::size_t>(i)], file_bytes, decoded);
-        pipeline.prepare(decoded, slot.prepared);
-        const auto nbytes = static_cast<std::size_t>(shape_numel(slot.prepared.info.shape)) *
-                            dtype_size(o.recipe.dtype);
-        check_alloc(nbytes, "one preprocessed sample");
-      } catch (Error& e) {
-        bool has_image = false;
-        for (const auto& [k, v] : e.context()) has_image = has_image || k == "image";
-        if (!has_image) e.with("image", images[static_cast<std::size_t>(i)].string());
-        slot.error = std::current_exception();
-      } catch (...) {
-        slot.error = std::current_exception();
-      }
-      std::unique_lock lock(mu);
-      slot.ready = true;
-      drain(lock);
-    }
-  };
-
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(threads - 1));
-  try {
-    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  } catch (...) {
-    {
-      std::lock_guard lock(mu);
-      abort = true;
-    }
-    cv.notify_all();
-    for (auto& t : pool) t.join();
-    throw;
-  }
-  worker();  // this thread is the last worker
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-  if (written != n) throw Error(ErrorCode::kInternal, "pack: a sample was not written");
-  sink.finish();
+  const OpenCvThreads opencv_threads;
+  PackWorkers workers(images, o, pipeline, out, format, threads);
+  workers.run();
+  const SampleSink& sink = workers.sink();
 
   PackResult r;
   r.output = out;

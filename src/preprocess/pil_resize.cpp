@@ -34,10 +34,10 @@ double filter_value(PilFilter f, double x) {
              (static_cast<double>(0.54f) + static_cast<double>(0.46f) * std::cos(x));
     }
     case PilFilter::kBicubic: {
-      constexpr double a = -0.5;  // Keys' cubic with a = -0.5, as Pillow
+      constexpr double kA = -0.5;  // Keys' cubic with a = -0.5, as Pillow
       x = std::fabs(x);
-      if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
-      if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+      if (x < 1.0) return ((kA + 2.0) * x - (kA + 3.0)) * x * x + 1;
+      if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * kA;
       return 0.0;
     }
     case PilFilter::kLanczos: {
@@ -169,23 +169,23 @@ cv::Mat pil_resize(const cv::Mat& src, int out_width, int out_height, PilFilter 
   if (out_width == src.cols && out_height == src.rows) return src.clone();  // PIL returns a copy
   const bool need_h = out_width != src.cols;
   const bool need_v = out_height != src.rows;
-  const Coeffs ch = precompute(src.cols, out_width, filter);
-  const Coeffs cv_ = precompute(src.rows, out_height, filter);
+  const Coeffs coeffs_h = precompute(src.cols, out_width, filter);
+  const Coeffs coeffs_v = precompute(src.rows, out_height, filter);
   // Rows of the source that the vertical pass reads.
-  const int ybox_first = cv_.bounds[0];
-  const int ybox_last = cv_.bounds[static_cast<std::size_t>(out_height) * 2 - 2] +
-                        cv_.bounds[static_cast<std::size_t>(out_height) * 2 - 1];
+  const int ybox_first = coeffs_v.bounds[0];
+  const int ybox_last = coeffs_v.bounds[static_cast<std::size_t>(out_height) * 2 - 2] +
+                        coeffs_v.bounds[static_cast<std::size_t>(out_height) * 2 - 1];
   cv::Mat cur = src;
   int shift = 0;
   if (need_h) {
     cv::Mat tmp(ybox_last - ybox_first, out_width, src.type());
-    resample_horizontal(src, tmp, ybox_first, ch);
+    resample_horizontal(src, tmp, ybox_first, coeffs_h);
     cur = tmp;
     shift = ybox_first;
   }
   if (need_v) {
     cv::Mat out(out_height, out_width, src.type());
-    resample_vertical(cur, out, cv_, shift);
+    resample_vertical(cur, out, coeffs_v, shift);
     return out;
   }
   return cur;

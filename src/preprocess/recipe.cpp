@@ -112,8 +112,8 @@ const char* step_kind_name(StepKind kind) {
 const char* layout_name(Layout layout) { return layout == Layout::kNCHW ? "NCHW" : "NHWC"; }
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> names = {"yolo", "yolo-resize", "yunet", "edgeface"};
-  return names;
+  static const std::vector<std::string> kNames = {"yolo", "yolo-resize", "yunet", "edgeface"};
+  return kNames;
 }
 
 bool is_preset_name(const std::string& name) {
@@ -210,6 +210,155 @@ std::array<std::int64_t, 2> resize_out_hw(const Step& s, std::int64_t h, std::in
   return {s.height, s.width};
 }
 
+// convertColor: the form must exist and take the image's channel count.
+void apply_convert_color(std::size_t i, const Step& s, int& channels) {
+  const ColorForm* f = find_form(s.form);
+  if (!f) {
+    std::string known;
+    for (const auto& c : kColorForms) known += (known.empty() ? "" : ", ") + std::string(c.name);
+    step_error(i, s, "unknown form '" + s.form + "' (known: " + known + ")");
+  }
+  if (channels != f->in_channels) {
+    step_error(i, s,
+               s.form + " needs a " + std::to_string(f->in_channels) +
+                   "-channel image, this one has " + std::to_string(channels));
+  }
+  channels = f->out_channels;
+}
+
+// resize: its sizes, interpolation and padding options for its mode.
+void check_resize(std::size_t i, const Step& s, int channels, bool is_float) {
+  const bool has_wh = s.width != 0 || s.height != 0;
+  if (s.size != 0 && has_wh) step_error(i, s, "give either size or width+height, not both");
+  if (s.size == 0 && !has_wh) step_error(i, s, "needs size or width+height");
+  if (s.size < 0 || (has_wh && (s.width <= 0 || s.height <= 0))) {
+    step_error(i, s,
+               "sizes must be positive, got size " + std::to_string(s.size) + ", width " +
+                   std::to_string(s.width) + ", height " + std::to_string(s.height));
+  }
+  if (s.size > 65536 || s.width > 65536 || s.height > 65536) step_error(i, s, "size above 65536");
+  const std::string interp = upper(s.interpolation);
+  if (s.mode == ResizeMode::kTorchvision) {
+    if (is_float)
+      step_error(i, s,
+                 "torchvision mode resizes 8-bit images (PIL); put it before arithmetic steps");
+    if (!(interp.empty() || interp == "BILINEAR" || interp == "BICUBIC" || interp == "LANCZOS" ||
+          interp == "BOX" || interp == "HAMMING")) {
+      step_error(i, s,
+                 "interpolation '" + s.interpolation +
+                     "' not supported in torchvision mode (BILINEAR, BICUBIC, LANCZOS, BOX, "
+                     "HAMMING)");
+    }
+  } else {
+    if (!(interp.empty() || interp == "LINEAR" || interp == "NEAREST" || interp == "CUBIC" ||
+          interp == "AREA" || interp == "LANCZOS4")) {
+      step_error(i, s,
+                 "interpolation '" + s.interpolation +
+                     "' not supported (LINEAR, NEAREST, CUBIC, AREA, LANCZOS4)");
+    }
+  }
+  if (s.mode == ResizeMode::kPad) {
+    if (!s.pad_value.empty() && s.pad_value.size() != 1 &&
+        s.pad_value.size() != static_cast<std::size_t>(channels)) {
+      step_error(i, s, "pad_value needs 1 or " + std::to_string(channels) + " values");
+    }
+    const std::string loc = upper(s.pad_location);
+    if (!(loc.empty() || loc == "EDGE" || loc == "CENTER" || loc == "CORNER")) {
+      step_error(i, s,
+                 "pad_location '" + s.pad_location +
+                     "' not supported (edge or center: centred; corner: pad right/bottom)");
+    }
+  } else if (!s.pad_value.empty() || !s.pad_location.empty()) {
+    step_error(i, s, "pad_value/pad_location need mode \"pad\"");
+  }
+}
+
+void check_normalize(std::size_t i, const Step& s, int channels, bool layout_started) {
+  auto ok_size = [&](std::size_t n) { return n == 1 || n == static_cast<std::size_t>(channels); };
+  if (s.mean.empty() || s.std.empty()) step_error(i, s, "needs mean and std");
+  if (!ok_size(s.mean.size()) || !ok_size(s.std.size())) {
+    step_error(i, s, "mean and std need 1 or " + std::to_string(channels) + " values");
+  }
+  if (layout_started && (s.mean.size() > 1 || s.std.size() > 1)) {
+    step_error(i, s,
+               "per-channel normalize after transpose/expandDim broadcasts over the wrong "
+               "axis; move it before them");
+  }
+  for (double v : s.std) {
+    if (v == 0.0) step_error(i, s, "std must not be 0");
+  }
+}
+
+// transpose: a permutation of the current axes.
+void apply_transpose(std::size_t i, const Step& s, std::vector<int>& labels) {
+  std::vector<int> sorted = s.axis;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<int> want(labels.size());
+  std::iota(want.begin(), want.end(), 0);
+  if (sorted != want) {
+    step_error(i, s,
+               "axis must be a permutation of 0.." + std::to_string(labels.size() - 1) +
+                   " for a rank-" + std::to_string(labels.size()) + " tensor");
+  }
+  std::vector<int> next(labels.size());
+  for (std::size_t k = 0; k < labels.size(); ++k)
+    next[k] = labels[static_cast<std::size_t>(s.axis[k])];
+  labels = next;
+}
+
+// expandDim: one axis in [-(rank + 1), rank].
+void apply_expand_dim(std::size_t i, const Step& s, std::vector<int>& labels) {
+  if (s.axis.size() != 1) step_error(i, s, "needs one axis");
+  const int rank = static_cast<int>(labels.size());
+  int a = s.axis[0];
+  if (a < -(rank + 1) || a > rank) {
+    step_error(i, s,
+               "axis " + std::to_string(a) + " out of range for a rank-" + std::to_string(rank) +
+                   " tensor");
+  }
+  if (a < 0) a += rank + 1;
+  labels.insert(labels.begin() + a, -1);
+}
+
+// The output shape from the axis labels (0 = H, 1 = W, 2 = C, -1 = an inserted unit axis).
+ShapeInfo shape_from_labels(const std::vector<int>& labels, std::int64_t h, std::int64_t w,
+                            int channels) {
+  ShapeInfo info;
+  info.channels = channels;
+  for (std::size_t k = 0; k < labels.size(); ++k) {
+    switch (labels[k]) {
+      case 0:
+        info.shape.push_back(h);
+        info.height_axis = static_cast<int>(k);
+        break;
+      case 1:
+        info.shape.push_back(w);
+        info.width_axis = static_cast<int>(k);
+        break;
+      case 2:
+        info.shape.push_back(channels);
+        info.channel_axis = static_cast<int>(k);
+        break;
+      default:
+        info.shape.push_back(1);
+        break;
+    }
+  }
+  return info;
+}
+
+// A recipe's declared layout must be what its own transpose/expandDim steps give.
+void check_declared_layout(const Recipe& recipe, const ShapeInfo& info) {
+  if (!recipe.layout) return;
+  const bool nchw = info.shape.size() == 4 && info.channel_axis == 1 && info.height_axis == 2;
+  const bool nhwc = info.shape.size() == 4 && info.channel_axis == 3 && info.height_axis == 1;
+  if ((*recipe.layout == Layout::kNCHW && !nchw) || (*recipe.layout == Layout::kNHWC && !nhwc)) {
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("recipe says layout ") + layout_name(*recipe.layout) +
+                    " but its transpose/expandDim steps give " + shape_to_string(info.shape));
+  }
+}
+
 }  // namespace
 
 ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> image_hw) {
@@ -248,67 +397,11 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
     }
     switch (s.kind) {
       case StepKind::kConvertColor: {
-        const ColorForm* f = find_form(s.form);
-        if (!f) {
-          std::string known;
-          for (const auto& c : kColorForms)
-            known += (known.empty() ? "" : ", ") + std::string(c.name);
-          step_error(i, s, "unknown form '" + s.form + "' (known: " + known + ")");
-        }
-        if (channels != f->in_channels) {
-          step_error(i, s,
-                     s.form + " needs a " + std::to_string(f->in_channels) +
-                         "-channel image, this one has " + std::to_string(channels));
-        }
-        channels = f->out_channels;
+        apply_convert_color(i, s, channels);
         break;
       }
       case StepKind::kResize: {
-        const bool has_wh = s.width != 0 || s.height != 0;
-        if (s.size != 0 && has_wh) step_error(i, s, "give either size or width+height, not both");
-        if (s.size == 0 && !has_wh) step_error(i, s, "needs size or width+height");
-        if (s.size < 0 || (has_wh && (s.width <= 0 || s.height <= 0))) {
-          step_error(i, s,
-                     "sizes must be positive, got size " + std::to_string(s.size) + ", width " +
-                         std::to_string(s.width) + ", height " + std::to_string(s.height));
-        }
-        if (s.size > 65536 || s.width > 65536 || s.height > 65536)
-          step_error(i, s, "size above 65536");
-        const std::string interp = upper(s.interpolation);
-        if (s.mode == ResizeMode::kTorchvision) {
-          if (is_float)
-            step_error(
-                i, s,
-                "torchvision mode resizes 8-bit images (PIL); put it before arithmetic steps");
-          if (!(interp.empty() || interp == "BILINEAR" || interp == "BICUBIC" ||
-                interp == "LANCZOS" || interp == "BOX" || interp == "HAMMING")) {
-            step_error(i, s,
-                       "interpolation '" + s.interpolation +
-                           "' not supported in torchvision mode (BILINEAR, BICUBIC, LANCZOS, BOX, "
-                           "HAMMING)");
-          }
-        } else {
-          if (!(interp.empty() || interp == "LINEAR" || interp == "NEAREST" || interp == "CUBIC" ||
-                interp == "AREA" || interp == "LANCZOS4")) {
-            step_error(i, s,
-                       "interpolation '" + s.interpolation +
-                           "' not supported (LINEAR, NEAREST, CUBIC, AREA, LANCZOS4)");
-          }
-        }
-        if (s.mode == ResizeMode::kPad) {
-          if (!s.pad_value.empty() && s.pad_value.size() != 1 &&
-              s.pad_value.size() != static_cast<std::size_t>(channels)) {
-            step_error(i, s, "pad_value needs 1 or " + std::to_string(channels) + " values");
-          }
-          const std::string loc = upper(s.pad_location);
-          if (!(loc.empty() || loc == "EDGE" || loc == "CENTER" || loc == "CORNER")) {
-            step_error(i, s,
-                       "pad_location '" + s.pad_location +
-                           "' not supported (edge or center: centred; corner: pad right/bottom)");
-          }
-        } else if (!s.pad_value.empty() || !s.pad_location.empty()) {
-          step_error(i, s, "pad_value/pad_location need mode \"pad\"");
-        }
+        check_resize(i, s, channels, is_float);
         auto hw = resize_out_hw(s, h, w);
         h = hw[0];
         w = hw[1];
@@ -324,21 +417,7 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
         w = s.width;
         break;
       case StepKind::kNormalize: {
-        auto ok_size = [&](std::size_t n) {
-          return n == 1 || n == static_cast<std::size_t>(channels);
-        };
-        if (s.mean.empty() || s.std.empty()) step_error(i, s, "needs mean and std");
-        if (!ok_size(s.mean.size()) || !ok_size(s.std.size())) {
-          step_error(i, s, "mean and std need 1 or " + std::to_string(channels) + " values");
-        }
-        if (layout_started && (s.mean.size() > 1 || s.std.size() > 1)) {
-          step_error(i, s,
-                     "per-channel normalize after transpose/expandDim broadcasts over the wrong "
-                     "axis; move it before them");
-        }
-        for (double v : s.std) {
-          if (v == 0.0) step_error(i, s, "std must not be 0");
-        }
+        check_normalize(i, s, channels, layout_started);
         is_float = true;
         break;
       }
@@ -352,33 +431,12 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
         is_float = true;
         break;
       case StepKind::kTranspose: {
-        std::vector<int> sorted = s.axis;
-        std::sort(sorted.begin(), sorted.end());
-        std::vector<int> want(labels.size());
-        std::iota(want.begin(), want.end(), 0);
-        if (sorted != want) {
-          step_error(i, s,
-                     "axis must be a permutation of 0.." + std::to_string(labels.size() - 1) +
-                         " for a rank-" + std::to_string(labels.size()) + " tensor");
-        }
-        std::vector<int> next(labels.size());
-        for (std::size_t k = 0; k < labels.size(); ++k)
-          next[k] = labels[static_cast<std::size_t>(s.axis[k])];
-        labels = next;
+        apply_transpose(i, s, labels);
         layout_started = true;
         break;
       }
       case StepKind::kExpandDim: {
-        if (s.axis.size() != 1) step_error(i, s, "needs one axis");
-        const int rank = static_cast<int>(labels.size());
-        int a = s.axis[0];
-        if (a < -(rank + 1) || a > rank) {
-          step_error(i, s,
-                     "axis " + std::to_string(a) + " out of range for a rank-" +
-                         std::to_string(rank) + " tensor");
-        }
-        if (a < 0) a += rank + 1;
-        labels.insert(labels.begin() + a, -1);
+        apply_expand_dim(i, s, labels);
         layout_started = true;
         break;
       }
@@ -393,36 +451,8 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
                 "recipe dtype uint8 cannot hold the result of arithmetic steps; use float32");
   }
 
-  ShapeInfo info;
-  info.channels = channels;
-  for (std::size_t k = 0; k < labels.size(); ++k) {
-    switch (labels[k]) {
-      case 0:
-        info.shape.push_back(h);
-        info.height_axis = static_cast<int>(k);
-        break;
-      case 1:
-        info.shape.push_back(w);
-        info.width_axis = static_cast<int>(k);
-        break;
-      case 2:
-        info.shape.push_back(channels);
-        info.channel_axis = static_cast<int>(k);
-        break;
-      default:
-        info.shape.push_back(1);
-        break;
-    }
-  }
-  if (has_layout && recipe.layout) {
-    const bool nchw = info.shape.size() == 4 && info.channel_axis == 1 && info.height_axis == 2;
-    const bool nhwc = info.shape.size() == 4 && info.channel_axis == 3 && info.height_axis == 1;
-    if ((*recipe.layout == Layout::kNCHW && !nchw) || (*recipe.layout == Layout::kNHWC && !nhwc)) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  std::string("recipe says layout ") + layout_name(*recipe.layout) +
-                      " but its transpose/expandDim steps give " + shape_to_string(info.shape));
-    }
-  }
+  ShapeInfo info = shape_from_labels(labels, h, w, channels);
+  if (has_layout) check_declared_layout(recipe, info);
   return info;
 }
 

@@ -311,9 +311,9 @@ Recipe recipe_from_json(const json& j, const std::string& what) {
     return cfg.recipe;
   } else if (j.is_object() && j.contains("preprocessings")) {
     for (auto it = j.begin(); it != j.end(); ++it) {
-      static const std::set<std::string> known = {"preprocessings", "dtype", "layout", "input_name",
-                                                  "name"};
-      if (!known.count(it.key())) {
+      static const std::set<std::string> kKnownKeys = {"preprocessings", "dtype", "layout",
+                                                       "input_name", "name"};
+      if (!kKnownKeys.count(it.key())) {
         Error e(ErrorCode::kInvalidArgument,
                 "unknown recipe key '" + it.key() +
                     "' (preprocessings, dtype, layout, input_name, name)");
@@ -414,9 +414,9 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
   if (c.recipe.input_name.empty() && c.inputs.size() == 1) c.recipe.input_name = c.inputs[0].first;
   validate_named(c.recipe, what);
   for (auto it = j.begin(); it != j.end(); ++it) {
-    static const std::set<std::string> mine = {"inputs", "calibration_num", "calibration_method",
-                                               "default_loader"};
-    if (!mine.count(it.key())) c.extra[it.key()] = it.value();
+    static const std::set<std::string> kOwnKeys = {"inputs", "calibration_num",
+                                                   "calibration_method", "default_loader"};
+    if (!kOwnKeys.count(it.key())) c.extra[it.key()] = it.value();
   }
   return c;
 }

@@ -185,8 +185,8 @@ std::vector<RowKernel> detect_kernels() { return {RowKernel::kSimd128}; }
 
 // Detected once, on first use (not at static initialisation, whose order across files is open).
 const std::vector<RowKernel>& kernels() {
-  static const std::vector<RowKernel> k = detect_kernels();
-  return k;
+  static const std::vector<RowKernel> kKernels = detect_kernels();
+  return kKernels;
 }
 
 // The portable kernel: convert with 128-bit universal intrinsics, then the chain one operation
@@ -274,8 +274,8 @@ void convert_row_u8_f32_with(RowKernel k, const std::uint8_t* in, int ch, int sr
 
 void convert_row_u8_f32(const std::uint8_t* in, int ch, int src_c, int n,
                         const ArithmeticChain& chain, float* out) {
-  static const RowKernel k = row_convert_kernel();
-  convert_row_u8_f32_with(k, in, ch, src_c, n, chain, out);
+  static const RowKernel kKernel = row_convert_kernel();
+  convert_row_u8_f32_with(kKernel, in, ch, src_c, n, chain, out);
 }
 
 void extract_row_u8(const std::uint8_t* in, int ch, int src_c, int n, std::uint8_t* o) {
