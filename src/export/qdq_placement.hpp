@@ -42,7 +42,7 @@ struct PlacementOptions {
   // quantizes both Add inputs.
   bool fuse_residual_add = true;
   // Nodes (exact names) kept float by a calibrate rule, with the reason ranges.json shows
-  // (the dominant-noise rule, export/dominant_noise.hpp). Applied like --exclude.
+  // (the dominant-noise rule, quantize/dominant_noise.hpp). Applied like --exclude.
   std::map<std::string, std::string> float_reasons;
 };
 
