@@ -47,8 +47,7 @@ printf '%s\n' "${units[@]}" | xargs -P "$JOBS" -I{} sh -c '
 findings=$(awk '
   /^[^ ].*:[0-9]+:[0-9]+: (warning|error): / { if (f != "") print f; f = $0; next }
   /: note: [0-9]+ lines including/ && f != "" { sub(/.*: note: /, ""); f = f " -- " $0; next }
-  /^ / || /: note: / { next }  # source excerpts, carets, other notes
-  { if (f != "") print f; f = "" }
+  # Source excerpts, carets and other notes are left out.
   END { if (f != "") print f }' "$logs"/*.log | sed "s|^$ROOT/||" | sort -u)
 # A unit that failed without a finding (a crash, an unreadable file) is a failure too.
 crashed=()
