@@ -103,7 +103,7 @@ ImageClassEval evaluate_image_class(std::vector<const Detection*> dets,
 
 double interpolated_ap(std::span<const std::uint8_t> true_positive,
                        std::span<const std::uint8_t> ignored, std::int64_t num_ground_truth) {
-  static const auto rec_thr = coco_recall_thresholds();
+  static const auto kRecallThresholds = coco_recall_thresholds();
   if (num_ground_truth <= 0) return std::numeric_limits<double>::quiet_NaN();
   const std::size_t nd = true_positive.size();
   std::vector<double> rc(nd), pr(nd);
@@ -122,7 +122,7 @@ double interpolated_ap(std::span<const std::uint8_t> true_positive,
     if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
   }
   double sum = 0;
-  for (double r : rec_thr) {
+  for (double r : kRecallThresholds) {
     // np.searchsorted(rc, r, side='left'): first index with rc >= r; past the end gives 0.
     const auto it = std::lower_bound(rc.begin(), rc.end(), r);
     if (it != rc.end()) sum += pr[static_cast<std::size_t>(it - rc.begin())];

@@ -255,25 +255,17 @@ EvalResult run_eval(const EvalOptions& o, const Progress& progress) {
   return run_eval(o, *fp32, *int8, progress);
 }
 
-EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner& int8_runner,
-                    const Progress& progress) {
-  EvalResult r;
-  r.options = o;
-  ModelRunner* fp32 = &fp32_runner;
-  ModelRunner* int8 = &int8_runner;
-  const auto input_pairs =
-      pair_names(fp32->model().inputs(), int8->model().inputs(), "inputs", r.notes);
-  const auto output_pairs =
-      pair_names(fp32->model().outputs(), int8->model().outputs(), "outputs", r.notes);
-  if (!o.pairs.empty() && o.task != Task::kEmbedding) {
-    throw Error(ErrorCode::kInvalidArgument, "--pairs applies to the embedding task");
-  }
+namespace {
+
+using NamePairs = std::vector<std::pair<std::string, std::string>>;
+
+std::unique_ptr<SampleSource> open_eval_source(const EvalOptions& o, const engine::Model& fp32) {
   preprocess::DataRequest request;
   request.data = o.data;
   request.recipe = o.recipe;
   request.size_wh = o.size_wh;
   request.limit = static_cast<std::int64_t>(o.limit);
-  auto source = open_samples(request, fp32->model(), o.fp32_model.string());
+  auto source = open_samples(request, fp32, o.fp32_model.string());
   if (source->size() == 0) throw Error(ErrorCode::kInvalidArgument, "the data holds no samples");
   if (!o.labels.empty() && !source->has_images()) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -281,83 +273,166 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner&
                 "each image through the recipe's letterbox")
         .with("file", o.data.string());
   }
-  TaskState task(o);
-  std::vector<TensorComparator> comparators(output_pairs.size());
-  const std::size_t total = source->size();
-  const std::size_t chunk = std::max<std::size_t>(1, o.chunk);
-  for (std::size_t first = 0; first < total; first += chunk) {
-    const std::size_t count = std::min(chunk, total - first);
-    std::vector<EvalSample> samples;
-    std::vector<TensorMap> in_fp32, in_int8;
-    for (std::size_t i = first; i < first + count; ++i) {
-      samples.push_back(source->get(i, i < o.thumbnails));
-      in_fp32.push_back(samples.back().inputs);
-      TensorMap m;
-      for (const auto& [f, q] : input_pairs) m[q] = samples.back().inputs.at(f);
-      in_int8.push_back(std::move(m));
-    }
-    const std::vector<TensorMap> out_a = fp32->run(in_fp32);
-    const std::vector<TensorMap> out_b = int8->run(in_int8);
-    for (std::size_t k = 0; k < count; ++k) {
-      EvalSample& s = samples[k];
-      std::map<std::string, Tensor> a, b;  // by FP32 output name
-      for (std::size_t j = 0; j < output_pairs.size(); ++j) {
-        const auto& [fname, qname] = output_pairs[j];
-        a[fname] = out_a[k].at(fname);
-        b[fname] = out_b[k].at(qname);
-        const Tensor& ta = a[fname];
-        const Tensor& tb = b[fname];
-        if (ta.shape() != tb.shape() || ta.dtype() != DType::kFloat32 ||
-            tb.dtype() != DType::kFloat32) {
-          throw Error(ErrorCode::kInvalidArgument,
-                      "outputs differ: FP32 " + std::string(dtype_name(ta.dtype())) + " " +
-                          shape_to_string(ta.shape()) + ", INT8 " +
-                          std::string(dtype_name(tb.dtype())) + " " + shape_to_string(tb.shape()) +
-                          " (only float32 outputs are compared)")
-              .with("tensor", fname)
-              .with("image", s.name);
-        }
-        try {
-          comparators[j].add(ta.values<float>(), tb.values<float>());
-        } catch (Error& e) {
-          e.with("tensor", fname).with("image", s.name);
-          throw;
-        }
-      }
-      const Tensor& first_a = a.at(output_pairs[0].first);
-      const Tensor& first_b = b.at(output_pairs[0].first);
-      switch (o.task) {
-        case Task::kRaw:
-          break;
-        case Task::kYolo:
-          task.add_yolo(s, first_a, first_b);
-          break;
-        case Task::kYunet:
-          task.add_yunet(s, a, b);
-          break;
-        case Task::kEmbedding:
-          task.add_embedding(s, first_a, first_b);
-          break;
-      }
-      if (first + k < o.thumbnails) {
-        ReportThumbnail t;
-        t.caption = s.name;
-        if (!s.source.pixels.empty()) t.before = make_thumbnail(s.source, 160);
-        const Tensor& in = s.inputs.begin()->second;
-        const auto& sh = in.shape();
-        const bool image_like = in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 &&
-                                (sh[1] == 1 || sh[1] == 3);
-        if (image_like) t.after = make_thumbnail(image_from_chw(in.view()), 160);
-        if (!t.before.pixels.empty() || !t.after.pixels.empty()) r.thumbnails.push_back(t);
-      }
-    }
-    if (progress) progress(first + count, total);
-  }
-  r.samples = total;
+  return source;
+}
+
+// Both models' outputs of one sample by FP32 output name, each pair fed to its comparator.
+void compare_outputs(const EvalSample& s, const TensorMap& out_a, const TensorMap& out_b,
+                     const NamePairs& output_pairs, std::vector<TensorComparator>& comparators,
+                     std::map<std::string, Tensor>& a, std::map<std::string, Tensor>& b) {
   for (std::size_t j = 0; j < output_pairs.size(); ++j) {
-    r.outputs.push_back({output_pairs[j].first, comparators[j].result()});
+    const auto& [fname, qname] = output_pairs[j];
+    a[fname] = out_a.at(fname);
+    b[fname] = out_b.at(qname);
+    const Tensor& ta = a[fname];
+    const Tensor& tb = b[fname];
+    if (ta.shape() != tb.shape() || ta.dtype() != DType::kFloat32 ||
+        tb.dtype() != DType::kFloat32) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "outputs differ: FP32 " + std::string(dtype_name(ta.dtype())) + " " +
+                      shape_to_string(ta.shape()) + ", INT8 " +
+                      std::string(dtype_name(tb.dtype())) + " " + shape_to_string(tb.shape()) +
+                      " (only float32 outputs are compared)")
+          .with("tensor", fname)
+          .with("image", s.name);
+    }
+    try {
+      comparators[j].add(ta.values<float>(), tb.values<float>());
+    } catch (Error& e) {
+      e.with("tensor", fname).with("image", s.name);
+      throw;
+    }
   }
-  // Task metrics.
+}
+
+void add_to_task(TaskState& task, Task kind, const EvalSample& s,
+                 const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b,
+                 const std::string& first_output) {
+  const Tensor& first_a = a.at(first_output);
+  const Tensor& first_b = b.at(first_output);
+  switch (kind) {
+    case Task::kRaw:
+      break;
+    case Task::kYolo:
+      task.add_yolo(s, first_a, first_b);
+      break;
+    case Task::kYunet:
+      task.add_yunet(s, a, b);
+      break;
+    case Task::kEmbedding:
+      task.add_embedding(s, first_a, first_b);
+      break;
+  }
+}
+
+void add_thumbnail(const EvalSample& s, EvalResult& r) {
+  ReportThumbnail t;
+  t.caption = s.name;
+  if (!s.source.pixels.empty()) t.before = make_thumbnail(s.source, 160);
+  const Tensor& in = s.inputs.begin()->second;
+  const auto& sh = in.shape();
+  const bool image_like =
+      in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 && (sh[1] == 1 || sh[1] == 3);
+  if (image_like) t.after = make_thumbnail(image_from_chw(in.view()), 160);
+  if (!t.before.pixels.empty() || !t.after.pixels.empty()) r.thumbnails.push_back(t);
+}
+
+// Samples [first, first + count) through both models, into the comparators and the task.
+void evaluate_chunk(const EvalOptions& o, SampleSource& source, std::size_t first,
+                    std::size_t count, ModelRunner& fp32, ModelRunner& int8,
+                    const NamePairs& input_pairs, const NamePairs& output_pairs,
+                    std::vector<TensorComparator>& comparators, TaskState& task, EvalResult& r) {
+  std::vector<EvalSample> samples;
+  std::vector<TensorMap> in_fp32, in_int8;
+  for (std::size_t i = first; i < first + count; ++i) {
+    samples.push_back(source.get(i, i < o.thumbnails));
+    in_fp32.push_back(samples.back().inputs);
+    TensorMap m;
+    for (const auto& [f, q] : input_pairs) m[q] = samples.back().inputs.at(f);
+    in_int8.push_back(std::move(m));
+  }
+  const std::vector<TensorMap> out_a = fp32.run(in_fp32);
+  const std::vector<TensorMap> out_b = int8.run(in_int8);
+  for (std::size_t k = 0; k < count; ++k) {
+    const EvalSample& s = samples[k];
+    std::map<std::string, Tensor> a, b;  // by FP32 output name
+    compare_outputs(s, out_a[k], out_b[k], output_pairs, comparators, a, b);
+    add_to_task(task, o.task, s, a, b, output_pairs[0].first);
+    if (first + k < o.thumbnails) add_thumbnail(s, r);
+  }
+}
+
+void yolo_object_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
+  r.objects_int8_vs_fp32 = task.objects_agree.result();
+  const std::string label = "F1 @ IoU 0.5, score > " + format_score(o.reference_conf);
+  if (task.has_labels()) {
+    r.objects_fp32_vs_labels = task.objects_fp32_gt.result();
+    r.objects_int8_vs_labels = task.objects_int8_gt.result();
+    r.metrics.push_back(
+        {"f1", label, r.objects_fp32_vs_labels->f1, r.objects_int8_vs_labels->f1, true});
+  } else {
+    r.metrics.push_back({"f1", label + " (vs FP32's)", 1.0, r.objects_int8_vs_fp32->f1, true});
+  }
+}
+
+void yunet_face_metrics(const TaskState& task, EvalResult& r) {
+  r.faces_int8_vs_fp32 = task.faces_agree.result();
+  if (task.has_labels()) {
+    r.faces_fp32_vs_labels = task.faces_fp32_gt.result();
+    r.faces_int8_vs_labels = task.faces_int8_gt.result();
+    r.metrics.push_back(
+        {"f1", "F1 @ IoU 0.5", r.faces_fp32_vs_labels->f1, r.faces_int8_vs_labels->f1, true});
+  } else {
+    r.metrics.push_back(
+        {"f1", "F1 @ IoU 0.5 (vs FP32 faces)", 1.0, r.faces_int8_vs_fp32->f1, true});
+    r.primary_metric = "f1";
+  }
+  r.metrics.push_back({"landmark_error_norm", "landmark error (/ face size, vs FP32)", 0.0,
+                       r.faces_int8_vs_fp32->landmark_error_norm, false});
+}
+
+void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
+  r.reference = task.has_labels() ? "labels" : "fp32";
+  if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
+  r.map_fp32 = evaluate_map(task.det_fp32);
+  r.map_int8 = evaluate_map(task.det_int8);
+  r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
+  r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
+  r.primary_metric = "map50_95";
+  if (o.task == Task::kYolo) yolo_object_metrics(o, task, r);
+  if (o.task == Task::kYunet) yunet_face_metrics(task, r);
+  if (std::isnan(r.map_int8->map50_95)) {
+    r.notes.push_back(r.reference == "labels"
+                          ? "No ground-truth objects in the labels: mAP is undefined."
+                          : "The FP32 model found nothing above the reference score: mAP "
+                            "against its detections is undefined.");
+  }
+}
+
+void embedding_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
+  r.reference = "fp32";
+  r.embedding_cosines = task.cosines;
+  double sum = 0, mn = 1.0;
+  for (double c : task.cosines) {
+    sum += c;
+    mn = std::min(mn, c);
+  }
+  const double mean = sum / static_cast<double>(task.cosines.size());
+  r.metrics.push_back({"cosine", "mean cosine (FP32, INT8)", 1.0, mean, true});
+  r.metrics.push_back({"min_cosine", "min cosine (FP32, INT8)", 1.0, mn, true});
+  r.primary_metric = "cosine";
+  if (!o.pairs.empty()) {
+    const auto pairs = read_pairs(o.pairs, task.names);
+    std::vector<std::uint8_t> same;
+    for (const auto& p : pairs) same.push_back(p.same ? 1 : 0);
+    r.verification_fp32 = verification_accuracy(pair_scores(task.emb_fp32, pairs), same);
+    r.verification_int8 = verification_accuracy(pair_scores(task.emb_int8, pairs), same);
+    r.metrics.push_back({"verification_accuracy", "verification accuracy (best threshold)",
+                         r.verification_fp32->accuracy, r.verification_int8->accuracy, true});
+  }
+}
+
+void task_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
   double worst_cos = 1.0;
   for (const auto& oc : r.outputs) worst_cos = std::min(worst_cos, oc.comparison.cosine);
   if (o.task == Task::kRaw) {
@@ -365,68 +440,41 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32_runner, ModelRunner&
     r.metrics.push_back({"cosine", "cosine (worst output)", 1.0, worst_cos, true});
     r.primary_metric = "cosine";
   } else if (o.task == Task::kYolo || o.task == Task::kYunet) {
-    r.reference = task.has_labels() ? "labels" : "fp32";
-    if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
-    r.map_fp32 = evaluate_map(task.det_fp32);
-    r.map_int8 = evaluate_map(task.det_int8);
-    r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
-    r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
-    r.primary_metric = "map50_95";
-    if (o.task == Task::kYolo) {
-      r.objects_int8_vs_fp32 = task.objects_agree.result();
-      const std::string label = "F1 @ IoU 0.5, score > " + format_score(o.reference_conf);
-      if (task.has_labels()) {
-        r.objects_fp32_vs_labels = task.objects_fp32_gt.result();
-        r.objects_int8_vs_labels = task.objects_int8_gt.result();
-        r.metrics.push_back(
-            {"f1", label, r.objects_fp32_vs_labels->f1, r.objects_int8_vs_labels->f1, true});
-      } else {
-        r.metrics.push_back({"f1", label + " (vs FP32's)", 1.0, r.objects_int8_vs_fp32->f1, true});
-      }
-    }
-    if (o.task == Task::kYunet) {
-      r.faces_int8_vs_fp32 = task.faces_agree.result();
-      if (task.has_labels()) {
-        r.faces_fp32_vs_labels = task.faces_fp32_gt.result();
-        r.faces_int8_vs_labels = task.faces_int8_gt.result();
-        r.metrics.push_back(
-            {"f1", "F1 @ IoU 0.5", r.faces_fp32_vs_labels->f1, r.faces_int8_vs_labels->f1, true});
-      } else {
-        r.metrics.push_back(
-            {"f1", "F1 @ IoU 0.5 (vs FP32 faces)", 1.0, r.faces_int8_vs_fp32->f1, true});
-        r.primary_metric = "f1";
-      }
-      r.metrics.push_back({"landmark_error_norm", "landmark error (/ face size, vs FP32)", 0.0,
-                           r.faces_int8_vs_fp32->landmark_error_norm, false});
-    }
-    if (std::isnan(r.map_int8->map50_95)) {
-      r.notes.push_back(r.reference == "labels"
-                            ? "No ground-truth objects in the labels: mAP is undefined."
-                            : "The FP32 model found nothing above the reference score: mAP "
-                              "against its detections is undefined.");
-    }
+    detection_metrics(o, task, r);
   } else if (o.task == Task::kEmbedding) {
-    r.reference = "fp32";
-    r.embedding_cosines = task.cosines;
-    double sum = 0, mn = 1.0;
-    for (double c : task.cosines) {
-      sum += c;
-      mn = std::min(mn, c);
-    }
-    const double mean = sum / static_cast<double>(task.cosines.size());
-    r.metrics.push_back({"cosine", "mean cosine (FP32, INT8)", 1.0, mean, true});
-    r.metrics.push_back({"min_cosine", "min cosine (FP32, INT8)", 1.0, mn, true});
-    r.primary_metric = "cosine";
-    if (!o.pairs.empty()) {
-      const auto pairs = read_pairs(o.pairs, task.names);
-      std::vector<std::uint8_t> same;
-      for (const auto& p : pairs) same.push_back(p.same ? 1 : 0);
-      r.verification_fp32 = verification_accuracy(pair_scores(task.emb_fp32, pairs), same);
-      r.verification_int8 = verification_accuracy(pair_scores(task.emb_int8, pairs), same);
-      r.metrics.push_back({"verification_accuracy", "verification accuracy (best threshold)",
-                           r.verification_fp32->accuracy, r.verification_int8->accuracy, true});
-    }
+    embedding_metrics(o, task, r);
   }
+}
+
+}  // namespace
+
+EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32, ModelRunner& int8,
+                    const Progress& progress) {
+  EvalResult r;
+  r.options = o;
+  const auto input_pairs =
+      pair_names(fp32.model().inputs(), int8.model().inputs(), "inputs", r.notes);
+  const auto output_pairs =
+      pair_names(fp32.model().outputs(), int8.model().outputs(), "outputs", r.notes);
+  if (!o.pairs.empty() && o.task != Task::kEmbedding) {
+    throw Error(ErrorCode::kInvalidArgument, "--pairs applies to the embedding task");
+  }
+  auto source = open_eval_source(o, fp32.model());
+  TaskState task(o);
+  std::vector<TensorComparator> comparators(output_pairs.size());
+  const std::size_t total = source->size();
+  const std::size_t chunk = std::max<std::size_t>(1, o.chunk);
+  for (std::size_t first = 0; first < total; first += chunk) {
+    const std::size_t count = std::min(chunk, total - first);
+    evaluate_chunk(o, *source, first, count, fp32, int8, input_pairs, output_pairs, comparators,
+                   task, r);
+    if (progress) progress(first + count, total);
+  }
+  r.samples = total;
+  for (std::size_t j = 0; j < output_pairs.size(); ++j) {
+    r.outputs.push_back({output_pairs[j].first, comparators[j].result()});
+  }
+  task_metrics(o, task, r);
   return r;
 }
 

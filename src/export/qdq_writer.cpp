@@ -181,84 +181,113 @@ QuantizedWeight quantize_weight_symmetric(const std::vector<float>& values,
   return q;
 }
 
-QdqResult write_qdq_model(const std::string& model_bytes, const std::string& what,
-                          const PlacementPlan& plan,
-                          const std::map<std::string, calib::QuantParams>& activation_params,
-                          ActivationType activation_type) {
-  auto model = parse_model(model_bytes, what);
-  QdqResult result;
-  // A model the checker already rejects cannot be held to a clean result; say so instead.
-  bool input_checks = true;
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& ex) {
-    input_checks = false;
-    result.warnings.push_back(std::string("the input model fails the ONNX checker (") + ex.what() +
-                              "); the QDQ model is not checked either");
-  }
-  const int opset = default_opset(model);
-  if (opset < 10) {
-    Error e(ErrorCode::kUnsupported,
-            "QuantizeLinear/DequantizeLinear need opset >= 10; the model has opset " +
-                std::to_string(opset));
-    e.with("file", what);
-    throw e;
-  }
-  const bool per_axis_ok = opset >= 13;
-  auto& g = *model.mutable_graph();
-  NameMaker names(g);
+namespace {
 
-  // Quantize weights into new int8 initializers, each followed by one DequantizeLinear.
-  std::vector<onnx::NodeProto> head_nodes;       // weight DQs and graph-input QDQs, placed first
-  std::map<std::string, std::string> weight_dq;  // float initializer -> dequantized tensor
-  bool warned_axis = false;
-  // Weights held by Constant nodes (tensor `value`): quantized like initializers.
-  std::map<std::string, const onnx::TensorProto*> constant_values;
+// Weights held by Constant nodes (tensor `value`): quantized like initializers.
+std::map<std::string, const onnx::TensorProto*> constant_values(const onnx::GraphProto& g) {
+  std::map<std::string, const onnx::TensorProto*> out;
   for (const auto& n : g.node()) {
     if (n.op_type() != "Constant" || !n.domain().empty() || n.output_size() != 1) continue;
     for (const auto& a : n.attribute()) {
       if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR)
-        constant_values[n.output(0)] = &a.t();
+        out[n.output(0)] = &a.t();
     }
   }
-  std::set<std::string> constant_weights;  // quantized weights that came from Constant nodes
-  for (const auto& [name, wp] : plan.weights) {
-    const onnx::TensorProto* src = nullptr;
-    for (const auto& t : g.initializer()) {
-      if (t.name() == name) src = &t;
+  return out;
+}
+
+// One QDQ model being written: the parsed model and what each step added.
+class QdqWriter {
+ public:
+  QdqWriter(const std::string& model_bytes, const std::string& what)
+      : what_(what),
+        model_(parse_model(model_bytes, what)),
+        g_(*model_.mutable_graph()),
+        names_(g_) {}
+
+  QdqResult write(const PlacementPlan& plan,
+                  const std::map<std::string, calib::QuantParams>& activation_params,
+                  ActivationType activation_type) {
+    check_input();
+    quantize_weights(plan);
+    add_activation_pairs(plan, activation_params, activation_type);
+    rewire(plan);
+    reorder();
+    drop_unused_weights();
+    // Stale value_info for rewired tensors stays valid (types unchanged); new tensors need none.
+    result_.model_bytes = model_.SerializeAsString();
+    if (input_checks_) check_onnx_model(result_.model_bytes, what_);
+    return std::move(result_);
+  }
+
+ private:
+  // A model the checker already rejects cannot be held to a clean result; say so instead.
+  void check_input() {
+    try {
+      onnx::checker::check_model(model_);
+    } catch (const std::exception& ex) {
+      input_checks_ = false;
+      result_.warnings.push_back(std::string("the input model fails the ONNX checker (") +
+                                 ex.what() + "); the QDQ model is not checked either");
     }
-    if (!src) {
-      const auto c = constant_values.find(name);
-      if (c == constant_values.end() || c->second->data_type() != onnx::TensorProto::FLOAT)
-        continue;
-      src = c->second;
-      constant_weights.insert(name);
+    opset_ = default_opset(model_);
+    if (opset_ < 10) {
+      Error e(ErrorCode::kUnsupported,
+              "QuantizeLinear/DequantizeLinear need opset >= 10; the model has opset " +
+                  std::to_string(opset_));
+      e.with("file", what_);
+      throw e;
     }
-    const std::vector<std::int64_t> shape(src->dims().begin(), src->dims().end());
-    int axis = wp.axis;
-    if (axis >= 0 && !per_axis_ok) {
-      axis = -1;
-      if (!warned_axis) {
-        result.warnings.push_back("opset " + std::to_string(opset) +
-                                  " < 13: weights are quantized per tensor (per-channel "
-                                  "DequantizeLinear needs opset 13)");
-        warned_axis = true;
+  }
+
+  // The float source of weight `name`: an initializer, or a float Constant node's value.
+  const onnx::TensorProto* weight_source(
+      const std::string& name, const std::map<std::string, const onnx::TensorProto*>& constants) {
+    for (const auto& t : g_.initializer()) {
+      if (t.name() == name) return &t;
+    }
+    const auto c = constants.find(name);
+    if (c == constants.end() || c->second->data_type() != onnx::TensorProto::FLOAT) return nullptr;
+    constant_weights_.insert(name);
+    return c->second;
+  }
+
+  // Quantize weights into new int8 initializers, each followed by one DequantizeLinear.
+  void quantize_weights(const PlacementPlan& plan) {
+    const auto constants = constant_values(g_);
+    for (const auto& [name, wp] : plan.weights) {
+      const onnx::TensorProto* src = weight_source(name, constants);
+      if (!src) continue;
+      int axis = wp.axis;
+      if (axis >= 0 && opset_ < 13) {
+        axis = -1;
+        if (!warned_axis_) {
+          result_.warnings.push_back("opset " + std::to_string(opset_) +
+                                     " < 13: weights are quantized per tensor (per-channel "
+                                     "DequantizeLinear needs opset 13)");
+          warned_axis_ = true;
+        }
       }
+      add_weight(name, *src, axis);
     }
-    const auto q = quantize_weight_symmetric(float_values(*src, what), shape, axis);
-    const std::string qname = names.make(name + "_quantized");
-    const std::string sname = names.make(name + "_scale");
-    const std::string zname = names.make(name + "_zero_point");
-    const std::string dqname = names.make(name + "_DequantizeLinear_Output");
-    auto* qt = g.add_initializer();
+  }
+
+  void add_weight(const std::string& name, const onnx::TensorProto& src, int axis) {
+    const std::vector<std::int64_t> shape(src.dims().begin(), src.dims().end());
+    const auto q = quantize_weight_symmetric(float_values(src, what_), shape, axis);
+    const std::string qname = names_.make(name + "_quantized");
+    const std::string sname = names_.make(name + "_scale");
+    const std::string zname = names_.make(name + "_zero_point");
+    const std::string dqname = names_.make(name + "_DequantizeLinear_Output");
+    auto* qt = g_.add_initializer();
     qt->set_name(qname);
     qt->set_data_type(onnx::TensorProto::INT8);
     for (auto d : shape) qt->add_dims(d);
     qt->set_raw_data(std::string(reinterpret_cast<const char*>(q.values.data()), q.values.size()));
-    auto* st = g.add_initializer();
+    auto* st = g_.add_initializer();
     st->set_name(sname);
     st->set_data_type(onnx::TensorProto::FLOAT);
-    auto* zt = g.add_initializer();
+    auto* zt = g_.add_initializer();
     zt->set_name(zname);
     zt->set_data_type(onnx::TensorProto::INT8);
     if (axis >= 0) {
@@ -267,7 +296,7 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
     }
     for (float s : q.scales) st->add_float_data(s);
     zt->set_raw_data(std::string(q.scales.size(), '\0'));
-    auto dq = make_node("DequantizeLinear", names.make(name + "_DequantizeLinear"),
+    auto dq = make_node("DequantizeLinear", names_.make(name + "_DequantizeLinear"),
                         {qname, sname, zname}, dqname);
     if (axis >= 0) {
       auto* a = dq.add_attribute();
@@ -275,104 +304,133 @@ QdqResult write_qdq_model(const std::string& model_bytes, const std::string& wha
       a->set_type(onnx::AttributeProto::INT);
       a->set_i(axis);
     }
-    head_nodes.push_back(std::move(dq));
-    weight_dq[name] = dqname;
-    ++result.weights;
+    head_nodes_.push_back(std::move(dq));
+    weight_dq_[name] = dqname;
+    ++result_.weights;
   }
 
   // Activation Q/DQ pairs: one shared pair per tensor, placed right after its producer.
-  std::map<std::string, std::vector<onnx::NodeProto>> after_tensor;
-  std::map<std::string, std::string> activation_dq;
-  for (const auto& [tensor, uses] : plan.activations) {
-    auto it = activation_params.find(tensor);
-    if (it == activation_params.end()) {
-      Error e(ErrorCode::kInternal, "no calibrated range for a tensor the QDQ plan quantizes");
-      e.with("tensor", tensor);
-      throw e;
+  void add_activation_pairs(const PlacementPlan& plan,
+                            const std::map<std::string, calib::QuantParams>& params,
+                            ActivationType activation_type) {
+    for (const auto& [tensor, uses] : plan.activations) {
+      auto it = params.find(tensor);
+      if (it == params.end()) {
+        Error e(ErrorCode::kInternal, "no calibrated range for a tensor the QDQ plan quantizes");
+        e.with("tensor", tensor);
+        throw e;
+      }
+      const auto& qp = it->second;
+      const std::string sname = names_.make(tensor + "_scale");
+      const std::string zname = names_.make(tensor + "_zero_point");
+      const std::string qout = names_.make(tensor + "_QuantizeLinear_Output");
+      const std::string dqout = names_.make(tensor + "_DequantizeLinear_Output");
+      add_scalar_initializer(g_, sname, qp.scale);
+      add_zero_point(g_, zname, activation_type, qp.zero_point);
+      after_tensor_[tensor].push_back(make_node(
+          "QuantizeLinear", names_.make(tensor + "_QuantizeLinear"), {tensor, sname, zname}, qout));
+      after_tensor_[tensor].push_back(make_node("DequantizeLinear",
+                                                names_.make(tensor + "_DequantizeLinear"),
+                                                {qout, sname, zname}, dqout));
+      activation_dq_[tensor] = dqout;
+      ++result_.activation_pairs;
     }
-    const auto& qp = it->second;
-    const std::string sname = names.make(tensor + "_scale");
-    const std::string zname = names.make(tensor + "_zero_point");
-    const std::string qout = names.make(tensor + "_QuantizeLinear_Output");
-    const std::string dqout = names.make(tensor + "_DequantizeLinear_Output");
-    add_scalar_initializer(g, sname, qp.scale);
-    add_zero_point(g, zname, activation_type, qp.zero_point);
-    after_tensor[tensor].push_back(make_node(
-        "QuantizeLinear", names.make(tensor + "_QuantizeLinear"), {tensor, sname, zname}, qout));
-    after_tensor[tensor].push_back(make_node(
-        "DequantizeLinear", names.make(tensor + "_DequantizeLinear"), {qout, sname, zname}, dqout));
-    activation_dq[tensor] = dqout;
-    ++result.activation_pairs;
   }
 
-  // Rewire the planned uses.
-  auto& nodes = *g.mutable_node();
-  for (const auto& [tensor, uses] : plan.activations) {
-    for (const auto& u : uses)
-      nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), activation_dq[tensor]);
+  // The planned uses read the dequantized tensors.
+  void rewire(const PlacementPlan& plan) {
+    auto& nodes = *g_.mutable_node();
+    for (const auto& [tensor, uses] : plan.activations) {
+      for (const auto& u : uses) {
+        nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input),
+                                                  activation_dq_[tensor]);
+      }
+    }
+    for (const auto& [name, wp] : plan.weights) {
+      auto it = weight_dq_.find(name);
+      if (it == weight_dq_.end()) continue;
+      for (const auto& u : wp.uses) {
+        nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), it->second);
+      }
+    }
   }
-  for (const auto& [name, wp] : plan.weights) {
-    auto it = weight_dq.find(name);
-    if (it == weight_dq.end()) continue;
-    for (const auto& u : wp.uses)
-      nodes[static_cast<int>(u.node)].set_input(static_cast<int>(u.input), it->second);
+
+  void append_pairs_after(const std::string& tensor,
+                          google::protobuf::RepeatedPtrField<onnx::NodeProto>& ordered) {
+    auto it = after_tensor_.find(tensor);
+    if (it == after_tensor_.end()) return;
+    for (auto& n : it->second) *ordered.Add() = std::move(n);
+    after_tensor_.erase(it);
   }
 
   // Rebuild the node list in topological order.
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> ordered;
-  for (auto& n : head_nodes) *ordered.Add() = std::move(n);
-  for (const auto& in : g.input()) {
-    auto it = after_tensor.find(in.name());
-    if (it == after_tensor.end()) continue;
-    for (auto& n : it->second) *ordered.Add() = std::move(n);
-    after_tensor.erase(it);
-  }
-  for (auto& node : nodes) {
-    std::vector<std::string> outs(node.output().begin(), node.output().end());
-    *ordered.Add() = std::move(node);
-    for (const auto& o : outs) {
-      auto it = after_tensor.find(o);
-      if (it == after_tensor.end()) continue;
-      for (auto& n : it->second) *ordered.Add() = std::move(n);
-      after_tensor.erase(it);
+  void reorder() {
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> ordered;
+    for (auto& n : head_nodes_) *ordered.Add() = std::move(n);
+    for (const auto& in : g_.input()) append_pairs_after(in.name(), ordered);
+    for (auto& node : *g_.mutable_node()) {
+      std::vector<std::string> outs(node.output().begin(), node.output().end());
+      *ordered.Add() = std::move(node);
+      for (const auto& o : outs) append_pairs_after(o, ordered);
     }
+    if (!after_tensor_.empty()) {
+      Error e(ErrorCode::kInternal, "QDQ plan names a tensor that no node produces");
+      e.with("tensor", after_tensor_.begin()->first);
+      throw e;
+    }
+    g_.mutable_node()->Swap(&ordered);
   }
-  if (!after_tensor.empty()) {
-    Error e(ErrorCode::kInternal, "QDQ plan names a tensor that no node produces");
-    e.with("tensor", after_tensor.begin()->first);
-    throw e;
-  }
-  g.mutable_node()->Swap(&ordered);
 
-  // Drop float weights nobody reads any more (a weight also used by a float node stays).
-  std::set<std::string> still_used;
-  for (const auto& n : g.node()) {
-    for (const auto& i : n.input()) still_used.insert(i);
-  }
-  for (const auto& o : g.output()) still_used.insert(o.name());
-  auto* inits = g.mutable_initializer();
-  for (int k = inits->size() - 1; k >= 0; --k) {
-    const auto& name = inits->Get(k).name();
-    if (weight_dq.count(name) && !still_used.count(name)) inits->DeleteSubrange(k, 1);
-  }
-  // A weight's Constant node goes when nothing reads its float value any more.
-  auto* kept_nodes = g.mutable_node();
-  for (int k = kept_nodes->size() - 1; k >= 0; --k) {
-    const auto& n = kept_nodes->Get(k);
-    if (n.op_type() == "Constant" && n.output_size() == 1 && constant_weights.count(n.output(0)) &&
-        !still_used.count(n.output(0))) {
-      kept_nodes->DeleteSubrange(k, 1);
+  // Drop float weights nobody reads any more (a weight also used by a float node stays), and a
+  // weight's Constant node when nothing reads its float value any more.
+  void drop_unused_weights() {
+    std::set<std::string> still_used;
+    for (const auto& n : g_.node()) {
+      for (const auto& i : n.input()) still_used.insert(i);
+    }
+    for (const auto& o : g_.output()) still_used.insert(o.name());
+    auto* inits = g_.mutable_initializer();
+    for (int k = inits->size() - 1; k >= 0; --k) {
+      const auto& name = inits->Get(k).name();
+      if (weight_dq_.count(name) && !still_used.count(name)) inits->DeleteSubrange(k, 1);
+    }
+    auto* kept_nodes = g_.mutable_node();
+    for (int k = kept_nodes->size() - 1; k >= 0; --k) {
+      const auto& n = kept_nodes->Get(k);
+      if (n.op_type() == "Constant" && n.output_size() == 1 &&
+          constant_weights_.count(n.output(0)) && !still_used.count(n.output(0))) {
+        kept_nodes->DeleteSubrange(k, 1);
+      }
+    }
+    auto* inputs = g_.mutable_input();
+    for (int k = inputs->size() - 1; k >= 0; --k) {
+      const auto& name = inputs->Get(k).name();
+      if (weight_dq_.count(name) && !still_used.count(name)) inputs->DeleteSubrange(k, 1);
     }
   }
-  auto* inputs = g.mutable_input();
-  for (int k = inputs->size() - 1; k >= 0; --k) {
-    const auto& name = inputs->Get(k).name();
-    if (weight_dq.count(name) && !still_used.count(name)) inputs->DeleteSubrange(k, 1);
-  }
-  // Stale value_info for rewired tensors stays valid (types unchanged); new tensors need none.
-  result.model_bytes = model.SerializeAsString();
-  if (input_checks) check_onnx_model(result.model_bytes, what);
-  return result;
+
+  const std::string& what_;
+  onnx::ModelProto model_;
+  onnx::GraphProto& g_;
+  NameMaker names_;
+  QdqResult result_;
+  bool input_checks_ = true;
+  bool warned_axis_ = false;
+  int opset_ = 0;
+  std::vector<onnx::NodeProto> head_nodes_;       // weight DQs, placed first
+  std::map<std::string, std::string> weight_dq_;  // float initializer -> dequantized tensor
+  std::set<std::string> constant_weights_;        // quantized weights from Constant nodes
+  std::map<std::string, std::vector<onnx::NodeProto>> after_tensor_;
+  std::map<std::string, std::string> activation_dq_;
+};
+
+}  // namespace
+
+QdqResult write_qdq_model(const std::string& model_bytes, const std::string& what,
+                          const PlacementPlan& plan,
+                          const std::map<std::string, calib::QuantParams>& activation_params,
+                          ActivationType activation_type) {
+  return QdqWriter(model_bytes, what).write(plan, activation_params, activation_type);
 }
 
 void check_onnx_model(const std::string& model_bytes, const std::string& what) {

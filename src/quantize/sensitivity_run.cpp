@@ -108,6 +108,45 @@ namespace {
 
 enum class Mode { kReference, kOne, kAll };
 
+// The listed tensors the model produces (graph inputs count); the others go to `skipped`.
+std::vector<std::string> produced_tensors(const engine::Model& model,
+                                          const std::map<std::string, ActivationQuant>& quant,
+                                          std::vector<std::string>& skipped) {
+  std::set<std::string> produced;
+  for (const auto& in : model.inputs()) produced.insert(in.name);
+  for (const auto& node : model.nodes()) produced.insert(node.outputs.begin(), node.outputs.end());
+  std::vector<std::string> names;
+  for (const auto& [name, q] : quant) {
+    if (!produced.count(name) || model.constants().count(name)) {
+      skipped.push_back(name);
+    } else {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
+// Per tensor: its output error when quantized alone, its own error in the all-quantized run.
+void record_tensors(const std::vector<std::string>& names, const std::vector<char>& seen,
+                    const std::vector<TensorComparator>& outputs,
+                    const std::vector<TensorComparator>& along, SensitivityRun& run) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!seen[i]) {
+      run.skipped.push_back(names[i]);
+      continue;
+    }
+    const TensorComparison o = outputs[i].result();
+    const TensorComparison a = along[i].result();
+    TensorSensitivity t;
+    t.tensor = names[i];
+    t.output_sqnr_db = o.sqnr_db;
+    t.output_cosine = o.cosine;
+    t.along_sqnr_db = a.elements > 0 ? a.sqnr_db : std::numeric_limits<double>::quiet_NaN();
+    t.along_cosine = a.elements > 0 ? a.cosine : std::numeric_limits<double>::quiet_NaN();
+    run.tensors.push_back(std::move(t));
+  }
+}
+
 }  // namespace
 
 SensitivityRun measure_sensitivity(std::shared_ptr<const engine::Model> model,
@@ -119,19 +158,9 @@ SensitivityRun measure_sensitivity(std::shared_ptr<const engine::Model> model,
   SensitivityRun run;
   if (samples.empty())
     throw Error(ErrorCode::kInvalidArgument, "sensitivity needs at least one sample");
-  std::set<std::string> produced;
-  for (const auto& in : model->inputs()) produced.insert(in.name);
-  for (const auto& node : model->nodes()) produced.insert(node.outputs.begin(), node.outputs.end());
-  std::vector<std::string> names;
+  const std::vector<std::string> names = produced_tensors(*model, quant, run.skipped);
   std::map<std::string, std::size_t> index;
-  for (const auto& [name, q] : quant) {
-    if (!produced.count(name) || model->constants().count(name)) {
-      run.skipped.push_back(name);
-      continue;
-    }
-    index[name] = names.size();
-    names.push_back(name);
-  }
+  for (std::size_t i = 0; i < names.size(); ++i) index[names[i]] = i;
   engine::Session session(model, {.num_threads = options.threads});
 
   Mode mode = Mode::kReference;
@@ -214,21 +243,7 @@ SensitivityRun measure_sensitivity(std::shared_ptr<const engine::Model> model,
       if (progress) progress(++done, total);
     }
   }
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (!seen[i]) {
-      run.skipped.push_back(names[i]);
-      continue;
-    }
-    const TensorComparison o = outputs[i].result();
-    const TensorComparison a = along[i].result();
-    TensorSensitivity t;
-    t.tensor = names[i];
-    t.output_sqnr_db = o.sqnr_db;
-    t.output_cosine = o.cosine;
-    t.along_sqnr_db = a.elements > 0 ? a.sqnr_db : std::numeric_limits<double>::quiet_NaN();
-    t.along_cosine = a.elements > 0 ? a.cosine : std::numeric_limits<double>::quiet_NaN();
-    run.tensors.push_back(std::move(t));
-  }
+  record_tensors(names, seen, outputs, along, run);
   const TensorComparison all = all_outputs.result();
   run.all_output_sqnr_db = all.sqnr_db;
   run.all_output_cosine = all.cosine;
