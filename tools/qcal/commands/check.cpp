@@ -1,6 +1,7 @@
 // `qcal check`: prove a preprocessing config on sampled images (exit 3 when a check fails).
 #include "preprocess/check.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -103,7 +104,16 @@ int run_check(const CheckArgs& a) {
   o.visualize = a.visualize;
   o.output_dir = a.output_dir;
   pp::ImageSource source = pp::resolve_image_source(a.config.empty() ? a.images : a.config);
-  if (!a.recipe.empty()) {
+  const auto fixed_size = [](const pp::ModelInputInfo& in) {
+    return in.shape.size() > 1 &&
+           std::all_of(in.shape.begin() + 1, in.shape.end(), [](std::int64_t d) { return d > 0; });
+  };
+  if (!a.recipe.empty() && !a.model.empty() && pp::is_preset_name(a.recipe) &&
+      fixed_size(read_model_input(a.model, a.input_name))) {
+    // A preset takes the model's input size, layout and name, as in every verb.
+    o.recipe =
+        pp::fit_recipe_to_model(a.recipe, read_model_input(a.model, a.input_name), std::nullopt);
+  } else if (!a.recipe.empty()) {
     o.recipe = pp::resolve_recipe(a.recipe);
   } else if (source.config) {
     o.recipe = source.config->recipe;
