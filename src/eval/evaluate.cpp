@@ -325,18 +325,6 @@ void add_to_task(TaskState& task, Task kind, const EvalSample& s,
   }
 }
 
-void add_thumbnail(const EvalSample& s, EvalResult& r) {
-  ReportThumbnail t;
-  t.caption = s.name;
-  if (!s.source.pixels.empty()) t.before = make_thumbnail(s.source, 160);
-  const Tensor& in = s.inputs.begin()->second;
-  const auto& sh = in.shape();
-  const bool image_like =
-      in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 && (sh[1] == 1 || sh[1] == 3);
-  if (image_like) t.after = make_thumbnail(image_from_chw(in.view()), 160);
-  if (!t.before.pixels.empty() || !t.after.pixels.empty()) r.thumbnails.push_back(t);
-}
-
 // Samples [first, first + count) through both models, into the comparators and the task.
 void evaluate_chunk(const EvalOptions& o, SampleSource& source, std::size_t first,
                     std::size_t count, ModelRunner& fp32, ModelRunner& int8,
@@ -358,7 +346,8 @@ void evaluate_chunk(const EvalOptions& o, SampleSource& source, std::size_t firs
     std::map<std::string, Tensor> a, b;  // by FP32 output name
     compare_outputs(s, out_a[k], out_b[k], output_pairs, comparators, a, b);
     add_to_task(task, o.task, s, a, b, output_pairs[0].first);
-    if (first + k < o.thumbnails) add_thumbnail(s, r);
+    if (first + k >= o.thumbnails) continue;
+    if (auto t = sample_thumbnail(s)) r.thumbnails.push_back(std::move(*t));
   }
 }
 

@@ -79,11 +79,33 @@ std::unique_ptr<SampleSource> open_samples(const preprocess::DataRequest& reques
 std::unique_ptr<SampleSource> open_samples(const std::filesystem::path& data,
                                            const std::string& recipe, const engine::Model& model,
                                            std::size_t limit) {
-  preprocess::DataRequest r;
-  r.data = data;
-  r.recipe = recipe;
+  preprocess::DataRequest r = preprocess::data_request(data, recipe);
   r.limit = static_cast<std::int64_t>(limit);
   return open_samples(r, model, "");
+}
+
+std::optional<ReportThumbnail> sample_thumbnail(const EvalSample& s) {
+  ReportThumbnail t;
+  t.caption = s.name;
+  if (!s.source.pixels.empty()) t.before = make_thumbnail(s.source, 160);
+  const Tensor& in = s.inputs.begin()->second;
+  const auto& sh = in.shape();
+  if (in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 && (sh[1] == 1 || sh[1] == 3)) {
+    t.after = make_thumbnail(image_from_chw(in.view()), 160);
+  }
+  if (t.before.pixels.empty() && t.after.pixels.empty()) return std::nullopt;
+  return t;
+}
+
+std::vector<std::vector<Tensor>> model_inputs(SampleSource& source, const engine::Model& model) {
+  std::vector<std::vector<Tensor>> samples;
+  for (std::size_t i = 0; i < source.size(); ++i) {
+    EvalSample s = source.get(i, false);
+    std::vector<Tensor> ins;
+    for (const auto& in : model.inputs()) ins.push_back(s.inputs.at(in.name));
+    samples.push_back(std::move(ins));
+  }
+  return samples;
 }
 
 }  // namespace qcal::eval

@@ -49,4 +49,11 @@ std::unique_ptr<SampleSource> open_samples(const std::filesystem::path& data,
                                            const std::string& recipe, const engine::Model& model,
                                            std::size_t limit = 0);
 
+// The report's thumbnail of a sample (with_source): the decoded image and the network input
+// drawn as an image when it is one; nullopt when it has neither.
+std::optional<ReportThumbnail> sample_thumbnail(const EvalSample& sample);
+
+// Every sample's inputs in the model's input order.
+std::vector<std::vector<Tensor>> model_inputs(SampleSource& source, const engine::Model& model);
+
 }  // namespace qcal::eval

@@ -74,7 +74,7 @@ class NpyData final : public SampleData {
     }
     set_rows(inputs, {without_first(s)}, {reader_.header().dtype});
   }
-  std::int64_t size() const override { return reader_.rows(); }
+  std::int64_t rows() const override { return reader_.rows(); }
   std::vector<Tensor> read(std::int64_t first, std::int64_t count) override {
     Shape shape = row_shapes()[0];
     shape.insert(shape.begin(), count);
@@ -114,8 +114,9 @@ class NpzData final : public SampleData {
     const auto names = npz_array_names(path);
     std::vector<Shape> rows;
     std::vector<DType> dtypes;
+    std::string member;
     for (const auto& in : inputs) {
-      const std::string member = npz_member(path, names, in, inputs.size());
+      member = npz_member(path, names, in, inputs.size());
       readers_.push_back(std::make_unique<NpzArrayReader>(path, member));
       const Shape& s = readers_.back()->header().shape;
       if (s.empty()) {
@@ -130,10 +131,10 @@ class NpzData final : public SampleData {
       rows.push_back(without_first(s));
       dtypes.push_back(readers_.back()->header().dtype);
     }
-    if (inputs.size() == 1) description_ += ":" + npz_member(path, names, inputs[0], 1);
+    if (inputs.size() == 1) description_ += ":" + member;
     set_rows(inputs, std::move(rows), std::move(dtypes));
   }
-  std::int64_t size() const override { return std::max<std::int64_t>(rows_, 0); }
+  std::int64_t rows() const override { return std::max<std::int64_t>(rows_, 0); }
   std::vector<Tensor> read(std::int64_t first, std::int64_t count) override {
     std::vector<Tensor> out;
     for (std::size_t k = 0; k < readers_.size(); ++k) {
@@ -162,13 +163,11 @@ class ImageData final : public SampleData {
       defaults_.calibration_num = source.config->calibration_num;
       defaults_.calibration_method = source.config->calibration_method;
     }
-    if (r.limit > 0 && files_.size() > static_cast<std::size_t>(r.limit)) {
-      files_.resize(static_cast<std::size_t>(r.limit));
-    }
+    set_limit(r.limit);
     const Tensor first = load(0, nullptr);
     set_rows({input}, {image_row(first.shape(), 0)}, {first.dtype()});
   }
-  std::int64_t size() const override { return static_cast<std::int64_t>(files_.size()); }
+  std::int64_t rows() const override { return static_cast<std::int64_t>(files_.size()); }
   bool has_images() const override { return true; }
   std::vector<Tensor> read(std::int64_t first, std::int64_t count) override {
     Shape shape = row_shapes()[0];
@@ -295,28 +294,6 @@ std::unique_ptr<SampleData> open_images(const DataRequest& r,
   return data;
 }
 
-// Wraps array data so that at most `limit` samples are visible.
-class LimitedData final : public SampleData {
- public:
-  LimitedData(std::unique_ptr<SampleData> inner, std::int64_t limit)
-      : inner_(std::move(inner)), limit_(limit) {
-    describe(inner_->description(), inner_->recipe_description());
-    set_rows(inner_->inputs(), inner_->row_shapes(), inner_->dtypes());
-  }
-  std::int64_t size() const override { return std::min(inner_->size(), limit_); }
-  std::vector<Tensor> read(std::int64_t first, std::int64_t count) override {
-    return inner_->read(first, count);
-  }
-  std::string sample_name(std::int64_t index) const override { return inner_->sample_name(index); }
-  std::string sample_label(std::int64_t index) const override {
-    return inner_->sample_label(index);
-  }
-
- private:
-  std::unique_ptr<SampleData> inner_;
-  std::int64_t limit_;
-};
-
 }  // namespace
 
 Sample SampleData::sample(std::int64_t index, bool) {
@@ -399,9 +376,7 @@ std::unique_ptr<SampleData> open_sample_data(const DataRequest& r,
   } else {
     data = std::make_unique<NpzData>(r.data, inputs);
   }
-  if (r.limit > 0 && data->size() > r.limit) {
-    return std::make_unique<LimitedData>(std::move(data), r.limit);
-  }
+  data->set_limit(r.limit);
   return data;
 }
 

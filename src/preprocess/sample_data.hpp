@@ -12,6 +12,7 @@
 // rows that carry a batch axis of 1 themselves ([1, C, H, W]) are accepted as the same bytes.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -59,7 +60,9 @@ class SampleData {
  public:
   virtual ~SampleData() = default;
   // Samples available (after the request's limit).
-  virtual std::int64_t size() const = 0;
+  std::int64_t size() const { return limit_ > 0 ? std::min(rows(), limit_) : rows(); }
+  // Keeps the first `limit` samples (0: all).
+  void set_limit(std::int64_t limit) { limit_ = limit; }
   // Rows [first, first + count) of every input, each [count, row...] with the row shapes below.
   virtual std::vector<Tensor> read(std::int64_t first, std::int64_t count) = 0;
   virtual Sample sample(std::int64_t index, bool with_image);
@@ -90,6 +93,8 @@ class SampleData {
   void shape_for_model(std::vector<Tensor>& one_sample) const;
 
  protected:
+  // Samples the data holds, before the limit.
+  virtual std::int64_t rows() const = 0;
   void describe(std::string description, std::string recipe_description);
   // Checks each row against its input (throwing kInvalidArgument naming the data, the input
   // and both shapes) and keeps the shapes the model takes.
@@ -106,6 +111,7 @@ class SampleData {
   std::vector<Shape> row_shapes_;
   std::vector<DType> dtypes_;
   std::vector<bool> batched_;
+  std::int64_t limit_ = 0;
 };
 
 // Opens the data for a model with these inputs (in model order). Throws naming the file, the

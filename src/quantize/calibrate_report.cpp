@@ -17,17 +17,7 @@ std::vector<eval::ReportThumbnail> load_thumbnails(const ModelContext& model,
   request.limit = static_cast<std::int64_t>(a.thumbnails);
   auto source = eval::open_samples(request, *model.model, model.path.string());
   for (std::size_t i = 0; i < source->size(); ++i) {
-    eval::EvalSample s = source->get(i, true);
-    eval::ReportThumbnail t;
-    t.caption = s.name;
-    if (!s.source.pixels.empty()) t.before = eval::make_thumbnail(s.source, 160);
-    const Tensor& in = s.inputs.begin()->second;
-    const auto& sh = in.shape();
-    if (in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 &&
-        (sh[1] == 1 || sh[1] == 3)) {
-      t.after = eval::make_thumbnail(eval::image_from_chw(in.view()), 160);
-    }
-    if (!t.before.pixels.empty() || !t.after.pixels.empty()) out.push_back(std::move(t));
+    if (auto t = eval::sample_thumbnail(source->get(i, true))) out.push_back(std::move(*t));
   }
   return out;
 }

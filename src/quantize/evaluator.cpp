@@ -64,13 +64,7 @@ std::vector<std::vector<Tensor>> load_eval_inputs(const ModelContext& model,
   preprocess::DataRequest request = *a.eval_data;
   request.limit = static_cast<std::int64_t>(a.eval_samples);
   auto source = eval::open_samples(request, *model.model, model.path.string());
-  std::vector<std::vector<Tensor>> samples;
-  for (std::size_t i = 0; i < source->size(); ++i) {
-    eval::EvalSample s = source->get(i, false);
-    std::vector<Tensor> ins;
-    for (const auto& in : model.model->inputs()) ins.push_back(s.inputs.at(in.name));
-    samples.push_back(std::move(ins));
-  }
+  auto samples = eval::model_inputs(*source, *model.model);
   if (samples.empty()) {
     throw Error(ErrorCode::kInvalidArgument, "the evaluation data holds no samples")
         .with("data", request.data.string());

@@ -124,8 +124,7 @@ MixedPrecision search_mixed_precision(const AccuracyInputs& in,
   // The exclude file lists every node the final model keeps float beyond rules 1 to 4: the
   // dominant-noise rule's (measured on the quantized set, which --exclude would change) and the
   // search's, so that --exclude @FILE --dominant-noise off rebuilds the model exactly.
-  std::vector<std::string> rule_nodes;
-  for (const auto& [node, why] : in.builder->kept_float()) rule_nodes.push_back(node);
+  for (const auto& [node, why] : in.builder->kept_float()) mp.rule_nodes.push_back(node);
   mp.json = {{"format", "qcal.mixed_precision/1"},
              {"metric", a.metric},
              {"max_drop", budget},
@@ -138,7 +137,7 @@ MixedPrecision search_mixed_precision(const AccuracyInputs& in,
              {"activations_without_qdq", mp.floated},
              {"float_tensors", float_tensors(in, mp)},
              {"excluded_nodes", mp.excluded},
-             {"dominant_noise_nodes", rule_nodes},
+             {"dominant_noise_nodes", mp.rule_nodes},
              {"evaluations", search.steps()},
              {"rule",
               "most sensitive first (sensitivity.json); candidates 1, 2, 4, ... tensors, then "
@@ -151,7 +150,7 @@ void record_mixed_precision(const AccuracyInputs& in, const MixedPrecision& mp, 
   const AccuracyOptions& a = in.options->accuracy;
   CalibrateReport& report = *in.report;
   const std::string budget = format_value(*a.max_drop);
-  std::vector<std::string> listed = mp.json["dominant_noise_nodes"];
+  std::vector<std::string> listed = mp.rule_nodes;
   for (const auto& n : mp.excluded) {
     if (std::find(listed.begin(), listed.end(), n) == listed.end()) listed.push_back(n);
   }

@@ -20,9 +20,10 @@ struct MixedPrecision {
   std::optional<exporter::QdqBuild> final_build;  // none when the default meets the budget
   Score after;
   bool met = false;
-  std::size_t floated = 0;            // activations without Q/DQ in the final model
-  std::vector<std::string> excluded;  // nodes the search keeps float
-  nlohmann::json json;                // mixed_precision.json
+  std::size_t floated = 0;              // activations without Q/DQ in the final model
+  std::vector<std::string> excluded;    // nodes the search keeps float
+  std::vector<std::string> rule_nodes;  // nodes the dominant-noise rule keeps float
+  nlohmann::json json;                  // mixed_precision.json
 };
 
 // `order`: quantized tensors, most sensitive first. `before`: the default build's score.

@@ -73,12 +73,7 @@ quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
   request.fp32 = std::make_shared<const engine::Model>(engine::Model::load(c.fp32));
   request.model_name = c.fp32;
   auto source = eval::open_samples(data_request(c, c.sensitivity_samples), *request.fp32, c.fp32);
-  for (std::size_t i = 0; i < source->size(); ++i) {
-    auto s = source->get(i, false);
-    std::vector<Tensor> ins;
-    for (const auto& in : request.fp32->inputs()) ins.push_back(s.inputs.at(in.name));
-    request.samples.push_back(std::move(ins));
-  }
+  request.samples = eval::model_inputs(*source, *request.fp32);
   // The task drop per tensor leads the ranking: mAP50-95 vs FP32 detections for yolo, the
   // worst output's cosine otherwise.
   request.metric = c.task == "yolo" ? quantize::TaskDropScorer::Kind::kYoloMap
