@@ -96,9 +96,11 @@ std::string ranges_json(const ModelContext& model, const CalibrateOptions& optio
   return exporter::format_ranges_json(rj);
 }
 
+// The cache encodes the QDQ model's decision: exactly the activations with a Q/DQ pair, so
+// TensorRT's implicit mode runs the layers qcal keeps float in higher precision (no scale).
 std::string trt_cache(const CalibrateOptions& options, const exporter::QdqBuild& build) {
   std::vector<exporter::TrtCacheEntry> entries;
-  for (const auto& [name, r] : build.ranges) entries.push_back({name, r.amax});
+  for (const auto& name : build.qdq_tensors) entries.push_back({name, build.ranges.at(name).amax});
   const auto algorithm = options.select.method == calib::Method::kMinMax
                              ? exporter::TrtAlgorithm::kMinMaxCalibration
                              : exporter::TrtAlgorithm::kEntropyCalibration2;

@@ -90,8 +90,9 @@ TEST_F(CalibrateCli, WritesAllArtifacts) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string cache = read_file(dir_ / "o" / "calibration.cache");
   EXPECT_EQ(cache.substr(0, cache.find('\n')), "TRT-8601-EntropyCalibration2");
-  EXPECT_NE(cache.find("\nX: "), std::string::npos);
-  EXPECT_NE(cache.find("\nA: "), std::string::npos);
+  // Identity is not quantized: the QDQ model has no Q/DQ pair, so the cache (the same decision)
+  // holds only its header while ranges.json still gives every observed tensor's range.
+  EXPECT_EQ(cache, "TRT-8601-EntropyCalibration2\n");
   const auto ranges = nlohmann::json::parse(read_file(dir_ / "o" / "ranges.json"));
   EXPECT_EQ(ranges["calibration_data"]["samples"], 24);
   EXPECT_EQ(ranges["method"], "entropy");

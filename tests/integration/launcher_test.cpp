@@ -49,5 +49,17 @@ TEST_F(Launcher, MissingMainIsAClearError) {
       << r.output;
 }
 
+// An unknown verb is a usage error (exit 2) naming the verb and listing the real ones, also with
+// --help after it; a real verb's --help still exits 0.
+TEST(Cli, UnknownVerbIsAUsageErrorListingTheVerbs) {
+  for (const char* args : {" frobnicate", " preprocess --help"}) {
+    const auto r = test::run_command(test::qcal_bin() + args + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find("unknown verb '"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("calibrate, eval, plan"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(test::run_command(test::qcal_bin() + " calibrate --help").exit_code, 0);
+}
+
 }  // namespace
 }  // namespace qcal

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,21 @@ int report(const qcal::Error& e) {
   return e.code() == qcal::ErrorCode::kInternal ? qcal::cli::kExitInternal : qcal::cli::kExitError;
 }
 
+// An unknown verb is a usage error that lists the verbs (CLI11 would print the main help, or
+// "A subcommand is required", even for `qcal preprocess --help`).
+bool unknown_verb(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  const std::string verb = argv[1];
+  std::string verbs;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == verb) return false;
+    verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::cerr << "qcal: error: unknown verb '" << verb << "'; the verbs are: " << verbs
+            << "\nRun 'qcal --help' for what each does.\n";
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +68,7 @@ int main(int argc, char** argv) {
     auto subs = app.get_subcommands({});
     if (subs.size() > before) runners.emplace_back(subs.back(), std::move(run));
   }
+  if (unknown_verb(app, argc, argv)) return qcal::cli::kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

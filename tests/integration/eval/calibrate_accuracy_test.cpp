@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/atomic_file.hpp"
+#include "export/trt_cache.hpp"
 #include "test_support.hpp"
 
 namespace qcal {
@@ -224,6 +225,18 @@ TEST(CalibrateAccuracy, DominantNoiseRuleKeepsYolov8nStemActivationFloat) {
   const auto& t = ranges["tensors"]["/model.1/act/Mul_output_0"];
   EXPECT_EQ(t["rule"], "dominant-noise");
   EXPECT_FALSE(t["qdq"].get<bool>());
+  // The TensorRT cache encodes the same decision: exactly the tensors with a Q/DQ pair, so the
+  // kept-float tensor has no scale and TensorRT's implicit mode runs its consumer unquantized.
+  std::set<std::string> qdq_tensors, cache_tensors;
+  for (const auto& [k, v] : ranges["tensors"].items()) {
+    if (v["qdq"].get<bool>()) qdq_tensors.insert(k);
+  }
+  for (const auto& [name, scale] :
+       exporter::parse_trt_cache(read_file(dir / "on" / "calibration.cache"), "cache").scales) {
+    cache_tensors.insert(name);
+  }
+  EXPECT_EQ(cache_tensors, qdq_tensors);
+  EXPECT_EQ(cache_tensors.count("/model.1/act/Mul_output_0"), 0u);
   bool named = false;
   for (const auto& f : ranges["float_nodes"]) {
     named = named ||
