@@ -202,6 +202,18 @@ void print_json(const quantize::CalibrateReport& report) {
   std::cout << j.dump(2) << "\n";
 }
 
+// What to run next: measure the INT8 model on held-out data (unless this run already did),
+// then build the deployment engine (docs/deploy.md has the other runtimes).
+void print_next_steps(const quantize::CalibrateReport& report) {
+  std::cout << "next:\n";
+  if (report.report_html.empty()) {
+    std::cout << "  qcal eval " << report.model.string() << " " << report.qdq_model.string()
+              << " --data HELD_OUT_DATA  # what INT8 costs, on data calibration never saw\n";
+  }
+  std::cout << "  trtexec --onnx=" << report.qdq_model.string()
+            << " --int8 --fp16 --saveEngine=model.plan  # TensorRT; others: docs/deploy.md\n";
+}
+
 void print_summary(const quantize::CalibrateReport& report) {
   std::cout << "calibrated " << report.tensors << " tensors on " << report.samples << " samples ("
             << calib::method_name(report.options.select.method) << ")\n"
@@ -217,6 +229,7 @@ void print_summary(const quantize::CalibrateReport& report) {
     if (!p.empty()) std::cout << "  " << p.string() << "\n";
   }
   for (const auto& line : report.accuracy_lines) std::cout << line << "\n";
+  print_next_steps(report);
 }
 
 int run_calibrate(const CalibrateCli& o) {

@@ -178,6 +178,11 @@ int run_quickstart(const QuickstartArgs& a) {
     }
   }
   std::printf("  report:        %s\n", (eval_dir / "report.html").string().c_str());
+  std::printf(
+      "next: the same on your own video and model (README, \"Your own video and model\"),"
+      " then deploy:\n  trtexec --onnx=%s --int8 --fp16 --saveEngine=yolov8n.plan"
+      "  # others: docs/deploy.md\n",
+      cr.qdq_model.string().c_str());
   return kExitOk;
 }
 
