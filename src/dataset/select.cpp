@@ -160,6 +160,33 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
   return out;
 }
 
+namespace {
+
+// No image scored: the error gives each image's reason, as the skipped lines do when some are
+// readable (the first few, then a count).
+[[noreturn]] void throw_none_readable(const SelectOptions& options, const SelectReport& report,
+                                      std::size_t found) {
+  if (found == 0) {
+    Error e(ErrorCode::kInvalidArgument,
+            "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)");
+    e.with("path", options.src_dir.string());
+    throw e;
+  }
+  constexpr std::size_t kShown = 10;
+  std::string message = "none of the " + std::to_string(found) + " images could be read:";
+  for (std::size_t i = 0; i < report.images.size() && i < kShown; ++i) {
+    message += "\n  " + report.images[i].path.string() + ": " + report.images[i].error;
+  }
+  if (report.images.size() > kShown) {
+    message += "\n  ... and " + std::to_string(report.images.size() - kShown) + " more";
+  }
+  Error e(ErrorCode::kInvalidArgument, message);
+  e.with("path", options.src_dir.string());
+  throw e;
+}
+
+}  // namespace
+
 SelectReport select_calibration_set(const SelectOptions& options,
                                     const SelectProgressFn& progress) {
   if (options.n == 0) throw_invalid("-n must be at least 1");
@@ -220,14 +247,7 @@ SelectReport select_calibration_set(const SelectOptions& options,
     if (img.passed) candidates.push_back(i);
   }
   report.passed = candidates.size();
-  if (report.readable == 0) {
-    Error e(ErrorCode::kInvalidArgument,
-            files.empty()
-                ? "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)"
-                : "none of the " + std::to_string(files.size()) + " images could be read");
-    e.with("path", options.src_dir.string());
-    throw e;
-  }
+  if (report.readable == 0) throw_none_readable(options, report, files.size());
   if (candidates.size() < options.n) {
     std::string msg = "only " + std::to_string(candidates.size()) + " of " +
                       std::to_string(report.readable) + " readable images score at least " +

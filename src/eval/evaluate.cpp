@@ -87,6 +87,11 @@ struct TaskState {
   std::vector<std::vector<float>> emb_fp32, emb_int8;
   std::vector<std::string> names;
   std::vector<double> cosines;
+  // What the labels gave, so labels that cannot measure anything are an error, not mAP 0.
+  std::size_t labelled_samples = 0;     // samples with a label file (YOLO) or COCO entry
+  std::size_t label_objects = 0;        // non-crowd ground-truth boxes
+  std::size_t known_class_objects = 0;  // ... whose class the model predicts
+  std::int64_t model_classes = 0;       // YOLO: classes in the model's output
 
   explicit TaskState(const EvalOptions& options)
       : o(options),
@@ -112,7 +117,17 @@ struct TaskState {
 
   bool has_labels() const { return yolo_labels || coco.has_value(); }
 
-  std::vector<GroundTruthBox> labels_for(const EvalSample& s) const {
+  std::vector<GroundTruthBox> labels_for(const EvalSample& s) {
+    std::vector<GroundTruthBox> boxes = read_labels(s);
+    for (const GroundTruthBox& g : boxes) {
+      if (g.crowd) continue;
+      ++label_objects;
+      if (o.task != Task::kYolo || g.class_id < model_classes) ++known_class_objects;
+    }
+    return boxes;
+  }
+
+  std::vector<GroundTruthBox> read_labels(const EvalSample& s) {
     if (!s.geometry) {
       throw Error(ErrorCode::kInvalidArgument,
                   "labels need the image's place in the network input: give images with a "
@@ -120,8 +135,10 @@ struct TaskState {
           .with("image", s.name);
     }
     if (yolo_labels) {
-      return read_yolo_labels(o.labels, std::filesystem::path(s.name).stem().string(),
-                              s.geometry->image_w, s.geometry->image_h);
+      const std::string stem = std::filesystem::path(s.name).stem().string();
+      std::error_code ec;
+      if (std::filesystem::exists(o.labels / (stem + ".txt"), ec)) ++labelled_samples;
+      return read_yolo_labels(o.labels, stem, s.geometry->image_w, s.geometry->image_h);
     }
     const CocoImage* im = coco->find(s.name);
     if (!im) {
@@ -135,7 +152,32 @@ struct TaskState {
                                                    std::to_string(im->height) + ")")
           .with("image", s.name);
     }
+    ++labelled_samples;
     return im->ground_truth;
+  }
+
+  // Labels that match no image, hold no objects, or only classes the model does not predict
+  // would give mAP 0 (or undefined) that reads as a result: each is an error.
+  void check_labels_measure(std::size_t samples) const {
+    const std::string of = " of the " + std::to_string(samples) + " images evaluated";
+    if (labelled_samples == 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "no label matches any" + of +
+                      " (YOLO labels are looked up as <image name>.txt in the labels folder)")
+          .with("file", o.labels.string());
+    }
+    if (label_objects == 0) {
+      throw Error(ErrorCode::kInvalidArgument, "the labels hold no ground-truth objects for any" +
+                                                   of + ": accuracy against them is undefined")
+          .with("file", o.labels.string());
+    }
+    if (known_class_objects == 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "none of the " + std::to_string(label_objects) +
+                      " labelled objects has a class id the model predicts (0.." +
+                      std::to_string(model_classes - 1) + ")")
+          .with("file", o.labels.string());
+    }
   }
 
   static std::vector<GroundTruthBox> as_reference(const std::vector<Detection>& dets,
@@ -148,6 +190,7 @@ struct TaskState {
   }
 
   void add_yolo(const EvalSample& s, const Tensor& out_fp32, const Tensor& out_int8) {
+    model_classes = yolo_num_classes(out_fp32.view());
     auto a = decode_yolo(out_fp32.view(), o.yolo);
     auto b = decode_yolo(out_int8.view(), o.yolo);
     if (s.geometry) {
@@ -381,6 +424,7 @@ void yunet_face_metrics(const TaskState& task, EvalResult& r) {
 }
 
 void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
+  if (task.has_labels()) task.check_labels_measure(task.det_fp32.size());
   r.reference = task.has_labels() ? "labels" : "fp32";
   if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
   const MapMatches matches_fp32(task.det_fp32), matches_int8(task.det_int8);
