@@ -126,24 +126,4 @@ std::vector<fs::path> list_files(const fs::path& root,
   return out;
 }
 
-std::vector<fs::path> read_list_file(const fs::path& list_path, const fs::path& base_dir) {
-  std::ifstream in(list_path);
-  if (!in) {
-    Error e(ErrorCode::kIo, "cannot open list file");
-    e.with("file", list_path.string());
-    throw e;
-  }
-  std::vector<fs::path> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-      line.pop_back();
-    std::size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    fs::path p(line.substr(start));
-    out.push_back(p.is_absolute() ? p : base_dir / p);
-  }
-  return out;
-}
-
 }  // namespace qcal

@@ -29,9 +29,4 @@ bool has_extension(const std::filesystem::path& path,
 std::vector<std::filesystem::path> list_files(const std::filesystem::path& root,
                                               std::span<const std::string_view> extensions_lower);
 
-// Reads a list file: one path per line; blank lines and lines starting with '#' are skipped;
-// relative paths are resolved against base_dir.
-std::vector<std::filesystem::path> read_list_file(const std::filesystem::path& list_path,
-                                                  const std::filesystem::path& base_dir);
-
 }  // namespace qcal

@@ -14,6 +14,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/temp_files.hpp"
 
 namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
@@ -40,19 +41,23 @@ Error dir_error(const std::string& message, const fs::path& path) {
   return e;
 }
 
+// The link is made under a registered temporary name (core/temp_files.hpp) and renamed.
 void link_atomic(const fs::path& target, const fs::path& link_path) {
-  const fs::path tmp = link_path.parent_path() /
-                       ("." + link_path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  const fs::path tmp = temp_path_for(link_path);
+  const TempLock lock;
+  register_temp(tmp);
   std::error_code ec;
-  fs::remove(tmp, ec);
   fs::create_symlink(target, tmp, ec);
   if (!ec) fs::rename(tmp, link_path, ec);
   if (ec) {
-    fs::remove(tmp);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    unregister_temp(tmp);
     Error e(ErrorCode::kIo, "cannot create symbolic link: " + ec.message());
     e.with("file", link_path.string());
     throw e;
   }
+  unregister_temp(tmp);
 }
 
 // Quantile by linear interpolation between closest ranks (numpy's default), on sorted values.

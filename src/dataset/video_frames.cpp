@@ -18,6 +18,8 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/output_paths.hpp"
+#include "dataset/frames_dir.hpp"
 #include "dataset/parallel.hpp"
 #include "dataset/video_reader.hpp"
 
@@ -472,13 +474,15 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
   }
   if (options.out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
   const auto videos = list_videos(options.inputs);
+  // The frames go into a new folder beside the output that replaces it in one rename at the end
+  // (an earlier run's frames leave with it; anything else there is refused first).
+  check_frames_out_dir(options.out_dir);
   std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (ec || !fs::is_directory(options.out_dir)) {
-    Error e(ErrorCode::kIo, "cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    e.with("path", options.out_dir.string());
-    throw e;
-  }
+  const fs::path out_dir = fs::weakly_canonical(fs::absolute(options.out_dir), ec);
+  create_output_dir(out_dir.parent_path());
+  AtomicDir dir(out_dir);
+  FramesOptions staged = options;
+  staged.out_dir = dir.path();
   FramesReport report;
   report.videos.resize(videos.size());
   for (std::size_t i = 0; i < videos.size(); ++i) {
@@ -486,7 +490,7 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
     report.videos[i].stem = videos[i].stem().string();
   }
   parallel_for(videos.size(), options.jobs, [&](std::size_t i) {
-    VideoExtractor extractor(options, report.videos[i], progress, i, videos.size());
+    VideoExtractor extractor(staged, report.videos[i], progress, i, videos.size());
     try {
       extractor.run();
     } catch (const cv::Exception& e) {
@@ -498,8 +502,9 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
       report.videos[i].records.push_back(std::move(r));
     }
   });
-  report.csv_path = options.out_dir / "frames.csv";
-  write_csv(report.csv_path, report.videos);
+  write_csv(dir.path() / kFramesCsvName, report.videos);
+  dir.commit();
+  report.csv_path = options.out_dir / kFramesCsvName;
   return report;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "export/qdq_builder.hpp"
 #include "export/ranges_json.hpp"
 #include "quantize/accuracy.hpp"
@@ -111,14 +112,17 @@ std::string trt_cache(const CalibrateOptions& options, const exporter::QdqBuild&
   return exporter::format_trt_cache(entries, algorithm, options.trt_version);
 }
 
-// Everything is in memory: each file is written under a temporary name, then all are renamed.
+// Everything is in memory: each file is written under a temporary name, then all are renamed
+// together (commit_together: a signal leaves either all new files or all previous ones).
 void write_outputs(const StagedFiles& files) {
   std::vector<std::unique_ptr<AtomicFile>> staged;
+  std::vector<AtomicFile*> all;
   for (const auto& [path, bytes] : files) {
     staged.push_back(std::make_unique<AtomicFile>(path));
     staged.back()->write(bytes);
+    all.push_back(staged.back().get());
   }
-  for (auto& f : staged) f->commit();
+  commit_together(all);
 }
 
 void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
@@ -217,7 +221,8 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   const exporter::QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
   record_build(final_build, report);
 
-  std::filesystem::create_directories(options.out_dir);
+  create_output_dir(options.out_dir);
+  if (!options.save_stats.empty()) create_output_dir(options.save_stats.parent_path());
   report.qdq_model = options.out_dir / (model.path.stem().string() + ".qdq.onnx");
   report.cache = options.out_dir / "calibration.cache";
   report.ranges = options.out_dir / "ranges.json";

@@ -117,6 +117,10 @@ struct CalibrateReport {
   std::string command;                      // a command line that reproduces the run
 };
 
+// Before any work (run_calibrate calls it first): the output folder can be written and no
+// output is, or lies inside, an input (core/output_paths.hpp). Throws naming both paths.
+void check_calibrate_paths(const CalibrateRequest& request);
+
 // The whole run from a request: reads and parses the model once, opens the data once (a
 // preset fitted to the model's input), applies the data's defaults and the evaluation-data
 // rule (the calibration data evaluates when no --eval-data is given and it can), upgrades the

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "quantize/calibrate.hpp"
 
 namespace qcal::quantize {
@@ -134,7 +135,30 @@ std::string reproduce_command(const CalibrateRequest& r) {
   return c;
 }
 
+void check_calibrate_paths(const CalibrateRequest& r) {
+  const CalibrateOptions& o = r.options;
+  const AccuracyOptions& a = o.accuracy;
+  check_output_dir(o.out_dir, "-o");
+  if (!o.save_stats.empty()) check_output_file(o.save_stats, "--save-stats", true);
+  RunPaths paths;
+  paths.input(r.model, "the model");
+  if (r.data) paths.input(r.data->data, "--data");
+  for (const auto& s : o.from_stats) paths.input(s, "--from-stats");
+  if (a.eval_data) paths.input(a.eval_data->data, "--eval-data");
+  paths.input(a.labels, "--labels");
+  paths.output(o.out_dir, "-o", OutputKind::kFolderWritten);
+  paths.output(o.out_dir / (r.model.stem().string() + ".qdq.onnx"), "the QDQ model");
+  for (const char* name :
+       {"calibration.cache", "ranges.json", "report.html", "sensitivity.json",
+        "mixed_precision.json", "mixed_precision.exclude.txt", "saturation.json"}) {
+    paths.output(o.out_dir / name, std::string("-o's ") + name);
+  }
+  paths.output(o.save_stats, "--save-stats");
+  paths.check();
+}
+
 CalibrateReport run_calibrate(const CalibrateRequest& request, const ProgressFn& progress) {
+  check_calibrate_paths(request);
   CalibrateRequest r = request;
   calib::validate(r.options.select);
   exporter::validate_trt_version(r.options.trt_version);

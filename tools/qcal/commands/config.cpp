@@ -7,6 +7,7 @@
 #include "commands/model_input.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "preprocess/model_fit.hpp"
 #include "preprocess/npu_config.hpp"
 #include "preprocess/recipe_json.hpp"
@@ -36,6 +37,10 @@ int run_config(const ConfigArgs& a) {
   req.format = a.format == "ultralytics" ? pp::ConfigFormat::kUltralytics
                : a.format == "rknn"      ? pp::ConfigFormat::kRknn
                                          : pp::ConfigFormat::kDxcom;
+  check_output_file(a.output, "-o");
+  RunPaths paths;
+  paths.input(a.dataset, "--dataset-path").input(a.model, "--model").input(a.recipe, "--recipe");
+  paths.output(a.output, "-o").check();
   std::string recipe_spec = a.model_type;
   if (a.model_type == "custom") {
     if (a.recipe.empty())

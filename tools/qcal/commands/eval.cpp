@@ -6,9 +6,11 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "engine/model.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/samples.hpp"
+#include "preprocess/recipe.hpp"
 #include "quantize/sensitivity.hpp"
 
 namespace qcal::cli {
@@ -89,7 +91,25 @@ quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
   return r;
 }
 
+// Before any work: the folder can be written and no output is (or lies inside) an input.
+void check_eval_paths(const EvalCliOptions& c) {
+  check_output_dir(c.out_dir, "-o");
+  if (!c.json_path.empty() && c.json_path != "-") check_output_file(c.json_path, "--json");
+  const std::filesystem::path out_dir = c.out_dir;
+  RunPaths paths;
+  paths.input(c.fp32, "the FP32 model").input(c.int8, "the INT8 model").input(c.data, "--data");
+  paths.input(c.labels, "--labels").input(c.pairs, "--pairs");
+  if (!c.recipe.empty() && !preprocess::is_preset_name(c.recipe)) paths.input(c.recipe, "--recipe");
+  paths.output(out_dir, "-o", OutputKind::kFolderWritten);
+  for (const char* name : {"eval.json", "sensitivity.json", "report.html"}) {
+    paths.output(out_dir / name, std::string("-o's ") + name);
+  }
+  paths.output(c.json_path, "--json");
+  paths.check();
+}
+
 int run_eval_command(const EvalCliOptions& c) {
+  check_eval_paths(c);
   eval::EvalOptions o;
   o.fp32_model = c.fp32;
   o.int8_model = c.int8;
@@ -127,7 +147,7 @@ int run_eval_command(const EvalCliOptions& c) {
     j["sensitivity"] = *sensitivity;
   }
   const std::string json_text = j.dump(2) + "\n";
-  std::filesystem::create_directories(c.out_dir);
+  create_output_dir(c.out_dir);
   const std::filesystem::path out_dir = c.out_dir;
   write_file_atomic(out_dir / "eval.json", json_text);
   if (sensitivity) write_file_atomic(out_dir / "sensitivity.json", sensitivity->dump(2) + "\n");

@@ -12,6 +12,7 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "dataset/video_frames.hpp"
 #include "plan/profile_source.hpp"
 
@@ -115,6 +116,11 @@ int run_frames(const FramesArgs& a) {
   if (o.inputs.empty())
     qcal::throw_invalid("give video files or folders, or --from-profile runs.csv");
   o.out_dir = a.out_dir;
+  check_output_dir(o.out_dir, "-o");
+  RunPaths paths;
+  for (const auto& in : o.inputs) paths.input(in, "the input " + in.string());
+  paths.input(a.from_profile, "--from-profile").input(a.video_dir, "--video-dir");
+  paths.output(o.out_dir, "-o", OutputKind::kFolderReplaced).check();
   if (a.every > 0) {
     o.sampling.mode = dataset::SamplingMode::kEvery;
     o.sampling.value = a.every;

