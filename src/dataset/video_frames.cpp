@@ -465,13 +465,24 @@ std::vector<fs::path> list_videos(const std::vector<fs::path>& inputs) {
   return unique;
 }
 
+std::string frames_csv_name(const std::optional<Shard>& shard) {
+  if (!shard) return "frames.csv";
+  return "frames.shard-" + std::to_string(shard->index) + "-of-" + std::to_string(shard->count) +
+         ".csv";
+}
+
 FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn& progress) {
   validate_sampling(options.sampling);
   if (options.jpeg_quality < 0 || options.jpeg_quality > 100) {
     throw_invalid("--jpeg-quality must be in 0..100");
   }
   if (options.out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
-  const auto videos = list_videos(options.inputs);
+  auto videos = list_videos(options.inputs);
+  if (options.shard) {
+    const ShardRange r = shard_range(*options.shard, videos.size());
+    videos = std::vector<fs::path>(videos.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                   videos.begin() + static_cast<std::ptrdiff_t>(r.end));
+  }
   std::error_code ec;
   fs::create_directories(options.out_dir, ec);
   if (ec || !fs::is_directory(options.out_dir)) {
@@ -498,7 +509,7 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
       report.videos[i].records.push_back(std::move(r));
     }
   });
-  report.csv_path = options.out_dir / "frames.csv";
+  report.csv_path = options.out_dir / frames_csv_name(options.shard);
   write_csv(report.csv_path, report.videos);
   return report;
 }
