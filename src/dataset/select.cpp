@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/checked.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/rng.hpp"
@@ -465,6 +466,7 @@ SelectReport select_from_scores(SelectOptions options, const std::vector<fs::pat
   options.input_height = first.input_height;
   const auto previous = prepare_out_dir(options.out_dir);
   SelectReport report;
+  check_alloc(first.listed * sizeof(ScoredImage), "the images of the scores files");
   report.images.reserve(first.listed);
   for (const auto& [header, path] : shards) {
     read_scores_file(path, [&](ScoredImage&& img) {
