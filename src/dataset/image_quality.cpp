@@ -305,23 +305,22 @@ void measure_pixels(const cv::Mat& image, Scratch& sc, ImageMeasures& m) {
       std::sqrt(var_rg + var_yb) + 0.3 * std::sqrt(mean_rg * mean_rg + mean_yb * mean_yb);
 }
 
-// The descriptor: a kDescriptorSide^2 BGR thumbnail, values in [0, 1].
-void fill_descriptor(const cv::Mat& image, std::vector<float>& descriptor) {
+// The descriptor: a kDescriptorSide^2 BGR thumbnail, 8-bit values (distances between them are
+// exact integers, so the diverse strategy is exact and vectorises).
+void fill_descriptor(const cv::Mat& image, std::vector<std::uint8_t>& descriptor) {
   cv::Mat thumb;
   cv::resize(image, thumb, cv::Size(kDescriptorSide, kDescriptorSide), 0, 0, cv::INTER_AREA);
-  descriptor.assign(thumb.total() * 3, 0.0f);
+  descriptor.assign(thumb.total() * 3, 0);
   for (int y = 0; y < thumb.rows; ++y) {
     const auto* px = thumb.ptr<std::uint8_t>(y);
-    for (int x = 0; x < thumb.cols * 3; ++x) {
-      descriptor[static_cast<std::size_t>(y * thumb.cols * 3 + x)] =
-          static_cast<float>(px[x]) / 255.0f;
-    }
+    std::copy(px, px + thumb.cols * 3, descriptor.begin() + y * thumb.cols * 3);
   }
 }
 
 }  // namespace
 
-ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor) {
+ImageMeasures measure_image(const std::filesystem::path& path,
+                            std::vector<std::uint8_t>* descriptor) {
   Scratch& sc = scratch();
   ImageMeasures m;
   const cv::Mat image = decode_for_analysis(path, sc, m);

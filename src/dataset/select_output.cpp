@@ -149,44 +149,78 @@ ordered_json analysis_json(const SelectOptions& o, const SelectReport& r) {
   j["distribution"] = dist;
 
   ordered_json selected = ordered_json::array();
-  ordered_json images = ordered_json::array();
   ordered_json unreadable = ordered_json::array();
   for (const auto& img : r.images) {
     if (!img.readable) {
       unreadable.push_back({{"path", img.relative}, {"error", img.error}});
-      continue;
-    }
-    ordered_json e;
-    e["path"] = img.relative;
-    e["width"] = img.measures.width;
-    e["height"] = img.measures.height;
-    e["analysis_scale"] = img.measures.analysis_scale;
-    e["measures"] = {{"laplacian_var", round4(img.measures.laplacian_var)},
-                     {"mean_luma", round4(img.measures.mean_luma)},
-                     {"std_luma", round4(img.measures.std_luma)},
-                     {"colorfulness", round4(img.measures.colorfulness)}};
-    e["scores"] = {{"sharpness", round4(img.scores.sharpness)},
-                   {"brightness", round4(img.scores.brightness)},
-                   {"contrast", round4(img.scores.contrast)},
-                   {"resolution", round4(img.scores.resolution)},
-                   {"colorfulness", round4(img.scores.colorfulness)}};
-    e["total"] = round4(img.total);
-    e["passed"] = img.passed;
-    e["selected"] = img.selected;
-    if (img.selected) {
-      e["reason"] = img.reason;
-      e["output"] = img.output;
+    } else if (img.selected) {
       selected.push_back({{"path", img.relative},
                           {"output", img.output},
                           {"total", round4(img.total)},
                           {"reason", img.reason}});
     }
-    images.push_back(std::move(e));
   }
   j["selected"] = selected;
   j["unreadable"] = unreadable;
-  j["images"] = images;
   return j;
+}
+
+ordered_json image_json(const ScoredImage& img) {
+  ordered_json e;
+  e["path"] = img.relative;
+  e["width"] = img.measures.width;
+  e["height"] = img.measures.height;
+  e["analysis_scale"] = img.measures.analysis_scale;
+  e["measures"] = {{"laplacian_var", round4(img.measures.laplacian_var)},
+                   {"mean_luma", round4(img.measures.mean_luma)},
+                   {"std_luma", round4(img.measures.std_luma)},
+                   {"colorfulness", round4(img.measures.colorfulness)}};
+  e["scores"] = {{"sharpness", round4(img.scores.sharpness)},
+                 {"brightness", round4(img.scores.brightness)},
+                 {"contrast", round4(img.scores.contrast)},
+                 {"resolution", round4(img.scores.resolution)},
+                 {"colorfulness", round4(img.scores.colorfulness)}};
+  e["total"] = round4(img.total);
+  e["passed"] = img.passed;
+  e["selected"] = img.selected;
+  if (img.selected) {
+    e["reason"] = img.reason;
+    e["output"] = img.output;
+  }
+  return e;
+}
+
+// Appends `text` with every line indented by `indent` spaces.
+void append_indented(std::string& out, const std::string& text, std::size_t indent) {
+  out.append(indent, ' ');
+  for (char c : text) {
+    out.push_back(c);
+    if (c == '\n') out.append(indent, ' ');
+  }
+}
+
+// calibration_analysis.json, streamed: the same bytes as dump(2) of the whole document with the
+// per-image array last, without holding a million images as JSON values.
+void write_analysis(const fs::path& path, const SelectOptions& o, const SelectReport& r) {
+  constexpr std::size_t kChunk = 1u << 20;
+  std::string text = analysis_json(o, r).dump(2);
+  text.resize(text.size() - 2);  // the closing "\n}"
+  text += ",\n  \"images\": ";
+  AtomicFile file(path);
+  bool any = false;
+  for (const auto& img : r.images) {
+    if (!img.readable) continue;
+    text += any ? ",\n" : "[\n";
+    append_indented(text, image_json(img).dump(2), 4);
+    any = true;
+    if (text.size() >= kChunk) {
+      file.write(text);
+      text.clear();
+    }
+  }
+  text += any ? "\n  ]\n}\n" : "[]\n}\n";
+  file.write(text);
+  file.commit();
 }
 
 std::string strategy_text(const SelectOptions& o) {
@@ -224,7 +258,8 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
        std::to_string(o.n) + ".\n";
   s += std::string("- The images here are ") +
        (o.link ? "symbolic links to the originals" : "copies of the originals") + ".\n\n";
-  s += "## Reproduce\n\nFrom `" + o.working_dir + "`:\n\n```sh\n" + o.command_line + "\n```\n\n";
+  s += "## Reproduce\n\nFrom `" + o.working_dir + "`:\n\n```sh\n" +
+       (o.command_line.empty() ? reproduce_select_command(o) : o.command_line) + "\n```\n\n";
   s += "The same files, options and seed give the same selection on any machine and thread "
        "count.\n\n";
   s += "## Files\n\n- `calibration_analysis.json`: every image's measurements, sub-scores and "
@@ -305,7 +340,7 @@ void write_selection(const SelectOptions& options, SelectReport& report,
     }
   }
   report.analysis_path = options.out_dir / kAnalysisName;
-  write_file_atomic(report.analysis_path, analysis_json(options, report).dump(2) + "\n");
+  write_analysis(report.analysis_path, options, report);
   report.readme_path = options.out_dir / kReadmeName;
   write_file_atomic(report.readme_path, readme_text(options, report));
 }

@@ -53,7 +53,36 @@ CollectOptions collect_options(const CalibrateOptions& o) {
   c.derive_unions = o.derive_unions;
   c.kernel_scans = o.kernel_scans;
   c.data_recipe = o.data_recipe;
+  c.shard = o.shard;
   return c;
+}
+
+// --data with --from-stats: the reduce of `--shard` statistics, with the data they were
+// collected on (for the dominant-noise probes and evaluation); refused for other statistics,
+// another data set or another sample count.
+void check_reduce_data(const ModelContext& model, const preprocess::SampleData& data,
+                       const CalibrateOptions& options, const calib::StatsSet& stats,
+                       bool shard_set) {
+  if (!shard_set) {
+    throw_invalid(
+        "--data and --from-stats exclude each other, except when the statistics are the files "
+        "of a `calibrate --shard` run over that data (the reduce step)");
+  }
+  const auto& prov = stats.provenance();
+  const std::string description = data_description(data, options.data_recipe);
+  if (prov.data_description != description) {
+    throw Error(ErrorCode::kInvalidArgument, "the --shard statistics were collected on " +
+                                                 prov.data_description + ", not on this --data")
+        .with("data", description);
+  }
+  const BatchPlan plan = plan_batches(*model.model, data, options.num_samples);
+  const auto samples = static_cast<std::uint64_t>(plan.batches * plan.batch);
+  if (prov.samples != samples) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the --shard statistics hold " + std::to_string(prov.samples) +
+                    " samples, this --data and -n make " + std::to_string(samples))
+        .with("data", description);
+  }
 }
 
 // Statistics from the data (with --saturation's prefix snapshots) or merged from saved shards.
@@ -65,7 +94,11 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
     throw_invalid("--saturation needs the calibration data (--data), not --from-stats");
   }
   if (!options.from_stats.empty()) {
-    return merge_stats_files(options.from_stats, model.fingerprint, model.path.string());
+    bool shard_set = false;
+    auto merged =
+        merge_stats_files(options.from_stats, model.fingerprint, model.path.string(), &shard_set);
+    if (data) check_reduce_data(model, *data, options, merged, shard_set);
+    return merged;
   }
   if (!data) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
   BatchHook on_batch;
@@ -162,6 +195,39 @@ ModelContext equalized_context(const ModelContext& model, const CalibrateOptions
   return equalized;
 }
 
+// The map step: this shard's statistics into options.save_stats, nothing else.
+void check_shard_options(const CalibrateOptions& options, const preprocess::SampleData* data) {
+  if (options.save_stats.empty()) {
+    throw_invalid("--shard collects one block of the statistics: give --save-stats FILE");
+  }
+  if (!data || !options.from_stats.empty()) {
+    throw_invalid("--shard needs --data (the reduce step is --from-stats of every shard's file)");
+  }
+  const AccuracyOptions& a = options.accuracy;
+  if (a.sensitivity || a.max_drop || a.saturation) {
+    throw_invalid(
+        "--shard only collects statistics: give --sensitivity, --max-drop and --saturation to "
+        "the reduce step (--from-stats ... --data)");
+  }
+}
+
+CalibrateReport collect_shard(const ModelContext& model, preprocess::SampleData* data,
+                              const CalibrateOptions& options, CalibrateReport report,
+                              const ProgressFn& progress) {
+  check_shard_options(options, data);
+  const exporter::QdqBuilder builder = make_builder(model, options);
+  Collection c = collect_statistics(model.model, builder.planned_activations(), *data,
+                                    collect_options(options), progress);
+  c.stats.provenance().model_fingerprint = model.fingerprint;
+  report.inference_seconds = c.inference_seconds;
+  report.observe_seconds = c.observe_seconds;
+  report.samples = static_cast<std::int64_t>(c.stats.provenance().samples);
+  report.tensors = c.stats.tensors().size();
+  report.stats = options.save_stats;
+  write_file_atomic(report.stats, c.stats.serialize());
+  return report;
+}
+
 }  // namespace
 
 std::vector<std::string> quantized_activations(const ModelContext& model,
@@ -186,6 +252,7 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   std::optional<ModelContext> equalized;
   if (options.equalize.enabled) equalized = equalized_context(user_model, options, report, files);
   const ModelContext& model = equalized ? *equalized : user_model;
+  if (options.shard) return collect_shard(model, data, options, std::move(report), progress);
   exporter::QdqBuilder builder = make_builder(model, options);
   StatsPrefixes prefixes;
   const calib::StatsSet stats =

@@ -59,6 +59,10 @@ struct CalibrateOptions {
   int num_bins = calib::kDefaultNumBins;
   std::filesystem::path save_stats;               // empty: none
   std::vector<std::filesystem::path> from_stats;  // non-empty: merge these, run no model
+  // A map step (`--shard`): collect this shard's block of the samples into save_stats and write
+  // nothing else. The reduce is `--from-stats` of every shard's file, with `--data` the same data
+  // (for the dominant-noise probes and evaluation): its outputs are one run's, byte for byte.
+  std::optional<Shard> shard;
   std::string data_recipe;  // what preprocessing produced tensor data (provenance)
   AccuracyOptions accuracy;
   bool share_concat_scale = true;  // range rules (export/range_rules.hpp)

@@ -163,9 +163,6 @@ CalibrateReport run_calibrate(const CalibrateRequest& request, const ProgressFn&
   calib::validate(r.options.select);
   exporter::validate_trt_version(r.options.trt_version);
   validate(r.options.accuracy);
-  if (r.data && !r.options.from_stats.empty()) {
-    throw_invalid("--data and --from-stats exclude each other");
-  }
   if (!r.data && r.options.from_stats.empty()) {
     throw_invalid("calibrate needs --data or --from-stats");
   }

@@ -64,22 +64,31 @@ TEST(Choose, UniformIsSeededAndDistinct) {
 
 TEST(Choose, DiverseAvoidsNearDuplicates) {
   // Three clusters of near-identical descriptors; three picks must take one from each.
-  std::vector<std::vector<float>> desc;
+  std::vector<std::uint8_t> table;
   std::vector<double> scores;
   for (int cluster = 0; cluster < 3; ++cluster) {
     for (int k = 0; k < 5; ++k) {
-      desc.push_back(
-          std::vector<float>(6, static_cast<float>(cluster) + 0.01f * static_cast<float>(k)));
+      table.insert(table.end(), 6, static_cast<std::uint8_t>(100 * cluster + k));
       scores.push_back(cluster == 0 ? 90 - k : 50 - k);  // cluster 0 holds all the best scores
     }
   }
-  std::vector<const std::vector<float>*> ptrs;
-  for (const auto& d : desc) ptrs.push_back(&d);
-  const auto picked = choose(scores, ptrs, 3, Strategy::kDiverse, 1, nullptr);
+  std::vector<std::string> reasons;
+  const auto picked = choose(scores, {table, 6}, 3, Strategy::kDiverse, 1, &reasons);
   std::set<std::size_t> clusters;
   for (auto p : picked) clusters.insert(p / 5);
   EXPECT_EQ(clusters.size(), 3u);
   EXPECT_EQ(picked[0], 0u);  // the best image starts the walk
+  // Step 2 takes the farthest from value 0 (value 204, index 14): distance sqrt(6 * 204^2) / 255
+  // on the 0..1 scale; step 3 the middle of cluster 1 (value 102, index 7).
+  EXPECT_EQ(picked, (std::vector<std::size_t>{0, 7, 14}));
+  EXPECT_NE(reasons[2].find("step 2, descriptor distance 1.9596"), std::string::npos) << reasons[2];
+}
+
+TEST(Choose, DiverseTiesGoToTheBetterRank) {
+  // Candidates 1 and 2 are equally far from candidate 0 (the best); 2 ranks better than 1.
+  const std::vector<std::uint8_t> table = {0, 0, 10, 0, 0, 10};
+  const auto picked = choose({90, 10, 20}, {table, 2}, 2, Strategy::kDiverse, 1, nullptr);
+  EXPECT_EQ(picked, (std::vector<std::size_t>{0, 2}));
 }
 
 TEST(ThresholdFor, GivesN) {

@@ -35,6 +35,7 @@ struct CalibrateCli {
   int num_bins = calib::kDefaultNumBins;
   std::string save_stats;
   std::vector<std::string> from_stats;
+  std::string shard;
   bool ignore_nonfinite = false;
   // Accuracy work.
   bool sensitivity = false;
@@ -170,6 +171,10 @@ quantize::CalibrateRequest make_request(const CalibrateCli& o) {
   fill_placement(o, options);
   options.save_stats = o.save_stats;
   for (const auto& s : o.from_stats) options.from_stats.emplace_back(s);
+  options.shard = resolve_shard(o.shard, o.common.quiet);
+  if (options.out_dir.empty() && !options.shard) {
+    throw_invalid("an output folder is required (-o OUT_DIR)");
+  }
   fill_accuracy(o, options.accuracy);
   if (!o.data.empty()) {
     preprocess::DataRequest d;
@@ -267,6 +272,11 @@ int run_calibrate(const CalibrateCli& o) {
   }
   if (o.common.json) {
     print_json(report);
+  } else if (request.options.shard) {
+    std::cout << "collected statistics of " << report.tensors << " tensors on " << report.samples
+              << " samples (" << describe(*request.options.shard) << ")\n  "
+              << report.stats.string()
+              << "\nreduce: qcal calibrate MODEL --from-stats EVERY_SHARD.qcs --data DATA -o OUT\n";
   } else {
     print_summary(report);
   }
@@ -289,8 +299,11 @@ CLI::Option* add_method_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--num-bins", o.num_bins, "Histogram bins (power of two)")->capture_default_str();
   cmd->add_option("--save-stats", o.save_stats, "Also save the statistics (.qcs)");
   cmd->add_option("--from-stats", o.from_stats,
-                  "Merge saved statistics (shards, in order) instead of running the model")
+                  "Merge saved statistics (shards, in order; --shard files in shard order, with "
+                  "--data their data) instead of running the model")
       ->check(CLI::ExistingFile);
+  add_shard_option(cmd, o.shard,
+                   "calibration batches: collect only their statistics into --save-stats");
   cmd->add_flag("--ignore-nonfinite", o.ignore_nonfinite,
                 "Skip NaN/Inf activations instead of stopping");
   return method;
@@ -373,7 +386,7 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_option("--data,-d", o->data,
                   "Samples: .npy/.npz (qcal pack), an image folder, image or list file (with "
                   "--recipe), or a DX-COM JSON config");
-  cmd->add_option("-o,--out", o->out_dir, "Output folder")->required();
+  cmd->add_option("-o,--out", o->out_dir, "Output folder (not with --shard)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--recipe", o->recipe,

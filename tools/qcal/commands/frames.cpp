@@ -36,6 +36,7 @@ struct FramesArgs {
   int jobs = 0;
   std::string from_profile;  // profiling CSV naming the video (frame_source_name)
   std::string video_dir;     // where its videos are (default: the CSV's folder)
+  std::string shard;
   CommonOptions common;
 };
 
@@ -139,6 +140,7 @@ int run_frames(const FramesArgs& a) {
   o.skip_similar = a.skip_similar;
   o.keep_blank = a.keep_blank;
   o.jobs = resolve_threads(a.jobs);
+  o.shard = resolve_shard(a.shard, a.common.quiet);
   dataset::quiet_opencv_logging();
 
   const bool show_progress = !a.common.quiet && stderr_is_tty();
@@ -252,6 +254,7 @@ Runner register_frames(CLI::App& app) {
                 "Keep blank (uniform) and near-black frames, which are dropped by default");
   cmd->add_option("--jobs", a->jobs, "Videos decoded at once (0: one per core)")
       ->check(CLI::NonNegativeNumber);
+  add_shard_option(cmd, a->shard, "videos (OUT_DIR/frames.shard-I-of-N.csv)");
   add_quiet_flag(cmd, a->common);
   add_json_flag(cmd, a->common);
   return [a] { return run_frames(*a); };
