@@ -160,6 +160,81 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
   return out;
 }
 
+fs::path holdout_dir_of(const SelectOptions& options) {
+  if (!options.holdout_dir.empty()) return options.holdout_dir;
+  fs::path out = options.out_dir;
+  if (!out.has_filename()) out = out.parent_path();  // "calib/" -> "calib"
+  return out.parent_path() / (out.filename().string() + "_holdout");
+}
+
+namespace {
+
+// `inner` relative to `outer` when it is inside it (or is it: "."); "" otherwise.
+std::string nested_in(const fs::path& inner, const fs::path& outer) {
+  const std::string rel =
+      fs::weakly_canonical(inner).lexically_relative(fs::weakly_canonical(outer)).generic_string();
+  return !rel.empty() && rel.rfind("..", 0) != 0 ? rel : std::string();
+}
+
+// The images under SRC_DIR, without those in an OUT_DIR or held-out folder inside it (earlier
+// selections: never score those copies again).
+std::vector<fs::path> list_sources(const SelectOptions& options) {
+  std::vector<std::string> skip;
+  for (const fs::path& dir : {options.out_dir, holdout_dir_of(options)}) {
+    if (auto rel = nested_in(dir, options.src_dir); !rel.empty()) skip.push_back(rel);
+  }
+  std::vector<fs::path> files;
+  for (auto& f : list_files(options.src_dir, kImageExtensions)) {
+    const std::string rel = f.lexically_relative(options.src_dir).generic_string();
+    const bool inside = std::any_of(skip.begin(), skip.end(), [&](const std::string& s) {
+      return s == "." || rel.rfind(s + "/", 0) == 0;
+    });
+    if (!inside) files.push_back(std::move(f));
+  }
+  return files;
+}
+
+// The held-out folder's check (holdout > 0): distinct from OUT_DIR and neither inside the other.
+std::vector<fs::path> prepare_holdout(const SelectOptions& options) {
+  if (options.holdout == 0) return {};
+  const fs::path dir = holdout_dir_of(options);
+  if (!nested_in(dir, options.out_dir).empty() || !nested_in(options.out_dir, dir).empty()) {
+    Error e(ErrorCode::kInvalidArgument,
+            "the held-out folder must be outside the output folder (and not contain it): "
+            "calibration would read the held-out images");
+    e.with("path", dir.string()).with("output", options.out_dir.string());
+    throw e;
+  }
+  return prepare_holdout_dir(dir);
+}
+
+// --holdout N: N readable images, a seeded uniform draw over all of them (before selection, so
+// the split stands for the data, not for what selection leaves), marked held out. The draw uses
+// its own stream (seed ^ "holdout") so the selection's draws keep their meaning.
+void draw_holdout(const SelectOptions& options, SelectReport& report) {
+  if (options.holdout == 0) return;
+  if (options.holdout >= report.readable) {
+    Error e(ErrorCode::kInvalidArgument,
+            "--holdout " + std::to_string(options.holdout) + " leaves nothing to select from: " +
+                std::to_string(report.readable) + " images are readable");
+    e.with("path", options.src_dir.string());
+    throw e;
+  }
+  std::vector<std::size_t> readable;
+  for (std::size_t i = 0; i < report.images.size(); ++i) {
+    if (report.images[i].readable) readable.push_back(i);
+  }
+  constexpr std::uint64_t kHoldoutStream = 0x686f6c646f7574ULL;  // "holdout"
+  Rng rng(options.seed ^ kHoldoutStream);
+  for (std::size_t k : sample_indices(readable.size(), options.holdout, rng)) {
+    report.images[readable[k]].held_out = true;
+  }
+  report.held_out = options.holdout;
+  report.holdout_dir = holdout_dir_of(options);
+}
+
+}  // namespace
+
 SelectReport select_calibration_set(const SelectOptions& options,
                                     const SelectProgressFn& progress) {
   if (options.n == 0) throw_invalid("-n must be at least 1");
@@ -177,19 +252,10 @@ SelectReport select_calibration_set(const SelectOptions& options,
   }
   // Refuses a folder with unrelated files before any work.
   const auto previous = prepare_out_dir(options.out_dir);
+  const auto previous_holdout = prepare_holdout(options);
 
   SelectReport report;
-  // An OUT_DIR inside SRC_DIR holds earlier selections: never score those copies again.
-  const std::string out_in_src = fs::weakly_canonical(options.out_dir)
-                                     .lexically_relative(fs::weakly_canonical(options.src_dir))
-                                     .generic_string();
-  const bool nested = !out_in_src.empty() && out_in_src.rfind("..", 0) != 0;
-  std::vector<fs::path> files;
-  for (auto& f : list_files(options.src_dir, kImageExtensions)) {
-    const std::string rel = f.lexically_relative(options.src_dir).generic_string();
-    if (nested && (out_in_src == "." || rel.rfind(out_in_src + "/", 0) == 0)) continue;
-    files.push_back(std::move(f));
-  }
+  std::vector<fs::path> files = list_sources(options);
   report.images.resize(files.size());
   const bool need_descriptor = options.strategy == Strategy::kDiverse;
   std::atomic<std::size_t> done{0};
@@ -210,16 +276,7 @@ SelectReport select_calibration_set(const SelectOptions& options,
     if (progress) progress(now, files.size());
   });
 
-  std::vector<std::size_t> candidates;
-  std::vector<double> readable_totals;
-  for (std::size_t i = 0; i < report.images.size(); ++i) {
-    const auto& img = report.images[i];
-    if (!img.readable) continue;
-    ++report.readable;
-    readable_totals.push_back(img.total);
-    if (img.passed) candidates.push_back(i);
-  }
-  report.passed = candidates.size();
+  for (const auto& img : report.images) report.readable += img.readable ? 1 : 0;
   if (report.readable == 0) {
     Error e(ErrorCode::kInvalidArgument,
             files.empty()
@@ -228,6 +285,16 @@ SelectReport select_calibration_set(const SelectOptions& options,
     e.with("path", options.src_dir.string());
     throw e;
   }
+  draw_holdout(options, report);
+  std::vector<std::size_t> candidates;
+  std::vector<double> readable_totals;
+  for (std::size_t i = 0; i < report.images.size(); ++i) {
+    const auto& img = report.images[i];
+    if (!img.readable || img.held_out) continue;
+    readable_totals.push_back(img.total);
+    if (img.passed) candidates.push_back(i);
+  }
+  report.passed = candidates.size();
   if (candidates.size() < options.n) {
     std::string msg = "only " + std::to_string(candidates.size()) + " of " +
                       std::to_string(report.readable) + " readable images score at least " +
@@ -265,6 +332,7 @@ SelectReport select_calibration_set(const SelectOptions& options,
   }
   report.selected = chosen.size();
   write_selection(options, report, previous);
+  if (options.holdout > 0) write_holdout(options, report, previous_holdout);
   return report;
 }
 

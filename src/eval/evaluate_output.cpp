@@ -101,6 +101,15 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
                       {"outputs", outputs},
                       {"notes", r.notes}};
   if (!o.labels.empty()) j["labels"] = o.labels.string();
+  if (r.overlap) {
+    j["calibration_overlap"] = {{"manifest", r.overlap->manifest.string()},
+                                {"calibration_data", r.overlap->calibration_data},
+                                {"checked", r.overlap->checked},
+                                {"overlapping", r.overlap->overlapping},
+                                {"same_tensor", r.overlap->by_content},
+                                {"same_file", r.overlap->by_path},
+                                {"examples", r.overlap->examples}};
+  }
   if (r.map_fp32) {
     j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
                       {"int8", map_json(*r.map_int8, r.class_names)}};

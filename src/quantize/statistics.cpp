@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "engine/session.hpp"
+#include "eval/overlap.hpp"
 #include "quantize/derived_tensors.hpp"
 
 namespace qcal::quantize {
@@ -93,6 +94,7 @@ class Collector {
     sample_index_ = first;
     std::vector<Tensor> x = data_.read(first, batch);
     XXH3_64bits_update(hash_.get(), x[0].raw_data(), static_cast<std::size_t>(x[0].nbytes()));
+    record_samples(first, batch, x[0]);
     const double observed_before = observe_seconds_;
     const auto start = Clock::now();
     session_.run(x);
@@ -102,7 +104,13 @@ class Collector {
     observe_seconds_ += seconds_since(union_start);
   }
 
-  void reset_hash() { XXH3_64bits_reset(hash_.get()); }
+  void reset_hash() {
+    XXH3_64bits_reset(hash_.get());
+    sample_fingerprints_.clear();
+    sample_files_.clear();
+  }
+  std::vector<std::string>& sample_fingerprints() { return sample_fingerprints_; }
+  std::vector<std::string>& sample_files() { return sample_files_; }
   engine::Session& session() { return session_; }
   calib::StatsSet& stats() { return stats_; }
   std::string data_fingerprint() const { return calib::hex64(XXH3_64bits_digest(hash_.get())); }
@@ -126,6 +134,17 @@ class Collector {
     s.observe_in_chains = true;
     return s;
   }
+  // Each sample's fingerprint (its row of the batch) and file, for calibration_samples.json.
+  void record_samples(std::int64_t first, std::int64_t batch, const Tensor& x) {
+    const std::size_t row = static_cast<std::size_t>(x.nbytes() / batch);
+    const auto* bytes = static_cast<const std::uint8_t*>(x.raw_data());
+    for (std::int64_t b = 0; b < batch; ++b) {
+      sample_fingerprints_.push_back(
+          eval::sample_fingerprint(bytes + static_cast<std::size_t>(b) * row, row));
+      if (data_.has_images())
+        sample_files_.push_back(eval::normal_path(data_.sample_name(first + b)));
+    }
+  }
   void observe(const std::string& name, const TensorView& view, const MinMaxScan* minmax) {
     if (view.dtype != DType::kFloat32) return;
     const auto start = Clock::now();
@@ -143,6 +162,7 @@ class Collector {
   engine::Session session_;
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> hash_{XXH3_createState(),
                                                                  &XXH3_freeState};
+  std::vector<std::string> sample_fingerprints_, sample_files_;
   std::int64_t sample_index_ = 0;
   double inference_seconds_ = 0, observe_seconds_ = 0;
 };
@@ -202,7 +222,13 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
       data.recipe_description().empty() ? options.data_recipe : data.recipe_description();
   prov.data_description = data.description() + (recipe.empty() ? "" : " (recipe " + recipe + ")");
   prov.synthetic = false;
-  return {std::move(c.stats()), c.inference_seconds(), c.observe_seconds()};
+  Collection out;
+  out.stats = std::move(c.stats());
+  out.sample_fingerprints = std::move(c.sample_fingerprints());
+  out.sample_files = std::move(c.sample_files());
+  out.inference_seconds = c.inference_seconds();
+  out.observe_seconds = c.observe_seconds();
+  return out;
 }
 
 calib::StatsSet merge_stats_files(const std::vector<std::filesystem::path>& files,

@@ -77,7 +77,7 @@ TEST(EvalCli, YoloAgainstItselfInOnnxRuntime) {
   const fs::path images = copy_images(dir, {"messi5.jpg", "basketball1.png", "fruits.jpg"});
   const auto r = qcal_eval(q(yolo_model()) + " " + q(yolo_model()) + " --data " + q(images) +
                            " --recipe yolo --task yolo --runtime ort -o " + q(dir / "out") +
-                           " --json " + q(dir / "eval.json") + " --threads 2");
+                           " --json-file " + q(dir / "eval.json") + " --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("mAP50-95"), std::string::npos) << r.output;
   const auto j = read_json(dir / "eval.json");
@@ -188,7 +188,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
   int k = 0;
   for (const char* runtime : {"qcal", "ort"}) {
     const auto r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --runtime " +
-                             runtime + " -o " + q(c.dir / runtime) + " --json -");
+                             runtime + " -o " + q(c.dir / runtime) + " --json");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto j = read_json(c.dir / runtime / "eval.json");
     const auto& out = j["outputs"][0];
@@ -201,7 +201,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
     EXPECT_EQ(j["primary_metric"], "cosine");
     EXPECT_LT(j["metrics"]["cosine"]["int8"].get<double>(), 1.0);
     EXPECT_GT(j["metrics"]["cosine"]["drop"].get<double>(), 0.0);
-    // --json - prints the JSON instead of the table.
+    // --json prints the JSON instead of the table.
     EXPECT_EQ(r.output.find("\"format\": \"qcal.eval/1\""), r.output.find("\"format\""));
     by_runtime[k++] = out;
   }

@@ -24,6 +24,8 @@ struct SelectArgs {
   std::vector<int> input_size = {640, 640};
   bool link = false;
   bool allow_fewer = false;
+  std::size_t holdout = 0;
+  std::string holdout_dir;
   CommonOptions common;
 };
 
@@ -62,6 +64,8 @@ int run_select(const SelectArgs& a) {
   o.input_height = a.input_size.at(1);
   o.link = a.link;
   o.allow_fewer = a.allow_fewer;
+  o.holdout = a.holdout;
+  o.holdout_dir = a.holdout_dir;
   o.threads = resolve_threads(a.common.threads);
   // The reproducing command spells out every option that changes the result.
   o.command_line = "qcal select " + shell_quote(a.src) + " -o " + shell_quote(a.out) + " -n " +
@@ -70,6 +74,10 @@ int run_select(const SelectArgs& a) {
                    shell_quote(a.weights) + " --input-size " + std::to_string(o.input_width) + " " +
                    std::to_string(o.input_height) + (a.link ? " --link" : "") +
                    (a.allow_fewer ? " --allow-fewer" : "");
+  if (a.holdout > 0) {
+    o.command_line += " --holdout " + std::to_string(a.holdout) + " --holdout-dir " +
+                      shell_quote(dataset::holdout_dir_of(o).string());
+  }
   o.working_dir = std::filesystem::current_path().string();
 
   const bool show_progress = !a.common.quiet && stderr_is_tty();
@@ -98,6 +106,10 @@ int run_select(const SelectArgs& a) {
       std::fprintf(stderr, "qcal: warning: %s\n", r.shortfall_message.c_str());
     std::fprintf(stderr, "selected %zu (%s) into %s\nanalysis: %s\n", r.selected,
                  a.strategy.c_str(), a.out.c_str(), r.analysis_path.string().c_str());
+    if (r.held_out > 0) {
+      std::fprintf(stderr, "held out %zu (seeded, never selected) into %s\n", r.held_out,
+                   r.holdout_dir.string().c_str());
+    }
   }
   if (a.common.json) {
     nlohmann::ordered_json j;
@@ -106,6 +118,8 @@ int run_select(const SelectArgs& a) {
     j["readable"] = r.readable;
     j["passed"] = r.passed;
     j["selected"] = r.selected;
+    j["held_out"] = r.held_out;
+    if (r.held_out > 0) j["holdout_dir"] = r.holdout_dir.string();
     j["analysis"] = r.analysis_path.string();
     std::cout << j.dump(2) << "\n";
   }
@@ -127,7 +141,7 @@ Runner register_select(CLI::App& app) {
                   "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp")
       ->required();
   cmd->add_option("-o,--output", a->out, "Output folder")->required();
-  cmd->add_option("-n", a->n, "Number of images to select")
+  cmd->add_option("-n,--num-samples", a->n, "Number of images to select")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
@@ -145,6 +159,12 @@ Runner register_select(CLI::App& app) {
       ->expected(2)
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--holdout", a->holdout,
+                  "Also keep N other images, a seeded draw over all readable ones made before "
+                  "selection, as a held-out split to evaluate on (its own folder)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--holdout-dir", a->holdout_dir,
+                  "Folder for the --holdout split (default: OUT_DIR_holdout beside OUT_DIR)");
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
   cmd->add_flag(
       "--allow-fewer", a->allow_fewer,
