@@ -293,6 +293,15 @@ TEST(EvalCli, PresetsFitTheModelInputInCalibrateAndEval) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(read_file(dir / "face-eval" / "eval.json"));
   EXPECT_EQ(j["samples"], 2);
+  // Evaluated on its own calibration images: eval says so (calibration_samples.json beside the
+  // QDQ model), by content and by file, on stderr, in eval.json and in the verdict.
+  EXPECT_NE(r.output.find("2 of 2 evaluation samples are calibration samples"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(j["calibration_overlap"]["overlapping"], 2);
+  EXPECT_EQ(j["calibration_overlap"]["same_tensor"], 2);
+  EXPECT_EQ(j["calibration_overlap"]["same_file"], 2);
+  EXPECT_NE(read_file(dir / "face-eval" / "report.html").find("Warning: 2 of 2 evaluation"),
+            std::string::npos);
   r = test::run_command(test::qcal_bin() + " calibrate " +
                         q(models / "face_detection_front_128x128_barracuda.onnx") + common +
                         " --recipe yolo -o " + q(dir / "blaze"));
