@@ -81,6 +81,8 @@ struct TaskState {
   std::optional<CocoDataset> coco;
   bool yolo_labels = false;
   std::vector<ImageDetections> det_fp32, det_int8;  // scored detections + reference per image
+  // With labels: INT8's detections against FP32's above reference_conf (agreement).
+  std::vector<ImageDetections> det_int8_vs_fp32;
   FaceMatcher faces_agree{0.5}, faces_fp32_gt{0.5}, faces_int8_gt{0.5};
   // YOLO: the objects a deployed model reports (score above reference_conf), matched per class.
   FaceMatcher objects_agree{0.5}, objects_fp32_gt{0.5}, objects_int8_gt{0.5};
@@ -160,6 +162,7 @@ struct TaskState {
     if (has_labels()) {
       match_per_class(objects_fp32_gt, ref, a, o.reference_conf);
       match_per_class(objects_int8_gt, ref, b, o.reference_conf);
+      if (o.task == Task::kYolo) det_int8_vs_fp32.push_back({b, as_reference(a, o.reference_conf)});
     }
     det_fp32.push_back({std::move(a), ref});
     det_int8.push_back({std::move(b), std::move(ref)});
@@ -394,6 +397,7 @@ void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& 
   r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
   r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
   r.primary_metric = "map50_95";
+  if (!task.det_int8_vs_fp32.empty()) r.map_int8_vs_fp32 = evaluate_map(task.det_int8_vs_fp32);
   if (o.task == Task::kYolo) yolo_object_metrics(o, task, r);
   if (o.task == Task::kYunet) yunet_face_metrics(task, r);
   if (std::isnan(r.map_int8->map50_95)) {

@@ -75,6 +75,8 @@ struct EvalResult {
   std::optional<MapResult> map_fp32, map_int8;
   // Labelled detection: 90 % paired bootstrap interval of the mAP50-95 drop over images.
   std::optional<DropInterval> map_drop_interval;
+  // Labelled YOLO: INT8 scored against FP32's detections above reference_conf (FP32 = 1).
+  std::optional<MapResult> map_int8_vs_fp32;
   std::optional<FaceMatchResult> faces_int8_vs_fp32, faces_fp32_vs_labels, faces_int8_vs_labels;
   // YOLO: detections scoring above reference_conf matched per class at IoU 0.5 (F1: objects the
   // reference has that the model reports, and nothing else).

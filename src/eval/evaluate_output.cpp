@@ -124,6 +124,11 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
                       {"int8", map_json(*r.map_int8, r.class_names)}};
   }
   if (r.map_drop_interval) j["detection"]["drop_interval"] = interval_json(*r.map_drop_interval);
+  if (r.map_int8_vs_fp32) {
+    j["detection"]["int8_vs_fp32"] = {{"score_threshold", json_number(o.reference_conf)},
+                                      {"map50", json_number(r.map_int8_vs_fp32->map50)},
+                                      {"map50_95", json_number(r.map_int8_vs_fp32->map50_95)}};
+  }
   if (r.objects_int8_vs_fp32) {
     j["objects"] = {{"score_threshold", json_number(o.reference_conf)},
                     {"int8_vs_fp32", matches_json(*r.objects_int8_vs_fp32)}};
@@ -173,6 +178,11 @@ std::string eval_result_table(const EvalResult& r) {
              pad_right(fmt(m.int8), 9) + "  " + fmt(m.drop_pp(), 2) + "\n";
     }
     if (r.map_drop_interval) out += interval_line(*r.map_drop_interval) + "\n";
+    if (r.map_int8_vs_fp32) {
+      out += "agreement: INT8 mAP50-95 " + fmt(r.map_int8_vs_fp32->map50_95) +
+             " against FP32's detections (score > " + format_number(r.options.reference_conf) +
+             ")\n";
+    }
     out += "\n";
   }
   std::size_t wn = 6;

@@ -149,6 +149,10 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
   EXPECT_NE(a.output.find("90 % paired bootstrap interval over images 0.00 to 0.00"),
             std::string::npos)
       << a.output;
+  // Agreement with FP32's own detections (score > 0.25): the same model finds exactly them.
+  EXPECT_NEAR(ja["detection"]["int8_vs_fp32"]["map50_95"].get<double>(), 1.0, 1e-12);
+  EXPECT_NE(a.output.find("agreement: INT8 mAP50-95 1.0000 against FP32's detections"),
+            std::string::npos);
   // Two labelled objects, both found by yolov8n with boxes within a few pixels of the hand
   // boxes (IoU about 0.97), so near-perfect even at IoU 0.95.
   const auto& classes = ja["detection"]["fp32"]["classes"];
