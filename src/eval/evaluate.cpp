@@ -82,6 +82,8 @@ struct TaskState {
   std::optional<CocoDataset> coco;
   bool yolo_labels = false;
   std::vector<ImageDetections> det_fp32, det_int8;  // scored detections + reference per image
+  // With labels: INT8's detections against FP32's above reference_conf (agreement).
+  std::vector<ImageDetections> det_int8_vs_fp32;
   FaceMatcher faces_agree{0.5}, faces_fp32_gt{0.5}, faces_int8_gt{0.5};
   // YOLO: the objects a deployed model reports (score above reference_conf), matched per class.
   FaceMatcher objects_agree{0.5}, objects_fp32_gt{0.5}, objects_int8_gt{0.5};
@@ -165,6 +167,7 @@ struct TaskState {
     if (has_labels()) {
       match_per_class(objects_fp32_gt, ref, a, o.reference_conf);
       match_per_class(objects_int8_gt, ref, b, o.reference_conf);
+      if (o.task == Task::kYolo) det_int8_vs_fp32.push_back({b, as_reference(a, o.reference_conf)});
     }
     det_fp32.push_back({std::move(a), ref});
     det_int8.push_back({std::move(b), std::move(ref)});
@@ -423,11 +426,18 @@ void yunet_face_metrics(const TaskState& task, EvalResult& r) {
 void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
   r.reference = task.has_labels() ? "labels" : "fp32";
   if (o.task == Task::kYolo) r.class_names = task.class_names;
-  r.map_fp32 = evaluate_map(task.det_fp32);
-  r.map_int8 = evaluate_map(task.det_int8);
+  const MapMatches matches_fp32(task.det_fp32), matches_int8(task.det_int8);
+  r.map_fp32 = matches_fp32.accumulate();
+  r.map_int8 = matches_int8.accumulate();
+  if (task.has_labels() && o.bootstrap_resamples > 0) {
+    r.map_drop_interval = bootstrap_map_drop(
+        matches_fp32, matches_int8,
+        {.resamples = o.bootstrap_resamples, .seed = o.bootstrap_seed, .threads = o.threads});
+  }
   r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
   r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
   r.primary_metric = "map50_95";
+  if (!task.det_int8_vs_fp32.empty()) r.map_int8_vs_fp32 = evaluate_map(task.det_int8_vs_fp32);
   if (o.task == Task::kYolo) yolo_object_metrics(o, task, r);
   if (o.task == Task::kYunet) yunet_face_metrics(task, r);
   if (std::isnan(r.map_int8->map50_95)) {

@@ -35,7 +35,7 @@ struct ReportThumbnail {
   ReportImage after;    // the network input as an image
   // Detections of both models (drawn by render_report_html at the thumbnail's scale);
   // source_w/h: the size of the image the boxes refer to.
-  std::vector<ReportBox> boxes;
+  std::vector<ReportBox> boxes = {};
   bool boxes_on_source = true;
   int source_w = 0, source_h = 0;
 };

@@ -94,6 +94,13 @@ VerdictInputs eval_verdict_inputs(const EvalResult& r, double max_drop_pp) {
   in.no_noise_reason = r.reference == "labels"
                            ? "this task has no bootstrap of its metric yet"
                            : "the interval is measured against labels (--labels)";
+  if (r.map_drop_interval && r.primary_metric == "map50_95") {
+    const DropInterval& d = *r.map_drop_interval;
+    in.noise = DropNoise{
+        d.lower_pp, d.upper_pp,
+        static_cast<int>(std::lround((d.upper_quantile - d.lower_quantile) * 100.0)),
+        "paired bootstrap over images, " + std::to_string(d.used) + " resamples"};
+  }
   const auto worst = std::min_element(r.outputs.begin(), r.outputs.end(),
                                       [](const OutputComparison& a, const OutputComparison& b) {
                                         return a.comparison.cosine < b.comparison.cosine;
