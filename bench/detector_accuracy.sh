@@ -58,7 +58,7 @@ start=$(date +%s.%N)
 calibrated=$(date +%s.%N)
 "$qcal" eval "$model" "$tmp/out/$stem.qdq.onnx" --data "$tmp/eval" --labels "$folder/labels" \
   --recipe yolo --task yolo --runtime ort --threads "$threads" -o "$tmp/evalout" -q \
-  --json "$tmp/eval.json" > /dev/null
+  --json-file "$tmp/eval.json" > /dev/null
 done_at=$(date +%s.%N)
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
