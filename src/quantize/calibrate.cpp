@@ -8,6 +8,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/output_paths.hpp"
+#include "eval/overlap.hpp"
 #include "export/qdq_builder.hpp"
 #include "export/ranges_json.hpp"
 #include "quantize/accuracy.hpp"
@@ -111,6 +112,8 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
                                     collect_options(options), progress, on_batch);
   report.inference_seconds = c.inference_seconds;
   report.observe_seconds = c.observe_seconds;
+  report.sample_fingerprints = std::move(c.sample_fingerprints);
+  report.sample_files = std::move(c.sample_files);
   c.stats.provenance().model_fingerprint = model.fingerprint;
   return std::move(c.stats);
 }
@@ -300,6 +303,15 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   if (!options.save_stats.empty()) {
     report.stats = options.save_stats;
     files.emplace_back(report.stats, stats.serialize());
+  }
+  const auto samples_file = options.out_dir / eval::kCalibrationSamplesName;
+  if (!report.sample_fingerprints.empty()) {
+    report.calibration_samples = samples_file;
+    files.emplace_back(samples_file, eval::format_calibration_samples(
+                                         stats.provenance().data_description,
+                                         report.sample_fingerprints, report.sample_files));
+  } else {
+    std::filesystem::remove(samples_file);  // a previous run's list would describe other data
   }
   files.insert(files.end(), acc.files.begin(), acc.files.end());
   write_outputs(files);

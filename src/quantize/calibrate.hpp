@@ -92,6 +92,9 @@ struct CalibrateReport {
   std::filesystem::path ranges;
   std::filesystem::path stats;            // empty when not saved
   std::filesystem::path equalized_model;  // <model>.equalized.onnx with --equalize, else empty
+  // calibration_samples.json (eval's overlap check); empty with --from-stats (no samples seen).
+  std::filesystem::path calibration_samples;
+  std::vector<std::string> sample_fingerprints, sample_files;
   std::int64_t samples = 0;
   std::size_t tensors = 0;           // tensors with statistics
   std::size_t activation_pairs = 0;  // Q/DQ pairs on activations

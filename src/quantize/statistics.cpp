@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "engine/session.hpp"
+#include "eval/overlap.hpp"
 #include "quantize/derived_tensors.hpp"
 
 namespace qcal::quantize {
@@ -99,6 +100,7 @@ class Collector {
     for (std::int64_t k = 0; k < batch; ++k) {
       digests_.push_back(XXH3_64bits(bytes + static_cast<std::size_t>(k) * row, row));
     }
+    record_samples(first, batch, x[0]);
     const double observed_before = observe_seconds_;
     const auto start = Clock::now();
     session_.run(x);
@@ -108,6 +110,13 @@ class Collector {
     observe_seconds_ += seconds_since(union_start);
   }
 
+  void reset_samples() {
+    digests_.clear();
+    sample_fingerprints_.clear();
+    sample_files_.clear();
+  }
+  std::vector<std::string>& sample_fingerprints() { return sample_fingerprints_; }
+  std::vector<std::string>& sample_files() { return sample_files_; }
   engine::Session& session() { return session_; }
   calib::StatsSet& stats() { return stats_; }
   std::vector<std::uint64_t>& digests() { return digests_; }
@@ -131,6 +140,17 @@ class Collector {
     s.observe_in_chains = true;
     return s;
   }
+  // Each sample's fingerprint (its row of the batch) and file, for calibration_samples.json.
+  void record_samples(std::int64_t first, std::int64_t batch, const Tensor& x) {
+    const std::size_t row = static_cast<std::size_t>(x.nbytes() / batch);
+    const auto* bytes = static_cast<const std::uint8_t*>(x.raw_data());
+    for (std::int64_t b = 0; b < batch; ++b) {
+      sample_fingerprints_.push_back(
+          eval::sample_fingerprint(bytes + static_cast<std::size_t>(b) * row, row));
+      if (data_.has_images())
+        sample_files_.push_back(eval::normal_path(data_.sample_name(first + b)));
+    }
+  }
   void observe(const std::string& name, const TensorView& view, const MinMaxScan* minmax) {
     if (view.dtype != DType::kFloat32) return;
     const auto start = Clock::now();
@@ -147,6 +167,7 @@ class Collector {
   calib::StatsSet stats_;
   engine::Session session_;
   std::vector<std::uint64_t> digests_;
+  std::vector<std::string> sample_fingerprints_, sample_files_;
   std::int64_t sample_index_ = 0;
   double inference_seconds_ = 0, observe_seconds_ = 0;
 };
@@ -223,6 +244,7 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
   const Observed observed =
       observed_tensors(c.session(), *model, input_shape, required, options.derive_unions);
   c.watch(observed.names, options.kernel_scans);
+  c.reset_samples();
   const auto complete_unions = [&] {
     for (const auto& d : observed.derived) c.stats().union_histogram(d.name, d.parts);
   };
@@ -247,7 +269,13 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
     prov.shard_index = static_cast<std::uint32_t>(options.shard->index);
     prov.shard_count = static_cast<std::uint32_t>(options.shard->count);
   }
-  return {std::move(c.stats()), c.inference_seconds(), c.observe_seconds()};
+  Collection out;
+  out.stats = std::move(c.stats());
+  out.sample_fingerprints = std::move(c.sample_fingerprints());
+  out.sample_files = std::move(c.sample_files());
+  out.inference_seconds = c.inference_seconds();
+  out.observe_seconds = c.observe_seconds();
+  return out;
 }
 
 namespace {

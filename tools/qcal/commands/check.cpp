@@ -173,7 +173,7 @@ Runner register_check(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--visualize", args->visualize,
                 "Write original|tensor PNGs per sample and a contact sheet");
-  cmd->add_option("--output-dir", args->output_dir, "Folder for --visualize")
+  cmd->add_option("-o,--output,--output-dir", args->output_dir, "Folder for --visualize")
       ->capture_default_str();
   add_seed_flag(cmd, args->common);
   add_json_flag(cmd, args->common);

@@ -109,7 +109,7 @@ Runner register_config(CLI::App& app) {
       ->check(CLI::IsMember({"yolo", "yolo-resize", "yunet", "edgeface", "custom"}));
   cmd->add_option("--recipe", args->recipe, "Recipe .json for --model-type custom");
   cmd->add_option("--dataset-path", args->dataset, "Folder of calibration images")->required();
-  cmd->add_option("--output-path,-o", args->output, "File to write")->required();
+  cmd->add_option("-o,--output,--output-path", args->output, "File to write")->required();
   cmd->add_option("--calibration-num", args->calibration_num, "Images the compiler calibrates on")
       ->capture_default_str();
   cmd->add_option("--calibration-method", args->method, "DX-COM calibration method")

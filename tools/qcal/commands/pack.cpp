@@ -233,8 +233,9 @@ Runner register_pack(CLI::App& app) {
       ->expected(2);
   cmd->add_option("--input-name", args->input_name,
                   "Model input name (npz key; chooses the input of a multi-input model)");
-  cmd->add_option("--output,-o", args->output, "OUT.npy, OUT.npz, or a folder")->required();
-  cmd->add_option("--limit", args->limit, "Pack at most this many images (the first ones in order)")
+  cmd->add_option("-o,--output", args->output, "OUT.npy, OUT.npz, or a folder")->required();
+  cmd->add_option("-n,--num-samples,--limit", args->limit,
+                  "Pack at most this many images (the first ones in order)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", args->force, "Replace an existing output folder");
   cmd->add_option("--synthetic", args->synthetic,

@@ -120,7 +120,8 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--power-column", o->columns.power, "Power column (default: found by name)");
   cmd->add_option("--temp-column", o->columns.temperature,
                   "Temperature column (default: found by name)");
-  cmd->add_option("--html", o->html, "Write a self-contained HTML report with the chart");
+  cmd->add_option("-o,--output,--html", o->html,
+                  "Write a self-contained HTML report with the chart to FILE");
   add_json_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
   return [o] { return run_plan(*o); };

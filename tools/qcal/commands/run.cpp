@@ -4,6 +4,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
@@ -38,6 +39,28 @@ std::string member_name(std::string name) {
 }
 
 bool is_npz(const std::string& path) { return extension_lower(path) == "npz"; }
+
+// --json: what was written, one entry per output (the array's shape as stored).
+void print_run_json(const RunArgs& a, const engine::Model& model, const std::vector<Tensor>& first,
+                    std::size_t samples, bool stacked) {
+  nlohmann::json j;
+  j["model"] = a.model;
+  j["output"] = a.output;
+  j["samples"] = samples;
+  j["outputs"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    Shape shape = first[i].shape();
+    if (stacked) {
+      if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());
+      shape.insert(shape.begin(), static_cast<std::int64_t>(samples));
+    }
+    j["outputs"].push_back({{"name", model.outputs()[i].name},
+                            {"array", member_name(model.outputs()[i].name)},
+                            {"dtype", std::string(dtype_name(first[i].dtype()))},
+                            {"shape", shape}});
+  }
+  std::cout << j.dump(2) << "\n";
+}
 
 // Writes each output whole (npy inputs: one run).
 void write_outputs(const std::string& path, const engine::Model& model,
@@ -88,6 +111,7 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   std::vector<Tensor> ordered;
   for (const auto& o : model.outputs()) ordered.push_back(outs.at(o.name));
   write_outputs(a.output, model, ordered);
+  if (a.common.json) print_run_json(a, model, ordered, 1, false);
   if (!a.common.quiet)
     std::fprintf(stderr, "wrote %zu output(s) to %s\n", ordered.size(), a.output.c_str());
   return kExitOk;
@@ -149,6 +173,11 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
     }
   }
   write_stacked(a.output, model, all);
+  if (a.common.json) {
+    std::vector<Tensor> first;
+    for (const auto& outs : all) first.push_back(outs.at(0));
+    print_run_json(a, model, first, images, true);
+  }
   if (!a.common.quiet) {
     std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images, a.output.c_str());
   }
@@ -207,6 +236,7 @@ Runner register_run(CLI::App& app) {
       "--dump-tensors", a->dump_dir,
       "Also write every intermediate tensor as FOLDER/<name>.npy (.npy inputs; '/' as '_')");
   add_threads_flag(cmd, a->common);
+  add_json_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_run(*a); };
 }
