@@ -175,7 +175,7 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
                               preprocess::SampleData& data, const CollectOptions& options,
                               const ProgressFn& progress, const BatchHook& on_batch) {
   check_calibration_input(*model, data);
-  const BatchPlan plan = plan_batches(*model, data, options.num_samples);
+  BatchPlan plan = plan_batches(*model, data, options.num_samples);
   Collector c(model, data, options);
   Shape input_shape = data.row_shapes()[0];
   input_shape.insert(input_shape.begin(), plan.batch);
@@ -192,6 +192,8 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
       complete_unions();
       on_batch((b + 1) * plan.batch, c.stats());
     }
+    // A stream learns its length as it is read: one more batch while it has one.
+    if (data.streamed()) plan = plan_batches(*model, data, options.num_samples);
     if (progress) progress((b + 1) * plan.batch, plan.batches * plan.batch);
   }
   complete_unions();

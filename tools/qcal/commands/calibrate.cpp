@@ -1,16 +1,13 @@
-// `qcal calibrate`: options into a quantize::CalibrateRequest, the run, and its summary. The
-// data, the DX-COM config's defaults and the evaluation-data rule are the library's
-// (quantize/calibrate.hpp, preprocess/sample_data.hpp).
-#include "quantize/calibrate.hpp"
+// `qcal calibrate`: flags into the public API's options (qcal::calibrate, include/qcal), the run,
+// and its summary. The data, the DX-COM config's defaults and the evaluation-data rule are the
+// library's (quantize/calibrate.hpp, preprocess/sample_data.hpp).
+#include "qcal/calibrate.hpp"
 
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "calib/abs_histogram.hpp"
 #include "commands/commands.hpp"
-#include "core/atomic_file.hpp"
-#include "core/error.hpp"
-#include "core/files.hpp"
+#include "export/trt_cache.hpp"
 
 namespace qcal::cli {
 namespace {
@@ -54,199 +51,88 @@ struct CalibrateCli {
   std::size_t dominant_noise_samples = 2;
 };
 
-// --dominant-noise: an output SQNR gain in dB, or "off".
-quantize::DominantNoiseOptions parse_dominant_noise(const std::string& value, std::size_t samples) {
-  quantize::DominantNoiseOptions d;
-  d.samples = samples;
-  if (value == "off") {
-    d.enabled = false;
-    return d;
-  }
-  std::size_t used = 0;
-  double gain = 0.0;
-  try {
-    gain = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || value.empty()) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off', got '" +
-                    value + "'");
-  }
-  d.gain_db = gain;
-  quantize::validate(d);
-  return d;
-}
-
-// --exclude values: a node name, a regex, or @FILE with one per line ('#' starts a comment).
-std::vector<std::string> expand_excludes(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const auto& v : values) {
-    if (v.size() < 2 || v[0] != '@') {
-      out.push_back(v);
-      continue;
-    }
-    const std::filesystem::path file = v.substr(1);
-    if (!std::filesystem::is_regular_file(file)) {
-      Error e(ErrorCode::kIo, "--exclude @FILE: no such file (one node name or regex per line)");
-      e.with("file", file.string());
-      throw e;
-    }
-    std::istringstream in(read_file(file));
-    std::string line;
-    while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-        line.pop_back();
-      std::size_t b = 0;
-      while (b < line.size() && (line[b] == ' ' || line[b] == '\t')) ++b;
-      line.erase(0, b);
-      if (line.empty() || line[0] == '#') continue;
-      out.push_back(line);
-    }
-  }
-  return out;
-}
-
-exporter::ActivationType parse_activations(const std::string& value) {
-  if (value == "int8" || value == "int8-symmetric") return exporter::ActivationType::kInt8Symmetric;
-  if (value == "uint8-asymmetric" || value == "uint8") {
-    return exporter::ActivationType::kUInt8Asymmetric;
-  }
-  throw_invalid("--activations must be int8 or uint8-asymmetric, got " + value);
-}
-
-void fill_method(const CalibrateCli& o, quantize::CalibrateOptions& options) {
-  options.select.method = calib::parse_method(o.method);
-  options.select.percentile = o.percentile;
-  options.select.entropy_floor = o.entropy_floor;
-  options.select.ema_momentum = o.ema_momentum;
-  options.num_bins = o.num_bins;
-  options.ignore_nonfinite = o.ignore_nonfinite;
-  options.num_samples = o.num_samples;
-}
-
-void fill_placement(const CalibrateCli& o, quantize::CalibrateOptions& options) {
-  options.per_channel = !o.per_tensor;
-  options.share_concat_scale = !o.separate_concat_scales;
-  options.keep_output_layers_float = !o.quantize_output_layers;
-  options.fuse_residual_add = !o.quantize_residual_inputs;
-  options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
-  options.exclude = expand_excludes(o.exclude);
-  options.activations = parse_activations(o.activations);
-  options.trt_version = o.trt_version;
-}
-
-void fill_accuracy(const CalibrateCli& o, quantize::AccuracyOptions& acc) {
-  acc.sensitivity = o.sensitivity;
-  if (o.max_drop_given) acc.max_drop = o.max_drop;
-  acc.metric = o.metric;
-  acc.labels = o.labels;
-  acc.eval_samples = o.eval_samples;
-  acc.saturation = o.saturation;
-  acc.report = !o.no_report;
-  if (!o.eval_data.empty()) {
-    preprocess::DataRequest r;
-    r.data = o.eval_data;
-    r.size_wh = parse_size_wh(o.size);
-    acc.eval_data = r;
-  }
-}
-
-quantize::CalibrateRequest make_request(const CalibrateCli& o) {
-  quantize::CalibrateRequest r;
-  r.model = o.model;
-  r.method_given = o.method_given;
-  auto& options = r.options;
-  options.out_dir = o.out_dir;
-  options.threads = resolve_threads(o.common.threads);
-  fill_method(o, options);
-  fill_placement(o, options);
-  options.save_stats = o.save_stats;
-  for (const auto& s : o.from_stats) options.from_stats.emplace_back(s);
-  fill_accuracy(o, options.accuracy);
-  if (!o.data.empty()) {
-    preprocess::DataRequest d;
-    d.data = o.data;
-    d.recipe = o.recipe;
-    d.size_wh = parse_size_wh(o.size);
-    r.data = d;
-  }
-  return r;
-}
-
-void print_json(const quantize::CalibrateReport& report) {
-  nlohmann::json j;
-  j["model"] = report.model.string();
-  j["qdq_model"] = report.qdq_model.string();
-  j["calibration_cache"] = report.cache.string();
-  j["ranges"] = report.ranges.string();
-  j["stats"] = report.stats.string();
-  j["samples"] = report.samples;
-  j["tensors"] = report.tensors;
-  j["qdq_pairs"] = report.activation_pairs;
-  j["int8_weights"] = report.weights;
-  j["float_nodes"] = report.float_nodes;
-  j["range_rule_changes"] = report.range_rule_changes;
-  j["warnings"] = report.warnings;
-  j["method"] = std::string(calib::method_name(report.options.select.method));
-  j["command"] = report.command;
-  j["report"] = report.report_html.string();
-  if (!report.sensitivity_json.empty()) j["sensitivity"] = report.sensitivity_json.string();
-  if (!report.mixed_precision_json.empty()) {
-    j["mixed_precision_json"] = report.mixed_precision_json.string();
-    j["exclude_list"] = report.exclude_list.string();
-  }
-  if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
-  if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
-  std::cout << j.dump(2) << "\n";
+// The flags as the public API's options (include/qcal/calibrate.hpp): the same names, and the
+// same parsing for the CLI, Python and C++ consumers.
+qcal::CalibrateOptions api_options(const CalibrateCli& o) {
+  qcal::CalibrateOptions a;
+  a.recipe = o.recipe;
+  a.size = o.size;
+  a.num_samples = o.num_samples;
+  if (o.method_given) a.method = o.method;
+  a.percentile = o.percentile;
+  a.entropy_floor = o.entropy_floor;
+  a.ema_momentum = o.ema_momentum;
+  a.num_bins = o.num_bins;
+  a.save_stats = o.save_stats;
+  a.from_stats = o.from_stats;
+  a.ignore_nonfinite = o.ignore_nonfinite;
+  a.per_tensor = o.per_tensor;
+  a.separate_concat_scales = o.separate_concat_scales;
+  a.quantize_output_layers = o.quantize_output_layers;
+  a.quantize_residual_inputs = o.quantize_residual_inputs;
+  a.dominant_noise = o.dominant_noise;
+  a.dominant_noise_samples = o.dominant_noise_samples;
+  a.exclude = o.exclude;
+  a.activations = o.activations;
+  a.trt_version = o.trt_version;
+  a.sensitivity = o.sensitivity;
+  if (o.max_drop_given) a.max_drop = o.max_drop;
+  a.metric = o.metric;
+  a.eval_data = o.eval_data;
+  a.labels = o.labels;
+  a.eval_samples = o.eval_samples;
+  a.saturation = o.saturation;
+  a.no_report = o.no_report;
+  a.threads = o.common.threads;
+  return a;
 }
 
 // What to run next: measure the INT8 model on held-out data (unless this run already did),
 // then build the deployment engine (docs/deploy.md has the other runtimes).
-void print_next_steps(const quantize::CalibrateReport& report) {
+void print_next_steps(const std::string& model, const qcal::CalibrateResult& result) {
   std::cout << "next:\n";
-  if (report.report_html.empty()) {
-    std::cout << "  qcal eval " << report.model.string() << " " << report.qdq_model.string()
+  if (result.report.empty()) {
+    std::cout << "  qcal eval " << model << " " << result.qdq_model
               << " --data HELD_OUT_DATA  # what INT8 costs, on data calibration never saw\n";
   }
-  std::cout << "  trtexec --onnx=" << report.qdq_model.string()
+  std::cout << "  trtexec --onnx=" << result.qdq_model
             << " --int8 --fp16 --saveEngine=model.plan  # TensorRT; others: docs/deploy.md\n";
 }
 
-void print_summary(const quantize::CalibrateReport& report) {
-  std::cout << "calibrated " << report.tensors << " tensors on " << report.samples << " samples ("
-            << calib::method_name(report.options.select.method) << ")\n"
-            << "  " << report.qdq_model.string() << "  (" << report.activation_pairs
-            << " Q/DQ pairs, " << report.weights << " int8 weights, " << report.float_nodes.size()
+void print_summary(const std::string& model, const qcal::CalibrateResult& result) {
+  std::cout << "calibrated " << result.tensors << " tensors on " << result.samples << " samples ("
+            << result.method << ")\n"
+            << "  " << result.qdq_model << "  (" << result.qdq_pairs << " Q/DQ pairs, "
+            << result.int8_weights << " int8 weights, " << result.float_nodes.size()
             << " quantizable nodes kept float)\n"
-            << "  " << report.cache.string() << "\n"
-            << "  " << report.ranges.string() << "  (" << report.range_rule_changes
+            << "  " << result.calibration_cache << "\n"
+            << "  " << result.ranges_json << "  (" << result.range_rule_changes
             << " ranges set by graph rules: shared Concat scales, full-range probabilities)\n";
-  if (!report.stats.empty()) std::cout << "  " << report.stats.string() << "\n";
-  for (const auto& p : {report.sensitivity_json, report.mixed_precision_json, report.exclude_list,
-                        report.saturation_json, report.report_html}) {
-    if (!p.empty()) std::cout << "  " << p.string() << "\n";
+  if (!result.stats.empty()) std::cout << "  " << result.stats << "\n";
+  for (const auto& p : {result.sensitivity, result.mixed_precision, result.exclude_list,
+                        result.saturation, result.report}) {
+    if (!p.empty()) std::cout << "  " << p << "\n";
   }
-  for (const auto& line : report.accuracy_lines) std::cout << line << "\n";
-  print_next_steps(report);
+  for (const auto& line : result.accuracy_lines) std::cout << line << "\n";
+  print_next_steps(model, result);
 }
 
 int run_calibrate(const CalibrateCli& o) {
-  const quantize::CalibrateRequest request = make_request(o);
   const bool show_progress = !o.common.quiet && stderr_is_tty();
-  auto progress = [&](std::int64_t done, std::int64_t total) {
+  qcal::Control control;
+  control.progress = [&](std::string_view, std::int64_t done, std::int64_t total) {
     if (show_progress) std::cerr << "\rcalibrating " << done << "/" << total << std::flush;
   };
-  const auto report = quantize::run_calibrate(request, progress);
+  const auto result =
+      qcal::calibrate(o.model, qcal::Data::path(o.data), o.out_dir, api_options(o), control);
   if (show_progress) std::cerr << "\n";
   if (!o.common.quiet) {
-    for (const auto& w : report.warnings) std::cerr << "qcal: warning: " << w << "\n";
+    for (const auto& w : result.warnings) std::cerr << "qcal: warning: " << w << "\n";
   }
   if (o.common.json) {
-    print_json(report);
+    std::cout << result.json << "\n";
   } else {
-    print_summary(report);
+    print_summary(o.model, result);
   }
   return kExitOk;
 }
