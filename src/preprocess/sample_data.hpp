@@ -74,6 +74,10 @@ class SampleData {
   // The channel order image samples feed the model ("BGR", "RGB", ...: output_color_order of
   // the recipe); empty for tensor data.
   virtual std::string color_order() const { return {}; }
+  // True for a source read once, in order, that learns its length by reading (a Python
+  // iterator, through the public API): size() counts the samples read or buffered so far and
+  // grows as read() pulls more, and only the first samples can be read again.
+  virtual bool streamed() const { return false; }
 
   const std::vector<ModelInputInfo>& inputs() const { return inputs_; }
   // One per input: a sample without its batch axis, and its element type.

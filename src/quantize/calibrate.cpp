@@ -104,6 +104,9 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
   if (!data) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
   BatchHook on_batch;
   if (options.accuracy.saturation) {
+    if (data->streamed()) {
+      throw_invalid("--saturation needs data of known size (an array or files), not a stream");
+    }
     std::int64_t total = data->size();
     if (options.num_samples > 0) total = std::min(total, options.num_samples);
     on_batch = saturation_snapshots(total, prefixes);

@@ -83,6 +83,12 @@ struct CalibrateRequest {
   std::optional<preprocess::DataRequest> data;  // none with from_stats
   CalibrateOptions options;
   bool method_given = false;  // --method was given (a DX-COM config's method applies otherwise)
+  // Opens the calibration data instead of `data` (the public API's arrays and streams), given
+  // the model's inputs; `data_description` names it in the reproduce command.
+  std::function<std::unique_ptr<preprocess::SampleData>(
+      const std::vector<preprocess::ModelInputInfo>&)>
+      open_data;
+  std::string data_description;
 };
 
 struct CalibrateReport {

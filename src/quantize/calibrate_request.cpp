@@ -55,6 +55,7 @@ void add_data_options(const CalibrateRequest& r, std::string& c) {
            std::to_string((*r.data->size_wh)[1]);
     }
   }
+  if (r.open_data) c += " --data '" + r.data_description + "'";
   for (const auto& s : o.from_stats) c += " --from-stats " + s.string();
   if (o.num_samples > 0) c += " -n " + std::to_string(o.num_samples);
 }
@@ -163,31 +164,35 @@ CalibrateReport run_calibrate(const CalibrateRequest& request, const ProgressFn&
   calib::validate(r.options.select);
   exporter::validate_trt_version(r.options.trt_version);
   validate(r.options.accuracy);
-  if (!r.data && r.options.from_stats.empty()) {
+  if (r.open_data && r.data) throw_invalid("calibrate takes one source of data");
+  const bool has_data = r.data || r.open_data;
+  if (!has_data && r.options.from_stats.empty()) {
     throw_invalid("calibrate needs --data or --from-stats");
   }
   ModelContext model = read_model(r.model);
   std::unique_ptr<preprocess::SampleData> data;
-  if (r.data) {
+  if (has_data) {
     try {
       model.model->check_supported();
     } catch (Error& e) {
       e.with("file", r.model.string());
       throw;
     }
-    data = preprocess::open_sample_data(*r.data, model.inputs());
+    data = r.open_data ? r.open_data(model.inputs())
+                       : preprocess::open_sample_data(*r.data, model.inputs());
     apply_data_defaults(r, *data, r.options);
     model.warnings.insert(model.warnings.end(), data->warnings().begin(), data->warnings().end());
   }
   resolve_eval_data(r, r.options);
   if (needs_eval_data(r.options.accuracy) && !r.options.accuracy.eval_data) {
-    throw_invalid(
-        std::string(r.options.accuracy.max_drop     ? "--max-drop"
-                    : r.options.accuracy.saturation ? "--saturation"
-                                                    : "--sensitivity") +
-        " evaluates the quantized model and needs evaluation data: give --eval-data "
-        "(.npy/.npz, or images with --recipe); it cannot be derived from " +
-        (r.data ? "the DX-COM config " + r.data->data.string() : std::string("--from-stats")));
+    throw_invalid(std::string(r.options.accuracy.max_drop     ? "--max-drop"
+                              : r.options.accuracy.saturation ? "--saturation"
+                                                              : "--sensitivity") +
+                  " evaluates the quantized model and needs evaluation data: give --eval-data "
+                  "(.npy/.npz, or images with --recipe); it cannot be derived from " +
+                  (r.data        ? "the DX-COM config " + r.data->data.string()
+                   : r.open_data ? "in-memory data (" + r.data_description + ")"
+                                 : std::string("--from-stats")));
   }
   prepare_for_qdq(model, r.options.per_channel, data.get());
   return calibrate(model, data.get(), r.options, reproduce_command(r), progress);

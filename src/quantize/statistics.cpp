@@ -237,7 +237,7 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
                               preprocess::SampleData& data, const CollectOptions& options,
                               const ProgressFn& progress, const BatchHook& on_batch) {
   check_calibration_input(*model, data);
-  const BatchPlan plan = plan_batches(*model, data, options.num_samples);
+  BatchPlan plan = plan_batches(*model, data, options.num_samples);
   Collector c(model, data, options);
   Shape input_shape = data.row_shapes()[0];
   input_shape.insert(input_shape.begin(), plan.batch);
@@ -248,13 +248,18 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
   const auto complete_unions = [&] {
     for (const auto& d : observed.derived) c.stats().union_histogram(d.name, d.parts);
   };
-  const ShardRange range = batch_range(plan, options.shard, data);
+  ShardRange range = batch_range(plan, options.shard, data);
   for (std::int64_t b = range_begin(range); b < range_end(range); ++b) {
     c.run_batch(b * plan.batch, plan.batch, observed.derived);
     const std::int64_t done = (b + 1 - range_begin(range)) * plan.batch;
     if (on_batch) {
       complete_unions();
       on_batch(done, c.stats());
+    }
+    // A stream learns its length as it is read: one more batch while it has one.
+    if (data.streamed()) {
+      plan = plan_batches(*model, data, options.num_samples);
+      range = batch_range(plan, options.shard, data);
     }
     if (progress) progress(done, (range_end(range) - range_begin(range)) * plan.batch);
   }
