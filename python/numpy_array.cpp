@@ -32,8 +32,9 @@ ElementType element_type(const py::dtype& dtype, const std::string& what) {
   for (const auto& row : kDtypes) {
     if (row.kind == dtype.kind() && row.itemsize == dtype.itemsize()) return row.type;
   }
-  throw Error(ErrorCode::kInvalidArgument,
-              what + ": arrays of dtype " + py::str(py::handle(dtype)).cast<std::string>() + " are not supported");
+  throw Error(ErrorCode::kInvalidArgument, what + ": arrays of dtype " +
+                                               py::str(py::handle(dtype)).cast<std::string>() +
+                                               " are not supported");
 }
 
 }  // namespace
