@@ -16,6 +16,8 @@ APT_PACKAGES=(
   opencv-doc libonnx-testdata                    # real videos, photos, ONNX node tests
   python3 python3-numpy python3-opencv           # reference values in tests
   python3-pil                                    # PIL reference for torchvision-mode resize (preprocess tests)
+  python3-dev pybind11-dev python3-pybind11     # the qcal Python module (python/)
+  python3-pytest                                 # its tests (tests/python)
   libxxhash-dev                                  # XXH3 data fingerprints (qcal pack sidecar)
   libjpeg62-turbo-dev                            # qcal pack decodes JPEGs with libjpeg-turbo (as OpenCV does)
   ffmpeg                                         # benchmark peer, test video encoder

@@ -16,9 +16,6 @@
 namespace qcal {
 namespace {
 
-static_assert(CalibrateOptions{}.num_bins == calib::kDefaultNumBins);
-static_assert(CalibrateOptions{}.trt_version == exporter::kDefaultTrtVersion);
-
 int resolve_threads(int threads) {
   if (threads > 0) return threads;
   const unsigned n = std::thread::hardware_concurrency();

@@ -57,7 +57,9 @@ const std::vector<TensorInfo>& Session::outputs() const { return impl_->outputs;
 
 std::map<std::string, Array> Session::run(const std::map<std::string, Array>& inputs) {
   std::map<std::string, Tensor> in;
-  for (const auto& [name, array] : inputs) {
+  for (const auto& input : inputs) {
+    const std::string& name = input.first;
+    const Array& array = input.second;
     const auto it = std::find_if(impl_->inputs.begin(), impl_->inputs.end(),
                                  [&](const TensorInfo& t) { return t.name == name; });
     if (it != impl_->inputs.end() && it->type != array.type) {

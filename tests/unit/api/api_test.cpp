@@ -7,9 +7,11 @@
 #include <cmath>
 
 #include "api/data_sources.hpp"
+#include "calib/abs_histogram.hpp"
 #include "core/atomic_file.hpp"
 #include "core/npy.hpp"
 #include "core/rng.hpp"
+#include "export/trt_cache.hpp"
 #include "qcal/qcal.hpp"
 #include "test_support.hpp"
 #include "unit/engine/onnx_builder.hpp"
@@ -201,6 +203,13 @@ TEST(PublicApi, ArrayOfTheWrongShapeNamesBothShapes) {
   auto o = quick();
   o.method = "median";
   EXPECT_THROW(calibrate(model, Data::array(samples(2)), dir.path().string(), o), Error);
+}
+
+TEST(PublicApi, DefaultsAreTheLibrarys) {
+  const CalibrateOptions o;
+  EXPECT_EQ(o.num_bins, calib::kDefaultNumBins);
+  EXPECT_EQ(o.trt_version, exporter::kDefaultTrtVersion);
+  EXPECT_EQ(std::string(version()), QCAL_VERSION);
 }
 
 TEST(PublicApi, ArrayRowsAreReadInPlace) {
