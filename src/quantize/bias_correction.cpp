@@ -183,6 +183,11 @@ std::vector<std::int64_t> measured_batches(std::int64_t total, std::int64_t batc
   return firsts;
 }
 
+// Pass 0 runs the FP32 model and the QDQ model on each batch and updates every layer's shift
+// after the batch (the running mean error so far), so later batches reach each layer through
+// corrected predecessors: measured in graph order, without one pass per layer. The running
+// estimate mixes early uncorrected batches in; each further pass holds the previous pass's
+// shifts fixed and re-measures every layer under them, and its errors become the shifts.
 void run_passes(Corrector& c, preprocess::SampleData& data, const std::vector<std::int64_t>& firsts,
                 std::int64_t batch, int passes, std::vector<LayerCorrection>& layers) {
   for (int pass = 0; pass < passes; ++pass) {
@@ -191,6 +196,9 @@ void run_passes(Corrector& c, preprocess::SampleData& data, const std::vector<st
       std::vector<Tensor> x = data.read(first, batch);
       if (pass == 0) c.run_fp32(x);
       c.run_qdq(x);
+      if (pass == 0) {
+        for (std::size_t t = 0; t < c.size(); ++t) c.set_shift(t, c.error(t));
+      }
     }
     for (std::size_t t = 0; t < c.size(); ++t) {
       const std::vector<double> e = c.error(t);
@@ -210,7 +218,7 @@ void run_passes(Corrector& c, preprocess::SampleData& data, const std::vector<st
 
 void validate(const BiasCorrectionOptions& o) {
   if (o.samples == 0) throw_invalid("--bias-correction-samples must be at least 1");
-  if (o.passes < 1 || o.passes > 8) throw_invalid("bias correction passes must be in [1, 8]");
+  if (o.passes < 1 || o.passes > 8) throw_invalid("--bias-correction-passes must be in [1, 8]");
 }
 
 std::vector<CorrectionTarget> correction_targets(const GraphView& graph,
@@ -273,6 +281,7 @@ BiasCorrection correct_biases(const ModelContext& model, const exporter::QdqBuil
   }
   bc.model_bytes = exporter::edit_float_model(model.bytes, model.path.string(), {}, shifts);
   bc.samples = static_cast<std::size_t>(static_cast<std::int64_t>(firsts.size()) * batch);
+  bc.passes = options.passes;
   bc.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return bc;
 }
@@ -280,6 +289,7 @@ BiasCorrection correct_biases(const ModelContext& model, const exporter::QdqBuil
 nlohmann::json bias_correction_json(const BiasCorrection& bc) {
   nlohmann::json j;
   j["samples"] = bc.samples;
+  j["passes"] = bc.passes;
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : bc.layers) {
     nlohmann::json e;
@@ -287,7 +297,7 @@ nlohmann::json bias_correction_json(const BiasCorrection& bc) {
     e["op"] = l.op;
     e["output"] = l.output;
     e["mean_abs_error_before"] = l.mean_abs_error_before;
-    e["mean_abs_error_after"] = l.mean_abs_error_after;
+    if (bc.passes > 1) e["mean_abs_error_after"] = l.mean_abs_error_after;
     e["max_abs_shift"] = l.max_abs_shift;
     e["shift"] = l.shift;
     layers.push_back(std::move(e));

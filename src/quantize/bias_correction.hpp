@@ -19,8 +19,10 @@ namespace qcal::quantize {
 
 struct BiasCorrectionOptions {
   bool enabled = false;
-  std::size_t samples = 32;  // calibration batches measured, spread over the data
-  int passes = 2;            // QDQ passes (see correct_biases)
+  std::size_t samples = 64;  // calibration batches measured, spread over the data
+  // QDQ passes (see correct_biases). One running pass measured best on fr_feature; further
+  // passes with frozen shifts diverge on deep nets (docs/quantization.md).
+  int passes = 1;
 };
 
 // Throws kInvalidArgument naming the option.
@@ -33,7 +35,7 @@ struct LayerCorrection {
   std::string output;                // the tensor measured
   std::vector<double> shift;         // added to the bias, per output channel
   double mean_abs_error_before = 0;  // mean over channels of |channel mean error|, uncorrected
-  double mean_abs_error_after = 0;   // the same in the last pass (previous pass's corrections)
+  double mean_abs_error_after = 0;   // the same in the last pass (passes > 1 only)
   double max_abs_shift = 0;
 };
 
@@ -41,6 +43,7 @@ struct BiasCorrection {
   std::string model_bytes;  // the float model with corrected biases (Q/DQ goes into it)
   std::vector<LayerCorrection> layers;
   std::size_t samples = 0;  // samples measured (batches x batch size)
+  int passes = 0;
   double seconds = 0;
 };
 
@@ -59,10 +62,11 @@ std::vector<CorrectionTarget> correction_targets(const exporter::GraphView& grap
                                                  const exporter::PlacementPlan& plan);
 
 // Measures and folds the corrections. Pass 0 runs the FP32 model (per-channel output sums) and
-// the QDQ model uncorrected; each further pass runs the QDQ model with every layer's output
-// shifted in place by the previous pass's corrections and re-measures each layer on the input
-// its corrected predecessors produce: layer L's correction is E[fp32_L] - E[qdq_L] with the
-// layers before it corrected by the previous pass. Sums are per channel in double, in one fixed
+// the QDQ model on each batch, every layer's output shifted in place by its running correction
+// (the mean error over the batches so far, updated after each batch), so each layer is measured
+// on the input its corrected predecessors produce. Each further pass holds the previous pass's
+// corrections fixed and re-measures every layer under them (exact for a chain as deep as the
+// passes, but it can overshoot on deep nets). Sums are per channel in double, in one fixed
 // order, so the result does not depend on the thread count. Memory: two sums per channel.
 BiasCorrection correct_biases(const ModelContext& model, const exporter::QdqBuild& build,
                               preprocess::SampleData& data, std::int64_t num_samples,

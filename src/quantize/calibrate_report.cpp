@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "calib/quant_noise.hpp"
 #include "core/error.hpp"
@@ -65,6 +66,30 @@ std::string dominant_noise_text(const CalibrateReport& report) {
   return kept.empty() ? std::string("none") : joined(kept);
 }
 
+// Which weight-side algorithms ran and what they changed (all of it in ranges.json).
+void add_weight_side(eval::ReportData& rd, const CalibrateReport& report) {
+  if (!report.equalized_model.empty()) {
+    rd.parameters.push_back(
+        {"cross-layer equalization", std::to_string(report.equalized_pairs) + " layer pairs, " +
+                                         report.equalized_model.filename().string()});
+  }
+  const auto bc = report.algorithms_json.find("bias_correction");
+  if (bc == report.algorithms_json.end()) return;
+  // The layers with the largest shifts, largest first.
+  std::vector<std::pair<double, std::string>> shifts;
+  for (const auto& l : bc->at("layers")) {
+    shifts.emplace_back(l.at("max_abs_shift").get<double>(), l.at("node").get<std::string>());
+  }
+  std::sort(shifts.begin(), shifts.end(), std::greater<>());
+  std::vector<std::string> top;
+  for (std::size_t k = 0; k < shifts.size() && k < 5; ++k) {
+    top.push_back(shifts[k].second + " " + format_value(shifts[k].first));
+  }
+  rd.parameters.push_back({"bias correction", std::to_string(shifts.size()) +
+                                                  " layers; largest shifts: " + joined(top) +
+                                                  " (per channel in ranges.json)"});
+}
+
 void add_parameters(eval::ReportData& rd, const AccuracyInputs& in) {
   const CalibrateOptions& o = *in.options;
   const CalibrateReport& report = *in.report;
@@ -85,6 +110,7 @@ void add_parameters(eval::ReportData& rd, const AccuracyInputs& in) {
                              dominant_noise_text(report)});
   }
   if (!o.exclude.empty()) rd.parameters.push_back({"--exclude", joined(o.exclude)});
+  add_weight_side(rd, report);
 }
 
 }  // namespace

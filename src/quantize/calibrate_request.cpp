@@ -101,6 +101,9 @@ void add_placement_options(const CalibrateOptions& o, std::string& c) {
     if (o.bias_correction.samples != BiasCorrectionOptions{}.samples) {
       c += " --bias-correction-samples " + std::to_string(o.bias_correction.samples);
     }
+    if (o.bias_correction.passes != BiasCorrectionOptions{}.passes) {
+      c += " --bias-correction-passes " + std::to_string(o.bias_correction.passes);
+    }
   }
   for (const auto& e : o.exclude) c += " --exclude '" + e + "'";
   if (o.trt_version != exporter::kDefaultTrtVersion) {

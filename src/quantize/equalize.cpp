@@ -176,18 +176,28 @@ double range_spread(const Layer& l, std::vector<float>& w) {
   return lo == HUGE_VAL ? 1.0 : hi / lo;
 }
 
+// A channel whose range is below this fraction of its layer's largest is dead (weights of
+// ~1e-28 in fr_feature): balancing it would divide its bias by ~1e-14 and give the activation a
+// range that per-tensor quantization of that tensor cannot afford, so it keeps s = 1.
+constexpr double kDeadChannel = 1e-6;
+
 // One pair's scales at the current weights, applied; returns max |log s|.
 double equalize_once(const Layer& a, const Layer& b, std::map<std::string, FloatTensor>& t,
                      std::vector<double>& total) {
   auto& w1 = t.at(a.weight).values;
   auto& w2 = t.at(b.weight).values;
+  std::vector<float> r1(a.out_channels, 0.0f), r2(a.out_channels, 0.0f);
+  float max1 = 0, max2 = 0;
+  for (std::size_t c = 0; c < a.out_channels; ++c) {
+    for_output_channel(a, w1, c, [&](float& v) { r1[c] = std::max(r1[c], std::fabs(v)); });
+    for_input_channel(b, w2, c, [&](float& v) { r2[c] = std::max(r2[c], std::fabs(v)); });
+    max1 = std::max(max1, r1[c]);
+    max2 = std::max(max2, r2[c]);
+  }
   double moved = 0;
   for (std::size_t c = 0; c < a.out_channels; ++c) {
-    float r1 = 0, r2 = 0;
-    for_output_channel(a, w1, c, [&](float& v) { r1 = std::max(r1, std::fabs(v)); });
-    for_input_channel(b, w2, c, [&](float& v) { r2 = std::max(r2, std::fabs(v)); });
-    if (!(r1 > 0) || !(r2 > 0)) continue;  // a dead channel: nothing to balance
-    const double s = std::sqrt(static_cast<double>(r1) / static_cast<double>(r2));
+    if (!(r1[c] > kDeadChannel * max1) || !(r2[c] > kDeadChannel * max2)) continue;
+    const double s = std::sqrt(static_cast<double>(r1[c]) / static_cast<double>(r2[c]));
     const float inv = static_cast<float>(1.0 / s), mul = static_cast<float>(s);
     for_output_channel(a, w1, c, [&](float& v) { v *= inv; });
     if (!a.bias.empty()) t.at(a.bias).values[c] *= inv;

@@ -129,6 +129,8 @@ class BiasCorrectionRun : public ::testing::Test {
     r.options.accuracy.report = false;
     r.options.bias_correction.enabled = correct;
     r.options.bias_correction.samples = 6;
+    // Two layers: the second pass measures conv2 under conv1's final correction (exact).
+    r.options.bias_correction.passes = 2;
     return r;
   }
   // Per-channel mean of Y over the six samples.

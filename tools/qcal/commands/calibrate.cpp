@@ -56,6 +56,7 @@ struct CalibrateCli {
   bool bias_correction = false;
   bool equalize = false;
   std::size_t bias_correction_samples = quantize::BiasCorrectionOptions{}.samples;
+  int bias_correction_passes = quantize::BiasCorrectionOptions{}.passes;
 };
 
 // --dominant-noise: an output SQNR gain in dB, or "off".
@@ -138,6 +139,7 @@ void fill_placement(const CalibrateCli& o, quantize::CalibrateOptions& options) 
   options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
   options.bias_correction.enabled = o.bias_correction;
   options.bias_correction.samples = o.bias_correction_samples;
+  options.bias_correction.passes = o.bias_correction_passes;
   options.equalize.enabled = o.equalize;
   options.exclude = expand_excludes(o.exclude);
   options.activations = parse_activations(o.activations);
@@ -339,6 +341,9 @@ void add_placement_options(CLI::App* cmd, CalibrateCli& o) {
                   "Calibration samples bias correction measures on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--bias-correction-passes", o.bias_correction_passes,
+                  "Passes over those samples (1 to 8; see docs/quantization.md)")
+      ->capture_default_str();
   cmd->add_flag("--equalize", o.equalize,
                 "Cross-layer equalization: balance the weight ranges of Conv/Gemm pairs joined "
                 "through ReLU/LeakyReLU/PReLU (or nothing) before calibrating; writes "
