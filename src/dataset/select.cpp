@@ -176,7 +176,7 @@ SelectReport select_calibration_set(const SelectOptions& options,
     throw e;
   }
   // Refuses a folder with unrelated files before any work.
-  const auto previous = prepare_out_dir(options.out_dir);
+  prepare_out_dir(options.out_dir);
 
   SelectReport report;
   // An OUT_DIR inside SRC_DIR holds earlier selections: never score those copies again.
@@ -264,7 +264,7 @@ SelectReport select_calibration_set(const SelectOptions& options,
     img.reason = reasons[k];
   }
   report.selected = chosen.size();
-  write_selection(options, report, previous);
+  write_selection(options, report);
   return report;
 }
 

@@ -278,9 +278,9 @@ std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
   return entries;
 }
 
-void write_selection(const SelectOptions& options, SelectReport& report,
-                     const std::vector<fs::path>& previous) {
-  for (const auto& p : previous) fs::remove(p);
+void write_selection(const SelectOptions& options, SelectReport& report) {
+  std::error_code ec;
+  AtomicDir dir(fs::weakly_canonical(fs::absolute(options.out_dir), ec));
   // Output names: the file name, or the relative path with '/' -> '__' when two selected files
   // share a name (image folders such as LFW reuse names across subfolders).
   std::map<std::string, int> name_count;
@@ -296,7 +296,7 @@ void write_selection(const SelectOptions& options, SelectReport& report,
       while ((pos = name.find('/', pos)) != std::string::npos) name.replace(pos, 1, "__");
     }
     img.output = name;
-    const fs::path dest = options.out_dir / name;
+    const fs::path dest = dir.path() / name;
     if (options.link) {
       link_atomic(fs::absolute(img.path), dest);
     } else {
@@ -304,9 +304,10 @@ void write_selection(const SelectOptions& options, SelectReport& report,
     }
   }
   report.analysis_path = options.out_dir / kAnalysisName;
-  write_file_atomic(report.analysis_path, analysis_json(options, report).dump(2) + "\n");
+  write_file_atomic(dir.path() / kAnalysisName, analysis_json(options, report).dump(2) + "\n");
   report.readme_path = options.out_dir / kReadmeName;
-  write_file_atomic(report.readme_path, readme_text(options, report));
+  write_file_atomic(dir.path() / kReadmeName, readme_text(options, report));
+  dir.commit();
 }
 
 }  // namespace qcal::dataset

@@ -366,5 +366,21 @@ TEST(FramesOutput, AnEarlierRunIsReplacedAndForeignFilesRefused) {
   EXPECT_EQ(read_file(out / "mine.txt"), "the user's");
 }
 
+TEST(SelectOutput, APreviousSelectionIsReplacedAsAWhole) {
+  TempDir tmp;
+  const fs::path photos = make_photos(tmp);
+  const fs::path out = tmp / "sel";
+  auto r = qcal("select " + q(photos) + " -o " + q(out) + " -n 3 --threshold 0 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 5);
+  r = qcal("select " + q(photos) + " -o " + q(out) + " -n 1 --threshold 0 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 3);
+  EXPECT_EQ(temporaries(tmp.path()), std::vector<std::string>{});
+  r = qcal("select " + q(photos) + " -o " + q(photos / "sel") + " -n 1 --threshold 0 -q");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "lies inside")) << r.output;
+}
+
 }  // namespace
 }  // namespace qcal::test
