@@ -392,7 +392,6 @@ void handle_shortfall(const SelectOptions& options, const std::vector<double>& r
 // Threshold, strategy and outputs on scored images (report.images, in listing order); the
 // same for one machine and for the reduce of shards. Descriptors are moved into one table.
 void finish_selection(const SelectOptions& options, SelectReport& report,
-                      const std::vector<fs::path>& previous,
                       const std::vector<fs::path>& previous_holdout) {
   for (const auto& img : report.images) report.readable += img.readable ? 1 : 0;
   if (report.readable == 0) throw_none_readable(options, report);
@@ -438,7 +437,7 @@ void finish_selection(const SelectOptions& options, SelectReport& report,
     if (img.path.empty()) img.path = options.src_dir / img.relative;
   }
   report.selected = chosen.size();
-  write_selection(options, report, previous);
+  write_selection(options, report);
   if (options.holdout > 0) write_holdout(options, report, previous_holdout);
 }
 
@@ -552,7 +551,7 @@ SelectReport select_from_scores(SelectOptions options, const std::vector<fs::pat
   options.weights = first.weights;
   options.input_width = first.input_width;
   options.input_height = first.input_height;
-  const auto previous = prepare_out_dir(options.out_dir);
+  prepare_out_dir(options.out_dir);
   const auto previous_holdout = prepare_holdout(options);
   SelectReport report;
   check_alloc(first.listed * sizeof(ScoredImage), "the images of the scores files");
@@ -563,7 +562,7 @@ SelectReport select_from_scores(SelectOptions options, const std::vector<fs::pat
       report.images.push_back(std::move(img));
     });
   }
-  finish_selection(options, report, previous, previous_holdout);
+  finish_selection(options, report, previous_holdout);
   return report;
 }
 
@@ -572,13 +571,13 @@ SelectReport select_calibration_set(const SelectOptions& options,
   check_choice_options(options);
   check_scoring_options(options);
   // Refuses a folder with unrelated files before any work.
-  const auto previous = prepare_out_dir(options.out_dir);
+  prepare_out_dir(options.out_dir);
   const auto previous_holdout = prepare_holdout(options);
   const std::vector<fs::path> files = list_sources(options);
   SelectReport report;
   report.images = score_files(options, files, {0, files.size()},
                               options.strategy == Strategy::kDiverse, progress);
-  finish_selection(options, report, previous, previous_holdout);
+  finish_selection(options, report, previous_holdout);
   return report;
 }
 

@@ -394,14 +394,15 @@ void write_holdout(const SelectOptions& options, SelectReport& report,
   write_file_atomic(report.holdout_dir / kHoldoutName, j.dump(2) + "\n");
 }
 
-void write_selection(const SelectOptions& options, SelectReport& report,
-                     const std::vector<fs::path>& previous) {
-  for (const auto& p : previous) fs::remove(p);
-  write_images(options, report, false, options.out_dir);
+void write_selection(const SelectOptions& options, SelectReport& report) {
+  std::error_code ec;
+  AtomicDir dir(fs::weakly_canonical(fs::absolute(options.out_dir), ec));
+  write_images(options, report, false, dir.path());
   report.analysis_path = options.out_dir / kAnalysisName;
-  write_analysis(report.analysis_path, options, report);
+  write_analysis(dir.path() / kAnalysisName, options, report);
   report.readme_path = options.out_dir / kReadmeName;
-  write_file_atomic(report.readme_path, readme_text(options, report));
+  write_file_atomic(dir.path() / kReadmeName, readme_text(options, report));
+  dir.commit();
 }
 
 }  // namespace qcal::dataset

@@ -11,18 +11,18 @@ namespace qcal::dataset {
 
 // Creates out_dir, or accepts it empty, or holding a previous selection (the files its
 // calibration_analysis.json lists, that file and README.md), whose files it returns so that
-// write_selection replaces them once the new selection succeeded. Any other file there is an
-// error naming it: qcal never mixes a new selection with unrelated files.
+// write_selection replaces them (with the whole folder) once the new selection succeeded. Any other
+// file there is an error naming it: qcal never mixes a new selection with unrelated files.
 std::vector<std::filesystem::path> prepare_out_dir(const std::filesystem::path& out_dir);
 
 // The same for the held-out folder: new, empty, or holding a previous held-out split (the
 // files its holdout.json lists, and that file).
 std::vector<std::filesystem::path> prepare_holdout_dir(const std::filesystem::path& dir);
 
-// Removes the previous selection's files, names the selected images' outputs, copies or links
-// them, writes the analysis and README.
-void write_selection(const SelectOptions& options, SelectReport& report,
-                     const std::vector<std::filesystem::path>& previous);
+// Names the selected images' outputs, copies or links them and writes the analysis and README
+// into a new folder beside out_dir that replaces it in one rename (core AtomicDir): an
+// interrupted run leaves the previous selection as it was.
+void write_selection(const SelectOptions& options, SelectReport& report);
 
 // Writes the held-out images (copies or links, named as the selection names its images) and
 // holdout.json (source, seed, and each image's source path and output name) into the

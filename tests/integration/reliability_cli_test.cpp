@@ -153,6 +153,22 @@ fs::path long_list(const TempDir& tmp, const fs::path& photos, int copies) {
   return tmp / "long.txt";
 }
 
+// Waits (up to 60 s) until process `pid` catches `sig` (its handlers are installed: qcal runs).
+bool wait_until_catching(pid_t pid, int sig) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("SigCgt:", 0) != 0) continue;
+      const unsigned long long caught = std::stoull(line.substr(7), nullptr, 16);
+      if ((caught >> (sig - 1)) & 1u) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
 // Starts `args` under /bin/sh, waits until a temporary shows up in `watch` (the run is writing),
 // then sends `sig`. Returns the exit status, or -1 when the run ended before it could be stopped.
 int stop_midway(const std::string& args, const fs::path& watch, int sig) {
@@ -206,7 +222,8 @@ TEST(Signals, CalibrateStoppedMidRunLeavesThePreviousOutputs) {
   const fs::path model = tmp / "blazeface.onnx";
   fs::copy_file(deps_dir() / "models" / "face_detection_front_128x128_barracuda.onnx", model);
   const fs::path out = tmp / "int8";
-  const std::string common = " --recipe yolo -o " + q(out) + " --method minmax --no-report -q";
+  const std::string common =
+      " --recipe yolo -o " + q(out) + " --method minmax --dominant-noise off --no-report -q";
   ASSERT_EQ(qcal("calibrate " + q(model) + " --data " + q(photos) + common + " --save-stats " +
                  q(out / "s.qcs"))
                 .exit_code,
@@ -217,7 +234,8 @@ TEST(Signals, CalibrateStoppedMidRunLeavesThePreviousOutputs) {
   }
   ASSERT_EQ(before.size(), 4u);
   const fs::path list = long_list(tmp, photos, 600);
-  // No temporary appears before the end, so stop after a fixed time well inside the run.
+  // No temporary appears before the end: stop it a second after its handlers are in place, well
+  // inside the run.
   const pid_t pid = ::fork();
   if (pid == 0) {
     const std::string cmd = "exec " + qcal_bin() + " calibrate " + q(model) + " --data " + q(list) +
@@ -225,7 +243,8 @@ TEST(Signals, CalibrateStoppedMidRunLeavesThePreviousOutputs) {
     ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(wait_until_catching(pid, SIGINT));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   ::kill(pid, SIGINT);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -345,6 +364,22 @@ TEST(FramesOutput, AnEarlierRunIsReplacedAndForeignFilesRefused) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "mine.txt")) << r.output;
   EXPECT_EQ(read_file(out / "mine.txt"), "the user's");
+}
+
+TEST(SelectOutput, APreviousSelectionIsReplacedAsAWhole) {
+  TempDir tmp;
+  const fs::path photos = make_photos(tmp);
+  const fs::path out = tmp / "sel";
+  auto r = qcal("select " + q(photos) + " -o " + q(out) + " -n 3 --threshold 0 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 5);
+  r = qcal("select " + q(photos) + " -o " + q(out) + " -n 1 --threshold 0 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()), 3);
+  EXPECT_EQ(temporaries(tmp.path()), std::vector<std::string>{});
+  r = qcal("select " + q(photos) + " -o " + q(photos / "sel") + " -n 1 --threshold 0 -q");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "lies inside")) << r.output;
 }
 
 }  // namespace
