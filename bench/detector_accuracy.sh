@@ -4,20 +4,25 @@
 # the rest; prints FP32 and INT8 mAP50-95 and mAP50, the drop with its 90 % paired bootstrap
 # interval over images, and INT8's agreement with FP32's own detections. The peer is FP32,
 # measured in the same run on the same images.
-# Usage: bash bench/detector_accuracy.sh [FOLDER] [-m MODEL] [-n N] [-k KEEP_DIR] [-- CALIBRATE_ARGS...]
+# Usage: bash bench/detector_accuracy.sh [FOLDER] [-m MODEL] [-n N] [-k KEEP_DIR] [-s STATS]
+#                                        [-- CALIBRATE_ARGS...]
 #   FOLDER: images/ + labels/ (YOLO txt), default ../shared/fixtures/coco_val500 when present.
 #   -m: default .deps/models/yolov8n.onnx; -n: calibration images (128); -k: keep the QDQ model,
-#   ranges.json and eval.json there. QCAL (default build/tools/qcal/qcal), THREADS (default 2).
+#   ranges.json and eval.json there; -s: save the calibration statistics there, or when the
+#   file exists calibrate from it (--from-stats, the calibration images as --eval-data: the same
+#   model as a full run, without re-running it; for trying range methods). QCAL (default build/tools/qcal/qcal), THREADS (default 2).
 set -euo pipefail
 folder=
 model=.deps/models/yolov8n.onnx
 n_calib=128
 keep=
+stats=
 while (($#)); do
   case $1 in
     -m) model=$2; shift 2 ;;
     -n) n_calib=$2; shift 2 ;;
     -k) keep=$2; shift 2 ;;
+    -s) stats=$2; shift 2 ;;
     --) shift; break ;;
     -*) echo "detector_accuracy: unknown option $1" >&2; exit 2 ;;
     *) folder=$1; shift ;;
@@ -53,7 +58,13 @@ for i in "${!images[@]}"; do
 done
 stem=$(basename "$model" .onnx)
 start=$(date +%s.%N)
-"$qcal" calibrate "$model" --data "$tmp/calib" --recipe yolo -o "$tmp/out" --threads "$threads" \
+source_args=(--data "$tmp/calib")
+if [ -n "$stats" ] && [ -f "$stats" ]; then
+  source_args=(--from-stats "$stats" --eval-data "$tmp/calib")
+elif [ -n "$stats" ]; then
+  source_args+=(--save-stats "$stats")
+fi
+"$qcal" calibrate "$model" "${source_args[@]}" --recipe yolo -o "$tmp/out" --threads "$threads" \
   --no-report -q "${calib_args[@]}" > "$tmp/calibrate.log"
 calibrated=$(date +%s.%N)
 "$qcal" eval "$model" "$tmp/out/$stem.qdq.onnx" --data "$tmp/eval" --labels "$folder/labels" \

@@ -11,6 +11,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "preprocess/sample_data.hpp"
 
 namespace qcal::cli {
 namespace {
@@ -157,6 +158,8 @@ void fill_accuracy(const CalibrateCli& o, quantize::AccuracyOptions& acc) {
   if (!o.eval_data.empty()) {
     preprocess::DataRequest r;
     r.data = o.eval_data;
+    // Images evaluate with the calibration recipe, also with --from-stats (no --data).
+    if (!preprocess::is_tensor_data(r.data)) r.recipe = o.recipe;
     r.size_wh = parse_size_wh(o.size);
     acc.eval_data = r;
   }
