@@ -56,6 +56,9 @@ ReportVerdict make_verdict(const VerdictInputs& in) {
   if (!in.drop_pp || std::isnan(*in.drop_pp)) {
     v.state = State::kNotMeasured;
     v.headline = "NOT MEASURED: " + in.metric + " is undefined on this data";
+  } else if (!in.agreement_only.empty()) {
+    v.state = State::kNotMeasured;
+    v.headline = "NO ACCURACY VERDICT: " + in.agreement_only;
   } else if (*in.drop_pp > budget) {
     v.state = State::kFail;
     v.headline =
@@ -85,21 +88,30 @@ VerdictInputs eval_verdict_inputs(const EvalResult& r, double max_drop_pp) {
   in.max_drop_pp = max_drop_pp;
   in.samples = r.samples;
   in.sample_kind = r.thumbnails.empty() || r.options.recipe.empty() ? "samples" : "images";
+  double int8_value = 0.0;
   for (const MetricValue& m : r.metrics) {
     if (m.key != r.primary_metric) continue;
     in.metric = m.label;
     in.drop_pp = m.drop_pp();
+    int8_value = m.int8;
     break;
   }
   in.no_noise_reason = r.reference == "labels"
                            ? "this task has no bootstrap of its metric yet"
                            : "the interval is measured against labels (--labels)";
+  const bool detector = r.options.task == Task::kYolo || r.options.task == Task::kYunet;
+  if (detector && r.reference != "labels" && in.drop_pp) {
+    in.agreement_only = "without labels INT8 is scored against FP32's own detections (" +
+                        in.metric + " " + format_number(int8_value, 4) +
+                        "): agreement, not accuracy; give --labels to check the " +
+                        format_number(max_drop_pp, 3) + " pp budget";
+  }
   if (r.map_drop_interval && r.primary_metric == "map50_95") {
     const DropInterval& d = *r.map_drop_interval;
-    in.noise = DropNoise{
-        d.lower_pp, d.upper_pp,
-        static_cast<int>(std::lround((d.upper_quantile - d.lower_quantile) * 100.0)),
-        "paired bootstrap over images, " + std::to_string(d.used) + " resamples"};
+    in.noise =
+        DropNoise{d.lower_pp, d.upper_pp,
+                  static_cast<int>(std::lround((d.upper_quantile - d.lower_quantile) * 100.0)),
+                  "paired bootstrap over images, " + std::to_string(d.used) + " resamples"};
   }
   const auto worst = std::min_element(r.outputs.begin(), r.outputs.end(),
                                       [](const OutputComparison& a, const OutputComparison& b) {

@@ -37,6 +37,9 @@ struct VerdictInputs {
   std::vector<RankedTensor> sensitivity;  // most sensitive first (empty: not measured)
   std::string no_sensitivity_hint = "run with --sensitivity to name it";
   std::vector<std::string> warnings;
+  // Set when the metric is agreement with FP32 rather than accuracy (a detector without
+  // labels): the drop is shown, but no budget verdict is given.
+  std::string agreement_only;
 };
 
 ReportVerdict make_verdict(const VerdictInputs& in);

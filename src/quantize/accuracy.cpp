@@ -150,6 +150,12 @@ eval::ReportVerdict measured_verdict(const AccuracyInputs& in, const Evaluator& 
   v.worst_output_sqnr_db = final_score.worst_output_sqnr_db;
   v.sensitivity = ranked;
   v.no_sensitivity_hint = "run with --sensitivity or --max-drop to name it";
+  if (!a.max_drop && a.metric == "map50-95" && !evaluator.against_labels()) {
+    v.agreement_only =
+        "INT8 is scored against FP32's own detections (" + a.metric + " " +
+        format_value(final_score.int8, 4) +
+        "): agreement, not accuracy; give --labels, or --max-drop for a budget on agreement";
+  }
   if (a.eval_data_is_calibration_data) {
     v.warnings.push_back(
         "the evaluation data is the calibration data, so the drop is optimistic: pass "

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/atomic_file.hpp"
 #include "test_support.hpp"
@@ -348,15 +349,26 @@ TEST(CheckCli, PassesGoodConfigAndCatchesWrongRecipes) {
   EXPECT_TRUE(fs::exists(tmp / "vis" / "sample_00.png"));
   EXPECT_TRUE(fs::exists(tmp / "vis" / "sample_03.png"));
   EXPECT_TRUE(fs::exists(tmp / "vis" / "contact_sheet.png"));
+  // Each panel and the sheet open with a PASS band (green, BGR 52 123 30).
+  const auto band = [](const fs::path& png) {
+    const cv::Mat m = cv::imread(png.string(), cv::IMREAD_COLOR);
+    return m.empty() ? cv::Vec3b() : m.at<cv::Vec3b>(2, 2);
+  };
+  EXPECT_EQ(band(tmp / "vis" / "contact_sheet.png"), cv::Vec3b(52, 123, 30));
+  EXPECT_EQ(band(tmp / "vis" / "sample_00.png"), cv::Vec3b(52, 123, 30));
 
   // Deliberately wrong: no /255 and no normalize (0..255 where -1..1 is expected).
   json cfg = json::parse(read_file(tmp / "ef.json"));
   cfg["default_loader"]["preprocessings"] = json::parse(R"([{"convertColor": {"form": "BGR2RGB"}},
       {"resize": {"width": 112, "height": 112}}, {"transpose": {"axis": [2, 0, 1]}}, {"expandDim": {"axis": 0}}])");
   write_file_atomic(tmp / "wrong_range.json", cfg.dump());
-  r = qcal("check --config " + q(tmp / "wrong_range.json") + " --model-type edgeface");
+  r = qcal("check --config " + q(tmp / "wrong_range.json") +
+           " --model-type edgeface --num-samples 2 --visualize -o " + q(tmp / "vis_bad"));
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("missing div 255"), std::string::npos) << r.output;
+  // A failing check does not look like a passing one: red FAIL bands (BGR 30 38 179).
+  EXPECT_EQ(band(tmp / "vis_bad" / "contact_sheet.png"), cv::Vec3b(30, 38, 179));
+  EXPECT_EQ(band(tmp / "vis_bad" / "sample_00.png"), cv::Vec3b(30, 38, 179));
 
   // Deliberately wrong: BGR kept where EdgeFace wants RGB; the data shows it too.
   cfg["default_loader"]["preprocessings"] =

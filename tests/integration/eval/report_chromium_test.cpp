@@ -93,8 +93,10 @@ TEST(ReportChromium, ChartsAndTablesRender) {
       test::run_command(chromium(dir, "--dump-dom file://" + html_path.string()) + " 2>/dev/null");
   ASSERT_EQ(dom.exit_code, 0) << dom.output;
   const std::string& out = dom.output;
-  // The DOM as Chromium built it: 3 histograms + 1 line chart, each with its drawn parts.
-  EXPECT_EQ(count(out, "<svg"), 4u);
+  // The DOM as Chromium built it: 3 histograms + 1 line chart + the sensitivity bars, each
+  // with its drawn parts.
+  EXPECT_EQ(count(out, "<svg"), 5u);
+  EXPECT_EQ(count(out, "class=\"sensitivity-bars\""), 1u);
   EXPECT_EQ(count(out, "class=\"histogram\""), 3u);
   EXPECT_EQ(count(out, "class=\"line-chart\""), 1u);
   EXPECT_EQ(count(out, "class=\"marker\""), 6u);

@@ -180,3 +180,19 @@ TEST(ReportSvg, SensitivityBarsOnePerTensor) {
 
 }  // namespace
 }  // namespace qcal::eval
+
+namespace qcal::eval {
+namespace {
+
+// A detector scored against FP32's own detections gets no budget verdict: that number is
+// agreement (FP32 scores itself 1), not accuracy.
+TEST(Verdict, AgreementWithFp32IsNotAnAccuracyVerdict) {
+  VerdictInputs in = inputs(10.0);
+  in.agreement_only = "without labels INT8 is scored against FP32's own detections";
+  const ReportVerdict v = make_verdict(in);
+  EXPECT_EQ(v.state, State::kNotMeasured);
+  EXPECT_NE(v.headline.find("NO ACCURACY VERDICT"), std::string::npos) << v.headline;
+}
+
+}  // namespace
+}  // namespace qcal::eval
