@@ -221,5 +221,34 @@ TEST(InputErrorsCli, SelectWeightsStayFiniteAndAllBadImagesGiveReasons) {
   EXPECT_TRUE(contains(r.output, (bad / "b.png").string() + ": cannot decode")) << r.output;
 }
 
+// inspect /dev/zero and plan --profiles /dev/zero read until memory ran out; a 0-byte model said
+// "model imports no ai.onnx opset".
+TEST(InputErrorsCli, DevicesAndEmptyModelsAreClearErrors) {
+  TempDir tmp;
+  auto r = qcal("inspect /dev/zero");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "not a regular file")) << r.output;
+  EXPECT_TRUE(contains(r.output, "file: /dev/zero")) << r.output;
+  r = qcal("plan --profiles /dev/zero");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "not a regular file")) << r.output;
+  r = qcal("pack " + q(make_image_dir(tmp)) + " --recipe /dev/zero -o " + q(tmp / "x.npy"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  write_file_atomic(tmp / "empty.onnx", "");
+  r = qcal("inspect " + q(tmp / "empty.onnx"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "the model file is empty")) << r.output;
+}
+
+// frames --start past the end of a clip wrote nothing and said ok.
+TEST(InputErrorsCli, FramesStartPastTheEndIsAnError) {
+  TempDir tmp;
+  const auto r =
+      qcal("frames " + q(opencv_data() / "tree.avi") + " -o " + q(tmp / "f") + " --start 10000");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "--start 10000.00 s is at or past the end of the video"))
+      << r.output;
+}
+
 }  // namespace
 }  // namespace qcal::test

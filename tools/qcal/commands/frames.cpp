@@ -191,7 +191,13 @@ int run_frames(const FramesArgs& a) {
           nlohmann::ordered_json::parse(plan::format_profile_sources_json(*sources));
     std::cout << j.dump(2) << "\n";
   }
-  return report.failed_videos() > 0 ? kExitPartial : kExitOk;
+  if (report.failed_videos() > 0) return kExitPartial;
+  if (report.total_kept() == 0) {
+    std::cerr << "qcal: error: no frame was written: every sampled frame was skipped (see "
+              << report.csv_path.string() << " for why)\n";
+    return kExitError;
+  }
+  return kExitOk;
 }
 
 }  // namespace
