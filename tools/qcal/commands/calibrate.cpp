@@ -296,7 +296,7 @@ void add_placement_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--dominant-noise-samples", o.dominant_noise_samples,
                   "Calibration samples the dominant-noise rule measures on")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--exclude", o.exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--activations", o.activations, "int8 (symmetric) | uint8-asymmetric")
       ->capture_default_str();
@@ -342,7 +342,7 @@ Runner register_calibrate(CLI::App& app) {
                   "--recipe), or a DX-COM JSON config");
   cmd->add_option("-o,--out", o->out_dir, "Output folder")->required();
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--recipe", o->recipe,
                   "Preprocessing for image data: a preset (fitted to the model input) or a "
                   "recipe .json");

@@ -196,7 +196,7 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--sensitivity-samples", o->sensitivity_samples,
                   "Samples for --sensitivity (it runs the model tensors x samples times)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   add_threads_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
   return [o]() {

@@ -22,9 +22,9 @@ namespace {
 struct FramesArgs {
   std::vector<std::string> inputs;
   std::string out_dir;
-  double every = 0;
+  std::int64_t every = 0;  // integers: CLI11 refuses "2.5" as a usage error (exit 2)
   double fps = 0;
-  double count = 0;
+  std::int64_t count = 0;
   std::int64_t max_per_video = 0;
   double start = 0;
   double end = -1;
@@ -117,10 +117,10 @@ int run_frames(const FramesArgs& a) {
   o.out_dir = a.out_dir;
   if (a.every > 0) {
     o.sampling.mode = dataset::SamplingMode::kEvery;
-    o.sampling.value = a.every;
+    o.sampling.value = static_cast<double>(a.every);
   } else if (a.count > 0) {
     o.sampling.mode = dataset::SamplingMode::kCount;
-    o.sampling.value = a.count;
+    o.sampling.value = static_cast<double>(a.count);
   } else {
     o.sampling.mode = dataset::SamplingMode::kFps;
     o.sampling.value = a.fps > 0 ? a.fps : 1.0;  // default: one frame per second
@@ -222,20 +222,20 @@ Runner register_frames(CLI::App& app) {
       ->needs(from);
   cmd->add_option("-o,--output", a->out_dir, "Output folder (created if missing)")->required();
   auto* every =
-      cmd->add_option("--every", a->every, "Keep every Nth frame")->check(CLI::PositiveNumber);
+      cmd->add_option("--every", a->every, "Keep every Nth frame")->check(positive_number());
   auto* fps = cmd->add_option("--fps", a->fps,
                               "Keep R frames per second of video time (by timestamp; "
                               "right for 29.97 fps and variable frame rate)")
-                  ->check(CLI::PositiveNumber);
+                  ->check(positive_number());
   auto* count = cmd->add_option("--count", a->count, "Keep N frames spread evenly over each video")
-                    ->check(CLI::PositiveNumber);
+                    ->check(positive_number());
   every->excludes(fps)->excludes(count);
   fps->excludes(count);
   cmd->add_option("--max-per-video", a->max_per_video,
                   "At most N frames per video, spread evenly over it (0: no cap)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--start", a->start, "Start of the range, in seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--end", a->end, "End of the range (exclusive), in seconds");
   cmd->add_option("--format", a->format, "Output image format")
       ->check(CLI::IsMember({"jpg", "png"}))
@@ -247,11 +247,11 @@ Runner register_frames(CLI::App& app) {
                   "Drop a frame whose mean absolute difference to the last kept frame of the same "
                   "video is below T grey levels (0-255, on 128x128 grey thumbnails; 2-4 drops a "
                   "static camera's repeats)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_flag("--keep-blank", a->keep_blank,
                 "Keep blank (uniform) and near-black frames, which are dropped by default");
   cmd->add_option("--jobs", a->jobs, "Videos decoded at once (0: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   add_quiet_flag(cmd, a->common);
   add_json_flag(cmd, a->common);
   return [a] { return run_frames(*a); };

@@ -53,7 +53,7 @@ Runner register_sample(CLI::App& app) {
                   "'#' comments; relative entries are kept as written)")
       ->required();
   cmd->add_option("-n", a->n, "Number of paths to draw")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("-o,--output", a->output, "Output list file (default or '-': stdout)");
   cmd->add_option("--relative-to", a->relative_to, "Write paths relative to this folder");

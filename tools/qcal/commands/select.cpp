@@ -128,7 +128,7 @@ Runner register_select(CLI::App& app) {
       ->required();
   cmd->add_option("-o,--output", a->out, "Output folder")->required();
   cmd->add_option("-n", a->n, "Number of images to select")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
       ->check(CLI::Range(0.0, 100.0))
@@ -143,7 +143,7 @@ Runner register_select(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--input-size", a->input_size, "Model input W H (for the resolution sub-score)")
       ->expected(2)
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
   cmd->add_flag(
