@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/image_file.hpp"
 #include "core/temp_files.hpp"
 
 namespace qcal {
@@ -198,6 +199,12 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 std::string read_file(const std::filesystem::path& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) throw io_error("cannot open file", path);
+  try {
+    require_regular_file(::fileno(f), path);  // /dev/zero would be read until memory runs out
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
   std::string content;
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);

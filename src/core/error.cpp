@@ -30,6 +30,11 @@ Error::Error(ErrorCode code, std::string message) : code_(code), message_(std::m
 }
 
 Error& Error::with(std::string key, std::string value) {
+  // Layers that each name what they know (the node loop and the kernel, the image loop and the
+  // decoder) often name the same thing: an entry already there is not repeated.
+  for (const auto& entry : context_) {
+    if (entry.first == key && entry.second == value) return *this;
+  }
   context_.emplace_back(std::move(key), std::move(value));
   refresh_what();
   return *this;

@@ -37,10 +37,9 @@ void read_image_file(const std::filesystem::path& path, std::vector<unsigned cha
     throw_image(ErrorCode::kIo, std::string("cannot open image file: ") + std::strerror(errno),
                 path);
   }
+  require_regular_file(f.fd, path, "image");
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    throw_image(ErrorCode::kIo, "not a regular file (a folder, device or pipe)", path);
-  }
+  ::fstat(f.fd, &st);
   // Far above any camera's output; a larger "image" is a mistake, not something to allocate.
   constexpr off_t kMaxImageFileBytes = off_t{1} << 30;
   if (st.st_size > kMaxImageFileBytes) {
@@ -62,6 +61,15 @@ void read_image_file(const std::filesystem::path& path, std::vector<unsigned cha
   }
   bytes.resize(got);
   check_image_bytes(bytes.data(), bytes.size(), path);
+}
+
+void require_regular_file(int fd, const std::filesystem::path& path, const char* key) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    Error e(ErrorCode::kIo, "not a regular file (a folder, device or pipe): qcal reads files");
+    e.with(key, path.string());
+    throw e;
+  }
 }
 
 void check_image_bytes(const unsigned char* data, std::size_t size,

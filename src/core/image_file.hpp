@@ -21,6 +21,11 @@ void read_image_file(const std::filesystem::path& path, std::vector<unsigned cha
 void check_image_bytes(const unsigned char* data, std::size_t size,
                        const std::filesystem::path& path);
 
+// kIo naming `path` (under context `key`) unless the open descriptor `fd` is a regular file: a
+// device such as /dev/zero, a pipe or a folder would be read until memory runs out, or fail
+// with an unclear message. Every reader of user files calls it after opening.
+void require_regular_file(int fd, const std::filesystem::path& path, const char* key = "file");
+
 // True when a JPEG's entropy-coded data is followed by an end-of-image marker (FF D9).
 bool jpeg_has_end_marker(const unsigned char* data, std::size_t size);
 

@@ -226,8 +226,19 @@ class VideoExtractor {
     summary_.frames_skipped_undecoded =
         std::max<std::int64_t>(0, summary_.frames_decoded - reader.frames_decoded());
     summary_.duration_s = info.duration_s() > 0 ? info.duration_s() : seen_duration;
+    fail_if_range_outside();
     report(true);
     return true;
+  }
+
+  // --start at or past the video's end samples nothing: that is an error, not "ok, 0 frames".
+  void fail_if_range_outside() {
+    const double start = options_.sampling.start_s;
+    if (summary_.failed || start <= 0 || summary_.duration_s <= 0 || start < summary_.duration_s) {
+      return;
+    }
+    fail("--start " + format_double(start, 2) + " s is at or past the end of the video (" +
+         format_double(summary_.duration_s, 2) + " s): no frame is in the range");
   }
 
   void reset() {
@@ -304,6 +315,7 @@ class VideoExtractor {
            std::to_string(info.frame_count) + " frames (" + format_double(seen_duration, 2) +
            " of " + format_double(info.duration_s(), 2) + " s): the file is truncated or corrupt");
     }
+    fail_if_range_outside();
     report(true);
   }
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <set>
 
+#include "core/atomic_file.hpp"
 #include "core/checked.hpp"
 #include "core/error.hpp"
 #include "engine/tensor_proto.hpp"
@@ -242,6 +243,7 @@ std::uint64_t Model::parse_count() { return g_parse_count.load(); }
 Model Model::load_from_bytes(std::string_view bytes, const std::filesystem::path& base_dir,
                              const LoadOptions& options) {
   g_parse_count.fetch_add(1);
+  if (bytes.empty()) throw Error(ErrorCode::kFormat, "the model file is empty (0 bytes)");
   onnx::ModelProto proto;
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     throw Error(ErrorCode::kLimit,
@@ -257,9 +259,8 @@ Model Model::load_from_bytes(std::string_view bytes, const std::filesystem::path
 }
 
 Model Model::load(const std::filesystem::path& path, const LoadOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::kIo, "cannot open model").with("file", path.string());
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // read_file: regular files only (inspect /dev/zero read until memory ran out), naming the file.
+  const std::string bytes = read_file(path);
   try {
     std::filesystem::path base = path.parent_path();
     if (base.empty()) base = ".";

@@ -110,7 +110,7 @@ EvalResult run_eval(const EvalOptions& options, ModelRunner& fp32, ModelRunner& 
 
 // The JSON `qcal plan --accuracy` reads (docs/formats.md): format "qcal.eval/1", models,
 // precision/reference_precision, primary_metric, metrics {key: {fp32, int8, drop}}, plus
-// per-output comparisons and task details. Non-finite numbers are "inf"/"-inf"/"nan".
+// per-output comparisons and task details. Infinities are "inf"/"-inf", NaN is null.
 nlohmann::json eval_result_to_json(const EvalResult& result);
 // "mAP50-95 drop 0.50 pp, 90 % paired bootstrap interval over images 0.11 to 1.00 (1000
 // resamples)": the table's line, for other printers (bench, calibrate).

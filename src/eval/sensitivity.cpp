@@ -51,13 +51,14 @@ std::vector<RankedTensor> rank_sensitivity(std::vector<TensorSensitivity> result
 }
 
 nlohmann::json json_number(double v) {
-  if (std::isnan(v)) return "nan";
+  if (std::isnan(v)) return nullptr;  // "nan" never appears in qcal's JSON: undefined is null
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return v;
 }
 
 double json_to_double(const nlohmann::json& j) {
   if (j.is_number()) return j.get<double>();
+  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
   if (j.is_string()) {
     const std::string s = j.get<std::string>();
     if (s == "inf") return std::numeric_limits<double>::infinity();
@@ -65,7 +66,7 @@ double json_to_double(const nlohmann::json& j) {
     if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
   }
   throw Error(ErrorCode::kFormat,
-              "expected a number or \"inf\"/\"-inf\"/\"nan\", got " + json_excerpt(j));
+              "expected a number, null or \"inf\"/\"-inf\"/\"nan\", got " + json_excerpt(j));
 }
 
 nlohmann::json sensitivity_to_json(const std::vector<RankedTensor>& ranked) {

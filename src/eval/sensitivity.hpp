@@ -38,12 +38,13 @@ std::vector<RankedTensor> rank_sensitivity(std::vector<TensorSensitivity> result
 
 // {"metric": "output_sqnr_db" (or "task_drop_pp" when measured), "tensors": [{"rank", "tensor",
 // "output_sqnr_db", ..., "task_drop_pp" when measured}]};
-// non-finite numbers are written as the strings "inf", "-inf", "nan" (JSON has no infinities).
+// infinities are written as the strings "inf", "-inf" (JSON has none), an undefined value (NaN)
+// as null.
 nlohmann::json sensitivity_to_json(const std::vector<RankedTensor>& ranked);
 // Reads what sensitivity_to_json wrote (the lead's calibrate wiring and --exclude reuse it).
 std::vector<RankedTensor> sensitivity_from_json(const nlohmann::json& j);
 
-// JSON form of a double: a number when finite, else "inf" / "-inf" / "nan".
+// JSON form of a double: a number when finite, "inf" / "-inf", or null for NaN.
 nlohmann::json json_number(double v);
 double json_to_double(const nlohmann::json& j);
 

@@ -17,6 +17,21 @@
 namespace qcal::plan {
 namespace {
 
+// Physical ranges of measurements: outside them a row is unusable (a latency of 1e-320 ms would
+// otherwise win at "inf FPS"). Generous: the point is to catch corrupt numbers, not judge rigs.
+constexpr double kMinLatencyMs = 1e-6;  // 1 ns
+constexpr double kMaxLatencyMs = 1e9;   // about 11 days
+constexpr double kMaxPowerW = 1e6;
+constexpr double kAbsoluteZeroC = -273.15;
+constexpr double kMaxTempC = 1000.0;
+constexpr double kMaxSizeMb = 1e7;
+
+struct PhysicalRange {
+  double lowest;
+  double highest;
+  const char* text;
+};
+
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -429,9 +444,10 @@ class RowParser {
     if (layout_.name_i >= 0) run.engine_name = cell(layout_.name_i);
     if (layout_.source_i >= 0) run.frame_source = cell(layout_.source_i);
     parse_shape_and_batch(run, problems);
-    optional_measure(layout_.power, run.power_w, true, problems);
-    optional_measure(layout_.temp, run.temp_c, false, problems);
-    optional_measure(layout_.size, run.engine_size_mb, true, problems);
+    optional_measure(layout_.power, run.power_w, {0.0, kMaxPowerW, "0 to 1e6 W"}, problems);
+    optional_measure(layout_.temp, run.temp_c, {kAbsoluteZeroC, kMaxTempC, "-273.15 to 1000 C"},
+                     problems);
+    optional_measure(layout_.size, run.engine_size_mb, {0.0, kMaxSizeMb, "0 to 1e7 MB"}, problems);
     return problems;
   }
 
@@ -466,8 +482,12 @@ class RowParser {
       problems.push_back(layout_.latency.name + " '" + lat_text + "' is not a number");
     } else if (*v <= 0) {
       problems.push_back(layout_.latency.name + " " + lat_text + " is not positive");
+    } else if (const double ms = *v * layout_.latency.unit.factor;
+               !(ms >= kMinLatencyMs && ms <= kMaxLatencyMs)) {
+      problems.push_back(layout_.latency.name + " " + lat_text +
+                         " is outside physical latencies (1 ns to 1e9 ms)");
     } else {
-      run.latency_ms = *v * layout_.latency.unit.factor;
+      run.latency_ms = ms;
     }
 
     const std::string& prec_text = cell(layout_.precision_i);
@@ -511,7 +531,7 @@ class RowParser {
 
   // Optional measurements: an empty cell means "not measured"; text that is there but is not a
   // number makes the row unusable (the log is corrupt there, the rest may be too).
-  void optional_measure(const Column& col, std::optional<double>& out, bool non_negative,
+  void optional_measure(const Column& col, std::optional<double>& out, const PhysicalRange& range,
                         std::vector<std::string>& problems) const {
     if (col.index < 0) return;
     const std::string& t = cell(col.index);
@@ -519,10 +539,15 @@ class RowParser {
     auto v = number(t);
     if (!v) {
       problems.push_back(col.name + " '" + t + "' is not a number");
-    } else if (non_negative && *v < 0) {
+      return;
+    }
+    const double value = *v * col.unit.factor + col.unit.offset;
+    if (range.lowest == 0.0 && value < 0) {
       problems.push_back(col.name + " " + t + " is negative");
+    } else if (!(value >= range.lowest && value <= range.highest)) {
+      problems.push_back(col.name + " " + t + " is outside physical values (" + range.text + ")");
     } else {
-      out = *v * col.unit.factor + col.unit.offset;
+      out = value;
     }
   }
 

@@ -3,6 +3,7 @@
 #include "quantize/calibrate.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include "core/atomic_file.hpp"
@@ -169,6 +170,24 @@ void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
   report.activation_pairs = build.qdq.activation_pairs;
   report.weights = build.qdq.weights;
   report.float_nodes = build.plan.float_nodes;
+  // A range with nothing to measure (the tensor was all zeros, or entirely NaN/Inf and ignored
+  // under --ignore-nonfinite) gets usable_amax's placeholder 1.0: say which, never silently.
+  std::vector<std::string> placeholder;
+  for (const auto& name : build.qdq_tensors) {
+    const float amax = build.ranges.at(name).amax;
+    if (!std::isfinite(amax) || !(amax > 0.0f)) placeholder.push_back(name);
+  }
+  if (placeholder.empty()) return;
+  std::string names;
+  for (std::size_t i = 0; i < placeholder.size() && i < 10; ++i) {
+    names += (i ? ", " : "") + placeholder[i];
+  }
+  if (placeholder.size() > 10) names += ", ... (" + std::to_string(placeholder.size()) + " in all)";
+  report.warnings.push_back(std::to_string(placeholder.size()) +
+                            " quantized tensor(s) had no finite non-zero value in the calibration "
+                            "data (all zeros, or all NaN/Inf): they get the placeholder range "
+                            "amax 1.0: " +
+                            names);
 }
 
 // Bias correction on the default build: the corrected float model becomes the one Q/DQ goes

@@ -221,5 +221,60 @@ TEST(InputErrorsCli, SelectWeightsStayFiniteAndAllBadImagesGiveReasons) {
   EXPECT_TRUE(contains(r.output, (bad / "b.png").string() + ": cannot decode")) << r.output;
 }
 
+// inspect /dev/zero and plan --profiles /dev/zero read until memory ran out; a 0-byte model said
+// "model imports no ai.onnx opset".
+TEST(InputErrorsCli, DevicesAndEmptyModelsAreClearErrors) {
+  TempDir tmp;
+  auto r = qcal("inspect /dev/zero");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "not a regular file")) << r.output;
+  EXPECT_TRUE(contains(r.output, "file: /dev/zero")) << r.output;
+  r = qcal("plan --profiles /dev/zero");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "not a regular file")) << r.output;
+  r = qcal("pack " + q(make_image_dir(tmp)) + " --recipe /dev/zero -o " + q(tmp / "x.npy"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  write_file_atomic(tmp / "empty.onnx", "");
+  r = qcal("inspect " + q(tmp / "empty.onnx"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "the model file is empty")) << r.output;
+}
+
+// frames --start past the end of a clip wrote nothing and said ok.
+TEST(InputErrorsCli, FramesStartPastTheEndIsAnError) {
+  TempDir tmp;
+  const auto r =
+      qcal("frames " + q(opencv_data() / "tree.avi") + " -o " + q(tmp / "f") + " --start 10000");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "--start 10000.00 s is at or past the end of the video"))
+      << r.output;
+}
+
+// sample -n -1 printed a 309-digit bound; frames --count 2.5 was exit 1 although help said FLOAT.
+TEST(InputErrorsCli, NumericOptionsAreCheckedByTheParser) {
+  TempDir tmp;
+  const fs::path images = make_image_dir(tmp);
+  auto r = qcal("sample " + q(images) + " -n -1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "must be positive, got -1")) << r.output;
+  EXPECT_LT(r.output.size(), 200u) << r.output;
+  r = qcal("frames " + q(opencv_data() / "tree.avi") + " -o " + q(tmp / "f") + " --count 2.5");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = qcal("frames --help");
+  EXPECT_TRUE(contains(r.output, "--count INT")) << r.output;
+}
+
+// plan chose a configuration at "inf FPS" from a latency of 1e-320 ms.
+TEST(InputErrorsCli, PlanRowsOutsidePhysicalRangesAreUnusable) {
+  TempDir tmp;
+  write_file_atomic(tmp / "runs.csv",
+                    "precision,trt_latency_ms,power_w\nfp16,5.0,7.0\nint8,1e-320,6.0\n"
+                    "int8,3.0,1e300\n");
+  const auto r = qcal("plan --profiles " + q(tmp / "runs.csv"));
+  EXPECT_TRUE(contains(r.output, "is outside physical latencies")) << r.output;
+  EXPECT_TRUE(contains(r.output, "is outside physical values (0 to 1e6 W)")) << r.output;
+  EXPECT_FALSE(contains(r.output, "inf")) << r.output;
+}
+
 }  // namespace
 }  // namespace qcal::test

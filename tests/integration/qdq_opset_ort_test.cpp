@@ -128,5 +128,20 @@ TEST(QdqOpsetOrt, EveryOpsetPathLoadsAndRunsInOnnxRuntime) {
   }
 }
 
+// All-zero calibration data gave placeholder ranges silently.
+TEST(QdqOpsetOrt, PlaceholderRangesAreWarnedNamingTheTensors) {
+  test::TempDir dir;
+  write_npy(dir / "zeros.npy", Tensor(DType::kFloat32, {2, 3, 8, 8}));
+  write_file_atomic(dir / "m.onnx", conv_model(13));
+  const auto r = test::run_command(test::qcal_bin() + " calibrate " + (dir / "m.onnx").string() +
+                                   " --data " + (dir / "zeros.npy").string() + " -o " +
+                                   (dir / "out").string() + " --no-report --dominant-noise off");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("had no finite non-zero value in the calibration data"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("amax 1.0: X"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace qcal

@@ -336,14 +336,14 @@ void add_placement_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--dominant-noise-samples", o.dominant_noise_samples,
                   "Calibration samples the dominant-noise rule measures on")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_flag("--bias-correction", o.bias_correction,
                 "Fold the per-channel mean error that weight and input quantization cause into "
                 "each quantized layer's bias, measured on calibration samples");
   cmd->add_option("--bias-correction-samples", o.bias_correction_samples,
                   "Calibration samples bias correction measures on")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--bias-correction-passes", o.bias_correction_passes,
                   "Passes over those samples (1 to 8; see docs/quantization.md)")
       ->capture_default_str();
@@ -396,7 +396,7 @@ Runner register_calibrate(CLI::App& app) {
                   "--recipe), or a DX-COM JSON config");
   cmd->add_option("-o,--output,--out", o->out_dir, "Output folder (not with --shard)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--recipe", o->recipe,
                   "Preprocessing for image data: a preset (fitted to the model input) or a "
                   "recipe .json");

@@ -170,7 +170,7 @@ Runner register_check(CLI::App& app) {
                   "Model input to check against (multi-input models)");
   cmd->add_option("--num-samples,-n", args->num_samples, "Images to sample (seeded)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_flag("--visualize", args->visualize,
                 "Write original|tensor PNGs per sample and a contact sheet");
   cmd->add_option("-o,--output,--output-dir", args->output_dir, "Folder for --visualize")

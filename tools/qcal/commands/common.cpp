@@ -13,7 +13,7 @@ namespace qcal::cli {
 
 void add_threads_flag(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--threads,-j", o.threads, "Worker threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
 }
 void add_seed_flag(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--seed", o.seed, "Random seed; the same seed and inputs give the same output")
@@ -69,5 +69,23 @@ std::filesystem::path deps_dir() {
 std::filesystem::path opencv_data_dir() { return "/usr/share/doc/opencv-doc/examples/data"; }
 
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+
+namespace {
+
+CLI::Validator number_at_least(double lowest, bool inclusive, const std::string& what) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "'" + text + "' is not a number";
+        if (inclusive ? !(v >= lowest) : !(v > lowest)) return "must be " + what + ", got " + text;
+        return {};
+      },
+      inclusive ? "NONNEGATIVE" : "POSITIVE");
+}
+
+}  // namespace
+
+CLI::Validator positive_number() { return number_at_least(0.0, false, "positive"); }
+CLI::Validator non_negative_number() { return number_at_least(0.0, true, ">= 0"); }
 
 }  // namespace qcal::cli

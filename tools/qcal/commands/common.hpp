@@ -22,6 +22,11 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitPartial = 3;
 inline constexpr int kExitInternal = 70;
 
+// CLI::PositiveNumber / NonNegativeNumber, whose messages print double's 309-digit maximum
+// ("Value -1 not in range 0.000000 to 1797693..."): the same checks with a short message.
+CLI::Validator positive_number();
+CLI::Validator non_negative_number();
+
 struct CommonOptions {
   int threads = 0;  // 0: all cores
   std::uint64_t seed = 42;

@@ -215,7 +215,7 @@ Runner register_eval(CLI::App& app) {
                   "The accuracy budget the report's verdict checks: the primary metric's drop, "
                   "in percentage points")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--pairs", o->pairs,
                   "Verification pairs for embedding: lines 'A B 1|0' (sample names or indices)");
   cmd->add_option("--runtime", o->runtime,
@@ -245,11 +245,11 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--sensitivity-samples", o->sensitivity_samples,
                   "Samples for --sensitivity (it runs the model tensors x samples times)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--bootstrap", o->bootstrap,
                   "With labels: image resamples of the paired bootstrap interval of the "
                   "mAP50-95 drop (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_number())
       ->capture_default_str();
   add_seed_flag(cmd, o->common);
   add_threads_flag(cmd, o->common);

@@ -199,7 +199,13 @@ int run_frames(const FramesArgs& a) {
           nlohmann::ordered_json::parse(plan::format_profile_sources_json(*sources));
     std::cout << j.dump(2) << "\n";
   }
-  return report.failed_videos() > 0 ? kExitPartial : kExitOk;
+  if (report.failed_videos() > 0) return kExitPartial;
+  if (report.total_kept() == 0) {
+    std::cerr << "qcal: error: no frame was written: every sampled frame was skipped (see "
+              << report.csv_path.string() << " for why)\n";
+    return kExitError;
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -224,21 +230,21 @@ Runner register_frames(CLI::App& app) {
       ->needs(from);
   cmd->add_option("-o,--output", a->out_dir, "Output folder (created if missing)")->required();
   auto* every =
-      cmd->add_option("--every", a->every, "Keep every Nth frame")->check(CLI::PositiveNumber);
+      cmd->add_option("--every", a->every, "Keep every Nth frame")->check(positive_number());
   auto* fps = cmd->add_option("--fps", a->fps,
                               "Keep R frames per second of video time (by timestamp; "
                               "right for 29.97 fps and variable frame rate)")
-                  ->check(CLI::PositiveNumber);
+                  ->check(positive_number());
   auto* count =
       cmd->add_option("-n,--count", a->count, "Keep N frames spread evenly over each video")
-          ->check(CLI::PositiveNumber);
+          ->check(positive_number());
   every->excludes(fps)->excludes(count);
   fps->excludes(count);
   cmd->add_option("--max-per-video", a->max_per_video,
                   "At most N frames per video, spread evenly over it (0: no cap)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--start", a->start, "Start of the range, in seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--end", a->end, "End of the range (exclusive), in seconds");
   cmd->add_option("--format", a->format, "Output image format")
       ->check(CLI::IsMember({"jpg", "png"}))
@@ -250,12 +256,12 @@ Runner register_frames(CLI::App& app) {
                   "Drop a frame whose mean absolute difference to the last kept frame of the same "
                   "video is below T grey levels (0-255, on 128x128 grey thumbnails; 2-4 drops a "
                   "static camera's repeats)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_flag("--keep-blank", a->keep_blank,
                 "Keep blank (uniform) and near-black frames, which are dropped by default");
   cmd->add_option("-j,--threads,--jobs", a->jobs,
                   "Videos decoded at once (0: one per core; --jobs is the old spelling)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   add_shard_option(cmd, a->shard, "videos (OUT_DIR/frames.shard-I-of-N.csv)");
   add_quiet_flag(cmd, a->common);
   add_json_flag(cmd, a->common);

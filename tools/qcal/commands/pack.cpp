@@ -236,12 +236,12 @@ Runner register_pack(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "OUT.npy, OUT.npz, or a folder")->required();
   cmd->add_option("-n,--num-samples,--limit", args->limit,
                   "Pack at most this many images (the first ones in order)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_flag("--force", args->force, "Replace an existing output folder");
   cmd->add_option("--synthetic", args->synthetic,
                   "Write N samples of uniform random data instead of images (only on request; "
                   "recorded as synthetic)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--shape", args->shape, "Sample shape for --synthetic, e.g. 1x3x640x640");
   add_threads_flag(cmd, args->common);
   add_seed_flag(cmd, args->common);

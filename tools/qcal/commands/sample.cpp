@@ -65,7 +65,7 @@ Runner register_sample(CLI::App& app) {
                   "'#' comments; relative entries are kept as written)")
       ->required();
   cmd->add_option("-n,--num-samples", a->n, "Number of paths to draw")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("-o,--output", a->output,
                   "Output list file (default or '-': stdout; with --json the paths are in the "

@@ -167,7 +167,7 @@ Runner register_select(CLI::App& app) {
                   "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp");
   cmd->add_option("-o,--output", a->out, "Output folder");
   cmd->add_option("-n,--num-samples", a->n, "Number of images to select")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
       ->check(CLI::Range(0.0, 100.0))
@@ -182,12 +182,12 @@ Runner register_select(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--input-size", a->input_size, "Model input W H (for the resolution sub-score)")
       ->expected(2)
-      ->check(CLI::PositiveNumber)
+      ->check(positive_number())
       ->capture_default_str();
   cmd->add_option("--holdout", a->holdout,
                   "Also keep N other images, a seeded draw over all readable ones made before "
                   "selection, as a held-out split to evaluate on (its own folder)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number());
   cmd->add_option("--holdout-dir", a->holdout_dir,
                   "Folder for the --holdout split (default: OUT_DIR_holdout beside OUT_DIR)");
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
