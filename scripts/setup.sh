@@ -21,6 +21,7 @@ APT_PACKAGES=(
   ffmpeg                                         # benchmark peer, test video encoder
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # qcal frames decodes with FFmpeg's libraries
   chromium                                       # renders report.html in tests (headless)
+  slurm-wlm munge python3-yaml                   # sharded pipeline tests: one-node Slurm, k8s manifests
 )
 # Node.js and npm run the ONNX Runtime reference; a machine that already has them (from
 # NodeSource, say) keeps its own, since Debian's nodejs package conflicts with those.

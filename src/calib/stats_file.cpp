@@ -3,7 +3,8 @@
 // Layout (all integers little-endian, floats as IEEE-754 bit patterns):
 //   "QCALSTAT" u32 version
 //   str model_fingerprint, u64 samples, u32 n + n * str data_fingerprints, str description,
-//   u8 synthetic, u32 num_bins, u8 histogram, u32 tensor_count
+//   u8 synthetic, [version 2: u32 shard_index, u32 shard_count, u64 n + n * u64 sample_digests,]
+//   u32 num_bins, u8 histogram, u32 tensor_count
 //   per tensor (name order): str name, u64 count, u64 nonfinite, f32 min, f32 max,
 //     u32 batches, batches * f32 mins, batches * f32 maxs,
 //     u8 has_histogram [, u8 has_range, i32 range_exponent, num_bins * u64 counts]
@@ -204,6 +205,9 @@ void StatsSet::merge(const StatsSet& other) {
     provenance_.data_description += " + " + other.provenance_.data_description;
   }
   provenance_.synthetic = provenance_.synthetic || other.provenance_.synthetic;
+  provenance_.sample_digests.insert(provenance_.sample_digests.end(),
+                                    other.provenance_.sample_digests.begin(),
+                                    other.provenance_.sample_digests.end());
 }
 
 std::string StatsSet::serialize() const {
@@ -216,6 +220,10 @@ std::string StatsSet::serialize() const {
   for (const auto& f : provenance_.data_fingerprints) w.str(f);
   w.str(provenance_.data_description);
   w.u8(provenance_.synthetic ? 1 : 0);
+  w.u32(provenance_.shard_index);
+  w.u32(provenance_.shard_count);
+  w.u64(provenance_.sample_digests.size());
+  for (std::uint64_t d : provenance_.sample_digests) w.u64(d);
   w.u32(static_cast<std::uint32_t>(options_.num_bins));
   w.u8(options_.histogram ? 1 : 0);
   w.u32(static_cast<std::uint32_t>(tensors_.size()));
@@ -256,8 +264,8 @@ StatsSet StatsSet::deserialize(std::string_view bytes, const std::string& what) 
   head.need(sizeof kMagic);
   for (std::size_t k = 0; k < sizeof kMagic; ++k) head.u8();
   const std::uint32_t version = head.u32();
-  if (version != kStatsFormatVersion) {
-    head.fail("format version " + std::to_string(version) + ", this qcal reads version " +
+  if (version != 1 && version != kStatsFormatVersion) {
+    head.fail("format version " + std::to_string(version) + ", this qcal reads versions 1 to " +
               std::to_string(kStatsFormatVersion));
   }
   if (stored != static_cast<std::uint32_t>(crc)) head.fail("checksum mismatch");
@@ -269,6 +277,18 @@ StatsSet StatsSet::deserialize(std::string_view bytes, const std::string& what) 
   for (std::uint32_t k = 0; k < shards; ++k) prov.data_fingerprints.push_back(head.str());
   prov.data_description = head.str();
   prov.synthetic = head.u8() != 0;
+  if (version >= 2) {
+    prov.shard_index = head.u32();
+    prov.shard_count = head.u32();
+    if (prov.shard_count != 0 && prov.shard_index >= prov.shard_count) {
+      head.fail("shard index out of range");
+    }
+    const std::uint64_t digests = head.u64();
+    if (digests > kMaxBatches) head.fail("sample count out of bounds");
+    head.need(digests * 8);
+    prov.sample_digests.resize(digests);
+    for (auto& d : prov.sample_digests) d = head.u64();
+  }
   CollectOptions options;
   options.num_bins = static_cast<int>(head.u32());
   options.histogram = head.u8() != 0;

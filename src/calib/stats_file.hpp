@@ -25,6 +25,13 @@ struct StatsProvenance {
   std::vector<std::string> data_fingerprints;  // one per shard, in merge order
   std::string data_description;                // e.g. the data path(s) or recipe name
   bool synthetic = false;                      // any shard used generated data
+  // XXH3-64 of each sample's bytes, in sample order (version 2 files): a run's data
+  // fingerprint is computed from these (quantize/statistics.hpp), so shards of one run merged
+  // give the fingerprint of the whole run.
+  std::vector<std::uint64_t> sample_digests;
+  // A `calibrate --shard I/N` map step's statistics: shard_index of shard_count (0: not a shard).
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 0;
 };
 
 class StatsSet {
@@ -51,6 +58,7 @@ class StatsSet {
                      std::int64_t sample);
   void union_histogram(const std::string& name, const std::vector<std::string>& parts);
   // Appends another shard: same model fingerprint, bin count and tensor set are required.
+  // Fingerprints and sample digests are concatenated; shard index/count are left as they are.
   void merge(const StatsSet& other);
 
   // Tensors in byte-wise name order (std::map), so writers emit a stable order.
@@ -69,6 +77,7 @@ class StatsSet {
   std::map<std::string, TensorStats> tensors_;
 };
 
-inline constexpr std::uint32_t kStatsFormatVersion = 1;
+// Version 2 added the sample digests and the shard index/count; version 1 files still load.
+inline constexpr std::uint32_t kStatsFormatVersion = 2;
 
 }  // namespace qcal::calib

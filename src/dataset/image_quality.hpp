@@ -48,9 +48,11 @@ inline constexpr int kAnalysisLongSide = 640;
 // Side of the colour thumbnail used as the `diverse` strategy's descriptor (8x8x3 values).
 inline constexpr int kDescriptorSide = 8;
 
-// Reads and measures an image; fills descriptor (kDescriptorSide^2 * 3 values in 0..1) when
-// given. Throws kIo / kFormat naming the file when it cannot be read or decoded.
-ImageMeasures measure_image(const std::filesystem::path& path, std::vector<float>* descriptor);
+// Reads and measures an image; fills descriptor (kDescriptorSide^2 * 3 bytes: the BGR
+// thumbnail's 8-bit values) when given. Throws kIo / kFormat naming the file when it cannot be
+// read or decoded.
+ImageMeasures measure_image(const std::filesystem::path& path,
+                            std::vector<std::uint8_t>* descriptor);
 
 // Width and height from a JPEG's SOF or a PNG's IHDR without decoding; false for other formats
 // or a malformed header.

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/shard.hpp"
 #include "dataset/frame_plan.hpp"
 
 namespace qcal::dataset {
@@ -26,7 +28,14 @@ struct FramesOptions {
   double skip_similar = -1.0;
   bool keep_blank = false;
   int jobs = 1;  // videos decoded at once
+  // A map step: only this shard's block of the listed videos (by video, in listing order), and
+  // the log is OUT_DIR/frames.shard-I-of-N.csv; the shards' logs in index order, less their
+  // headers after the first, are the one-machine frames.csv (frames_csv_name).
+  std::optional<Shard> shard;
 };
+
+// "frames.csv", or "frames.shard-I-of-N.csv" for a shard.
+std::string frames_csv_name(const std::optional<Shard>& shard);
 
 // One row of frames.csv: a sampled frame that was written or skipped, or a failed video.
 struct FrameRecord {

@@ -3,9 +3,12 @@
 #include "quantize/calibrate.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
+#include "eval/overlap.hpp"
 #include "export/qdq_builder.hpp"
 #include "export/ranges_json.hpp"
 #include "quantize/accuracy.hpp"
@@ -51,7 +54,36 @@ CollectOptions collect_options(const CalibrateOptions& o) {
   c.derive_unions = o.derive_unions;
   c.kernel_scans = o.kernel_scans;
   c.data_recipe = o.data_recipe;
+  c.shard = o.shard;
   return c;
+}
+
+// --data with --from-stats: the reduce of `--shard` statistics, with the data they were
+// collected on (for the dominant-noise probes and evaluation); refused for other statistics,
+// another data set or another sample count.
+void check_reduce_data(const ModelContext& model, const preprocess::SampleData& data,
+                       const CalibrateOptions& options, const calib::StatsSet& stats,
+                       bool shard_set) {
+  if (!shard_set) {
+    throw_invalid(
+        "--data and --from-stats exclude each other, except when the statistics are the files "
+        "of a `calibrate --shard` run over that data (the reduce step)");
+  }
+  const auto& prov = stats.provenance();
+  const std::string description = data_description(data, options.data_recipe);
+  if (prov.data_description != description) {
+    throw Error(ErrorCode::kInvalidArgument, "the --shard statistics were collected on " +
+                                                 prov.data_description + ", not on this --data")
+        .with("data", description);
+  }
+  const BatchPlan plan = plan_batches(*model.model, data, options.num_samples);
+  const auto samples = static_cast<std::uint64_t>(plan.batches * plan.batch);
+  if (prov.samples != samples) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "the --shard statistics hold " + std::to_string(prov.samples) +
+                    " samples, this --data and -n make " + std::to_string(samples))
+        .with("data", description);
+  }
 }
 
 // Statistics from the data (with --saturation's prefix snapshots) or merged from saved shards.
@@ -63,11 +95,18 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
     throw_invalid("--saturation needs the calibration data (--data), not --from-stats");
   }
   if (!options.from_stats.empty()) {
-    return merge_stats_files(options.from_stats, model.fingerprint, model.path.string());
+    bool shard_set = false;
+    auto merged =
+        merge_stats_files(options.from_stats, model.fingerprint, model.path.string(), &shard_set);
+    if (data) check_reduce_data(model, *data, options, merged, shard_set);
+    return merged;
   }
   if (!data) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
   BatchHook on_batch;
   if (options.accuracy.saturation) {
+    if (data->streamed()) {
+      throw_invalid("--saturation needs data of known size (an array or files), not a stream");
+    }
     std::int64_t total = data->size();
     if (options.num_samples > 0) total = std::min(total, options.num_samples);
     on_batch = saturation_snapshots(total, prefixes);
@@ -76,6 +115,8 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
                                     collect_options(options), progress, on_batch);
   report.inference_seconds = c.inference_seconds;
   report.observe_seconds = c.observe_seconds;
+  report.sample_fingerprints = std::move(c.sample_fingerprints);
+  report.sample_files = std::move(c.sample_files);
   c.stats.provenance().model_fingerprint = model.fingerprint;
   return std::move(c.stats);
 }
@@ -84,7 +125,9 @@ std::string ranges_json(const ModelContext& model, const CalibrateOptions& optio
                         const calib::StatsSet& stats, const exporter::QdqBuild& build,
                         const CalibrateReport& report) {
   exporter::RangesJsonInput rj;
-  rj.model_path = model.path.string();
+  // The ranges are those of the equalized model when there is one: compilers take it with them.
+  rj.model_path =
+      report.equalized_model.empty() ? model.path.string() : report.equalized_model.string();
   rj.stats = &stats;
   rj.select = options.select;
   rj.ranges = &build.ranges;
@@ -93,6 +136,7 @@ std::string ranges_json(const ModelContext& model, const CalibrateOptions& optio
   rj.float_nodes = build.plan.float_nodes;
   rj.rule_changes = &build.rule_changes;
   rj.dominant_noise = &report.dominant_noise_json;
+  rj.algorithms = &report.algorithms_json;
   return exporter::format_ranges_json(rj);
 }
 
@@ -107,14 +151,17 @@ std::string trt_cache(const CalibrateOptions& options, const exporter::QdqBuild&
   return exporter::format_trt_cache(entries, algorithm, options.trt_version);
 }
 
-// Everything is in memory: each file is written under a temporary name, then all are renamed.
+// Everything is in memory: each file is written under a temporary name, then all are renamed
+// together (commit_together: a signal leaves either all new files or all previous ones).
 void write_outputs(const StagedFiles& files) {
   std::vector<std::unique_ptr<AtomicFile>> staged;
+  std::vector<AtomicFile*> all;
   for (const auto& [path, bytes] : files) {
     staged.push_back(std::make_unique<AtomicFile>(path));
     staged.back()->write(bytes);
+    all.push_back(staged.back().get());
   }
-  for (auto& f : staged) f->commit();
+  commit_together(all);
 }
 
 void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
@@ -124,6 +171,69 @@ void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
   report.float_nodes = build.plan.float_nodes;
 }
 
+// Bias correction on the default build: the corrected float model becomes the one Q/DQ goes
+// into (the FP32 reference stays `model`). Later builds (mixed precision) keep the corrections.
+ModelContext bias_corrected_context(const ModelContext& model, preprocess::SampleData* data,
+                                    const CalibrateOptions& options,
+                                    const exporter::QdqBuild& build, CalibrateReport& report) {
+  if (!data)
+    throw_invalid("--bias-correction needs the calibration data (--data), not --from-stats");
+  const BiasCorrection bc = correct_biases(model, build, *data, options.num_samples,
+                                           options.bias_correction, options.threads);
+  report.algorithms_json["bias_correction"] = bias_correction_json(bc);
+  report.bias_corrected_layers = bc.layers.size();
+  report.bias_correction_seconds = bc.seconds;
+  return derive_context(model, bc.model_bytes);
+}
+
+// The model calibrated: the user's, or with --equalize the equalized one (its own fingerprint,
+// so saved statistics of one never merge into a run of the other), written beside the QDQ model.
+ModelContext equalized_context(const ModelContext& model, const CalibrateOptions& options,
+                               CalibrateReport& report, StagedFiles& files) {
+  const Equalization eq =
+      equalize_model(model.bytes, model.graph, model.path.string(), options.equalize);
+  ModelContext equalized = derive_context(model, eq.model_bytes);
+  equalized.fingerprint = calib::hex64(calib::fnv1a64(eq.model_bytes));
+  report.algorithms_json["equalization"] = equalization_json(eq);
+  report.equalized_pairs = eq.pairs.size();
+  report.equalized_model = options.out_dir / (model.path.stem().string() + ".equalized.onnx");
+  files.emplace_back(report.equalized_model, eq.model_bytes);
+  return equalized;
+}
+
+// The map step: this shard's statistics into options.save_stats, nothing else.
+void check_shard_options(const CalibrateOptions& options, const preprocess::SampleData* data) {
+  if (options.save_stats.empty()) {
+    throw_invalid("--shard collects one block of the statistics: give --save-stats FILE");
+  }
+  if (!data || !options.from_stats.empty()) {
+    throw_invalid("--shard needs --data (the reduce step is --from-stats of every shard's file)");
+  }
+  const AccuracyOptions& a = options.accuracy;
+  if (a.sensitivity || a.max_drop || a.saturation) {
+    throw_invalid(
+        "--shard only collects statistics: give --sensitivity, --max-drop and --saturation to "
+        "the reduce step (--from-stats ... --data)");
+  }
+}
+
+CalibrateReport collect_shard(const ModelContext& model, preprocess::SampleData* data,
+                              const CalibrateOptions& options, CalibrateReport report,
+                              const ProgressFn& progress) {
+  check_shard_options(options, data);
+  const exporter::QdqBuilder builder = make_builder(model, options);
+  Collection c = collect_statistics(model.model, builder.planned_activations(), *data,
+                                    collect_options(options), progress);
+  c.stats.provenance().model_fingerprint = model.fingerprint;
+  report.inference_seconds = c.inference_seconds;
+  report.observe_seconds = c.observe_seconds;
+  report.samples = static_cast<std::int64_t>(c.stats.provenance().samples);
+  report.tensors = c.stats.tensors().size();
+  report.stats = options.save_stats;
+  write_file_atomic(report.stats, c.stats.serialize());
+  return report;
+}
+
 }  // namespace
 
 std::vector<std::string> quantized_activations(const ModelContext& model,
@@ -131,18 +241,24 @@ std::vector<std::string> quantized_activations(const ModelContext& model,
   return make_builder(model, options).planned_activations();
 }
 
-CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* data,
+CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData* data,
                           const CalibrateOptions& options, const std::string& command,
                           const ProgressFn& progress) {
   const auto start = Clock::now();
   calib::validate(options.select);
   exporter::validate_trt_version(options.trt_version);
   validate(options.accuracy);
+  validate(options.bias_correction);
   CalibrateReport report;
-  report.model = model.path;
+  report.model = user_model.path;
   report.options = options;
   report.command = command;
-  report.warnings = model.warnings;
+  report.warnings = user_model.warnings;
+  StagedFiles files;
+  std::optional<ModelContext> equalized;
+  if (options.equalize.enabled) equalized = equalized_context(user_model, options, report, files);
+  const ModelContext& model = equalized ? *equalized : user_model;
+  if (options.shard) return collect_shard(model, data, options, std::move(report), progress);
   exporter::QdqBuilder builder = make_builder(model, options);
   StatsPrefixes prefixes;
   const calib::StatsSet stats =
@@ -159,26 +275,46 @@ CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* dat
       apply_dominant_noise_rule(model, options, data, default_build, builder, report)) {
     default_build = builder.build({}, stats.tensors(), raw_ranges);
   }
+  std::optional<ModelContext> corrected;
+  std::optional<exporter::QdqBuilder> corrected_builder;
+  if (options.bias_correction.enabled && !default_build.qdq_tensors.empty()) {
+    corrected = bias_corrected_context(model, data, options, default_build, report);
+    corrected_builder.emplace(make_builder(*corrected, options));
+    corrected_builder->keep_float(builder.kept_float());
+    default_build = corrected_builder->build({}, stats.tensors(), raw_ranges);
+  }
+  const exporter::QdqBuilder& final_builder = corrected_builder ? *corrected_builder : builder;
   report.warnings.insert(report.warnings.end(), default_build.warnings.begin(),
                          default_build.warnings.end());
 
   if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);
-  AccuracyInputs acc_in{&model,      &options,       &builder,  &stats,
-                        &raw_ranges, &default_build, &prefixes, &report};
+  AccuracyInputs acc_in{&model,      &options,       &final_builder, &stats,
+                        &raw_ranges, &default_build, &prefixes,      &report};
   AccuracyOutputs acc = run_accuracy(acc_in);
   const exporter::QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
   record_build(final_build, report);
 
-  std::filesystem::create_directories(options.out_dir);
+  create_output_dir(options.out_dir);
+  if (!options.save_stats.empty()) create_output_dir(options.save_stats.parent_path());
   report.qdq_model = options.out_dir / (model.path.stem().string() + ".qdq.onnx");
   report.cache = options.out_dir / "calibration.cache";
   report.ranges = options.out_dir / "ranges.json";
-  StagedFiles files = {{report.qdq_model, final_build.qdq.model_bytes},
-                       {report.cache, trt_cache(options, final_build)},
-                       {report.ranges, ranges_json(model, options, stats, final_build, report)}};
+  files.insert(files.end(),
+               {{report.qdq_model, final_build.qdq.model_bytes},
+                {report.cache, trt_cache(options, final_build)},
+                {report.ranges, ranges_json(model, options, stats, final_build, report)}});
   if (!options.save_stats.empty()) {
     report.stats = options.save_stats;
     files.emplace_back(report.stats, stats.serialize());
+  }
+  const auto samples_file = options.out_dir / eval::kCalibrationSamplesName;
+  if (!report.sample_fingerprints.empty()) {
+    report.calibration_samples = samples_file;
+    files.emplace_back(samples_file, eval::format_calibration_samples(
+                                         stats.provenance().data_description,
+                                         report.sample_fingerprints, report.sample_files));
+  } else {
+    std::filesystem::remove(samples_file);  // a previous run's list would describe other data
   }
   files.insert(files.end(), acc.files.begin(), acc.files.end());
   write_outputs(files);

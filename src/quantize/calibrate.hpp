@@ -18,7 +18,9 @@
 #include "export/qdq_writer.hpp"
 #include "export/trt_cache.hpp"
 #include "preprocess/sample_data.hpp"
+#include "quantize/bias_correction.hpp"
 #include "quantize/dominant_noise.hpp"
+#include "quantize/equalize.hpp"
 #include "quantize/model_context.hpp"
 #include "quantize/statistics.hpp"
 
@@ -57,15 +59,21 @@ struct CalibrateOptions {
   int num_bins = calib::kDefaultNumBins;
   std::filesystem::path save_stats;               // empty: none
   std::vector<std::filesystem::path> from_stats;  // non-empty: merge these, run no model
+  // A map step (`--shard`): collect this shard's block of the samples into save_stats and write
+  // nothing else. The reduce is `--from-stats` of every shard's file, with `--data` the same data
+  // (for the dominant-noise probes and evaluation): its outputs are one run's, byte for byte.
+  std::optional<Shard> shard;
   std::string data_recipe;  // what preprocessing produced tensor data (provenance)
   AccuracyOptions accuracy;
   bool share_concat_scale = true;  // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
-  bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
-  bool fuse_residual_add = true;         // placement rule 2b (export/qdq_placement.hpp)
-  DominantNoiseOptions dominant_noise;   // placement rule 1c (quantize/dominant_noise.hpp)
-  bool derive_unions = true;             // statistics.hpp
-  bool kernel_scans = true;              // statistics.hpp
+  bool keep_output_layers_float = true;   // placement rule 1b (export/qdq_placement.hpp)
+  bool fuse_residual_add = true;          // placement rule 2b (export/qdq_placement.hpp)
+  DominantNoiseOptions dominant_noise;    // placement rule 1c (quantize/dominant_noise.hpp)
+  BiasCorrectionOptions bias_correction;  // quantize/bias_correction.hpp
+  EqualizeOptions equalize;               // quantize/equalize.hpp
+  bool derive_unions = true;              // statistics.hpp
+  bool kernel_scans = true;               // statistics.hpp
 };
 
 // What the user asked for, before the data's defaults (a DX-COM config's calibration_num and
@@ -75,6 +83,12 @@ struct CalibrateRequest {
   std::optional<preprocess::DataRequest> data;  // none with from_stats
   CalibrateOptions options;
   bool method_given = false;  // --method was given (a DX-COM config's method applies otherwise)
+  // Opens the calibration data instead of `data` (the public API's arrays and streams), given
+  // the model's inputs; `data_description` names it in the reproduce command.
+  std::function<std::unique_ptr<preprocess::SampleData>(
+      const std::vector<preprocess::ModelInputInfo>&)>
+      open_data;
+  std::string data_description;
 };
 
 struct CalibrateReport {
@@ -82,7 +96,11 @@ struct CalibrateReport {
   std::filesystem::path qdq_model;
   std::filesystem::path cache;
   std::filesystem::path ranges;
-  std::filesystem::path stats;  // empty when not saved
+  std::filesystem::path stats;            // empty when not saved
+  std::filesystem::path equalized_model;  // <model>.equalized.onnx with --equalize, else empty
+  // calibration_samples.json (eval's overlap check); empty with --from-stats (no samples seen).
+  std::filesystem::path calibration_samples;
+  std::vector<std::string> sample_fingerprints, sample_files;
   std::int64_t samples = 0;
   std::size_t tensors = 0;           // tensors with statistics
   std::size_t activation_pairs = 0;  // Q/DQ pairs on activations
@@ -94,6 +112,12 @@ struct CalibrateReport {
   // (ranges.json's "dominant_noise"); null when it did not run.
   std::vector<TensorNoise> dominant_noise;
   nlohmann::json dominant_noise_json;
+  // Weight-side algorithms that ran (ranges.json's "algorithms": bias_correction, ...); null
+  // when none did.
+  nlohmann::json algorithms_json;
+  std::size_t bias_corrected_layers = 0;
+  std::size_t equalized_pairs = 0;
+  double bias_correction_seconds = 0;
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;
@@ -105,6 +129,10 @@ struct CalibrateReport {
   CalibrateOptions options;                 // the options the run used (defaults applied)
   std::string command;                      // a command line that reproduces the run
 };
+
+// Before any work (run_calibrate calls it first): the output folder can be written and no
+// output is, or lies inside, an input (core/output_paths.hpp). Throws naming both paths.
+void check_calibrate_paths(const CalibrateRequest& request);
 
 // The whole run from a request: reads and parses the model once, opens the data once (a
 // preset fitted to the model's input), applies the data's defaults and the evaluation-data

@@ -178,6 +178,64 @@ TEST_F(CalibrateCli, MergedShardsEqualOneRun) {
   }
 }
 
+TEST_F(CalibrateCli, ShardedStatisticsReduceToOneRunByteForByte) {
+  // EMA: the per-batch sequence's order matters. The statistics files compare too, so every
+  // other method's ranges (functions of them) are the same as well.
+  for (const char* method : {"ema"}) {
+    const std::string m = std::string(" --method ") + method;
+    // --save-stats keeps histograms in the one run too (the shards always keep them).
+    ASSERT_EQ(qcal("--data " + out("all.npy") + " -o " + out("one") + m + " --save-stats " +
+                   out("one.qcs"))
+                  .exit_code,
+              0);
+    for (int n : {1, 2, 3}) {
+      std::string files;
+      for (int i = n - 1; i >= 0; --i) {  // given in reverse: merged in shard order
+        const std::string f = out("s" + std::to_string(i) + "-of-" + std::to_string(n) + ".qcs");
+        const auto r = qcal("--data " + out("all.npy") + m + " --shard " + std::to_string(i) + "/" +
+                            std::to_string(n) + " --save-stats " + f);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_NE(r.output.find("shard " + std::to_string(i) + "/" + std::to_string(n)),
+                  std::string::npos)
+            << r.output;
+        files += " " + f;
+      }
+      const std::string reduced = "r" + std::to_string(n);
+      const auto r = qcal("--from-stats" + files + " --data " + out("all.npy") + " -o " +
+                          out(reduced) + m + " --save-stats " + out(reduced + ".qcs"));
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      for (const char* f : {"calibration.cache", "ranges.json", "ident.qdq.onnx"}) {
+        EXPECT_EQ(read_file(dir_ / "one" / f), read_file(dir_ / reduced / f))
+            << f << " " << method << " N=" << n;
+      }
+      EXPECT_EQ(read_file(dir_ / "one.qcs"), read_file(dir_ / (reduced + ".qcs")))
+          << method << " N=" << n;
+    }
+  }
+  // No samples for a shard, a missing shard, other data, a map step without --save-stats.
+  auto expect_error = [&](const std::string& args, const std::string& text) {
+    const auto r = qcal(args);
+    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(text), std::string::npos) << args << "\n" << r.output;
+  };
+  expect_error("--data " + out("all.npy") + " --shard 30/31 --save-stats " + out("x.qcs"),
+               "has no samples");
+  expect_error("--data " + out("all.npy") + " --shard 0/2", "give --save-stats");
+  expect_error(
+      "--from-stats " + out("s0-of-3.qcs") + " " + out("s2-of-3.qcs") + " -o " + out("bad"),
+      "2 files of 3 shards, shard 1 missing");
+  expect_error(
+      "--from-stats " + out("s0-of-3.qcs") + " " + out("s1-of-3.qcs") + " -o " + out("bad"),
+      "are 2 of 3 shards");
+  expect_error("--from-stats " + out("s0-of-2.qcs") + " " + out("s1-of-2.qcs") + " --data " +
+                   out("a.npy") + " -o " + out("bad"),
+               "were collected on");
+  expect_error("--from-stats " + out("one.qcs") + " --data " + out("all.npy") + " -o " + out("bad"),
+               "exclude each other");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.qcs"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "bad" / "ranges.json"));
+}
+
 TEST_F(CalibrateCli, BadInputFailsCleanlyWithoutOutputs) {
   auto expect_error = [&](const std::string& args, const std::string& text) {
     const auto dir = dir_ / "bad";
@@ -284,7 +342,7 @@ TEST(CalibrateOpsetUpgrade, PaddleOcrModelsGetAnOpset13QdqModelThatOnnxRuntimeRu
     EXPECT_GT(per_channel, 10u);  // per-channel weight scales need opset 13
     const auto e = test::run_command(
         "{ " + test::qcal_bin() + " eval " + (models / c.file).string() + " " + qdq.string() +
-        " --data " + data.string() + " --runtime ort --json - -o " +
+        " --data " + data.string() + " --runtime ort --json -o " +
         (dir / (std::string(c.kind) + "_eval")).string() + " -j 2 2>/dev/null; }");
     ASSERT_EQ(e.exit_code, 0) << e.output;
     const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));

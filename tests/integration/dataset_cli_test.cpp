@@ -274,6 +274,55 @@ TEST(SelectCli, FewerThanNPassed) {
   EXPECT_NE(r.output.find("--weights needs five"), std::string::npos) << r.output;
 }
 
+TEST(SelectCli, ShardedScoringAndItsUsageErrors) {
+  TempDir dir;
+  make_images(dir / "src", 5);
+  // An Indexed Job's pod: the index from JOB_COMPLETION_INDEX, the count from QCAL_SHARD_COUNT.
+  auto r = run_command("env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=1 QCAL_SHARD_COUNT=2 " +
+                       qcal_bin() + " select " + q(dir / "src") + " --shard auto --save-scores " +
+                       q(dir / "s1.qsc"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("shard 1/2 (Kubernetes Indexed Job: JOB_COMPLETION_INDEX=1, "
+                          "QCAL_SHARD_COUNT=2)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("scored 3 of 7 images"), std::string::npos) << r.output;
+  ASSERT_EQ(qcal("select " + q(dir / "src") + " --shard 0/2 --save-scores " + q(dir / "s0.qsc"))
+                .exit_code,
+            0);
+  // One machine first (outputs name their folder: the reduce writes to the same one).
+  r = qcal("select " + q(dir / "src") + " -o " + q(dir / "out") +
+           " -n 3 --threshold 0 --strategy top");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  fs::rename(dir / "out", dir / "one");
+  r = qcal("select --from-scores " + q(dir / "s1.qsc") + " " + q(dir / "s0.qsc") + " -o " +
+           q(dir / "out") + " -n 3 --threshold 0 --strategy top");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"calibration_analysis.json", "README.md"}) {
+    EXPECT_EQ(read_file(dir / "one" / f), read_file(dir / "out" / f)) << f;
+  }
+  for (auto [args, text] : std::vector<std::pair<std::string, std::string>>{
+           {q(dir / "src") + " --shard 0/2 -o " + q(dir / "x"), "give --save-scores FILE too"},
+           {q(dir / "src") + " --shard 2/2 --save-scores " + q(dir / "x.qsc"), "not below"},
+           {"--from-scores " + q(dir / "s0.qsc") + " -o " + q(dir / "x"), "1 of 2 shards"},
+           {q(dir / "src") + " --from-scores " + q(dir / "s0.qsc") + " -o " + q(dir / "x"),
+            "give one or the other"},
+           {q(dir / "src") + " --save-scores " + q(dir / "x.qsc") + " -o " + q(dir / "x"),
+            "writes scores only"},
+       }) {
+    r = run_command("env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX " + qcal_bin() +
+                    " select " + args);
+    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find(text), std::string::npos) << args << "\n" << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir / "x"));
+  EXPECT_FALSE(fs::exists(dir / "x.qsc"));
+  r = run_command("env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX " + qcal_bin() + " frames " +
+                  q(dir / "src") + " -o " + q(dir / "f") + " --shard auto");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("neither SLURM_ARRAY_TASK_ID"), std::string::npos) << r.output;
+}
+
 TEST(SampleCli, SameListEveryRunRelativePaths) {
   TempDir dir;
   fs::create_directories(dir / "coco" / "train2017");

@@ -2,6 +2,7 @@
 #include "calib/stats_file.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <vector>
 
@@ -56,6 +57,37 @@ TEST(StatsFile, RoundTripIsByteIdentical) {
   EXPECT_EQ(loaded.serialize(), set.serialize());
   EXPECT_EQ(loaded.provenance().model_fingerprint, "m1");
   EXPECT_EQ(loaded.tensors().size(), 2u);
+}
+
+TEST(StatsFile, KeepsSampleDigestsAndShardIndexAndReadsVersion1) {
+  test::TempDir dir;
+  auto set = collect(make_batches(3, 1), 0, 3, 1);
+  set.provenance().sample_digests = {1, 0xfedcba9876543210ULL, 3};
+  set.provenance().shard_index = 1;
+  set.provenance().shard_count = 4;
+  const std::string bytes = set.serialize();
+  const auto loaded = StatsSet::deserialize(bytes, "s.qcs");
+  EXPECT_EQ(loaded.provenance().sample_digests, set.provenance().sample_digests);
+  EXPECT_EQ(loaded.provenance().shard_index, 1u);
+  EXPECT_EQ(loaded.provenance().shard_count, 4u);
+  EXPECT_EQ(loaded.serialize(), bytes);
+  // The same file in version 1 (no shard fields, no digests) still loads, without them.
+  const std::size_t fields = bytes.find("test") + 4 + 1;  // after description and synthetic
+  std::string v1 = bytes.substr(0, fields) + bytes.substr(fields + 4 + 4 + 8 + 3 * 8);
+  v1[8] = 1;
+  v1.resize(v1.size() - 4);
+  const auto crc =
+      crc32(0L, reinterpret_cast<const Bytef*>(v1.data()), static_cast<uInt>(v1.size()));
+  for (int b = 0; b < 4; ++b) v1.push_back(static_cast<char>((crc >> (8 * b)) & 0xff));
+  const auto old = StatsSet::deserialize(v1, "v1.qcs");
+  EXPECT_TRUE(old.provenance().sample_digests.empty());
+  EXPECT_EQ(old.provenance().shard_count, 0u);
+  EXPECT_EQ(old.tensors().size(), 2u);
+  // Merging concatenates the digests in order.
+  auto merged = StatsSet::deserialize(bytes, "a");
+  merged.merge(loaded);
+  EXPECT_EQ(merged.provenance().sample_digests.size(), 6u);
+  EXPECT_EQ(merged.provenance().sample_digests[3], 1u);
 }
 
 TEST(StatsFile, MergedShardsGiveTheSameRangesAsOneRun) {

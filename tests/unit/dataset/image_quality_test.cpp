@@ -102,7 +102,7 @@ TEST(ImageQuality, PngAndJpegAgreeOnSizeAndScale) {
   const cv::Mat scene = detailed_scene();
   const auto png = dir / "scene.png";
   ASSERT_TRUE(cv::imwrite(png.string(), scene));
-  std::vector<float> desc;
+  std::vector<std::uint8_t> desc;
   const auto m = measure_image(png, &desc);
   EXPECT_EQ(m.width, 1280);
   EXPECT_EQ(m.height, 960);

@@ -64,22 +64,31 @@ TEST(Choose, UniformIsSeededAndDistinct) {
 
 TEST(Choose, DiverseAvoidsNearDuplicates) {
   // Three clusters of near-identical descriptors; three picks must take one from each.
-  std::vector<std::vector<float>> desc;
+  std::vector<std::uint8_t> table;
   std::vector<double> scores;
   for (int cluster = 0; cluster < 3; ++cluster) {
     for (int k = 0; k < 5; ++k) {
-      desc.push_back(
-          std::vector<float>(6, static_cast<float>(cluster) + 0.01f * static_cast<float>(k)));
+      table.insert(table.end(), 6, static_cast<std::uint8_t>(100 * cluster + k));
       scores.push_back(cluster == 0 ? 90 - k : 50 - k);  // cluster 0 holds all the best scores
     }
   }
-  std::vector<const std::vector<float>*> ptrs;
-  for (const auto& d : desc) ptrs.push_back(&d);
-  const auto picked = choose(scores, ptrs, 3, Strategy::kDiverse, 1, nullptr);
+  std::vector<std::string> reasons;
+  const auto picked = choose(scores, {table, 6}, 3, Strategy::kDiverse, 1, &reasons);
   std::set<std::size_t> clusters;
   for (auto p : picked) clusters.insert(p / 5);
   EXPECT_EQ(clusters.size(), 3u);
   EXPECT_EQ(picked[0], 0u);  // the best image starts the walk
+  // Step 2 takes the farthest from value 0 (value 204, index 14): distance sqrt(6 * 204^2) / 255
+  // on the 0..1 scale; step 3 the middle of cluster 1 (value 102, index 7).
+  EXPECT_EQ(picked, (std::vector<std::size_t>{0, 7, 14}));
+  EXPECT_NE(reasons[2].find("step 2, descriptor distance 1.9596"), std::string::npos) << reasons[2];
+}
+
+TEST(Choose, DiverseTiesGoToTheBetterRank) {
+  // Candidates 1 and 2 are equally far from candidate 0 (the best); 2 ranks better than 1.
+  const std::vector<std::uint8_t> table = {0, 0, 10, 0, 0, 10};
+  const auto picked = choose({90, 10, 20}, {table, 2}, 2, Strategy::kDiverse, 1, nullptr);
+  EXPECT_EQ(picked, (std::vector<std::size_t>{0, 2}));
 }
 
 TEST(ThresholdFor, GivesN) {
@@ -270,6 +279,76 @@ TEST(SelectCalibrationSet, OutDirInsideSrcIsNotScoredAgainAndFailuresKeepThePrev
   // The failed run left the previous selection in place.
   EXPECT_TRUE(fs::exists(o.out_dir / "calibration_analysis.json"));
   EXPECT_TRUE(fs::exists(o.out_dir / "img_100.jpg"));
+}
+
+}  // namespace
+}  // namespace qcal::dataset
+
+namespace qcal::dataset {
+namespace {
+
+// --holdout N: a seeded split into its own folder, disjoint from the selection, the same for
+// the same seed, listed in holdout.json and in the analysis; a rerun replaces it.
+TEST(SelectHoldout, SeededDisjointSplitInItsOwnFolder) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 10);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "calib";
+  o.n = 4;
+  o.threshold = 0;
+  o.holdout = 3;
+  const auto r = select_calibration_set(o);
+  EXPECT_EQ(r.selected, 4u);
+  EXPECT_EQ(r.held_out, 3u);
+  EXPECT_EQ(r.holdout_dir, dir / "calib_holdout");
+  std::set<std::string> held, chosen;
+  for (const auto& img : r.images) {
+    if (img.held_out) held.insert(img.relative);
+    if (img.selected) chosen.insert(img.relative);
+    EXPECT_FALSE(img.held_out && img.selected) << img.relative;
+  }
+  EXPECT_EQ(held.size(), 3u);
+  const auto j = nlohmann::json::parse(read_file(dir / "calib_holdout" / "holdout.json"));
+  ASSERT_EQ(j["images"].size(), 3u);
+  for (const auto& e : j["images"]) {
+    EXPECT_TRUE(held.count(e["path"].get<std::string>()));
+    EXPECT_TRUE(fs::is_regular_file(dir / "calib_holdout" / e["output"].get<std::string>()));
+  }
+  const auto a = nlohmann::json::parse(read_file(dir / "calib" / "calibration_analysis.json"));
+  EXPECT_EQ(a["counts"]["held_out"], 3);
+  // The same seed, the same split (and the folders of a previous run are replaced, not mixed).
+  const auto again = select_calibration_set(o);
+  for (std::size_t i = 0; i < r.images.size(); ++i) {
+    EXPECT_EQ(r.images[i].held_out, again.images[i].held_out) << r.images[i].relative;
+  }
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "calib_holdout")) files += e.is_regular_file();
+  EXPECT_EQ(files, 4u);  // 3 images + holdout.json
+  // Another seed draws another split.
+  o.seed = 7;
+  const auto other = select_calibration_set(o);
+  std::set<std::string> held7;
+  for (const auto& img : other.images) {
+    if (img.held_out) held7.insert(img.relative);
+  }
+  EXPECT_NE(held, held7);
+}
+
+TEST(SelectHoldout, RefusesFoldersThatWouldMix) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 6);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "calib";
+  o.n = 2;
+  o.threshold = 0;
+  o.holdout = 2;
+  o.holdout_dir = dir / "calib" / "held";
+  EXPECT_THROW(select_calibration_set(o), Error);  // inside the calibration folder
+  o.holdout_dir.clear();
+  o.holdout = 6;
+  EXPECT_THROW(select_calibration_set(o), Error);  // nothing left to select from
 }
 
 }  // namespace

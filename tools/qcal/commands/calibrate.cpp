@@ -35,6 +35,7 @@ struct CalibrateCli {
   int num_bins = calib::kDefaultNumBins;
   std::string save_stats;
   std::vector<std::string> from_stats;
+  std::string shard;
   bool ignore_nonfinite = false;
   // Accuracy work.
   bool sensitivity = false;
@@ -52,6 +53,9 @@ struct CalibrateCli {
   bool quantize_residual_inputs = false;
   std::string dominant_noise = "1";
   std::size_t dominant_noise_samples = 2;
+  bool bias_correction = false;
+  bool equalize = false;
+  std::size_t bias_correction_samples = quantize::BiasCorrectionOptions{}.samples;
 };
 
 // --dominant-noise: an output SQNR gain in dB, or "off".
@@ -132,6 +136,9 @@ void fill_placement(const CalibrateCli& o, quantize::CalibrateOptions& options) 
   options.keep_output_layers_float = !o.quantize_output_layers;
   options.fuse_residual_add = !o.quantize_residual_inputs;
   options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
+  options.bias_correction.enabled = o.bias_correction;
+  options.bias_correction.samples = o.bias_correction_samples;
+  options.equalize.enabled = o.equalize;
   options.exclude = expand_excludes(o.exclude);
   options.activations = parse_activations(o.activations);
   options.trt_version = o.trt_version;
@@ -164,6 +171,10 @@ quantize::CalibrateRequest make_request(const CalibrateCli& o) {
   fill_placement(o, options);
   options.save_stats = o.save_stats;
   for (const auto& s : o.from_stats) options.from_stats.emplace_back(s);
+  options.shard = resolve_shard(o.shard, o.common.quiet);
+  if (options.out_dir.empty() && !options.shard) {
+    throw_invalid("an output folder is required (-o OUT_DIR)");
+  }
   fill_accuracy(o, options.accuracy);
   if (!o.data.empty()) {
     preprocess::DataRequest d;
@@ -199,6 +210,14 @@ void print_json(const quantize::CalibrateReport& report) {
   }
   if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
   if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
+  if (!report.equalized_model.empty()) {
+    j["equalized_model"] = report.equalized_model.string();
+    j["equalized_pairs"] = report.equalized_pairs;
+  }
+  if (report.bias_corrected_layers > 0) {
+    j["bias_corrected_layers"] = report.bias_corrected_layers;
+    j["bias_correction_seconds"] = report.bias_correction_seconds;
+  }
   std::cout << j.dump(2) << "\n";
 }
 
@@ -224,6 +243,14 @@ void print_summary(const quantize::CalibrateReport& report) {
             << "  " << report.ranges.string() << "  (" << report.range_rule_changes
             << " ranges set by graph rules: shared Concat scales, full-range probabilities)\n";
   if (!report.stats.empty()) std::cout << "  " << report.stats.string() << "\n";
+  if (!report.equalized_model.empty()) {
+    std::cout << "  " << report.equalized_model.string() << "  (" << report.equalized_pairs
+              << " layer pairs equalized; the cache and ranges.json belong to this model)\n";
+  }
+  if (report.bias_corrected_layers > 0) {
+    std::cout << "  bias correction: " << report.bias_corrected_layers
+              << " layers corrected (per-layer shifts in ranges.json)\n";
+  }
   for (const auto& p : {report.sensitivity_json, report.mixed_precision_json, report.exclude_list,
                         report.saturation_json, report.report_html}) {
     if (!p.empty()) std::cout << "  " << p.string() << "\n";
@@ -245,6 +272,11 @@ int run_calibrate(const CalibrateCli& o) {
   }
   if (o.common.json) {
     print_json(report);
+  } else if (request.options.shard) {
+    std::cout << "collected statistics of " << report.tensors << " tensors on " << report.samples
+              << " samples (" << describe(*request.options.shard) << ")\n  "
+              << report.stats.string()
+              << "\nreduce: qcal calibrate MODEL --from-stats EVERY_SHARD.qcs --data DATA -o OUT\n";
   } else {
     print_summary(report);
   }
@@ -267,8 +299,11 @@ CLI::Option* add_method_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--num-bins", o.num_bins, "Histogram bins (power of two)")->capture_default_str();
   cmd->add_option("--save-stats", o.save_stats, "Also save the statistics (.qcs)");
   cmd->add_option("--from-stats", o.from_stats,
-                  "Merge saved statistics (shards, in order) instead of running the model")
+                  "Merge saved statistics (shards, in order; --shard files in shard order, with "
+                  "--data their data) instead of running the model")
       ->check(CLI::ExistingFile);
+  add_shard_option(cmd, o.shard,
+                   "calibration batches: collect only their statistics into --save-stats");
   cmd->add_flag("--ignore-nonfinite", o.ignore_nonfinite,
                 "Skip NaN/Inf activations instead of stopping");
   return method;
@@ -297,6 +332,17 @@ void add_placement_options(CLI::App* cmd, CalibrateCli& o) {
                   "Calibration samples the dominant-noise rule measures on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--bias-correction", o.bias_correction,
+                "Fold the per-channel mean error that weight and input quantization cause into "
+                "each quantized layer's bias, measured on calibration samples");
+  cmd->add_option("--bias-correction-samples", o.bias_correction_samples,
+                  "Calibration samples bias correction measures on")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--equalize", o.equalize,
+                "Cross-layer equalization: balance the weight ranges of Conv/Gemm pairs joined "
+                "through ReLU/LeakyReLU/PReLU (or nothing) before calibrating; writes "
+                "<model>.equalized.onnx, which the cache and ranges.json then refer to");
   cmd->add_option("--exclude", o.exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--activations", o.activations, "int8 (symmetric) | uint8-asymmetric")
       ->capture_default_str();
@@ -321,7 +367,7 @@ CLI::Option* add_accuracy_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--labels", o.labels,
                   "With --metric map50-95: YOLO labels folder or COCO .json (default: against "
                   "the FP32 model's detections)");
-  cmd->add_option("--eval-samples", o.eval_samples,
+  cmd->add_option("--eval-num-samples,--eval-samples", o.eval_samples,
                   "Evaluate on at most N samples (sensitivity runs the model N x tensors times)")
       ->capture_default_str();
   cmd->add_flag("--saturation", o.saturation,
@@ -340,7 +386,7 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_option("--data,-d", o->data,
                   "Samples: .npy/.npz (qcal pack), an image folder, image or list file (with "
                   "--recipe), or a DX-COM JSON config");
-  cmd->add_option("-o,--out", o->out_dir, "Output folder")->required();
+  cmd->add_option("-o,--output,--out", o->out_dir, "Output folder (not with --shard)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--recipe", o->recipe,

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
@@ -36,6 +37,22 @@ std::optional<std::array<int, 2>> parse_size_wh(const std::vector<int>& size) {
     throw Error(ErrorCode::kInvalidArgument, "--size needs two positive numbers: W H");
   }
   return std::array<int, 2>{size[0], size[1]};
+}
+
+void add_shard_option(CLI::App* cmd, std::string& shard, const std::string& what) {
+  cmd->add_option("--shard", shard,
+                  "Map step: process block I (0-based) of N of the sorted " + what +
+                      "; 'auto' takes I and N from a Slurm job array (SLURM_ARRAY_TASK_*) or a "
+                      "Kubernetes Indexed Job (JOB_COMPLETION_INDEX, N from auto/N or "
+                      "QCAL_SHARD_COUNT)")
+      ->type_name("I/N|auto");
+}
+
+std::optional<Shard> resolve_shard(const std::string& text, bool quiet) {
+  if (text.empty()) return std::nullopt;
+  Shard shard = parse_shard(text);
+  if (!quiet) std::fprintf(stderr, "qcal: %s\n", describe(shard).c_str());
+  return shard;
 }
 
 int resolve_threads(int threads) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/shard.hpp"
+
 namespace qcal::cli {
 
 // Exit codes: 0 ok, 1 error, 2 usage, 3 a command that ran but some inputs failed or checks
@@ -35,6 +37,11 @@ void add_quiet_flag(CLI::App* cmd, CommonOptions& o);
 // --size W H (the preset's size for a model with a dynamic input size) and its value.
 void add_size_option(CLI::App* cmd, std::vector<int>& size);
 std::optional<std::array<int, 2>> parse_size_wh(const std::vector<int>& size);
+// --shard I/N | auto | auto/N (core/shard.hpp), described by `what` ("videos", "images", ...).
+void add_shard_option(CLI::App* cmd, std::string& shard, const std::string& what);
+// The shard a --shard value names (none for an empty value); logs which shard and where its
+// index and count came from on stderr unless quiet.
+std::optional<Shard> resolve_shard(const std::string& text, bool quiet);
 // Resolves threads == 0 to the number of cores.
 int resolve_threads(int threads);
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
+#include "core/error.hpp"
+#include "core/output_paths.hpp"
 
 namespace qcal::cli {
 
@@ -24,32 +26,56 @@ struct SelectArgs {
   std::vector<int> input_size = {640, 640};
   bool link = false;
   bool allow_fewer = false;
+  std::string shard;
+  std::string save_scores;
+  std::vector<std::string> from_scores;
+  std::size_t holdout = 0;
+  std::string holdout_dir;
   CommonOptions common;
 };
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                        "0123456789_-./,=:+@%") == std::string::npos) {
-    return s;
-  }
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
+// The map step: score this shard's block of SRC and write its scores file.
+int run_score_shard(const SelectArgs& a, dataset::SelectOptions& o,
+                    const dataset::SelectProgressFn& progress) {
+  o.shard = resolve_shard(a.shard, a.common.quiet);
+  const auto r = dataset::score_images(o, a.save_scores, progress);
+  if (!a.common.quiet) {
+    for (const auto& img : r.unreadable) {
+      std::fprintf(stderr, "  skipped %s: %s\n", img.path.string().c_str(), img.error.c_str());
     }
+    std::fprintf(stderr, "scored %zu of %zu images (%zu readable) into %s\n", r.scored, r.listed,
+                 r.readable, a.save_scores.c_str());
   }
-  return out + "'";
+  if (a.common.json) {
+    nlohmann::ordered_json j;
+    j["scores"] = a.save_scores;
+    j["listed"] = r.listed;
+    j["scored"] = r.scored;
+    j["readable"] = r.readable;
+    std::cout << j.dump(2) << "\n";
+  }
+  return kExitOk;
 }
 
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
+void check_select_args(const SelectArgs& a) {
+  const bool map = !a.save_scores.empty();
+  const bool reduce = !a.from_scores.empty();
+  if (map && reduce) throw_invalid("--save-scores and --from-scores exclude each other");
+  if (!a.shard.empty() && !map) {
+    throw_invalid("--shard scores one block of the images: give --save-scores FILE too");
+  }
+  if (reduce && !a.src.empty()) {
+    throw_invalid("--from-scores replaces the image folder: give one or the other");
+  }
+  if (!reduce && a.src.empty()) throw_invalid("give an image folder (or --from-scores FILE...)");
+  if (!map && a.out.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
+  if (map && !a.out.empty()) {
+    throw_invalid("--save-scores writes scores only; choose with --from-scores ... -o OUT_DIR");
+  }
 }
 
 int run_select(const SelectArgs& a) {
+  check_select_args(a);
   dataset::SelectOptions o;
   o.src_dir = a.src;
   o.out_dir = a.out;
@@ -62,15 +88,20 @@ int run_select(const SelectArgs& a) {
   o.input_height = a.input_size.at(1);
   o.link = a.link;
   o.allow_fewer = a.allow_fewer;
+  o.holdout = a.holdout;
+  o.holdout_dir = a.holdout_dir;
   o.threads = resolve_threads(a.common.threads);
-  // The reproducing command spells out every option that changes the result.
-  o.command_line = "qcal select " + shell_quote(a.src) + " -o " + shell_quote(a.out) + " -n " +
-                   std::to_string(a.n) + " --threshold " + number(a.threshold) + " --seed " +
-                   std::to_string(a.common.seed) + " --strategy " + a.strategy + " --weights " +
-                   shell_quote(a.weights) + " --input-size " + std::to_string(o.input_width) + " " +
-                   std::to_string(o.input_height) + (a.link ? " --link" : "") +
-                   (a.allow_fewer ? " --allow-fewer" : "");
+  // The reproducing command spells out every option that changes the result; the reduce step
+  // fills it once the scores files gave the source, weights and input size.
+  if (a.from_scores.empty()) o.command_line = dataset::reproduce_select_command(o);
   o.working_dir = std::filesystem::current_path().string();
+  if (!a.out.empty()) check_output_dir(o.out_dir, "-o");
+  RunPaths paths;
+  paths.input(a.src, "the source folder")
+      .output(a.out, "-o", OutputKind::kFolderWritten)
+      .output(a.save_scores, "--save-scores");
+  for (const auto& f : a.from_scores) paths.input(f, "--from-scores");
+  paths.check();
 
   const bool show_progress = !a.common.quiet && stderr_is_tty();
   auto mutex = std::make_shared<std::mutex>();
@@ -84,7 +115,10 @@ int run_select(const SelectArgs& a) {
       }
     };
   }
-  const auto r = dataset::select_calibration_set(o, progress);
+  if (!a.save_scores.empty()) return run_score_shard(a, o, progress);
+  std::vector<std::filesystem::path> from(a.from_scores.begin(), a.from_scores.end());
+  const auto r = from.empty() ? dataset::select_calibration_set(o, progress)
+                              : dataset::select_from_scores(o, from);
   if (show_progress) std::fprintf(stderr, "\r%60s\r", "");
   if (!a.common.quiet) {
     std::size_t unreadable = r.images.size() - r.readable;
@@ -98,6 +132,10 @@ int run_select(const SelectArgs& a) {
       std::fprintf(stderr, "qcal: warning: %s\n", r.shortfall_message.c_str());
     std::fprintf(stderr, "selected %zu (%s) into %s\nanalysis: %s\n", r.selected,
                  a.strategy.c_str(), a.out.c_str(), r.analysis_path.string().c_str());
+    if (r.held_out > 0) {
+      std::fprintf(stderr, "held out %zu (seeded, never selected) into %s\n", r.held_out,
+                   r.holdout_dir.string().c_str());
+    }
   }
   if (a.common.json) {
     nlohmann::ordered_json j;
@@ -106,6 +144,8 @@ int run_select(const SelectArgs& a) {
     j["readable"] = r.readable;
     j["passed"] = r.passed;
     j["selected"] = r.selected;
+    j["held_out"] = r.held_out;
+    if (r.held_out > 0) j["holdout_dir"] = r.holdout_dir.string();
     j["analysis"] = r.analysis_path.string();
     std::cout << j.dump(2) << "\n";
   }
@@ -124,10 +164,9 @@ Runner register_select(CLI::App& app) {
       "or links with --link), OUT_DIR/calibration_analysis.json and OUT_DIR/README.md. OUT_DIR "
       "must be new, empty, or hold a previous selection (which is replaced).");
   cmd->add_option("src", a->src,
-                  "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp")
-      ->required();
-  cmd->add_option("-o,--output", a->out, "Output folder")->required();
-  cmd->add_option("-n", a->n, "Number of images to select")
+                  "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp");
+  cmd->add_option("-o,--output", a->out, "Output folder");
+  cmd->add_option("-n,--num-samples", a->n, "Number of images to select")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
@@ -145,10 +184,24 @@ Runner register_select(CLI::App& app) {
       ->expected(2)
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--holdout", a->holdout,
+                  "Also keep N other images, a seeded draw over all readable ones made before "
+                  "selection, as a held-out split to evaluate on (its own folder)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--holdout-dir", a->holdout_dir,
+                  "Folder for the --holdout split (default: OUT_DIR_holdout beside OUT_DIR)");
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
   cmd->add_flag(
       "--allow-fewer", a->allow_fewer,
       "When fewer than n images pass, select them all (with a warning) instead of failing");
+  add_shard_option(cmd, a->shard, "images (with --save-scores)");
+  cmd->add_option("--save-scores", a->save_scores,
+                  "Map step: score SRC (or its --shard) and write the scores file (.qsc) instead "
+                  "of selecting");
+  cmd->add_option("--from-scores", a->from_scores,
+                  "Reduce step: choose from these scores files (every shard once, any order) "
+                  "instead of scoring SRC; the same selection and analysis as one run over SRC")
+      ->expected(1, -1);
   add_seed_flag(cmd, a->common);
   add_threads_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
