@@ -318,7 +318,12 @@ StatsSet StatsSet::deserialize(std::string_view bytes, const std::string& what) 
       head.need(std::uint64_t(options.num_bins) * 8);
       std::vector<std::uint64_t> counts(static_cast<std::size_t>(options.num_bins));
       for (auto& c : counts) c = head.u64();
-      hist = AbsHistogram::from_state(has_range, exponent, std::move(counts));
+      try {
+        hist = AbsHistogram::from_state(has_range, exponent, std::move(counts));
+      } catch (Error& e) {
+        e.with("file", what).with("tensor", name);
+        throw;
+      }
     }
     try {
       set.tensors_.emplace(name, TensorStats::from_state(n, nonfinite, mn, mx, std::move(mins),
