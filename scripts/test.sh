@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: a warnings-as-errors release build with every test, then an
-# ASan+UBSan build running the unit and conformance tests, with a bounded libFuzzer run of the
-# model loader in between. Assumes scripts/setup.sh ran.
+# ASan+UBSan build running the unit and conformance tests, with bounded libFuzzer runs
+# of every file reader in between. Assumes scripts/setup.sh ran.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -34,8 +34,12 @@ JOBS=$JOBS scripts/check_tidy.sh build
 stage release-tests
 (cd build && ctest --output-on-failure -j "$JOBS" --timeout 900)
 
-# Loader fuzzing for a bounded time (60 s), only where clang's libFuzzer runtime is installed
-# (libclang-rt-14-dev). Seeds: the ONNX backend test models.
+# Fuzzing of every reader of user files (fuzz/: the model loader, .npy, .npz, recipes, DX-COM
+# configs, profiling CSVs, stats files, YOLO and COCO labels, accuracy JSON), each for a bounded
+# time (QCAL_FUZZ_SECONDS, default 20) from its committed seeds, only where clang's libFuzzer
+# runtime is installed (libclang-rt-14-dev). New inputs go to a scratch copy of the corpus; a
+# finding fails the run and leaves its input under build-fuzz/findings/<target>/, to be fixed
+# and committed to fuzz/corpus/<target>/ as a regression seed.
 if command -v clang++ >/dev/null &&
    echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { return 0; }' |
      clang++ -x c++ -fsanitize=fuzzer - -o /tmp/qcal_fuzz_probe.$$ 2>/dev/null; then
@@ -44,15 +48,10 @@ if command -v clang++ >/dev/null &&
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address" \
     -DQCAL_BUILD_FUZZ=ON -DQCAL_BUILD_TESTS=OFF -DQCAL_BUILD_BENCH=OFF
-  cmake --build build-fuzz -j "$JOBS" --target model_loader_fuzz
-  corpus=$(mktemp -d)
-  for t in test_conv_with_strides_padding test_gemm_all_attributes test_matmul_4d test_convtranspose; do
-    cp "/usr/share/libonnx-testdata/data/node/$t/model.onnx" "$corpus/$t.onnx"
-  done
-  ./build-fuzz/fuzz/model_loader_fuzz -max_total_time=60 -rss_limit_mb=4096 -timeout=20 "$corpus"
-  rm -rf "$corpus"
+  cmake --build build-fuzz -j "$JOBS" --target qcal_fuzzers
+  scripts/run_fuzzers.sh build-fuzz "${QCAL_FUZZ_SECONDS:-20}"
 else
-  echo "test.sh: clang libFuzzer not available; skipping the loader fuzz run" >&2
+  echo "test.sh: clang libFuzzer not available; skipping the fuzz runs" >&2
 fi
 
 # Last, so its summary closes the run.

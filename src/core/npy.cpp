@@ -193,15 +193,12 @@ void write_npy(const std::filesystem::path& path, const Tensor& tensor) {
   f.commit();
 }
 
-NpyReader::NpyReader(const std::filesystem::path& path) : path_(path) {
-  file_ = std::fopen(path.c_str(), "rb");
-  if (!file_) {
-    Error e(ErrorCode::kIo, "cannot open .npy file");
-    e.with("file", path.string());
-    throw e;
-  }
+namespace {
+
+// The header of the .npy open in `file` (read from its start).
+NpyHeader read_file_header(std::FILE* file, const std::filesystem::path& path) {
   char prefix[12] = {};
-  std::size_t got = std::fread(prefix, 1, sizeof prefix, file_);
+  std::size_t got = std::fread(prefix, 1, sizeof prefix, file);
   if (got < 10 || std::memcmp(prefix, kMagic, 6) != 0)
     throw npy_error(path.string(), "missing \\x93NUMPY magic");
   std::uint64_t header_len =
@@ -214,19 +211,42 @@ NpyReader::NpyReader(const std::filesystem::path& path) : path_(path) {
                      (static_cast<std::uint64_t>(static_cast<unsigned char>(prefix[11])) << 24));
   if (header_len > (1u << 20)) throw npy_error(path.string(), "header longer than 1 MiB");
   std::string head(header_len, '\0');
-  std::fseek(file_, 0, SEEK_SET);
-  if (std::fread(head.data(), 1, header_len, file_) != header_len)
+  std::fseek(file, 0, SEEK_SET);
+  if (std::fread(head.data(), 1, header_len, file) != header_len)
     throw npy_error(path.string(), "truncated header");
-  header_ = parse_npy_header(head, path.string());
+  return parse_npy_header(head, path.string());
+}
+
+}  // namespace
+
+NpyReader::NpyReader(const std::filesystem::path& path) : path_(path) {
+  file_ = std::fopen(path.c_str(), "rb");
+  if (!file_) {
+    Error e(ErrorCode::kIo, "cannot open .npy file");
+    e.with("file", path.string());
+    throw e;
+  }
+  // The destructor does not run when the constructor throws: close the file here.
+  try {
+    check_header();
+  } catch (...) {
+    std::fclose(file_);
+    file_ = nullptr;
+    throw;
+  }
+}
+
+void NpyReader::check_header() {
+  header_ = read_file_header(file_, path_);
   Shape row_shape(header_.shape.begin() + (header_.shape.empty() ? 0 : 1), header_.shape.end());
   row_bytes_ =
       checked_mul(checked_numel(row_shape), static_cast<std::int64_t>(dtype_size(header_.dtype)));
   std::error_code ec;
-  const auto file_size = std::filesystem::file_size(path, ec);
+  const auto file_size = std::filesystem::file_size(path_, ec);
   const std::int64_t need =
       checked_add(static_cast<std::int64_t>(header_.data_offset), checked_mul(rows(), row_bytes_));
   if (ec || static_cast<std::int64_t>(file_size) < need) {
-    throw npy_error(path.string(),
+    throw npy_error(path_.string(),
                     "data is truncated: header says " + shape_to_string(header_.shape) + " " +
                         std::string(dtype_name(header_.dtype)) + ", needing " +
                         std::to_string(need) + " bytes, file has " + std::to_string(file_size));
@@ -238,7 +258,7 @@ NpyReader::~NpyReader() {
 }
 
 Tensor NpyReader::read_rows(std::int64_t first, std::int64_t count) {
-  if (first < 0 || count < 0 || first + count > rows()) {
+  if (first < 0 || count < 0 || first > rows() - count) {
     throw Error(ErrorCode::kInvalidArgument, "rows out of range").with("file", path_.string());
   }
   Shape shape = header_.shape.empty() ? Shape{1} : header_.shape;

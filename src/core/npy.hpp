@@ -47,6 +47,8 @@ class NpyReader {
   Tensor read_rows(std::int64_t first, std::int64_t count);
 
  private:
+  void check_header();  // reads header_ and checks the file holds the data it describes
+
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
   NpyHeader header_;

@@ -24,6 +24,7 @@ constexpr std::uint32_t kEndSig = 0x06054b50;
 constexpr std::uint32_t kZip64EndSig = 0x06064b50;
 constexpr std::uint32_t kZip64LocatorSig = 0x07064b50;
 constexpr std::uint16_t kVersion = 45;  // 4.5: ZIP64
+constexpr std::uint64_t kMaxDeflateRatio = 1032;
 // Fixed DOS timestamp (1980-01-01 00:00) so the same data gives the same bytes.
 constexpr std::uint16_t kDosTime = 0;
 constexpr std::uint16_t kDosDate = (1 << 5) | 1;
@@ -385,6 +386,12 @@ std::vector<NpzMember> read_directory(std::FILE* f, const std::filesystem::path&
     if (data_offset > file_size || csize > file_size - data_offset)
       throw member_error("member data runs past the end of the file");
     if (method == 0 && csize != usize) throw member_error("stored member with different sizes");
+    // Deflate expands at most 1032:1 (258-byte matches coded in 2 bits): a larger claim is a
+    // corrupt directory, refused before anything is allocated for it.
+    if (method == 8 && usize / kMaxDeflateRatio > csize) {
+      throw member_error("directory claims " + std::to_string(usize) + " bytes inflated from " +
+                         std::to_string(csize) + " compressed bytes, more than deflate can expand");
+    }
     out.push_back({name, method, crc, csize, usize, data_offset});
   }
   return out;
@@ -501,6 +508,14 @@ struct NpzArrayReader::State {
   bool zs_open = false;
   std::uint64_t in_pos = 0;  // compressed bytes fed
   std::vector<unsigned char> in_buf;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  // Here rather than in ~NpzArrayReader, which does not run when its constructor throws.
+  ~State() {
+    if (zs_open) inflateEnd(&zs);
+  }
 
   Error member_error(const std::string& message) const {
     Error e = npz_error(path, message);
@@ -646,9 +661,7 @@ NpzArrayReader::NpzArrayReader(const std::filesystem::path& path, const std::str
   }
 }
 
-NpzArrayReader::~NpzArrayReader() {
-  if (state_ && state_->zs_open) inflateEnd(&state_->zs);
-}
+NpzArrayReader::~NpzArrayReader() = default;
 
 const NpyHeader& NpzArrayReader::header() const { return state_->header; }
 

@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
@@ -287,7 +288,7 @@ std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
   const fs::path analysis = out_dir / kAnalysisName;
   if (fs::is_regular_file(analysis)) {
     try {
-      auto j = nlohmann::json::parse(read_file(analysis));
+      auto j = parse_json(read_file(analysis), analysis.string());
       for (const auto& s : j.at("selected")) ours.insert(s.at("output").get<std::string>());
     } catch (const std::exception&) {
       throw dir_error(

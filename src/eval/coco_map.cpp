@@ -7,6 +7,9 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <string>
+
+#include "core/error.hpp"
 
 namespace qcal::eval {
 
@@ -99,38 +102,64 @@ ImageClassEval evaluate_image_class(std::vector<const Detection*> dets,
   return e;
 }
 
-}  // namespace
-
-double interpolated_ap(std::span<const std::uint8_t> true_positive,
-                       std::span<const std::uint8_t> ignored, std::int64_t num_ground_truth) {
+// pycocotools' accumulate() on one class's cumulative curve: make precision non-increasing
+// from the right (the envelope), then read it at the first point whose recall reaches each
+// recall threshold (np.searchsorted side='left'; past the end reads 0).
+double ap_from_curve(std::span<const double> rc, std::span<double> pr) {
   static const auto kRecallThresholds = coco_recall_thresholds();
-  if (num_ground_truth <= 0) return std::numeric_limits<double>::quiet_NaN();
-  const std::size_t nd = true_positive.size();
-  std::vector<double> rc(nd), pr(nd);
-  double tp = 0, fp = 0;
-  // Ignored detections count as neither (pycocotools: tps = dtm & ~dtIg, fps = ~dtm & ~dtIg),
-  // but keep their place in the cumulative arrays.
-  const double eps = std::numeric_limits<double>::epsilon();  // np.spacing(1)
-  for (std::size_t i = 0; i < nd; ++i) {
-    const bool ign = !ignored.empty() && ignored[i];
-    if (!ign) (true_positive[i] ? tp : fp) += 1.0;
-    rc[i] = tp / static_cast<double>(num_ground_truth);
-    pr[i] = tp / (fp + tp + eps);
-  }
-  // Precision envelope: make precision non-increasing from the right.
-  for (std::size_t i = nd; i-- > 1;) {
+  for (std::size_t i = pr.size(); i-- > 1;) {
     if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
   }
   double sum = 0;
   for (double r : kRecallThresholds) {
-    // np.searchsorted(rc, r, side='left'): first index with rc >= r; past the end gives 0.
     const auto it = std::lower_bound(rc.begin(), rc.end(), r);
     if (it != rc.end()) sum += pr[static_cast<std::size_t>(it - rc.begin())];
   }
   return sum / kNumRecallThresholds;
 }
 
-MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions& options) {
+// Precision as pycocotools: tp / (fp + tp + np.spacing(1)).
+double curve_precision(double tp, double fp) {
+  return tp / (fp + tp + std::numeric_limits<double>::epsilon());
+}
+
+// Ranked (score, image, detection) of one class over all images: concatenated in image order,
+// then sorted by decreasing score, stable (pycocotools' mergesort).
+std::vector<std::pair<float, std::pair<std::uint32_t, std::uint32_t>>> rank_detections(
+    const std::vector<ImageClassEval>& evals) {
+  std::vector<std::pair<float, std::pair<std::uint32_t, std::uint32_t>>> ranked;
+  for (std::size_t i = 0; i < evals.size(); ++i) {
+    for (std::size_t d = 0; d < evals[i].scores.size(); ++d) {
+      ranked.push_back(
+          {evals[i].scores[d], {static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(d)}});
+    }
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  return ranked;
+}
+
+}  // namespace
+
+double interpolated_ap(std::span<const std::uint8_t> true_positive,
+                       std::span<const std::uint8_t> ignored, std::int64_t num_ground_truth) {
+  if (num_ground_truth <= 0) return std::numeric_limits<double>::quiet_NaN();
+  const std::size_t nd = true_positive.size();
+  std::vector<double> rc(nd), pr(nd);
+  double tp = 0, fp = 0;
+  // Ignored detections count as neither (pycocotools: tps = dtm & ~dtIg, fps = ~dtm & ~dtIg),
+  // but keep their place in the cumulative arrays.
+  for (std::size_t i = 0; i < nd; ++i) {
+    const bool ign = !ignored.empty() && ignored[i];
+    if (!ign) (true_positive[i] ? tp : fp) += 1.0;
+    rc[i] = tp / static_cast<double>(num_ground_truth);
+    pr[i] = curve_precision(tp, fp);
+  }
+  return ap_from_curve(rc, pr);
+}
+
+MapMatches::MapMatches(std::span<const ImageDetections> images, const MapOptions& options)
+    : num_images_(images.size()) {
   const auto iou_thr = coco_iou_thresholds();
   // Every class seen in ground truth or detections, in increasing id order.
   std::map<int, std::vector<ImageClassEval>> per_class;
@@ -152,47 +181,75 @@ MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions
       evals.push_back(
           evaluate_image_class(std::move(dets), std::move(gts), options.max_dets, iou_thr));
     }
-  }
-
-  MapResult result;
-  result.images = static_cast<std::int64_t>(images.size());
-  for (const auto& [cls, evals] : per_class) {
-    std::int64_t num_gt = 0;
-    std::size_t total = 0;
-    for (const ImageClassEval& e : evals) {
-      num_gt += e.num_gt;
-      total += e.scores.size();
-    }
-    if (num_gt == 0) continue;  // pycocotools: npig == 0 leaves the class out of the mean
-    // Concatenate images in order, then sort by decreasing score, stable (mergesort).
-    std::vector<std::pair<float, std::pair<std::size_t, std::size_t>>> ranked;
-    ranked.reserve(total);
+    ClassMatches c;
+    c.class_id = cls;
     for (std::size_t i = 0; i < evals.size(); ++i) {
-      for (std::size_t d = 0; d < evals[i].scores.size(); ++d) {
-        ranked.push_back({evals[i].scores[d], {i, d}});
+      if (evals[i].num_gt > 0) {
+        c.ground_truth.emplace_back(static_cast<std::uint32_t>(i), evals[i].num_gt);
       }
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [score, at] : rank_detections(evals)) {
+      const auto [i, d] = at;
+      std::uint32_t f = 0;
+      for (int t = 0; t < kNumIouThresholds; ++t) {
+        f |= static_cast<std::uint32_t>(evals[i].matched[t][d]) << t;
+        f |= static_cast<std::uint32_t>(evals[i].ignored[t][d]) << (kIgnoredShift + t);
+      }
+      c.image.push_back(i);
+      c.flags.push_back(f);
+    }
+    classes_.push_back(std::move(c));
+  }
+}
+
+bool MapMatches::accumulate_class(const ClassMatches& c, std::span<const std::uint32_t> counts,
+                                  ClassAp& ap) const {
+  std::int64_t num_gt = 0;
+  for (const auto& [i, n] : c.ground_truth) num_gt += n * counts[i];
+  if (num_gt == 0) return false;  // pycocotools: npig == 0 leaves the class out of the mean
+  ap.class_id = c.class_id;
+  ap.num_ground_truth = num_gt;
+  ap.num_detections = 0;
+  for (std::uint32_t i : c.image) ap.num_detections += counts[i];
+  // One curve point per ranked detection present; the w copies of a detection collapse into
+  // one point with the counts raised by w. The copies' intermediate points never change the
+  // AP: along copies of a true positive precision rises (so the envelope there equals the
+  // last copy's), along copies of a false positive recall stays put (no recall threshold is
+  // first reached there). With all counts 1 this is interpolated_ap's computation exactly.
+  std::vector<double> rc, pr;
+  rc.reserve(c.image.size());
+  pr.reserve(c.image.size());
+  for (int t = 0; t < kNumIouThresholds; ++t) {
+    rc.clear();
+    pr.clear();
+    double tp = 0, fp = 0;
+    for (std::size_t k = 0; k < c.image.size(); ++k) {
+      const std::uint32_t w = counts[c.image[k]];
+      if (w == 0) continue;
+      const std::uint32_t f = c.flags[k];
+      if (((f >> (kIgnoredShift + t)) & 1U) == 0) ((f >> t) & 1U ? tp : fp) += w;
+      rc.push_back(tp / static_cast<double>(num_gt));
+      pr.push_back(curve_precision(tp, fp));
+    }
+    ap.ap[t] = ap_from_curve(rc, pr);
+    if (t == 0) ap.recall50 = tp / static_cast<double>(num_gt);
+  }
+  ap.ap50 = ap.ap[0];
+  ap.ap50_95 = std::accumulate(ap.ap.begin(), ap.ap.end(), 0.0) / kNumIouThresholds;
+  return true;
+}
+
+MapResult MapMatches::accumulate(std::span<const std::uint32_t> image_counts) const {
+  if (image_counts.size() != num_images_) {
+    throw Error(ErrorCode::kInternal,
+                "MapMatches::accumulate: " + std::to_string(image_counts.size()) +
+                    " image counts for " + std::to_string(num_images_) + " images");
+  }
+  MapResult result;
+  for (std::uint32_t n : image_counts) result.images += n;
+  for (const ClassMatches& c : classes_) {
     ClassAp ap;
-    ap.class_id = cls;
-    ap.num_ground_truth = num_gt;
-    ap.num_detections = static_cast<std::int64_t>(total);
-    std::vector<std::uint8_t> tp(total), ign(total);
-    for (int t = 0; t < kNumIouThresholds; ++t) {
-      std::size_t n_tp = 0;
-      for (std::size_t k = 0; k < total; ++k) {
-        const auto [i, d] = ranked[k].second;
-        tp[k] = evals[i].matched[t][d];
-        ign[k] = evals[i].ignored[t][d];
-        n_tp += (tp[k] && !ign[k]) ? 1 : 0;
-      }
-      ap.ap[t] = interpolated_ap(tp, ign, num_gt);
-      if (t == 0) ap.recall50 = static_cast<double>(n_tp) / static_cast<double>(num_gt);
-    }
-    ap.ap50 = ap.ap[0];
-    ap.ap50_95 = std::accumulate(ap.ap.begin(), ap.ap.end(), 0.0) / kNumIouThresholds;
-    result.classes.push_back(ap);
+    if (accumulate_class(c, image_counts, ap)) result.classes.push_back(ap);
   }
   if (result.classes.empty()) {
     result.map50 = result.map50_95 = std::numeric_limits<double>::quiet_NaN();
@@ -206,6 +263,15 @@ MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions
     result.map50_95 = s / static_cast<double>(result.classes.size());
   }
   return result;
+}
+
+MapResult MapMatches::accumulate() const {
+  const std::vector<std::uint32_t> ones(num_images_, 1);
+  return accumulate(ones);
+}
+
+MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions& options) {
+  return MapMatches(images, options).accumulate();
 }
 
 }  // namespace qcal::eval

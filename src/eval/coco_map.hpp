@@ -61,6 +61,40 @@ struct MapResult {
 // Scores detections against ground truth over a set of images.
 MapResult evaluate_map(std::span<const ImageDetections> images, const MapOptions& options = {});
 
+// evaluate_map's matching step kept per image and class, so that the mAP of any multiset of the
+// images (a bootstrap resample) re-accumulates without re-matching. Each class keeps its
+// detections ranked once over all images (by decreasing score, ties by image then by the
+// image's own order, as evaluate_map's stable sort), with each one's match and ignore flags per
+// IoU threshold, and its non-crowd ground-truth count per image.
+class MapMatches {
+ public:
+  explicit MapMatches(std::span<const ImageDetections> images, const MapOptions& options = {});
+
+  std::size_t num_images() const { return num_images_; }
+  // The mAP with image i counted image_counts[i] times (size num_images()). The copies of a
+  // detection take adjacent places in the ranking (a resample is a multiset: the order of its
+  // draws does not matter). All ones gives evaluate_map's result bit for bit.
+  MapResult accumulate(std::span<const std::uint32_t> image_counts) const;
+  MapResult accumulate() const;  // every image once
+
+ private:
+  struct ClassMatches {
+    int class_id = 0;
+    std::vector<std::uint32_t> image;  // per ranked detection: the image it belongs to
+    // Per ranked detection: bit t set when matched at IoU threshold t, bit kIgnoredShift + t
+    // when that match is to a crowd box (ignored).
+    std::vector<std::uint32_t> flags;
+    std::vector<std::pair<std::uint32_t, std::int64_t>> ground_truth;  // (image, non-crowd)
+  };
+  static constexpr int kIgnoredShift = 16;
+
+  bool accumulate_class(const ClassMatches& c, std::span<const std::uint32_t> counts,
+                        ClassAp& ap) const;
+
+  std::size_t num_images_ = 0;
+  std::vector<ClassMatches> classes_;  // every class seen in ground truth or detections, by id
+};
+
 // Average precision from one class's ranked matches: `true_positive[i]` says whether the i-th
 // detection by decreasing score matched; `ignored[i]` drops a detection from both counts.
 // 101-point interpolation on the precision envelope, as pycocotools' accumulate(). Exposed for

@@ -383,8 +383,14 @@ void yunet_face_metrics(const TaskState& task, EvalResult& r) {
 void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
   r.reference = task.has_labels() ? "labels" : "fp32";
   if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
-  r.map_fp32 = evaluate_map(task.det_fp32);
-  r.map_int8 = evaluate_map(task.det_int8);
+  const MapMatches matches_fp32(task.det_fp32), matches_int8(task.det_int8);
+  r.map_fp32 = matches_fp32.accumulate();
+  r.map_int8 = matches_int8.accumulate();
+  if (task.has_labels() && o.bootstrap_resamples > 0) {
+    r.map_drop_interval = bootstrap_map_drop(
+        matches_fp32, matches_int8,
+        {.resamples = o.bootstrap_resamples, .seed = o.bootstrap_seed, .threads = o.threads});
+  }
   r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
   r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
   r.primary_metric = "map50_95";

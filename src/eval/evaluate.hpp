@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/bootstrap.hpp"
 #include "eval/coco_map.hpp"
 #include "eval/embedding.hpp"
 #include "eval/report.hpp"
@@ -42,6 +43,9 @@ struct EvalOptions {
   float reference_conf = 0.25f;
   YunetDecodeOptions yunet;  // score 0.9, NMS 0.3, top_k 5000 (OpenCV Zoo demo)
   double face_iou = 0.5;
+  // With labels: the paired image bootstrap of the mAP50-95 drop (threads from `threads`).
+  int bootstrap_resamples = 1000;
+  std::uint64_t bootstrap_seed = 0;
 };
 
 // One task-level metric, FP32 and INT8 side by side.
@@ -69,6 +73,8 @@ struct EvalResult {
   std::vector<MetricValue> metrics;
   std::vector<OutputComparison> outputs;
   std::optional<MapResult> map_fp32, map_int8;
+  // Labelled detection: 90 % paired bootstrap interval of the mAP50-95 drop over images.
+  std::optional<DropInterval> map_drop_interval;
   std::optional<FaceMatchResult> faces_int8_vs_fp32, faces_fp32_vs_labels, faces_int8_vs_labels;
   // YOLO: detections scoring above reference_conf matched per class at IoU 0.5 (F1: objects the
   // reference has that the model reports, and nothing else).
@@ -95,6 +101,9 @@ EvalResult run_eval(const EvalOptions& options, ModelRunner& fp32, ModelRunner& 
 // precision/reference_precision, primary_metric, metrics {key: {fp32, int8, drop}}, plus
 // per-output comparisons and task details. Non-finite numbers are "inf"/"-inf"/"nan".
 nlohmann::json eval_result_to_json(const EvalResult& result);
+// "mAP50-95 drop 0.50 pp, 90 % paired bootstrap interval over images 0.11 to 1.00 (1000
+// resamples)": the table's line, for other printers (bench, calibrate).
+std::string interval_line(const DropInterval& interval);
 // The table printed on stdout.
 std::string eval_result_table(const EvalResult& result);
 // The report's content for this run.

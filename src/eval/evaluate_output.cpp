@@ -59,6 +59,17 @@ nlohmann::json faces_json(const FaceMatchResult& f) {
   return j;
 }
 
+nlohmann::json interval_json(const DropInterval& d) {
+  return {{"metric", "map50_95"},
+          {"drop", json_number(d.drop_pp)},
+          {"lower", json_number(d.lower_pp)},
+          {"upper", json_number(d.upper_pp)},
+          {"lower_quantile", d.lower_quantile},
+          {"upper_quantile", d.upper_quantile},
+          {"resamples", d.resamples},
+          {"used", d.used}};
+}
+
 std::string pad_right(const std::string& s, std::size_t w) {
   return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
 }
@@ -72,6 +83,13 @@ std::string fmt(const std::optional<double>& v, int digits = 4) {
 }
 
 }  // namespace
+
+std::string interval_line(const DropInterval& d) {
+  const auto pct = static_cast<int>(std::lround((d.upper_quantile - d.lower_quantile) * 100));
+  return "mAP50-95 drop " + fmt(d.drop_pp, 2) + " pp, " + std::to_string(pct) +
+         " % paired bootstrap interval over images " + fmt(d.lower_pp, 2) + " to " +
+         fmt(d.upper_pp, 2) + " (" + std::to_string(d.used) + " resamples)";
+}
 
 nlohmann::json eval_result_to_json(const EvalResult& r) {
   const EvalOptions& o = r.options;
@@ -105,6 +123,7 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
     j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
                       {"int8", map_json(*r.map_int8, r.class_names)}};
   }
+  if (r.map_drop_interval) j["detection"]["drop_interval"] = interval_json(*r.map_drop_interval);
   if (r.objects_int8_vs_fp32) {
     j["objects"] = {{"score_threshold", json_number(o.reference_conf)},
                     {"int8_vs_fp32", matches_json(*r.objects_int8_vs_fp32)}};
@@ -153,6 +172,7 @@ std::string eval_result_table(const EvalResult& r) {
       out += pad_right(m.label, w) + "  " + pad_right(fmt(m.fp32), 9) + "  " +
              pad_right(fmt(m.int8), 9) + "  " + fmt(m.drop_pp(), 2) + "\n";
     }
+    if (r.map_drop_interval) out += interval_line(*r.map_drop_interval) + "\n";
     out += "\n";
   }
   std::size_t wn = 6;
@@ -203,6 +223,7 @@ ReportData eval_report_data(const EvalResult& r, const std::string& command_line
                  ? "Both models scored against the labels; drop in percentage points."
                  : "INT8 scored against the FP32 model's own predictions (FP32 scores itself "
                    "at the maximum); drop in percentage points.";
+    if (r.map_drop_interval) t.note += " " + interval_line(*r.map_drop_interval) + ".";
     d.accuracy.push_back(t);
   }
   ReportTable outs;

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace qcal::eval {
 
@@ -105,13 +106,7 @@ const CocoImage* CocoDataset::find(const std::string& file_name) const {
 }
 
 CocoDataset parse_coco_instances(const std::string& json_text, const std::string& what) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kFormat, std::string("COCO JSON does not parse: ") + e.what())
-        .with("file", what);
-  }
+  nlohmann::json j = parse_json(json_text, what);
   auto fail = [&](const std::string& msg) -> Error {
     return Error(ErrorCode::kFormat, "COCO JSON: " + msg).with("file", what);
   };

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace qcal::eval {
 
@@ -63,7 +64,8 @@ double json_to_double(const nlohmann::json& j) {
     if (s == "-inf") return -std::numeric_limits<double>::infinity();
     if (s == "nan") return std::numeric_limits<double>::quiet_NaN();
   }
-  throw Error(ErrorCode::kFormat, "expected a number or \"inf\"/\"-inf\"/\"nan\", got " + j.dump());
+  throw Error(ErrorCode::kFormat,
+              "expected a number or \"inf\"/\"-inf\"/\"nan\", got " + json_excerpt(j));
 }
 
 nlohmann::json sensitivity_to_json(const std::vector<RankedTensor>& ranked) {

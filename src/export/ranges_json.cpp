@@ -64,6 +64,7 @@ std::string format_ranges_json(const RangesJsonInput& in) {
     }
     root["dominant_noise"] = *in.dominant_noise;
   }
+  if (in.algorithms && !in.algorithms->is_null()) root["algorithms"] = *in.algorithms;
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, stats] : in.stats->tensors()) {
     const auto r = in.ranges->at(name);

@@ -25,6 +25,9 @@ struct RangesJsonInput {
   // The dominant-noise rule's measurement (calibrate's report); its kept tensors get
   // "rule": "dominant-noise" and their "noise_share".
   const nlohmann::json* dominant_noise = nullptr;
+  // The weight-side algorithms that changed the model (bias correction, equalization, ...),
+  // written as "algorithms" when not null.
+  const nlohmann::json* algorithms = nullptr;
 };
 
 // Pretty-printed JSON, keys sorted, one entry per observed tensor. Deterministic bytes.

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "plan/profile.hpp"
 
 namespace qcal::plan {
@@ -56,12 +57,7 @@ void add_evidence(AccuracyTable& table, AccuracyEvidence ev) {
 }
 
 Json parse_eval_file(const std::filesystem::path& path, const std::string& file) {
-  Json doc;
-  try {
-    doc = Json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    fail(file, std::string("not valid JSON: ") + e.what());
-  }
+  const Json doc = parse_ordered_json(read_file(path), file);
   if (!doc.is_object()) fail(file, "an eval file must be a JSON object");
   return doc;
 }

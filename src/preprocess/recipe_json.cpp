@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 
 namespace qcal::preprocess {
 namespace {
@@ -27,7 +28,7 @@ struct StepContext {
 }
 
 double get_number(const StepContext& c, const json& v, const char* key) {
-  if (!v.is_number()) fail(c, std::string(key) + " must be a number, got " + v.dump());
+  if (!v.is_number()) fail(c, std::string(key) + " must be a number, got " + json_excerpt(v));
   const double d = v.get<double>();
   if (!std::isfinite(d)) fail(c, std::string(key) + " must be finite");
   return d;
@@ -36,7 +37,7 @@ double get_number(const StepContext& c, const json& v, const char* key) {
 int get_int(const StepContext& c, const json& v, const char* key) {
   const double d = get_number(c, v, key);
   if (d != std::floor(d) || std::fabs(d) > 1e9)
-    fail(c, std::string(key) + " must be an integer, got " + v.dump());
+    fail(c, std::string(key) + " must be an integer, got " + json_excerpt(v));
   return static_cast<int>(d);
 }
 
@@ -62,7 +63,7 @@ std::vector<int> get_ints(const StepContext& c, const json& v, const char* key) 
 }
 
 std::string get_string(const StepContext& c, const json& v, const char* key) {
-  if (!v.is_string()) fail(c, std::string(key) + " must be a string, got " + v.dump());
+  if (!v.is_string()) fail(c, std::string(key) + " must be a string, got " + json_excerpt(v));
   return v.get<std::string>();
 }
 
@@ -84,12 +85,12 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
   if (!item.is_object() || item.size() != 1) {
     fail(c,
          "each step is an object with one key, the step name, e.g. {\"div\": {\"x\": 255}}; got " +
-             item.dump());
+             json_excerpt(item));
   }
   const std::string name = item.begin().key();
   const json& p = item.begin().value();
   c.step = name;
-  if (!p.is_object()) fail(c, "parameters must be an object, got " + p.dump());
+  if (!p.is_object()) fail(c, "parameters must be an object, got " + json_excerpt(p));
   Step s;
   if (name == "convertColor") {
     s.kind = StepKind::kConvertColor;
@@ -122,7 +123,7 @@ Step parse_step(const json& item, std::size_t index, const std::string& what) {
         s.height = size[0];
         s.width = size[1];
         if (s.width <= 0 || s.height <= 0)
-          fail(c, "size must be positive, got " + p["size"].dump());
+          fail(c, "size must be positive, got " + json_excerpt(p["size"]));
       } else {
         fail(c, "size must be an integer or [height, width]");
       }
@@ -251,7 +252,7 @@ void apply_recipe_extras(Recipe& r, const json& j, const std::string& what) {
     else if (l == "NHWC")
       r.layout = Layout::kNHWC;
     else
-      bad("layout must be \"NCHW\" or \"NHWC\", got " + j["layout"].dump());
+      bad("layout must be \"NCHW\" or \"NHWC\", got " + json_excerpt(j["layout"]));
   }
   if (j.contains("input_name")) {
     if (!j["input_name"].is_string()) bad("input_name must be a string");
@@ -283,13 +284,7 @@ void validate_named(const Recipe& r, const std::string& what) {
 }  // namespace
 
 json parse_json_text(const std::string& text, const std::string& what) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& pe) {
-    Error e(ErrorCode::kFormat, std::string("invalid JSON: ") + pe.what());
-    e.with("file", what);
-    throw e;
-  }
+  return parse_json(text, what);
 }
 
 bool is_dxcom_config(const json& j) {
@@ -379,7 +374,7 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
       if (!it.value().is_array()) bad("inputs." + it.key() + " must be a list of dimensions");
       for (const auto& d : it.value()) {
         if (!d.is_number_integer())
-          bad("inputs." + it.key() + " has a non-integer dimension " + d.dump());
+          bad("inputs." + it.key() + " has a non-integer dimension " + json_excerpt(d));
         shape.push_back(d.get<std::int64_t>());
       }
       c.inputs.emplace_back(it.key(), shape);
@@ -388,7 +383,7 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
   if (j.contains("calibration_num")) {
     if (!j["calibration_num"].is_number_integer() ||
         j["calibration_num"].get<std::int64_t>() <= 0) {
-      bad("calibration_num must be a positive integer, got " + j["calibration_num"].dump());
+      bad("calibration_num must be a positive integer, got " + json_excerpt(j["calibration_num"]));
     }
     c.calibration_num = static_cast<int>(j["calibration_num"].get<std::int64_t>());
   }
@@ -404,7 +399,8 @@ DxcomConfig dxcom_config_from_json(const json& j, const std::string& what) {
   if (dl.contains("file_extensions")) {
     if (!dl["file_extensions"].is_array()) bad("default_loader.file_extensions must be a list");
     for (const auto& e : dl["file_extensions"]) {
-      if (!e.is_string()) bad("default_loader.file_extensions has a non-string entry " + e.dump());
+      if (!e.is_string())
+        bad("default_loader.file_extensions has a non-string entry " + json_excerpt(e));
       c.file_extensions.push_back(e.get<std::string>());
     }
   }

@@ -3,6 +3,7 @@
 #include "quantize/calibrate.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -117,7 +118,9 @@ std::string ranges_json(const ModelContext& model, const CalibrateOptions& optio
                         const calib::StatsSet& stats, const exporter::QdqBuild& build,
                         const CalibrateReport& report) {
   exporter::RangesJsonInput rj;
-  rj.model_path = model.path.string();
+  // The ranges are those of the equalized model when there is one: compilers take it with them.
+  rj.model_path =
+      report.equalized_model.empty() ? model.path.string() : report.equalized_model.string();
   rj.stats = &stats;
   rj.select = options.select;
   rj.ranges = &build.ranges;
@@ -126,6 +129,7 @@ std::string ranges_json(const ModelContext& model, const CalibrateOptions& optio
   rj.float_nodes = build.plan.float_nodes;
   rj.rule_changes = &build.rule_changes;
   rj.dominant_noise = &report.dominant_noise_json;
+  rj.algorithms = &report.algorithms_json;
   return exporter::format_ranges_json(rj);
 }
 
@@ -157,6 +161,36 @@ void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
   report.float_nodes = build.plan.float_nodes;
 }
 
+// Bias correction on the default build: the corrected float model becomes the one Q/DQ goes
+// into (the FP32 reference stays `model`). Later builds (mixed precision) keep the corrections.
+ModelContext bias_corrected_context(const ModelContext& model, preprocess::SampleData* data,
+                                    const CalibrateOptions& options,
+                                    const exporter::QdqBuild& build, CalibrateReport& report) {
+  if (!data)
+    throw_invalid("--bias-correction needs the calibration data (--data), not --from-stats");
+  const BiasCorrection bc = correct_biases(model, build, *data, options.num_samples,
+                                           options.bias_correction, options.threads);
+  report.algorithms_json["bias_correction"] = bias_correction_json(bc);
+  report.bias_corrected_layers = bc.layers.size();
+  report.bias_correction_seconds = bc.seconds;
+  return derive_context(model, bc.model_bytes);
+}
+
+// The model calibrated: the user's, or with --equalize the equalized one (its own fingerprint,
+// so saved statistics of one never merge into a run of the other), written beside the QDQ model.
+ModelContext equalized_context(const ModelContext& model, const CalibrateOptions& options,
+                               CalibrateReport& report, StagedFiles& files) {
+  const Equalization eq =
+      equalize_model(model.bytes, model.graph, model.path.string(), options.equalize);
+  ModelContext equalized = derive_context(model, eq.model_bytes);
+  equalized.fingerprint = calib::hex64(calib::fnv1a64(eq.model_bytes));
+  report.algorithms_json["equalization"] = equalization_json(eq);
+  report.equalized_pairs = eq.pairs.size();
+  report.equalized_model = options.out_dir / (model.path.stem().string() + ".equalized.onnx");
+  files.emplace_back(report.equalized_model, eq.model_bytes);
+  return equalized;
+}
+
 // The map step: this shard's statistics into options.save_stats, nothing else.
 void check_shard_options(const CalibrateOptions& options, const preprocess::SampleData* data) {
   if (options.save_stats.empty()) {
@@ -168,8 +202,8 @@ void check_shard_options(const CalibrateOptions& options, const preprocess::Samp
   const AccuracyOptions& a = options.accuracy;
   if (a.sensitivity || a.max_drop || a.saturation) {
     throw_invalid(
-        "--shard only collects statistics: give --sensitivity, --max-drop and --saturation to "
-        "the reduce step (--from-stats ... --data)");
+        "--shard only collects statistics: give --sensitivity and --max-drop to the reduce step "
+        "(--from-stats ... --data); --saturation needs one run over the data");
   }
 }
 
@@ -197,18 +231,24 @@ std::vector<std::string> quantized_activations(const ModelContext& model,
   return make_builder(model, options).planned_activations();
 }
 
-CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* data,
+CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData* data,
                           const CalibrateOptions& options, const std::string& command,
                           const ProgressFn& progress) {
   const auto start = Clock::now();
   calib::validate(options.select);
   exporter::validate_trt_version(options.trt_version);
   validate(options.accuracy);
+  validate(options.bias_correction);
   CalibrateReport report;
-  report.model = model.path;
+  report.model = user_model.path;
   report.options = options;
   report.command = command;
-  report.warnings = model.warnings;
+  report.warnings = user_model.warnings;
+  StagedFiles files;
+  std::optional<ModelContext> equalized;
+  if (options.equalize.enabled) equalized = equalized_context(user_model, options, report, files);
+  const ModelContext& model = equalized ? *equalized : user_model;
+  // A map step collects on the model one run calibrates (the equalized one with --equalize).
   if (options.shard) return collect_shard(model, data, options, std::move(report), progress);
   exporter::QdqBuilder builder = make_builder(model, options);
   StatsPrefixes prefixes;
@@ -226,12 +266,21 @@ CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* dat
       apply_dominant_noise_rule(model, options, data, default_build, builder, report)) {
     default_build = builder.build({}, stats.tensors(), raw_ranges);
   }
+  std::optional<ModelContext> corrected;
+  std::optional<exporter::QdqBuilder> corrected_builder;
+  if (options.bias_correction.enabled && !default_build.qdq_tensors.empty()) {
+    corrected = bias_corrected_context(model, data, options, default_build, report);
+    corrected_builder.emplace(make_builder(*corrected, options));
+    corrected_builder->keep_float(builder.kept_float());
+    default_build = corrected_builder->build({}, stats.tensors(), raw_ranges);
+  }
+  const exporter::QdqBuilder& final_builder = corrected_builder ? *corrected_builder : builder;
   report.warnings.insert(report.warnings.end(), default_build.warnings.begin(),
                          default_build.warnings.end());
 
   if (options.accuracy.saturation) prefixes.emplace_back(report.samples, stats);
-  AccuracyInputs acc_in{&model,      &options,       &builder,  &stats,
-                        &raw_ranges, &default_build, &prefixes, &report};
+  AccuracyInputs acc_in{&model,      &options,       &final_builder, &stats,
+                        &raw_ranges, &default_build, &prefixes,      &report};
   AccuracyOutputs acc = run_accuracy(acc_in);
   const exporter::QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
   record_build(final_build, report);
@@ -240,9 +289,10 @@ CalibrateReport calibrate(const ModelContext& model, preprocess::SampleData* dat
   report.qdq_model = options.out_dir / (model.path.stem().string() + ".qdq.onnx");
   report.cache = options.out_dir / "calibration.cache";
   report.ranges = options.out_dir / "ranges.json";
-  StagedFiles files = {{report.qdq_model, final_build.qdq.model_bytes},
-                       {report.cache, trt_cache(options, final_build)},
-                       {report.ranges, ranges_json(model, options, stats, final_build, report)}};
+  files.insert(files.end(),
+               {{report.qdq_model, final_build.qdq.model_bytes},
+                {report.cache, trt_cache(options, final_build)},
+                {report.ranges, ranges_json(model, options, stats, final_build, report)}});
   if (!options.save_stats.empty()) {
     report.stats = options.save_stats;
     files.emplace_back(report.stats, stats.serialize());

@@ -18,7 +18,9 @@
 #include "export/qdq_writer.hpp"
 #include "export/trt_cache.hpp"
 #include "preprocess/sample_data.hpp"
+#include "quantize/bias_correction.hpp"
 #include "quantize/dominant_noise.hpp"
+#include "quantize/equalize.hpp"
 #include "quantize/model_context.hpp"
 #include "quantize/statistics.hpp"
 
@@ -65,11 +67,13 @@ struct CalibrateOptions {
   AccuracyOptions accuracy;
   bool share_concat_scale = true;  // range rules (export/range_rules.hpp)
   bool keep_probability_range = true;
-  bool keep_output_layers_float = true;  // placement rule 1b (export/qdq_placement.hpp)
-  bool fuse_residual_add = true;         // placement rule 2b (export/qdq_placement.hpp)
-  DominantNoiseOptions dominant_noise;   // placement rule 1c (quantize/dominant_noise.hpp)
-  bool derive_unions = true;             // statistics.hpp
-  bool kernel_scans = true;              // statistics.hpp
+  bool keep_output_layers_float = true;   // placement rule 1b (export/qdq_placement.hpp)
+  bool fuse_residual_add = true;          // placement rule 2b (export/qdq_placement.hpp)
+  DominantNoiseOptions dominant_noise;    // placement rule 1c (quantize/dominant_noise.hpp)
+  BiasCorrectionOptions bias_correction;  // quantize/bias_correction.hpp
+  EqualizeOptions equalize;               // quantize/equalize.hpp
+  bool derive_unions = true;              // statistics.hpp
+  bool kernel_scans = true;               // statistics.hpp
 };
 
 // What the user asked for, before the data's defaults (a DX-COM config's calibration_num and
@@ -86,7 +90,8 @@ struct CalibrateReport {
   std::filesystem::path qdq_model;
   std::filesystem::path cache;
   std::filesystem::path ranges;
-  std::filesystem::path stats;  // empty when not saved
+  std::filesystem::path stats;            // empty when not saved
+  std::filesystem::path equalized_model;  // <model>.equalized.onnx with --equalize, else empty
   std::int64_t samples = 0;
   std::size_t tensors = 0;           // tensors with statistics
   std::size_t activation_pairs = 0;  // Q/DQ pairs on activations
@@ -98,6 +103,12 @@ struct CalibrateReport {
   // (ranges.json's "dominant_noise"); null when it did not run.
   std::vector<TensorNoise> dominant_noise;
   nlohmann::json dominant_noise_json;
+  // Weight-side algorithms that ran (ranges.json's "algorithms": bias_correction, ...); null
+  // when none did.
+  nlohmann::json algorithms_json;
+  std::size_t bias_corrected_layers = 0;
+  std::size_t equalized_pairs = 0;
+  double bias_correction_seconds = 0;
   double inference_seconds = 0;  // time inside Session::run excluding observation
   double observe_seconds = 0;    // time in the collectors
   double total_seconds = 0;

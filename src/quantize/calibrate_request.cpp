@@ -93,6 +93,13 @@ void add_placement_options(const CalibrateOptions& o, std::string& c) {
       c += " --dominant-noise-samples " + std::to_string(o.dominant_noise.samples);
     }
   }
+  if (o.equalize.enabled) c += " --equalize";
+  if (o.bias_correction.enabled) {
+    c += " --bias-correction";
+    if (o.bias_correction.samples != BiasCorrectionOptions{}.samples) {
+      c += " --bias-correction-samples " + std::to_string(o.bias_correction.samples);
+    }
+  }
   for (const auto& e : o.exclude) c += " --exclude '" + e + "'";
   if (o.trt_version != exporter::kDefaultTrtVersion) {
     c += " --trt-version " + std::to_string(o.trt_version);

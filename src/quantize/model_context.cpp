@@ -125,6 +125,15 @@ ModelContext read_model(const std::filesystem::path& path) {
   return c;
 }
 
+ModelContext derive_context(const ModelContext& base, std::string bytes) {
+  ModelContext c = base;
+  c.bytes = std::move(bytes);
+  c.model = std::make_shared<const engine::Model>(engine::Model::load_from_bytes(
+      c.bytes, c.base_dir(), engine::LoadOptions{.check_ops = false}));
+  c.graph = exporter::read_graph_view(c.bytes, c.path.string());
+  return c;
+}
+
 void prepare_for_qdq(ModelContext& c, bool per_channel, preprocess::SampleData* data) {
   const int opset = c.file_opset;
   if (opset > 0 && opset < kQdqOpset && (opset < 10 || per_channel)) {

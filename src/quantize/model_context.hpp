@@ -32,6 +32,10 @@ struct ModelContext {
   std::vector<preprocess::ModelInputInfo> inputs() const;
 };
 
+// The same model with other float bytes (weights changed by bias correction or equalization):
+// `bytes` parsed into the engine's Model and the GraphView; path, fingerprint and opsets kept.
+ModelContext derive_context(const ModelContext& base, std::string bytes);
+
 // Reads and parses the model file (ops unchecked: a run that only merges statistics needs no
 // kernels; a Session checks them when it plans).
 ModelContext read_model(const std::filesystem::path& path);

@@ -105,6 +105,7 @@ TEST(EvalCli, YoloAgainstItselfInOnnxRuntime) {
   bool person = false;
   for (const auto& c : j["detection"]["fp32"]["classes"]) person = person || c["class"] == 0;
   EXPECT_TRUE(person);
+  EXPECT_FALSE(j["detection"].contains("drop_interval"));  // no labels, no interval
   const std::string html = read_file(dir / "out" / "report.html");
   EXPECT_NE(html.find("<table class=\"accuracy\">"), std::string::npos);
   EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
@@ -136,6 +137,18 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
     for (auto& c : (*j)["detection"]["int8"]["classes"]) c.erase("name");
   }
   EXPECT_EQ(ja["detection"], jb["detection"]);
+  // With labels, the paired bootstrap interval of the drop: the same model twice gives 0 on
+  // every resample.
+  const auto& interval = ja["detection"]["drop_interval"];
+  EXPECT_EQ(interval["metric"], "map50_95");
+  EXPECT_EQ(interval["drop"], 0.0);
+  EXPECT_EQ(interval["lower"], 0.0);
+  EXPECT_EQ(interval["upper"], 0.0);
+  EXPECT_EQ(interval["lower_quantile"], 0.05);
+  EXPECT_EQ(interval["resamples"], 1000);
+  EXPECT_NE(a.output.find("90 % paired bootstrap interval over images 0.00 to 0.00"),
+            std::string::npos)
+      << a.output;
   // Two labelled objects, both found by yolov8n with boxes within a few pixels of the hand
   // boxes (IoU about 0.97), so near-perfect even at IoU 0.95.
   const auto& classes = ja["detection"]["fp32"]["classes"];

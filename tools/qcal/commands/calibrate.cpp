@@ -53,6 +53,9 @@ struct CalibrateCli {
   bool quantize_residual_inputs = false;
   std::string dominant_noise = "1";
   std::size_t dominant_noise_samples = 2;
+  bool bias_correction = false;
+  bool equalize = false;
+  std::size_t bias_correction_samples = quantize::BiasCorrectionOptions{}.samples;
 };
 
 // --dominant-noise: an output SQNR gain in dB, or "off".
@@ -133,6 +136,9 @@ void fill_placement(const CalibrateCli& o, quantize::CalibrateOptions& options) 
   options.keep_output_layers_float = !o.quantize_output_layers;
   options.fuse_residual_add = !o.quantize_residual_inputs;
   options.dominant_noise = parse_dominant_noise(o.dominant_noise, o.dominant_noise_samples);
+  options.bias_correction.enabled = o.bias_correction;
+  options.bias_correction.samples = o.bias_correction_samples;
+  options.equalize.enabled = o.equalize;
   options.exclude = expand_excludes(o.exclude);
   options.activations = parse_activations(o.activations);
   options.trt_version = o.trt_version;
@@ -204,6 +210,14 @@ void print_json(const quantize::CalibrateReport& report) {
   }
   if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
   if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
+  if (!report.equalized_model.empty()) {
+    j["equalized_model"] = report.equalized_model.string();
+    j["equalized_pairs"] = report.equalized_pairs;
+  }
+  if (report.bias_corrected_layers > 0) {
+    j["bias_corrected_layers"] = report.bias_corrected_layers;
+    j["bias_correction_seconds"] = report.bias_correction_seconds;
+  }
   std::cout << j.dump(2) << "\n";
 }
 
@@ -229,6 +243,14 @@ void print_summary(const quantize::CalibrateReport& report) {
             << "  " << report.ranges.string() << "  (" << report.range_rule_changes
             << " ranges set by graph rules: shared Concat scales, full-range probabilities)\n";
   if (!report.stats.empty()) std::cout << "  " << report.stats.string() << "\n";
+  if (!report.equalized_model.empty()) {
+    std::cout << "  " << report.equalized_model.string() << "  (" << report.equalized_pairs
+              << " layer pairs equalized; the cache and ranges.json belong to this model)\n";
+  }
+  if (report.bias_corrected_layers > 0) {
+    std::cout << "  bias correction: " << report.bias_corrected_layers
+              << " layers corrected (per-layer shifts in ranges.json)\n";
+  }
   for (const auto& p : {report.sensitivity_json, report.mixed_precision_json, report.exclude_list,
                         report.saturation_json, report.report_html}) {
     if (!p.empty()) std::cout << "  " << p.string() << "\n";
@@ -310,6 +332,17 @@ void add_placement_options(CLI::App* cmd, CalibrateCli& o) {
                   "Calibration samples the dominant-noise rule measures on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--bias-correction", o.bias_correction,
+                "Fold the per-channel mean error that weight and input quantization cause into "
+                "each quantized layer's bias, measured on calibration samples");
+  cmd->add_option("--bias-correction-samples", o.bias_correction_samples,
+                  "Calibration samples bias correction measures on")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--equalize", o.equalize,
+                "Cross-layer equalization: balance the weight ranges of Conv/Gemm pairs joined "
+                "through ReLU/LeakyReLU/PReLU (or nothing) before calibrating; writes "
+                "<model>.equalized.onnx, which the cache and ranges.json then refer to");
   cmd->add_option("--exclude", o.exclude, "Node name or regex kept in float (repeatable)");
   cmd->add_option("--activations", o.activations, "int8 (symmetric) | uint8-asymmetric")
       ->capture_default_str();

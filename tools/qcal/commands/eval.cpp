@@ -30,6 +30,7 @@ struct EvalCliOptions {
   double face_nms = 0.3;
   bool sensitivity = false;
   std::size_t sensitivity_samples = 8;
+  int bootstrap = 1000;
   std::string command_line;
 };
 
@@ -106,6 +107,8 @@ int run_eval_command(const EvalCliOptions& c) {
   o.reference_conf = c.reference_conf;
   o.yunet.score_threshold = c.face_score;
   o.yunet.nms_threshold = c.face_nms;
+  o.bootstrap_resamples = c.bootstrap;
+  o.bootstrap_seed = c.common.seed;
   const bool show_progress = !c.common.quiet && stderr_is_tty();
   const eval::EvalResult r = eval::run_eval(o, [&](std::size_t done, std::size_t total) {
     if (show_progress) std::cerr << "\reval: " << done << "/" << total << std::flush;
@@ -197,6 +200,12 @@ Runner register_eval(CLI::App& app) {
                   "Samples for --sensitivity (it runs the model tensors x samples times)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--bootstrap", o->bootstrap,
+                  "With labels: image resamples of the paired bootstrap interval of the "
+                  "mAP50-95 drop (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  add_seed_flag(cmd, o->common);
   add_threads_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
   return [o]() {
