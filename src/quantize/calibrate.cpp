@@ -231,8 +231,8 @@ void check_shard_options(const CalibrateOptions& options, const preprocess::Samp
   const AccuracyOptions& a = options.accuracy;
   if (a.sensitivity || a.max_drop || a.saturation) {
     throw_invalid(
-        "--shard only collects statistics: give --sensitivity, --max-drop and --saturation to "
-        "the reduce step (--from-stats ... --data)");
+        "--shard only collects statistics: give --sensitivity and --max-drop to the reduce step "
+        "(--from-stats ... --data); --saturation needs one run over the data");
   }
 }
 
@@ -277,6 +277,7 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   std::optional<ModelContext> equalized;
   if (options.equalize.enabled) equalized = equalized_context(user_model, options, report, files);
   const ModelContext& model = equalized ? *equalized : user_model;
+  // A map step collects on the model one run calibrates (the equalized one with --equalize).
   if (options.shard) return collect_shard(model, data, options, std::move(report), progress);
   exporter::QdqBuilder builder = make_builder(model, options);
   StatsPrefixes prefixes;

@@ -24,3 +24,10 @@ for n in 1 2 3; do
   PATH="$tmp/bin:$PATH" python3 "$here/run_k8s_jobs.py" --shards "$n" "$root/deploy/k8s"
   compare_outputs "$tmp/one" "$QCAL_WORK" "k8s ($n shards)"
 done
+# The comparison itself fails on a changed byte (so the passes above mean something).
+printf 'x' | dd of="$QCAL_WORK/out/calibration.cache" bs=1 seek=3 conv=notrunc status=none
+if compare_outputs "$tmp/one" "$QCAL_WORK" "self-check" 2>/dev/null; then
+  echo "FAIL: compare_outputs missed a changed byte" >&2
+  exit 1
+fi
+echo "self-check: a changed byte is caught"
