@@ -1,15 +1,9 @@
-// The target table, the shared driver logic (qcal::Error must name the input) and the scratch
-// folder the targets write their input files into.
+// The table of fuzz targets, for the corpus regression test (each libFuzzer executable calls its
+// own reader function directly and links only that reader's module).
 #include "fuzz_targets.hpp"
 
-#include <unistd.h>
-
 #include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <stdexcept>
 
-#include "core/error.hpp"
 #include "fuzz_readers.hpp"
 
 namespace qcal::fuzz {
@@ -29,29 +23,6 @@ constexpr std::array kTargets = {
     Target{"accuracy_json", run_accuracy_json},
 };
 
-// Owns the private folder; its destructor (at exit) removes it with whatever is left.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/qcal-fuzz-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("cannot create a scratch folder from " + pattern);
-    }
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 }  // namespace
 
 std::span<const Target> all_targets() { return kTargets; }
@@ -61,42 +32,6 @@ const Target* find_target(std::string_view name) {
     if (name == t.name) return &t;
   }
   return nullptr;
-}
-
-const std::filesystem::path& scratch_dir() {
-  static const ScratchDir dir;
-  return dir.path();
-}
-
-bool run_target(const Target& target, std::string_view bytes) {
-  try {
-    target.run(bytes);
-    return true;
-  } catch (const Error& e) {
-    // Readers of files must say which file; the in-memory model loader has none to name.
-    if (std::string_view(target.name) != "model_loader") check_error_names_input(target.name, e);
-    return false;
-  }
-}
-
-void check_error_names_input(const char* target, const Error& error) {
-  if (error.describe().find(scratch_dir().string()) == std::string::npos) {
-    throw std::logic_error(std::string("target ") + target +
-                           ": the error does not name the input file: " + error.describe());
-  }
-}
-
-InputFile::InputFile(std::string_view bytes, const std::string& name)
-    : path_(scratch_dir() / name) {
-  std::FILE* f = std::fopen(path_.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error("cannot write " + path_.string());
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  if (std::fclose(f) != 0 || !ok) throw std::runtime_error("cannot write " + path_.string());
-}
-
-InputFile::~InputFile() {
-  std::error_code ec;
-  std::filesystem::remove(path_, ec);
 }
 
 }  // namespace qcal::fuzz

@@ -8,7 +8,6 @@
 #include <sys/vfs.h>
 #endif
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,11 +16,10 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/temp_files.hpp"
 
 namespace qcal {
 namespace {
-std::atomic<unsigned> g_temp_counter{0};
-
 Error io_error(const std::string& what, const std::filesystem::path& path) {
   Error e(ErrorCode::kIo, what + ": " + std::strerror(errno));
   e.with("file", path.string());
@@ -30,19 +28,26 @@ Error io_error(const std::string& what, const std::filesystem::path& path) {
 }  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
-  std::filesystem::path dir = final_path_.parent_path();
-  if (dir.empty()) dir = ".";
-  temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + std::to_string(::getpid()) +
-                      "-" + std::to_string(g_temp_counter.fetch_add(1)));
+  temp_path_ = temp_path_for(final_path_);
+  sweep_stale_temps(temp_path_.parent_path());
+  const TempLock lock;  // registered and created together: a signal never misses it
+  register_temp(temp_path_);
   file_ = std::fopen(temp_path_.c_str(), "wb");
-  if (!file_) throw io_error("cannot create output file", final_path_);
+  if (!file_) {
+    const int err = errno;
+    unregister_temp(temp_path_);
+    errno = err;
+    throw io_error("cannot create output file", final_path_);
+  }
 }
 
 AtomicFile::~AtomicFile() {
   if (file_) std::fclose(file_);
   if (!committed_) {
+    const TempLock lock;
     std::error_code ec;
     std::filesystem::remove(temp_path_, ec);
+    unregister_temp(temp_path_);
   }
 }
 
@@ -92,11 +97,17 @@ void AtomicFile::reserve_space(std::uint64_t bytes) {
 #endif
 }
 
-void AtomicFile::commit() {
-  if (std::fflush(file_) != 0) throw io_error("flush failed", final_path_);
-  int rc = std::fclose(file_);
+void AtomicFile::close() {
+  if (!file_) return;
+  if (std::fflush(file_) != 0) throw io_error("write failed", final_path_);
+  const int rc = std::fclose(file_);
   file_ = nullptr;
   if (rc != 0) throw io_error("close failed", final_path_);
+}
+
+void AtomicFile::commit() {
+  close();
+  const TempLock lock;
   std::error_code ec;
   std::filesystem::rename(temp_path_, final_path_, ec);
   if (ec) {
@@ -104,7 +115,75 @@ void AtomicFile::commit() {
     e.with("file", final_path_.string());
     throw e;
   }
+  unregister_temp(temp_path_);
   committed_ = true;
+}
+
+void commit_together(const std::vector<AtomicFile*>& files) {
+  for (AtomicFile* f : files) f->close();
+  const TempLock lock;
+  for (AtomicFile* f : files) f->commit();
+}
+
+void commit_together(std::initializer_list<AtomicFile*> files) {
+  commit_together(std::vector<AtomicFile*>(files));
+}
+
+AtomicDir::AtomicDir(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
+  if (final_path_.has_relative_path() && final_path_.filename().empty()) {
+    final_path_ = final_path_.parent_path();  // "out/" is the folder out
+  }
+  temp_path_ = temp_path_for(final_path_);
+  sweep_stale_temps(temp_path_.parent_path());
+  const TempLock lock;
+  register_temp(temp_path_);
+  std::error_code ec;
+  std::filesystem::create_directory(temp_path_, ec);
+  if (ec) {
+    unregister_temp(temp_path_);
+    throw Error(ErrorCode::kIo, "cannot create the output folder: " + ec.message())
+        .with("path", final_path_.string());
+  }
+}
+
+AtomicDir::~AtomicDir() {
+  if (committed_) return;
+  const TempLock lock;
+  std::error_code ec;
+  std::filesystem::remove_all(temp_path_, ec);
+  unregister_temp(temp_path_);
+}
+
+// Under one TempLock: the previous folder moves aside (a registered temporary), the new one takes
+// its name, the previous one is removed. A signal's cleanup runs before or after all of it.
+void AtomicDir::commit() {
+  const TempLock lock;
+  std::error_code ec;
+  std::filesystem::path old;
+  if (std::filesystem::exists(std::filesystem::symlink_status(final_path_, ec))) {
+    old = temp_path_for(final_path_);
+    register_temp(old);
+    std::filesystem::rename(final_path_, old, ec);
+    if (ec) {
+      unregister_temp(old);
+      throw Error(ErrorCode::kIo, "cannot move the previous output folder aside: " + ec.message())
+          .with("path", final_path_.string());
+    }
+  }
+  std::filesystem::rename(temp_path_, final_path_, ec);
+  if (ec) {
+    std::error_code back;
+    if (!old.empty()) std::filesystem::rename(old, final_path_, back);
+    if (!old.empty() && !back) unregister_temp(old);
+    throw Error(ErrorCode::kIo, "cannot rename the output folder into place: " + ec.message())
+        .with("path", final_path_.string());
+  }
+  unregister_temp(temp_path_);
+  committed_ = true;
+  if (!old.empty()) {
+    std::filesystem::remove_all(old, ec);
+    unregister_temp(old);
+  }
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {

@@ -17,6 +17,8 @@ const char* error_code_name(ErrorCode code) {
       return "limit";
     case ErrorCode::kNumeric:
       return "numeric";
+    case ErrorCode::kCancelled:
+      return "cancelled";
     case ErrorCode::kInternal:
       return "internal";
   }

@@ -1,9 +1,15 @@
 // File listing helpers implementation.
 #include "core/files.hpp"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "core/error.hpp"
 
@@ -24,6 +30,76 @@ bool has_extension(const fs::path& path, std::span<const std::string_view> exten
   return std::find(extensions_lower.begin(), extensions_lower.end(), ext) != extensions_lower.end();
 }
 
+namespace {
+
+struct FileId {
+  dev_t device;
+  ino_t inode;
+  auto operator<=>(const FileId&) const = default;
+};
+
+struct FoundFile {
+  fs::path path;
+  FileId id;
+};
+
+[[noreturn]] void throw_listing(const std::string& message, const fs::path& path) {
+  Error e(ErrorCode::kIo, message);
+  e.with("path", path.string());
+  throw e;
+}
+
+// The entry names of one folder, sorted byte-wise so the walk is the same on every filesystem.
+std::vector<std::string> folder_entries(const fs::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw_listing(std::string("cannot list folder: ") + std::strerror(errno), dir);
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  const int read_errno = errno;
+  ::closedir(d);
+  if (read_errno != 0) {
+    throw_listing(std::string("cannot list folder: ") + std::strerror(read_errno), dir);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Depth-first walk from root following symbolic links, but entering each real folder (device +
+// inode) once, so a link back to an ancestor (a loop) or a second link to a folder adds nothing.
+// Entries that vanish or are dangling links are skipped; an unreadable folder is an error.
+std::vector<FoundFile> walk_files(const fs::path& root,
+                                  std::span<const std::string_view> extensions_lower) {
+  std::vector<FoundFile> found;
+  std::set<FileId> entered;
+  std::vector<fs::path> pending = {root};
+  struct stat st {};
+  if (::stat(root.c_str(), &st) == 0) entered.insert({st.st_dev, st.st_ino});
+  while (!pending.empty()) {
+    const fs::path dir = std::move(pending.back());
+    pending.pop_back();
+    std::vector<fs::path> subfolders;
+    for (const std::string& name : folder_entries(dir)) {
+      const fs::path path = dir / name;
+      if (::stat(path.c_str(), &st) != 0) continue;  // dangling link, link loop, or gone
+      const FileId id{st.st_dev, st.st_ino};
+      if (S_ISDIR(st.st_mode)) {
+        if (entered.insert(id).second) subfolders.push_back(path);
+      } else if (S_ISREG(st.st_mode) && has_extension(path, extensions_lower)) {
+        found.push_back({path, id});
+      }
+    }
+    // Reversed onto the stack: the first subfolder is walked next.
+    pending.insert(pending.end(), subfolders.rbegin(), subfolders.rend());
+  }
+  return found;
+}
+
+}  // namespace
+
 std::vector<fs::path> list_files(const fs::path& root,
                                  std::span<const std::string_view> extensions_lower) {
   std::error_code ec;
@@ -37,42 +113,15 @@ std::vector<fs::path> list_files(const fs::path& root,
     if (has_extension(root, extensions_lower)) out.push_back(root);
     return out;
   }
-  for (auto it = fs::recursive_directory_iterator(root,
-                                                  fs::directory_options::follow_directory_symlink |
-                                                      fs::directory_options::skip_permission_denied,
-                                                  ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec) && has_extension(it->path(), extensions_lower)) {
-      out.push_back(it->path());
-    }
-  }
-  if (ec) {
-    Error e(ErrorCode::kIo, "cannot list folder: " + ec.message());
-    e.with("path", root.string());
-    throw e;
-  }
-  std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
-    return a.generic_string() < b.generic_string();
+  std::vector<FoundFile> found = walk_files(root, extensions_lower);
+  std::sort(found.begin(), found.end(), [](const FoundFile& a, const FoundFile& b) {
+    return a.path.generic_string() < b.path.generic_string();
   });
-  return out;
-}
-
-std::vector<fs::path> read_list_file(const fs::path& list_path, const fs::path& base_dir) {
-  std::ifstream in(list_path);
-  if (!in) {
-    Error e(ErrorCode::kIo, "cannot open list file");
-    e.with("file", list_path.string());
-    throw e;
-  }
-  std::vector<fs::path> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
-      line.pop_back();
-    std::size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    fs::path p(line.substr(start));
-    out.push_back(p.is_absolute() ? p : base_dir / p);
+  // Each real file once (hard links, or a file reached through two linked folders): under the
+  // first of its names in the sorted order.
+  std::set<FileId> listed;
+  for (FoundFile& f : found) {
+    if (listed.insert(f.id).second) out.push_back(std::move(f.path));
   }
   return out;
 }

@@ -21,14 +21,12 @@ bool has_extension(const std::filesystem::path& path,
                    std::span<const std::string_view> extensions_lower);
 
 // Regular files under root (recursively) whose extension matches, in byte-wise sorted order of
-// their generic path string, so every machine lists them the same. A file root is returned
-// as-is when it matches. Throws kIo when root does not exist.
+// their generic path string, so every machine lists them the same. Symbolic links are followed,
+// but each real folder is entered once and each real file (device + inode) listed once, so a
+// link loop or a second link to a folder adds nothing. A file root is returned as-is when it
+// matches. Throws kIo when root does not exist or a folder under it cannot be read (naming the
+// folder and the reason, e.g. "Permission denied").
 std::vector<std::filesystem::path> list_files(const std::filesystem::path& root,
                                               std::span<const std::string_view> extensions_lower);
-
-// Reads a list file: one path per line; blank lines and lines starting with '#' are skipped;
-// relative paths are resolved against base_dir.
-std::vector<std::filesystem::path> read_list_file(const std::filesystem::path& list_path,
-                                                  const std::filesystem::path& base_dir);
 
 }  // namespace qcal

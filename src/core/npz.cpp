@@ -187,6 +187,11 @@ void NpzWriter::add(const std::string& name, const Tensor& tensor) {
 }
 
 void NpzWriter::finish() {
+  end_archive();
+  file_.commit();
+}
+
+void NpzWriter::end_archive() {
   if (in_array_) end_array();
   const std::uint64_t cd_offset = file_.position();
   std::string cd;
@@ -241,7 +246,6 @@ void NpzWriter::finish() {
   put32(end, 0xFFFFFFFFu);  // the offset is in the ZIP64 record
   put16(end, 0);
   file_.write(end);
-  file_.commit();
 }
 
 namespace {

@@ -29,6 +29,10 @@ class NpzWriter {
   void add(const std::string& name, const Tensor& tensor);
   // Writes the central directory and renames the file into place.
   void finish();
+  // Writes the central directory only: the archive is complete under its temporary name, for
+  // commit_together() with other files of the same output.
+  void end_archive();
+  AtomicFile& file() { return file_; }
 
  private:
   struct Member {

@@ -120,6 +120,15 @@ Tensor Tensor::alias(DType dtype, Shape shape, const Tensor& owner, void* data) 
   return t;
 }
 
+Tensor Tensor::adopt(DType dtype, Shape shape, std::shared_ptr<std::byte> buffer) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = checked_numel(t.shape_, "tensor");
+  t.buffer_ = std::move(buffer);
+  return t;
+}
+
 void Tensor::check_dtype(DType expected) const {
   if (expected != dtype_) {
     throw Error(ErrorCode::kInternal, "tensor of dtype " + std::string(dtype_name(dtype_)) +

@@ -127,6 +127,10 @@ class Tensor {
   // A tensor over memory owned by `owner` (`data` points inside it, at least numel * dtype_size
   // bytes, suitably aligned): the engine places many tensors in one reused arena this way.
   static Tensor alias(DType dtype, Shape shape, const Tensor& owner, void* data);
+  // A tensor over memory the caller owns and keeps alive through `buffer` (the public API's
+  // arrays, numpy buffers): no copy. The memory holds numel * dtype_size bytes, aligned for
+  // the element type.
+  static Tensor adopt(DType dtype, Shape shape, std::shared_ptr<std::byte> buffer);
 
   TensorView view() const { return {dtype_, shape_, raw_data()}; }
   Tensor clone() const;

@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "core/image_file.hpp"
 
 namespace qcal::dataset {
 
@@ -62,12 +63,22 @@ QualityWeights parse_weights(const std::string& text) {
         "resolution, colourfulness), got " +
         std::to_string(values.size()));
   }
-  double sum = 0.0;
+  double largest = 0.0;
   for (double v : values) {
     if (!std::isfinite(v) || v < 0) throw_invalid("--weights must be non-negative numbers");
-    sum += v;
+    largest = std::max(largest, v);
   }
-  if (sum <= 0) throw_invalid("--weights must not all be zero");
+  if (largest <= 0) throw_invalid("--weights must not all be zero");
+  // Weights are relative: scaled to sum to 100 (divided by the largest first, so 1e308 neither
+  // overflows the sum nor a product with a sub-score, and 1e-320 does not underflow). Weights
+  // that already sum to 100, such as the defaults, are kept exactly.
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  if (sum != 100.0) {
+    double scaled_sum = 0.0;
+    for (double& v : values) scaled_sum += (v /= largest);
+    for (double& v : values) v = 100.0 * v / scaled_sum;
+  }
   return {values[0], values[1], values[2], values[3], values[4]};
 }
 
@@ -115,7 +126,7 @@ namespace {
 // is not reused: cv::imdecode leaves a reused destination untouched when the header is bad, so a
 // corrupt file would be scored as the previous image.)
 struct Scratch {
-  std::vector<char> bytes;
+  std::vector<unsigned char> bytes;
   cv::Mat reduced;
   std::vector<std::uint8_t> gray;
 };
@@ -123,52 +134,6 @@ struct Scratch {
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
-}
-
-void read_bytes(const std::filesystem::path& path, std::vector<char>& bytes, std::size_t& size) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw file_error(ErrorCode::kIo, "cannot open image file", path);
-  size = 0;
-  std::error_code ec;
-  const auto expected = std::filesystem::file_size(path, ec);
-  if (!ec && expected > bytes.size()) bytes.resize(static_cast<std::size_t>(expected) + 1);
-  if (bytes.empty()) bytes.resize(1 << 16);
-  for (;;) {
-    size += std::fread(bytes.data() + size, 1, bytes.size() - size, f);
-    if (size < bytes.size()) break;
-    bytes.resize(bytes.size() * 2);  // the file grew, or its size was unknown
-  }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) throw file_error(ErrorCode::kIo, "cannot read image file", path);
-}
-
-// True when a JPEG's entropy-coded data is followed by an end-of-image marker. Searching from
-// the first top-level start-of-scan skips EXIF thumbnails (which end with their own marker);
-// FF D9 cannot occur inside scan data (FF is stuffed as FF 00), and data appended after the
-// image (motion photos) does not matter. libjpeg decodes a truncated file into a grey-padded
-// image with only a warning, so this check is what makes a truncated JPEG an error.
-bool jpeg_has_end_marker(const char* b, std::size_t size) {
-  auto byte = [b](std::size_t i) { return static_cast<unsigned char>(b[i]); };
-  std::size_t i = 2;
-  while (i + 4 <= size) {
-    if (byte(i) != 0xFF) return false;
-    const unsigned marker = byte(i + 1);
-    if (marker == 0xFF) {
-      ++i;
-      continue;
-    }
-    if (marker == 0xDA) break;
-    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-      i += 2;
-      continue;
-    }
-    i += 2 + ((static_cast<std::size_t>(byte(i + 2)) << 8) | byte(i + 3));
-  }
-  for (std::size_t j = i; j + 1 < size; ++j) {
-    if (byte(j) == 0xFF && byte(j + 1) == 0xD9) return true;
-  }
-  return false;
 }
 
 // Reflect-101 border index (the border OpenCV's filters use by default): -1 -> 1, n -> n - 2.
@@ -182,10 +147,11 @@ int reflect101(int i, int n) {
 // Reads, checks and decodes the file, reduced so its long side is near kAnalysisLongSide; fills
 // m's width and height (the full image's, after any EXIF rotation) and analysis_scale.
 cv::Mat decode_for_analysis(const std::filesystem::path& path, Scratch& sc, ImageMeasures& m) {
-  std::size_t size = 0;
-  read_bytes(path, sc.bytes, size);
-  if (size == 0) throw file_error(ErrorCode::kFormat, "image file is empty", path);
-  const std::string header(sc.bytes.data(), std::min<std::size_t>(size, 64 * 1024));
+  // The check every verb applies: readable, not empty, not a truncated JPEG.
+  read_image_file(path, sc.bytes);
+  const std::size_t size = sc.bytes.size();
+  const std::string header(reinterpret_cast<const char*>(sc.bytes.data()),
+                           std::min<std::size_t>(size, 64 * 1024));
   int header_w = 0;
   int header_h = 0;
   const bool have_size = read_image_size(header, header_w, header_h);
@@ -195,9 +161,6 @@ cv::Mat decode_for_analysis(const std::filesystem::path& path, Scratch& sc, Imag
                      "image is " + std::to_string(header_w) + "x" + std::to_string(header_h) +
                          ", larger than the limit of 2^28 pixels",
                      path);
-  }
-  if (is_jpeg && !jpeg_has_end_marker(sc.bytes.data(), size)) {
-    throw file_error(ErrorCode::kFormat, "JPEG is truncated (no end-of-image marker)", path);
   }
   int scale = 1;
   if (have_size) {

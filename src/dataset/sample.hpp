@@ -10,13 +10,15 @@ namespace qcal::dataset {
 
 struct SampleOptions {
   // A folder (searched recursively for images) or a list file (one path per line; '#' comments
-  // and blank lines skipped; relative entries are kept as written).
+  // and blank lines skipped; relative entries are relative to the list's folder, as everywhere).
   std::filesystem::path src;
   std::size_t n = 100;
   std::uint64_t seed = 42;
-  std::filesystem::path relative_to;  // empty: paths as found
-  bool allow_fewer = false;           // n above the candidates: take them all instead of failing
-  std::filesystem::path output;       // empty: only return the lines
+  // Where written paths are relative to. Empty: the output list's folder (so any qcal verb
+  // reading the list finds them), or, with no output file, the working folder.
+  std::filesystem::path relative_to;
+  bool allow_fewer = false;      // n above the candidates: take them all instead of failing
+  std::filesystem::path output;  // empty: only return the lines
 };
 
 struct SampleResult {

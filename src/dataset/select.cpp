@@ -207,6 +207,13 @@ std::vector<std::size_t> choose(const std::vector<double>& scores,
   return out;
 }
 
+fs::path holdout_dir_of(const SelectOptions& options) {
+  if (!options.holdout_dir.empty()) return options.holdout_dir;
+  fs::path out = options.out_dir;
+  if (!out.has_filename()) out = out.parent_path();  // "calib/" -> "calib"
+  return out.parent_path() / (out.filename().string() + "_holdout");
+}
+
 namespace {
 
 void check_scoring_options(const SelectOptions& options) {
@@ -226,6 +233,70 @@ void check_choice_options(const SelectOptions& options) {
   if (!(options.threshold >= 0 && options.threshold <= 100)) {
     throw_invalid("--threshold must be in 0..100");
   }
+}
+
+// `inner` relative to `outer` when it is inside it (or is it: "."); "" otherwise.
+std::string nested_in(const fs::path& inner, const fs::path& outer) {
+  const std::string rel =
+      fs::weakly_canonical(inner).lexically_relative(fs::weakly_canonical(outer)).generic_string();
+  return !rel.empty() && rel.rfind("..", 0) != 0 ? rel : std::string();
+}
+
+// The images under SRC_DIR, without those in an OUT_DIR or held-out folder inside it (earlier
+// selections: never score those copies again).
+std::vector<fs::path> list_sources(const SelectOptions& options) {
+  std::vector<std::string> skip;
+  for (const fs::path& dir : {options.out_dir, holdout_dir_of(options)}) {
+    if (auto rel = nested_in(dir, options.src_dir); !rel.empty()) skip.push_back(rel);
+  }
+  std::vector<fs::path> files;
+  for (auto& f : list_files(options.src_dir, kImageExtensions)) {
+    const std::string rel = f.lexically_relative(options.src_dir).generic_string();
+    const bool inside = std::any_of(skip.begin(), skip.end(), [&](const std::string& s) {
+      return s == "." || rel.rfind(s + "/", 0) == 0;
+    });
+    if (!inside) files.push_back(std::move(f));
+  }
+  return files;
+}
+
+// The held-out folder's check (holdout > 0): distinct from OUT_DIR and neither inside the other.
+std::vector<fs::path> prepare_holdout(const SelectOptions& options) {
+  if (options.holdout == 0) return {};
+  const fs::path dir = holdout_dir_of(options);
+  if (!nested_in(dir, options.out_dir).empty() || !nested_in(options.out_dir, dir).empty()) {
+    Error e(ErrorCode::kInvalidArgument,
+            "the held-out folder must be outside the output folder (and not contain it): "
+            "calibration would read the held-out images");
+    e.with("path", dir.string()).with("output", options.out_dir.string());
+    throw e;
+  }
+  return prepare_holdout_dir(dir);
+}
+
+// --holdout N: N readable images, a seeded uniform draw over all of them (before selection, so
+// the split stands for the data, not for what selection leaves), marked held out. The draw uses
+// its own stream (seed ^ "holdout") so the selection's draws keep their meaning.
+void draw_holdout(const SelectOptions& options, SelectReport& report) {
+  if (options.holdout == 0) return;
+  if (options.holdout >= report.readable) {
+    Error e(ErrorCode::kInvalidArgument,
+            "--holdout " + std::to_string(options.holdout) + " leaves nothing to select from: " +
+                std::to_string(report.readable) + " images are readable");
+    e.with("path", options.src_dir.string());
+    throw e;
+  }
+  std::vector<std::size_t> readable;
+  for (std::size_t i = 0; i < report.images.size(); ++i) {
+    if (report.images[i].readable) readable.push_back(i);
+  }
+  constexpr std::uint64_t kHoldoutStream = 0x686f6c646f7574ULL;  // "holdout"
+  Rng rng(options.seed ^ kHoldoutStream);
+  for (std::size_t k : sample_indices(readable.size(), options.holdout, rng)) {
+    report.images[readable[k]].held_out = true;
+  }
+  report.held_out = options.holdout;
+  report.holdout_dir = holdout_dir_of(options);
 }
 
 // The sorted image listing of src_dir, less an OUT_DIR inside it (earlier selections: never
@@ -273,10 +344,24 @@ std::vector<ScoredImage> score_files(const SelectOptions& options,
   return images;
 }
 
-[[noreturn]] void throw_none_readable(const SelectOptions& options, std::size_t found) {
-  Error e(ErrorCode::kInvalidArgument,
-          found == 0 ? "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)"
-                     : "none of the " + std::to_string(found) + " images could be read");
+// No image scored: the error gives each image's reason, as the skipped lines do when some are
+// readable (the first few, then a count).
+[[noreturn]] void throw_none_readable(const SelectOptions& options, const SelectReport& report) {
+  const std::size_t found = report.images.size();
+  if (found == 0) {
+    Error e(ErrorCode::kInvalidArgument,
+            "no images found (looked for .jpg .jpeg .png .bmp .tif .tiff .webp)");
+    e.with("path", options.src_dir.string());
+    throw e;
+  }
+  constexpr std::size_t kShown = 10;
+  std::string message = "none of the " + std::to_string(found) + " images could be read:";
+  for (std::size_t i = 0; i < found && i < kShown; ++i) {
+    const ScoredImage& img = report.images[i];
+    message += "\n  " + (img.path.empty() ? img.relative : img.path.string()) + ": " + img.error;
+  }
+  if (found > kShown) message += "\n  ... and " + std::to_string(found - kShown) + " more";
+  Error e(ErrorCode::kInvalidArgument, message);
   e.with("path", options.src_dir.string());
   throw e;
 }
@@ -307,19 +392,21 @@ void handle_shortfall(const SelectOptions& options, const std::vector<double>& r
 // Threshold, strategy and outputs on scored images (report.images, in listing order); the
 // same for one machine and for the reduce of shards. Descriptors are moved into one table.
 void finish_selection(const SelectOptions& options, SelectReport& report,
-                      const std::vector<fs::path>& previous) {
+                      const std::vector<fs::path>& previous,
+                      const std::vector<fs::path>& previous_holdout) {
+  for (const auto& img : report.images) report.readable += img.readable ? 1 : 0;
+  if (report.readable == 0) throw_none_readable(options, report);
+  draw_holdout(options, report);
   std::vector<std::size_t> candidates;
   std::vector<double> readable_totals;
   for (std::size_t i = 0; i < report.images.size(); ++i) {
     auto& img = report.images[i];
-    if (!img.readable) continue;
-    ++report.readable;
+    if (!img.readable || img.held_out) continue;
     readable_totals.push_back(img.total);
     img.passed = img.total >= options.threshold;
     if (img.passed) candidates.push_back(i);
   }
   report.passed = candidates.size();
-  if (report.readable == 0) throw_none_readable(options, report.images.size());
   if (candidates.size() < options.n) {
     handle_shortfall(options, readable_totals, candidates.size(), report);
   }
@@ -352,6 +439,7 @@ void finish_selection(const SelectOptions& options, SelectReport& report,
   }
   report.selected = chosen.size();
   write_selection(options, report, previous);
+  if (options.holdout > 0) write_holdout(options, report, previous_holdout);
 }
 
 Error scores_error(const std::string& message, const fs::path& file) {
@@ -465,6 +553,7 @@ SelectReport select_from_scores(SelectOptions options, const std::vector<fs::pat
   options.input_width = first.input_width;
   options.input_height = first.input_height;
   const auto previous = prepare_out_dir(options.out_dir);
+  const auto previous_holdout = prepare_holdout(options);
   SelectReport report;
   check_alloc(first.listed * sizeof(ScoredImage), "the images of the scores files");
   report.images.reserve(first.listed);
@@ -474,7 +563,7 @@ SelectReport select_from_scores(SelectOptions options, const std::vector<fs::pat
       report.images.push_back(std::move(img));
     });
   }
-  finish_selection(options, report, previous);
+  finish_selection(options, report, previous, previous_holdout);
   return report;
 }
 
@@ -484,11 +573,12 @@ SelectReport select_calibration_set(const SelectOptions& options,
   check_scoring_options(options);
   // Refuses a folder with unrelated files before any work.
   const auto previous = prepare_out_dir(options.out_dir);
-  const std::vector<fs::path> files = list_images(options.src_dir, options.out_dir);
+  const auto previous_holdout = prepare_holdout(options);
+  const std::vector<fs::path> files = list_sources(options);
   SelectReport report;
   report.images = score_files(options, files, {0, files.size()},
                               options.strategy == Strategy::kDiverse, progress);
-  finish_selection(options, report, previous);
+  finish_selection(options, report, previous, previous_holdout);
   return report;
 }
 
@@ -502,7 +592,10 @@ std::string reproduce_select_command(const SelectOptions& o) {
          fmt("%g", o.threshold) + " --seed " + std::to_string(o.seed) + " --strategy " +
          strategy_name(o.strategy) + " --weights " + weights + " --input-size " +
          std::to_string(o.input_width) + " " + std::to_string(o.input_height) +
-         (o.link ? " --link" : "") + (o.allow_fewer ? " --allow-fewer" : "");
+         (o.link ? " --link" : "") + (o.allow_fewer ? " --allow-fewer" : "") +
+         (o.holdout > 0 ? " --holdout " + std::to_string(o.holdout) + " --holdout-dir " +
+                              shell_quote(holdout_dir_of(o).string())
+                        : std::string());
 }
 
 }  // namespace qcal::dataset

@@ -34,6 +34,10 @@ struct SelectOptions {
   int input_height = 640;
   bool link = false;         // symbolic links instead of copies
   bool allow_fewer = false;  // select all that pass when fewer than n do
+  // A held-out split: `holdout` readable images drawn (seeded, uniformly, before selection, so
+  // they stand for the data as a whole) into holdout_dir; the selection never sees them.
+  std::size_t holdout = 0;
+  std::filesystem::path holdout_dir;  // empty: OUT_DIR with "_holdout" appended
   int threads = 1;
   // For OUT_DIR/README.md: the command line that reproduces the set (empty:
   // reproduce_select_command), and where it was run.
@@ -54,15 +58,21 @@ struct ScoredImage {
   std::vector<std::uint8_t> descriptor;  // the diverse strategy's thumbnail (image_quality.hpp)
   bool passed = false;                   // total >= threshold
   bool selected = false;
-  std::string reason;  // why it was selected
-  std::string output;  // file name in out_dir
+  bool held_out = false;  // drawn into the held-out split (never a candidate)
+  std::string reason;     // why it was selected
+  std::string output;     // file name in out_dir (held out: in the held-out folder)
 };
+
+// The held-out folder of `options` (holdout_dir, or OUT_DIR + "_holdout").
+std::filesystem::path holdout_dir_of(const SelectOptions& options);
 
 struct SelectReport {
   std::vector<ScoredImage> images;  // sorted by path
   std::size_t readable = 0;
   std::size_t passed = 0;
   std::size_t selected = 0;
+  std::size_t held_out = 0;
+  std::filesystem::path holdout_dir;  // where the held-out split was written (holdout > 0)
   bool fewer_than_requested = false;
   std::string shortfall_message;  // set when fewer than n passed (and allow_fewer)
   std::filesystem::path analysis_path;

@@ -14,6 +14,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/temp_files.hpp"
 
 namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
@@ -24,6 +25,7 @@ namespace {
 
 constexpr const char* kAnalysisName = "calibration_analysis.json";
 constexpr const char* kReadmeName = "README.md";
+constexpr const char* kHoldoutName = "holdout.json";
 
 // Scores are written rounded to 4 decimals: enough to rank, stable to read.
 double round4(double v) { return std::round(v * 1e4) / 1e4; }
@@ -40,19 +42,23 @@ Error dir_error(const std::string& message, const fs::path& path) {
   return e;
 }
 
+// The link is made under a registered temporary name (core/temp_files.hpp) and renamed.
 void link_atomic(const fs::path& target, const fs::path& link_path) {
-  const fs::path tmp = link_path.parent_path() /
-                       ("." + link_path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  const fs::path tmp = temp_path_for(link_path);
+  const TempLock lock;
+  register_temp(tmp);
   std::error_code ec;
-  fs::remove(tmp, ec);
   fs::create_symlink(target, tmp, ec);
   if (!ec) fs::rename(tmp, link_path, ec);
   if (ec) {
-    fs::remove(tmp);
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    unregister_temp(tmp);
     Error e(ErrorCode::kIo, "cannot create symbolic link: " + ec.message());
     e.with("file", link_path.string());
     throw e;
   }
+  unregister_temp(tmp);
 }
 
 // Quantile by linear interpolation between closest ranks (numpy's default), on sorted values.
@@ -106,12 +112,15 @@ ordered_json analysis_json(const SelectOptions& o, const SelectReport& r) {
   p["input_size"] = {o.input_width, o.input_height};
   p["link"] = o.link;
   p["allow_fewer"] = o.allow_fewer;
+  p["holdout"] = o.holdout;
+  if (o.holdout > 0) p["holdout_dir"] = holdout_dir_of(o).generic_string();
   j["parameters"] = p;
 
   ordered_json counts;
   counts["images_found"] = r.images.size();
   counts["readable"] = r.readable;
   counts["unreadable"] = r.images.size() - r.readable;
+  counts["held_out"] = r.held_out;
   counts["passed_threshold"] = r.passed;
   counts["selected"] = r.selected;
   j["counts"] = counts;
@@ -178,6 +187,10 @@ ordered_json image_json(const ScoredImage& img) {
   e["total"] = round4(img.total);
   e["passed"] = img.passed;
   e["selected"] = img.selected;
+  if (img.held_out) {
+    e["held_out"] = true;
+    e["held_out_output"] = img.output;
+  }
   if (img.selected) {
     e["reason"] = img.reason;
     e["output"] = img.output;
@@ -242,6 +255,11 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
        std::to_string(r.readable) + " readable, " + std::to_string(r.passed) +
        " scoring at least " + fmt1(o.threshold) + " of 100.\n\n";
   if (r.fewer_than_requested) s += "Fewer than requested: " + r.shortfall_message + ".\n\n";
+  if (r.held_out > 0) {
+    s += std::to_string(r.held_out) + " other images, a seeded uniform draw over all readable " +
+         "images made before selection, are held out in `" + r.holdout_dir.generic_string() +
+         "` (listed in its holdout.json) to evaluate on: the selection never saw them.\n\n";
+  }
   s += "## How it was made\n\n";
   s += "- Quality score 0-100, the weighted mean of five sub-scores: sharpness " +
        fmt1(o.weights.sharpness) + ", brightness " + fmt1(o.weights.brightness) + ", contrast " +
@@ -266,7 +284,12 @@ std::string readme_text(const SelectOptions& o, const SelectReport& r) {
 
 }  // namespace
 
-std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
+namespace {
+
+// A folder qcal may write a result into: created, or empty, or holding only a previous result
+// (the manifest, the `extra` names, and the "output" of each entry of the manifest's `key`).
+std::vector<fs::path> prepare_result_dir(const fs::path& out_dir, const char* manifest,
+                                         const char* key, std::set<std::string> ours) {
   if (out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec)) {
@@ -284,23 +307,22 @@ std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
   std::vector<fs::path> entries;
   for (const auto& entry : fs::directory_iterator(out_dir)) entries.push_back(entry.path());
   if (entries.empty()) return {};
-  std::set<std::string> ours = {kAnalysisName, kReadmeName};
-  const fs::path analysis = out_dir / kAnalysisName;
-  if (fs::is_regular_file(analysis)) {
+  ours.insert(manifest);
+  const fs::path listing = out_dir / manifest;
+  if (fs::is_regular_file(listing)) {
     try {
-      auto j = parse_json(read_file(analysis), analysis.string());
-      for (const auto& s : j.at("selected")) ours.insert(s.at("output").get<std::string>());
+      auto j = parse_json(read_file(listing), listing.string());
+      for (const auto& s : j.at(key)) ours.insert(s.at("output").get<std::string>());
     } catch (const std::exception&) {
-      throw dir_error(
-          "the output folder holds a calibration_analysis.json qcal cannot read; "
-          "choose another folder or empty it",
-          out_dir);
+      throw dir_error(std::string("the output folder holds a ") + manifest +
+                          " qcal cannot read; choose another folder or empty it",
+                      out_dir);
     }
   }
   for (const auto& p : entries) {
     if (!ours.count(p.filename().string())) {
       Error e(ErrorCode::kInvalidArgument,
-              "the output folder is not empty and does not hold only a previous qcal selection; "
+              "the output folder is not empty and does not hold only a previous qcal result; "
               "choose another folder or empty it");
       e.with("path", out_dir.string()).with("file", p.filename().string());
       throw e;
@@ -309,31 +331,73 @@ std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
   return entries;
 }
 
-void write_selection(const SelectOptions& options, SelectReport& report,
-                     const std::vector<fs::path>& previous) {
-  for (const auto& p : previous) fs::remove(p);
-  // Output names: the file name, or the relative path with '/' -> '__' when two selected files
-  // share a name (image folders such as LFW reuse names across subfolders).
+// Output names: the file name, or the relative path with '/' -> '__' when two files of the set
+// share a name (image folders such as LFW reuse names across subfolders) or one would take a
+// manifest's name. Then the copies or links.
+void write_images(const SelectOptions& options, SelectReport& report, bool held_out,
+                  const fs::path& dir) {
   std::map<std::string, int> name_count;
+  const auto in_set = [&](const ScoredImage& img) {
+    return held_out ? img.held_out : img.selected;
+  };
   for (const auto& img : report.images) {
-    if (img.selected) name_count[img.path.filename().string()]++;
+    if (in_set(img)) name_count[img.path.filename().string()]++;
   }
   for (auto& img : report.images) {
-    if (!img.selected) continue;
+    if (!in_set(img)) continue;
     std::string name = img.path.filename().string();
-    if (name_count[name] > 1 || name == kAnalysisName || name == kReadmeName) {
+    if (name_count[name] > 1 || name == kAnalysisName || name == kReadmeName ||
+        name == kHoldoutName) {
       name = img.relative;
       std::size_t pos = 0;
       while ((pos = name.find('/', pos)) != std::string::npos) name.replace(pos, 1, "__");
     }
     img.output = name;
-    const fs::path dest = options.out_dir / name;
+    const fs::path dest = dir / name;
     if (options.link) {
       link_atomic(fs::absolute(img.path), dest);
     } else {
       write_file_atomic(dest, read_file(img.path));
     }
   }
+}
+
+}  // namespace
+
+std::vector<fs::path> prepare_out_dir(const fs::path& out_dir) {
+  return prepare_result_dir(out_dir, kAnalysisName, "selected", {kReadmeName});
+}
+
+std::vector<fs::path> prepare_holdout_dir(const fs::path& dir) {
+  return prepare_result_dir(dir, kHoldoutName, "images", {});
+}
+
+void write_holdout(const SelectOptions& options, SelectReport& report,
+                   const std::vector<fs::path>& previous) {
+  for (const auto& p : previous) fs::remove(p);
+  write_images(options, report, true, report.holdout_dir);
+  ordered_json j;
+  j["tool"] = "qcal select --holdout";
+  j["qcal_version"] = QCAL_VERSION;
+  j["source"] = options.src_dir.generic_string();
+  j["calibration_set"] = options.out_dir.generic_string();
+  j["seed"] = options.seed;
+  j["count"] = report.held_out;
+  j["rule"] =
+      "a seeded uniform draw over all readable images, made before selection; the calibration "
+      "set is chosen from the others";
+  ordered_json images = ordered_json::array();
+  for (const auto& img : report.images) {
+    if (img.held_out) images.push_back({{"path", img.relative}, {"output", img.output}});
+  }
+  j["images"] = images;
+  write_file_atomic(report.holdout_dir / kHoldoutName, j.dump(2) + "\n");
+}
+
+void write_selection(const SelectOptions& options, SelectReport& report,
+                     const std::vector<fs::path>& previous) {
+  for (const auto& p : previous) fs::remove(p);
+  write_images(options, report, false, options.out_dir);
   report.analysis_path = options.out_dir / kAnalysisName;
   write_analysis(report.analysis_path, options, report);
   report.readme_path = options.out_dir / kReadmeName;

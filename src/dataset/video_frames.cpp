@@ -18,6 +18,8 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/output_paths.hpp"
+#include "dataset/frames_dir.hpp"
 #include "dataset/parallel.hpp"
 #include "dataset/video_reader.hpp"
 
@@ -471,25 +473,11 @@ std::string frames_csv_name(const std::optional<Shard>& shard) {
          ".csv";
 }
 
-FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn& progress) {
-  validate_sampling(options.sampling);
-  if (options.jpeg_quality < 0 || options.jpeg_quality > 100) {
-    throw_invalid("--jpeg-quality must be in 0..100");
-  }
-  if (options.out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
-  auto videos = list_videos(options.inputs);
-  if (options.shard) {
-    const ShardRange r = shard_range(*options.shard, videos.size());
-    videos = std::vector<fs::path>(videos.begin() + static_cast<std::ptrdiff_t>(r.begin),
-                                   videos.begin() + static_cast<std::ptrdiff_t>(r.end));
-  }
-  std::error_code ec;
-  fs::create_directories(options.out_dir, ec);
-  if (ec || !fs::is_directory(options.out_dir)) {
-    Error e(ErrorCode::kIo, "cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    e.with("path", options.out_dir.string());
-    throw e;
-  }
+namespace {
+
+// Extracts every video's frames into options.out_dir (one video per task) and lists them.
+FramesReport extract_videos(const FramesOptions& options, const std::vector<fs::path>& videos,
+                            const FramesProgressFn& progress) {
   FramesReport report;
   report.videos.resize(videos.size());
   for (std::size_t i = 0; i < videos.size(); ++i) {
@@ -509,8 +497,47 @@ FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn
       report.videos[i].records.push_back(std::move(r));
     }
   });
+  return report;
+}
+
+// A shard's block of the sorted video list. Shards share one output folder (their frame names
+// differ by video), so a sharded run writes into it file by file (each file atomic) instead of
+// replacing the folder, and names its list frames.shard-I-of-N.csv.
+FramesReport extract_shard(const FramesOptions& options, std::vector<fs::path> videos,
+                           const FramesProgressFn& progress) {
+  const ShardRange r = shard_range(*options.shard, videos.size());
+  videos = std::vector<fs::path>(videos.begin() + static_cast<std::ptrdiff_t>(r.begin),
+                                 videos.begin() + static_cast<std::ptrdiff_t>(r.end));
+  create_output_dir(options.out_dir);
+  FramesReport report = extract_videos(options, videos, progress);
   report.csv_path = options.out_dir / frames_csv_name(options.shard);
   write_csv(report.csv_path, report.videos);
+  return report;
+}
+
+}  // namespace
+
+FramesReport extract_frames(const FramesOptions& options, const FramesProgressFn& progress) {
+  validate_sampling(options.sampling);
+  if (options.jpeg_quality < 0 || options.jpeg_quality > 100) {
+    throw_invalid("--jpeg-quality must be in 0..100");
+  }
+  if (options.out_dir.empty()) throw_invalid("an output folder is required (-o OUT_DIR)");
+  const auto videos = list_videos(options.inputs);
+  if (options.shard) return extract_shard(options, videos, progress);
+  // The frames go into a new folder beside the output that replaces it in one rename at the end
+  // (an earlier run's frames leave with it; anything else there is refused first).
+  check_frames_out_dir(options.out_dir);
+  std::error_code ec;
+  const fs::path out_dir = fs::weakly_canonical(fs::absolute(options.out_dir), ec);
+  create_output_dir(out_dir.parent_path());
+  AtomicDir dir(out_dir);
+  FramesOptions staged = options;
+  staged.out_dir = dir.path();
+  FramesReport report = extract_videos(staged, videos, progress);
+  write_csv(dir.path() / frames_csv_name(std::nullopt), report.videos);
+  dir.commit();
+  report.csv_path = options.out_dir / frames_csv_name(std::nullopt);
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "eval/class_names.hpp"
 #include "eval/labels.hpp"
 #include "eval/samples.hpp"
 
@@ -81,12 +82,21 @@ struct TaskState {
   std::optional<CocoDataset> coco;
   bool yolo_labels = false;
   std::vector<ImageDetections> det_fp32, det_int8;  // scored detections + reference per image
+  // With labels: INT8's detections against FP32's above reference_conf (agreement).
+  std::vector<ImageDetections> det_int8_vs_fp32;
   FaceMatcher faces_agree{0.5}, faces_fp32_gt{0.5}, faces_int8_gt{0.5};
   // YOLO: the objects a deployed model reports (score above reference_conf), matched per class.
   FaceMatcher objects_agree{0.5}, objects_fp32_gt{0.5}, objects_int8_gt{0.5};
   std::vector<std::vector<float>> emb_fp32, emb_int8;
   std::vector<std::string> names;
   std::vector<double> cosines;
+  // What the labels gave, so labels that cannot measure anything are an error, not mAP 0.
+  std::size_t labelled_samples = 0;      // samples with a label file (YOLO) or COCO entry
+  std::size_t label_objects = 0;         // non-crowd ground-truth boxes
+  std::size_t known_class_objects = 0;   // ... whose class the model predicts
+  std::int64_t model_classes = 0;        // YOLO: classes in the model's output
+  std::optional<OverlapCheck> overlap;   // against calibration_samples.json
+  std::vector<std::string> class_names;  // --names, else the COCO labels' categories
 
   explicit TaskState(const EvalOptions& options)
       : o(options),
@@ -96,6 +106,7 @@ struct TaskState {
         objects_agree(options.face_iou),
         objects_fp32_gt(options.face_iou),
         objects_int8_gt(options.face_iou) {
+    if (!o.names.empty()) class_names = read_class_names(o.names);
     if (o.labels.empty()) return;
     if (o.task != Task::kYolo && o.task != Task::kYunet) {
       throw Error(ErrorCode::kInvalidArgument, "--labels applies to the yolo and yunet tasks");
@@ -104,6 +115,7 @@ struct TaskState {
       yolo_labels = true;
     } else if (std::filesystem::is_regular_file(o.labels)) {
       coco = read_coco_instances(o.labels);
+      if (class_names.empty()) class_names = coco->category_names;
     } else {
       throw Error(ErrorCode::kIo, "labels not found (a YOLO labels folder or a COCO .json)")
           .with("file", o.labels.string());
@@ -112,7 +124,17 @@ struct TaskState {
 
   bool has_labels() const { return yolo_labels || coco.has_value(); }
 
-  std::vector<GroundTruthBox> labels_for(const EvalSample& s) const {
+  std::vector<GroundTruthBox> labels_for(const EvalSample& s) {
+    std::vector<GroundTruthBox> boxes = read_labels(s);
+    for (const GroundTruthBox& g : boxes) {
+      if (g.crowd) continue;
+      ++label_objects;
+      if (o.task != Task::kYolo || g.class_id < model_classes) ++known_class_objects;
+    }
+    return boxes;
+  }
+
+  std::vector<GroundTruthBox> read_labels(const EvalSample& s) {
     if (!s.geometry) {
       throw Error(ErrorCode::kInvalidArgument,
                   "labels need the image's place in the network input: give images with a "
@@ -120,8 +142,10 @@ struct TaskState {
           .with("image", s.name);
     }
     if (yolo_labels) {
-      return read_yolo_labels(o.labels, std::filesystem::path(s.name).stem().string(),
-                              s.geometry->image_w, s.geometry->image_h);
+      const std::string stem = std::filesystem::path(s.name).stem().string();
+      std::error_code ec;
+      if (std::filesystem::exists(o.labels / (stem + ".txt"), ec)) ++labelled_samples;
+      return read_yolo_labels(o.labels, stem, s.geometry->image_w, s.geometry->image_h);
     }
     const CocoImage* im = coco->find(s.name);
     if (!im) {
@@ -135,7 +159,32 @@ struct TaskState {
                                                    std::to_string(im->height) + ")")
           .with("image", s.name);
     }
+    ++labelled_samples;
     return im->ground_truth;
+  }
+
+  // Labels that match no image, hold no objects, or only classes the model does not predict
+  // would give mAP 0 (or undefined) that reads as a result: each is an error.
+  void check_labels_measure(std::size_t samples) const {
+    const std::string of = " of the " + std::to_string(samples) + " images evaluated";
+    if (labelled_samples == 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "no label matches any" + of +
+                      " (YOLO labels are looked up as <image name>.txt in the labels folder)")
+          .with("file", o.labels.string());
+    }
+    if (label_objects == 0) {
+      throw Error(ErrorCode::kInvalidArgument, "the labels hold no ground-truth objects for any" +
+                                                   of + ": accuracy against them is undefined")
+          .with("file", o.labels.string());
+    }
+    if (known_class_objects == 0) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "none of the " + std::to_string(label_objects) +
+                      " labelled objects has a class id the model predicts (0.." +
+                      std::to_string(model_classes - 1) + ")")
+          .with("file", o.labels.string());
+    }
   }
 
   static std::vector<GroundTruthBox> as_reference(const std::vector<Detection>& dets,
@@ -148,6 +197,7 @@ struct TaskState {
   }
 
   void add_yolo(const EvalSample& s, const Tensor& out_fp32, const Tensor& out_int8) {
+    model_classes = yolo_num_classes(out_fp32.view());
     auto a = decode_yolo(out_fp32.view(), o.yolo);
     auto b = decode_yolo(out_int8.view(), o.yolo);
     if (s.geometry) {
@@ -160,6 +210,7 @@ struct TaskState {
     if (has_labels()) {
       match_per_class(objects_fp32_gt, ref, a, o.reference_conf);
       match_per_class(objects_int8_gt, ref, b, o.reference_conf);
+      if (o.task == Task::kYolo) det_int8_vs_fp32.push_back({b, as_reference(a, o.reference_conf)});
     }
     det_fp32.push_back({std::move(a), ref});
     det_int8.push_back({std::move(b), std::move(ref)});
@@ -265,7 +316,7 @@ std::unique_ptr<SampleSource> open_eval_source(const EvalOptions& o, const engin
   request.recipe = o.recipe;
   request.size_wh = o.size_wh;
   request.limit = static_cast<std::int64_t>(o.limit);
-  auto source = open_samples(request, fp32, o.fp32_model.string());
+  auto source = open_samples(request, fp32, o.fp32_model.string(), o.seed);
   if (source->size() == 0) throw Error(ErrorCode::kInvalidArgument, "the data holds no samples");
   if (!o.labels.empty() && !source->has_images()) {
     throw Error(ErrorCode::kInvalidArgument,
@@ -325,6 +376,34 @@ void add_to_task(TaskState& task, Task kind, const EvalSample& s,
   }
 }
 
+// The last sample's detections on its thumbnail: what a deployed model reports (YOLO: score
+// above reference_conf; YuNet: the decoded faces), at most kMaxBoxes per model by score.
+void add_boxes(const EvalOptions& o, const TaskState& task, const EvalSample& s,
+               ReportThumbnail& t) {
+  constexpr std::size_t kMaxBoxes = 30;
+  const float min_score = o.task == Task::kYolo ? o.reference_conf : 0.0f;
+  const Tensor& in = s.inputs.begin()->second;
+  t.boxes_on_source = s.geometry.has_value();
+  t.source_w = s.geometry ? s.geometry->image_w : static_cast<int>(in.shape().back());
+  t.source_h =
+      s.geometry ? s.geometry->image_h : static_cast<int>(in.shape()[in.shape().size() - 2]);
+  for (const bool int8 : {false, true}) {
+    std::vector<Detection> d = (int8 ? task.det_int8 : task.det_fp32).back().detections;
+    std::erase_if(d, [&](const Detection& x) { return !(x.score > min_score); });
+    std::stable_sort(d.begin(), d.end(),
+                     [](const Detection& a, const Detection& b) { return a.score > b.score; });
+    if (d.size() > kMaxBoxes) d.resize(kMaxBoxes);
+    for (const Detection& x : d) {
+      const std::size_t id = static_cast<std::size_t>(x.class_id);
+      std::string label = id < task.class_names.size() && !task.class_names[id].empty()
+                              ? task.class_names[id]
+                              : std::to_string(x.class_id);
+      label += " " + format_number(x.score, 2);
+      t.boxes.push_back({x.box.x1, x.box.y1, x.box.x2, x.box.y2, std::move(label), int8});
+    }
+  }
+}
+
 // Samples [first, first + count) through both models, into the comparators and the task.
 void evaluate_chunk(const EvalOptions& o, SampleSource& source, std::size_t first,
                     std::size_t count, ModelRunner& fp32, ModelRunner& int8,
@@ -343,11 +422,18 @@ void evaluate_chunk(const EvalOptions& o, SampleSource& source, std::size_t firs
   const std::vector<TensorMap> out_b = int8.run(in_int8);
   for (std::size_t k = 0; k < count; ++k) {
     const EvalSample& s = samples[k];
+    if (task.overlap) {
+      const Tensor& in = s.inputs.begin()->second;
+      task.overlap->add(s.name, s.file, in.raw_data(), static_cast<std::size_t>(in.nbytes()));
+    }
     std::map<std::string, Tensor> a, b;  // by FP32 output name
     compare_outputs(s, out_a[k], out_b[k], output_pairs, comparators, a, b);
     add_to_task(task, o.task, s, a, b, output_pairs[0].first);
     if (first + k >= o.thumbnails) continue;
-    if (auto t = sample_thumbnail(s)) r.thumbnails.push_back(std::move(*t));
+    if (auto t = sample_thumbnail(s)) {
+      if (o.task == Task::kYolo || o.task == Task::kYunet) add_boxes(o, task, s, *t);
+      r.thumbnails.push_back(std::move(*t));
+    }
   }
 }
 
@@ -381,8 +467,9 @@ void yunet_face_metrics(const TaskState& task, EvalResult& r) {
 }
 
 void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& r) {
+  if (task.has_labels()) task.check_labels_measure(task.det_fp32.size());
   r.reference = task.has_labels() ? "labels" : "fp32";
-  if (task.coco && o.task == Task::kYolo) r.class_names = task.coco->category_names;
+  if (o.task == Task::kYolo) r.class_names = task.class_names;
   const MapMatches matches_fp32(task.det_fp32), matches_int8(task.det_int8);
   r.map_fp32 = matches_fp32.accumulate();
   r.map_int8 = matches_int8.accumulate();
@@ -394,6 +481,7 @@ void detection_metrics(const EvalOptions& o, const TaskState& task, EvalResult& 
   r.metrics.push_back({"map50_95", "mAP50-95", r.map_fp32->map50_95, r.map_int8->map50_95, true});
   r.metrics.push_back({"map50", "mAP50", r.map_fp32->map50, r.map_int8->map50, true});
   r.primary_metric = "map50_95";
+  if (!task.det_int8_vs_fp32.empty()) r.map_int8_vs_fp32 = evaluate_map(task.det_int8_vs_fp32);
   if (o.task == Task::kYolo) yolo_object_metrics(o, task, r);
   if (o.task == Task::kYunet) yunet_face_metrics(task, r);
   if (std::isnan(r.map_int8->map50_95)) {
@@ -456,6 +544,11 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32, ModelRunner& int8,
   }
   auto source = open_eval_source(o, fp32.model());
   TaskState task(o);
+  if (o.check_calibration_overlap && fp32.model().inputs().size() == 1) {
+    if (auto calibration = read_calibration_samples(o.int8_model)) {
+      task.overlap.emplace(std::move(*calibration));
+    }
+  }
   std::vector<TensorComparator> comparators(output_pairs.size());
   const std::size_t total = source->size();
   const std::size_t chunk = std::max<std::size_t>(1, o.chunk);
@@ -470,6 +563,10 @@ EvalResult run_eval(const EvalOptions& o, ModelRunner& fp32, ModelRunner& int8,
     r.outputs.push_back({output_pairs[j].first, comparators[j].result()});
   }
   task_metrics(o, task, r);
+  if (task.overlap) {
+    r.overlap = task.overlap->result();
+    if (r.overlap->overlapping > 0) r.notes.push_back("warning: " + r.overlap->warning());
+  }
   return r;
 }
 

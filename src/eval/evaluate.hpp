@@ -14,6 +14,7 @@
 #include "eval/bootstrap.hpp"
 #include "eval/coco_map.hpp"
 #include "eval/embedding.hpp"
+#include "eval/overlap.hpp"
 #include "eval/report.hpp"
 #include "eval/runtime.hpp"
 #include "eval/tensor_metrics.hpp"
@@ -32,9 +33,14 @@ struct EvalOptions {
   Task task = Task::kRaw;
   std::filesystem::path labels;  // YOLO txt folder or COCO instances .json (detection)
   std::filesystem::path pairs;   // verification pairs (embedding)
+  std::filesystem::path names;  // class names: a data.yaml or COCO JSON (default: the COCO labels')
   RuntimeKind runtime = RuntimeKind::kQcal;
   int threads = 0;
-  std::size_t limit = 0;       // first N samples only (0: all)
+  std::size_t limit = 0;    // N samples spread over the data (seeded; 0: all)
+  std::uint64_t seed = 42;  // the spread's draw
+  // Compare the data with the calibration_samples.json beside the INT8 model (off for
+  // calibrate's in-memory candidates).
+  bool check_calibration_overlap = true;
   std::size_t chunk = 16;      // samples per runtime call
   std::size_t thumbnails = 6;  // samples shown in the report
   YoloDecodeOptions yolo;      // conf 0.001, IoU 0.7, max_det 300 (Ultralytics val)
@@ -75,6 +81,8 @@ struct EvalResult {
   std::optional<MapResult> map_fp32, map_int8;
   // Labelled detection: 90 % paired bootstrap interval of the mAP50-95 drop over images.
   std::optional<DropInterval> map_drop_interval;
+  // Labelled YOLO: INT8 scored against FP32's detections above reference_conf (FP32 = 1).
+  std::optional<MapResult> map_int8_vs_fp32;
   std::optional<FaceMatchResult> faces_int8_vs_fp32, faces_fp32_vs_labels, faces_int8_vs_labels;
   // YOLO: detections scoring above reference_conf matched per class at IoU 0.5 (F1: objects the
   // reference has that the model reports, and nothing else).
@@ -84,6 +92,9 @@ struct EvalResult {
   std::optional<VerificationResult> verification_fp32, verification_int8;
   std::vector<ReportThumbnail> thumbnails;
   std::vector<std::string> class_names;  // from a COCO labels file (index = class id)
+  // The evaluation data against the calibration samples calibrate listed beside the INT8 model
+  // (absent when it wrote none).
+  std::optional<OverlapResult> overlap;
   std::vector<std::string> notes;
 };
 

@@ -119,11 +119,25 @@ nlohmann::json eval_result_to_json(const EvalResult& r) {
                       {"outputs", outputs},
                       {"notes", r.notes}};
   if (!o.labels.empty()) j["labels"] = o.labels.string();
+  if (r.overlap) {
+    j["calibration_overlap"] = {{"manifest", r.overlap->manifest.string()},
+                                {"calibration_data", r.overlap->calibration_data},
+                                {"checked", r.overlap->checked},
+                                {"overlapping", r.overlap->overlapping},
+                                {"same_tensor", r.overlap->by_content},
+                                {"same_file", r.overlap->by_path},
+                                {"examples", r.overlap->examples}};
+  }
   if (r.map_fp32) {
     j["detection"] = {{"fp32", map_json(*r.map_fp32, r.class_names)},
                       {"int8", map_json(*r.map_int8, r.class_names)}};
   }
   if (r.map_drop_interval) j["detection"]["drop_interval"] = interval_json(*r.map_drop_interval);
+  if (r.map_int8_vs_fp32) {
+    j["detection"]["int8_vs_fp32"] = {{"score_threshold", json_number(o.reference_conf)},
+                                      {"map50", json_number(r.map_int8_vs_fp32->map50)},
+                                      {"map50_95", json_number(r.map_int8_vs_fp32->map50_95)}};
+  }
   if (r.objects_int8_vs_fp32) {
     j["objects"] = {{"score_threshold", json_number(o.reference_conf)},
                     {"int8_vs_fp32", matches_json(*r.objects_int8_vs_fp32)}};
@@ -173,6 +187,11 @@ std::string eval_result_table(const EvalResult& r) {
              pad_right(fmt(m.int8), 9) + "  " + fmt(m.drop_pp(), 2) + "\n";
     }
     if (r.map_drop_interval) out += interval_line(*r.map_drop_interval) + "\n";
+    if (r.map_int8_vs_fp32) {
+      out += "agreement: INT8 mAP50-95 " + fmt(r.map_int8_vs_fp32->map50_95) +
+             " against FP32's detections (score > " + format_number(r.options.reference_conf) +
+             ")\n";
+    }
     out += "\n";
   }
   std::size_t wn = 6;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -20,6 +21,13 @@ bool parse_double(std::string_view token, double& out) {
   char* end = nullptr;
   out = std::strtod(s.c_str(), &end);
   return end == s.c_str() + s.size() && !s.empty() && std::isfinite(out);
+}
+
+// A value as written in an error ("1e+308", "1.5").
+std::string number_text(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
 }
 
 }  // namespace
@@ -60,13 +68,18 @@ std::vector<GroundTruthBox> parse_yolo_labels(const std::string& text, int image
           .with("file", what)
           .with("line", std::to_string(line_no));
     }
-    double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
-    if (is_box) {
-      if (v[3] < 0 || v[4] < 0) {
-        throw Error(ErrorCode::kFormat, "YOLO label: negative width or height")
+    // Normalised coordinates, as Ultralytics requires them ("non-normalized or out of bounds
+    // coordinates"): anything else would become a box off the image or a non-finite one.
+    for (std::size_t i = 1; i < v.size(); ++i) {
+      if (v[i] < 0 || v[i] > 1) {
+        throw Error(ErrorCode::kFormat, "YOLO label: coordinates are normalised to 0..1, value " +
+                                            std::to_string(i + 1) + " is " + number_text(v[i]))
             .with("file", what)
             .with("line", std::to_string(line_no));
       }
+    }
+    double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    if (is_box) {
       x1 = v[1] - v[3] / 2;
       y1 = v[2] - v[4] / 2;
       x2 = v[1] + v[3] / 2;
@@ -105,6 +118,36 @@ const CocoImage* CocoDataset::find(const std::string& file_name) const {
   return it == by_name.end() ? nullptr : &images[it->second];
 }
 
+namespace {
+
+// An integer field of a COCO entry (id, width, iscrowd): JSON integers, or floats holding an
+// exact integer (640.0), within [lo, hi]. A plain get<int>() would wrap 4294967297 to 1 and is
+// undefined for 1e300.
+std::int64_t coco_integer(const nlohmann::json& entry, const char* key, std::int64_t lo,
+                          std::int64_t hi, const std::function<Error(const std::string&)>& fail) {
+  const nlohmann::json& v = entry.at(key);
+  double d = 0;
+  if (v.is_number_unsigned()) {
+    d = static_cast<double>(v.get<std::uint64_t>());
+  } else if (v.is_number()) {
+    d = v.get<double>();
+  } else {
+    throw fail(std::string(key) + " must be a number, got " + v.type_name());
+  }
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d)) {
+    throw fail(std::string(key) + " must be an integer in " + std::to_string(lo) + ".." +
+               std::to_string(hi) + ", got " + v.dump());
+  }
+  return v.is_number_integer() ? v.get<std::int64_t>() : static_cast<std::int64_t>(d);
+}
+
+// Ids up to 2^53: every id a JSON writer produces exactly (pycocotools' are small integers).
+constexpr std::int64_t kMaxCocoId = std::int64_t{1} << 53;
+// Image sides up to 2^20 pixels: far beyond any camera, small enough for float box arithmetic.
+constexpr std::int64_t kMaxCocoSide = std::int64_t{1} << 20;
+
+}  // namespace
+
 CocoDataset parse_coco_instances(const std::string& json_text, const std::string& what) {
   nlohmann::json j = parse_json(json_text, what);
   auto fail = [&](const std::string& msg) -> Error {
@@ -119,7 +162,8 @@ CocoDataset parse_coco_instances(const std::string& json_text, const std::string
   try {
     std::vector<std::pair<std::int64_t, std::string>> cats;
     for (const auto& c : j["categories"]) {
-      cats.emplace_back(c.at("id").get<std::int64_t>(), c.value("name", std::string()));
+      cats.emplace_back(coco_integer(c, "id", -kMaxCocoId, kMaxCocoId, fail),
+                        c.value("name", std::string()));
     }
     std::sort(cats.begin(), cats.end());
     for (std::size_t i = 0; i < cats.size(); ++i) {
@@ -132,13 +176,10 @@ CocoDataset parse_coco_instances(const std::string& json_text, const std::string
     std::map<std::int64_t, std::size_t> image_index;
     for (const auto& im : j["images"]) {
       CocoImage ci;
-      ci.id = im.at("id").get<std::int64_t>();
+      ci.id = coco_integer(im, "id", -kMaxCocoId, kMaxCocoId, fail);
       ci.file_name = im.at("file_name").get<std::string>();
-      ci.width = im.at("width").get<int>();
-      ci.height = im.at("height").get<int>();
-      if (ci.width <= 0 || ci.height <= 0) {
-        throw fail("image " + ci.file_name + " has a non-positive width or height");
-      }
+      ci.width = static_cast<int>(coco_integer(im, "width", 1, kMaxCocoSide, fail));
+      ci.height = static_cast<int>(coco_integer(im, "height", 1, kMaxCocoSide, fail));
       if (!image_index.emplace(ci.id, ds.images.size()).second) {
         throw fail("image id " + std::to_string(ci.id) + " appears twice");
       }
@@ -149,8 +190,8 @@ CocoDataset parse_coco_instances(const std::string& json_text, const std::string
       ds.images.push_back(std::move(ci));
     }
     for (const auto& a : j["annotations"]) {
-      const std::int64_t image_id = a.at("image_id").get<std::int64_t>();
-      const std::int64_t cat = a.at("category_id").get<std::int64_t>();
+      const std::int64_t image_id = coco_integer(a, "image_id", -kMaxCocoId, kMaxCocoId, fail);
+      const std::int64_t cat = coco_integer(a, "category_id", -kMaxCocoId, kMaxCocoId, fail);
       auto it = image_index.find(image_id);
       if (it == image_index.end()) {
         throw fail("annotation refers to unknown image id " + std::to_string(image_id));
@@ -163,14 +204,18 @@ CocoDataset parse_coco_instances(const std::string& json_text, const std::string
       if (!bb.is_array() || bb.size() != 4) throw fail("bbox must be [x, y, width, height]");
       const double x = bb[0].get<double>(), y = bb[1].get<double>();
       const double w = bb[2].get<double>(), h = bb[3].get<double>();
-      if (!std::isfinite(x) || !std::isfinite(y) || !(w >= 0) || !(h >= 0)) {
-        throw fail("bbox of image id " + std::to_string(image_id) + " is not finite/non-negative");
+      // Pixels; a bound far past any image keeps x + w finite and exact enough in float.
+      constexpr double kMaxPixels = 1e7;
+      if (!(std::fabs(x) <= kMaxPixels) || !(std::fabs(y) <= kMaxPixels) ||
+          !(w >= 0 && w <= kMaxPixels) || !(h >= 0 && h <= kMaxPixels)) {
+        throw fail("bbox of image id " + std::to_string(image_id) +
+                   " must be finite, non-negative in size and within 1e7 pixels");
       }
       GroundTruthBox g;
       g.class_id = static_cast<int>(cit - ds.category_ids.begin());
       g.box = {static_cast<float>(x), static_cast<float>(y), static_cast<float>(x + w),
                static_cast<float>(y + h)};
-      g.crowd = a.value("iscrowd", 0) != 0;
+      g.crowd = a.contains("iscrowd") && coco_integer(a, "iscrowd", 0, 1, fail) != 0;
       ds.images[it->second].ground_truth.push_back(g);
     }
   } catch (const nlohmann::json::exception& e) {

@@ -29,6 +29,13 @@ svg text{font-size:11px;fill:#333}svg .chart-title{font-size:12px;font-weight:60
 svg .plot-bg{fill:#fafafa;stroke:#ccc}svg .bar{fill:#4a7fb5}svg .axis{stroke:#666}
 svg .grid{stroke:#e4e4e4}svg .marker{stroke:#d62728;stroke-width:1.5;stroke-dasharray:4 3}
 svg .marker-label{fill:#d62728}svg .tick{fill:#555;font-size:10px}
+svg .sens-bar{fill:#c0504d}
+.verdict{border-radius:6px;padding:12px 18px;margin:12px 0 18px 0;color:#fff}
+.verdict h2{border:none;margin:0 0 6px 0;font-size:22px;color:#fff}
+.verdict ul{margin:4px 0 0 18px;padding:0}.verdict li{margin:2px 0}
+.verdict.pass{background:#1e7b34}.verdict.fail{background:#b3261e}
+.verdict.unresolved{background:#a86200}.verdict.not-measured{background:#5a5f66}
+.legend{font-size:12px;margin:4px 0}.legend .fp32{color:#1b9e3a}.legend .int8{color:#c2189b}
 )";
 
 bool looks_numeric(const std::string& s) {
@@ -79,7 +86,97 @@ cv::Mat as_mat(const ReportImage& image) {
                  const_cast<std::uint8_t*>(image.pixels.data()));
 }
 
+void render_verdict(std::string& out, const ReportVerdict& v) {
+  const std::string state = verdict_state_name(v.state);
+  out += "\n<section id=\"verdict\" class=\"verdict " + state + "\" data-state=\"" + state +
+         "\"><h2>" + html_escape(v.headline) + "</h2><ul>";
+  for (const std::string& d : v.details) out += "<li>" + html_escape(d) + "</li>";
+  out += "</ul></section>";
+}
+
+void render_thumbnails(std::string& o, const std::vector<ReportThumbnail>& thumbnails) {
+  if (thumbnails.empty()) section_empty(o, "No sample images in this run.");
+  const bool boxes = std::any_of(thumbnails.begin(), thumbnails.end(),
+                                 [](const ReportThumbnail& t) { return !t.boxes.empty(); });
+  if (boxes) {
+    o += "<p class=\"legend\"><span class=\"fp32\">&#9632; FP32 detections</span> &nbsp; "
+         "<span class=\"int8\">&#9632; INT8 detections</span> (drawn on the source image)</p>";
+  }
+  o += "<div class=\"thumbs\">";
+  for (const ReportThumbnail& t : thumbnails) {
+    const bool on_source = t.boxes_on_source && !t.before.pixels.empty();
+    const ReportImage before = on_source ? draw_boxes(t.before, t) : t.before;
+    const ReportImage after =
+        !on_source && !t.after.pixels.empty() ? draw_boxes(t.after, t) : t.after;
+    o += "<div class=\"thumb\"><div>" + html_escape(t.caption) + "</div>";
+    o += "<div>before</div>" + img_tag(before, t.caption + " before preprocessing");
+    o += "<div>after</div>" + img_tag(after, t.caption + " after preprocessing") + "</div>";
+  }
+  o += "</div>";
+}
+
+void render_sensitivity(std::string& o, const std::vector<RankedTensor>& sensitivity) {
+  ReportTable t;
+  t.header = {"rank", "tensor", "output SQNR (dB)", "output cosine", "own SQNR (dB)", "own cosine"};
+  const bool task = std::any_of(sensitivity.begin(), sensitivity.end(), [](const RankedTensor& r) {
+    return !std::isnan(r.result.task_drop_pp);
+  });
+  if (task) t.header.push_back("task drop (pp)");
+  for (const RankedTensor& r : sensitivity) {
+    t.rows.push_back(
+        {std::to_string(r.rank), r.result.tensor, format_number(r.result.output_sqnr_db, 4),
+         format_number(r.result.output_cosine, 6), format_number(r.result.along_sqnr_db, 4),
+         format_number(r.result.along_cosine, 6)});
+    if (task) t.rows.back().push_back(format_number(r.result.task_drop_pp, 4));
+  }
+  t.note =
+      "Output columns: the model's outputs with only this tensor quantized, against FP32. "
+      "Own columns: the tensor itself in the fully quantized model. Task drop (when "
+      "measured): the task metric's loss with only this tensor quantized; it leads the "
+      "ranking. Most sensitive first.";
+  o += "<div class=\"charts\">" + render_sensitivity_svg(sensitivity) + "</div>";
+  o += "<details><summary>The numbers</summary>";
+  render_table(o, t, "sensitivity");
+  o += "</details>";
+}
+
 }  // namespace
+
+const char* verdict_state_name(ReportVerdict::State state) {
+  switch (state) {
+    case ReportVerdict::State::kPass:
+      return "pass";
+    case ReportVerdict::State::kFail:
+      return "fail";
+    case ReportVerdict::State::kUnresolved:
+      return "unresolved";
+    case ReportVerdict::State::kNotMeasured:
+      return "not-measured";
+  }
+  return "not-measured";
+}
+
+ReportImage draw_boxes(const ReportImage& image, const ReportThumbnail& t) {
+  if (t.boxes.empty() || t.source_w <= 0 || t.source_h <= 0) return image;
+  ReportImage out = image;
+  cv::Mat m = as_mat(out).clone();
+  if (m.channels() == 1) cv::cvtColor(m, m, cv::COLOR_GRAY2BGR);
+  const double sx = static_cast<double>(image.width) / t.source_w;
+  const double sy = static_cast<double>(image.height) / t.source_h;
+  for (const ReportBox& b : t.boxes) {
+    // BGR: FP32 green, INT8 magenta, one pixel inside FP32's so both stay visible.
+    const cv::Scalar colour = b.int8 ? cv::Scalar(155, 24, 194) : cv::Scalar(58, 158, 27);
+    const int inset = b.int8 ? 1 : 0;
+    const cv::Point p1(static_cast<int>(std::lround(b.x1 * sx)) + inset,
+                       static_cast<int>(std::lround(b.y1 * sy)) + inset);
+    const cv::Point p2(static_cast<int>(std::lround(b.x2 * sx)) - inset,
+                       static_cast<int>(std::lround(b.y2 * sy)) - inset);
+    cv::rectangle(m, p1, p2, colour, 1, cv::LINE_8);
+  }
+  out.channels = 3;
+  out.pixels.assign(m.data, m.data + m.total() * 3);
+  return out;
+}
 
 std::string base64_encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
@@ -132,7 +229,7 @@ ReportImage make_thumbnail(const ReportImage& image, int max_side) {
   return out;
 }
 
-ReportImage image_from_chw(const TensorView& input) {
+ReportImage image_from_chw(const TensorView& input, const std::string& color_order) {
   const auto& s = input.shape;
   const bool batched = s.size() == 4 && s[0] == 1;
   if (input.dtype != DType::kFloat32 || !(s.size() == 3 || batched)) {
@@ -157,6 +254,7 @@ ReportImage image_from_chw(const TensorView& input) {
     }
   }
   const float range = hi > lo ? hi - lo : 1.0f;
+  const bool planes_bgr = color_order == "BGR";
   ReportImage out;
   out.width = static_cast<int>(w);
   out.height = static_cast<int>(h);
@@ -165,8 +263,9 @@ ReportImage image_from_chw(const TensorView& input) {
   for (std::int64_t y = 0; y < h; ++y) {
     for (std::int64_t x = 0; x < w; ++x) {
       for (std::int64_t ch = 0; ch < c; ++ch) {
-        // RGB planes to BGR pixels (OpenCV's order for PNG encoding).
-        const std::int64_t src_ch = c == 3 ? 2 - ch : 0;
+        // Planes to BGR pixels (OpenCV's order for PNG encoding): RGB planes are reversed,
+        // BGR planes (recipes without a colour swap, e.g. YuNet) kept.
+        const std::int64_t src_ch = c == 3 ? (planes_bgr ? ch : 2 - ch) : 0;
         const float v = data[src_ch * plane + y * w + x];
         const float t = std::isfinite(v) ? (v - lo) / range : 0.0f;
         out.pixels[static_cast<std::size_t>((y * w + x) * c + ch)] =
@@ -185,6 +284,7 @@ std::string render_report_html(const ReportData& d) {
   o += "<title>" + html_escape(d.title) + "</title><style>" + std::string(kStyle) +
        "</style></head><body>\n";
   o += "<h1>" + html_escape(d.title) + "</h1>";
+  if (d.verdict) render_verdict(o, *d.verdict);
   if (!d.command.empty()) o += "<p><code>" + html_escape(d.command) + "</code></p>";
   for (const std::string& n : d.notes) o += "<p class=\"note\">" + html_escape(n) + "</p>";
 
@@ -202,19 +302,14 @@ std::string render_report_html(const ReportData& d) {
   for (const ReportTable& t : d.accuracy) render_table(o, t, "accuracy");
 
   o += "</section>\n<section id=\"samples\"><h2>Samples before and after preprocessing</h2>";
-  if (d.thumbnails.empty()) section_empty(o, "No sample images in this run.");
-  o += "<div class=\"thumbs\">";
-  for (const ReportThumbnail& t : d.thumbnails) {
-    o += "<div class=\"thumb\"><div>" + html_escape(t.caption) + "</div>";
-    o += "<div>before</div>" + img_tag(t.before, t.caption + " before preprocessing");
-    o += "<div>after</div>" + img_tag(t.after, t.caption + " after preprocessing") + "</div>";
-  }
-  o += "</div></section>\n<section id=\"histograms\"><h2>Tensor histograms and chosen ranges</h2>";
+  render_thumbnails(o, d.thumbnails);
+  o += "</section>\n<section id=\"histograms\"><h2>Tensor histograms and chosen ranges</h2>";
   if (d.histograms.empty()) {
     section_empty(o, "No activation histograms in this run (calibrate records them).");
   } else {
-    o += "<p class=\"note\">Bar heights are log10(1 + count); dashed lines mark the chosen "
-         "range.</p><div class=\"charts\">";
+    o += "<p class=\"note\">Worst first (by sensitivity when measured, else by the SQNR int8 "
+         "gives at the chosen range). Bar heights are log10(1 + count); dashed lines mark the "
+         "chosen range.</p><div class=\"charts\">";
     for (const ReportHistogram& h : d.histograms) o += render_histogram_svg(h);
     o += "</div>";
   }
@@ -222,26 +317,7 @@ std::string render_report_html(const ReportData& d) {
   if (d.sensitivity.empty()) {
     section_empty(o, "Sensitivity was not measured in this run.");
   } else {
-    ReportTable t;
-    t.header = {"rank",          "tensor",        "output SQNR (dB)",
-                "output cosine", "own SQNR (dB)", "own cosine"};
-    const bool task =
-        std::any_of(d.sensitivity.begin(), d.sensitivity.end(),
-                    [](const RankedTensor& r) { return !std::isnan(r.result.task_drop_pp); });
-    if (task) t.header.push_back("task drop (pp)");
-    for (const RankedTensor& r : d.sensitivity) {
-      t.rows.push_back(
-          {std::to_string(r.rank), r.result.tensor, format_number(r.result.output_sqnr_db, 4),
-           format_number(r.result.output_cosine, 6), format_number(r.result.along_sqnr_db, 4),
-           format_number(r.result.along_cosine, 6)});
-      if (task) t.rows.back().push_back(format_number(r.result.task_drop_pp, 4));
-    }
-    t.note =
-        "Output columns: the model's outputs with only this tensor quantized, against FP32. "
-        "Own columns: the tensor itself in the fully quantized model. Task drop (when "
-        "measured): the task metric's loss with only this tensor quantized; it leads the "
-        "ranking. Most sensitive first.";
-    render_table(o, t, "sensitivity");
+    render_sensitivity(o, d.sensitivity);
   }
   o += "</section>\n<section id=\"saturation\"><h2>Calibration set size</h2>";
   if (d.saturation.empty()) {

@@ -89,7 +89,8 @@ std::string render_histogram_svg(const ReportHistogram& h, int width, int height
                   "\" role=\"img\" aria-label=\"histogram of " + html_escape(h.tensor) + "\">";
   s += "<title>" + html_escape(h.tensor) + "</title>";
   s += "<text x=\"" + fmt_coord(left) + "\" y=\"13\" class=\"chart-title\">" +
-       html_escape(h.tensor) + "</text>";
+       html_escape(h.tensor) +
+       (h.subtitle.empty() ? std::string() : " (" + html_escape(h.subtitle) + ")") + "</text>";
   // Sum bins into at most kMaxBars bars.
   const std::size_t n = h.counts.size();
   const std::size_t group = n > kMaxBars ? (n + kMaxBars - 1) / kMaxBars : 1;
@@ -243,6 +244,71 @@ std::string render_line_chart_svg(const ReportLineChart& c, int width, int heigh
   if (empty) {
     s += "<text class=\"tick\" text-anchor=\"middle\" x=\"" + fmt_coord(left + plot_w / 2) +
          "\" y=\"" + fmt_coord(top + plot_h / 2) + "\">no data</text>";
+  }
+  s += "</svg>";
+  return s;
+}
+
+}  // namespace qcal::eval
+
+namespace qcal::eval {
+
+namespace {
+
+// What a sensitivity bar measures: the task drop when any tensor has one, else the output noise
+// power relative to the signal (10^(-SQNR/10)), both growing with sensitivity.
+struct BarScale {
+  bool task = false;
+  double peak = 0.0;
+};
+
+double bar_value(const TensorSensitivity& t, bool task) {
+  if (task) return std::isnan(t.task_drop_pp) ? 0.0 : std::max(0.0, t.task_drop_pp);
+  if (std::isnan(t.output_sqnr_db)) return 1.0;  // broken arithmetic: the longest bar
+  return std::isinf(t.output_sqnr_db) ? 0.0 : std::pow(10.0, -t.output_sqnr_db / 10.0);
+}
+
+BarScale bar_scale(const std::vector<RankedTensor>& ranked) {
+  BarScale b;
+  b.task = std::any_of(ranked.begin(), ranked.end(),
+                       [](const RankedTensor& r) { return !std::isnan(r.result.task_drop_pp); });
+  for (const auto& r : ranked) b.peak = std::max(b.peak, bar_value(r.result, b.task));
+  return b;
+}
+
+}  // namespace
+
+std::string render_sensitivity_svg(const std::vector<RankedTensor>& ranked, int width) {
+  constexpr double kRow = 16, kTop = 22, kLabelW = 360, kValueW = 150;
+  const BarScale scale = bar_scale(ranked);
+  const double bar_w = width - kLabelW - kValueW;
+  const int height = static_cast<int>(kTop + kRow * static_cast<double>(ranked.size()) + 6);
+  std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sensitivity-bars\" width=\"" +
+                  std::to_string(width) + "\" height=\"" + std::to_string(height) +
+                  "\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
+                  "\" role=\"img\" aria-label=\"layer sensitivity\">";
+  s += "<text x=\"0\" y=\"13\" class=\"chart-title\">" +
+       std::string(scale.task ? "Task metric drop (pp) with only this tensor quantized"
+                              : "Output noise power / signal with only this tensor quantized") +
+       ", most sensitive first</text>";
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    const TensorSensitivity& t = ranked[i].result;
+    const double y = kTop + kRow * static_cast<double>(i);
+    const double v = bar_value(t, scale.task);
+    const double len = scale.peak > 0 ? v / scale.peak * bar_w : 0.0;
+    const std::string value = scale.task ? format_number(t.task_drop_pp, 3) + " pp"
+                                         : "SQNR " + format_number(t.output_sqnr_db, 3) + " dB";
+    s += "<g class=\"sens-row\"><title>" + html_escape(t.tensor) + ": " + value + "</title>";
+    s += "<text class=\"tick\" x=\"" + fmt_coord(kLabelW - 6) + "\" y=\"" + fmt_coord(y + 11) +
+         "\" text-anchor=\"end\">" + std::to_string(ranked[i].rank) + ". " +
+         html_escape(t.tensor.size() > 52 ? "..." + t.tensor.substr(t.tensor.size() - 49)
+                                          : t.tensor) +
+         "</text>";
+    s += "<rect class=\"sens-bar\" x=\"" + fmt_coord(kLabelW) + "\" y=\"" + fmt_coord(y + 2) +
+         "\" width=\"" + fmt_coord(std::max(len, 1.0)) + "\" height=\"" + fmt_coord(kRow - 4) +
+         "\"/>";
+    s += "<text class=\"tick\" x=\"" + fmt_coord(kLabelW + std::max(len, 1.0) + 4) + "\" y=\"" +
+         fmt_coord(y + 11) + "\">" + value + "</text></g>";
   }
   s += "</svg>";
   return s;

@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/npy.hpp"
+#include "core/temp_files.hpp"
 #include "engine/session.hpp"
 
 namespace qcal::eval {
@@ -79,12 +80,16 @@ class ScratchDir {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
             ("qcal-ort-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    const TempLock lock;  // registered: a signal removes it (core/temp_files.hpp)
+    register_temp(path_);
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() {
+    const TempLock lock;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+    unregister_temp(path_);
   }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;

@@ -3,6 +3,7 @@
 #include "eval/samples.hpp"
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 
 namespace qcal::eval {
 namespace {
@@ -31,15 +32,22 @@ ReportImage report_image(const cv::Mat& bgr) {
   return im;
 }
 
+// The data's samples at `rows` (all of them when empty).
 class LayerSource final : public SampleSource {
  public:
-  explicit LayerSource(std::unique_ptr<preprocess::SampleData> data) : data_(std::move(data)) {}
-  std::size_t size() const override { return static_cast<std::size_t>(data_->size()); }
+  LayerSource(std::unique_ptr<preprocess::SampleData> data, std::vector<std::int64_t> rows)
+      : data_(std::move(data)), rows_(std::move(rows)) {}
+  std::size_t size() const override {
+    return rows_.empty() ? static_cast<std::size_t>(data_->size()) : rows_.size();
+  }
   bool has_images() const override { return data_->has_images(); }
   EvalSample get(std::size_t index, bool with_source) override {
-    preprocess::Sample s = data_->sample(static_cast<std::int64_t>(index), with_source);
+    const auto row = rows_.empty() ? static_cast<std::int64_t>(index) : rows_.at(index);
+    preprocess::Sample s = data_->sample(row, with_source);
     EvalSample out;
     out.name = std::move(s.name);
+    if (data_->has_images()) out.file = data_->sample_name(row);
+    out.color_order = data_->color_order();
     for (std::size_t k = 0; k < s.inputs.size(); ++k) {
       out.inputs[data_->inputs()[k].name] = std::move(s.inputs[k]);
     }
@@ -51,6 +59,7 @@ class LayerSource final : public SampleSource {
 
  private:
   std::unique_ptr<preprocess::SampleData> data_;
+  std::vector<std::int64_t> rows_;
 };
 
 }  // namespace
@@ -69,11 +78,35 @@ std::vector<preprocess::ModelInputInfo> model_input_infos(const engine::Model& m
   return out;
 }
 
+std::vector<std::int64_t> spread_indices(std::int64_t total, std::int64_t count,
+                                         std::uint64_t seed) {
+  std::vector<std::int64_t> out;
+  if (total <= 0 || count <= 0) return out;
+  if (count >= total) {
+    for (std::int64_t i = 0; i < total; ++i) out.push_back(i);
+    return out;
+  }
+  Rng rng(seed);
+  for (std::int64_t j = 0; j < count; ++j) {
+    const std::int64_t lo = j * total / count;
+    const std::int64_t hi = (j + 1) * total / count;  // > lo since count < total
+    out.push_back(lo +
+                  static_cast<std::int64_t>(rng.next_below(static_cast<std::uint64_t>(hi - lo))));
+  }
+  return out;
+}
+
 std::unique_ptr<SampleSource> open_samples(const preprocess::DataRequest& request,
                                            const engine::Model& model,
-                                           const std::string& model_name) {
-  return std::make_unique<LayerSource>(
-      preprocess::open_sample_data(request, model_input_infos(model, model_name)));
+                                           const std::string& model_name, std::uint64_t seed) {
+  preprocess::DataRequest all = request;
+  all.limit = 0;
+  auto data = preprocess::open_sample_data(all, model_input_infos(model, model_name));
+  std::vector<std::int64_t> rows;
+  if (request.limit > 0 && request.limit < data->size()) {
+    rows = spread_indices(data->size(), request.limit, seed);
+  }
+  return std::make_unique<LayerSource>(std::move(data), std::move(rows));
 }
 
 std::unique_ptr<SampleSource> open_samples(const std::filesystem::path& data,
@@ -91,7 +124,7 @@ std::optional<ReportThumbnail> sample_thumbnail(const EvalSample& s) {
   const Tensor& in = s.inputs.begin()->second;
   const auto& sh = in.shape();
   if (in.dtype() == DType::kFloat32 && sh.size() == 4 && sh[0] == 1 && (sh[1] == 1 || sh[1] == 3)) {
-    t.after = make_thumbnail(image_from_chw(in.view()), 160);
+    t.after = make_thumbnail(image_from_chw(in.view(), s.color_order), 160);
   }
   if (t.before.pixels.empty() && t.after.pixels.empty()) return std::nullopt;
   return t;

@@ -212,6 +212,7 @@ class QdqWriter {
     quantize_weights(plan);
     add_activation_pairs(plan, activation_params, activation_type);
     rewire(plan);
+    if (opset_ < 11) quantize_biases(plan, activation_params);
     reorder();
     drop_unused_weights();
     // Stale value_info for rewired tensors stays valid (types unchanged); new tensors need none.
@@ -306,7 +307,71 @@ class QdqWriter {
     }
     head_nodes_.push_back(std::move(dq));
     weight_dq_[name] = dqname;
+    if (axis < 0 && q.scales.size() == 1) weight_scale_[name] = q.scales[0];
     ++result_.weights;
+  }
+
+  // Below opset 11 the float bias of a Conv/Gemm whose input and weight are quantized is written
+  // as int32 with its DequantizeLinear (scale = input scale x weight scale, zero point 0), as
+  // ONNX Runtime's own quantizer writes it. Left float, ONNX Runtime (1.20 on) quantizes it at
+  // load with a Round node, which opset 10 does not have, and refuses the model. The values are
+  // the ones its transform computes: round half to even of bias / scale, saturated to int32.
+  void quantize_biases(const PlacementPlan& plan,
+                       const std::map<std::string, calib::QuantParams>& params) {
+    std::map<std::size_t, float> input_scale;  // node -> scale of its quantized input 0
+    for (const auto& [tensor, uses] : plan.activations) {
+      for (const auto& u : uses) {
+        if (u.input == 0) input_scale[u.node] = params.at(tensor).scale;
+      }
+    }
+    std::map<std::size_t, float> weight_scale;  // node -> per-tensor scale of its weight
+    for (const auto& [name, wp] : plan.weights) {
+      const auto it = weight_scale_.find(name);
+      if (it == weight_scale_.end()) continue;
+      for (const auto& u : wp.uses) {
+        if (u.input == 1) weight_scale[u.node] = it->second;
+      }
+    }
+    for (const auto& [node, sx] : input_scale) {
+      const auto sw = weight_scale.find(node);
+      if (sw != weight_scale.end()) quantize_bias(node, sx * sw->second);
+    }
+  }
+
+  void quantize_bias(std::size_t node_index, float scale) {
+    auto& node = *g_.mutable_node(static_cast<int>(node_index));
+    if ((node.op_type() != "Conv" && node.op_type() != "Gemm") || node.input_size() < 3) return;
+    const onnx::TensorProto* bias = weight_source(node.input(2), constant_values(g_));
+    if (!bias || bias->data_type() != onnx::TensorProto::FLOAT || bias->dims_size() != 1 ||
+        !(scale > 0.0f) || !std::isfinite(scale)) {
+      return;
+    }
+    const std::string name = node.input(2);
+    const std::vector<float> values = float_values(*bias, what_);
+    std::vector<std::int32_t> q(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      // Round half to even (nearbyint in the default mode), then saturate, as QuantizeLinear.
+      const double r = std::nearbyint(static_cast<double>(values[i] / scale));
+      q[i] = static_cast<std::int32_t>(std::clamp(r, -2147483648.0, 2147483647.0));
+    }
+    const std::string qname = names_.make(name + "_quantized");
+    const std::string sname = names_.make(name + "_scale");
+    const std::string zname = names_.make(name + "_zero_point");
+    const std::string dqname = names_.make(name + "_DequantizeLinear_Output");
+    auto* qt = g_.add_initializer();
+    qt->set_name(qname);
+    qt->set_data_type(onnx::TensorProto::INT32);
+    qt->add_dims(static_cast<std::int64_t>(q.size()));
+    qt->set_raw_data(std::string(reinterpret_cast<const char*>(q.data()), q.size() * 4));
+    add_scalar_initializer(g_, sname, scale);
+    auto* zt = g_.add_initializer();
+    zt->set_name(zname);
+    zt->set_data_type(onnx::TensorProto::INT32);
+    zt->add_int32_data(0);
+    node.set_input(2, dqname);
+    head_nodes_.push_back(make_node("DequantizeLinear", names_.make(name + "_DequantizeLinear"),
+                                    {qname, sname, zname}, dqname));
+    quantized_biases_.insert(name);
   }
 
   // Activation Q/DQ pairs: one shared pair per tensor, placed right after its producer.
@@ -392,7 +457,8 @@ class QdqWriter {
     auto* inits = g_.mutable_initializer();
     for (int k = inits->size() - 1; k >= 0; --k) {
       const auto& name = inits->Get(k).name();
-      if (weight_dq_.count(name) && !still_used.count(name)) inits->DeleteSubrange(k, 1);
+      if ((weight_dq_.count(name) || quantized_biases_.count(name)) && !still_used.count(name))
+        inits->DeleteSubrange(k, 1);
     }
     auto* kept_nodes = g_.mutable_node();
     for (int k = kept_nodes->size() - 1; k >= 0; --k) {
@@ -419,6 +485,8 @@ class QdqWriter {
   int opset_ = 0;
   std::vector<onnx::NodeProto> head_nodes_;       // weight DQs, placed first
   std::map<std::string, std::string> weight_dq_;  // float initializer -> dequantized tensor
+  std::map<std::string, float> weight_scale_;     // per-tensor quantized weight -> its scale
+  std::set<std::string> quantized_biases_;        // float biases written as int32 + DQ
   std::set<std::string> constant_weights_;        // quantized weights from Constant nodes
   std::map<std::string, std::vector<onnx::NodeProto>> after_tensor_;
   std::map<std::string, std::string> activation_dq_;

@@ -116,6 +116,20 @@ cv::Mat side_by_side(const cv::Mat& original, const cv::Mat& tensor_img,
   return canvas;
 }
 
+// A coloured band above `panel` saying PASS (green) or FAIL (red) and what: each panel names
+// its image, and the contact sheet says how many samples failed, so a failing check never
+// looks like a passing one.
+cv::Mat with_status_band(const cv::Mat& panel, bool ok, const std::string& text) {
+  constexpr int kBand = 26;
+  constexpr double kFont = 0.5;
+  cv::Mat out(panel.rows + kBand, panel.cols, CV_8UC3,
+              ok ? cv::Scalar(52, 123, 30) : cv::Scalar(30, 38, 179));  // BGR green / red
+  panel.copyTo(out(cv::Rect(0, kBand, panel.cols, panel.rows)));
+  cv::putText(out, (ok ? "PASS  " : "FAIL  ") + text, cv::Point(6, 18), cv::FONT_HERSHEY_SIMPLEX,
+              kFont, cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+  return out;
+}
+
 void write_png(const fs::path& path, const cv::Mat& img) {
   std::vector<std::uint8_t> buf;
   if (!cv::imencode(".png", img, buf))
@@ -276,7 +290,9 @@ cv::Mat visualize_sample(SampleReport& s, const CheckOptions& o, const ShapeInfo
   const cv::Mat back = tensor_to_image(t, info, m, order);
   const std::string caption = "tensor " + shape_to_string(s.shape) + " " + order + " [" +
                               fmt(vmin) + ", " + fmt(vmax) + "]";
-  cv::Mat panel = side_by_side(img, back, caption);
+  std::string status = s.image.filename().string();
+  if (!s.problems.empty()) status += ": " + s.problems.front();
+  cv::Mat panel = with_status_band(side_by_side(img, back, caption), s.problems.empty(), status);
   char name[32];
   std::snprintf(name, sizeof name, "sample_%02zu.png", k);
   s.visualization = o.output_dir / name;
@@ -299,6 +315,13 @@ void write_contact_sheet(const std::vector<cv::Mat>& panels, const CheckOptions&
   }
   cv::Mat sheet;
   cv::vconcat(rows, sheet);
+  const std::size_t failed = static_cast<std::size_t>(
+      std::count_if(report.samples.begin(), report.samples.end(),
+                    [](const SampleReport& r) { return !r.problems.empty(); }));
+  std::string summary = std::to_string(report.samples.size() - failed) + " of " +
+                        std::to_string(report.samples.size()) + " samples pass";
+  if (!report.problems.empty()) summary += "; " + report.problems.front();
+  sheet = with_status_band(sheet, report.ok(), summary);
   report.contact_sheet = o.output_dir / "contact_sheet.png";
   write_png(report.contact_sheet, sheet);
 }

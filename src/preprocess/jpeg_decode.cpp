@@ -11,6 +11,7 @@
 #include <csetjmp>
 #include <cstdint>
 #include <cstdio>  // jpeglib.h needs FILE
+#include <string>
 
 #ifndef JCS_EXTENSIONS
 #error "libjpeg-turbo (libjpeg62-turbo-dev) is needed: JCS_EXT_BGR"
@@ -22,15 +23,22 @@ namespace {
 struct ErrorManager {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
+  char first_message[JMSG_LENGTH_MAX];  // libjpeg's text of the first warning or the error
 };
 
+void keep_message(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
+  if (err->first_message[0] == '\0') (*cinfo->err->format_message)(cinfo, err->first_message);
+}
+
 [[noreturn]] void on_error(j_common_ptr cinfo) {
+  keep_message(cinfo);
   std::longjmp(reinterpret_cast<ErrorManager*>(cinfo->err)->jump, 1);
 }
 
-// Warnings are counted by libjpeg (err->num_warnings) and not printed: a warning sends the image
-// to imdecode, which then behaves (and reports) as imread does.
-void no_output(j_common_ptr) {}
+// Warnings are counted by libjpeg (err->num_warnings) and kept, not printed: the caller makes
+// them an error naming the file. (libjpeg calls output_message for the first warning only.)
+void on_warning_output(j_common_ptr cinfo) { keep_message(cinfo); }
 
 // OpenCV's ExifReader reads the first APP1 segment from byte 6 on as TIFF and takes IFD0's
 // Orientation (tag 0x0112) as the 16-bit value at entry offset 8, whatever the entry's type.
@@ -67,17 +75,21 @@ bool exif_orientation_is_identity(const unsigned char* seg, std::size_t len) {
 
 }  // namespace
 
-bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image) {
+bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image,
+                     std::string* corrupt) {
   // OpenCV's JPEG signature.
   if (size < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) return false;
   jpeg_decompress_struct cinfo{};
   ErrorManager err{};
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_error;
-  err.pub.output_message = no_output;
+  err.pub.output_message = on_warning_output;
+  volatile bool decoding = false;  // (volatile: read after longjmp) past the header checks: a
+                                   // failure now means damaged data
   // Nothing below this point owns resources other than cinfo (destroyed on both paths) and the
   // caller's image, so the longjmp skips no destructor.
   if (setjmp(err.jump) != 0) {
+    if (decoding && corrupt) *corrupt = err.first_message;
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
@@ -104,6 +116,7 @@ bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image
     return false;
   }
   cinfo.out_color_space = JCS_EXT_BGR;
+  decoding = true;
   jpeg_start_decompress(&cinfo);
   const int rows = static_cast<int>(cinfo.output_height);
   const int cols = static_cast<int>(cinfo.output_width);
@@ -137,6 +150,7 @@ bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image
   }
   jpeg_finish_decompress(&cinfo);
   const bool clean = err.pub.num_warnings == 0;
+  if (!clean && corrupt) *corrupt = err.first_message;
   jpeg_destroy_decompress(&cinfo);
   return clean;
 }

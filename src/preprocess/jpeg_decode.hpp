@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <opencv2/core.hpp>
+#include <string>
 
 namespace qcal::preprocess {
 
@@ -14,7 +15,11 @@ namespace qcal::preprocess {
 // clean decode: not a JPEG, CMYK/YCCK, no Huffman tables (MJPEG frames, which OpenCV patches),
 // an EXIF APP1 segment that is not plainly "Orientation absent or 1", a decoder warning
 // (corrupt data) or error, an image beyond OpenCV's size limits. image's contents are then
-// unspecified. Never prints, never throws (but for cv::Mat allocation failure).
-bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image);
+// unspecified. When the decode itself started and libjpeg then warned or failed (corrupt or
+// truncated data, which libjpeg would fill grey), `*corrupt` (when given) receives libjpeg's
+// message, so the caller can refuse the file instead. Never prints, never throws (but for
+// cv::Mat allocation failure).
+bool decode_jpeg_bgr(const unsigned char* data, std::size_t size, cv::Mat& image,
+                     std::string* corrupt = nullptr);
 
 }  // namespace qcal::preprocess

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/list_file.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
 
@@ -165,7 +166,7 @@ ConfigResult make_calibration_config(const ConfigRequest& req) {
     r.images_found = all.size();
     const std::size_t n =
         std::min<std::size_t>(all.size(), static_cast<std::size_t>(req.calibration_num));
-    for (std::size_t i = 0; i < n; ++i) r.text += all[i].string() + "\n";
+    for (std::size_t i = 0; i < n; ++i) r.text += list_line(all[i]) + "\n";
   }
   if (static_cast<std::size_t>(req.calibration_num) > r.images_found) {
     r.warnings.push_back("calibration_num " + std::to_string(req.calibration_num) +

@@ -22,6 +22,7 @@
 #include "core/atomic_file.hpp"
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "core/list_file.hpp"
 #include "core/npy.hpp"
 #include "core/npz.hpp"
 #include "core/rng.hpp"
@@ -130,7 +131,7 @@ class SampleSink {
       flush();
       sample_file_->commit();
       sample_file_.reset();
-      list_ += (fs::absolute(out_) / sample_name_).lexically_normal().string() + "\n";
+      list_ += list_line((fs::absolute(out_) / sample_name_).lexically_normal()) + "\n";
     }
     ++count_;
   }
@@ -142,9 +143,18 @@ class SampleSink {
     end();
   }
 
-  // Finishes the output under its final name.
-  void finish() {
+  // Finishes the output and its sidecar (the JSON text) and puts both under their final names
+  // together (core/atomic_file.hpp's commit_together; a folder output is renamed once).
+  void finish(const fs::path& sidecar, const std::string& sidecar_text) {
     if (count_ == 0) throw Error(ErrorCode::kInvalidArgument, "nothing to pack");
+    if (format_ == PackFormat::kDirectory) {
+      write_file_atomic(temp_dir_ / "dataset.txt", list_);
+      write_file_atomic(temp_dir_ / sidecar.filename(), sidecar_text);
+      dir_->commit();
+      return;
+    }
+    AtomicFile side(sidecar);
+    side.write(sidecar_text);
     if (format_ == PackFormat::kNpy) {
       flush();
       // The header reserved room for any row count: rewrite it in place with the final one.
@@ -154,35 +164,10 @@ class SampleSink {
       if (header.size() != npy_header_len_)
         throw Error(ErrorCode::kInternal, "npy header grew past its reserved size");
       npy_file_->write_at(0, header.data(), header.size());
-      npy_file_->commit();
-    } else if (format_ == PackFormat::kNpz) {
-      npz_->end_array();
-      npz_->finish();
+      commit_together({npy_file_.get(), &side});
     } else {
-      write_file_atomic(temp_dir_ / "dataset.txt", list_);
-      std::error_code ec;
-      fs::path old;
-      if (fs::exists(out_, ec)) {
-        old = out_.string() + ".old-" + std::to_string(::getpid());
-        fs::rename(out_, old, ec);
-        if (ec)
-          throw Error(ErrorCode::kIo,
-                      "cannot move the existing output folder aside: " + ec.message())
-              .with("path", out_.string());
-      }
-      fs::rename(temp_dir_, out_, ec);
-      if (ec)
-        throw Error(ErrorCode::kIo, "cannot rename the output folder into place: " + ec.message())
-            .with("path", out_.string());
-      if (!old.empty()) fs::remove_all(old, ec);
-      temp_dir_.clear();
-    }
-  }
-
-  ~SampleSink() {
-    if (!temp_dir_.empty()) {
-      std::error_code ec;
-      fs::remove_all(temp_dir_, ec);
+      npz_->end_archive();
+      commit_together({&npz_->file(), &side});
     }
   }
 
@@ -241,13 +226,8 @@ class SampleSink {
       npz_ = std::make_unique<NpzWriter>(out_);
       npz_->begin_array(input_name_, dtype_, row);
     } else {
-      temp_dir_ = out_.string() + ".tmp-" + std::to_string(::getpid());
-      std::error_code ec;
-      fs::remove_all(temp_dir_, ec);
-      fs::create_directories(temp_dir_, ec);
-      if (ec)
-        throw Error(ErrorCode::kIo, "cannot create output folder: " + ec.message())
-            .with("path", temp_dir_.string());
+      dir_ = std::make_unique<AtomicDir>(out_);
+      temp_dir_ = dir_->path();
     }
   }
 
@@ -259,6 +239,7 @@ class SampleSink {
   std::unique_ptr<AtomicFile> npy_file_;
   std::size_t npy_header_len_ = 0;
   std::unique_ptr<NpzWriter> npz_;
+  std::unique_ptr<AtomicDir> dir_;  // the folder format
   fs::path temp_dir_;
   std::string list_;
   // The sample being written.
@@ -310,8 +291,8 @@ void check_expected(const Shape& sample, const PackOptions& o, const std::string
   }
 }
 
-void write_sidecar(const PackResult& r, const PackOptions& o, const std::vector<fs::path>& sources,
-                   std::optional<std::uint64_t> seed) {
+std::string sidecar_json(const PackResult& r, const PackOptions& o,
+                         const std::vector<fs::path>& sources, std::optional<std::uint64_t> seed) {
   nlohmann::json j = nlohmann::json::object();
   j["qcal_pack"] = 1;
   j["synthetic"] = r.synthetic;
@@ -332,12 +313,19 @@ void write_sidecar(const PackResult& r, const PackOptions& o, const std::vector<
   nlohmann::json src = nlohmann::json::array();
   for (const auto& s : sources) src.push_back(s.string());
   j["sources"] = src;
-  write_file_atomic(r.sidecar, j.dump(2) + "\n");
+  return j.dump(2) + "\n";
 }
 
-fs::path sidecar_path(const fs::path& out, PackFormat format) {
-  if (format == PackFormat::kDirectory) return out / "pack.json";
-  return out.string() + ".json";
+PackResult result_of(const SampleSink& sink, const fs::path& out, PackFormat format) {
+  PackResult r;
+  r.output = out;
+  r.sidecar = pack_sidecar_path(out, format);
+  r.format = format;
+  r.count = sink.count();
+  r.shape = sink.stacked_shape();
+  r.dtype = sink.dtype();
+  r.fingerprint = hex64(sink.fingerprint());
+  return r;
 }
 
 // OpenCV's own thread pool stays out while the workers run (cv::resize would otherwise fan
@@ -373,7 +361,7 @@ class PackWorkers {
         slots_(static_cast<std::size_t>(window_)),
         sink_(out, format, o.input_name, o.force, n_) {}
 
-  // Runs the workers (this thread is the last one) and finishes the sink.
+  // Runs the workers (this thread is the last one); the caller finishes the sink.
   void run() {
     std::vector<std::thread> pool;
     pool.reserve(static_cast<std::size_t>(threads_ - 1));
@@ -392,10 +380,9 @@ class PackWorkers {
     for (auto& t : pool) t.join();
     if (failure_) std::rethrow_exception(failure_);
     if (written_ != n_) throw Error(ErrorCode::kInternal, "pack: a sample was not written");
-    sink_.finish();
   }
 
-  const SampleSink& sink() const { return sink_; }
+  SampleSink& sink() { return sink_; }
 
  private:
   struct Slot {
@@ -544,6 +531,11 @@ PackFormat pack_format_for(const fs::path& out) {
                   "folder (per-sample .npy + dataset.txt)");
 }
 
+fs::path pack_sidecar_path(const fs::path& out, PackFormat format) {
+  if (format == PackFormat::kDirectory) return out / "pack.json";
+  return out.string() + ".json";
+}
+
 const char* pack_format_name(PackFormat format) {
   switch (format) {
     case PackFormat::kNpy:
@@ -576,17 +568,9 @@ PackResult pack_images(const std::vector<fs::path>& images, const fs::path& out_
   const OpenCvThreads opencv_threads;
   PackWorkers workers(images, o, pipeline, out, format, threads);
   workers.run();
-  const SampleSink& sink = workers.sink();
-
-  PackResult r;
-  r.output = out;
-  r.sidecar = sidecar_path(out, format);
-  r.format = format;
-  r.count = sink.count();
-  r.shape = sink.stacked_shape();
-  r.dtype = sink.dtype();
-  r.fingerprint = hex64(sink.fingerprint());
-  write_sidecar(r, o, images, std::nullopt);
+  SampleSink& sink = workers.sink();
+  PackResult r = result_of(sink, out, format);
+  sink.finish(r.sidecar, sidecar_json(r, o, images, std::nullopt));
   return r;
 }
 
@@ -612,17 +596,9 @@ PackResult pack_synthetic(std::int64_t count, const Shape& sample_shape, std::ui
     sink.write(t.raw_data(), t.shape(), t.dtype(), "synthetic sample " + std::to_string(i));
     if (o.progress) o.progress(i + 1, count);
   }
-  sink.finish();
-  PackResult r;
-  r.output = out;
-  r.sidecar = sidecar_path(out, format);
-  r.format = format;
-  r.count = sink.count();
-  r.shape = sink.stacked_shape();
-  r.dtype = DType::kFloat32;
-  r.fingerprint = hex64(sink.fingerprint());
+  PackResult r = result_of(sink, out, format);
   r.synthetic = true;
-  write_sidecar(r, o, {}, seed);
+  sink.finish(r.sidecar, sidecar_json(r, o, {}, seed));
   return r;
 }
 

@@ -20,6 +20,8 @@ enum class PackFormat { kNpy, kNpz, kDirectory };
 // By OUT's extension: .npy, .npz, anything without an extension (or an existing folder) is a
 // folder. Other extensions are a usage error.
 PackFormat pack_format_for(const std::filesystem::path& out);
+// The metadata file written with the output: OUT.npy.json / OUT.npz.json, or OUT/pack.json.
+std::filesystem::path pack_sidecar_path(const std::filesystem::path& out, PackFormat format);
 const char* pack_format_name(PackFormat format);
 
 struct PackOptions {

@@ -14,6 +14,7 @@
 
 #include "core/checked.hpp"
 #include "core/error.hpp"
+#include "core/image_file.hpp"
 #include "preprocess/jpeg_decode.hpp"
 #include "preprocess/linear_resize.hpp"
 #include "preprocess/pil_resize.hpp"
@@ -249,67 +250,65 @@ void plane_row(T* o, int pad_left, int body, int cols, T border, F&& fill_body) 
 
 }  // namespace
 
-cv::Mat decode_image(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    Error e(ErrorCode::kIo, "image file does not exist");
-    e.with("image", path.string());
-    throw e;
-  }
+namespace {
+
+// imread on a file read_image_file accepted; what it cannot decode is an error naming the file.
+cv::Mat imread_checked(const std::filesystem::path& path) {
   cv::Mat img;
   try {
     img = cv::imread(path.string(), cv::IMREAD_COLOR);
   } catch (const cv::Exception& ex) {
-    Error e(ErrorCode::kIo, std::string("image does not decode: ") + ex.what());
+    Error e(ErrorCode::kFormat, std::string("image does not decode: ") + ex.what());
     e.with("image", path.string());
     throw e;
   }
   if (img.empty()) {
-    Error e(ErrorCode::kIo, "image does not decode (not an image OpenCV can read, or truncated)");
+    Error e(ErrorCode::kFormat, "image does not decode (not an image OpenCV can read, or corrupt)");
     e.with("image", path.string());
     throw e;
   }
   return img;
 }
 
+}  // namespace
+
+cv::Mat decode_image(const std::filesystem::path& path) {
+  std::vector<unsigned char> bytes;
+  cv::Mat image;
+  decode_image_into(path, bytes, image);
+  return image;
+}
+
 void decode_image_into(const std::filesystem::path& path, std::vector<unsigned char>& bytes,
                        cv::Mat& image) {
-  bool read_ok = false;
-  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
-    // Size from the end offset; a file that grows or shrinks meanwhile is read as it is now.
-    if (std::fseek(f, 0, SEEK_END) == 0) {
-      const long size = std::ftell(f);
-      if (size > 0 && std::fseek(f, 0, SEEK_SET) == 0) {
-        bytes.resize(static_cast<std::size_t>(size));
-        read_ok = std::fread(bytes.data(), 1, bytes.size(), f) == bytes.size();
-      }
-    }
-    std::fclose(f);
-  }
+  // The check select applies too: readable (the system's reason otherwise), not empty, not a
+  // truncated JPEG.
+  read_image_file(path, bytes);
   // JPEGs: libjpeg-turbo straight into BGR (imread's pixels for ~20% less CPU, and the buffer is
-  // reused). A JPEG it does not take (EXIF rotation, CMYK, MJPEG, damaged data) goes to imread
-  // itself: imdecode's memory source differs from imread's on a truncated JPEG (it leaves rows
-  // that imread fills with grey unwritten).
-  if (read_ok && bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
-    if (decode_jpeg_bgr(bytes.data(), bytes.size(), image)) return;
-    image = decode_image(path);
+  // reused). Damaged data (libjpeg's warnings: it would fill what it cannot decode with grey) is
+  // an error; a JPEG it does not take (EXIF rotation, CMYK, MJPEG) goes to imread itself.
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+    std::string corrupt;
+    if (decode_jpeg_bgr(bytes.data(), bytes.size(), image, &corrupt)) return;
+    if (!corrupt.empty()) {
+      Error e(ErrorCode::kFormat, "JPEG data is damaged: " + corrupt);
+      e.with("image", path.string());
+      throw e;
+    }
+    image = imread_checked(path);
     return;
   }
-  if (read_ok) {
-    // Released first: imdecode leaves dst untouched when no decoder takes the bytes or the header
-    // does not parse, which would pass the previous image off as this one. (Not reusing the
-    // pixels costs nothing measurable: malloc hands the same freed block back.)
+  // Released first: imdecode leaves dst untouched when no decoder takes the bytes or the header
+  // does not parse, which would pass the previous image off as this one. (Not reusing the
+  // pixels costs nothing measurable: malloc hands the same freed block back.)
+  image.release();
+  try {
+    cv::imdecode(bytes, cv::IMREAD_COLOR, &image);
+  } catch (const cv::Exception&) {
     image.release();
-    try {
-      cv::imdecode(bytes, cv::IMREAD_COLOR, &image);
-    } catch (const cv::Exception&) {
-      image.release();
-    }
-    if (!image.empty()) return;
   }
-  // Missing, empty, unreadable or not decodable from memory: imread gives the pixels or the
-  // error naming the file.
-  image = decode_image(path);
+  // Not decodable from memory: imread gives the pixels or the error naming the file.
+  if (image.empty()) image = imread_checked(path);
 }
 
 std::optional<ImageGeometry> recipe_geometry(const Recipe& recipe, int image_w, int image_h) {

@@ -17,7 +17,8 @@
 namespace qcal::preprocess {
 
 // Reads an image as OpenCV's cv2.imread(path) does (IMREAD_COLOR: 3-channel BGR, EXIF
-// orientation applied). Throws kIo naming the file when it is missing or does not decode.
+// orientation applied). Throws naming the image when it cannot be read (the system's reason),
+// is empty, is a truncated or damaged JPEG (see core/image_file.hpp), or does not decode.
 cv::Mat decode_image(const std::filesystem::path& path);
 // The same pixels (cv::imdecode runs the decoder imread runs and applies the EXIF orientation as
 // imread does), for a loop over many images: the file is read whole into `bytes` (reused across

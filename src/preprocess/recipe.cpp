@@ -413,6 +413,8 @@ ShapeInfo infer_shape(const Recipe& recipe, std::optional<std::array<int, 2>> im
                      "width and height must be positive, got " + std::to_string(s.width) + "x" +
                          std::to_string(s.height));
         }
+        // The bound resize has: a crop pads to its size, so 1e9 would be a 1e18-pixel image.
+        if (s.width > 65536 || s.height > 65536) step_error(i, s, "size above 65536");
         h = s.height;
         w = s.width;
         break;

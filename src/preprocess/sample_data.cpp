@@ -169,6 +169,7 @@ class ImageData final : public SampleData {
   }
   std::int64_t rows() const override { return static_cast<std::int64_t>(files_.size()); }
   bool has_images() const override { return true; }
+  std::string color_order() const override { return output_color_order(pipeline_.recipe()); }
   std::vector<Tensor> read(std::int64_t first, std::int64_t count) override {
     Shape shape = row_shapes()[0];
     shape.insert(shape.begin(), count);

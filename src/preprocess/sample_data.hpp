@@ -71,6 +71,13 @@ class SampleData {
   // The short name Sample::name carries (the image's file name, "data.npy[i]").
   virtual std::string sample_label(std::int64_t index) const { return sample_name(index); }
   virtual bool has_images() const { return false; }
+  // The channel order image samples feed the model ("BGR", "RGB", ...: output_color_order of
+  // the recipe); empty for tensor data.
+  virtual std::string color_order() const { return {}; }
+  // True for a source read once, in order, that learns its length by reading (a Python
+  // iterator, through the public API): size() counts the samples read or buffered so far and
+  // grows as read() pulls more, and only the first samples can be read again.
+  virtual bool streamed() const { return false; }
 
   const std::vector<ModelInputInfo>& inputs() const { return inputs_; }
   // One per input: a sample without its batch axis, and its element type.

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/list_file.hpp"
 
 namespace fs = std::filesystem;
 

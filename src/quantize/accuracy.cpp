@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "eval/report.hpp"
+#include "eval/verdict.hpp"
 #include "quantize/calibrate_report.hpp"
 #include "quantize/evaluator.hpp"
 #include "quantize/mixed_precision.hpp"
@@ -132,6 +133,47 @@ void close_accuracy_table(const AccuracyOptions& a, const Evaluator& evaluator,
             (a.eval_data_is_calibration_data ? " (calibration data)." : ".");
 }
 
+// The verdict on the model calibrate writes (the mixed-precision one when --max-drop built it).
+eval::ReportVerdict measured_verdict(const AccuracyInputs& in, const Evaluator& evaluator,
+                                     const Score& final_score,
+                                     const std::vector<eval::RankedTensor>& ranked) {
+  const AccuracyOptions& a = in.options->accuracy;
+  eval::VerdictInputs v;
+  v.metric = a.metric;
+  v.drop_pp = final_score.drop;
+  v.max_drop_pp = a.max_drop.value_or(eval::kDefaultMaxDropPp);
+  v.samples = evaluator.samples();
+  v.no_noise_reason =
+      "calibrate does not bootstrap its evaluation (qcal eval --labels measures the interval)";
+  v.worst_output = final_score.worst_output;
+  v.worst_output_cosine = final_score.worst_output_cosine;
+  v.worst_output_sqnr_db = final_score.worst_output_sqnr_db;
+  v.sensitivity = ranked;
+  v.no_sensitivity_hint = "run with --sensitivity or --max-drop to name it";
+  if (a.eval_data_is_calibration_data) {
+    v.warnings.push_back(
+        "the evaluation data is the calibration data, so the drop is optimistic: pass "
+        "--eval-data with held-out samples (qcal select --holdout)");
+  }
+  for (const auto& w : in.report->warnings) v.warnings.push_back(w);
+  return eval::make_verdict(v);
+}
+
+// Without evaluation data there is no drop to judge: the verdict says so and names the tensor
+// int8 represents worst by its histogram (the first of the worst-first histograms).
+eval::ReportVerdict unmeasured_verdict(const eval::ReportData& rd) {
+  eval::ReportVerdict v;
+  v.state = eval::ReportVerdict::State::kNotMeasured;
+  v.headline =
+      "NOT MEASURED: calibrate measured no accuracy; run qcal eval on held-out data (or "
+      "calibrate --max-drop / --sensitivity with --eval-data)";
+  if (!rd.histograms.empty()) {
+    v.details.push_back("Worst tensor by its histogram: " + rd.histograms.front().tensor + " (" +
+                        rd.histograms.front().subtitle + ").");
+  }
+  return v;
+}
+
 }  // namespace
 
 AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
@@ -153,16 +195,20 @@ AccuracyOutputs run_accuracy(const AccuracyInputs& in) {
       for (const auto& r : rd.sensitivity) hist_order.push_back(r.result.tensor);
     }
     eval::ReportTable table = accuracy_table(a, before);
+    Score final_score = before;
     if (a.max_drop) {
       MixedPrecision mp = search_mixed_precision(in, hist_order, evaluator, before);
       record_mixed_precision(in, mp, before, out.files, table);
+      if (mp.final_build) final_score = mp.after;
       out.final_build = std::move(mp.final_build);
     }
     close_accuracy_table(a, evaluator, table);
     rd.accuracy.push_back(table);
     if (a.saturation) measure_saturation(in, evaluator, before, out.files, rd);
+    rd.verdict = measured_verdict(in, evaluator, final_score, rd.sensitivity);
   }
-  add_histograms(rd, hist_order, in);
+  add_histograms(rd, hist_order, !rd.sensitivity.empty(), in);
+  if (!rd.verdict) rd.verdict = unmeasured_verdict(rd);
   if (a.report) {
     in.report->report_html = in.options->out_dir / "report.html";
     out.files.emplace_back(in.report->report_html, eval::render_report_html(rd));

@@ -7,6 +7,8 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
+#include "eval/overlap.hpp"
 #include "export/qdq_builder.hpp"
 #include "export/ranges_json.hpp"
 #include "quantize/accuracy.hpp"
@@ -102,6 +104,9 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
   if (!data) throw_invalid("calibrate needs data (--data) or statistics (--from-stats)");
   BatchHook on_batch;
   if (options.accuracy.saturation) {
+    if (data->streamed()) {
+      throw_invalid("--saturation needs data of known size (an array or files), not a stream");
+    }
     std::int64_t total = data->size();
     if (options.num_samples > 0) total = std::min(total, options.num_samples);
     on_batch = saturation_snapshots(total, prefixes);
@@ -110,6 +115,8 @@ calib::StatsSet statistics(const ModelContext& model, preprocess::SampleData* da
                                     collect_options(options), progress, on_batch);
   report.inference_seconds = c.inference_seconds;
   report.observe_seconds = c.observe_seconds;
+  report.sample_fingerprints = std::move(c.sample_fingerprints);
+  report.sample_files = std::move(c.sample_files);
   c.stats.provenance().model_fingerprint = model.fingerprint;
   return std::move(c.stats);
 }
@@ -144,14 +151,17 @@ std::string trt_cache(const CalibrateOptions& options, const exporter::QdqBuild&
   return exporter::format_trt_cache(entries, algorithm, options.trt_version);
 }
 
-// Everything is in memory: each file is written under a temporary name, then all are renamed.
+// Everything is in memory: each file is written under a temporary name, then all are renamed
+// together (commit_together: a signal leaves either all new files or all previous ones).
 void write_outputs(const StagedFiles& files) {
   std::vector<std::unique_ptr<AtomicFile>> staged;
+  std::vector<AtomicFile*> all;
   for (const auto& [path, bytes] : files) {
     staged.push_back(std::make_unique<AtomicFile>(path));
     staged.back()->write(bytes);
+    all.push_back(staged.back().get());
   }
-  for (auto& f : staged) f->commit();
+  commit_together(all);
 }
 
 void record_build(const exporter::QdqBuild& build, CalibrateReport& report) {
@@ -285,7 +295,8 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   const exporter::QdqBuild& final_build = acc.final_build ? *acc.final_build : default_build;
   record_build(final_build, report);
 
-  std::filesystem::create_directories(options.out_dir);
+  create_output_dir(options.out_dir);
+  if (!options.save_stats.empty()) create_output_dir(options.save_stats.parent_path());
   report.qdq_model = options.out_dir / (model.path.stem().string() + ".qdq.onnx");
   report.cache = options.out_dir / "calibration.cache";
   report.ranges = options.out_dir / "ranges.json";
@@ -296,6 +307,15 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   if (!options.save_stats.empty()) {
     report.stats = options.save_stats;
     files.emplace_back(report.stats, stats.serialize());
+  }
+  const auto samples_file = options.out_dir / eval::kCalibrationSamplesName;
+  if (!report.sample_fingerprints.empty()) {
+    report.calibration_samples = samples_file;
+    files.emplace_back(samples_file, eval::format_calibration_samples(
+                                         stats.provenance().data_description,
+                                         report.sample_fingerprints, report.sample_files));
+  } else {
+    std::filesystem::remove(samples_file);  // a previous run's list would describe other data
   }
   files.insert(files.end(), acc.files.begin(), acc.files.end());
   write_outputs(files);

@@ -83,6 +83,12 @@ struct CalibrateRequest {
   std::optional<preprocess::DataRequest> data;  // none with from_stats
   CalibrateOptions options;
   bool method_given = false;  // --method was given (a DX-COM config's method applies otherwise)
+  // Opens the calibration data instead of `data` (the public API's arrays and streams), given
+  // the model's inputs; `data_description` names it in the reproduce command.
+  std::function<std::unique_ptr<preprocess::SampleData>(
+      const std::vector<preprocess::ModelInputInfo>&)>
+      open_data;
+  std::string data_description;
 };
 
 struct CalibrateReport {
@@ -92,6 +98,9 @@ struct CalibrateReport {
   std::filesystem::path ranges;
   std::filesystem::path stats;            // empty when not saved
   std::filesystem::path equalized_model;  // <model>.equalized.onnx with --equalize, else empty
+  // calibration_samples.json (eval's overlap check); empty with --from-stats (no samples seen).
+  std::filesystem::path calibration_samples;
+  std::vector<std::string> sample_fingerprints, sample_files;
   std::int64_t samples = 0;
   std::size_t tensors = 0;           // tensors with statistics
   std::size_t activation_pairs = 0;  // Q/DQ pairs on activations
@@ -120,6 +129,10 @@ struct CalibrateReport {
   CalibrateOptions options;                 // the options the run used (defaults applied)
   std::string command;                      // a command line that reproduces the run
 };
+
+// Before any work (run_calibrate calls it first): the output folder can be written and no
+// output is, or lies inside, an input (core/output_paths.hpp). Throws naming both paths.
+void check_calibrate_paths(const CalibrateRequest& request);
 
 // The whole run from a request: reads and parses the model once, opens the data once (a
 // preset fitted to the model's input), applies the data's defaults and the evaluation-data

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "calib/quant_noise.hpp"
 #include "core/error.hpp"
 #include "eval/samples.hpp"
 
@@ -110,16 +111,26 @@ eval::ReportData calibrate_report_data(const AccuracyInputs& in) {
   return rd;
 }
 
-void add_histograms(eval::ReportData& rd, const std::vector<std::string>& order,
+void add_histograms(eval::ReportData& rd, const std::vector<std::string>& order, bool ranked,
                     const AccuracyInputs& in) {
   const bool uint8 = in.options->activations == exporter::ActivationType::kUInt8Asymmetric;
+  std::vector<std::pair<double, eval::ReportHistogram>> found;  // (SQNR, histogram)
   for (const auto& t : order) {
     auto r = in.default_build->ranges.find(t);
     if (r == in.default_build->ranges.end() || !in.stats->has_tensor(t)) continue;
     if (auto h = report_histogram(t, in.stats->at(t), r->second, uint8)) {
-      rd.histograms.push_back(std::move(*h));
+      const double sqnr =
+          calib::tensor_sqnr_db(in.stats->at(t), calib::usable_amax(r->second.amax));
+      h->subtitle = "int8 SQNR at this range " + format_value(sqnr, 3) + " dB";
+      found.emplace_back(std::isnan(sqnr) ? -INFINITY : sqnr, std::move(*h));
     }
   }
+  if (!ranked) {
+    // Worst first; ties keep the plan's order (stable), so the page is reproducible.
+    std::stable_sort(found.begin(), found.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  for (auto& [sqnr, h] : found) rd.histograms.push_back(std::move(h));
   if (rd.histograms.empty()) {
     rd.notes.push_back("No histograms: minmax/ema without --save-stats collects none.");
   }

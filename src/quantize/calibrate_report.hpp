@@ -13,8 +13,10 @@ namespace qcal::quantize {
 // Title, reproduction command, parameters, warnings and thumbnails.
 eval::ReportData calibrate_report_data(const AccuracyInputs& in);
 
-// The |x| histogram of each tensor in `order` that has one, with its range's markers.
-void add_histograms(eval::ReportData& report, const std::vector<std::string>& order,
+// The |x| histogram of each tensor in `order` that has one, with its range's markers, worst
+// first: in `order` when it is a sensitivity ranking (`ranked`), else by the SQNR int8 gives
+// the tensor at its range (calib::tensor_sqnr_db, lowest first), shown with each histogram.
+void add_histograms(eval::ReportData& report, const std::vector<std::string>& order, bool ranked,
                     const AccuracyInputs& in);
 
 }  // namespace qcal::quantize

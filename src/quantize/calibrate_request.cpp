@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "quantize/calibrate.hpp"
 
 namespace qcal::quantize {
@@ -54,6 +55,7 @@ void add_data_options(const CalibrateRequest& r, std::string& c) {
            std::to_string((*r.data->size_wh)[1]);
     }
   }
+  if (r.open_data) c += " --data '" + r.data_description + "'";
   for (const auto& s : o.from_stats) c += " --from-stats " + s.string();
   if (o.num_samples > 0) c += " -n " + std::to_string(o.num_samples);
 }
@@ -134,36 +136,63 @@ std::string reproduce_command(const CalibrateRequest& r) {
   return c;
 }
 
+void check_calibrate_paths(const CalibrateRequest& r) {
+  const CalibrateOptions& o = r.options;
+  const AccuracyOptions& a = o.accuracy;
+  check_output_dir(o.out_dir, "-o");
+  if (!o.save_stats.empty()) check_output_file(o.save_stats, "--save-stats", true);
+  RunPaths paths;
+  paths.input(r.model, "the model");
+  if (r.data) paths.input(r.data->data, "--data");
+  for (const auto& s : o.from_stats) paths.input(s, "--from-stats");
+  if (a.eval_data) paths.input(a.eval_data->data, "--eval-data");
+  paths.input(a.labels, "--labels");
+  paths.output(o.out_dir, "-o", OutputKind::kFolderWritten);
+  paths.output(o.out_dir / (r.model.stem().string() + ".qdq.onnx"), "the QDQ model");
+  for (const char* name :
+       {"calibration.cache", "ranges.json", "report.html", "sensitivity.json",
+        "mixed_precision.json", "mixed_precision.exclude.txt", "saturation.json"}) {
+    paths.output(o.out_dir / name, std::string("-o's ") + name);
+  }
+  paths.output(o.save_stats, "--save-stats");
+  paths.check();
+}
+
 CalibrateReport run_calibrate(const CalibrateRequest& request, const ProgressFn& progress) {
+  check_calibrate_paths(request);
   CalibrateRequest r = request;
   calib::validate(r.options.select);
   exporter::validate_trt_version(r.options.trt_version);
   validate(r.options.accuracy);
-  if (!r.data && r.options.from_stats.empty()) {
+  if (r.open_data && r.data) throw_invalid("calibrate takes one source of data");
+  const bool has_data = r.data || r.open_data;
+  if (!has_data && r.options.from_stats.empty()) {
     throw_invalid("calibrate needs --data or --from-stats");
   }
   ModelContext model = read_model(r.model);
   std::unique_ptr<preprocess::SampleData> data;
-  if (r.data) {
+  if (has_data) {
     try {
       model.model->check_supported();
     } catch (Error& e) {
       e.with("file", r.model.string());
       throw;
     }
-    data = preprocess::open_sample_data(*r.data, model.inputs());
+    data = r.open_data ? r.open_data(model.inputs())
+                       : preprocess::open_sample_data(*r.data, model.inputs());
     apply_data_defaults(r, *data, r.options);
     model.warnings.insert(model.warnings.end(), data->warnings().begin(), data->warnings().end());
   }
   resolve_eval_data(r, r.options);
   if (needs_eval_data(r.options.accuracy) && !r.options.accuracy.eval_data) {
-    throw_invalid(
-        std::string(r.options.accuracy.max_drop     ? "--max-drop"
-                    : r.options.accuracy.saturation ? "--saturation"
-                                                    : "--sensitivity") +
-        " evaluates the quantized model and needs evaluation data: give --eval-data "
-        "(.npy/.npz, or images with --recipe); it cannot be derived from " +
-        (r.data ? "the DX-COM config " + r.data->data.string() : std::string("--from-stats")));
+    throw_invalid(std::string(r.options.accuracy.max_drop     ? "--max-drop"
+                              : r.options.accuracy.saturation ? "--saturation"
+                                                              : "--sensitivity") +
+                  " evaluates the quantized model and needs evaluation data: give --eval-data "
+                  "(.npy/.npz, or images with --recipe); it cannot be derived from " +
+                  (r.data        ? "the DX-COM config " + r.data->data.string()
+                   : r.open_data ? "in-memory data (" + r.data_description + ")"
+                                 : std::string("--from-stats")));
   }
   prepare_for_qdq(model, r.options.per_channel, data.get());
   return calibrate(model, data.get(), r.options, reproduce_command(r), progress);

@@ -122,7 +122,8 @@ std::vector<std::vector<Tensor>> probe_samples(preprocess::SampleData& source,
   const std::int64_t batches = total / batch;
   const auto k = std::min<std::int64_t>(static_cast<std::int64_t>(count), batches);
   for (std::int64_t i = 0; i < k; ++i) {
-    const std::int64_t b = (2 * i + 1) * batches / (2 * k);
+    // A stream cannot be read again: its first batches, which it keeps for this.
+    const std::int64_t b = source.streamed() ? i : (2 * i + 1) * batches / (2 * k);
     out.push_back(source.read(b * batch, batch));
   }
   return out;

@@ -78,7 +78,8 @@ DominantNoiseRun run_dominant_noise(std::shared_ptr<const engine::Model> model,
 
 // `count` probe inputs for the rule from the calibration data: batches (the model's batch size,
 // 1 when dynamic) at evenly spaced positions (k + 0.5) / count of the first `limit` samples (0:
-// all), so the probes do not all come from one end of a video. Fewer when there are fewer.
+// all), so the probes do not all come from one end of a video. Fewer when there are fewer. A
+// streamed source (SampleData::streamed) gives its first `count` batches.
 std::vector<std::vector<Tensor>> probe_samples(preprocess::SampleData& data,
                                                const engine::Model& model, std::int64_t limit,
                                                std::size_t count);

@@ -28,6 +28,7 @@ Evaluator::Evaluator(const ModelContext& model, const CalibrateOptions& o)
   eval_options_.threads = o.threads;
   eval_options_.limit = a.eval_samples;
   eval_options_.thumbnails = 0;
+  eval_options_.check_calibration_overlap = false;
   key_ = a.metric == "map50-95" ? "map50_95" : "cosine";
   fp32_ = std::make_unique<eval::CachingRunner>(
       eval::make_qcal_runner(model.model, {.threads = o.threads}));
@@ -45,6 +46,12 @@ Score Evaluator::evaluate(const std::string& qdq_bytes) {
     s.fp32 = m.fp32.value_or(std::nan(""));
     s.int8 = m.int8;
     s.drop = m.drop_pp().value_or(std::nan(""));
+    for (const auto& o : r.outputs) {
+      if (!s.worst_output.empty() && o.comparison.cosine >= s.worst_output_cosine) continue;
+      s.worst_output = o.name;
+      s.worst_output_cosine = o.comparison.cosine;
+      s.worst_output_sqnr_db = o.comparison.sqnr_db;
+    }
     if (std::isnan(s.drop)) {
       throw Error(ErrorCode::kInvalidArgument,
                   "the metric " + options_.accuracy.metric +

@@ -20,6 +20,9 @@ struct Score {
   double fp32 = 0.0;
   double int8 = 0.0;
   double drop = 0.0;  // percentage points, positive = worse
+  // The output INT8 damages most (lowest cosine against FP32), for the report's verdict.
+  std::string worst_output;
+  double worst_output_cosine = 1.0, worst_output_sqnr_db = 0.0;
 };
 nlohmann::json score_json(const Score& s);
 

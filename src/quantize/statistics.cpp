@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "engine/session.hpp"
+#include "eval/overlap.hpp"
 #include "quantize/derived_tensors.hpp"
 
 namespace qcal::quantize {
@@ -99,6 +100,7 @@ class Collector {
     for (std::int64_t k = 0; k < batch; ++k) {
       digests_.push_back(XXH3_64bits(bytes + static_cast<std::size_t>(k) * row, row));
     }
+    record_samples(first, batch, x[0]);
     const double observed_before = observe_seconds_;
     const auto start = Clock::now();
     session_.run(x);
@@ -108,6 +110,13 @@ class Collector {
     observe_seconds_ += seconds_since(union_start);
   }
 
+  void reset_samples() {
+    digests_.clear();
+    sample_fingerprints_.clear();
+    sample_files_.clear();
+  }
+  std::vector<std::string>& sample_fingerprints() { return sample_fingerprints_; }
+  std::vector<std::string>& sample_files() { return sample_files_; }
   engine::Session& session() { return session_; }
   calib::StatsSet& stats() { return stats_; }
   std::vector<std::uint64_t>& digests() { return digests_; }
@@ -131,6 +140,17 @@ class Collector {
     s.observe_in_chains = true;
     return s;
   }
+  // Each sample's fingerprint (its row of the batch) and file, for calibration_samples.json.
+  void record_samples(std::int64_t first, std::int64_t batch, const Tensor& x) {
+    const std::size_t row = static_cast<std::size_t>(x.nbytes() / batch);
+    const auto* bytes = static_cast<const std::uint8_t*>(x.raw_data());
+    for (std::int64_t b = 0; b < batch; ++b) {
+      sample_fingerprints_.push_back(
+          eval::sample_fingerprint(bytes + static_cast<std::size_t>(b) * row, row));
+      if (data_.has_images())
+        sample_files_.push_back(eval::normal_path(data_.sample_name(first + b)));
+    }
+  }
   void observe(const std::string& name, const TensorView& view, const MinMaxScan* minmax) {
     if (view.dtype != DType::kFloat32) return;
     const auto start = Clock::now();
@@ -147,6 +167,7 @@ class Collector {
   calib::StatsSet stats_;
   engine::Session session_;
   std::vector<std::uint64_t> digests_;
+  std::vector<std::string> sample_fingerprints_, sample_files_;
   std::int64_t sample_index_ = 0;
   double inference_seconds_ = 0, observe_seconds_ = 0;
 };
@@ -216,23 +237,29 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
                               preprocess::SampleData& data, const CollectOptions& options,
                               const ProgressFn& progress, const BatchHook& on_batch) {
   check_calibration_input(*model, data);
-  const BatchPlan plan = plan_batches(*model, data, options.num_samples);
+  BatchPlan plan = plan_batches(*model, data, options.num_samples);
   Collector c(model, data, options);
   Shape input_shape = data.row_shapes()[0];
   input_shape.insert(input_shape.begin(), plan.batch);
   const Observed observed =
       observed_tensors(c.session(), *model, input_shape, required, options.derive_unions);
   c.watch(observed.names, options.kernel_scans);
+  c.reset_samples();
   const auto complete_unions = [&] {
     for (const auto& d : observed.derived) c.stats().union_histogram(d.name, d.parts);
   };
-  const ShardRange range = batch_range(plan, options.shard, data);
+  ShardRange range = batch_range(plan, options.shard, data);
   for (std::int64_t b = range_begin(range); b < range_end(range); ++b) {
     c.run_batch(b * plan.batch, plan.batch, observed.derived);
     const std::int64_t done = (b + 1 - range_begin(range)) * plan.batch;
     if (on_batch) {
       complete_unions();
       on_batch(done, c.stats());
+    }
+    // A stream learns its length as it is read: one more batch while it has one.
+    if (data.streamed()) {
+      plan = plan_batches(*model, data, options.num_samples);
+      range = batch_range(plan, options.shard, data);
     }
     if (progress) progress(done, (range_end(range) - range_begin(range)) * plan.batch);
   }
@@ -247,7 +274,13 @@ Collection collect_statistics(std::shared_ptr<const engine::Model> model,
     prov.shard_index = static_cast<std::uint32_t>(options.shard->index);
     prov.shard_count = static_cast<std::uint32_t>(options.shard->count);
   }
-  return {std::move(c.stats()), c.inference_seconds(), c.observe_seconds()};
+  Collection out;
+  out.stats = std::move(c.stats());
+  out.sample_fingerprints = std::move(c.sample_fingerprints());
+  out.sample_files = std::move(c.sample_files());
+  out.inference_seconds = c.inference_seconds();
+  out.observe_seconds = c.observe_seconds();
+  return out;
 }
 
 namespace {

@@ -44,6 +44,9 @@ using BatchHook = std::function<void(std::int64_t samples, const calib::StatsSet
 
 struct Collection {
   calib::StatsSet stats;
+  // Per sample, in order: eval::sample_fingerprint of its input row, and (image data) its file
+  // as eval::normal_path writes it; calibration_samples.json lists them.
+  std::vector<std::string> sample_fingerprints, sample_files;
   double inference_seconds = 0;  // inside Session::run, excluding observation
   double observe_seconds = 0;    // in the collectors
 };

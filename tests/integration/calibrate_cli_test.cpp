@@ -342,7 +342,7 @@ TEST(CalibrateOpsetUpgrade, PaddleOcrModelsGetAnOpset13QdqModelThatOnnxRuntimeRu
     EXPECT_GT(per_channel, 10u);  // per-channel weight scales need opset 13
     const auto e = test::run_command(
         "{ " + test::qcal_bin() + " eval " + (models / c.file).string() + " " + qdq.string() +
-        " --data " + data.string() + " --runtime ort --json - -o " +
+        " --data " + data.string() + " --runtime ort --json -o " +
         (dir / (std::string(c.kind) + "_eval")).string() + " -j 2 2>/dev/null; }");
     ASSERT_EQ(e.exit_code, 0) << e.output;
     const auto j = nlohmann::json::parse(e.output.substr(e.output.find('{')));

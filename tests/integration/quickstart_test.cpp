@@ -59,6 +59,10 @@ TEST(QuickstartCli, RunsTheWholePipelineOnTheEmbeddedDefault) {
   // default entropy with its floor and range rules gives about 0.96 (docs/quantization.md).
   EXPECT_GE(eval["metrics"]["map50_95"]["int8"].get<double>(), 0.90) << eval["metrics"].dump();
   EXPECT_NE(r.output.find("held out:      59 frames"), std::string::npos) << r.output;
+  // The held-out frames are checked against the calibration samples: none overlap.
+  EXPECT_EQ(eval["calibration_overlap"]["checked"], 59);
+  EXPECT_EQ(eval["calibration_overlap"]["overlapping"], 0);
+  EXPECT_EQ(r.output.find("evaluation samples are calibration samples"), std::string::npos);
 
   // Running it again over its own output works.
   EXPECT_EQ(run_command(qcal_bin() + " quickstart --threads 2 -o " + q(out)).exit_code, 0);

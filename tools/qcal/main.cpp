@@ -1,8 +1,10 @@
 // qcal entry point: builds the CLI from the verb table, runs the chosen verb, maps errors to
-// exit codes (1 error, 2 usage, 70 internal) and prints them as "qcal: error: ...".
+// exit codes (1 error, 2 usage, 70 internal; 130/143 after SIGINT/SIGTERM, see signals.hpp and
+// docs/guarantees.md) and prints them as "qcal: error: ...".
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -10,6 +12,8 @@
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
+#include "core/temp_files.hpp"
+#include "signals.hpp"
 
 namespace {
 
@@ -55,9 +59,33 @@ bool unknown_verb(const CLI::App& app, int argc, char** argv) {
   return true;
 }
 
+// Runs the chosen verb. A file-system failure that reaches here (a folder that cannot be made, a
+// read-only disk) is the user's environment, not a bug: exit 1 naming the path.
+int run_verb(const std::vector<std::pair<CLI::App*, qcal::cli::Runner>>& runners) {
+  try {
+    for (const auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+    return qcal::cli::kExitUsage;
+  } catch (const qcal::Error& e) {
+    return report(e);
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "qcal: error: " << e.code().message() << "\n  path: " << e.path1().string()
+              << "\n";
+    return qcal::cli::kExitError;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "qcal: error: out of memory\n";
+    return qcal::cli::kExitError;
+  } catch (const std::exception& e) {
+    std::cerr << "qcal: internal error: " << e.what() << "\n";
+    return qcal::cli::kExitInternal;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  qcal::cli::install_signal_cleanup();
   CLI::App app{"qcal: from camera footage and image folders to an INT8-deployable ONNX model"};
   app.set_version_flag("--version", "qcal " QCAL_VERSION);
   app.require_subcommand(1);
@@ -75,18 +103,8 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : qcal::cli::kExitUsage;
   }
-  try {
-    for (auto& [sub, run] : runners) {
-      if (sub->parsed()) return run();
-    }
-    return qcal::cli::kExitUsage;
-  } catch (const qcal::Error& e) {
-    return report(e);
-  } catch (const std::bad_alloc&) {
-    std::cerr << "qcal: error: out of memory\n";
-    return qcal::cli::kExitError;
-  } catch (const std::exception& e) {
-    std::cerr << "qcal: internal error: " << e.what() << "\n";
-    return qcal::cli::kExitInternal;
-  }
+  const int rc = run_verb(runners);
+  // A signal whose cleanup has begun decides the exit status (130/143): wait for it here.
+  const qcal::TempLock settled;
+  return rc;
 }

@@ -67,7 +67,7 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   // 2 evaluation frames keep the ~130 single-tensor runs per frame affordable on 2 cores.
   const auto r =
       test::run_command(base + " -o " + q(dir / "out") + " --eval-data " + q(dir / "eval") +
-                        " --eval-samples 2 --max-drop 0.5 --metric "
+                        " --eval-num-samples 2 --max-drop 0.5 --metric "
                         "map50-95 --saturation --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto summary = nlohmann::json::parse(r.output.substr(r.output.find('{')));
@@ -154,7 +154,15 @@ TEST(CalibrateAccuracy, SensitivityMixedPrecisionSaturationAndReportOnYolov8n) {
   EXPECT_NE(dom.find("mixed precision (--max-drop 0.5)"), std::string::npos);
   // 4 thumbnails of the evaluation frames, each before and after preprocessing.
   EXPECT_EQ(count(dom, "src=\"data:image/png;base64,"), 8u);
-  EXPECT_EQ(count(dom, "<section id="), 6u);
+  // The verdict on top (the mixed-precision model against the 0.5 pp budget), naming the worst
+  // tensor of the ranking; sensitivity as bars.
+  EXPECT_EQ(count(dom, "<section id="), 7u);
+  EXPECT_NE(dom.find("<section id=\"verdict\" class=\"verdict "), std::string::npos);
+  EXPECT_LT(dom.find("id=\"verdict\""), dom.find("id=\"parameters\""));
+  EXPECT_NE(dom.find("Worst tensor: " + sens["tensors"][0]["tensor"].get<std::string>()),
+            std::string::npos);
+  EXPECT_NE(dom.find("0.5 pp budget"), std::string::npos);
+  EXPECT_EQ(count(dom, "class=\"sensitivity-bars\""), 1u);
 }
 
 TEST(CalibrateAccuracy, EveryRunWritesAReportAndEvalRanksTensors) {

@@ -77,7 +77,7 @@ TEST(EvalCli, YoloAgainstItselfInOnnxRuntime) {
   const fs::path images = copy_images(dir, {"messi5.jpg", "basketball1.png", "fruits.jpg"});
   const auto r = qcal_eval(q(yolo_model()) + " " + q(yolo_model()) + " --data " + q(images) +
                            " --recipe yolo --task yolo --runtime ort -o " + q(dir / "out") +
-                           " --json " + q(dir / "eval.json") + " --threads 2");
+                           " --json-file " + q(dir / "eval.json") + " --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("mAP50-95"), std::string::npos) << r.output;
   const auto j = read_json(dir / "eval.json");
@@ -149,6 +149,10 @@ TEST(EvalCli, YoloAgainstHandLabelsBothFormatsAgree) {
   EXPECT_NE(a.output.find("90 % paired bootstrap interval over images 0.00 to 0.00"),
             std::string::npos)
       << a.output;
+  // Agreement with FP32's own detections (score > 0.25): the same model finds exactly them.
+  EXPECT_NEAR(ja["detection"]["int8_vs_fp32"]["map50_95"].get<double>(), 1.0, 1e-12);
+  EXPECT_NE(a.output.find("agreement: INT8 mAP50-95 1.0000 against FP32's detections"),
+            std::string::npos);
   // Two labelled objects, both found by yolov8n with boxes within a few pixels of the hand
   // boxes (IoU about 0.97), so near-perfect even at IoU 0.95.
   const auto& classes = ja["detection"]["fp32"]["classes"];
@@ -201,7 +205,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
   int k = 0;
   for (const char* runtime : {"qcal", "ort"}) {
     const auto r = qcal_eval(c.models() + " --data " + q(c.dir / "x.npy") + " --runtime " +
-                             runtime + " -o " + q(c.dir / runtime) + " --json -");
+                             runtime + " -o " + q(c.dir / runtime) + " --json");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto j = read_json(c.dir / runtime / "eval.json");
     const auto& out = j["outputs"][0];
@@ -214,7 +218,7 @@ TEST(EvalCli, RawMetricsMatchNumpyInBothRuntimes) {
     EXPECT_EQ(j["primary_metric"], "cosine");
     EXPECT_LT(j["metrics"]["cosine"]["int8"].get<double>(), 1.0);
     EXPECT_GT(j["metrics"]["cosine"]["drop"].get<double>(), 0.0);
-    // --json - prints the JSON instead of the table.
+    // --json prints the JSON instead of the table.
     EXPECT_EQ(r.output.find("\"format\": \"qcal.eval/1\""), r.output.find("\"format\""));
     by_runtime[k++] = out;
   }
@@ -306,6 +310,15 @@ TEST(EvalCli, PresetsFitTheModelInputInCalibrateAndEval) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto j = nlohmann::json::parse(read_file(dir / "face-eval" / "eval.json"));
   EXPECT_EQ(j["samples"], 2);
+  // Evaluated on its own calibration images: eval says so (calibration_samples.json beside the
+  // QDQ model), by content and by file, on stderr, in eval.json and in the verdict.
+  EXPECT_NE(r.output.find("2 of 2 evaluation samples are calibration samples"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(j["calibration_overlap"]["overlapping"], 2);
+  EXPECT_EQ(j["calibration_overlap"]["same_tensor"], 2);
+  EXPECT_EQ(j["calibration_overlap"]["same_file"], 2);
+  EXPECT_NE(read_file(dir / "face-eval" / "report.html").find("Warning: 2 of 2 evaluation"),
+            std::string::npos);
   r = test::run_command(test::qcal_bin() + " calibrate " +
                         q(models / "face_detection_front_128x128_barracuda.onnx") + common +
                         " --recipe yolo -o " + q(dir / "blaze"));

@@ -167,3 +167,90 @@ TEST(ReportChromium, CalibrateSectionsRender) {
 
 }  // namespace
 }  // namespace qcal::eval
+
+namespace qcal::eval {
+namespace {
+
+// Chromium's console messages (errors, uncaught exceptions, failed loads) with
+// --enable-logging=stderr: lines "...:INFO:CONSOLE:N] "message", source: ...".
+std::vector<std::string> console_lines(const std::string& log) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    const std::size_t end = std::min(log.find('\n', start), log.size());
+    const std::string line = log.substr(start, end - start);
+    if (line.find(":CONSOLE") != std::string::npos) out.push_back(line);
+    start = end + 1;
+  }
+  return out;
+}
+
+ReportData shipped_report() {
+  ReportData d = full_report();
+  ReportVerdict v;
+  v.state = ReportVerdict::State::kFail;
+  v.headline = "FAIL: mAP50-95 drops 3.1 pp, over the 1 pp budget";
+  v.details = {"30 images cannot resolve a 1-point drop", "Worst output: output0",
+               "Worst tensor: /model.22/cv3/Conv_output_0"};
+  d.verdict = v;
+  for (auto& t : d.thumbnails) {
+    t.source_w = t.before.width;
+    t.source_h = t.before.height;
+    t.boxes = {{10, 10, 80, 90, "person 0.91", false}, {12, 11, 78, 88, "person 0.88", true}};
+  }
+  return d;
+}
+
+// The page a user opens first: the verdict banner on top in its colour, the boxes' legend, the
+// sensitivity bars; and Chromium reports no console message for it (a page with an error is
+// the control that the console is read at all).
+TEST(ReportChromium, VerdictBannerOnTopAndNoConsoleErrors) {
+  ASSERT_TRUE(std::filesystem::exists(kChromium)) << "install chromium (scripts/setup.sh)";
+  test::TempDir dir;
+  const auto html_path = dir / "report.html";
+  write_report_html(html_path, shipped_report());
+  const test::CommandResult dom = test::run_command(
+      chromium(dir, "--enable-logging=stderr --v=0 --dump-dom file://" + html_path.string()));
+  ASSERT_EQ(dom.exit_code, 0) << dom.output;
+  EXPECT_TRUE(console_lines(dom.output).empty()) << dom.output;
+  const std::string& out = dom.output;
+  EXPECT_NE(out.find("<section id=\"verdict\" class=\"verdict fail\" data-state=\"fail\">"),
+            std::string::npos);
+  EXPECT_LT(out.find("id=\"verdict\""), out.find("id=\"parameters\""));  // on top
+  EXPECT_NE(out.find("30 images cannot resolve a 1-point drop"), std::string::npos);
+  EXPECT_EQ(count(out, "class=\"sensitivity-bars\""), 1u);
+  EXPECT_EQ(count(out, "class=\"sens-bar\""), 2u);
+  EXPECT_NE(out.find("INT8 detections"), std::string::npos);
+
+  write_file_atomic(dir / "bad.html", "<html><body><script>undefined_fn();</script></body></html>");
+  const test::CommandResult bad = test::run_command(chromium(
+      dir, "--enable-logging=stderr --v=0 --dump-dom file://" + (dir / "bad.html").string()));
+  EXPECT_FALSE(console_lines(bad.output).empty()) << bad.output;
+
+  // The screenshot: the banner's red fills a band near the top of the page.
+  const auto shot = dir / "shot.png";
+  const test::CommandResult s = test::run_command(
+      chromium(dir, "--hide-scrollbars --window-size=1200,900 --screenshot=" + shot.string() +
+                        " file://" + html_path.string()) +
+      " 2>/dev/null");
+  ASSERT_EQ(s.exit_code, 0) << s.output;
+  const cv::Mat img = cv::imread(shot.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  int banner_rows = 0, first_row = -1;
+  for (int y = 0; y < img.rows; ++y) {
+    int red = 0;
+    for (int x = 0; x < img.cols; ++x) {
+      const cv::Vec3b p = img.at<cv::Vec3b>(y, x);  // B, G, R of #b3261e = (30, 38, 179)
+      red += std::abs(p[0] - 30) < 8 && std::abs(p[1] - 38) < 8 && std::abs(p[2] - 179) < 8;
+    }
+    if (red > img.cols / 2) {
+      ++banner_rows;
+      if (first_row < 0) first_row = y;
+    }
+  }
+  EXPECT_GE(banner_rows, 40) << "no red verdict banner in the screenshot";
+  EXPECT_LT(first_row, 200) << "the banner is not at the top";
+}
+
+}  // namespace
+}  // namespace qcal::eval

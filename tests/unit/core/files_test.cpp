@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/list_file.hpp"
 #include "test_support.hpp"
 
 namespace qcal {
@@ -33,11 +34,15 @@ TEST(Files, ExtensionLower) {
 
 TEST(Files, ReadListFile) {
   test::TempDir dir;
-  write_file_atomic(dir / "list.txt", "# comment\nimgs/a.jpg\n\n/abs/b.jpg  \r\n");
-  auto paths = read_list_file(dir / "list.txt", "/base");
+  std::filesystem::create_directories(dir / "base/imgs");
+  write_file_atomic(dir / "base/imgs/a.jpg", "x");
+  write_file_atomic(dir / "b.jpg", "x");
+  write_file_atomic(dir / "list.txt",
+                    "# comment\nimgs/a.jpg\n\n" + (dir / "b.jpg").string() + "  \r\n");
+  auto paths = read_list_file(dir / "list.txt", dir / "base");
   ASSERT_EQ(paths.size(), 2u);
-  EXPECT_EQ(paths[0], std::filesystem::path("/base/imgs/a.jpg"));
-  EXPECT_EQ(paths[1], std::filesystem::path("/abs/b.jpg"));
+  EXPECT_EQ(paths[0], dir / "base/imgs/a.jpg");
+  EXPECT_EQ(paths[1], dir / "b.jpg");
   EXPECT_THROW(read_list_file(dir / "none.txt", "/"), Error);
 }
 

@@ -283,3 +283,73 @@ TEST(SelectCalibrationSet, OutDirInsideSrcIsNotScoredAgainAndFailuresKeepThePrev
 
 }  // namespace
 }  // namespace qcal::dataset
+
+namespace qcal::dataset {
+namespace {
+
+// --holdout N: a seeded split into its own folder, disjoint from the selection, the same for
+// the same seed, listed in holdout.json and in the analysis; a rerun replaces it.
+TEST(SelectHoldout, SeededDisjointSplitInItsOwnFolder) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 10);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "calib";
+  o.n = 4;
+  o.threshold = 0;
+  o.holdout = 3;
+  const auto r = select_calibration_set(o);
+  EXPECT_EQ(r.selected, 4u);
+  EXPECT_EQ(r.held_out, 3u);
+  EXPECT_EQ(r.holdout_dir, dir / "calib_holdout");
+  std::set<std::string> held, chosen;
+  for (const auto& img : r.images) {
+    if (img.held_out) held.insert(img.relative);
+    if (img.selected) chosen.insert(img.relative);
+    EXPECT_FALSE(img.held_out && img.selected) << img.relative;
+  }
+  EXPECT_EQ(held.size(), 3u);
+  const auto j = nlohmann::json::parse(read_file(dir / "calib_holdout" / "holdout.json"));
+  ASSERT_EQ(j["images"].size(), 3u);
+  for (const auto& e : j["images"]) {
+    EXPECT_TRUE(held.count(e["path"].get<std::string>()));
+    EXPECT_TRUE(fs::is_regular_file(dir / "calib_holdout" / e["output"].get<std::string>()));
+  }
+  const auto a = nlohmann::json::parse(read_file(dir / "calib" / "calibration_analysis.json"));
+  EXPECT_EQ(a["counts"]["held_out"], 3);
+  // The same seed, the same split (and the folders of a previous run are replaced, not mixed).
+  const auto again = select_calibration_set(o);
+  for (std::size_t i = 0; i < r.images.size(); ++i) {
+    EXPECT_EQ(r.images[i].held_out, again.images[i].held_out) << r.images[i].relative;
+  }
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir / "calib_holdout")) files += e.is_regular_file();
+  EXPECT_EQ(files, 4u);  // 3 images + holdout.json
+  // Another seed draws another split.
+  o.seed = 7;
+  const auto other = select_calibration_set(o);
+  std::set<std::string> held7;
+  for (const auto& img : other.images) {
+    if (img.held_out) held7.insert(img.relative);
+  }
+  EXPECT_NE(held, held7);
+}
+
+TEST(SelectHoldout, RefusesFoldersThatWouldMix) {
+  test::TempDir dir;
+  make_blur_folder(dir / "src", 6);
+  SelectOptions o;
+  o.src_dir = dir / "src";
+  o.out_dir = dir / "calib";
+  o.n = 2;
+  o.threshold = 0;
+  o.holdout = 2;
+  o.holdout_dir = dir / "calib" / "held";
+  EXPECT_THROW(select_calibration_set(o), Error);  // inside the calibration folder
+  o.holdout_dir.clear();
+  o.holdout = 6;
+  EXPECT_THROW(select_calibration_set(o), Error);  // nothing left to select from
+}
+
+}  // namespace
+}  // namespace qcal::dataset

@@ -46,6 +46,22 @@ TEST(YoloLabels, ErrorsNameFileAndLine) {
   EXPECT_THROW((void)parse_yolo_labels("1 0.5 0.5 -0.2 0.4", 10, 10, "b"), Error);
 }
 
+TEST(YoloLabels, CoordinatesOutsideZeroToOneAreRefused) {
+  // A fuzzing finding: 1e308 became an infinite box. Ultralytics refuses the same files.
+  for (const char* text :
+       {"0 1e308 0.5 0.2 0.2", "0 0.5 0.5 1.5 0.2", "0 0.1 0.1 0.2 0.1 -0.3 0.9"}) {
+    try {
+      (void)parse_yolo_labels(std::string("0 0.5 0.5 0.1 0.1\n") + text, 10, 10, "big.txt");
+      FAIL() << text;
+    } catch (const Error& e) {
+      EXPECT_NE(e.describe().find("normalised to 0..1"), std::string::npos) << e.describe();
+      EXPECT_NE(e.describe().find("big.txt"), std::string::npos);
+      EXPECT_NE(e.describe().find("line: 2"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(parse_yolo_labels("0 1 0 1 1\n", 10, 10, "edge.txt").size(), 1u);  // bounds inclusive
+}
+
 TEST(YoloLabels, MissingFileIsBackground) {
   test::TempDir dir;
   EXPECT_TRUE(read_yolo_labels(dir.path(), "nothing", 10, 10).empty());
@@ -96,6 +112,31 @@ TEST(CocoInstances, Errors) {
       "height": 1}], "annotations": [{"image_id": 1, "category_id": 1, "bbox": [0,0,-1,1]}],
       "categories": [{"id": 1}]})";
   EXPECT_THROW((void)parse_coco_instances(bad_box, "x.json"), Error);
+}
+
+// Fuzzing findings: numbers that do not fit the field were wrapped (4294967297 -> 1) or cast
+// out of range (undefined); now each is refused naming the field and the file.
+TEST(CocoInstances, NumbersOutOfRangeAreRefused) {
+  auto with_image = [](const std::string& image, const std::string& bbox) {
+    return R"({"images": [)" + image + R"(], "annotations": [{"image_id": 1, "category_id": 1,
+        "bbox": )" +
+           bbox + R"(}], "categories": [{"id": 1}]})";
+  };
+  const std::string good = R"({"id": 1, "file_name": "a", "width": 640.0, "height": 1})";
+  EXPECT_EQ(parse_coco_instances(with_image(good, "[0, 0, 1, 1]"), "ok.json").images[0].width, 640);
+  for (const std::string& bad :
+       {with_image(R"({"id": 1, "file_name": "a", "width": 4294967297, "height": 1})", "[0,0,1,1]"),
+        with_image(R"({"id": 1, "file_name": "a", "width": 1e300, "height": 1})", "[0,0,1,1]"),
+        with_image(R"({"id": 1e30, "file_name": "a", "width": 1, "height": 1})", "[0,0,1,1]"),
+        with_image(R"({"id": 1, "file_name": "a", "width": 2.5, "height": 1})", "[0,0,1,1]"),
+        with_image(good, "[1e308, 0, 1e308, 1]")}) {
+    try {
+      (void)parse_coco_instances(bad, "bad.json");
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(e.describe().find("bad.json"), std::string::npos) << e.describe();
+    }
+  }
 }
 
 }  // namespace

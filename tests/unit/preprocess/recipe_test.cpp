@@ -170,6 +170,15 @@ TEST(RecipeJson, BadRecipesGiveClearErrors) {
   EXPECT_NE(err(R"([{"div": {"x": 255}}, {"blur": {}}])").find("step 1"), std::string::npos);
 }
 
+// A centercrop pads to its size: 1e9 x 1e9 was accepted and allocated at the first image.
+TEST(RecipeJson, CenterCropHasResizesSizeBound) {
+  const std::string text = R"([{"centercrop": {"width": 1000000000, "height": 8}}])";
+  EXPECT_NE(error_of([&] {
+              recipe_from_json(parse_json_text(text, "r.json"), "r.json");
+            }).find("size above 65536"),
+            std::string::npos);
+}
+
 TEST(RecipeJson, ResolveRecipe) {
   EXPECT_EQ(resolve_recipe("yolo").name, "yolo");
   EXPECT_NE(error_of([] { resolve_recipe("/no/such/recipe.json"); }).find("neither a preset"),

@@ -367,7 +367,7 @@ CLI::Option* add_accuracy_options(CLI::App* cmd, CalibrateCli& o) {
   cmd->add_option("--labels", o.labels,
                   "With --metric map50-95: YOLO labels folder or COCO .json (default: against "
                   "the FP32 model's detections)");
-  cmd->add_option("--eval-samples", o.eval_samples,
+  cmd->add_option("--eval-num-samples,--eval-samples", o.eval_samples,
                   "Evaluate on at most N samples (sensitivity runs the model N x tensors times)")
       ->capture_default_str();
   cmd->add_flag("--saturation", o.saturation,
@@ -386,7 +386,7 @@ Runner register_calibrate(CLI::App& app) {
   cmd->add_option("--data,-d", o->data,
                   "Samples: .npy/.npz (qcal pack), an image folder, image or list file (with "
                   "--recipe), or a DX-COM JSON config");
-  cmd->add_option("-o,--out", o->out_dir, "Output folder (not with --shard)");
+  cmd->add_option("-o,--output,--out", o->out_dir, "Output folder (not with --shard)");
   cmd->add_option("--num-samples,-n", o->num_samples, "Use at most N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--recipe", o->recipe,

@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "commands/model_input.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "preprocess/model_fit.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
@@ -103,6 +104,13 @@ int run_check(const CheckArgs& a) {
   o.seed = a.common.seed;
   o.visualize = a.visualize;
   o.output_dir = a.output_dir;
+  if (a.visualize) {
+    check_output_dir(o.output_dir, "--output-dir");
+    RunPaths paths;
+    paths.input(a.images, "IMAGES").input(a.config, "--config").input(a.model, "--model");
+    if (!a.recipe.empty() && !pp::is_preset_name(a.recipe)) paths.input(a.recipe, "--recipe");
+    paths.output(o.output_dir, "--output-dir", OutputKind::kFolderWritten).check();
+  }
   pp::ImageSource source = pp::resolve_image_source(a.config.empty() ? a.images : a.config);
   const auto fixed_size = [](const pp::ModelInputInfo& in) {
     return in.shape.size() > 1 &&
@@ -165,7 +173,7 @@ Runner register_check(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--visualize", args->visualize,
                 "Write original|tensor PNGs per sample and a contact sheet");
-  cmd->add_option("--output-dir", args->output_dir, "Folder for --visualize")
+  cmd->add_option("-o,--output,--output-dir", args->output_dir, "Folder for --visualize")
       ->capture_default_str();
   add_seed_flag(cmd, args->common);
   add_json_flag(cmd, args->common);

@@ -7,6 +7,7 @@
 #include "commands/model_input.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "preprocess/model_fit.hpp"
 #include "preprocess/npu_config.hpp"
 #include "preprocess/recipe_json.hpp"
@@ -36,6 +37,10 @@ int run_config(const ConfigArgs& a) {
   req.format = a.format == "ultralytics" ? pp::ConfigFormat::kUltralytics
                : a.format == "rknn"      ? pp::ConfigFormat::kRknn
                                          : pp::ConfigFormat::kDxcom;
+  check_output_file(a.output, "-o");
+  RunPaths paths;
+  paths.input(a.dataset, "--dataset-path").input(a.model, "--model").input(a.recipe, "--recipe");
+  paths.output(a.output, "-o").check();
   std::string recipe_spec = a.model_type;
   if (a.model_type == "custom") {
     if (a.recipe.empty())
@@ -104,7 +109,7 @@ Runner register_config(CLI::App& app) {
       ->check(CLI::IsMember({"yolo", "yolo-resize", "yunet", "edgeface", "custom"}));
   cmd->add_option("--recipe", args->recipe, "Recipe .json for --model-type custom");
   cmd->add_option("--dataset-path", args->dataset, "Folder of calibration images")->required();
-  cmd->add_option("--output-path,-o", args->output, "File to write")->required();
+  cmd->add_option("-o,--output,--output-path", args->output, "File to write")->required();
   cmd->add_option("--calibration-num", args->calibration_num, "Images the compiler calibrates on")
       ->capture_default_str();
   cmd->add_option("--calibration-method", args->method, "DX-COM calibration method")

@@ -6,9 +6,12 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "engine/model.hpp"
 #include "eval/evaluate.hpp"
 #include "eval/samples.hpp"
+#include "eval/verdict.hpp"
+#include "preprocess/recipe.hpp"
 #include "quantize/sensitivity.hpp"
 
 namespace qcal::cli {
@@ -16,11 +19,12 @@ namespace {
 
 struct EvalCliOptions {
   CommonOptions common;
-  std::string fp32, int8, data, recipe, labels, pairs;
+  std::string fp32, int8, data, recipe, labels, pairs, names;
+  double max_drop = eval::kDefaultMaxDropPp;
   std::vector<int> size;
   std::string task = "raw";
   std::string runtime = "qcal";
-  std::string json_path;  // "-": print the JSON on stdout instead of the table
+  std::string json_path;  // --json-file: also write the JSON there
   std::string out_dir = "qcal-eval";
   std::size_t limit = 0;
   float conf = 0.001f;
@@ -73,7 +77,8 @@ quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
   }
   request.fp32 = std::make_shared<const engine::Model>(engine::Model::load(c.fp32));
   request.model_name = c.fp32;
-  auto source = eval::open_samples(data_request(c, c.sensitivity_samples), *request.fp32, c.fp32);
+  auto source = eval::open_samples(data_request(c, c.sensitivity_samples), *request.fp32, c.fp32,
+                                   c.common.seed);
   request.samples = eval::model_inputs(*source, *request.fp32);
   // The task drop per tensor leads the ranking: mAP50-95 vs FP32 detections for yolo, the
   // worst output's cosine otherwise.
@@ -89,7 +94,25 @@ quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
   return r;
 }
 
+// Before any work: the folder can be written and no output is (or lies inside) an input.
+void check_eval_paths(const EvalCliOptions& c) {
+  check_output_dir(c.out_dir, "-o");
+  if (!c.json_path.empty() && c.json_path != "-") check_output_file(c.json_path, "--json");
+  const std::filesystem::path out_dir = c.out_dir;
+  RunPaths paths;
+  paths.input(c.fp32, "the FP32 model").input(c.int8, "the INT8 model").input(c.data, "--data");
+  paths.input(c.labels, "--labels").input(c.pairs, "--pairs");
+  if (!c.recipe.empty() && !preprocess::is_preset_name(c.recipe)) paths.input(c.recipe, "--recipe");
+  paths.output(out_dir, "-o", OutputKind::kFolderWritten);
+  for (const char* name : {"eval.json", "sensitivity.json", "report.html"}) {
+    paths.output(out_dir / name, std::string("-o's ") + name);
+  }
+  paths.output(c.json_path, "--json");
+  paths.check();
+}
+
 int run_eval_command(const EvalCliOptions& c) {
+  check_eval_paths(c);
   eval::EvalOptions o;
   o.fp32_model = c.fp32;
   o.int8_model = c.int8;
@@ -99,9 +122,11 @@ int run_eval_command(const EvalCliOptions& c) {
   o.task = eval::parse_task(c.task);
   o.labels = c.labels;
   o.pairs = c.pairs;
+  o.names = c.names;
   o.runtime = eval::parse_runtime(c.runtime);
   o.threads = c.common.threads;
   o.limit = c.limit;
+  o.seed = c.common.seed;
   o.yolo.conf_threshold = c.conf;
   o.yolo.iou_threshold = c.iou;
   o.reference_conf = c.reference_conf;
@@ -114,29 +139,40 @@ int run_eval_command(const EvalCliOptions& c) {
     if (show_progress) std::cerr << "\reval: " << done << "/" << total << std::flush;
   });
   if (show_progress) std::cerr << "\n";
+  if (r.overlap && r.overlap->overlapping > 0) {
+    std::cerr << "qcal: warning: " << r.overlap->warning() << "\n";
+  }
 
   nlohmann::json j = eval::eval_result_to_json(r);
   eval::ReportData report = eval::eval_report_data(r, c.command_line);
   std::string sensitivity_text;
   std::optional<nlohmann::json> sensitivity;
+  eval::VerdictInputs verdict = eval::eval_verdict_inputs(r, c.max_drop);
   if (c.sensitivity) {
     const quantize::SensitivityResult s = run_sensitivity(c);
     report.sensitivity = s.ranked;
+    verdict.sensitivity = s.ranked;
     sensitivity_text = sensitivity_summary(s, s.json["task_metric"].get<std::string>().c_str());
     sensitivity = s.json;
     j["sensitivity"] = *sensitivity;
   }
+  report.verdict = eval::make_verdict(verdict);
+  j["verdict"] = {{"state", eval::verdict_state_name(report.verdict->state)},
+                  {"max_drop_pp", c.max_drop},
+                  {"headline", report.verdict->headline},
+                  {"details", report.verdict->details}};
   const std::string json_text = j.dump(2) + "\n";
-  std::filesystem::create_directories(c.out_dir);
+  create_output_dir(c.out_dir);
   const std::filesystem::path out_dir = c.out_dir;
   write_file_atomic(out_dir / "eval.json", json_text);
   if (sensitivity) write_file_atomic(out_dir / "sensitivity.json", sensitivity->dump(2) + "\n");
   eval::write_report_html(out_dir / "report.html", report);
-  if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
-  if (c.json_path == "-") {
+  if (!c.json_path.empty()) write_file_atomic(c.json_path, json_text);
+  if (c.common.json) {
     std::cout << json_text;
   } else {
-    std::cout << eval::eval_result_table(r) << sensitivity_text;
+    std::cout << eval::eval_result_table(r) << sensitivity_text
+              << "verdict: " << report.verdict->headline << "\n";
   }
   std::cout.flush();
   if (!c.common.quiet) {
@@ -172,18 +208,28 @@ Runner register_eval(CLI::App& app) {
   cmd->add_option("--labels", o->labels,
                   "Ground truth for yolo/yunet: a YOLO labels folder or a COCO instances .json "
                   "(without: scored against the FP32 model's detections)");
+  cmd->add_option("--names", o->names,
+                  "Class names for tables and boxes: an Ultralytics data.yaml or a COCO .json "
+                  "(default: a COCO --labels file's categories)");
+  cmd->add_option("--max-drop", o->max_drop,
+                  "The accuracy budget the report's verdict checks: the primary metric's drop, "
+                  "in percentage points")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--pairs", o->pairs,
                   "Verification pairs for embedding: lines 'A B 1|0' (sample names or indices)");
   cmd->add_option("--runtime", o->runtime,
                   "Where both models run: qcal (engine) or ort (ONNX Runtime)")
       ->capture_default_str()
       ->check(CLI::IsMember({"qcal", "ort"}));
-  cmd->add_option("--json", o->json_path,
-                  "Also write the JSON (the file qcal plan --accuracy reads) to FILE; '-' prints "
-                  "it on stdout instead of the table");
+  cmd->add_option("--json-file", o->json_path,
+                  "Also write the JSON (the file qcal plan --accuracy reads) to FILE (before "
+                  "issue 19 this was --json FILE)");
+  add_json_flag(cmd, o->common);
   cmd->add_option("-o,--output", o->out_dir, "Folder for report.html and eval.json")
       ->capture_default_str();
-  cmd->add_option("--limit", o->limit, "Evaluate the first N samples only (0: all)");
+  cmd->add_option("-n,--num-samples,--limit", o->limit,
+                  "Evaluate N samples spread over the data (seeded; 0: all)");
   cmd->add_option("--conf", o->conf, "YOLO: score threshold of scored detections (Ultralytics val)")
       ->capture_default_str();
   cmd->add_option("--iou", o->iou, "YOLO: NMS IoU threshold")->capture_default_str();
@@ -216,8 +262,12 @@ Runner register_eval(CLI::App& app) {
     if (o->size.size() == 2) {
       o->command_line += " --size " + std::to_string(o->size[0]) + " " + std::to_string(o->size[1]);
     }
-    if (o->limit > 0) o->command_line += " --limit " + std::to_string(o->limit);
+    if (o->limit > 0) {
+      o->command_line +=
+          " -n " + std::to_string(o->limit) + " --seed " + std::to_string(o->common.seed);
+    }
     if (!o->labels.empty()) o->command_line += " --labels " + o->labels;
+    if (!o->names.empty()) o->command_line += " --names " + o->names;
     if (!o->pairs.empty()) o->command_line += " --pairs " + o->pairs;
     if (o->sensitivity) {
       o->command_line +=

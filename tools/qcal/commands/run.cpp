@@ -4,15 +4,18 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/npy.hpp"
 #include "core/npz.hpp"
+#include "core/output_paths.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
 #include "eval/samples.hpp"
+#include "preprocess/recipe.hpp"
 #include "preprocess/sample_data.hpp"
 
 namespace qcal::cli {
@@ -37,6 +40,28 @@ std::string member_name(std::string name) {
 
 bool is_npz(const std::string& path) { return extension_lower(path) == "npz"; }
 
+// --json: what was written, one entry per output (the array's shape as stored).
+void print_run_json(const RunArgs& a, const engine::Model& model, const std::vector<Tensor>& first,
+                    std::size_t samples, bool stacked) {
+  nlohmann::json j;
+  j["model"] = a.model;
+  j["output"] = a.output;
+  j["samples"] = samples;
+  j["outputs"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    Shape shape = first[i].shape();
+    if (stacked) {
+      if (!shape.empty() && shape[0] == 1) shape.erase(shape.begin());
+      shape.insert(shape.begin(), static_cast<std::int64_t>(samples));
+    }
+    j["outputs"].push_back({{"name", model.outputs()[i].name},
+                            {"array", member_name(model.outputs()[i].name)},
+                            {"dtype", std::string(dtype_name(first[i].dtype()))},
+                            {"shape", shape}});
+  }
+  std::cout << j.dump(2) << "\n";
+}
+
 // Writes each output whole (npy inputs: one run).
 void write_outputs(const std::string& path, const engine::Model& model,
                    const std::vector<Tensor>& outs) {
@@ -47,7 +72,7 @@ void write_outputs(const std::string& path, const engine::Model& model,
     w.finish();
     return;
   }
-  std::filesystem::create_directories(path);
+  create_output_dir(path);
   for (std::size_t i = 0; i < outs.size(); ++i) {
     write_npy(std::filesystem::path(path) / (member_name(model.outputs()[i].name) + ".npy"),
               outs[i]);
@@ -75,7 +100,7 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   }
   if (!a.dump_dir.empty()) {
     // Every tensor as computed (observing all disables fusion), one .npy per tensor.
-    std::filesystem::create_directories(a.dump_dir);
+    create_output_dir(a.dump_dir);
     session.set_observer([&](const std::string& name, const TensorView& v) {
       Tensor copy(v.dtype, Shape(v.shape.begin(), v.shape.end()));
       std::memcpy(copy.raw_data(), v.data, copy.nbytes());
@@ -86,6 +111,7 @@ int run_npy(const RunArgs& a, engine::Session& session, const engine::Model& mod
   std::vector<Tensor> ordered;
   for (const auto& o : model.outputs()) ordered.push_back(outs.at(o.name));
   write_outputs(a.output, model, ordered);
+  if (a.common.json) print_run_json(a, model, ordered, 1, false);
   if (!a.common.quiet)
     std::fprintf(stderr, "wrote %zu output(s) to %s\n", ordered.size(), a.output.c_str());
   return kExitOk;
@@ -147,13 +173,41 @@ int run_images(const RunArgs& a, engine::Session& session, const engine::Model& 
     }
   }
   write_stacked(a.output, model, all);
+  if (a.common.json) {
+    std::vector<Tensor> first;
+    for (const auto& outs : all) first.push_back(outs.at(0));
+    print_run_json(a, model, first, images, true);
+  }
   if (!a.common.quiet) {
     std::fprintf(stderr, "ran %zu image(s); wrote %s\n", images, a.output.c_str());
   }
   return kExitOk;
 }
 
+// Before any work: -o and --dump-tensors can be written, and no output is (or lies inside) an
+// input.
+void check_run_paths(const RunArgs& a) {
+  RunPaths paths;
+  paths.input(a.model, "the model");
+  for (const auto& spec : a.inputs) {
+    const auto eq = spec.find('=');
+    const bool named = eq != std::string::npos && extension_lower(spec.substr(0, eq)) != "npy";
+    paths.input(named ? spec.substr(eq + 1) : spec, "--input " + spec);
+  }
+  if (!a.recipe.empty() && !preprocess::is_preset_name(a.recipe)) paths.input(a.recipe, "--recipe");
+  paths.output(a.output, "-o", is_npz(a.output) ? OutputKind::kFile : OutputKind::kFolderWritten);
+  paths.output(a.dump_dir, "--dump-tensors", OutputKind::kFolderWritten);
+  paths.check();
+  if (is_npz(a.output)) {
+    check_output_file(a.output, "-o");
+  } else {
+    check_output_dir(a.output, "-o (a folder of .npy files; or give outputs.npz)");
+  }
+  check_output_dir(a.dump_dir, "--dump-tensors");
+}
+
 int run_run(const RunArgs& a) {
+  check_run_paths(a);
   auto model = std::make_shared<const engine::Model>(engine::Model::load(a.model));
   engine::Session session(model, {.num_threads = resolve_threads(a.common.threads)});
   const bool npy = std::all_of(a.inputs.begin(), a.inputs.end(),
@@ -182,6 +236,7 @@ Runner register_run(CLI::App& app) {
       "--dump-tensors", a->dump_dir,
       "Also write every intermediate tensor as FOLDER/<name>.npy (.npy inputs; '/' as '_')");
   add_threads_flag(cmd, a->common);
+  add_json_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_run(*a); };
 }

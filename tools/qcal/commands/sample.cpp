@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "commands/commands.hpp"
+#include "core/output_paths.hpp"
 
 namespace qcal::cli {
 
@@ -28,8 +30,18 @@ int run_sample(const SampleArgs& a) {
   o.relative_to = a.relative_to;
   o.allow_fewer = a.allow_fewer;
   if (a.output != "-") o.output = a.output;
+  if (!o.output.empty()) {
+    check_output_file(o.output, "-o");
+    RunPaths().input(a.src, "the source").output(o.output, "-o").check();
+  }
   const auto r = dataset::sample_subset(o);
-  if (o.output.empty()) {
+  if (a.common.json) {
+    // The summary, with the paths (the list itself when it is not written to a file).
+    nlohmann::json j = {
+        {"src", a.src},          {"candidates", r.candidates},  {"chosen", r.lines.size()},
+        {"seed", a.common.seed}, {"output", o.output.string()}, {"paths", r.lines}};
+    std::cout << j.dump(2) << "\n";
+  } else if (o.output.empty()) {
     for (const auto& line : r.lines) std::cout << line << "\n";
   }
   if (!a.common.quiet) {
@@ -52,14 +64,17 @@ Runner register_sample(CLI::App& app) {
                   "Folder searched recursively for images, or a list file (one path per line, "
                   "'#' comments; relative entries are kept as written)")
       ->required();
-  cmd->add_option("-n", a->n, "Number of paths to draw")
+  cmd->add_option("-n,--num-samples", a->n, "Number of paths to draw")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("-o,--output", a->output, "Output list file (default or '-': stdout)");
+  cmd->add_option("-o,--output", a->output,
+                  "Output list file (default or '-': stdout; with --json the paths are in the "
+                  "JSON)");
   cmd->add_option("--relative-to", a->relative_to, "Write paths relative to this folder");
   cmd->add_flag("--allow-fewer", a->allow_fewer,
                 "Take all candidates when n exceeds them instead of failing");
   add_seed_flag(cmd, a->common);
+  add_json_flag(cmd, a->common);
   add_quiet_flag(cmd, a->common);
   return [a] { return run_sample(*a); };
 }

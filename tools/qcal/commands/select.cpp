@@ -10,6 +10,7 @@
 
 #include "commands/commands.hpp"
 #include "core/error.hpp"
+#include "core/output_paths.hpp"
 
 namespace qcal::cli {
 
@@ -28,6 +29,8 @@ struct SelectArgs {
   std::string shard;
   std::string save_scores;
   std::vector<std::string> from_scores;
+  std::size_t holdout = 0;
+  std::string holdout_dir;
   CommonOptions common;
 };
 
@@ -85,11 +88,20 @@ int run_select(const SelectArgs& a) {
   o.input_height = a.input_size.at(1);
   o.link = a.link;
   o.allow_fewer = a.allow_fewer;
+  o.holdout = a.holdout;
+  o.holdout_dir = a.holdout_dir;
   o.threads = resolve_threads(a.common.threads);
   // The reproducing command spells out every option that changes the result; the reduce step
   // fills it once the scores files gave the source, weights and input size.
   if (a.from_scores.empty()) o.command_line = dataset::reproduce_select_command(o);
   o.working_dir = std::filesystem::current_path().string();
+  if (!a.out.empty()) check_output_dir(o.out_dir, "-o");
+  RunPaths paths;
+  paths.input(a.src, "the source folder")
+      .output(a.out, "-o", OutputKind::kFolderWritten)
+      .output(a.save_scores, "--save-scores");
+  for (const auto& f : a.from_scores) paths.input(f, "--from-scores");
+  paths.check();
 
   const bool show_progress = !a.common.quiet && stderr_is_tty();
   auto mutex = std::make_shared<std::mutex>();
@@ -120,6 +132,10 @@ int run_select(const SelectArgs& a) {
       std::fprintf(stderr, "qcal: warning: %s\n", r.shortfall_message.c_str());
     std::fprintf(stderr, "selected %zu (%s) into %s\nanalysis: %s\n", r.selected,
                  a.strategy.c_str(), a.out.c_str(), r.analysis_path.string().c_str());
+    if (r.held_out > 0) {
+      std::fprintf(stderr, "held out %zu (seeded, never selected) into %s\n", r.held_out,
+                   r.holdout_dir.string().c_str());
+    }
   }
   if (a.common.json) {
     nlohmann::ordered_json j;
@@ -128,6 +144,8 @@ int run_select(const SelectArgs& a) {
     j["readable"] = r.readable;
     j["passed"] = r.passed;
     j["selected"] = r.selected;
+    j["held_out"] = r.held_out;
+    if (r.held_out > 0) j["holdout_dir"] = r.holdout_dir.string();
     j["analysis"] = r.analysis_path.string();
     std::cout << j.dump(2) << "\n";
   }
@@ -148,7 +166,7 @@ Runner register_select(CLI::App& app) {
   cmd->add_option("src", a->src,
                   "Folder searched recursively for .jpg .jpeg .png .bmp .tif .tiff .webp");
   cmd->add_option("-o,--output", a->out, "Output folder");
-  cmd->add_option("-n", a->n, "Number of images to select")
+  cmd->add_option("-n,--num-samples", a->n, "Number of images to select")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Minimum quality score (0-100) of a candidate")
@@ -166,6 +184,12 @@ Runner register_select(CLI::App& app) {
       ->expected(2)
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--holdout", a->holdout,
+                  "Also keep N other images, a seeded draw over all readable ones made before "
+                  "selection, as a held-out split to evaluate on (its own folder)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--holdout-dir", a->holdout_dir,
+                  "Folder for the --holdout split (default: OUT_DIR_holdout beside OUT_DIR)");
   cmd->add_flag("--link", a->link, "Symbolic links to the originals instead of copies");
   cmd->add_flag(
       "--allow-fewer", a->allow_fewer,
