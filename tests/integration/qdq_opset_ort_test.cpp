@@ -116,7 +116,7 @@ TEST(QdqOpsetOrt, EveryOpsetPathLoadsAndRunsInOnnxRuntime) {
     }
     EXPECT_GE(quantized_convs, 1u);
     r = test::run_command(test::qcal_bin() + " eval " + model.string() + " " + qdq.string() +
-                          " --data " + (dir / "x.npy").string() + " --runtime ort --json - -o " +
+                          " --data " + (dir / "x.npy").string() + " --runtime ort --json -o " +
                           (dir / (name + "_eval")).string() + " -j 2 2>/dev/null");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto open = r.output.find('{');

@@ -293,7 +293,8 @@ TEST(CalibrateAccuracy, BadAccuracyOptionsAreClearErrors) {
                "--saturation needs the calibration data");
   expect_error("--data " + q(dir / "x.npy") + " --exclude @" + (dir / "missing.txt").string(),
                "--exclude @FILE");
-  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir.path()) + " --sensitivity",
+  fs::create_directories(dir / "labels");  // beside -o: an output inside an input is refused first
+  expect_error("--data " + q(dir / "x.npy") + " --labels " + q(dir / "labels") + " --sensitivity",
                "--labels applies to --metric map50-95");
   const std::string dn = "--dominant-noise must be an output SQNR gain in dB in (0, 60] or 'off'";
   expect_error("--data " + q(dir / "x.npy") + " --dominant-noise abc", dn + ", got 'abc'");

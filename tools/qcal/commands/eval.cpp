@@ -97,7 +97,7 @@ quantize::SensitivityResult run_sensitivity(const EvalCliOptions& c) {
 // Before any work: the folder can be written and no output is (or lies inside) an input.
 void check_eval_paths(const EvalCliOptions& c) {
   check_output_dir(c.out_dir, "-o");
-  if (!c.json_path.empty() && c.json_path != "-") check_output_file(c.json_path, "--json");
+  if (!c.json_path.empty() && c.json_path != "-") check_output_file(c.json_path, "--json-file");
   const std::filesystem::path out_dir = c.out_dir;
   RunPaths paths;
   paths.input(c.fp32, "the FP32 model").input(c.int8, "the INT8 model").input(c.data, "--data");
@@ -107,7 +107,7 @@ void check_eval_paths(const EvalCliOptions& c) {
   for (const char* name : {"eval.json", "sensitivity.json", "report.html"}) {
     paths.output(out_dir / name, std::string("-o's ") + name);
   }
-  paths.output(c.json_path, "--json");
+  if (c.json_path != "-") paths.output(c.json_path, "--json-file");
   paths.check();
 }
 
@@ -167,8 +167,8 @@ int run_eval_command(const EvalCliOptions& c) {
   write_file_atomic(out_dir / "eval.json", json_text);
   if (sensitivity) write_file_atomic(out_dir / "sensitivity.json", sensitivity->dump(2) + "\n");
   eval::write_report_html(out_dir / "report.html", report);
-  if (!c.json_path.empty()) write_file_atomic(c.json_path, json_text);
-  if (c.common.json) {
+  if (!c.json_path.empty() && c.json_path != "-") write_file_atomic(c.json_path, json_text);
+  if (c.common.json || c.json_path == "-") {
     std::cout << json_text;
   } else {
     std::cout << eval::eval_result_table(r) << sensitivity_text
