@@ -131,7 +131,12 @@ NpyHeader parse_npy_header(std::string_view bytes, const std::string& what) {
     while (i < inner.size() && inner[i] == 'L') ++i;  // Python 2 long suffix
     h.shape.push_back(v);
   }
-  checked_numel(h.shape, "npy shape");
+  try {
+    checked_numel(h.shape, "npy shape");
+  } catch (const Error&) {
+    throw npy_error(what, "shape " + shape_to_string(h.shape) +
+                              " has more elements than 64-bit arithmetic can count");
+  }
   return h;
 }
 
@@ -229,6 +234,11 @@ NpyReader::NpyReader(const std::filesystem::path& path) : path_(path) {
   // The destructor does not run when the constructor throws: close the file here.
   try {
     check_header();
+  } catch (Error& e) {
+    std::fclose(file_);
+    file_ = nullptr;
+    e.with("file", path.string());  // once: with() skips an entry already there
+    throw;
   } catch (...) {
     std::fclose(file_);
     file_ = nullptr;
