@@ -208,33 +208,6 @@ std::map<std::string, TensorRange> read_ranges(const std::filesystem::path& rang
   return out;
 }
 
-std::string summary_json(const quantize::CalibrateReport& report) {
-  nlohmann::json j;
-  j["model"] = report.model.string();
-  j["qdq_model"] = report.qdq_model.string();
-  j["calibration_cache"] = report.cache.string();
-  j["ranges"] = report.ranges.string();
-  j["stats"] = report.stats.string();
-  j["samples"] = report.samples;
-  j["tensors"] = report.tensors;
-  j["qdq_pairs"] = report.activation_pairs;
-  j["int8_weights"] = report.weights;
-  j["float_nodes"] = report.float_nodes;
-  j["range_rule_changes"] = report.range_rule_changes;
-  j["warnings"] = report.warnings;
-  j["method"] = std::string(calib::method_name(report.options.select.method));
-  j["command"] = report.command;
-  j["report"] = report.report_html.string();
-  if (!report.sensitivity_json.empty()) j["sensitivity"] = report.sensitivity_json.string();
-  if (!report.mixed_precision_json.empty()) {
-    j["mixed_precision_json"] = report.mixed_precision_json.string();
-    j["exclude_list"] = report.exclude_list.string();
-  }
-  if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
-  if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
-  return j.dump(2);
-}
-
 CalibrateResult to_result(const quantize::CalibrateReport& report) {
   CalibrateResult r;
   r.qdq_model = report.qdq_model.string();
@@ -257,7 +230,7 @@ CalibrateResult to_result(const quantize::CalibrateReport& report) {
   r.accuracy_lines = report.accuracy_lines;
   r.method = calib::method_name(report.options.select.method);
   r.command = report.command;
-  r.json = summary_json(report);
+  r.json = quantize::summary_json(report);
   return r;
 }
 

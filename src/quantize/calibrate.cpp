@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/atomic_file.hpp"
@@ -340,6 +341,41 @@ CalibrateReport calibrate(const ModelContext& user_model, preprocess::SampleData
   write_outputs(files);
   report.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return report;
+}
+
+std::string summary_json(const CalibrateReport& report) {
+  nlohmann::json j;
+  j["model"] = report.model.string();
+  j["qdq_model"] = report.qdq_model.string();
+  j["calibration_cache"] = report.cache.string();
+  j["ranges"] = report.ranges.string();
+  j["stats"] = report.stats.string();
+  j["samples"] = report.samples;
+  j["tensors"] = report.tensors;
+  j["qdq_pairs"] = report.activation_pairs;
+  j["int8_weights"] = report.weights;
+  j["float_nodes"] = report.float_nodes;
+  j["range_rule_changes"] = report.range_rule_changes;
+  j["warnings"] = report.warnings;
+  j["method"] = std::string(calib::method_name(report.options.select.method));
+  j["command"] = report.command;
+  j["report"] = report.report_html.string();
+  if (!report.sensitivity_json.empty()) j["sensitivity"] = report.sensitivity_json.string();
+  if (!report.mixed_precision_json.empty()) {
+    j["mixed_precision_json"] = report.mixed_precision_json.string();
+    j["exclude_list"] = report.exclude_list.string();
+  }
+  if (!report.saturation_json.empty()) j["saturation_json"] = report.saturation_json.string();
+  if (!report.accuracy_json.is_null()) j["accuracy"] = report.accuracy_json;
+  if (!report.equalized_model.empty()) {
+    j["equalized_model"] = report.equalized_model.string();
+    j["equalized_pairs"] = report.equalized_pairs;
+  }
+  if (report.bias_corrected_layers > 0) {
+    j["bias_corrected_layers"] = report.bias_corrected_layers;
+    j["bias_correction_seconds"] = report.bias_correction_seconds;
+  }
+  return j.dump(2);
 }
 
 }  // namespace qcal::quantize

@@ -156,4 +156,7 @@ std::vector<std::string> quantized_activations(const ModelContext& model,
 // The command line that reproduces a resolved request: every option that changed the result.
 std::string reproduce_command(const CalibrateRequest& resolved);
 
+// The run's summary as `qcal calibrate --json` prints it (also the API's CalibrateResult::json).
+std::string summary_json(const CalibrateReport& report);
+
 }  // namespace qcal::quantize
